@@ -1,0 +1,159 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Sets up, builds, tests, demonstrates and benchmarks ContainerPS.
+.DESCRIPTION
+    Run from a fresh clone with: dotnet tool restore && dotnet pwsh ./build.ps1 -Task <Task>
+      Bootstrap  installs what the machine lacks (apt packages, local dotnet tools, NuGet packages);
+                 idempotent and quiet when everything is present.
+      Build      Bootstrap, then compiles the solution and native/ and lays the module out in bin/
+                 so that Import-Module ./ContainerPS.psd1 works.
+      Test       Build, then runs xunit and Pester; prints 'N passed, N failed' (both summed).
+      Demo       Build, then runs the main job on the embedded defaults.
+      Bench      Build, then runs the benchmarks and prints medians and ratios.
+      Clean      Removes build output.
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string] $Task = 'Build',
+    [string] $Configuration = 'Release',
+    # Only run xunit tests whose fully qualified name matches this filter, and Pester files matching -PesterPath.
+    [string] $TestFilter,
+    [string] $PesterPath = (Join-Path $PSScriptRoot 'tests/pester')
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Artifacts = Join-Path $Root '.artifacts'
+
+# System packages the module and its tests need (Debian 12 names).
+$AptPackages = @(
+    'libsqlite3-0'      # the state database (loaded by soname: libsqlite3.so.0)
+    'coreutils'         # cp --reflink, rm --one-file-system
+    'gcc', 'make', 'libc6-dev'   # native/
+    'util-linux'        # unshare, losetup
+)
+
+function Invoke-Native {
+    param([string] $File, [string[]] $Arguments, [switch] $Quiet)
+    if ($Quiet) {
+        $out = & $File @Arguments 2>&1
+        if ($LASTEXITCODE -ne 0) { $out | Out-Host; throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+    } else {
+        & $File @Arguments
+        if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+    }
+}
+
+function Get-NuGetPackageRoot {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    $line = dotnet nuget locals global-packages --list
+    return ($line -replace '^global-packages:\s*', '').Trim()
+}
+
+function Invoke-Bootstrap {
+    $missing = @($AptPackages | Where-Object {
+        $status = & dpkg-query -W -f '${Status}' $_ 2>$null
+        $status -notmatch 'install ok installed'
+    })
+    if ($missing.Count -gt 0) {
+        Write-Host "Installing system packages: $($missing -join ' ')"
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        Invoke-Native apt-get @('update', '-qq') -Quiet
+        Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $missing) -Quiet
+    }
+    Invoke-Native dotnet @('tool', 'restore') -Quiet
+    Invoke-Native dotnet @('restore', (Join-Path $Root 'ContainerPS.sln')) -Quiet
+}
+
+function Invoke-Build {
+    Invoke-Bootstrap
+    $bin = Join-Path $Root 'bin'
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/ContainerPS/ContainerPS.csproj'), '-c', $Configuration, '-o', $bin, '--no-restore', '-nologo', '-v', 'quiet') -Quiet
+    Invoke-Native make @('-s', '-C', (Join-Path $Root 'native'), "OUT=$bin") -Quiet
+}
+
+function Get-TrxCounts([string] $Path) {
+    [xml] $trx = Get-Content -Raw $Path
+    $c = $trx.TestRun.ResultSummary.Counters
+    [pscustomobject]@{ Passed = [int]$c.passed; Failed = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted; Skipped = [int]$c.notExecuted }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    if (Test-Path $Artifacts) { Remove-Item -Recurse -Force $Artifacts }
+    $null = New-Item -ItemType Directory -Force $Artifacts
+    $passed = 0; $failed = 0; $skipped = 0
+
+    # Every test process runs in a private mount namespace: mounts a test forgets die with it.
+    $isolate = @('--mount', '--propagation', 'private', '--')
+    foreach ($project in 'ContainerPS.Engine.Tests', 'ContainerPS.Tests') {
+        $trx = Join-Path $Artifacts "$project.trx"
+        $testArgs = @('test', (Join-Path $Root "tests/$project/$project.csproj"), '-c', $Configuration, '--no-restore', '-nologo',
+            '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal')
+        if ($TestFilter) { $testArgs += @('--filter', $TestFilter) }
+        & unshare @isolate dotnet @testArgs
+        if (Test-Path $trx) {
+            $c = Get-TrxCounts $trx
+            $passed += $c.Passed; $failed += $c.Failed; $skipped += $c.Skipped
+        } else {
+            Write-Host "No results from $project (build or run failed)."
+            $failed += 1
+        }
+    }
+
+    $pester = Join-Path (Get-NuGetPackageRoot) 'pester/5.9.1/tools/Pester.psd1'
+    $result = Join-Path $Artifacts 'pester.json'
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester'
+`$c = New-PesterConfiguration
+`$c.Run.Path = '$PesterPath'
+`$c.Run.PassThru = `$true
+`$c.Output.Verbosity = 'Detailed'
+`$r = Invoke-Pester -Configuration `$c
+@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$r.SkippedCount + `$r.NotRunCount } | ConvertTo-Json | Set-Content '$result'
+"@
+    & unshare @isolate dotnet pwsh -NoProfile -NonInteractive -Command $script
+    if (Test-Path $result) {
+        $p = Get-Content -Raw $result | ConvertFrom-Json
+        $passed += $p.Passed; $failed += $p.Failed; $skipped += $p.Skipped
+    } else {
+        Write-Host 'No results from Pester.'
+        $failed += 1
+    }
+    if ($skipped -gt 0) { Write-Host "$skipped skipped or not run" }
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/demo.ps1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/bench/bench.ps1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Clean {
+    foreach ($d in @('bin', '.artifacts') + (Get-ChildItem -Path (Join-Path $Root 'src'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj | ForEach-Object FullName)) {
+        $p = if ([IO.Path]::IsPathRooted($d)) { $d } else { Join-Path $Root $d }
+        if (Test-Path $p) { Remove-Item -Recurse -Force $p }
+    }
+    Invoke-Native make @('-s', '-C', (Join-Path $Root 'native'), 'clean') -Quiet
+}
+
+switch ($Task) {
+    'Bootstrap' { Invoke-Bootstrap }
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bench }
+    'Clean' { Invoke-Clean }
+}

@@ -1,0 +1,63 @@
+using ContainerPS.Engine.State;
+using ContainerPS.Engine.Storage;
+using ContainerPS.Engine.Tools;
+
+namespace ContainerPS.Engine;
+
+/// <summary>
+/// One ContainerPS host: a state root with its database, and the services that act on it. Opened per
+/// command by the cmdlets (cheap), or held for longer by tests and the benchmark. Opening repairs
+/// operations that a dead process left half-done.
+/// </summary>
+public sealed class ContainerHost : IDisposable
+{
+    public const string DefaultRoot = "/var/lib/containerps";
+    public const string RootVariable = "CONTAINERPS_ROOT";
+
+    private ContainerHost(string root, StateStore store, IEngineLog log)
+    {
+        Root = root;
+        State = store;
+        Log = log;
+        Tool = new ExternalTool(log);
+        Storage = new StorageService(store, root, Tool, log);
+    }
+
+    public string Root { get; }
+    public StateStore State { get; }
+    public IEngineLog Log { get; }
+    public ExternalTool Tool { get; }
+    public StorageService Storage { get; }
+
+    /// <summary>The state root: <paramref name="root"/>, else $CONTAINERPS_ROOT, else /var/lib/containerps.</summary>
+    public static string ResolveRoot(string? root = null)
+    {
+        var r = root ?? Environment.GetEnvironmentVariable(RootVariable);
+        if (string.IsNullOrEmpty(r))
+            r = DefaultRoot;
+        if (!Path.IsPathRooted(r) || r.Any(char.IsControl))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidRoot",
+                $"The state root '{Names.Printable(r)}' ({RootVariable}) must be an absolute path.", r);
+        return Path.GetFullPath(r);
+    }
+
+    public static ContainerHost Open(string? root = null, IEngineLog? log = null)
+    {
+        var dir = ResolveRoot(root);
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var store = StateStore.Open(Path.Join(dir, "state.db"));
+        var host = new ContainerHost(dir, store, log ?? NullEngineLog.Instance);
+        try
+        {
+            host.Storage.RepairInterrupted();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        return host;
+    }
+
+    public void Dispose() => State.Dispose();
+}

@@ -1,0 +1,18 @@
+namespace ContainerPS.Engine;
+
+/// <summary>
+/// Where the engine sends diagnostics. The cmdlet layer forwards these to the verbose and warning
+/// streams; the engine itself never touches PowerShell.
+/// </summary>
+public interface IEngineLog
+{
+    void Verbose(string message);
+    void Warning(string message);
+}
+
+public sealed class NullEngineLog : IEngineLog
+{
+    public static readonly NullEngineLog Instance = new();
+    public void Verbose(string message) { }
+    public void Warning(string message) { }
+}

@@ -1,0 +1,49 @@
+namespace ContainerPS.Engine.State;
+
+/// <summary>
+/// Forward-only schema migrations. Migration N takes the database from user_version N-1 to N.
+/// Never edit a released migration: add a new one.
+/// </summary>
+internal static class Schema
+{
+    public static readonly string[] Migrations =
+    {
+        // 1: storage pools and volumes, host settings.
+        """
+        CREATE TABLE settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE pools (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            driver      TEXT NOT NULL,
+            source      TEXT NOT NULL,
+            owns_source INTEGER NOT NULL DEFAULT 0,
+            description TEXT NOT NULL DEFAULT '',
+            config      TEXT NOT NULL DEFAULT '{}',
+            created_at  TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            op_pid      INTEGER,
+            op_start    INTEGER,
+            op_arg      TEXT
+        );
+        CREATE TABLE volumes (
+            id          INTEGER PRIMARY KEY,
+            pool_id     INTEGER NOT NULL REFERENCES pools(id),
+            name        TEXT NOT NULL,
+            type        TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            config      TEXT NOT NULL DEFAULT '{}',
+            created_at  TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            op_pid      INTEGER,
+            op_start    INTEGER,
+            op_arg      TEXT,
+            UNIQUE (pool_id, type, name)
+        );
+        """,
+    };
+
+    public static int Version => Migrations.Length;
+}

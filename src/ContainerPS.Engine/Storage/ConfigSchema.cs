@@ -1,0 +1,103 @@
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>One configuration key a driver accepts: its validator and what it means.</summary>
+public sealed record ConfigKey(string Name, Func<string, string?> Check, string Description, bool SetOnlyAtCreation = false);
+
+/// <summary>Value checks shared by every driver's keys. Each returns null when the value is fine, else why not.</summary>
+public static class ConfigValues
+{
+    public static string? Size(string v) =>
+        ByteSize.TryParse(v, out var n) && n > 0 ? null : $"'{v}' is not a size (a whole number with an optional unit: 500MiB, 10GiB, 20GB)";
+
+    public static string? Bool(string v) =>
+        v is "true" or "false" ? null : $"'{v}' is not true or false";
+
+    public static string? Any(string v) => null;
+
+    public static string? PositiveInt(string v) =>
+        int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? null : $"'{v}' is not a positive whole number";
+}
+
+/// <summary>
+/// The pool and volume keys one driver accepts. user.* keys are free-form everywhere; volatile.*
+/// keys are the engine's own. A pool's volume.KEY sets the default of KEY for new volumes.
+/// </summary>
+public sealed class ConfigSchema
+{
+    // Key prefixes that name a driver, so a key for another driver gets a message saying so.
+    private static readonly (string Prefix, string Driver)[] DriverPrefixes =
+    {
+        ("btrfs.", "btrfs"), ("zfs.", "zfs"), ("ceph.", "ceph"), ("cephfs.", "cephfs"), ("lvm.", "lvm"), ("block.", "ceph/lvm"),
+    };
+
+    public ConfigSchema(string driver, IEnumerable<ConfigKey> poolKeys, IEnumerable<ConfigKey> volumeKeys)
+    {
+        Driver = driver;
+        PoolKeys = poolKeys.ToDictionary(k => k.Name, StringComparer.Ordinal);
+        VolumeKeys = volumeKeys.ToDictionary(k => k.Name, StringComparer.Ordinal);
+    }
+
+    public string Driver { get; }
+    public IReadOnlyDictionary<string, ConfigKey> PoolKeys { get; }
+    public IReadOnlyDictionary<string, ConfigKey> VolumeKeys { get; }
+
+    /// <summary>Checks keys a user sets on a pool. <paramref name="creating"/> allows keys only settable at creation.</summary>
+    public void CheckPool(IReadOnlyDictionary<string, string?> changes, bool creating)
+    {
+        foreach (var (key, value) in changes)
+        {
+            if (key.StartsWith("volume.", StringComparison.Ordinal) && !key.StartsWith("volume.user.", StringComparison.Ordinal))
+            {
+                var inner = key["volume.".Length..];
+                if (!VolumeKeys.TryGetValue(inner, out var vk))
+                    throw Unknown(key, "pool", $"volume.KEY sets a volume default, and for '{inner}' " + Describe(inner, VolumeKeys));
+                CheckValue(key, value, vk);
+                continue;
+            }
+            CheckKey(key, value, PoolKeys, "pool", creating);
+        }
+    }
+
+    /// <summary>Checks keys a user sets on a volume.</summary>
+    public void CheckVolume(IReadOnlyDictionary<string, string?> changes, bool creating)
+    {
+        foreach (var (key, value) in changes)
+            CheckKey(key, value, VolumeKeys, "volume", creating);
+    }
+
+    private void CheckKey(string key, string? value, IReadOnlyDictionary<string, ConfigKey> keys, string entity, bool creating)
+    {
+        if (key.StartsWith("user.", StringComparison.Ordinal) && key.Length > 5)
+            return;
+        if (key.StartsWith("volatile.", StringComparison.Ordinal))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
+                $"Config key '{key}' is kept by ContainerPS itself and cannot be set.", key);
+        if (!keys.TryGetValue(key, out var k))
+            throw Unknown(key, entity, Describe(key, keys));
+        if (k.SetOnlyAtCreation && !creating)
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
+                $"Config key '{key}' of a {Driver} {entity} can only be set when the {entity} is created.", key);
+        CheckValue(key, value, k);
+    }
+
+    private static void CheckValue(string key, string? value, ConfigKey k)
+    {
+        if (value is null)
+            return; // unset
+        if (k.Check(value) is string why)
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue", $"Invalid value for config key '{key}': {why}.", key);
+    }
+
+    private string Describe(string key, IReadOnlyDictionary<string, ConfigKey> keys)
+    {
+        foreach (var (prefix, driver) in DriverPrefixes)
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && driver != Driver)
+                return $"it belongs to the {driver} driver, not {Driver}";
+        var known = string.Join(", ", keys.Keys.Order(StringComparer.Ordinal).Append("user.*"));
+        return $"it is not a key the {Driver} driver knows (known: {known})";
+    }
+
+    private ContainerPSException Unknown(string key, string entity, string why) =>
+        new(ErrorKind.InvalidArgument, "InvalidConfigKey", $"Config key '{key}' is not valid for a {Driver} storage {entity}: {why}.", key);
+}

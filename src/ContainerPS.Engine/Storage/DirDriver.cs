@@ -1,0 +1,166 @@
+using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>
+/// The dir driver: a pool is a directory, a volume a directory below it
+/// (SOURCE/custom/NAME, SOURCE/containers/NAME, SOURCE/images/NAME). Copies use cp -a
+/// --reflink=auto (reflinks where the filesystem has them). A size is recorded but not enforced:
+/// that would need project quotas, which this build does not set (see README).
+/// </summary>
+public sealed class DirDriver : IStorageDriver
+{
+    private static readonly UnixFileMode Mode0711 =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+    private static readonly UnixFileMode Mode0755 = Mode0711 | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private readonly ExternalTool tool;
+
+    public DirDriver(ExternalTool tool) => this.tool = tool;
+
+    public string Name => "dir";
+
+    public ConfigSchema Schema { get; } = new("dir",
+        poolKeys: new[]
+        {
+            new ConfigKey("source", ConfigValues.Any, "The directory holding the pool (set with -Source).", SetOnlyAtCreation: true),
+        },
+        volumeKeys: new[]
+        {
+            new ConfigKey("size", ConfigValues.Size, "Size limit of the volume: recorded, not enforced by the dir driver."),
+        });
+
+    private static string TypeDir(string type) => type switch
+    {
+        VolumeTypes.Custom => "custom",
+        VolumeTypes.Container => "containers",
+        VolumeTypes.Image => "images",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
+    };
+
+    public PoolSource CheckSource(string? source, string defaultSource, string stateRoot)
+    {
+        if (source is null)
+        {
+            if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+                    $"The default location of the pool, {defaultSource}, is not empty (left over from an earlier pool?). Remove it or give -Source.", defaultSource);
+            return new PoolSource(defaultSource, Owned: true);
+        }
+        if (source.Length == 0 || HostPath.HasControlCharacters(source) || !Path.IsPathRooted(source))
+            throw InvalidSource(source, "it must be an absolute path without control characters");
+        string path;
+        try { path = HostPath.Canonical(source); }
+        catch (IOException e) { throw InvalidSource(source, e.Message); }
+
+        if (File.Exists(path))
+            throw InvalidSource(source, "it is a file, not a directory");
+        if (Path.Exists(path) && !Directory.Exists(path))
+            throw InvalidSource(source, "it exists and is not a directory");
+        if (HostPath.IsWithin(path, HostPath.Canonical(stateRoot)))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "SourceInsideRoot",
+                $"Source '{source}' is inside the ContainerPS state root {stateRoot}; give a directory outside it, or omit -Source to let ContainerPS place the pool.", source);
+        if (Directory.Exists(path))
+        {
+            if (Directory.EnumerateFileSystemEntries(path).Any())
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+                    $"Source '{source}' is a directory that is not empty; a dir pool needs an empty or new directory.", source);
+            return new PoolSource(path, Owned: false);
+        }
+        var parent = Path.GetDirectoryName(path);
+        if (parent is null || !Directory.Exists(parent))
+            throw InvalidSource(source, $"its parent directory {parent} does not exist");
+        return new PoolSource(path, Owned: true);
+    }
+
+    private static ContainerPSException InvalidSource(string source, string why) =>
+        new(ErrorKind.InvalidArgument, "InvalidSource", $"Invalid source '{Names.Printable(source)}' for a dir pool: {why}.", source);
+
+    public void CreatePool(PoolContext pool)
+    {
+        if (!Directory.Exists(pool.Source))
+            Directory.CreateDirectory(pool.Source, Mode0711);
+        foreach (var type in VolumeTypes.All)
+            Directory.CreateDirectory(Path.Join(pool.Source, TypeDir(type)), Mode0711);
+    }
+
+    public void DeletePool(PoolContext pool)
+    {
+        foreach (var type in VolumeTypes.All)
+            RemoveTree(Path.Join(pool.Source, TypeDir(type)));
+        if (!pool.OwnsSource || !Directory.Exists(pool.Source))
+            return;
+        if (Directory.EnumerateFileSystemEntries(pool.Source).Any())
+            tool.Log.Warning($"Kept {pool.Source}: it holds files ContainerPS did not create. Remove it by hand when they are no longer needed.");
+        else
+            Directory.Delete(pool.Source, recursive: false);
+    }
+
+    public (long? Used, long? Size) PoolUsage(PoolContext pool)
+    {
+        if (!Directory.Exists(pool.Source))
+            return (null, null);
+        var (total, used) = DiskUsage.Filesystem(pool.Source);
+        return (used, total);
+    }
+
+    public string VolumePath(PoolContext pool, VolumeContext volume) => Path.Join(pool.Source, TypeDir(volume.Type), volume.Name);
+
+    private string TempPath(PoolContext pool, VolumeContext volume) => Path.Join(pool.Source, TypeDir(volume.Type), ".tmp-" + volume.Name);
+
+    public bool VolumeExists(PoolContext pool, VolumeContext volume) => Directory.Exists(VolumePath(pool, volume));
+
+    public void CreateVolume(PoolContext pool, VolumeContext volume)
+    {
+        var path = VolumePath(pool, volume);
+        if (Path.Exists(path))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+                $"The directory for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
+        Directory.CreateDirectory(path, Mode0755);
+    }
+
+    public void DeleteVolume(PoolContext pool, VolumeContext volume)
+    {
+        RemoveTree(TempPath(pool, volume));
+        RemoveTree(VolumePath(pool, volume));
+    }
+
+    public void RenameVolume(PoolContext pool, VolumeContext volume, string newName)
+    {
+        var target = VolumePath(pool, volume with { Name = newName });
+        if (Path.Exists(target))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"{target} already exists.", target);
+        Directory.Move(VolumePath(pool, volume), target);
+    }
+
+    public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
+    {
+        var temp = TempPath(pool, target);
+        RemoveTree(temp);
+        var final = VolumePath(pool, target);
+        if (Path.Exists(final))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"{final} already exists.", final);
+        // cp -a keeps owners, modes, times, hard links, xattrs (ACLs, file capabilities) and special files.
+        tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp });
+        FaultPoints.Hit("volume.copy.before-rename");
+        Directory.Move(temp, final);
+    }
+
+    public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)
+    {
+        // Only size exists for dir volumes, and it is not enforced here: nothing to do on disk.
+    }
+
+    public long? VolumeUsage(PoolContext pool, VolumeContext volume) => DiskUsage.Tree(VolumePath(pool, volume));
+
+    public bool EnforcesSize(PoolContext pool) => false;
+
+    /// <summary>rm -rf that never crosses into another filesystem mounted below the tree.</summary>
+    private void RemoveTree(string path)
+    {
+        if (!Path.Exists(path) && !HostPath.IsSymlink(path))
+            return;
+        tool.Run("rm", new[] { "-rf", "--one-file-system", "--", path });
+    }
+}

@@ -1,0 +1,60 @@
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>What a driver needs to know about a pool.</summary>
+public sealed record PoolContext(string Name, string Source, bool OwnsSource, IReadOnlyDictionary<string, string> Config);
+
+/// <summary>What a driver needs to know about a volume.</summary>
+public sealed record VolumeContext(string Name, string Type, IReadOnlyDictionary<string, string> Config);
+
+/// <summary>A checked pool source: where the pool will live and whether ContainerPS creates (and later removes) it.</summary>
+public sealed record PoolSource(string Path, bool Owned);
+
+/// <summary>
+/// One storage backend. A driver does disk work only; the <see cref="StorageService"/> validates
+/// input, keeps the state database and rolls back. Every method that removes something is
+/// idempotent, so a crashed operation can be finished or undone by calling it again.
+/// </summary>
+public interface IStorageDriver
+{
+    string Name { get; }
+
+    ConfigSchema Schema { get; }
+
+    /// <summary>
+    /// Checks a user's -Source (or the default) before anything is created and says where the pool
+    /// will live. Throws InvalidSource, SourceInsideRoot, SourceNotEmpty.
+    /// </summary>
+    PoolSource CheckSource(string? source, string defaultSource, string stateRoot);
+
+    void CreatePool(PoolContext pool);
+
+    /// <summary>Removes what <see cref="CreatePool"/> made. Idempotent.</summary>
+    void DeletePool(PoolContext pool);
+
+    /// <summary>Used and total bytes of the pool's backing store, where known.</summary>
+    (long? Used, long? Size) PoolUsage(PoolContext pool);
+
+    void CreateVolume(PoolContext pool, VolumeContext volume);
+
+    /// <summary>Removes the volume and any leftovers of a crashed create or copy. Idempotent.</summary>
+    void DeleteVolume(PoolContext pool, VolumeContext volume);
+
+    void RenameVolume(PoolContext pool, VolumeContext volume, string newName);
+
+    /// <summary>Copies <paramref name="source"/> of <paramref name="sourcePool"/> into a new volume of <paramref name="pool"/> (same driver).</summary>
+    void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target);
+
+    /// <summary>Applies changed volume keys (such as size) to the volume on disk.</summary>
+    void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes);
+
+    bool VolumeExists(PoolContext pool, VolumeContext volume);
+
+    /// <summary>The host directory holding the volume's files (for filesystem volumes).</summary>
+    string VolumePath(PoolContext pool, VolumeContext volume);
+
+    /// <summary>Bytes the volume uses, where known.</summary>
+    long? VolumeUsage(PoolContext pool, VolumeContext volume);
+
+    /// <summary>Whether a size limit on volumes of this pool is enforced by the storage.</summary>
+    bool EnforcesSize(PoolContext pool);
+}

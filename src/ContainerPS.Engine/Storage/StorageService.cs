@@ -1,0 +1,522 @@
+using ContainerPS.Engine.State;
+using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>
+/// Storage pools and volumes: validation, the state rows, and the order of steps that keeps a crash
+/// half-way recoverable. A row is inserted (or claimed) with an owner before disk work starts and
+/// released or deleted after it ends; <see cref="RepairInterrupted"/> finishes or undoes the work of
+/// owners that died.
+/// </summary>
+public sealed class StorageService
+{
+    private readonly StateStore store;
+    private readonly string root;
+    private readonly ExternalTool tool;
+    private readonly IEngineLog log;
+    private readonly Dictionary<string, IStorageDriver> drivers = new(StringComparer.Ordinal);
+
+    public StorageService(StateStore store, string root, ExternalTool tool, IEngineLog log)
+    {
+        this.store = store;
+        this.root = root;
+        this.tool = tool;
+        this.log = log;
+    }
+
+    public IStorageDriver Driver(string name)
+    {
+        if (!drivers.TryGetValue(name, out var d))
+            drivers[name] = d = StorageDrivers.Create(name, tool);
+        return d;
+    }
+
+    private static PoolContext Ctx(PoolRow p) => new(p.Name, p.Source, p.OwnsSource, p.Config);
+    private static VolumeContext Ctx(VolumeRow v) => new(v.Name, v.Type, v.Config);
+
+    // ------------------------------------------------------------------ pools
+
+    public StoragePool CreatePool(string name, string driverName, string? source, IReadOnlyDictionary<string, string?>? config, string? description = null)
+    {
+        Names.Validate(name, "storage pool");
+        var driver = Driver(driverName);
+        var changes = new Dictionary<string, string?>(config ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
+        if (changes.Remove("source", out var configSource) && configSource is not null)
+        {
+            if (source is not null && source != configSource)
+                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidSource",
+                    $"-Source '{source}' and config key source '{configSource}' disagree; give one.", source);
+            source = configSource;
+        }
+        driver.Schema.CheckPool(changes, creating: true);
+        if (store.Pool(name) is not null)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "PoolExists", $"Storage pool '{name}' already exists.", name);
+
+        var pools = Path.Join(root, "storage-pools");
+        if (source is not null)
+            CheckSourceNotShared(source, source);
+        var src = driver.CheckSource(source, Path.Join(pools, name), root);
+        var cfg = changes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
+        cfg["source"] = src.Path;
+
+        var id = store.Write(() =>
+        {
+            CheckSourceNotShared(src.Path, source ?? src.Path);
+            return store.InsertPool(name, driver.Name, src.Path, src.Owned, description ?? "", cfg);
+        });
+        var ctx = new PoolContext(name, src.Path, src.Owned, cfg);
+        try
+        {
+            if (source is null)
+                Directory.CreateDirectory(pools, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            driver.CreatePool(ctx);
+            FaultPoints.Hit("pool.create.after-disk");
+            store.Write(() => store.Release("pools", id));
+        }
+        catch
+        {
+            if (Undo($"pool '{name}'", () => driver.DeletePool(ctx)))
+                store.Write(() => store.DeletePoolRow(id));
+            throw;
+        }
+        return GetPool(name);
+    }
+
+    /// <summary>SourceInUse when <paramref name="path"/> is, contains, or lies inside another pool's source.</summary>
+    private void CheckSourceNotShared(string path, string asGiven)
+    {
+        string canonical;
+        try { canonical = HostPath.Canonical(path); }
+        catch (IOException) { return; } // the driver's own checks report an unusable path
+        foreach (var other in store.Pools())
+        {
+            if (!Path.IsPathRooted(other.Source))
+                continue;
+            if (HostPath.IsWithin(canonical, other.Source) || HostPath.IsWithin(other.Source, canonical))
+                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse",
+                    $"Source '{asGiven}' overlaps the source of storage pool '{other.Name}' ({other.Source}); pools cannot share or nest directories.", asGiven);
+        }
+    }
+
+    public IReadOnlyList<StoragePool> ListPools()
+    {
+        var volumes = store.Volumes();
+        return store.Pools().Select(p => ToPool(p, volumes)).ToList();
+    }
+
+    public StoragePool GetPool(string name) => ToPool(PoolRow(name), store.Volumes());
+
+    private PoolRow PoolRow(string name) => store.Pool(name) ?? throw ContainerPSException.PoolNotFound(name);
+
+    private static PoolRow Ready(PoolRow p) =>
+        p.State == RowState.Ready ? p : throw ContainerPSException.Busy($"Storage pool '{p.Name}'", "PoolBusy");
+
+    public StoragePool UpdatePool(string name, IReadOnlyDictionary<string, string?> changes, string? description = null)
+    {
+        store.Write(() =>
+        {
+            var p = Ready(PoolRow(name));
+            Driver(p.Driver).Schema.CheckPool(changes, creating: false);
+            store.UpdatePool(p.Id, Merge(p.Config, changes), description ?? p.Description);
+        });
+        return GetPool(name);
+    }
+
+    public void RemovePool(string name, bool force)
+    {
+        var pool = PoolRow(name);
+        var volumes = store.Volumes(pool.Id);
+        if (volumes.Count > 0)
+        {
+            if (!force)
+                throw new ContainerPSException(ErrorKind.InUse, "PoolInUse",
+                    $"Storage pool '{name}' is in use by {volumes.Count} volume(s) ({string.Join(", ", volumes.Take(5).Select(v => $"{v.Type}/{v.Name}"))}); remove them first or use -Force.", name);
+            foreach (var v in volumes)
+                RemoveVolume(name, v.Type, v.Name, anyType: true);
+        }
+        store.Write(() =>
+        {
+            var left = store.Volumes(pool.Id).Count;
+            if (left > 0)
+                throw new ContainerPSException(ErrorKind.InUse, "PoolInUse", $"Storage pool '{name}' gained {left} volume(s) while it was being removed.", name);
+            if (!store.Claim("pools", pool.Id, RowState.Deleting))
+                throw ContainerPSException.Busy($"Storage pool '{name}'", "PoolBusy");
+        });
+        AbandonOnFailure("pools", pool.Id, () => Driver(pool.Driver).DeletePool(Ctx(pool)));
+        FaultPoints.Hit("pool.delete.after-disk");
+        store.Write(() => store.DeletePoolRow(pool.Id));
+    }
+
+    private StoragePool ToPool(PoolRow p, List<VolumeRow> allVolumes)
+    {
+        (long? used, long? size) = (null, null);
+        try { (used, size) = Driver(p.Driver).PoolUsage(Ctx(p)); }
+        catch (IOException e) { log.Verbose($"usage of pool {p.Name}: {e.Message}"); }
+        return new StoragePool
+        {
+            Name = p.Name,
+            Driver = p.Driver,
+            Source = p.Source,
+            Description = p.Description,
+            Config = new SortedDictionary<string, string>(p.Config, StringComparer.Ordinal),
+            Used = used,
+            Size = size,
+            CreatedAt = p.CreatedAt,
+            UsedBy = allVolumes.Where(v => v.PoolId == p.Id).Select(v => $"{v.Type}/{v.Name}").ToArray(),
+            Status = Status(p.State),
+        };
+    }
+
+    // ------------------------------------------------------------------ volumes
+
+    public StorageVolume CreateVolume(string poolName, string name, IReadOnlyDictionary<string, string?>? config, string? description = null)
+    {
+        Names.Validate(name, "storage volume");
+        var pool = Ready(PoolRow(poolName));
+        var driver = Driver(pool.Driver);
+        var changes = config ?? new Dictionary<string, string?>();
+        driver.Schema.CheckVolume(changes, creating: true);
+        var cfg = Merge(VolumeDefaults(pool, driver), changes);
+
+        var id = store.Write(() =>
+        {
+            Ready(PoolRow(poolName));
+            return store.InsertVolume(pool.Id, pool.Name, name, VolumeTypes.Custom, description ?? "", cfg);
+        });
+        var vctx = new VolumeContext(name, VolumeTypes.Custom, cfg);
+        Complete(id, () => driver.CreateVolume(Ctx(pool), vctx), () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
+        WarnIfSizeNotEnforced(pool, driver, cfg);
+        return GetVolume(poolName, VolumeTypes.Custom, name);
+    }
+
+    /// <summary>
+    /// Runs the disk step of a new volume row (state Creating, owned by us), then marks it ready.
+    /// If the disk step fails, the row goes; if anything after it fails, the disk work is undone too.
+    /// </summary>
+    private void Complete(long id, Action disk, Action undoDisk, string faultPoint)
+    {
+        try { disk(); }
+        catch
+        {
+            store.Write(() => store.DeleteVolumeRow(id));
+            throw;
+        }
+        try
+        {
+            FaultPoints.Hit(faultPoint);
+            store.Write(() => store.Release("volumes", id));
+        }
+        catch
+        {
+            if (Undo("the new volume", undoDisk))
+                store.Write(() => store.DeleteVolumeRow(id));
+            throw;
+        }
+    }
+
+    private static SortedDictionary<string, string> VolumeDefaults(PoolRow pool, IStorageDriver driver)
+    {
+        var d = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in pool.Config)
+            if (key.StartsWith("volume.", StringComparison.Ordinal) && driver.Schema.VolumeKeys.ContainsKey(key["volume.".Length..]))
+                d[key["volume.".Length..]] = value;
+        return d;
+    }
+
+    private void WarnIfSizeNotEnforced(PoolRow pool, IStorageDriver driver, IReadOnlyDictionary<string, string> cfg)
+    {
+        if (cfg.ContainsKey("size") && !driver.EnforcesSize(Ctx(pool)))
+            log.Warning($"Size {cfg["size"]} is recorded but not enforced: the {driver.Name} driver cannot limit a volume's size on pool '{pool.Name}'. Use a btrfs, zfs or ceph pool for enforced sizes.");
+    }
+
+    public IReadOnlyList<StorageVolume> ListVolumes(string? poolName = null)
+    {
+        var pools = store.Pools().ToDictionary(p => p.Id);
+        long? poolId = poolName is null ? null : PoolRow(poolName).Id;
+        return store.Volumes(poolId).Select(v => ToVolume(pools[v.PoolId], v)).ToList();
+    }
+
+    public StorageVolume GetVolume(string poolName, string type, string name)
+    {
+        var pool = PoolRow(poolName);
+        return ToVolume(pool, VolumeRow(pool, type, name));
+    }
+
+    private VolumeRow VolumeRow(PoolRow pool, string type, string name)
+    {
+        CheckType(type);
+        return store.Volume(pool.Id, type, name) ?? throw ContainerPSException.VolumeNotFound(pool.Name, type, name);
+    }
+
+    private static void CheckType(string type)
+    {
+        if (!VolumeTypes.All.Contains(type))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidVolumeType",
+                $"Unknown volume type '{Names.Printable(type)}' (known: {string.Join(", ", VolumeTypes.All)}).", type);
+    }
+
+    private static void CustomOnly(string type, string name, string verb)
+    {
+        CheckType(type);
+        if (type != VolumeTypes.Custom)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeTypeNotSupported",
+                $"Only custom volumes are {verb} with the storage cmdlets; '{type}/{name}' belongs to its {type}.", $"{type}/{name}");
+    }
+
+    private static VolumeRow Ready(VolumeRow v) =>
+        v.State == RowState.Ready ? v : throw ContainerPSException.Busy($"Storage volume '{v.Pool}/{v.Type}/{v.Name}'", "VolumeBusy");
+
+    public StorageVolume UpdateVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes, string? description = null)
+    {
+        var pool = PoolRow(poolName);
+        var driver = Driver(pool.Driver);
+        driver.Schema.CheckVolume(changes, creating: false);
+        var cfg = store.Write(() =>
+        {
+            var v = Ready(VolumeRow(pool, type, name));
+            var merged = Merge(v.Config, changes);
+            driver.UpdateVolume(Ctx(pool), Ctx(v) with { Config = merged }, changes);
+            store.UpdateVolume(v.Id, merged, description ?? v.Description);
+            return merged;
+        });
+        if (changes.ContainsKey("size"))
+            WarnIfSizeNotEnforced(pool, driver, cfg);
+        return GetVolume(poolName, type, name);
+    }
+
+    public StorageVolume RenameVolume(string poolName, string type, string name, string newName)
+    {
+        CustomOnly(type, name, "renamed");
+        Names.Validate(newName, "storage volume");
+        var pool = Ready(PoolRow(poolName));
+        var v = store.Write(() =>
+        {
+            var row = Ready(VolumeRow(pool, VolumeTypes.Custom, name));
+            if (newName == name)
+                return row;
+            if (store.Volume(pool.Id, VolumeTypes.Custom, newName) is not null)
+                throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Storage volume 'custom/{newName}' already exists in pool '{poolName}'.", newName);
+            if (!store.Claim("volumes", row.Id, RowState.Renaming, newName))
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/custom/{name}'", "VolumeBusy");
+            return row;
+        });
+        if (newName == name)
+            return GetVolume(poolName, VolumeTypes.Custom, name);
+        AbandonOnFailure("volumes", v.Id, () => Driver(pool.Driver).RenameVolume(Ctx(pool), Ctx(v), newName));
+        FaultPoints.Hit("volume.rename.after-disk");
+        store.Write(() =>
+        {
+            store.RenameVolumeRow(v.Id, newName);
+            store.Release("volumes", v.Id);
+        });
+        return GetVolume(poolName, VolumeTypes.Custom, newName);
+    }
+
+    public StorageVolume CopyVolume(string poolName, string type, string name, string? targetPoolName, string? newName)
+    {
+        CustomOnly(type, name, "copied");
+        var pool = Ready(PoolRow(poolName));
+        var targetPool = targetPoolName is null ? pool : Ready(PoolRow(targetPoolName));
+        var target = Names.Validate(newName ?? name, "storage volume");
+        var source = Ready(VolumeRow(pool, VolumeTypes.Custom, name));
+        if (targetPool.Id == pool.Id && target == name)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+                $"Copying 'custom/{name}' onto itself: give -NewName or -TargetPool.", name);
+        var driver = Driver(targetPool.Driver);
+        if (targetPool.Driver != pool.Driver)
+            throw new ContainerPSException(ErrorKind.NotSupported, "CrossDriverCopy",
+                $"Copying a volume from a {pool.Driver} pool to a {targetPool.Driver} pool is not supported yet.", target);
+
+        var id = store.Write(() =>
+        {
+            Ready(PoolRow(targetPool.Name));
+            return store.InsertVolume(targetPool.Id, targetPool.Name, target, VolumeTypes.Custom, source.Description, source.Config);
+        });
+        var vctx = new VolumeContext(target, VolumeTypes.Custom, source.Config);
+        Complete(id, () => driver.CopyVolume(Ctx(pool), Ctx(source), Ctx(targetPool), vctx),
+            () => driver.DeleteVolume(Ctx(targetPool), vctx), "volume.copy.after-disk");
+        return GetVolume(targetPool.Name, VolumeTypes.Custom, target);
+    }
+
+    /// <param name="anyType">Also remove container and image volumes (pool removal with -Force).</param>
+    public void RemoveVolume(string poolName, string type, string name, bool anyType = false)
+    {
+        var pool = PoolRow(poolName);
+        if (type != VolumeTypes.Custom && !anyType)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeTypeNotRemovable",
+                $"Storage volumes of type {type} belong to their {type}; remove the {type} instead.", $"{poolName}/{type}/{name}");
+        var v = store.Write(() =>
+        {
+            var row = Ready(VolumeRow(pool, type, name));
+            if (!store.Claim("volumes", row.Id, RowState.Deleting))
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
+            return row;
+        });
+        AbandonOnFailure("volumes", v.Id, () => Driver(pool.Driver).DeleteVolume(Ctx(pool), Ctx(v)));
+        FaultPoints.Hit("volume.delete.after-disk");
+        store.Write(() => store.DeleteVolumeRow(v.Id));
+    }
+
+    private StorageVolume ToVolume(PoolRow pool, VolumeRow v)
+    {
+        var driver = Driver(pool.Driver);
+        long? used = null;
+        try { used = driver.VolumeUsage(Ctx(pool), Ctx(v)); }
+        catch (IOException e) { log.Verbose($"usage of volume {v.Name}: {e.Message}"); }
+        return new StorageVolume
+        {
+            Pool = pool.Name,
+            Name = v.Name,
+            Type = v.Type,
+            Description = v.Description,
+            Config = new SortedDictionary<string, string>(v.Config, StringComparer.Ordinal),
+            Used = used,
+            Size = v.Config.TryGetValue("size", out var s) && ByteSize.TryParse(s, out var n) ? n : null,
+            SizeEnforced = v.Config.ContainsKey("size") && driver.EnforcesSize(Ctx(pool)),
+            Path = driver.VolumePath(Ctx(pool), Ctx(v)),
+            CreatedAt = v.CreatedAt,
+            UsedBy = Array.Empty<string>(),
+            Status = Status(v.State),
+        };
+    }
+
+    // ------------------------------------------------------------------ repair
+
+    /// <summary>
+    /// Finishes or undoes operations whose process died half-way (SIGKILL, crash, power loss): a
+    /// create or copy is rolled back, a delete is finished, a rename is completed or reverted
+    /// according to what is on disk. Called whenever a host is opened; cheap when nothing is pending.
+    /// </summary>
+    public IReadOnlyList<string> RepairInterrupted()
+    {
+        var done = new List<string>();
+        foreach (var v in store.Volumes().Where(v => v.State != RowState.Ready && v.Owner is { IsAlive: false }))
+        {
+            if (!store.Write(() => store.TakeOver("volumes", v.Id, v.Owner!.Value)))
+                continue;
+            var pool = store.Pool(v.PoolId)!;
+            var driver = Driver(pool.Driver);
+            var what = $"storage volume '{pool.Name}/{v.Type}/{v.Name}'";
+            TryRepair(what, () => RepairVolume(pool, driver, v, what, done));
+        }
+        foreach (var p in store.Pools().Where(p => p.State != RowState.Ready && p.Owner is { IsAlive: false }))
+        {
+            if (!store.Write(() => store.TakeOver("pools", p.Id, p.Owner!.Value)))
+                continue;
+            TryRepair($"storage pool '{p.Name}'", () =>
+            {
+                Driver(p.Driver).DeletePool(Ctx(p));
+                store.Write(() =>
+                {
+                    foreach (var v in store.Volumes(p.Id))
+                        store.DeleteVolumeRow(v.Id);
+                    store.DeletePoolRow(p.Id);
+                });
+                done.Add(p.State == RowState.Creating
+                    ? $"rolled back the unfinished creation of storage pool '{p.Name}'"
+                    : $"finished the unfinished removal of storage pool '{p.Name}'");
+            });
+        }
+        foreach (var line in done)
+            log.Warning("Repaired an interrupted operation: " + line + ".");
+        return done;
+    }
+
+    /// <summary>One repair; a failure is reported as a warning and retried by a later process (the row keeps a dead owner once this one exits).</summary>
+    private void TryRepair(string what, Action repair)
+    {
+        try { repair(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ContainerPSException)
+        {
+            log.Warning($"Could not repair the interrupted operation on {what}: {e.Message}. A later command will try again.");
+        }
+    }
+
+    private void RepairVolume(PoolRow pool, IStorageDriver driver, VolumeRow v, string what, List<string> done)
+    {
+        switch (v.State)
+        {
+            case RowState.Creating:
+                driver.DeleteVolume(Ctx(pool), Ctx(v));
+                store.Write(() => store.DeleteVolumeRow(v.Id));
+                done.Add($"rolled back the unfinished creation of {what}");
+                break;
+            case RowState.Deleting:
+                driver.DeleteVolume(Ctx(pool), Ctx(v));
+                store.Write(() => store.DeleteVolumeRow(v.Id));
+                done.Add($"finished the unfinished removal of {what}");
+                break;
+            case RowState.Renaming when v.OpArg is string newName:
+                var renamed = !driver.VolumeExists(Ctx(pool), Ctx(v)) && driver.VolumeExists(Ctx(pool), Ctx(v) with { Name = newName });
+                store.Write(() =>
+                {
+                    if (renamed)
+                        store.RenameVolumeRow(v.Id, newName);
+                    store.Release("volumes", v.Id);
+                });
+                done.Add(renamed ? $"finished renaming {what} to '{newName}'" : $"reverted the unfinished rename of {what}");
+                break;
+            default:
+                store.Write(() => store.Release("volumes", v.Id));
+                done.Add($"released {what} from an unknown operation '{v.State}'");
+                break;
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static SortedDictionary<string, string> Merge(IReadOnlyDictionary<string, string> current, IReadOnlyDictionary<string, string?> changes)
+    {
+        var merged = new SortedDictionary<string, string>(current.ToDictionary(), StringComparer.Ordinal);
+        foreach (var (key, value) in changes)
+        {
+            if (value is null)
+                merged.Remove(key);
+            else
+                merged[key] = value;
+        }
+        return merged;
+    }
+
+    private static string Status(string state) => state switch
+    {
+        RowState.Ready => "Created",
+        RowState.Creating => "Creating",
+        RowState.Deleting => "Deleting",
+        RowState.Renaming => "Renaming",
+        _ => state,
+    };
+
+    /// <summary>
+    /// Runs the disk step of an operation on a claimed row; if it fails, the row is released (back
+    /// to Ready, so the user can retry) and the failure is reported with a stable ID.
+    /// </summary>
+    private void AbandonOnFailure(string table, long id, Action disk)
+    {
+        try { disk(); }
+        catch (Exception e)
+        {
+            store.Write(() => store.Release(table, id));
+            if (e is IOException or UnauthorizedAccessException)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "StorageIOError", e.Message, null, e);
+            throw;
+        }
+    }
+
+    /// <summary>Undoes disk work after a failure. False (and a warning) if that failed too: the row then stays pending for repair.</summary>
+    private bool Undo(string what, Action undo)
+    {
+        try
+        {
+            undo();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ContainerPSException or UnauthorizedAccessException)
+        {
+            log.Warning($"Could not undo the disk work for {what}: {e.Message}. It is repaired when this process has exited.");
+            return false;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Runtime.InteropServices;
+
+namespace ContainerPS.Engine.Util;
+
+/// <summary>
+/// The few libc calls the engine makes directly. Every call is checked: failures become
+/// <see cref="IOException"/> carrying errno text. (Tmds.LibC ships only a RID-specific runtime
+/// assembly, which pwsh's module loader does not probe, so these few are declared here.)
+/// </summary>
+internal static unsafe partial class LibC
+{
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct StatVfs
+    {
+        public ulong f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_favail, f_fsid, f_flag, f_namemax;
+        public fixed int __f_spare[6];
+    }
+
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    public struct Statx
+    {
+        [FieldOffset(0)] public uint stx_mask;
+        [FieldOffset(4)] public uint stx_blksize;
+        [FieldOffset(16)] public uint stx_nlink;
+        [FieldOffset(20)] public uint stx_uid;
+        [FieldOffset(24)] public uint stx_gid;
+        [FieldOffset(28)] public ushort stx_mode;
+        [FieldOffset(32)] public ulong stx_ino;
+        [FieldOffset(40)] public ulong stx_size;
+        [FieldOffset(48)] public ulong stx_blocks;
+        [FieldOffset(136)] public uint stx_dev_major;
+        [FieldOffset(140)] public uint stx_dev_minor;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statvfs_(string path, out StatVfs buf);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statx_(int dirfd, string path, int flags, uint mask, out Statx buf);
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath_(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void free_(nint p);
+
+    [LibraryImport("libc", EntryPoint = "strerror")]
+    private static partial nint strerror_(int errnum);
+
+    public static StatVfs StatVfsOf(string path)
+    {
+        if (statvfs_(path, out var buf) != 0)
+            throw Error("statvfs", path);
+        return buf;
+    }
+
+    /// <summary>lstat-like: does not follow a final symlink.</summary>
+    public static Statx LStat(string path)
+    {
+        if (statx_(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out var buf) != 0)
+            throw Error("statx", path);
+        return buf;
+    }
+
+    /// <summary>realpath(3): the canonical path, every symlink resolved. The path must exist.</summary>
+    public static string RealPath(string path)
+    {
+        var p = realpath_(path, 0);
+        if (p == 0)
+            throw Error("realpath", path);
+        try { return Marshal.PtrToStringUTF8(p)!; }
+        finally { free_(p); }
+    }
+
+    public static IOException Error(string call, string path)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call}({path}): {StrError(errno)} (errno {errno})", errno);
+    }
+
+    public static string StrError(int errno) => Marshal.PtrToStringUTF8(strerror_(errno)) ?? $"errno {errno}";
+}

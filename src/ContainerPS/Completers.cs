@@ -1,0 +1,51 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using ContainerPS.Engine;
+using ContainerPS.Engine.Storage;
+
+namespace ContainerPS.Commands;
+
+/// <summary>Shared shape of the name completers: names from the engine, filtered by what was typed.</summary>
+public abstract class NameCompleter : IArgumentCompleter
+{
+    protected abstract IEnumerable<string> Names(ContainerHost host, IDictionary fakeBoundParameters);
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        List<string> names;
+        try
+        {
+            using var host = ContainerHost.Open();
+            names = Names(host, fakeBoundParameters).ToList();
+        }
+        catch (Exception e) when (e is ContainerPSException or IOException or UnauthorizedAccessException)
+        {
+            yield break;
+        }
+        var pattern = new WildcardPattern((wordToComplete ?? "").Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        foreach (var n in names.Where(n => pattern.IsMatch(n)).Order(StringComparer.Ordinal))
+            yield return new CompletionResult(n, n, CompletionResultType.ParameterValue, n);
+    }
+}
+
+public sealed class PoolNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => host.State.Pools().Select(p => p.Name);
+}
+
+public sealed class VolumeNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake)
+    {
+        var pool = fake["Pool"] switch { string s => s, string[] a when a.Length == 1 => a[0], _ => null };
+        var pools = host.State.Pools().Where(p => pool is null || p.Name == pool).Select(p => p.Id).ToHashSet();
+        return host.State.Volumes().Where(v => pools.Contains(v.PoolId)).Select(v => v.Name).Distinct();
+    }
+}
+
+public sealed class DriverNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => StorageDrivers.Names;
+}

@@ -1,0 +1,140 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using ContainerPS.Engine;
+
+namespace ContainerPS.Commands;
+
+/// <summary>
+/// Base of every ContainerPS cmdlet: opens the engine for the command, forwards engine diagnostics
+/// to the verbose and warning streams, and turns engine errors into ErrorRecords with stable IDs.
+/// </summary>
+public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
+{
+    private ContainerHost? engine;
+
+    /// <summary>The engine for this command, opened on first use (which also repairs interrupted operations).</summary>
+    protected ContainerHost Engine
+    {
+        get
+        {
+            if (engine is null)
+            {
+                try { engine = ContainerHost.Open(null, this); }
+                catch (ContainerPSException e) { ThrowTerminatingError(ToErrorRecord(e)); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or DllNotFoundException)
+                {
+                    ThrowTerminatingError(new ErrorRecord(e, "StateUnavailable", ErrorCategory.ResourceUnavailable, ContainerHost.ResolveRoot()));
+                }
+            }
+            return engine!;
+        }
+    }
+
+    /// <summary>Runs one unit of work; an engine error becomes a non-terminating error and false.</summary>
+    protected bool Try(Action action)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (ContainerPSException e)
+        {
+            WriteError(ToErrorRecord(e));
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(e, "StorageIOError", ErrorCategory.WriteError, null));
+            return false;
+        }
+    }
+
+    public static ErrorRecord ToErrorRecord(ContainerPSException e) =>
+        new(e, e.ErrorId, Category(e.Kind), e.Target);
+
+    private static ErrorCategory Category(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        ErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+        ErrorKind.AlreadyExists => ErrorCategory.ResourceExists,
+        ErrorKind.InUse => ErrorCategory.ResourceBusy,
+        ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        ErrorKind.NotSupported => ErrorCategory.NotImplemented,
+        ErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    /// <summary>A -Config hashtable as config changes: values as invariant strings, $null to unset.</summary>
+    protected static Dictionary<string, string?> ConfigFrom(IDictionary? table)
+    {
+        var d = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (table is null)
+            return d;
+        foreach (DictionaryEntry e in table)
+        {
+            var key = Convert.ToString(e.Key is PSObject pk ? pk.BaseObject : e.Key, CultureInfo.InvariantCulture) ?? "";
+            var value = e.Value is PSObject pv ? pv.BaseObject : e.Value;
+            d[key] = value switch
+            {
+                null => null,
+                bool b => b ? "true" : "false",
+                IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+                _ => value.ToString(),
+            };
+        }
+        return d;
+    }
+
+    /// <summary>Names matching <paramref name="patterns"/> (wildcards allowed); a literal name that matches nothing is an error.</summary>
+    protected IEnumerable<T> Select<T>(IEnumerable<T> items, Func<T, string> name, string[]? patterns, Func<string, ContainerPSException> notFound)
+    {
+        var list = items.ToList();
+        if (patterns is null || patterns.Length == 0)
+        {
+            foreach (var item in list)
+                yield return item;
+            yield break;
+        }
+        var emitted = new HashSet<T>();
+        foreach (var pattern in patterns)
+        {
+            var wildcard = WildcardPattern.ContainsWildcardCharacters(pattern);
+            var matcher = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
+            var any = false;
+            foreach (var item in list)
+            {
+                if (wildcard ? matcher.IsMatch(name(item)) : name(item) == pattern)
+                {
+                    any = true;
+                    if (emitted.Add(item))
+                        yield return item;
+                }
+            }
+            if (!any && !wildcard)
+                WriteError(ToErrorRecord(notFound(pattern)));
+        }
+    }
+
+    /// <summary>Writes one property's bare value (-Property) or the object itself.</summary>
+    protected void WriteEntity(object entity, string? property)
+    {
+        if (property is null)
+        {
+            WriteObject(entity);
+            return;
+        }
+        Try(() => WriteObject(EntityProperties.Get(entity, property)));
+    }
+
+    void IEngineLog.Verbose(string message) => WriteVerbose(message);
+    void IEngineLog.Warning(string message) => WriteWarning(message);
+
+    public void Dispose()
+    {
+        engine?.Dispose();
+        engine = null;
+        GC.SuppressFinalize(this);
+    }
+}

@@ -1,0 +1,113 @@
+@{
+    Synopsis    = 'Creates a custom storage volume in a pool (lxc storage volume create).'
+
+    Description = @'
+Creates a custom storage volume in a storage pool and writes it to the
+pipeline as a ContainerPS.StorageVolume object. It is the equivalent of
+`lxc storage volume create POOL VOLUME [KEY=VALUE...]` (Incus: incus
+storage volume create). Container and image volumes are not created with
+this cmdlet; they belong to containers and images.
+
+In a dir pool, the volume is the directory POOL-SOURCE/custom/NAME (mode
+0755), shown in the volume's Path property.
+
+The volume's keys are the pool's volume.* defaults (volume.size on the pool
+becomes size on the volume) overridden by -Config and -Size. They are copied
+when the volume is created; changing the pool's defaults later does not
+change the volume.
+
+Volume keys of a dir pool: size and user.* (free-form). size is a whole
+number with an optional unit: bytes (no unit or B), kB, MB, GB, TB, PB, EB
+(powers of 1000) or KiB, MiB, GiB, TiB, PiB, EiB (powers of 1024), as in
+LXD. The dir driver records the size but does not enforce it, because that
+needs filesystem project quotas, which this kernel does not support: the
+volume's SizeEnforced property is False, the table view marks the size with
+'*', and a warning is written. Use a driver that enforces sizes (btrfs, zfs
+and ceph are planned) when the limit matters.
+
+The operation is crash safe: if it fails, nothing is left behind; if the
+process is killed half way, the next ContainerPS command rolls it back and
+writes a warning.
+
+Error IDs: PoolNotFound, PoolBusy, VolumeExists (the pool has a custom
+volume of that name, or a directory of that name is in the way),
+InvalidName, InvalidConfigKey (unknown key, or a key of another driver),
+InvalidConfigValue (for example size=10G: write 10GB or 10GiB),
+ConfigKeyReadOnly (a volatile.* key).
+'@
+
+    Parameters  = @{
+        Pool        = 'The name of the pool to create the volume in.'
+        Name        = @'
+The name of the new volume: 1 to 63 letters, digits, '.', '_' and '-',
+starting with a letter or digit, without '..'. Unique per pool and type.
+'@
+        Size        = @'
+Shortcut for the size config key, for example 500MiB, 10GiB or 20GB
+(a whole number with an optional unit). It overrides a size in -Config
+and the pool's volume.size. The dir driver records it but does not
+enforce it.
+'@
+        Config      = @'
+Config keys of the volume as a hashtable, like the KEY=VALUE arguments
+of lxc storage volume create: for dir, size and user.*.
+'@
+        Description = 'A free-text description of the volume.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.StoragePool'
+            Description = @'
+A pool from Get-StoragePool, bound to -Pool by property name (through
+the pool's Pool alias of its Name). -Name is still needed.
+'@
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.StorageVolume' = 'The new volume.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Create a volume'
+            Code    = 'Add-StorageVolume -Pool default -Name data'
+            Remarks = 'Like `lxc storage volume create default data`.'
+        }
+        @{
+            Title   = 'Create a volume with a size and a user key'
+            Code    = @'
+Add-StorageVolume default logs -Size 5GiB -Config @{ 'user.app' = 'nginx' } -Description 'nginx logs'
+'@
+            Remarks = @'
+Like `lxc storage volume create default logs size=5GiB user.app=nginx`. On a
+dir pool the size is recorded (Size = 5368709120 bytes) but not enforced,
+so a warning says so and SizeEnforced is False.
+'@
+        }
+        @{
+            Title   = 'Create a volume in a piped pool and see where it is'
+            Code    = '(Get-StoragePool default | Add-StorageVolume -Name cache).Path'
+            Remarks = @'
+Prints the host directory of the new volume, for example
+/var/lib/containerps/storage-pools/default/custom/cache.
+'@
+        }
+    )
+
+    Notes       = @'
+To silence the warning about an unenforced size, add -WarningAction
+SilentlyContinue. The state root is /var/lib/containerps unless
+CONTAINERPS_ROOT says otherwise.
+'@
+
+    Links       = @(
+        'Get-StorageVolume'
+        'Set-StorageVolume'
+        'Copy-StorageVolume'
+        'Remove-StorageVolume'
+        'New-StoragePool'
+        'about_ContainerPS'
+    )
+}

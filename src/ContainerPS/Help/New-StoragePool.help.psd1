@@ -1,0 +1,153 @@
+@{
+    Synopsis    = 'Creates a storage pool (lxc storage create).'
+
+    Description = @'
+Creates a storage pool, the place where ContainerPS keeps storage volumes,
+and writes it to the pipeline as a ContainerPS.StoragePool object. It is the
+equivalent of `lxc storage create POOL DRIVER [source=PATH] [KEY=VALUE...]`
+in LXD and `incus storage create` in Incus.
+
+Drivers: dir is the driver available now. A dir pool is a plain directory
+with the sub-directories custom/, containers/ and images/; each volume is a
+directory below them (custom/NAME for custom volumes). btrfs, zfs and ceph
+are planned. lvm is refused with DriverNotSupported, because LVM needs the
+kernel's device-mapper, which this kernel does not have. Any other driver
+name fails with UnknownDriver.
+
+Location: without -Source, the pool is created at
+$CONTAINERPS_ROOT/storage-pools/NAME (the state root defaults to
+/var/lib/containerps), and that directory is removed with the pool. With
+-Source, give an absolute path outside the state root to an empty directory
+or to a new directory whose parent exists. A directory that existed before
+is left in place when the pool is removed; only what ContainerPS created in
+it is removed.
+
+Config keys of a dir pool: source (the same as -Source; it can be set only
+when the pool is created), volume.size (the default size of new volumes in
+the pool) and user.* (free-form keys for your own use). A pool key
+volume.KEY sets the default of the volume key KEY for volumes created later.
+Keys are checked: an unknown key fails with InvalidConfigKey (the message
+says when the key belongs to another driver, such as btrfs.mount_options),
+a bad value with InvalidConfigValue and a volatile.* key with
+ConfigKeyReadOnly. Values are stored as text; numbers and $true/$false are
+converted to invariant text (5, true, false).
+
+The operation is crash safe: if creation fails, what was done is undone; if
+the process is killed half way, the next ContainerPS command rolls the
+creation back and writes a warning.
+
+Errors are non-terminating and carry these error IDs (FullyQualifiedErrorId
+starts with the ID):
+- PoolExists: a pool of that name exists.
+- InvalidName: the name is not 1 to 63 letters, digits, '.', '_' or '-'
+  starting with a letter or digit, or it contains '..'.
+- UnknownDriver: no driver of that name.
+- DriverNotSupported: the driver cannot work on this host (lvm).
+- InvalidSource: -Source is not an absolute path, is a file, its parent does
+  not exist, or it disagrees with the source config key.
+- SourceInsideRoot: -Source is inside the ContainerPS state root.
+- SourceNotEmpty: -Source (or the default location) is a directory that is
+  not empty, for example the source of another pool.
+- SourceInUse: another pool already uses that source.
+- InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly: see above.
+'@
+
+    Parameters  = @{
+        Name        = @'
+The name of the new pool: 1 to 63 letters, digits, '.', '_' and '-',
+starting with a letter or digit, without '..'. Names are case-sensitive.
+'@
+        Driver      = @'
+The storage driver: dir. (btrfs, zfs and ceph are planned; lvm is not
+supported on this kernel.) Tab completion offers the available drivers.
+'@
+        Source      = @'
+Where the pool lives. For dir, an absolute path to an empty or new
+directory outside the state root (its parent must exist). When omitted,
+the pool is created at $CONTAINERPS_ROOT/storage-pools/NAME. The same as
+the source config key.
+'@
+        Config      = @'
+Config keys of the pool as a hashtable, like the KEY=VALUE arguments of
+lxc storage create: for dir, source, volume.size and user.*. volume.KEY
+sets the default of KEY for new volumes. Keys with a $null value are
+ignored.
+'@
+        Description = 'A free-text description of the pool.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'System.String'
+            Description = @'
+Objects with Name, Driver, Source or Description properties, bound by
+property name (for example rows imported with Import-Csv).
+'@
+        }
+        @{
+            Type        = 'System.Collections.Hashtable'
+            Description = 'A Config property, bound by property name to -Config.'
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.StoragePool' = 'The new pool.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Create a dir pool in the default location'
+            Code    = 'New-StoragePool -Name default -Driver dir -Description ''Default pool'''
+            Remarks = @'
+Creates the pool default in $CONTAINERPS_ROOT/storage-pools/default, like
+`lxc storage create default dir`.
+'@
+        }
+        @{
+            Title   = 'Create a pool in a given directory with defaults'
+            Code    = @'
+New-StoragePool fast -Driver dir -Source /srv/containerps-fast -Config @{ 'volume.size' = '10GiB'; 'user.owner' = 'ops' }
+'@
+            Remarks = @'
+Like `lxc storage create fast dir source=/srv/containerps-fast
+volume.size=10GiB user.owner=ops`. Volumes created later in the pool get
+size=10GiB unless they give their own size. The dir driver records that size
+but does not enforce it.
+'@
+        }
+        @{
+            Title   = 'Check what would be created'
+            Code    = 'New-StoragePool -Name test -Driver dir -WhatIf'
+            Remarks = 'Shows the pool that would be created, and creates nothing.'
+        }
+        @{
+            Title   = 'Handle an error by its ID'
+            Code    = @'
+try {
+    New-StoragePool -Name default -Driver dir -ErrorAction Stop
+} catch {
+    if ($_.FullyQualifiedErrorId -notlike 'PoolExists,*') { throw }
+    Get-StoragePool -Name default
+}
+'@
+            Remarks = @'
+Errors are non-terminating; -ErrorAction Stop makes them catchable. The
+error ID (PoolExists here) is the part of FullyQualifiedErrorId before the
+comma.
+'@
+        }
+    )
+
+    Notes       = @'
+The state root is /var/lib/containerps unless the CONTAINERPS_ROOT
+environment variable names another absolute path. See about_ContainerPS.
+'@
+
+    Links       = @(
+        'Get-StoragePool'
+        'Set-StoragePool'
+        'Remove-StoragePool'
+        'Add-StorageVolume'
+        'about_ContainerPS'
+    )
+}

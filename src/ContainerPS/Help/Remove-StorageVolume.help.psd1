@@ -1,0 +1,82 @@
+@{
+    Synopsis    = 'Removes a custom storage volume and its files (lxc storage volume delete).'
+
+    Description = @'
+Removes a custom storage volume: its files on disk and its entry in the
+state. It is the equivalent of `lxc storage volume delete POOL VOLUME`
+(Incus: incus storage volume delete).
+
+Only custom volumes are removed with this cmdlet. Container and image
+volumes belong to their container or image and fail with
+VolumeTypeNotRemovable; remove the container or image instead (or the
+whole pool with Remove-StoragePool -Force).
+
+On a dir pool the volume's directory is removed recursively, without
+crossing into other filesystems mounted below it.
+
+The cmdlet has a medium confirm impact: it does not ask by default; use
+-Confirm to be asked, or -WhatIf to see what would be removed.
+
+The removal is crash safe: if the process is killed half way, the next
+ContainerPS command finishes it and writes a warning.
+
+Error IDs: PoolNotFound, VolumeNotFound, VolumeTypeNotRemovable, VolumeBusy
+(another operation is changing the volume).
+'@
+
+    Parameters  = @{
+        Pool = 'The name of the pool that holds the volume.'
+        Name = 'The name of the volume to remove (exact, no wildcards).'
+        Type = @'
+The type of the volume: custom (the default). container and image are
+accepted so that volumes can be piped from Get-StorageVolume, but such
+volumes are not removed (VolumeTypeNotRemovable).
+'@
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.StorageVolume'
+            Description = @'
+Volumes from Get-StorageVolume, bound by their Pool, Name and Type
+properties.
+'@
+        }
+    )
+
+    Examples    = @(
+        @{
+            Title   = 'Remove a volume'
+            Code    = 'Remove-StorageVolume -Pool default -Name data'
+            Remarks = 'Like `lxc storage volume delete default data`.'
+        }
+        @{
+            Title   = 'Remove all custom volumes of a pool'
+            Code    = 'Get-StorageVolume -Pool scratch -Type custom | Remove-StorageVolume -Confirm'
+            Remarks = @'
+Asks before each volume. -Type custom keeps container and image volumes out
+of the pipeline, which would otherwise fail with VolumeTypeNotRemovable.
+'@
+        }
+        @{
+            Title   = 'Remove volumes by pattern, checking first'
+            Code    = 'Get-StorageVolume default tmp-* | Remove-StorageVolume -WhatIf'
+            Remarks = @'
+Remove-StorageVolume takes no wildcards itself; select the volumes with
+Get-StorageVolume and pipe them.
+'@
+        }
+    )
+
+    Notes       = @'
+The files are deleted irrecoverably. Copy-StorageVolume makes a copy
+first if you may need them.
+'@
+
+    Links       = @(
+        'Get-StorageVolume'
+        'Add-StorageVolume'
+        'Remove-StoragePool'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,74 @@
+@{
+    Synopsis    = 'Renames a custom storage volume (lxc storage volume rename).'
+
+    Description = @'
+Renames a custom storage volume within its pool, on disk and in the state.
+It is the equivalent of `lxc storage volume rename POOL OLD NEW` (Incus:
+incus storage volume rename). The volume keeps its keys, description and
+files; on a dir pool its directory is renamed, so its Path changes.
+
+Only custom volumes can be renamed. Renaming a volume to its own name does
+nothing. Nothing is written to the pipeline unless you use -PassThru.
+
+The operation is crash safe: if the process is killed half way, the next
+ContainerPS command completes or reverts the rename, according to what is
+on disk, and writes a warning.
+
+Error IDs: PoolNotFound, VolumeNotFound, VolumeTypeNotSupported, VolumeExists (the new name is
+taken), InvalidName (the new name is not valid), PoolBusy, VolumeBusy.
+'@
+
+    Parameters  = @{
+        Pool     = 'The name of the pool that holds the volume.'
+        Name     = 'The current name of the custom volume.'
+        NewName  = @'
+The new name: 1 to 63 letters, digits, '.', '_' and '-', starting with a
+letter or digit, without '..'.
+'@
+        Type     = @'
+The volume's type, bound from a piped volume object. Only custom volumes
+are renamed with this cmdlet; container and image volumes give the error
+VolumeTypeNotSupported.
+'@
+        PassThru = 'Writes the renamed volume to the pipeline. By default, nothing.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.StorageVolume'
+            Description = @'
+A volume from Get-StorageVolume, bound by its Pool and Name properties.
+-NewName is still needed.
+'@
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.StorageVolume' = 'With -PassThru, the renamed volume. Otherwise nothing.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Rename a volume'
+            Code    = 'Rename-StorageVolume -Pool default -Name data -NewName appdata'
+            Remarks = 'Like `lxc storage volume rename default data appdata`.'
+        }
+        @{
+            Title   = 'Rename a piped volume and show its new directory'
+            Code    = '(Get-StorageVolume default appdata | Rename-StorageVolume -NewName app-data -PassThru).Path'
+            Remarks = 'The positional form is Rename-StorageVolume default appdata app-data.'
+        }
+    )
+
+    Notes       = @'
+Anything that refers to the volume by its path (bind mounts, scripts)
+must be updated after a rename.
+'@
+
+    Links       = @(
+        'Get-StorageVolume'
+        'Copy-StorageVolume'
+        'Set-StorageVolume'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,94 @@
+@{
+    Synopsis    = 'Changes config keys or the description of a pool (lxc storage set).'
+
+    Description = @'
+Sets or unsets config keys of a storage pool and changes its description.
+It is the equivalent of `lxc storage set POOL KEY=VALUE`,
+`lxc storage unset POOL KEY` and the description part of `lxc storage edit`
+(Incus: incus storage set/unset/edit).
+
+-Config takes a hashtable of changes that is merged into the pool's keys:
+a key with a value is set (added or replaced), a key with the value $null is
+unset (removed), and keys not named are left alone. All changes are checked
+before any is applied, and applied together.
+
+Keys of a dir pool: user.* (free-form), volume.KEY (the default of the
+volume key KEY for volumes created later; for dir, volume.size) and source,
+which can be set only when the pool is created (ConfigKeyReadOnly). Changing
+volume.size does not change existing volumes: each volume keeps the keys it
+got when it was created. Use Set-StorageVolume for those.
+
+-Description replaces the description; -Description '' clears it. Nothing
+is written to the pipeline unless you use -PassThru.
+
+Error IDs: PoolNotFound, PoolBusy (another operation is changing the pool;
+try again when it has finished), InvalidConfigKey (unknown key, a key of
+another driver such as zfs.pool_name, or volume.KEY for an unknown volume
+key), InvalidConfigValue (for example a size that is not a size),
+ConfigKeyReadOnly (source, or a volatile.* key, which ContainerPS keeps
+itself).
+'@
+
+    Parameters  = @{
+        Name        = 'The name of the pool to change (exact, no wildcards).'
+        Config      = @'
+The keys to change, as a hashtable: a value sets the key, $null unsets
+it. Values are stored as text; numbers and $true/$false become invariant
+text.
+'@
+        Description = 'The new description of the pool. An empty string clears it.'
+        PassThru    = 'Writes the changed pool to the pipeline. By default nothing is written.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.StoragePool'
+            Description = 'A pool from Get-StoragePool, bound by its Name property to -Name.'
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.StoragePool' = 'With -PassThru, the changed pool. Otherwise nothing.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Set a default size for new volumes'
+            Code    = 'Set-StoragePool -Name default -Config @{ ''volume.size'' = ''20GiB'' }'
+            Remarks = @'
+Like `lxc storage set default volume.size=20GiB`. Volumes created in the
+pool from now on get size=20GiB unless Add-StorageVolume gives another size.
+'@
+        }
+        @{
+            Title   = 'Set a key, unset another, change the description'
+            Code    = @'
+Set-StoragePool default -Config @{ 'user.team' = 'storage'; 'volume.size' = $null } -Description 'General purpose pool' -PassThru
+'@
+            Remarks = @'
+Sets user.team, unsets volume.size (like `lxc storage unset default
+volume.size`) and shows the changed pool.
+'@
+        }
+        @{
+            Title   = 'Tag every pool'
+            Code    = 'Get-StoragePool | Set-StoragePool -Config @{ ''user.backup'' = ''nightly'' } -WhatIf'
+            Remarks = @'
+Pools bind to -Name from the pipeline. -WhatIf lists what would be changed;
+run it again without -WhatIf to apply.
+'@
+        }
+    )
+
+    Notes       = @'
+Set-StoragePool supports -WhatIf and -Confirm. To see the current keys,
+use (Get-StoragePool NAME).Config or Get-StoragePool NAME -Property KEY.
+'@
+
+    Links       = @(
+        'Get-StoragePool'
+        'New-StoragePool'
+        'Set-StorageVolume'
+        'about_ContainerPS'
+    )
+}

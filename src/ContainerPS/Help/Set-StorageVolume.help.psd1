@@ -1,0 +1,90 @@
+@{
+    Synopsis    = 'Changes config keys or the description of a volume (lxc storage volume set).'
+
+    Description = @'
+Sets or unsets config keys of a storage volume and changes its description.
+It is the equivalent of `lxc storage volume set POOL VOLUME KEY=VALUE`,
+`lxc storage volume unset POOL VOLUME KEY` and the description part of
+`lxc storage volume edit` (Incus: incus storage volume set/unset/edit).
+
+-Config takes a hashtable of changes that is merged into the volume's keys:
+a key with a value is set, a key with the value $null is unset, and keys
+not named are left alone. All changes are checked before any is applied.
+
+Volume keys of a dir pool: size and user.* (free-form). On a dir pool a new
+size is recorded but not enforced (this kernel has no project quota
+support): SizeEnforced stays False and a warning is written.
+
+By default the custom volume of that name is changed; -Type container or
+-Type image changes a volume of that type. Nothing is written to the
+pipeline unless you use -PassThru.
+
+Error IDs: PoolNotFound, VolumeNotFound, VolumeBusy (another operation is
+changing the volume), InvalidConfigKey (unknown key or a key of another
+driver), InvalidConfigValue (for example a size that is not a size),
+ConfigKeyReadOnly (a volatile.* key, which ContainerPS keeps itself).
+'@
+
+    Parameters  = @{
+        Pool        = 'The name of the pool that holds the volume.'
+        Name        = 'The name of the volume to change (exact, no wildcards).'
+        Type        = 'The type of the volume: custom (the default), container or image.'
+        Config      = @'
+The keys to change, as a hashtable: a value sets the key, $null unsets
+it (size = $null removes the size). Values are stored as text.
+'@
+        Description = 'The new description of the volume. An empty string clears it.'
+        PassThru    = 'Writes the changed volume to the pipeline. By default, nothing.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.StorageVolume'
+            Description = @'
+Volumes from Get-StorageVolume, bound by their Pool, Name and Type
+properties.
+'@
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.StorageVolume' = 'With -PassThru, the changed volume. Otherwise nothing.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Change the size of a volume'
+            Code    = 'Set-StorageVolume -Pool default -Name data -Config @{ size = ''20GiB'' } -PassThru'
+            Remarks = @'
+Like `lxc storage volume set default data size=20GiB`. On a dir pool the
+new size is recorded, not enforced, and a warning says so.
+'@
+        }
+        @{
+            Title   = 'Remove the size and set a user key'
+            Code    = 'Set-StorageVolume default data -Config @{ size = $null; ''user.backup'' = ''weekly'' } -Description ''App data'''
+            Remarks = @'
+Unsets size (like `lxc storage volume unset default data size`), sets
+user.backup and changes the description.
+'@
+        }
+        @{
+            Title   = 'Change every custom volume of a pool'
+            Code    = 'Get-StorageVolume -Pool default -Type custom | Set-StorageVolume -Config @{ ''user.owner'' = ''ops'' }'
+            Remarks = 'Volumes bind to -Pool, -Name and -Type from the pipeline.'
+        }
+    )
+
+    Notes       = @'
+Set-StorageVolume supports -WhatIf and -Confirm. To rename a volume, use
+Rename-StorageVolume.
+'@
+
+    Links       = @(
+        'Get-StorageVolume'
+        'Add-StorageVolume'
+        'Rename-StorageVolume'
+        'Set-StoragePool'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,111 @@
+using ContainerPS.Engine.State;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Tests;
+
+public class StateStoreTests
+{
+    [Fact]
+    public void Creates_a_versioned_WAL_database_readable_only_by_root()
+    {
+        using var root = new TempRoot();
+        var db = Path.Join(root.Path, "state.db");
+        using (var s = StateStore.Open(db))
+        {
+            Assert.Equal(Schema.Version, s.SchemaVersion);
+            Assert.Equal("wal", s.Scalar("PRAGMA journal_mode"));
+            Assert.Equal(30000L, s.Scalar("PRAGMA busy_timeout"));
+        }
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(db));
+        using (var again = StateStore.Open(db))
+            Assert.Equal(Schema.Version, again.SchemaVersion);
+    }
+
+    [Fact]
+    public void Refuses_a_database_from_a_newer_version()
+    {
+        using var root = new TempRoot();
+        var db = Path.Join(root.Path, "state.db");
+        using (var s = StateStore.Open(db))
+            s.Exec($"PRAGMA user_version = {Schema.Version + 1}");
+        var e = Assert.Throws<ContainerPSException>(() => StateStore.Open(db));
+        Assert.Equal("StateTooNew", e.ErrorId);
+    }
+
+    [Fact]
+    public void A_failed_write_is_rolled_back()
+    {
+        using var root = new TempRoot();
+        using var s = StateStore.Open(Path.Join(root.Path, "state.db"));
+        Assert.Throws<InvalidOperationException>(() => s.Write(() =>
+        {
+            s.SetSetting("k", "v");
+            throw new InvalidOperationException("boom");
+        }));
+        Assert.Null(s.GetSetting("k"));
+        s.Write(() => s.SetSetting("k", "v"));
+        Assert.Equal("v", s.GetSetting("k"));
+    }
+
+    [Fact]
+    public void Settings_round_trip_and_unset()
+    {
+        using var root = new TempRoot();
+        using var s = StateStore.Open(Path.Join(root.Path, "state.db"));
+        s.SetSetting("default.pool", "a");
+        s.SetSetting("default.pool", "b");
+        Assert.Equal("b", s.GetSetting("default.pool"));
+        s.SetSetting("default.pool", null);
+        Assert.Null(s.GetSetting("default.pool"));
+    }
+}
+
+public class UtilTests
+{
+    [Fact]
+    public void The_current_process_is_alive_and_a_wrong_start_time_is_not()
+    {
+        var me = ProcessIdentity.Current;
+        Assert.True(me.StartTime > 0);
+        Assert.True(me.IsAlive);
+        Assert.False((me with { StartTime = me.StartTime + 1 }).IsAlive);
+        Assert.False(new ProcessIdentity(int.MaxValue, 1).IsAlive);
+    }
+
+    [Fact]
+    public void Disk_usage_counts_hard_links_once_and_does_not_follow_symlinks()
+    {
+        using var root = new TempRoot();
+        var dir = Path.Join(root.Path, "t");
+        Directory.CreateDirectory(dir);
+        var baseline = DiskUsage.Tree(dir)!.Value;
+        File.WriteAllBytes(Path.Join(dir, "a"), new byte[1 << 20]);
+        var withFile = DiskUsage.Tree(dir)!.Value;
+        Assert.InRange(withFile - baseline, 1 << 20, (1 << 20) + 64 * 1024);
+        File.CreateSymbolicLink(Path.Join(dir, "b"), "/usr");
+        var link = Path.Join(dir, "c");
+        Assert.Equal(0, LinkCount(Path.Join(dir, "a"), link));
+        Assert.InRange(DiskUsage.Tree(dir)!.Value - withFile, 0, 64 * 1024);
+        Assert.Null(DiskUsage.Tree(Path.Join(root.Path, "missing")));
+    }
+
+    private static int LinkCount(string target, string link)
+    {
+        using var p = System.Diagnostics.Process.Start("ln", new[] { target, link });
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+
+    [Fact]
+    public void Canonical_paths_resolve_symlinks_in_the_existing_part()
+    {
+        using var root = new TempRoot();
+        var real = Path.Join(root.Path, "real");
+        Directory.CreateDirectory(real);
+        File.CreateSymbolicLink(Path.Join(root.Path, "link"), real);
+        var canonicalRoot = HostPath.Canonical(root.Path);
+        Assert.Equal(Path.Join(canonicalRoot, "real", "x", "y"), HostPath.Canonical(Path.Join(root.Path, "link", "x", "y")));
+        Assert.True(HostPath.IsWithin(Path.Join(canonicalRoot, "real"), canonicalRoot));
+        Assert.False(HostPath.IsWithin(canonicalRoot + "x", canonicalRoot));
+    }
+}

@@ -1,0 +1,31 @@
+using ContainerPS.Engine;
+
+namespace ContainerPS.Engine.Tests;
+
+/// <summary>A fresh state root under /tmp, removed (with everything in it) when the test ends.</summary>
+public sealed class TempRoot : IDisposable
+{
+    public TempRoot()
+    {
+        Path = Directory.CreateTempSubdirectory("cps-test-").FullName;
+    }
+
+    public string Path { get; }
+
+    public ContainerHost Open(IEngineLog? log = null) => ContainerHost.Open(Path, log);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (DirectoryNotFoundException) { }
+    }
+}
+
+/// <summary>Collects engine warnings and verbose lines for assertions.</summary>
+public sealed class RecordingLog : IEngineLog
+{
+    public List<string> Warnings { get; } = new();
+    public List<string> VerboseLines { get; } = new();
+    public void Verbose(string message) { lock (VerboseLines) VerboseLines.Add(message); }
+    public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
+}

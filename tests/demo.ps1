@@ -1,0 +1,41 @@
+#!/usr/bin/env pwsh
+# The main job on the embedded defaults (run by: dotnet pwsh ./build.ps1 -Task Demo).
+# Uses the state root of a real install (/var/lib/containerps, or $env:CONTAINERPS_ROOT) and removes
+# everything it creates.
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot '../ContainerPS.psd1')
+
+$pool = "demo-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
+function Step([string] $text) { Write-Host "`n== $text" -ForegroundColor Cyan }
+function Show { $input | Format-Table -AutoSize | Out-String -Width 160 | Write-Host }
+
+try {
+    Step "New-StoragePool -Name $pool -Driver dir"
+    New-StoragePool -Name $pool -Driver dir -Description 'ContainerPS demo' | Show
+
+    Step "Add-StorageVolume (two volumes; the size is recorded, not enforced, on dir)"
+    Add-StorageVolume -Pool $pool -Name web-data -Config @{ 'user.owner' = 'web' } | Out-Null
+    Add-StorageVolume -Pool $pool -Name db-data -Size 2GiB -WarningAction SilentlyContinue | Out-Null
+    Set-Content -Path (Join-Path (Get-StorageVolume $pool web-data).Path 'index.html') -Value '<h1>hello</h1>'
+
+    Step "Get-StoragePool $pool | Get-StorageVolume"
+    Get-StoragePool $pool | Get-StorageVolume | Show
+
+    Step "Get-StorageVolume $pool db-data -Property size   (the bare value, like zfs get -H -p -o value)"
+    Get-StorageVolume $pool db-data -Property size | Write-Host
+    Step "Get-StorageVolume $pool web-data -Property user.owner"
+    Get-StorageVolume $pool web-data -Property user.owner | Write-Host
+
+    Step "Copy-StorageVolume, then filter with Where-Object"
+    Copy-StorageVolume -Pool $pool -Name web-data -NewName web-copy
+    Get-StorageVolume $pool | Where-Object Used -gt 0 | Select-Object Name, Used, Path | Show
+
+    Step "Get-StorageVolume -Pool $pool | Remove-StorageVolume; Remove-StoragePool $pool"
+    Get-StorageVolume -Pool $pool | Remove-StorageVolume
+    Remove-StoragePool $pool -Confirm:$false
+    Get-StoragePool | Show
+    Write-Host 'Demo finished: everything it created is gone.'
+}
+finally {
+    if (Get-StoragePool $pool -ErrorAction SilentlyContinue) { Remove-StoragePool $pool -Force -Confirm:$false }
+}
