@@ -39,7 +39,7 @@ public sealed class DirDriver : IStorageDriver
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
     };
 
-    public PoolSource CheckSource(string? source, string defaultSource, string stateRoot)
+    public PoolSource CheckSource(string? source, string defaultSource)
     {
         if (source is null)
         {
@@ -58,9 +58,6 @@ public sealed class DirDriver : IStorageDriver
             throw InvalidSource(source, "it is a file, not a directory");
         if (Path.Exists(path) && !Directory.Exists(path))
             throw InvalidSource(source, "it exists and is not a directory");
-        if (HostPath.IsWithin(path, HostPath.Canonical(stateRoot)))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "SourceInsideRoot",
-                $"Source '{source}' is inside the ContainerPS state root {stateRoot}; give a directory outside it, or omit -Source to let ContainerPS place the pool.", source);
         if (Directory.Exists(path))
         {
             if (Directory.EnumerateFileSystemEntries(path).Any())

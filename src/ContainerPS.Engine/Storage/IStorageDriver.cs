@@ -22,9 +22,10 @@ public interface IStorageDriver
 
     /// <summary>
     /// Checks a user's -Source (or the default) before anything is created and says where the pool
-    /// will live. Throws InvalidSource, SourceInsideRoot, SourceNotEmpty.
+    /// will live. Throws InvalidSource, SourceNotEmpty. (The service has already refused sources
+    /// inside the state root or overlapping another pool.)
     /// </summary>
-    PoolSource CheckSource(string? source, string defaultSource, string stateRoot);
+    PoolSource CheckSource(string? source, string defaultSource);
 
     void CreatePool(PoolContext pool);
 

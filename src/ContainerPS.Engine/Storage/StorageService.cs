@@ -56,14 +56,14 @@ public sealed class StorageService
 
         var pools = Path.Join(root, "storage-pools");
         if (source is not null)
-            CheckSourceNotShared(source, source);
-        var src = driver.CheckSource(source, Path.Join(pools, name), root);
+            CheckSourcePlacement(source, source, userGiven: true);
+        var src = driver.CheckSource(source, Path.Join(pools, name));
         var cfg = changes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
         cfg["source"] = src.Path;
 
         var id = store.Write(() =>
         {
-            CheckSourceNotShared(src.Path, source ?? src.Path);
+            CheckSourcePlacement(src.Path, source ?? src.Path, userGiven: source is not null);
             return store.InsertPool(name, driver.Name, src.Path, src.Owned, description ?? "", cfg);
         });
         var ctx = new PoolContext(name, src.Path, src.Owned, cfg);
@@ -84,12 +84,20 @@ public sealed class StorageService
         return GetPool(name);
     }
 
-    /// <summary>SourceInUse when <paramref name="path"/> is, contains, or lies inside another pool's source.</summary>
-    private void CheckSourceNotShared(string path, string asGiven)
+    /// <summary>
+    /// For a source that is a host path: SourceInsideRoot when it lies inside the state root (an
+    /// explicit -Source never does), SourceInUse when it is, contains, or lies inside another pool's source.
+    /// </summary>
+    private void CheckSourcePlacement(string path, string asGiven, bool userGiven)
     {
+        if (!Path.IsPathRooted(path) || HostPath.HasControlCharacters(path))
+            return; // not a host path: the driver's own checks report it
         string canonical;
         try { canonical = HostPath.Canonical(path); }
-        catch (IOException) { return; } // the driver's own checks report an unusable path
+        catch (IOException) { return; }
+        if (userGiven && HostPath.IsWithin(canonical, HostPath.Canonical(root)))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "SourceInsideRoot",
+                $"Source '{asGiven}' is inside the ContainerPS state root {root}; give a directory outside it, or omit -Source to let ContainerPS place the pool.", asGiven);
         foreach (var other in store.Pools())
         {
             if (!Path.IsPathRooted(other.Source))
