@@ -33,7 +33,12 @@ $AptPackages = @(
     'libsqlite3-0'      # the state database (loaded by soname: libsqlite3.so.0)
     'coreutils'         # cp --reflink, rm --one-file-system
     'gcc', 'make', 'libc6-dev'   # native/
-    'util-linux'        # unshare, losetup
+    'util-linux'        # unshare, losetup, nsenter
+    'runc'              # the OCI runtime containers run under
+    'busybox-static'    # the built-in busybox image (a static /bin/busybox)
+    'debootstrap'       # New-ContainerImage: Debian images
+    'xz-utils'          # .tar.xz images
+    'tar'               # image tarballs (GNU tar: --xattrs, --acls, --sort)
 )
 
 function Invoke-Native {
@@ -137,7 +142,13 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
-    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/bench/bench.ps1')
+    # Peers measured side by side (not needed by the module itself).
+    $peers = @('lxc') | Where-Object { (& dpkg-query -W -f '${Status}' $_ 2>$null) -notmatch 'install ok installed' }
+    if ($peers) {
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $peers) -Quiet
+    }
+    & unshare --mount --propagation private -- dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/bench/bench.ps1')
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 

@@ -5,7 +5,9 @@
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '../ContainerPS.psd1')
 
-$pool = "demo-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
+$suffix = [guid]::NewGuid().ToString('n').Substring(0, 6)
+$pool = "demo-$suffix"
+$ctr = "demo-$suffix"
 function Step([string] $text) { Write-Host "`n== $text" -ForegroundColor Cyan }
 function Show { $input | Format-Table -AutoSize | Out-String -Width 160 | Write-Host }
 
@@ -33,9 +35,29 @@ try {
     Step "Get-StorageVolume -Pool $pool | Remove-StorageVolume; Remove-StoragePool $pool"
     Get-StorageVolume -Pool $pool | Remove-StorageVolume
     Remove-StoragePool $pool -Confirm:$false
-    Get-StoragePool | Show
+
+    Step "New-Container $ctr -Image busybox -StoragePool $pool -Start   (unprivileged, idmapped rootfs)"
+    New-StoragePool -Name $pool -Driver dir | Out-Null
+    New-Container $ctr -Image busybox -StoragePool $pool -Start | Show
+
+    Step 'Get-Container'
+    Get-Container $ctr | Show
+
+    Step "/etc/hostname in its rootfs, read through the engine's volume for the container"
+    $rootfs = (Get-StorageVolume -Pool $pool -Type container -Name $ctr).Path
+    Get-Content (Join-Path $rootfs 'etc/hostname') | Write-Host
+    Step "the init's uid_map: container root is host uid $((Get-Content "/proc/$((Get-Container $ctr).Pid)/uid_map").Trim() -split '\s+' | Select-Object -Index 1)"
+    Step 'Get-ContainerLog (console output kept by the monitor)'
+    Get-ContainerLog $ctr | Write-Host
+
+    Step "Stop-Container $ctr; Remove-Container $ctr"
+    Stop-Container $ctr
+    Get-Container $ctr | Select-Object Name, State, LastExitCode, StatusReason | Show
+    Remove-Container $ctr
+    Remove-StoragePool $pool -Force -Confirm:$false   # -Force: also drops the pool's cached busybox image volume
     Write-Host 'Demo finished: everything it created is gone.'
 }
 finally {
+    if (Get-Container $ctr -ErrorAction SilentlyContinue) { Remove-Container $ctr -Force }
     if (Get-StoragePool $pool -ErrorAction SilentlyContinue) { Remove-StoragePool $pool -Force -Confirm:$false }
 }

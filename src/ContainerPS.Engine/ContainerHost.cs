@@ -1,3 +1,5 @@
+using ContainerPS.Engine.Images;
+using ContainerPS.Engine.Runtime;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
 using ContainerPS.Engine.Tools;
@@ -21,6 +23,9 @@ public sealed class ContainerHost : IDisposable
         Log = log;
         Tool = new ExternalTool(log);
         Storage = new StorageService(store, root, Tool, log);
+        Images = new ImageService(store, Storage, Tool, log, root);
+        RuntimeDir = ResolveRuntimeDir(root);
+        Containers = new ContainerService(store, Storage, Images, Tool, log, root, RuntimeDir);
     }
 
     public string Root { get; }
@@ -28,6 +33,25 @@ public sealed class ContainerHost : IDisposable
     public IEngineLog Log { get; }
     public ExternalTool Tool { get; }
     public StorageService Storage { get; }
+    public ImageService Images { get; }
+    public ContainerService Containers { get; }
+
+    /// <summary>
+    /// Runtime files (bundles, runc state, monitor files): $CONTAINERPS_RUNTIME_DIR, else
+    /// /run/containerps for the default root, else ROOT/run (so test roots and several "hosts" on one
+    /// machine never share runtime state).
+    /// </summary>
+    public string RuntimeDir { get; }
+
+    public const string RuntimeVariable = "CONTAINERPS_RUNTIME_DIR";
+
+    private static string ResolveRuntimeDir(string root)
+    {
+        var r = Environment.GetEnvironmentVariable(RuntimeVariable);
+        if (!string.IsNullOrEmpty(r) && Path.IsPathRooted(r))
+            return Path.GetFullPath(r);
+        return root == DefaultRoot ? "/run/containerps" : Path.Join(root, "run");
+    }
 
     /// <summary>The state root: <paramref name="root"/>, else $CONTAINERPS_ROOT, else /var/lib/containerps.</summary>
     public static string ResolveRoot(string? root = null)
@@ -50,6 +74,8 @@ public sealed class ContainerHost : IDisposable
         try
         {
             host.Storage.RepairInterrupted();
+            host.Images.RepairInterrupted();
+            host.Containers.RepairInterrupted();
         }
         catch
         {

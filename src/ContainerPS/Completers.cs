@@ -45,6 +45,11 @@ public sealed class VolumeNameCompleter : NameCompleter
     }
 }
 
+public sealed class ContainerNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => host.State.Containers().Select(c => c.Name);
+}
+
 public sealed class DriverNameCompleter : NameCompleter
 {
     protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => StorageDrivers.Names;

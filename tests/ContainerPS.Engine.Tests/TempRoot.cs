@@ -8,6 +8,8 @@ public sealed class TempRoot : IDisposable
     public TempRoot()
     {
         Path = Directory.CreateTempSubdirectory("cps-test-").FullName;
+        // Like /var/lib/containerps: container roots (mapped uids) must be able to traverse it.
+        File.SetUnixFileMode(Path, (UnixFileMode)Convert.ToInt32("711", 8));
     }
 
     public string Path { get; }

@@ -9,14 +9,15 @@ public sealed class StorageCmdletTests : IDisposable
     public void Dispose() => ps.Dispose();
 
     [Fact]
-    public void The_manifest_exports_exactly_the_storage_cmdlets_with_formats_and_types()
+    public void The_manifest_exports_exactly_the_cmdlets_that_exist_with_formats_and_types()
     {
-        var names = ps.Ok("(Get-Module ContainerPS).ExportedCmdlets.Keys | Sort-Object").Select(o => o.ToString());
-        Assert.Equal(new[]
-        {
-            "Add-StorageVolume", "Copy-StorageVolume", "Get-StoragePool", "Get-StorageVolume", "New-StoragePool",
-            "Remove-StoragePool", "Remove-StorageVolume", "Rename-StorageVolume", "Set-StoragePool", "Set-StorageVolume",
-        }, names);
+        var names = ps.Ok("(Get-Module ContainerPS).ExportedCmdlets.Keys | Sort-Object").Select(o => o.ToString()).ToArray();
+        var listed = ps.Ok("(Import-PowerShellDataFile (Join-Path (Get-Module ContainerPS).ModuleBase 'ContainerPS.psd1')).CmdletsToExport | Sort-Object")
+            .Select(o => o.ToString()).ToArray();
+        Assert.Equal(listed, names); // every name in the manifest is a real cmdlet
+        Assert.Contains("New-StoragePool", names);
+        Assert.Contains("New-Container", names);
+        Assert.Contains("Import-ContainerImage", names);
         Assert.Equal("True", ps.Ok("[bool](Get-FormatData ContainerPS.StoragePool)").Single().ToString());
         Assert.Equal("True", ps.Ok("[bool](Get-TypeData ContainerPS.StoragePool)").Single().ToString());
     }

@@ -1,66 +1,131 @@
 #!/usr/bin/env pwsh
 # Benchmarks (run by: dotnet pwsh ./build.ps1 -Task Bench). Medians from one warm pwsh session, so
-# pwsh start-up is not measured. Peers run side by side where they are installed here.
-param([int] $Iterations = 30)
+# pwsh start-up is not measured. Peers (LXC 5, plain runc) run side by side on the same machine.
+param([int] $Iterations = 30, [int] $ContainerIterations = 15)
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '../../ContainerPS.psd1')
 
-$root = (New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) "cps-bench-$PID")).FullName
+$base = Join-Path ([IO.Path]::GetTempPath()) "cps-bench-$PID"
+$root = (New-Item -ItemType Directory -Path $base).FullName
+& chmod 711 $root
 $env:CONTAINERPS_ROOT = $root
+$runcRoot = Join-Path $root 'peer-runc'
+$lxcPath = Join-Path $root 'peer-lxc'
 
-function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations) {
+function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [scriptblock] $After) {
     $times = foreach ($i in 1..$Count) {
         $sw = [Diagnostics.Stopwatch]::StartNew()
         & $Body $i
         $sw.Stop()
         $sw.Elapsed.TotalMilliseconds
+        if ($After) { & $After $i }
     }
-    $sorted = $times | Sort-Object
+    $sorted = @($times | Sort-Object)
     $sorted[[int][math]::Floor($sorted.Count / 2)]
+}
+
+# Peers are started through bash so their stdio is /dev/null (a detached container must not hold
+# this session's pipes); the cost of that wrapper alone is measured and shown.
+function Sh([string] $Command) {
+    & bash -c "exec $Command </dev/null >/dev/null 2>&1"
+    if ($LASTEXITCODE -ne 0) { throw "failed ($LASTEXITCODE): $Command" }
 }
 
 $rows = [Collections.Generic.List[object]]::new()
 function Add-Row([string] $Operation, [double] $Ms, [string] $Peer = '', [Nullable[double]] $PeerMs = $null) {
     $rows.Add([pscustomobject]@{
-        Operation = $Operation
+        Operation        = $Operation
         'ContainerPS ms' = [math]::Round($Ms, 2)
-        Peer = $Peer
-        'Peer ms' = if ($null -ne $PeerMs) { [math]::Round($PeerMs, 2) } else { $null }
-        Ratio = if ($PeerMs) { [math]::Round($Ms / $PeerMs, 2) } else { $null }
+        Peer             = $Peer
+        'Peer ms'        = if ($null -ne $PeerMs) { [math]::Round($PeerMs, 2) } else { $null }
+        Ratio            = if ($PeerMs) { [math]::Round($Ms / $PeerMs, 2) } else { $null }
     })
 }
 
 try {
+    # ---------------------------------------------------------------- storage (dir)
     New-StoragePool bench -Driver dir | Out-Null
-    # warm-up
     foreach ($i in 1..5) { Add-StorageVolume bench "w$i" | Out-Null; Remove-StorageVolume bench "w$i" }
-
     $add = Measure-Median { param($i) Add-StorageVolume bench "v$i" | Out-Null }
     $mkdir = Measure-Median { param($i) $null = New-Item -ItemType Directory (Join-Path $root "plain$i") }
     Add-Row 'Add-StorageVolume (dir)' $add 'New-Item -ItemType Directory' $mkdir
-
-    $get = Measure-Median { param($i) Get-StorageVolume bench "v$i" | Out-Null }
-    Add-Row 'Get-StorageVolume one (dir)' $get
-
-    $list = Measure-Median { param($i) Get-StorageVolume bench | Out-Null } 10
-    Add-Row "Get-StorageVolume all ($Iterations volumes)" $list
-
-    $prop = Measure-Median { param($i) Get-StorageVolume bench "v$i" -Property used | Out-Null }
-    Add-Row 'Get-StorageVolume -Property used' $prop
-
+    Add-Row 'Get-StorageVolume one (dir)' (Measure-Median { param($i) Get-StorageVolume bench "v$i" | Out-Null })
     $copy = Measure-Median { param($i) Copy-StorageVolume bench "v$i" "c$i" }
     $cp = Measure-Median { param($i) & cp -a --reflink=auto (Join-Path $root "plain$i") (Join-Path $root "plaincopy$i") }
     Add-Row 'Copy-StorageVolume (empty, dir)' $copy 'cp -a --reflink=auto' $cp
+    $remove = Measure-Median { param($i) Remove-StorageVolume bench "v$i"; Remove-StorageVolume bench "c$i" }
+    Add-Row 'Remove-StorageVolume x2 (dir)' $remove
 
-    $remove = Measure-Median { param($i) Remove-StorageVolume bench "v$i" }
-    $rmdir = Measure-Median { param($i) & rm -rf --one-file-system (Join-Path $root "plain$i") }
-    Add-Row 'Remove-StorageVolume (dir)' $remove 'rm -rf' $rmdir
+    # ---------------------------------------------------------------- containers
+    $n = $ContainerIterations
+    foreach ($i in 1..3) { New-Container "warm$i" busybox -Start | Out-Null; Remove-Container "warm$i" -Force }
+    $wrapper = Measure-Median { param($i) Sh 'true' } $n
+
+    $createStart = Measure-Median { param($i) New-Container "b$i" busybox -Start | Out-Null } $n
+    $stopForce = Measure-Median { param($i) Stop-Container "b$i" -Force } $n
+    $start = Measure-Median { param($i) Start-Container "b$i" } $n
+    Measure-Median { param($i) Stop-Container "b$i" -Force } $n | Out-Null
+    $delete = Measure-Median { param($i) Remove-Container "b$i" } $n
+
+    # plain runc on the same busybox rootfs, shifted to the same map (runc cannot idmap by itself)
+    New-Container spec busybox -Start | Out-Null
+    $spec = Get-Content -Raw (Join-Path $root 'run/containers/spec/config.json') | ConvertFrom-Json -AsHashtable
+    Stop-Container spec -Force
+    $shifted = Join-Path $root 'peer-rootfs'
+    & cp -a --reflink=auto (Get-StorageVolume -Pool default -Type container -Name spec).Path $shifted
+    & chown -R 1000000:1000000 $shifted
+    $bundles = foreach ($i in 1..$n) {
+        $b = (New-Item -ItemType Directory (Join-Path $root "peer-bundle$i")).FullName
+        $spec.root.path = $shifted
+        $spec.hostname = "r$i"
+        $spec.linux.cgroupsPath = "/containerps-bench/r$i"
+        $spec | ConvertTo-Json -Depth 20 | Set-Content (Join-Path $b 'config.json')
+        $b
+    }
+    $runcRun = Measure-Median { param($i) Sh "runc --root $runcRoot run -d --bundle $($bundles[$i - 1]) r$i" } $n
+    $runcKill = Measure-Median { param($i) Sh "runc --root $runcRoot kill r$i KILL"; while ((& runc --root $runcRoot state "r$i" 2>$null | ConvertFrom-Json).status -eq 'running') { Start-Sleep -Milliseconds 1 } } $n
+    $runcDelete = Measure-Median { param($i) Sh "runc --root $runcRoot delete --force r$i" } $n
+
+    # LXC 5 with the same kind of map
+    $lxc = Get-Command lxc-start -ErrorAction SilentlyContinue
+    if ($lxc) {
+        $null = New-Item -ItemType Directory $lxcPath
+        $conf = Join-Path $root 'lxc.conf'
+        "lxc.net.0.type = empty`nlxc.idmap = u 0 5000000 65536`nlxc.idmap = g 0 5000000 65536" | Set-Content $conf
+        $lxcCreateStart = Measure-Median { param($i) Sh "lxc-create -P $lxcPath -n l$i -f $conf -t busybox"; Sh "lxc-start -P $lxcPath -n l$i" } $n
+        $lxcStop = Measure-Median { param($i) Sh "lxc-stop -P $lxcPath -n l$i -k" } $n
+        $lxcStart = Measure-Median { param($i) Sh "lxc-start -P $lxcPath -n l$i" } $n
+        Measure-Median { param($i) Sh "lxc-stop -P $lxcPath -n l$i -k" } $n | Out-Null
+        $lxcDestroy = Measure-Median { param($i) Sh "lxc-destroy -P $lxcPath -n l$i" } $n
+    }
+
+    Add-Row 'New-Container -Start (create+start)' $createStart 'lxc-create + lxc-start' $lxcCreateStart
+    Add-Row 'Start-Container' $start 'runc run -d (userns)' $runcRun
+    Add-Row 'Start-Container' $start 'lxc-start' $lxcStart
+    Add-Row 'Stop-Container -Force' $stopForce 'runc kill KILL (until stopped)' $runcKill
+    Add-Row 'Stop-Container -Force' $stopForce 'lxc-stop -k' $lxcStop
+    Add-Row 'Remove-Container' $delete 'runc delete --force' $runcDelete
+    Add-Row 'Remove-Container' $delete 'lxc-destroy' $lxcDestroy
+    Add-Row '(peer wrapper: bash -c exec true)' 0 'included in every peer figure' $wrapper
+
+    # ---------------------------------------------------------------- start time vs files in the image
+    foreach ($fileCount in 1000, 100000) {
+        New-Container "f$fileCount" busybox | Out-Null
+        $dir = Join-Path (Get-StorageVolume -Pool default -Type container -Name "f$fileCount").Path 'root/files'
+        & bash -c "mkdir -p $dir && cd $dir && seq 1 $fileCount | xargs touch"
+        $t = Measure-Median { param($i) Start-Container "f$fileCount" } 10 { param($i) Stop-Container "f$fileCount" -Force }
+        Add-Row "Start-Container, $fileCount files in the rootfs" $t
+    }
 
     $rows | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
-    Write-Host "Medians of $Iterations runs in one warm pwsh session; ratio = ContainerPS / peer."
-    Write-Host 'LXD and LXC are not installed by this issue''s bootstrap; container benchmarks (vs LXC, runc, LXD) arrive with the containers issue.'
+    Write-Host "Medians in one warm pwsh session ($Iterations storage / $n container iterations); ratio = ContainerPS / peer."
+    Write-Host 'ContainerPS starts through an idmapped mount (no chown), so its start time does not depend on the number of files.'
 }
 finally {
-    Get-StoragePool bench -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
-    Remove-Item -Recurse -Force $root
+    Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+    foreach ($i in 1..$ContainerIterations) {
+        & bash -c "runc --root $runcRoot delete --force r$i >/dev/null 2>&1; lxc-stop -P $lxcPath -n l$i -k >/dev/null 2>&1; lxc-destroy -P $lxcPath -n l$i >/dev/null 2>&1; true"
+    }
+    Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+    & rm -rf --one-file-system $root
 }

@@ -32,5 +32,7 @@ public static class VolumeTypes
     public const string Custom = "custom";
     public const string Container = "container";
     public const string Image = "image";
-    public static readonly string[] All = { Custom, Container, Image };
+    /// <summary>A container snapshot's filesystem, named CONTAINER@SNAPSHOT.</summary>
+    public const string Snapshot = "snapshot";
+    public static readonly string[] All = { Custom, Container, Image, Snapshot };
 }

@@ -43,6 +43,54 @@ internal static class Schema
             UNIQUE (pool_id, type, name)
         );
         """,
+        // 2: images, containers and their snapshots.
+        """
+        CREATE TABLE images (
+            id          INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            alias       TEXT UNIQUE,
+            format      TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            properties  TEXT NOT NULL DEFAULT '{}',
+            size        INTEGER NOT NULL DEFAULT 0,
+            created_at  TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            op_pid      INTEGER,
+            op_start    INTEGER,
+            op_arg      TEXT
+        );
+        CREATE TABLE containers (
+            id              INTEGER PRIMARY KEY,
+            name            TEXT NOT NULL UNIQUE,
+            uuid            TEXT NOT NULL UNIQUE,
+            image           TEXT NOT NULL DEFAULT '',
+            pool_id         INTEGER NOT NULL REFERENCES pools(id),
+            privileged      INTEGER NOT NULL DEFAULT 0,
+            isolated        INTEGER NOT NULL DEFAULT 0,
+            idmap_base      INTEGER,
+            idmap_size      INTEGER,
+            config          TEXT NOT NULL DEFAULT '{}',
+            devices         TEXT NOT NULL DEFAULT '{}',
+            created_at      TEXT NOT NULL,
+            last_started_at TEXT,
+            state           TEXT NOT NULL,
+            op_pid          INTEGER,
+            op_start        INTEGER,
+            op_arg          TEXT
+        );
+        CREATE TABLE snapshots (
+            id           INTEGER PRIMARY KEY,
+            container_id INTEGER NOT NULL REFERENCES containers(id),
+            name         TEXT NOT NULL,
+            stateful     INTEGER NOT NULL DEFAULT 0,
+            created_at   TEXT NOT NULL,
+            state        TEXT NOT NULL,
+            op_pid       INTEGER,
+            op_start     INTEGER,
+            op_arg       TEXT,
+            UNIQUE (container_id, name)
+        );
+        """,
     };
 
     public static int Version => Migrations.Length;

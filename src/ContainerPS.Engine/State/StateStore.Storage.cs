@@ -145,6 +145,9 @@ public sealed partial class StateStore
     {
         "pools" => "pools",
         "volumes" => "volumes",
+        "images" => "images",
+        "containers" => "containers",
+        "snapshots" => "snapshots",
         _ => throw new ArgumentOutOfRangeException(nameof(table)),
     };
 }

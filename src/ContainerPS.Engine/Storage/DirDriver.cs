@@ -14,6 +14,7 @@ public sealed class DirDriver : IStorageDriver
     private static readonly UnixFileMode Mode0711 =
         UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
     private static readonly UnixFileMode Mode0755 = Mode0711 | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private static readonly UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     private readonly ExternalTool tool;
 
@@ -36,6 +37,7 @@ public sealed class DirDriver : IStorageDriver
         VolumeTypes.Custom => "custom",
         VolumeTypes.Container => "containers",
         VolumeTypes.Image => "images",
+        VolumeTypes.Snapshot => "containers-snapshots",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
     };
 
@@ -78,8 +80,10 @@ public sealed class DirDriver : IStorageDriver
     {
         if (!Directory.Exists(pool.Source))
             Directory.CreateDirectory(pool.Source, Mode0711);
+        // Container, image and snapshot trees hold other systems' setuid binaries: only host root may
+        // enter them (containers see their rootfs through their own mount). Custom volumes stay 0711.
         foreach (var type in VolumeTypes.All)
-            Directory.CreateDirectory(Path.Join(pool.Source, TypeDir(type)), Mode0711);
+            Directory.CreateDirectory(Path.Join(pool.Source, TypeDir(type)), type == VolumeTypes.Custom ? Mode0711 : Mode0700);
     }
 
     public void DeletePool(PoolContext pool)
@@ -142,6 +146,20 @@ public sealed class DirDriver : IStorageDriver
         tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp });
         FaultPoints.Hit("volume.copy.before-rename");
         Directory.Move(temp, final);
+    }
+
+    public void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target)
+    {
+        // Copy the snapshot beside the target, then swap: the target is never half-restored.
+        var temp = TempPath(pool, target);
+        RemoveTree(temp);
+        tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(pool, snapshot), temp });
+        var final = VolumePath(pool, target);
+        var old = final + ".old";
+        RemoveTree(old);
+        Directory.Move(final, old);
+        Directory.Move(temp, final);
+        RemoveTree(old);
     }
 
     public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)

@@ -45,6 +45,9 @@ public interface IStorageDriver
     /// <summary>Copies <paramref name="source"/> of <paramref name="sourcePool"/> into a new volume of <paramref name="pool"/> (same driver).</summary>
     void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target);
 
+    /// <summary>Replaces the content of <paramref name="target"/> with that of <paramref name="snapshot"/> (same pool).</summary>
+    void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target);
+
     /// <summary>Applies changed volume keys (such as size) to the volume on disk.</summary>
     void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes);
 

@@ -200,6 +200,108 @@ public sealed class StorageService
     }
 
     /// <summary>
+    /// Creates a container or image volume (names are the engine's: container names, image
+    /// fingerprints) whose content <paramref name="fill"/> writes into the new volume's directory.
+    /// Crash safe like custom volumes: a half-filled volume is removed by the repair.
+    /// </summary>
+    public StorageVolume CreateInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill)
+    {
+        CheckType(type);
+        var pool = Ready(PoolRow(poolName));
+        var driver = Driver(pool.Driver);
+        var cfg = new SortedDictionary<string, string>((config ?? new Dictionary<string, string>()).ToDictionary(), StringComparer.Ordinal);
+        var id = store.Write(() =>
+        {
+            Ready(PoolRow(poolName));
+            return store.InsertVolume(pool.Id, pool.Name, name, type, "", cfg);
+        });
+        var vctx = new VolumeContext(name, type, cfg);
+        Complete(id, () =>
+        {
+            driver.CreateVolume(Ctx(pool), vctx);
+            try { fill?.Invoke(driver.VolumePath(Ctx(pool), vctx)); }
+            catch
+            {
+                Undo($"volume {type}/{name}", () => driver.DeleteVolume(Ctx(pool), vctx));
+                throw;
+            }
+        }, () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
+        return GetVolume(poolName, type, name);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="type"/>/<paramref name="name"/> in <paramref name="targetPoolName"/> a copy of
+    /// <paramref name="sourceType"/>/<paramref name="sourceName"/> in <paramref name="poolName"/> (any types;
+    /// the driver clones where it can). Used for containers from images, container copies and snapshots.
+    /// </summary>
+    public StorageVolume CloneVolume(string poolName, string sourceType, string sourceName, string targetPoolName, string type, string name)
+    {
+        CheckType(type);
+        var pool = PoolRow(poolName);
+        var source = Ready(VolumeRow(pool, sourceType, sourceName));
+        var targetPool = Ready(PoolRow(targetPoolName));
+        if (targetPool.Driver != pool.Driver)
+            throw new ContainerPSException(ErrorKind.NotSupported, "CrossDriverCopy",
+                $"Copying a volume from a {pool.Driver} pool to a {targetPool.Driver} pool is not supported yet.", name);
+        var driver = Driver(pool.Driver);
+        var id = store.Write(() =>
+        {
+            Ready(PoolRow(targetPoolName));
+            return store.InsertVolume(targetPool.Id, targetPool.Name, name, type, "", source.Config);
+        });
+        var vctx = new VolumeContext(name, type, source.Config);
+        Complete(id, () => driver.CopyVolume(Ctx(pool), Ctx(source), Ctx(targetPool), vctx),
+            () => driver.DeleteVolume(Ctx(targetPool), vctx), "volume.copy.after-disk");
+        return GetVolume(targetPoolName, type, name);
+    }
+
+    /// <summary>Replaces the content of a volume with that of another (a snapshot) in the same pool.</summary>
+    public void RestoreVolume(string poolName, string fromType, string fromName, string type, string name)
+    {
+        var pool = Ready(PoolRow(poolName));
+        var from = Ready(VolumeRow(pool, fromType, fromName));
+        var target = store.Write(() =>
+        {
+            var row = Ready(VolumeRow(pool, type, name));
+            if (!store.Claim("volumes", row.Id, RowState.Renaming, name))
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
+            return row;
+        });
+        try { AbandonOnFailure("volumes", target.Id, () => Driver(pool.Driver).RestoreVolume(Ctx(pool), Ctx(from), Ctx(target))); }
+        finally { store.Write(() => store.Release("volumes", target.Id)); }
+    }
+
+    /// <summary>Renames an engine-owned volume (a container's, or its snapshots') on disk and in the state.</summary>
+    public void RenameInternalVolume(string poolName, string type, string name, string newName)
+    {
+        var pool = Ready(PoolRow(poolName));
+        var v = store.Write(() =>
+        {
+            var row = Ready(VolumeRow(pool, type, name));
+            if (store.Volume(pool.Id, type, newName) is not null)
+                throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Storage volume '{type}/{newName}' already exists in pool '{poolName}'.", newName);
+            if (!store.Claim("volumes", row.Id, RowState.Renaming, newName))
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
+            return row;
+        });
+        AbandonOnFailure("volumes", v.Id, () => Driver(pool.Driver).RenameVolume(Ctx(pool), Ctx(v), newName));
+        store.Write(() =>
+        {
+            store.RenameVolumeRow(v.Id, newName);
+            store.Release("volumes", v.Id);
+        });
+    }
+
+    public string VolumePath(string poolName, string type, string name)
+    {
+        var pool = PoolRow(poolName);
+        return Driver(pool.Driver).VolumePath(Ctx(pool), Ctx(VolumeRow(pool, type, name)));
+    }
+
+    /// <summary>True when the pool has a volume row of that type and name (in any state).</summary>
+    public bool HasVolume(string poolName, string type, string name) => store.Volume(PoolRow(poolName).Id, type, name) is not null;
+
+    /// <summary>
     /// Runs the disk step of a new volume row (state Creating, owned by us), then marks it ready.
     /// If the disk step fails, the row goes; if anything after it fails, the disk work is undone too.
     /// </summary>

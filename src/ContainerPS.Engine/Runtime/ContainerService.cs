@@ -1,0 +1,568 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ContainerPS.Engine.Idmap;
+using ContainerPS.Engine.Images;
+using ContainerPS.Engine.State;
+using ContainerPS.Engine.Storage;
+using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// Container lifecycle: create from an image (unprivileged by default), start under runc with a
+/// native monitor, stop, copy, rename, snapshot, remove. The rootfs is shown to the container through
+/// an idmapped mount, so nothing is chowned and start time does not depend on the number of files.
+/// </summary>
+public sealed class ContainerService
+{
+    public const string DefaultPoolSetting = "default.pool";
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
+
+    private readonly StateStore store;
+    private readonly StorageService storage;
+    private readonly ImageService images;
+    private readonly ExternalTool tool;
+    private readonly IEngineLog log;
+    private readonly string root;
+    private readonly string runtimeDir;
+
+    public ContainerService(StateStore store, StorageService storage, ImageService images, ExternalTool tool, IEngineLog log, string root, string runtimeDir)
+    {
+        this.store = store;
+        this.storage = storage;
+        this.images = images;
+        this.tool = tool;
+        this.log = log;
+        this.root = root;
+        this.runtimeDir = runtimeDir;
+    }
+
+    private string RuncRoot => Path.Join(runtimeDir, "runc");
+    private RuntimeDirectory Runtime(string name) => new(Path.Join(runtimeDir, "containers", name));
+    private static string CgroupsPath(ContainerRow row) => $"/containerps/{row.Uuid}";
+
+    // ------------------------------------------------------------------ keys
+
+    private static readonly ConfigSchema Keys = new("container",
+        poolKeys: Array.Empty<ConfigKey>(),
+        volumeKeys: new[]
+        {
+            new ConfigKey("limits.memory", ConfigValues.Size, "Memory limit (512MiB, 1GiB)."),
+            new ConfigKey("limits.processes", ConfigValues.PositiveInt, "Maximum number of processes."),
+            new ConfigKey("limits.cpu", CpuValue, "CPUs: a count (2) or a cpuset (0-1, 0,2)."),
+            new ConfigKey("security.idmap.isolated", ConfigValues.Bool, "A unique id range for this container.", SetOnlyAtCreation: true),
+            new ConfigKey("security.idmap.size", ConfigValues.PositiveInt, "Size of an isolated id range (default 65536).", SetOnlyAtCreation: true),
+            new ConfigKey("security.privileged", ConfigValues.Bool, "Run without a user namespace (not recommended).", SetOnlyAtCreation: true),
+            new ConfigKey("boot.stop.signal", ConfigValues.Any, "Signal that asks the init to shut down (default: the image's, else SIGPWR)."),
+        });
+
+    private static string? CpuValue(string v) =>
+        System.Text.RegularExpressions.Regex.IsMatch(v, @"^([0-9]+|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)$") && v != "0"
+            ? null : $"'{v}' is not a cpu count or cpuset";
+
+    private static void CheckConfig(IReadOnlyDictionary<string, string?> config, bool creating)
+    {
+        var own = config.Where(kv => !kv.Key.StartsWith("image.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        if (config.Keys.Any(k => k.StartsWith("image.", StringComparison.Ordinal)))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly", "Config keys image.* are copied from the image and cannot be set.", null);
+        try { Keys.CheckVolume(own, creating); }
+        catch (ContainerPSException e) when (e.ErrorId == "InvalidConfigKey")
+        {
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigKey", e.Message.Replace("container storage volume", "container"), e.Target);
+        }
+    }
+
+    // ------------------------------------------------------------------ create
+
+    /// <summary>The default pool: the recorded one, else a dir pool named 'default' made on first use (lxd init --auto).</summary>
+    public string DefaultPool()
+    {
+        var name = store.GetSetting(DefaultPoolSetting);
+        if (name is not null && store.Pool(name) is not null)
+            return name;
+        if (store.Pool("default") is null)
+        {
+            log.Verbose("No default storage pool: creating dir pool 'default'.");
+            try { storage.CreatePool("default", "dir", null, null, "Default pool, created on first use"); }
+            catch (ContainerPSException e) when (e.ErrorId == "PoolExists") { }
+        }
+        store.Write(() => store.SetSetting(DefaultPoolSetting, "default"));
+        return "default";
+    }
+
+    /// <summary>Initialize-ContainerHost: creates the default pool (if missing) with a driver and records it.</summary>
+    public StoragePool InitializeHost(string driver, IReadOnlyDictionary<string, string?>? poolConfig, string poolName = "default")
+    {
+        var existing = store.Pool(poolName);
+        var pool = existing is null
+            ? storage.CreatePool(poolName, driver, null, poolConfig, "Default pool")
+            : storage.GetPool(poolName);
+        if (existing is not null && existing.Driver != driver)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "PoolExists",
+                $"Storage pool '{poolName}' already exists with driver {existing.Driver}, not {driver}.", poolName);
+        store.Write(() => store.SetSetting(DefaultPoolSetting, poolName));
+        return pool;
+    }
+
+    public Container Create(string name, string image, string? poolName, IReadOnlyDictionary<string, string?>? config, bool isolated, bool privileged)
+    {
+        Names.Validate(name, "container");
+        var changes = new Dictionary<string, string?>(config ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
+        CheckConfig(changes, creating: true);
+        if (store.Container(name) is not null)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{name}' already exists.", name);
+        isolated |= changes.TryGetValue("security.idmap.isolated", out var iso) && iso == "true";
+        privileged |= changes.TryGetValue("security.privileged", out var priv) && priv == "true";
+        if (privileged && isolated)
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "A privileged container has no id map to isolate.", name);
+        var pool = poolName ?? DefaultPool();
+        var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
+        var img = images.Resolve(image);
+
+        var cfg = changes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
+        foreach (var (k, v) in img.Properties)
+            cfg["image." + k] = v;
+        if (privileged)
+            cfg["security.privileged"] = "true";
+        if (isolated)
+            cfg["security.idmap.isolated"] = "true";
+        var size = cfg.TryGetValue("security.idmap.size", out var s) ? long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : IdmapAllocator.DefaultSize;
+
+        var id = store.Write(() =>
+        {
+            IdMapping? map = null;
+            if (!privileged)
+                map = isolated ? AllocateIsolated(size) : SharedMap();
+            return store.InsertContainer(name, image, poolRow.Id, privileged, isolated, map?.UidBase, map?.Size, cfg);
+        });
+        try
+        {
+            var fingerprint = images.EnsureVolume(img, pool);
+            storage.CloneVolume(pool, VolumeTypes.Image, fingerprint, pool, VolumeTypes.Container, name);
+            WriteHostname(storage.VolumePath(pool, VolumeTypes.Container, name), name);
+            FaultPoints.Hit("container.create.after-disk");
+            store.Write(() => store.Release("containers", id));
+        }
+        catch
+        {
+            UndoCreate(id, pool, name);
+            throw;
+        }
+        return Get(name);
+    }
+
+    private void UndoCreate(long id, string pool, string name)
+    {
+        try
+        {
+            if (storage.HasVolume(pool, VolumeTypes.Container, name))
+                storage.RemoveVolume(pool, VolumeTypes.Container, name, anyType: true);
+            store.Write(() => store.DeleteContainerRow(id));
+        }
+        catch (Exception e) when (e is IOException or ContainerPSException)
+        {
+            log.Warning($"Could not undo the creation of container '{name}': {e.Message}. It is repaired when this process has exited.");
+        }
+    }
+
+    private static void WriteHostname(string rootfs, string name)
+    {
+        var etc = Path.Join(rootfs, "etc");
+        if (!Directory.Exists(etc) || HostPath.IsSymlink(etc))
+            return;
+        var file = Path.Join(etc, "hostname");
+        if (HostPath.IsSymlink(file))
+            return; // never follow a link the image placed there
+        File.WriteAllText(file, name + "\n");
+    }
+
+    private (long Start, long Count) Uids => SubIds.Root("/etc/subuid");
+    private (long Start, long Count) Gids => SubIds.Root("/etc/subgid");
+
+    private IdMapping SharedMap() => IdmapAllocator.Shared(Uids, Gids);
+
+    private IdMapping AllocateIsolated(long size) =>
+        IdmapAllocator.Isolated(Uids, Gids, size,
+            store.Containers().Where(c => c.Isolated && c.IdmapBase is not null).Select(c => (c.IdmapBase!.Value, c.IdmapSize!.Value)));
+
+    private IdMapping? MapOf(ContainerRow row)
+    {
+        if (row.Privileged || row.IdmapBase is null)
+            return null;
+        var (us, _) = Uids;
+        var (gs, _) = Gids;
+        return new IdMapping(row.IdmapBase.Value, gs + (row.IdmapBase.Value - us), row.IdmapSize ?? IdmapAllocator.DefaultSize);
+    }
+
+    // ------------------------------------------------------------------ read
+
+    public IReadOnlyList<Container> List() => store.Containers().Select(ToContainer).ToList();
+
+    public Container Get(string name) => ToContainer(Row(name));
+
+    private ContainerRow Row(string name) =>
+        store.Container(name) ?? throw new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{Names.Printable(name)}' not found.", name);
+
+    private Container ToContainer(ContainerRow row)
+    {
+        var rt = row.State == RowState.Ready ? Runtime(row.Name).Inspect() : null;
+        return new Container
+        {
+            Name = row.Name,
+            State = rt?.State ?? char.ToUpperInvariant(row.State[0]) + row.State[1..],
+            Pid = rt?.Pid,
+            Image = row.Image,
+            Pool = row.Pool,
+            Idmap = MapOf(row)?.ToString() ?? "privileged",
+            Privileged = row.Privileged,
+            CreatedAt = row.CreatedAt,
+            LastStartedAt = row.LastStartedAt,
+            Config = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal),
+            Devices = new SortedDictionary<string, string>(row.Devices, StringComparer.Ordinal),
+            StatusReason = rt?.Reason,
+            LastExitCode = rt?.ExitCode,
+        };
+    }
+
+    public string ConsoleLog(string name) => Runtime(Row(name).Name).ReadConsole();
+
+    // ------------------------------------------------------------------ start / stop
+
+    public Container Start(string name)
+    {
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        var row = ReadyRow(name);
+        var rt = Runtime(name);
+        var status = rt.Inspect();
+        if (status.IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is already running.", name);
+        CleanupRuntime(row, rt);
+        if (row.Privileged)
+            log.Warning($"Container '{name}' is privileged: root inside is root on the host.");
+
+        Directory.CreateDirectory(rt.Rootfs);
+        File.Delete(rt.ConsoleLog + ".1");
+        File.Delete(rt.ConsoleLog);
+        var volume = storage.VolumePath(row.Pool, VolumeTypes.Container, name);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var map = MapOf(row);
+            if (map is null)
+                Mounts.Bind(volume, rt.Rootfs);
+            else
+                Mounts.IdmappedBind(volume, rt.Rootfs, map);
+            var mounted = clock.Elapsed.TotalMilliseconds;
+            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row)));
+            File.WriteAllText(rt.Config, spec.ToJsonString());
+            FaultPoints.Hit("container.start.before-monitor");
+            var written = clock.Elapsed.TotalMilliseconds;
+            RunMonitor(row, rt);
+            log.Verbose($"start {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
+        }
+        catch
+        {
+            CleanupRuntime(row, rt);
+            throw;
+        }
+        store.Write(() => store.SetLastStarted(row.Id, DateTime.UtcNow));
+        return ToContainer(Row(name));
+    }
+
+    private static string[] InitArgs(ContainerRow row) =>
+        row.Config.TryGetValue("image.init", out var init) && init.Trim().Length > 0 ? ImageInit.Split(init) : new[] { ImageInit.DefaultInit };
+
+    private ContainerRow ReadyRow(string name)
+    {
+        var row = Row(name);
+        if (row.State != RowState.Ready)
+            throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
+        return row;
+    }
+
+    private void RunMonitor(ContainerRow row, RuntimeDirectory rt)
+    {
+        var monitor = Monitor.Path;
+        var psi = new ProcessStartInfo(monitor)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "--runc", Monitor.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", row.Name,
+                     "--state-dir", rt.Path, "--umount", rt.Rootfs })
+            psi.ArgumentList.Add(a);
+        log.Verbose($"run: {monitor} {string.Join(' ', psi.ArgumentList)}");
+        using var p = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "MonitorFailed", "cps-monitor did not start.", row.Name);
+        var lineTask = p.StandardOutput.ReadLineAsync();
+        if (!lineTask.Wait(TimeSpan.FromSeconds(90)))
+        {
+            try { p.Kill(); } catch (InvalidOperationException) { }
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed", $"Container '{row.Name}': the monitor did not report within 90 s.", row.Name);
+        }
+        var line = lineTask.Result ?? "";
+        if (!line.StartsWith("running ", StringComparison.Ordinal))
+        {
+            p.WaitForExit(5000);
+            var console = rt.ReadConsole(4096).Trim();
+            var err = p.StandardError.ReadToEnd().Trim();
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed",
+                $"Container '{row.Name}' failed to start: {(line.Length > 0 ? line : err)}{(console.Length > 0 ? "\n" + console : "")}", row.Name);
+        }
+    }
+
+    /// <summary>Removes what a previous run left (runc state, the rootfs mount, pid files) when nothing runs.</summary>
+    private void CleanupRuntime(ContainerRow row, RuntimeDirectory rt)
+    {
+        if (!Directory.Exists(rt.Path))
+            return;
+        if (Directory.Exists(Path.Join(RuncRoot, row.Name)))
+        {
+            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", row.Name, "KILL" }, TimeSpan.FromSeconds(10)); }
+            catch (ContainerPSException) { }
+            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "delete", "--force", row.Name }, TimeSpan.FromSeconds(30)); }
+            catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
+        }
+        Mounts.Unmount(rt.Rootfs);
+        foreach (var f in new[] { rt.InitPidFile, rt.MonitorPidFile, rt.ExitFile })
+            File.Delete(f);
+    }
+
+    public Container Stop(string name, bool force, TimeSpan? timeout = null)
+    {
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        var row = ReadyRow(name);
+        var rt = Runtime(name);
+        var status = rt.Inspect();
+        if (status.State == RuntimeStatus.Error)
+        {
+            CleanupRuntime(row, rt);
+            return ToContainer(row);
+        }
+        if (!status.IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+        if (!force)
+        {
+            var signal = row.Config.GetValueOrDefault("boot.stop.signal") ?? row.Config.GetValueOrDefault("image.stop.signal") ?? ImageInit.DefaultStopSignal;
+            Kill(row, signal);
+            if (WaitStopped(rt, timeout ?? TimeSpan.FromSeconds(30)))
+                return ToContainer(row);
+            log.Warning($"Container '{name}' did not shut down within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0} s after {signal}; killing it.");
+        }
+        Kill(row, "KILL");
+        if (!WaitStopped(rt, TimeSpan.FromSeconds(15)))
+        {
+            CleanupRuntime(row, rt);
+            if (rt.Inspect().IsRunning)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed", $"Container '{name}' did not stop.", name);
+        }
+        return ToContainer(row);
+    }
+
+    private void Kill(ContainerRow row, string signal)
+    {
+        try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", row.Name, signal.StartsWith("SIG", StringComparison.Ordinal) ? signal[3..] : signal }, TimeSpan.FromSeconds(10)); }
+        catch (ContainerPSException e) { log.Verbose("runc kill: " + e.Message); }
+    }
+
+    /// <summary>Waits for the monitor to record the exit and finish its cleanup.</summary>
+    private static bool WaitStopped(RuntimeDirectory rt, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (File.Exists(rt.ExitFile) && !File.Exists(rt.MonitorPidFile))
+                return true;
+            Thread.Sleep(5);
+        }
+        return false;
+    }
+
+    public Container Wait(string name, string state, TimeSpan timeout, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var c = Get(name);
+            if (string.Equals(c.State, state, StringComparison.OrdinalIgnoreCase))
+                return c;
+            if (clock.Elapsed >= timeout)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "WaitTimeout", $"Container '{name}' is {c.State}, not {state}, after {timeout.TotalSeconds:0} s.", name);
+            cancel.WaitHandle.WaitOne(20);
+            cancel.ThrowIfCancellationRequested();
+        }
+    }
+
+    // ------------------------------------------------------------------ remove / rename / copy
+
+    public void Remove(string name, bool force)
+    {
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        var row = ReadyRow(name);
+        var rt = Runtime(name);
+        if (rt.Inspect().IsRunning)
+        {
+            if (!force)
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it first or use -Force.", name);
+            Kill(row, "KILL");
+            WaitStopped(rt, TimeSpan.FromSeconds(15));
+        }
+        if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
+            throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
+        FinishRemove(row);
+    }
+
+    private void FinishRemove(ContainerRow row)
+    {
+        var rt = Runtime(row.Name);
+        CleanupRuntime(row, rt);
+        if (Directory.Exists(rt.Path))
+            Directory.Delete(rt.Path, recursive: true);
+        foreach (var snap in store.Snapshots(row.Id))
+            if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snap.Name)))
+                storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snap.Name), anyType: true);
+        if (storage.HasVolume(row.Pool, VolumeTypes.Container, row.Name))
+            storage.RemoveVolume(row.Pool, VolumeTypes.Container, row.Name, anyType: true);
+        FaultPoints.Hit("container.delete.after-disk");
+        store.Write(() => store.DeleteContainerRow(row.Id));
+    }
+
+    public Container Rename(string name, string newName)
+    {
+        Names.Validate(newName, "container");
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var __ = ContainerLock.Take(root, newName, LockWait);
+        var row = ReadyRow(name);
+        if (Runtime(name).Inspect().IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before renaming.", name);
+        if (store.Container(newName) is not null)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{newName}' already exists.", newName);
+        CleanupRuntime(row, Runtime(name));
+        if (Directory.Exists(Runtime(name).Path))
+            Directory.Delete(Runtime(name).Path, recursive: true);
+        storage.RenameInternalVolume(row.Pool, VolumeTypes.Container, name, newName);
+        foreach (var snap in store.Snapshots(row.Id))
+            storage.RenameInternalVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snap.Name), SnapshotVolume(newName, snap.Name));
+        WriteHostname(storage.VolumePath(row.Pool, VolumeTypes.Container, newName), newName);
+        store.Write(() => store.RenameContainerRow(row.Id, newName));
+        return Get(newName);
+    }
+
+    /// <summary>Copies a stopped container, or one of its snapshots (<paramref name="snapshot"/>), to a new container.</summary>
+    public Container Copy(string name, string? snapshot, string newName, string? targetPool)
+    {
+        Names.Validate(newName, "container");
+        var row = ReadyRow(name);
+        if (snapshot is null && Runtime(name).Inspect().IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning",
+                $"Container '{name}' is running; stop it or copy one of its snapshots (live copies come with checkpoints).", name);
+        if (snapshot is not null)
+            SnapshotRowOf(row, snapshot);
+        var pool = targetPool ?? row.Pool;
+        var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
+        var cfg = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal);
+        var id = store.Write(() =>
+        {
+            IdMapping? map = row.Privileged ? null : row.Isolated ? AllocateIsolated(row.IdmapSize ?? IdmapAllocator.DefaultSize) : SharedMap();
+            return store.InsertContainer(newName, row.Image, poolRow.Id, row.Privileged, row.Isolated, map?.UidBase, map?.Size, cfg);
+        });
+        try
+        {
+            if (snapshot is null)
+                storage.CloneVolume(row.Pool, VolumeTypes.Container, name, pool, VolumeTypes.Container, newName);
+            else
+                storage.CloneVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), pool, VolumeTypes.Container, newName);
+            WriteHostname(storage.VolumePath(pool, VolumeTypes.Container, newName), newName);
+            store.Write(() => store.Release("containers", id));
+        }
+        catch
+        {
+            UndoCreate(id, pool, newName);
+            throw;
+        }
+        return Get(newName);
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    private static string SnapshotVolume(string container, string snapshot) => $"{container}@{snapshot}";
+
+    private SnapshotRow SnapshotRowOf(ContainerRow row, string snapshot) =>
+        store.Snapshots(row.Id).FirstOrDefault(s => s.Name == snapshot)
+        ?? throw new ContainerPSException(ErrorKind.NotFound, "SnapshotNotFound", $"Snapshot '{Names.Printable(snapshot)}' of container '{row.Name}' not found.", snapshot);
+
+    public ContainerSnapshot CreateSnapshot(string name, string snapshot)
+    {
+        Names.Validate(snapshot, "snapshot");
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        var row = ReadyRow(name);
+        var id = store.Write(() => store.InsertSnapshot(row.Id, name, snapshot, stateful: false));
+        try
+        {
+            storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+            store.Write(() => store.Release("snapshots", id));
+        }
+        catch
+        {
+            store.Write(() => store.DeleteSnapshotRow(id));
+            throw;
+        }
+        return ToSnapshot(row, SnapshotRowOf(row, snapshot));
+    }
+
+    public IReadOnlyList<ContainerSnapshot> ListSnapshots(string name)
+    {
+        var row = Row(name);
+        return store.Snapshots(row.Id).Select(s => ToSnapshot(row, s)).ToList();
+    }
+
+    private static ContainerSnapshot ToSnapshot(ContainerRow row, SnapshotRow s) =>
+        new() { Container = row.Name, Name = s.Name, Stateful = s.Stateful, CreatedAt = s.CreatedAt };
+
+    public void RestoreSnapshot(string name, string snapshot)
+    {
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        var row = ReadyRow(name);
+        SnapshotRowOf(row, snapshot);
+        if (Runtime(name).Inspect().IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before restoring a snapshot.", name);
+        storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+    }
+
+    public void RemoveSnapshot(string name, string snapshot)
+    {
+        using var _ = ContainerLock.Take(root, name, LockWait);
+        var row = ReadyRow(name);
+        var snap = SnapshotRowOf(row, snapshot);
+        storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
+        store.Write(() => store.DeleteSnapshotRow(snap.Id));
+    }
+
+    // ------------------------------------------------------------------ repair
+
+    /// <summary>Rolls back container creations and finishes removals whose process died.</summary>
+    public void RepairInterrupted()
+    {
+        foreach (var c in store.Containers().Where(c => c.State != RowState.Ready && c.Owner is { IsAlive: false }))
+        {
+            if (!store.Write(() => store.TakeOver("containers", c.Id, c.Owner!.Value)))
+                continue;
+            try
+            {
+                if (c.State == RowState.Creating)
+                    UndoCreate(c.Id, c.Pool, c.Name);
+                else
+                    FinishRemove(c);
+                log.Warning($"Repaired an interrupted operation: {(c.State == RowState.Creating ? "rolled back the unfinished creation" : "finished the unfinished removal")} of container '{c.Name}'.");
+            }
+            catch (Exception e) when (e is IOException or ContainerPSException)
+            {
+                log.Warning($"Could not repair the interrupted operation on container '{c.Name}': {e.Message}. A later command will try again.");
+            }
+        }
+    }
+
+    internal static string ToJson(object o) => JsonSerializer.Serialize(o);
+}

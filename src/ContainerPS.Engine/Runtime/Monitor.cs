@@ -1,0 +1,35 @@
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>Where the native monitor and runc are.</summary>
+public static class Monitor
+{
+    /// <summary>cps-monitor: $CONTAINERPS_LIBEXEC, else next to the engine assembly (bin/ of the module).</summary>
+    public static string Path
+    {
+        get
+        {
+            var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };
+            foreach (var dir in dirs)
+                if (!string.IsNullOrEmpty(dir) && File.Exists(System.IO.Path.Join(dir, "cps-monitor")))
+                    return System.IO.Path.Join(dir, "cps-monitor");
+            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+                "cps-monitor was not found next to the module: build it with 'build.ps1 -Task Build'.", "cps-monitor");
+        }
+    }
+
+    /// <summary>runc from PATH (Debian installs it in /usr/sbin).</summary>
+    public static string Runc => Which("runc") ?? throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+        "runc is not installed: run 'build.ps1 -Task Bootstrap' (Debian package runc).", "runc");
+
+    public static string? Which(string program)
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "") + ":/usr/sbin:/sbin:/usr/bin:/bin";
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = System.IO.Path.Join(dir, program);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ContainerPS.Engine.Idmap;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>What the OCI config of one container start is made from.</summary>
+public sealed record OciSpecInput(
+    string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs);
+
+/// <summary>
+/// Writes the OCI runtime config (config.json) of a system container: its own init as pid 1, every
+/// namespace (user unless privileged), /proc /sys /dev as a system container expects, limits from
+/// limits.* keys, and a seccomp profile that blocks what LXC's default profile blocks.
+/// </summary>
+public static class OciSpec
+{
+    private static readonly string[] Capabilities =
+    {
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+        "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+        // Left out, as LXC does: CAP_SYS_MODULE, CAP_SYS_TIME, CAP_SYS_RAWIO, CAP_MAC_ADMIN, CAP_MAC_OVERRIDE.
+    };
+
+    /// <summary>Syscalls LXC's default seccomp policy denies (module loading, kexec, open_by_handle_at) with EPERM.</summary>
+    private static readonly string[] DeniedSyscalls = { "kexec_load", "kexec_file_load", "open_by_handle_at", "init_module", "finit_module", "delete_module" };
+
+    public static JsonObject Build(OciSpecInput input)
+    {
+        var caps = new JsonArray(Capabilities.Select(c => (JsonNode)c).ToArray());
+        var namespaces = new JsonArray();
+        foreach (var ns in new[] { "pid", "network", "ipc", "uts", "mount", "cgroup" })
+            namespaces.Add(new JsonObject { ["type"] = ns });
+        var linux = new JsonObject
+        {
+            ["namespaces"] = namespaces,
+            ["cgroupsPath"] = input.CgroupsPath,
+            ["resources"] = Resources(input.Config),
+            ["maskedPaths"] = Arr("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"),
+            ["readonlyPaths"] = Arr("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger"),
+            ["seccomp"] = Seccomp(),
+        };
+        if (input.Map is { } map)
+        {
+            namespaces.Add(new JsonObject { ["type"] = "user" });
+            linux["uidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.UidBase, ["size"] = map.Size });
+            linux["gidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.GidBase, ["size"] = map.Size });
+        }
+        return new JsonObject
+        {
+            ["ociVersion"] = "1.0.2",
+            ["process"] = new JsonObject
+            {
+                ["terminal"] = false,
+                ["user"] = new JsonObject { ["uid"] = 0, ["gid"] = 0 },
+                ["args"] = new JsonArray(input.InitArgs.Select(a => (JsonNode)a).ToArray()),
+                ["env"] = Arr("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "container=lxc", "TERM=linux"),
+                ["cwd"] = "/",
+                ["capabilities"] = new JsonObject
+                {
+                    ["bounding"] = caps.DeepClone(), ["effective"] = caps.DeepClone(), ["permitted"] = caps.DeepClone(),
+                },
+                ["noNewPrivileges"] = false,
+            },
+            ["root"] = new JsonObject { ["path"] = "rootfs", ["readonly"] = false },
+            ["hostname"] = input.Name,
+            ["mounts"] = new JsonArray(
+                Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+                Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+                Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"),
+                Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+                Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"),
+                Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
+                Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro")),
+            ["linux"] = linux,
+        };
+    }
+
+    private static JsonArray Arr(params string[] items) => new(items.Select(i => (JsonNode)i).ToArray());
+
+    private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()
+    {
+        ["destination"] = destination, ["type"] = type, ["source"] = source, ["options"] = Arr(options),
+    };
+
+    private static JsonObject Resources(IReadOnlyDictionary<string, string> config)
+    {
+        var r = new JsonObject
+        {
+            ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
+        };
+        if (config.TryGetValue("limits.memory", out var mem) && ByteSize.TryParse(mem, out var bytes))
+            r["memory"] = new JsonObject { ["limit"] = bytes };
+        if (config.TryGetValue("limits.processes", out var procs))
+            r["pids"] = new JsonObject { ["limit"] = long.Parse(procs, CultureInfo.InvariantCulture) };
+        if (config.TryGetValue("limits.cpu", out var cpu))
+            r["cpu"] = new JsonObject { ["cpus"] = CpuSet(cpu) };
+        return r;
+    }
+
+    /// <summary>limits.cpu as LXD takes it: a count N (the first N cpus) or a cpuset list/range ("0-1", "0,2").</summary>
+    public static string CpuSet(string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? (n == 1 ? "0" : $"0-{n - 1}") : value;
+
+    private static JsonObject Seccomp()
+    {
+        var rules = new JsonArray(
+            new JsonObject { ["names"] = Arr(DeniedSyscalls), ["action"] = "SCMP_ACT_ERRNO", ["errnoRet"] = 1 },
+            // umount2(..., MNT_FORCE): LXC's reject_force_umount.
+            new JsonObject
+            {
+                ["names"] = Arr("umount2"), ["action"] = "SCMP_ACT_ERRNO", ["errnoRet"] = 1,
+                ["args"] = new JsonArray(new JsonObject { ["index"] = 1, ["value"] = 1, ["valueTwo"] = 1, ["op"] = "SCMP_CMP_MASKED_EQ" }),
+            });
+        return new JsonObject
+        {
+            ["defaultAction"] = "SCMP_ACT_ALLOW",
+            ["architectures"] = Arr("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"),
+            ["syscalls"] = rules,
+        };
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>What the runtime files of one container say: running, stopped (and how), or broken.</summary>
+public sealed record RuntimeStatus(string State, int? Pid, string? Reason, int? ExitCode)
+{
+    public const string Running = "Running", Stopped = "Stopped", Error = "Error";
+    public bool IsRunning => State == Running;
+}
+
+/// <summary>
+/// The per-container runtime directory ($runtime/containers/NAME): the OCI bundle (config.json,
+/// rootfs mount point) and the monitor's files (init.pid, monitor.pid, exit, console.log).
+/// </summary>
+public sealed class RuntimeDirectory
+{
+    public RuntimeDirectory(string path) => Path = path;
+
+    public string Path { get; }
+    public string Rootfs => System.IO.Path.Join(Path, "rootfs");
+    public string Config => System.IO.Path.Join(Path, "config.json");
+    public string ExitFile => System.IO.Path.Join(Path, "exit");
+    public string InitPidFile => System.IO.Path.Join(Path, "init.pid");
+    public string MonitorPidFile => System.IO.Path.Join(Path, "monitor.pid");
+    public string ConsoleLog => System.IO.Path.Join(Path, "console.log");
+
+    /// <summary>Reads the state from the files, checking that the processes they name are alive.</summary>
+    public RuntimeStatus Inspect()
+    {
+        var monitor = ReadIdentity(MonitorPidFile);
+        var exit = ReadExit();
+        if (monitor is { IsAlive: true })
+        {
+            var init = ReadInt(InitPidFile);
+            if (init is int pid && ProcessIdentity.ReadStartTime(pid) is not null && !IsZombie(pid))
+                return new RuntimeStatus(RuntimeStatus.Running, pid, null, null);
+            return new RuntimeStatus(RuntimeStatus.Stopped, null, "stopping: the init has exited", exit?.Code);
+        }
+        if (exit is { } e)
+            return new RuntimeStatus(RuntimeStatus.Stopped, null, e.Reason, e.Code);
+        if (monitor is not null)
+            return new RuntimeStatus(RuntimeStatus.Error, null, "the container's monitor died (killed?) without recording an exit; Start-Container or Stop-Container cleans up", null);
+        if (Directory.Exists(Path) && Mounts.IsMountPoint(Rootfs))
+            return new RuntimeStatus(RuntimeStatus.Error, null, "a start was interrupted; Start-Container or Stop-Container cleans up", null);
+        return new RuntimeStatus(RuntimeStatus.Stopped, null, null, null);
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException) { return true; }
+    }
+
+    /// <summary>The exit file: "exited N", "signaled S" (reported as 128+S) or "start-failed N".</summary>
+    public (int? Code, string Reason)? ReadExit()
+    {
+        string text;
+        try { text = File.ReadAllText(ExitFile).Trim(); }
+        catch (IOException) { return null; }
+        var parts = text.Split(' ', 2);
+        var n = parts.Length == 2 && int.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : (int?)null;
+        return parts[0] switch
+        {
+            "exited" => (n, $"init exited with code {n}"),
+            "signaled" => (n + 128, $"init was killed by signal {n}"),
+            "start-failed" => (null, $"start failed (runc exit code {n})"),
+            _ => (null, text),
+        };
+    }
+
+    private static ProcessIdentity? ReadIdentity(string file)
+    {
+        string[] f;
+        try { f = File.ReadAllText(file).Trim().Split(' '); }
+        catch (IOException) { return null; }
+        return f.Length == 2 && int.TryParse(f[0], CultureInfo.InvariantCulture, out var pid) && long.TryParse(f[1], CultureInfo.InvariantCulture, out var start)
+            ? new ProcessIdentity(pid, start) : null;
+    }
+
+    private static int? ReadInt(string file)
+    {
+        try { return int.TryParse(File.ReadAllText(file).Trim(), CultureInfo.InvariantCulture, out var n) ? n : null; }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>The last <paramref name="maxBytes"/> of the console output (previous rotation included).</summary>
+    public string ReadConsole(int maxBytes = 1 << 20)
+    {
+        var parts = new List<byte[]>();
+        foreach (var f in new[] { ConsoleLog + ".1", ConsoleLog })
+        {
+            try { parts.Add(File.ReadAllBytes(f)); }
+            catch (IOException) { }
+        }
+        var all = parts.SelectMany(b => b).ToArray();
+        if (all.Length > maxBytes)
+            all = all[^maxBytes..];
+        return System.Text.Encoding.UTF8.GetString(all);
+    }
+}

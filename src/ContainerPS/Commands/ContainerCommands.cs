@@ -1,0 +1,299 @@
+using System.Collections;
+using System.Management.Automation;
+using ContainerPS.Engine;
+
+namespace ContainerPS.Commands;
+
+[Cmdlet(VerbsData.Initialize, "ContainerHost", SupportsShouldProcess = true)]
+[OutputType(typeof(StoragePool))]
+public sealed class InitializeContainerHostCommand : ContainerPSCmdlet
+{
+    [Parameter(Position = 0)]
+    [ArgumentCompleter(typeof(DriverNameCompleter))]
+    public string StorageDriver { get; set; } = "dir";
+
+    [Parameter]
+    public Hashtable? StoragePoolConfig { get; set; }
+
+    /// <summary>Name of the default pool to create or adopt.</summary>
+    [Parameter]
+    public string StoragePool { get; set; } = "default";
+
+    protected override void EndProcessing()
+    {
+        if (ShouldProcess(StoragePool, $"Create the default storage pool ({StorageDriver}) and record it as the default"))
+            Try(() => WriteObject(Engine.Containers.InitializeHost(StorageDriver, ConfigFrom(StoragePoolConfig), StoragePool)));
+    }
+}
+
+[Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class NewContainerCommand : ContainerPSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    public string Image { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PoolNameCompleter))]
+    public string? StoragePool { get; set; }
+
+    [Parameter]
+    public Hashtable? Config { get; set; }
+
+    [Parameter]
+    public SwitchParameter Start { get; set; }
+
+    [Parameter]
+    public SwitchParameter IsolatedIdmap { get; set; }
+
+    [Parameter]
+    public SwitchParameter Privileged { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, $"Create container from image '{Image}'"))
+            return;
+        Try(() =>
+        {
+            var c = Engine.Containers.Create(Name, Image, StoragePool, ConfigFrom(Config), IsolatedIdmap, Privileged);
+            if (Start)
+                c = Engine.Containers.Start(Name);
+            WriteObject(c);
+        });
+    }
+}
+
+[Cmdlet(VerbsCommon.Get, "Container")]
+[OutputType(typeof(Container))]
+public sealed class GetContainerCommand : ContainerPSCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[]? Name { get; set; }
+
+    [Parameter]
+    public string? Property { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        IReadOnlyList<Container> all = Array.Empty<Container>();
+        if (!Try(() => all = Engine.Containers.List()))
+            return;
+        foreach (var c in Select(all, c => c.Name, Name,
+                     n => new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{n}' not found.", n)))
+            WriteEntity(c, Property);
+    }
+}
+
+/// <summary>Cmdlets that act on containers named by -Name (or piped containers).</summary>
+public abstract class ContainerActionCmdlet : ContainerPSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected abstract string Action { get; }
+
+    protected abstract Container? Act(string name);
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            if (!ShouldProcess(name, Action))
+                continue;
+            Try(() =>
+            {
+                var c = Act(name);
+                if (PassThru && c is not null)
+                    WriteObject(c);
+            });
+        }
+    }
+}
+
+[Cmdlet(VerbsLifecycle.Start, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class StartContainerCommand : ContainerActionCmdlet
+{
+    protected override string Action => "Start container";
+    protected override Container? Act(string name) => Engine.Containers.Start(name);
+}
+
+[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class StopContainerCommand : ContainerActionCmdlet
+{
+    /// <summary>Kill the container at once instead of asking its init to shut down.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Seconds to wait for a clean shutdown before killing (default 30).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int Timeout { get; set; } = 30;
+
+    protected override string Action => Force ? "Kill container" : "Stop container";
+    protected override Container? Act(string name) => Engine.Containers.Stop(name, Force, TimeSpan.FromSeconds(Timeout));
+}
+
+[Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class RestartContainerCommand : ContainerActionCmdlet
+{
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int Timeout { get; set; } = 30;
+
+    protected override string Action => "Restart container";
+
+    protected override Container? Act(string name)
+    {
+        if (Engine.Containers.Get(name).State == "Running")
+            Engine.Containers.Stop(name, Force, TimeSpan.FromSeconds(Timeout));
+        return Engine.Containers.Start(name);
+    }
+}
+
+[Cmdlet(VerbsCommon.Remove, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+public sealed class RemoveContainerCommand : ContainerActionCmdlet
+{
+    /// <summary>Kill a running container first.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override string Action => Force ? "Kill and remove container" : "Remove container";
+
+    protected override Container? Act(string name)
+    {
+        Engine.Containers.Remove(name, Force);
+        return null;
+    }
+}
+
+[Cmdlet(VerbsCommon.Rename, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class RenameContainerCommand : ContainerPSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    public string NewName { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, $"Rename container to '{NewName}'"))
+            return;
+        Try(() =>
+        {
+            var c = Engine.Containers.Rename(Name, NewName);
+            if (PassThru)
+                WriteObject(c);
+        });
+    }
+}
+
+[Cmdlet(VerbsCommon.Copy, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class CopyContainerCommand : ContainerPSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    public string NewName { get; set; } = "";
+
+    /// <summary>Copy this snapshot of the container instead of its current filesystem.</summary>
+    [Parameter]
+    public string? Snapshot { get; set; }
+
+    [Parameter]
+    [ArgumentCompleter(typeof(PoolNameCompleter))]
+    public string? StoragePool { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var source = Snapshot is null ? Name : $"{Name}/{Snapshot}";
+        if (!ShouldProcess(source, $"Copy container to '{NewName}'"))
+            return;
+        Try(() =>
+        {
+            var c = Engine.Containers.Copy(Name, Snapshot, NewName, StoragePool);
+            if (PassThru)
+                WriteObject(c);
+        });
+    }
+}
+
+[Cmdlet(VerbsLifecycle.Wait, "Container")]
+[OutputType(typeof(Container))]
+public sealed class WaitContainerCommand : ContainerPSCmdlet
+{
+    private readonly CancellationTokenSource cancel = new();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    [Parameter(Position = 1)]
+    [ValidateSet("Running", "Stopped", "Error")]
+    public string State { get; set; } = "Stopped";
+
+    /// <summary>Seconds to wait (default 60).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int Timeout { get; set; } = 60;
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            try { Try(() => WriteObject(Engine.Containers.Wait(name, State, TimeSpan.FromSeconds(Timeout), cancel.Token))); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    protected override void StopProcessing() => cancel.Cancel();
+}
+
+[Cmdlet(VerbsCommon.Get, "ContainerLog")]
+[OutputType(typeof(string))]
+public sealed class GetContainerLogCommand : ContainerPSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Name { get; set; } = "";
+
+    /// <summary>The whole log as one string instead of one string per line.</summary>
+    [Parameter]
+    public SwitchParameter Raw { get; set; }
+
+    protected override void ProcessRecord() => Try(() =>
+    {
+        var text = Engine.Containers.ConsoleLog(Name);
+        if (Raw)
+            WriteObject(text);
+        else
+            foreach (var line in text.Split('\n').SkipLast(text.EndsWith('\n') ? 1 : 0))
+                WriteObject(line);
+    });
+}
