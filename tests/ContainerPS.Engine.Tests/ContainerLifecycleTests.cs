@@ -203,3 +203,34 @@ public sealed class ContainerLifecycleTests : IDisposable
         host.Containers.Stop("c1", force: true);
     }
 }
+
+public sealed class ContainerPoolTests : IDisposable
+{
+    private readonly TempRoot root = new();
+    private readonly ContainerHost host;
+
+    public ContainerPoolTests() => host = root.Open();
+
+    public void Dispose()
+    {
+        foreach (var c in host.Containers.List())
+            host.Containers.Remove(c.Name, force: true);
+        host.Dispose();
+        root.Dispose();
+    }
+
+    [Fact]
+    public void A_pool_holding_containers_is_not_removed_even_with_Force()
+    {
+        host.Containers.InitializeHost("dir", null, "main");
+        var c = host.Containers.Create("c1", "busybox", null, null, false, false);
+        Assert.Equal("main", c.Pool);
+        var e = Assert.Throws<ContainerPSException>(() => host.Storage.RemovePool("main", force: true));
+        Assert.Equal("PoolInUse", e.ErrorId);
+        Assert.Contains("c1", e.Message);
+        Assert.True(host.Storage.HasVolume("main", "container", "c1"));
+        host.Containers.Remove("c1", force: false);
+        host.Storage.RemovePool("main", force: true); // only the cached image volume is left: -Force drops it
+        Assert.Empty(host.Storage.ListPools());
+    }
+}

@@ -193,4 +193,118 @@ function Stop-ChildHard {
     $Child.Process.ExitCode
 }
 
+# ------------------------------------------------------------------ containers
+
+<#
+.SYNOPSIS
+    New-TestRoot for container tests: the same Base/Root/Ext (plus Run, the runtime dir ROOT/run),
+    with Base and Root at mode 0711 so the container's mapped ids can traverse to its bundle.
+#>
+function New-ContainerTestRoot {
+    $t = New-TestRoot
+    & chmod 0711 -- $t.Base $t.Root
+    if ($LASTEXITCODE -ne 0) { throw "chmod 0711 $($t.Base) failed" }
+    $t | Add-Member -NotePropertyName Run -NotePropertyValue (Join-Path $t.Root 'run') -PassThru
+}
+
+<# Polls Condition every 20 ms until it returns a true value (which is returned) or TimeoutSeconds pass (then throws Because). #>
+function Wait-Until {
+    param([Parameter(Mandatory)] [scriptblock] $Condition, [double] $TimeoutSeconds = 10, [string] $Because = 'the condition')
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ($true) {
+        $r = & $Condition
+        if ($r) { return $r }
+        if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out after $TimeoutSeconds s waiting for $Because." }
+        Start-Sleep -Milliseconds 20
+    }
+}
+
+<# The pid of a container's monitor: the first field of RUNTIME/containers/NAME/monitor.pid ("PID STARTTIME"), or $null. #>
+function Get-MonitorPid {
+    param([Parameter(Mandatory)] [string] $Name, [string] $Run = (Join-Path $env:CONTAINERPS_ROOT 'run'))
+    $file = Join-Path $Run "containers/$Name/monitor.pid"
+    if (-not (Test-Path -LiteralPath $file)) { return $null }
+    [int]((Get-Content -LiteralPath $file -Raw).Trim() -split ' ')[0]
+}
+
+<# Mount points (from /proc/self/mountinfo) at or below Path. #>
+function Get-MountsBelow {
+    param([Parameter(Mandatory)] [string] $Path)
+    @(Get-Content /proc/self/mountinfo | ForEach-Object { ($_ -split ' ')[4] } |
+            Where-Object { $_ -eq $Path -or $_.StartsWith($Path.TrimEnd('/') + '/') })
+}
+
+<# Container ids runc knows in the runtime dir's runc root (runc --root RUN/runc list -q). #>
+function Get-RuncContainer {
+    param([string] $Run = (Join-Path $env:CONTAINERPS_ROOT 'run'))
+    $runcRoot = Join-Path $Run 'runc'
+    if (-not (Test-Path -LiteralPath $runcRoot)) { return @() }
+    @(& runc --root $runcRoot list -q 2>$null | Where-Object { $_ })
+}
+
+<#
+.SYNOPSIS
+    Everything a container command could change: the test directory tree, the rows of every table
+    (op columns included) and, for each container directory in the runtime dir, whether it runs and
+    under which pid.
+.PARAMETER IgnoreLocks
+    Leave out the per-container lock files (ROOT/locks/NAME.lock), which the engine keeps.
+#>
+function Get-ContainerStateSnapshot {
+    param([switch] $IgnoreLocks)
+    $db = $script:Current.Db
+    $rows = if (Test-Path -LiteralPath $db) {
+        & sqlite3 -readonly $db @'
+select 'setting', key, value from settings order by key;
+select 'pool', id, name, driver, source, config, state, ifnull(op_pid, '') from pools order by id;
+select 'volume', id, pool_id, name, type, config, state, ifnull(op_pid, '') from volumes order by id;
+select 'image', id, fingerprint, ifnull(alias, ''), state, ifnull(op_pid, '') from images order by id;
+select 'container', id, name, uuid, image, pool_id, privileged, isolated, ifnull(idmap_base, ''), ifnull(idmap_size, ''), config, devices, ifnull(last_started_at, ''), state, ifnull(op_pid, '') from containers order by id;
+select 'snapshot', id, container_id, name, stateful, state, ifnull(op_pid, '') from snapshots order by id;
+'@
+    } else { '<no database>' }
+    $run = Join-Path $script:Current.Root 'run'
+    $procs = foreach ($dir in @(Get-ChildItem -LiteralPath (Join-Path $run 'containers') -Directory -ErrorAction SilentlyContinue | Sort-Object Name)) {
+        $pidFile = Join-Path $dir.FullName 'init.pid'
+        $initPid = if (Test-Path -LiteralPath $pidFile) { (Get-Content -LiteralPath $pidFile -Raw).Trim() } else { '' }
+        "run $($dir.Name) init=$initPid alive=$(if ($initPid) { Test-Path "/proc/$initPid" } else { $false })"
+    }
+    $tree = Get-TreeSnapshot $script:Current.Base
+    if ($IgnoreLocks) { $tree = ($tree -split "`n" | Where-Object { $_ -notmatch '^f /root/locks/[^/]+\.lock$' }) -join "`n" }
+    "TREE`n" + $tree + "`nDB`n" + ($rows -join "`n") + "`nRUNTIME`n" + ($procs -join "`n") +
+    "`nRUNC`n" + ((Get-RuncContainer $run) -join "`n") + "`nMOUNTS`n" + ((Get-MountsBelow $script:Current.Base) -join "`n")
+}
+
+<#
+.SYNOPSIS
+    Removes every container of the current test root whatever state it is in: Remove-Container -Force
+    first, then (for what that could not handle) runc kill/delete, the monitors and inits by their pid
+    files, and lazy unmounts of anything still mounted below the test directory.
+#>
+function Remove-TestContainers {
+    if ($null -eq $script:Current) { return }
+    $run = Join-Path $script:Current.Root 'run'
+    try {
+        $names = @(Get-Container -ErrorAction SilentlyContinue | ForEach-Object Name)
+        foreach ($n in $names) { Remove-Container -Name $n -Force -Confirm:$false -ErrorAction SilentlyContinue -WarningAction SilentlyContinue }
+    } catch { }
+    foreach ($id in @(Get-RuncContainer $run)) {
+        & runc --root (Join-Path $run 'runc') kill $id KILL 2>$null
+        & runc --root (Join-Path $run 'runc') delete --force $id 2>$null
+    }
+    foreach ($dir in @(Get-ChildItem -LiteralPath (Join-Path $run 'containers') -Directory -ErrorAction SilentlyContinue)) {
+        foreach ($file in 'init.pid', 'monitor.pid') {
+            $path = Join-Path $dir.FullName $file
+            if (-not (Test-Path -LiteralPath $path)) { continue }
+            $p = ((Get-Content -LiteralPath $path -Raw).Trim() -split ' ')[0]
+            if ($p -notmatch '^\d+$' -or [int]$p -le 1 -or -not (Test-Path "/proc/$p")) { continue }
+            # Only what is really ours: the monitor by its name, an init by its container cgroup.
+            $ours = if ($file -eq 'monitor.pid') { (Get-Content "/proc/$p/comm" -ErrorAction SilentlyContinue) -eq 'cps-monitor' }
+            else { [bool](Get-Content "/proc/$p/cgroup" -ErrorAction SilentlyContinue | Select-String -SimpleMatch ':/containerps/') }
+            if ($ours) { & /usr/bin/kill -9 $p 2>$null }
+        }
+    }
+    foreach ($m in @(Get-MountsBelow $script:Current.Base | Sort-Object Length -Descending)) { & umount -l -- $m 2>$null }
+}
+
 Export-ModuleMember -Function *

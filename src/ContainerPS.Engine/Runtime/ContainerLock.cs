@@ -15,6 +15,7 @@ public sealed class ContainerLock : IDisposable
 
     public static ContainerLock Take(string root, string name, TimeSpan wait)
     {
+        Names.Validate(name, "container"); // the name becomes a file name: never a path
         var dir = Path.Join(root, "locks");
         Directory.CreateDirectory(dir);
         var path = Path.Join(dir, name + ".lock");

@@ -116,9 +116,11 @@ public sealed class ContainerService
         privileged |= changes.TryGetValue("security.privileged", out var priv) && priv == "true";
         if (privileged && isolated)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "A privileged container has no id map to isolate.", name);
+        var img = images.Resolve(image);
+        if (poolName is not null && store.Pool(poolName) is null)
+            throw ContainerPSException.PoolNotFound(poolName);
         var pool = poolName ?? DefaultPool();
         var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
-        var img = images.Resolve(image);
 
         var cfg = changes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
         foreach (var (k, v) in img.Properties)
@@ -231,7 +233,7 @@ public sealed class ContainerService
 
     public Container Start(string name)
     {
-        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var _ = Lock(name);
         var row = ReadyRow(name);
         var rt = Runtime(name);
         var status = rt.Inspect();
@@ -272,6 +274,19 @@ public sealed class ContainerService
 
     private static string[] InitArgs(ContainerRow row) =>
         row.Config.TryGetValue("image.init", out var init) && init.Trim().Length > 0 ? ImageInit.Split(init) : new[] { ImageInit.DefaultInit };
+
+    /// <summary>
+    /// Takes the container's lock after checking the name and that the container exists (so a bad
+    /// name never becomes a lock file), and waits out a monitor that is still recording an exit.
+    /// </summary>
+    private ContainerLock Lock(string name)
+    {
+        Row(Names.Validate(name, "container"));
+        var l = ContainerLock.Take(root, name, LockWait);
+        if (Runtime(name).Inspect().State == RuntimeStatus.Stopping)
+            WaitStopped(Runtime(name), TimeSpan.FromSeconds(15));
+        return l;
+    }
 
     private ContainerRow ReadyRow(string name)
     {
@@ -332,7 +347,7 @@ public sealed class ContainerService
 
     public Container Stop(string name, bool force, TimeSpan? timeout = null)
     {
-        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var _ = Lock(name);
         var row = ReadyRow(name);
         var rt = Runtime(name);
         var status = rt.Inspect();
@@ -399,7 +414,7 @@ public sealed class ContainerService
 
     public void Remove(string name, bool force)
     {
-        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var _ = Lock(name);
         var row = ReadyRow(name);
         var rt = Runtime(name);
         if (rt.Inspect().IsRunning)
@@ -432,8 +447,12 @@ public sealed class ContainerService
     public Container Rename(string name, string newName)
     {
         Names.Validate(newName, "container");
-        using var _ = ContainerLock.Take(root, name, LockWait);
-        using var __ = ContainerLock.Take(root, newName, LockWait);
+        if (newName == Names.Validate(name, "container"))
+            return Get(name);
+        // Both names are locked, always in the same order, so a->b and b->a cannot deadlock.
+        var nameFirst = string.CompareOrdinal(name, newName) < 0;
+        using var _ = nameFirst ? Lock(name) : ContainerLock.Take(root, newName, LockWait);
+        using var __ = nameFirst ? ContainerLock.Take(root, newName, LockWait) : Lock(name);
         var row = ReadyRow(name);
         if (Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before renaming.", name);
@@ -496,7 +515,7 @@ public sealed class ContainerService
     public ContainerSnapshot CreateSnapshot(string name, string snapshot)
     {
         Names.Validate(snapshot, "snapshot");
-        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var _ = Lock(name);
         var row = ReadyRow(name);
         var id = store.Write(() => store.InsertSnapshot(row.Id, name, snapshot, stateful: false));
         try
@@ -523,7 +542,7 @@ public sealed class ContainerService
 
     public void RestoreSnapshot(string name, string snapshot)
     {
-        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var _ = Lock(name);
         var row = ReadyRow(name);
         SnapshotRowOf(row, snapshot);
         if (Runtime(name).Inspect().IsRunning)
@@ -533,7 +552,7 @@ public sealed class ContainerService
 
     public void RemoveSnapshot(string name, string snapshot)
     {
-        using var _ = ContainerLock.Take(root, name, LockWait);
+        using var _ = Lock(name);
         var row = ReadyRow(name);
         var snap = SnapshotRowOf(row, snapshot);
         storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);

@@ -6,7 +6,7 @@ namespace ContainerPS.Engine.Runtime;
 /// <summary>What the runtime files of one container say: running, stopped (and how), or broken.</summary>
 public sealed record RuntimeStatus(string State, int? Pid, string? Reason, int? ExitCode)
 {
-    public const string Running = "Running", Stopped = "Stopped", Error = "Error";
+    public const string Running = "Running", Stopped = "Stopped", Stopping = "Stopping", Error = "Error";
     public bool IsRunning => State == Running;
 }
 
@@ -36,7 +36,10 @@ public sealed class RuntimeDirectory
             var init = ReadInt(InitPidFile);
             if (init is int pid && ProcessIdentity.ReadStartTime(pid) is not null && !IsZombie(pid))
                 return new RuntimeStatus(RuntimeStatus.Running, pid, null, null);
-            return new RuntimeStatus(RuntimeStatus.Stopped, null, "stopping: the init has exited", exit?.Code);
+            // The init is gone; the monitor is recording its exit and tidying up (a moment).
+            return exit is { } done
+                ? new RuntimeStatus(RuntimeStatus.Stopping, null, done.Reason, done.Code)
+                : new RuntimeStatus(RuntimeStatus.Stopping, null, "the init has exited; its monitor is recording the exit", null);
         }
         if (exit is { } e)
             return new RuntimeStatus(RuntimeStatus.Stopped, null, e.Reason, e.Code);

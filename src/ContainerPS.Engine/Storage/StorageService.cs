@@ -136,6 +136,10 @@ public sealed class StorageService
     {
         var pool = PoolRow(name);
         var volumes = store.Volumes(pool.Id);
+        var owned = volumes.Where(v => v.Type is VolumeTypes.Container or VolumeTypes.Snapshot).Select(v => v.Name.Split('@')[0]).Distinct().ToList();
+        if (owned.Count > 0)
+            throw new ContainerPSException(ErrorKind.InUse, "PoolInUse",
+                $"Storage pool '{name}' holds the containers {string.Join(", ", owned.Take(5))}{(owned.Count > 5 ? ", ..." : "")}; remove them first (-Force removes only custom and image volumes).", name);
         if (volumes.Count > 0)
         {
             if (!force)

@@ -127,9 +127,8 @@ public sealed class StartContainerCommand : ContainerActionCmdlet
     protected override Container? Act(string name) => Engine.Containers.Start(name);
 }
 
-[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true)]
-[OutputType(typeof(Container))]
-public sealed class StopContainerCommand : ContainerActionCmdlet
+/// <summary>Cmdlets that stop a container: a clean shutdown within -Timeout, or -Force.</summary>
+public abstract class ContainerStopCmdlet : ContainerActionCmdlet
 {
     /// <summary>Kill the container at once instead of asking its init to shut down.</summary>
     [Parameter]
@@ -140,27 +139,27 @@ public sealed class StopContainerCommand : ContainerActionCmdlet
     [ValidateRange(0, 86400)]
     public int Timeout { get; set; } = 30;
 
+    protected Container Stop(string name) => Engine.Containers.Stop(name, Force, TimeSpan.FromSeconds(Timeout));
+}
+
+[Cmdlet(VerbsLifecycle.Stop, "Container", SupportsShouldProcess = true)]
+[OutputType(typeof(Container))]
+public sealed class StopContainerCommand : ContainerStopCmdlet
+{
     protected override string Action => Force ? "Kill container" : "Stop container";
-    protected override Container? Act(string name) => Engine.Containers.Stop(name, Force, TimeSpan.FromSeconds(Timeout));
+    protected override Container? Act(string name) => Stop(name);
 }
 
 [Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true)]
 [OutputType(typeof(Container))]
-public sealed class RestartContainerCommand : ContainerActionCmdlet
+public sealed class RestartContainerCommand : ContainerStopCmdlet
 {
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
-    [Parameter]
-    [ValidateRange(0, 86400)]
-    public int Timeout { get; set; } = 30;
-
     protected override string Action => "Restart container";
 
     protected override Container? Act(string name)
     {
         if (Engine.Containers.Get(name).State == "Running")
-            Engine.Containers.Stop(name, Force, TimeSpan.FromSeconds(Timeout));
+            Stop(name);
         return Engine.Containers.Start(name);
     }
 }

@@ -1,0 +1,96 @@
+@{
+    Synopsis    = 'Copies a stopped container, or a snapshot of one, to a new container (lxc copy).'
+
+    Description = @'
+Creates a new container as a copy of a stopped container's filesystem,
+or of one of its snapshots with -Snapshot. It is the equivalent of
+`lxc copy SOURCE NEW` and `lxc copy SOURCE/SNAPSHOT NEW` (Incus: incus
+copy). The copy is created Stopped. Nothing is written to the pipeline
+unless -PassThru is given.
+
+The copy gets the source's image, config keys (limits.*, user.*,
+boot.stop.signal, image.*...) and kind of id map: a container with the
+shared map gets the shared map, an isolated one a new range of its own,
+a privileged one stays privileged. Its filesystem is a copy of the
+source's (cp -a --reflink=auto on dir: owners, modes, xattrs, ACLs and
+hard links kept) with the new name in its /etc/hostname. Snapshots are
+not copied (like lxc copy --instance-only); the copy starts with none.
+
+The source must be stopped unless -Snapshot is given: a running
+container's filesystem changes while it is copied (ContainerRunning).
+Copy one of its snapshots instead. Live copies come with checkpoints,
+which are not in this version.
+
+-StoragePool puts the copy in another pool; by default it goes to the
+source's pool.
+
+A copy that fails, or whose process is killed, leaves nothing behind
+(the next ContainerPS command repairs a killed one and writes a warning).
+
+Error IDs: ContainerNotFound, ContainerRunning, ContainerExists (the new
+name is taken), InvalidName, SnapshotNotFound, PoolNotFound,
+IdmapExhausted, ContainerBusy, CrossDriverCopy.
+'@
+
+    Parameters  = @{
+        Name        = @'
+The container to copy. A container from Get-Container binds by its
+Name.
+'@
+        NewName     = @'
+The name of the new container: 1 to 63 letters, digits, '.', '_' and
+'-', starting with a letter or digit, without '..'.
+'@
+        Snapshot    = @'
+Copy this snapshot of the container (from New-ContainerSnapshot)
+instead of its current filesystem. The container may then be running.
+'@
+        StoragePool = 'The pool for the new container. Default: the pool of the source.'
+        PassThru    = 'Write the new container to the pipeline.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.Container'
+            Description = 'A container from Get-Container, bound by its Name property.'
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.Container' = 'With -PassThru, the new container (Stopped). Otherwise nothing.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Copy a stopped container'
+            Code    = 'Copy-Container web1 web2'
+            Remarks = 'Like `lxc copy web1 web2`. web2 is created Stopped, with hostname web2.'
+        }
+        @{
+            Title   = 'A new container from a snapshot of a running one'
+            Code    = @'
+New-ContainerSnapshot web1 before-upgrade
+Copy-Container web1 web1-test -Snapshot before-upgrade -PassThru | Start-Container -PassThru
+'@
+            Remarks = @'
+Like `lxc snapshot web1 before-upgrade; lxc copy web1/before-upgrade
+web1-test; lxc start web1-test`.
+'@
+        }
+        @{
+            Title   = 'Copy into another pool'
+            Code    = @'
+New-StoragePool backup -Driver dir -Source /srv/backup-pool
+Copy-Container web2 web2-backup -StoragePool backup
+'@
+            Remarks = 'Like `lxc copy web2 web2-backup --storage backup`.'
+        }
+    )
+
+    Links       = @(
+        'New-ContainerSnapshot'
+        'Rename-Container'
+        'New-Container'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,115 @@
+@{
+    Synopsis    = 'Gets containers, their state, or one property (lxc list / lxc info / lxc config get).'
+
+    Description = @'
+Gets containers as ContainerPS.Container objects: all of them, or those
+whose names match -Name. It is the equivalent of `lxc list`, `lxc info
+NAME` and, with -Property, `lxc config get NAME KEY` (Incus: incus list,
+incus info, incus config get).
+
+The state is read when the command runs, from the files the container's
+monitor keeps in the runtime directory (/run/containerps/containers/NAME
+for the default state root, else ROOT/run/containers/NAME), checking that
+the processes they name are alive:
+
+- Running: the monitor and the container's init are alive. Pid is the
+  init's host pid.
+- Stopped: the container is not running. StatusReason and LastExitCode
+  say how the last run ended, when known: "init exited with code N"
+  (LastExitCode N) or "init was killed by signal N" (LastExitCode 128+N,
+  137 for SIGKILL). While the monitor is still cleaning up after the init
+  ended, StatusReason is "stopping: the init has exited".
+- Error: the monitor died without recording an exit (it was killed), or a
+  start was interrupted. Start-Container or Stop-Container cleans up.
+- Creating, Deleting: another process is creating or removing it.
+
+Properties: Name, State, Pid, Image (as given to New-Container), Pool,
+Idmap ("0 1000000 65536", or "privileged"), Privileged, CreatedAt and
+LastStartedAt (UTC), Config (a sorted dictionary of config keys,
+image.* included), Devices (empty in this version), StatusReason,
+LastExitCode. A Container alias property of Name lets containers be
+piped to the snapshot cmdlets.
+
+-Property returns one bare value, like lxc config get: a property of the
+object (state, pid, idmap, last_started_at...: case, '_' and '-' are
+ignored), else a config key (exact, e.g. limits.memory or image.os).
+
+Error IDs: ContainerNotFound (a name without wildcards that matches no
+container; the other names are still returned), PropertyNotFound.
+'@
+
+    Parameters  = @{
+        Name     = @'
+Names of containers to get; wildcards (*, ?, [a-z]) are allowed and
+match without regard to case. Without -Name, every container is
+returned, sorted by name.
+'@
+        Property = @'
+Return only this property or config key of each container, as a bare
+value: a property name (State, Pid, Idmap...) or a config key
+(limits.memory, user.role, image.os...).
+'@
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'System.String[]'
+            Description = 'Objects with a Name property bind to -Name.'
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.Container' = @'
+The containers, or with -Property the bare values (strings, numbers,
+dates or $null).
+'@
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'List the containers'
+            Code    = 'Get-Container'
+            Remarks = @'
+Like `lxc list`: a table of Name, State, Pid, Image, Pool, Idmap and
+LastStartedAt.
+'@
+        }
+        @{
+            Title   = 'Show one container in full'
+            Code    = 'Get-Container web1 | Format-List *'
+            Remarks = 'Like `lxc info web1` and `lxc config show web1`.'
+        }
+        @{
+            Title   = 'One value for a script'
+            Code    = @'
+Get-Container web1 -Property state
+Get-Container web1 -Property limits.memory
+'@
+            Remarks = @'
+Prints Running (or Stopped, Error) and the memory limit, e.g. 256MiB,
+with no formatting to parse.
+'@
+        }
+        @{
+            Title   = 'Running containers whose names start with web'
+            Code    = 'Get-Container web* | Where-Object State -eq Running | Select-Object Name, Pid, Idmap'
+            Remarks = 'Wildcards select by name; the objects filter like any other.'
+        }
+        @{
+            Title   = 'Why did it stop?'
+            Code    = 'Get-Container web1 | Select-Object State, LastExitCode, StatusReason'
+            Remarks = @'
+After `kill -9` of the init, for example: Stopped, 137, "init was killed
+by signal 9".
+'@
+        }
+    )
+
+    Links       = @(
+        'New-Container'
+        'Wait-Container'
+        'Get-ContainerLog'
+        'Get-ContainerSnapshot'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,96 @@
+@{
+    Synopsis    = 'Creates and records the default storage pool for containers (lxd init --auto).'
+
+    Description = @'
+Prepares a host for containers: creates the storage pool that new
+containers go to when New-Container is given no -StoragePool, records it
+as the host's default pool, and writes the pool to the pipeline as a
+ContainerPS.StoragePool object. It is the storage part of
+`lxd init --auto --storage-backend dir` (Incus: incus admin init --auto).
+
+Running it is optional. Without it, the first New-Container creates a dir
+pool named default under the state root and records it, as LXD's auto
+init does. Run it when the default pool should have another name, another
+driver or config keys (for example a source directory), or to set the
+pool up before the first container.
+
+If a pool named -StoragePool already exists with the same driver, it is
+adopted as it is: it is recorded as the default and returned, and
+-StoragePoolConfig is not applied to it. So the cmdlet can be run again
+safely. If the pool exists with another driver, the cmdlet fails with
+PoolExists and records nothing.
+
+The default pool is kept in the state database (setting default.pool). A
+second run with another -StoragePool makes that pool the default for
+containers created afterwards; existing containers stay where they are.
+
+Drivers are those of New-StoragePool: dir is available in this version;
+lvm is refused with DriverNotSupported, other names with UnknownDriver.
+
+Error IDs: PoolExists (a pool of that name exists with another driver),
+InvalidName, UnknownDriver, DriverNotSupported, InvalidConfigKey,
+InvalidConfigValue, ConfigKeyReadOnly, InvalidSource, SourceInsideRoot,
+SourceNotEmpty, SourceInUse (see New-StoragePool).
+'@
+
+    Parameters  = @{
+        StorageDriver     = @'
+The driver of the pool to create: dir (the default). Tab completion
+offers the available drivers.
+'@
+        StoragePoolConfig = @'
+Config keys for the new pool as a hashtable, as for New-StoragePool
+-Config: for dir, source (an absolute path outside the state root),
+volume.size and user.*. Ignored when the pool already exists.
+'@
+        StoragePool       = @'
+The name of the pool to create (or adopt) and record as the default:
+default unless given.
+'@
+    }
+
+    Outputs     = @{
+        'ContainerPS.StoragePool' = 'The default pool, new or adopted.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Set up the host with the default dir pool'
+            Code    = 'Initialize-ContainerHost'
+            Remarks = @'
+Creates the dir pool default in $CONTAINERPS_ROOT/storage-pools/default
+(unless it exists) and records it as the default pool, like
+`lxd init --auto`. Running it again returns the same pool.
+'@
+        }
+        @{
+            Title   = 'Keep containers in a pool of their own on another disk'
+            Code    = @'
+Initialize-ContainerHost -StoragePool containers -StoragePoolConfig @{ source = '/srv/containers'; 'user.owner' = 'ops' }
+New-Container web1 busybox | Select-Object Name, Pool
+'@
+            Remarks = @'
+Creates the dir pool containers in /srv/containers (an empty or new
+directory outside the state root) and makes it the default: web1 is
+created in it.
+'@
+        }
+        @{
+            Title   = 'See what would be done'
+            Code    = 'Initialize-ContainerHost -WhatIf'
+            Remarks = 'Shows the pool that would be created and recorded; changes nothing.'
+        }
+    )
+
+    Notes       = @'
+The networks and profiles that lxd init also sets up are not part of this
+version: containers have a loopback interface only.
+'@
+
+    Links       = @(
+        'New-Container'
+        'New-StoragePool'
+        'Get-StoragePool'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,169 @@
+@{
+    Synopsis    = 'Creates a container from an image, and optionally starts it (lxc init / lxc launch).'
+
+    Description = @'
+Creates a system container from an image and writes it to the pipeline as
+a ContainerPS.Container object. Without -Start it is the equivalent of
+`lxc init IMAGE NAME` (the container is created Stopped); with -Start it
+is `lxc launch IMAGE NAME`. Incus: incus init, incus launch.
+
+Image: an alias or fingerprint of an image from Import-ContainerImage or
+New-ContainerImage (a fingerprint may be shortened to a unique prefix of
+at least 12 hex digits). The alias busybox always works: the first time it
+is used, ContainerPS builds that image from the host's static busybox
+(Debian package busybox-static): busybox init, an rcS that prints
+'booted', an inittab whose shutdown action prints 'shutting down', and
+the image property stop.signal=SIGUSR2 (busybox init powers off on
+SIGUSR2).
+
+Storage: the container's root filesystem is a storage volume of type
+container named after the container, in -StoragePool or else in the
+host's default pool. When the host has no default pool yet, a dir pool
+named default is created under the state root and recorded (see
+Initialize-ContainerHost). The first container made from an image in a
+pool unpacks the image into an image volume there; each container is then
+a copy of that volume (cp -a --reflink=auto on dir). ContainerPS writes
+the container's name into its /etc/hostname. The volume's host path is
+(Get-StorageVolume -Pool POOL -Type container -Name NAME).Path.
+
+Id mapping: containers are unprivileged by default. Root in the container
+is an unprivileged host id from root's subordinate ids in /etc/subuid and
+/etc/subgid (when root has none, root:1000000:1000000000 is added there,
+as LXD does). By default every container shares the first 65536 of them
+(Idmap "0 1000000 65536" with the usual entry). -IsolatedIdmap (or
+security.idmap.isolated=true) gives the container a range of its own that
+no other isolated container uses, of security.idmap.size ids (default
+65536); IdmapExhausted when no free range is left. The files are not
+chowned: on disk they keep the image's owners (root is 0), and
+Start-Container shows the rootfs to the container through an idmapped
+mount, so creating and starting take the same time whatever the number
+of files.
+-Privileged (security.privileged=true) runs the container without a user
+namespace: root in the container is root on the host. Avoid it.
+
+Config keys (-Config, like the -c KEY=VALUE options of lxc init):
+limits.memory (a size such as 512MiB or 1GiB), limits.processes (a
+positive whole number), limits.cpu (a count of CPUs, 2, or a cpuset, 0-1
+or 0,2), security.idmap.isolated, security.idmap.size and
+security.privileged (true or false; only when the container is created),
+boot.stop.signal (the signal Stop-Container sends, e.g. SIGPWR or
+SIGUSR2) and user.* (free-form). The image's properties are copied into
+the container as read-only image.* keys (image.os, image.release,
+image.architecture, image.stop.signal...). Limits are applied by the
+container's cgroups at each start.
+
+If -Start fails to start the container, the container stays created
+(Stopped) and the error is ContainerStartFailed. A creation that fails
+otherwise, or whose process is killed, leaves nothing behind (the next
+ContainerPS command repairs a killed one and writes a warning).
+
+Not in this version: networks (a container has a loopback interface
+only), exec, devices and volume attachment, profiles, and checkpoints
+(stateful snapshots with CRIU).
+
+Error IDs: InvalidName, ContainerExists, ImageNotFound, ImageAmbiguous (a
+fingerprint prefix matches several images), ImageBusy, PoolNotFound,
+InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly (image.* or
+volatile.* keys), InvalidIdmap (-Privileged with -IsolatedIdmap),
+IdmapExhausted, ToolMissing (busybox-static, runc or cps-monitor
+missing), ContainerStartFailed (with -Start).
+'@
+
+    Parameters  = @{
+        Name          = @'
+The name of the new container, also its hostname: 1 to 63 letters,
+digits, '.', '_' and '-', starting with a letter or digit, without '..'.
+'@
+        Image         = @'
+The image: an alias, a fingerprint or a unique fingerprint prefix of at
+least 12 hex digits. busybox is the built-in image, built on first use.
+'@
+        StoragePool   = @'
+The pool for the container's volume. Default: the host's default pool
+(recorded by Initialize-ContainerHost, else a dir pool named default,
+created on first use).
+'@
+        Config        = @'
+Config keys as a hashtable: limits.memory, limits.processes, limits.cpu,
+security.idmap.isolated, security.idmap.size, security.privileged,
+boot.stop.signal and user.*. Values are stored as text ($true becomes
+true). image.* and volatile.* keys cannot be set.
+'@
+        Start         = @'
+Start the container after creating it (lxc launch) and return it
+Running.
+'@
+        IsolatedIdmap = @'
+Give the container an id range of its own instead of the shared one
+(the same as security.idmap.isolated=true).
+'@
+        Privileged    = @'
+Run the container without a user namespace (security.privileged=true):
+root in the container is root on the host. Not recommended.
+'@
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'System.String'
+            Description = @'
+Objects with Name, Image or StoragePool properties bind by property name,
+for example rows from Import-Csv.
+'@
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.Container' = 'The new container (Running with -Start).'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Create and start a container'
+            Code    = 'New-Container -Name web1 -Image busybox -Start'
+            Remarks = @'
+Like `lxc launch busybox web1`. The output shows State Running, the init's
+host Pid and the Idmap, for example 0 1000000 65536.
+'@
+        }
+        @{
+            Title   = 'Create a container with limits, without starting it'
+            Code    = @'
+New-Container db1 busybox -Config @{ 'limits.memory' = '256MiB'; 'limits.processes' = 200; 'limits.cpu' = 1; 'user.role' = 'db' }
+'@
+            Remarks = @'
+Like `lxc init busybox db1 -c limits.memory=256MiB -c limits.processes=200
+-c limits.cpu=1 -c user.role=db`. The limits apply when it starts.
+'@
+        }
+        @{
+            Title   = 'An isolated id map'
+            Code    = '(New-Container iso1 busybox -IsolatedIdmap).Idmap'
+            Remarks = @'
+Prints the container's own range, for example 0 1065536 65536, which no
+other isolated container shares.
+'@
+        }
+        @{
+            Title   = 'Create several containers from a list'
+            Code    = @'
+'app1', 'app2', 'app3' | ForEach-Object { New-Container -Name $_ -Image busybox -Start } | Format-Table Name, State, Pid
+'@
+            Remarks = 'Creates and starts three containers.'
+        }
+    )
+
+    Notes       = @'
+The container's files are on the host under its volume's Path and can be
+edited while it is stopped (they are owned by 0, the container's root).
+'@
+
+    Links       = @(
+        'Start-Container'
+        'Get-Container'
+        'Remove-Container'
+        'Initialize-ContainerHost'
+        'Get-ContainerImage'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,76 @@
+@{
+    Synopsis    = 'Takes a snapshot of a container''s filesystem (lxc snapshot).'
+
+    Description = @'
+Saves a copy of a container's root filesystem under a snapshot name and
+writes it to the pipeline as a ContainerPS.ContainerSnapshot object. It
+is the equivalent of `lxc snapshot CONTAINER SNAPSHOT` (Incus: incus
+snapshot create).
+
+The snapshot is a storage volume of type snapshot named
+CONTAINER@SNAPSHOT in the container's pool. On dir pools it is a full
+copy (cp -a --reflink=auto, so it is cheap only where the filesystem
+supports reflinks). Use it with Restore-ContainerSnapshot (go back to
+it), Copy-Container -Snapshot (a new container from it) and
+Remove-ContainerSnapshot.
+
+Snapshots are of the filesystem only (Stateful is False): the processes
+of a running container are not saved. A running container can be
+snapshotted, but its files may change while they are copied, so stop it
+first for a consistent snapshot. Stateful snapshots (lxc snapshot
+--stateful, with CRIU) are not in this version.
+
+Error IDs: ContainerNotFound, SnapshotExists, InvalidName (the snapshot
+name), ContainerBusy.
+'@
+
+    Parameters  = @{
+        Container = @'
+The container to snapshot. Containers from Get-Container bind by their
+Container alias property (their Name).
+'@
+        Name      = @'
+The name of the snapshot: 1 to 63 letters, digits, '.', '_' and '-',
+starting with a letter or digit, without '..'. Unique per container.
+'@
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.Container'
+            Description = @'
+A container from Get-Container binds to -Container by its Container
+alias property. Give -Name: otherwise the container's Name binds to it
+and the snapshot is named after the container.
+'@
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.ContainerSnapshot' = 'The new snapshot (Container, Name, Stateful, CreatedAt).'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Snapshot a stopped container'
+            Code    = @'
+Stop-Container web1
+New-ContainerSnapshot web1 before-upgrade
+'@
+            Remarks = 'Like `lxc snapshot web1 before-upgrade`.'
+        }
+        @{
+            Title   = 'Snapshot with a date in the name'
+            Code    = 'Get-Container db1 | New-ContainerSnapshot -Name ("daily-" + (Get-Date -Format yyyyMMdd))'
+            Remarks = 'The piped container binds to -Container.'
+        }
+    )
+
+    Links       = @(
+        'Get-ContainerSnapshot'
+        'Restore-ContainerSnapshot'
+        'Remove-ContainerSnapshot'
+        'Copy-Container'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,72 @@
+@{
+    Synopsis    = 'Replaces a stopped container''s filesystem with one of its snapshots (lxc restore).'
+
+    Description = @'
+Restores a container to a snapshot: the container's root filesystem is
+replaced by a copy of the snapshot's. It is the equivalent of
+`lxc restore CONTAINER SNAPSHOT` (Incus: incus snapshot restore).
+
+Everything written to the container's filesystem since the snapshot is
+lost. The snapshot itself is kept, and so are the container's other
+snapshots, older and newer. The container's config is not changed.
+
+The snapshot is copied beside the container's volume and then swapped in,
+so the volume is never half restored.
+
+The container must be stopped (ContainerRunning otherwise). The cmdlet
+has a high confirm impact: it asks for confirmation unless
+-Confirm:$false is given.
+
+Error IDs: ContainerNotFound, SnapshotNotFound, ContainerRunning,
+ContainerBusy, VolumeBusy.
+'@
+
+    Parameters  = @{
+        Container = @'
+The container to restore. Snapshots from Get-ContainerSnapshot bind by
+their Container property.
+'@
+        Name      = @'
+The name of the snapshot to restore. Snapshots from
+Get-ContainerSnapshot bind by their Name.
+'@
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.ContainerSnapshot'
+            Description = @'
+A snapshot from Get-ContainerSnapshot, bound by its Container and Name
+properties.
+'@
+        }
+    )
+
+    Outputs     = @{
+        'None' = 'Nothing is written to the pipeline.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Go back to a snapshot'
+            Code    = @'
+Stop-Container web1
+Restore-ContainerSnapshot web1 before-upgrade -Confirm:$false
+Start-Container web1
+'@
+            Remarks = 'Like `lxc stop web1; lxc restore web1 before-upgrade; lxc start web1`.'
+        }
+        @{
+            Title   = 'Restore the newest snapshot'
+            Code    = 'Get-ContainerSnapshot web1 | Select-Object -Last 1 | Restore-ContainerSnapshot'
+            Remarks = 'Asks for confirmation first; the piped snapshot binds by Container and Name.'
+        }
+    )
+
+    Links       = @(
+        'New-ContainerSnapshot'
+        'Get-ContainerSnapshot'
+        'Copy-Container'
+        'about_ContainerPS'
+    )
+}

@@ -1,0 +1,99 @@
+@{
+    Synopsis    = 'Stops containers: asks the init to shut down, then kills it (lxc stop).'
+
+    Description = @'
+Stops running containers. It is the equivalent of `lxc stop NAME`, and
+with -Force of `lxc stop NAME --force` (Incus: incus stop). Nothing is
+written to the pipeline unless -PassThru is given.
+
+A clean stop sends the container's init a stop signal and waits up to
+-Timeout seconds (default 30) for the init to end and for the monitor to
+record the exit and remove the runtime state. The signal is the
+container's boot.stop.signal key if set, else the image's stop signal
+(image.stop.signal: SIGUSR2 for the built-in busybox image, whose init
+powers off on it), else SIGPWR, the signal LXC sends (systemd and
+sysvinit halt on it). If the init has not ended by then, a warning is
+written and the container is killed with SIGKILL. -Force sends SIGKILL at
+once. With -Timeout 0 the signal is sent and the container is killed
+without waiting.
+
+After the stop, State is Stopped, and StatusReason and LastExitCode say
+how the init ended: 137 when it was killed. A busybox container that
+powered off reports 130, because the kernel ends the init of a pid
+namespace that asks to power off with SIGINT.
+
+A container in the Error state (its monitor was killed) is cleaned up:
+its runc state, rootfs mount and pid files are removed, and no error is
+written.
+
+Error IDs: ContainerNotFound, ContainerNotRunning (it is stopped),
+ContainerBusy (being changed by another session, or being created or
+removed), ContainerStopFailed (still running 15 seconds after SIGKILL).
+'@
+
+    Parameters  = @{
+        Name     = @'
+The names of the containers to stop (exact, no wildcards). Containers
+from Get-Container bind by their Name.
+'@
+        Force    = 'Kill the container with SIGKILL at once (lxc stop --force).'
+        Timeout  = @'
+Seconds to wait for a clean shutdown after the stop signal before
+killing the container (0 to 86400). Like lxc stop --timeout.
+'@
+        PassThru = 'Write each stopped container (State Stopped) to the pipeline.'
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.Container'
+            Description = 'Containers from Get-Container, bound by their Name property.'
+        }
+    )
+
+    Outputs     = @{
+        'ContainerPS.Container' = 'With -PassThru, each stopped container. Otherwise nothing.'
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Stop a container cleanly'
+            Code    = 'Stop-Container web1'
+            Remarks = @'
+Like `lxc stop web1`. For a busybox container the console log then ends
+with the shutdown messages (see Get-ContainerLog).
+'@
+        }
+        @{
+            Title   = 'Kill a container'
+            Code    = '(Stop-Container web1 -Force -PassThru).LastExitCode'
+            Remarks = 'Like `lxc stop web1 --force`. Prints 137 (killed by SIGKILL).'
+        }
+        @{
+            Title   = 'Stop all running containers, giving each 10 seconds'
+            Code    = 'Get-Container | Where-Object State -eq Running | Stop-Container -Timeout 10'
+            Remarks = @'
+Containers whose init ignores the signal are killed after 10 seconds,
+with a warning.
+'@
+        }
+        @{
+            Title   = 'Use another stop signal for a container'
+            Code    = @'
+New-Container sysd busybox -Config @{ 'boot.stop.signal' = 'SIGUSR1' }
+'@
+            Remarks = @'
+boot.stop.signal overrides the image's stop signal (busybox init halts on
+SIGUSR1). Set it when the container's init shuts down on another signal.
+'@
+        }
+    )
+
+    Links       = @(
+        'Start-Container'
+        'Restart-Container'
+        'Wait-Container'
+        'Get-Container'
+        'about_ContainerPS'
+    )
+}
