@@ -40,6 +40,7 @@
         'Get-ContainerSnapshot'
         'Restore-ContainerSnapshot'
         'Remove-ContainerSnapshot'
+        'Invoke-ContainerExec'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -32,7 +32,7 @@ $Artifacts = Join-Path $Root '.artifacts'
 $AptPackages = @(
     'libsqlite3-0'      # the state database (loaded by soname: libsqlite3.so.0)
     'coreutils'         # cp --reflink, rm --one-file-system
-    'gcc', 'make', 'libc6-dev'   # native/
+    'gcc', 'make', 'libc6-dev', 'libseccomp-dev'   # native/ (cps-exec links libseccomp)
     'util-linux'        # unshare, losetup, nsenter
     'runc'              # the OCI runtime containers run under
     'busybox-static'    # the built-in busybox image (a static /bin/busybox)
@@ -112,8 +112,7 @@ function Invoke-Test {
     $pester = Join-Path (Get-NuGetPackageRoot) 'pester/5.9.1/tools/Pester.psd1'
     $result = Join-Path $Artifacts 'pester.json'
     $script = @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$pester'
+Import-Module '$pester' -ErrorAction Stop
 `$c = New-PesterConfiguration
 `$c.Run.Path = '$PesterPath'
 `$c.Run.PassThru = `$true
@@ -143,7 +142,7 @@ function Invoke-Demo {
 function Invoke-Bench {
     Invoke-Build
     # Peers measured side by side (not needed by the module itself).
-    $peers = @('lxc') | Where-Object { (& dpkg-query -W -f '${Status}' $_ 2>$null) -notmatch 'install ok installed' }
+    $peers = @('lxc', 'openssh-server', 'openssh-client') | Where-Object { (& dpkg-query -W -f '${Status}' $_ 2>$null) -notmatch 'install ok installed' }
     if ($peers) {
         $env:DEBIAN_FRONTEND = 'noninteractive'
         Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $peers) -Quiet

@@ -133,8 +133,13 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
 
     public void Dispose()
     {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
         engine?.Dispose();
         engine = null;
-        GC.SuppressFinalize(this);
     }
 }

@@ -24,7 +24,28 @@ public sealed class HostedPowerShell : IDisposable
         runspace.Open();
     }
 
+    /// <summary>
+    /// Like <see cref="HostedPowerShell()"/>, with the state root set to <paramref name="rootMode"/>:
+    /// containers need at least 0711 (their mapped ids must traverse the root to reach the bundle).
+    /// </summary>
+    public HostedPowerShell(UnixFileMode rootMode) : this() => File.SetUnixFileMode(Root, rootMode);
+
+    /// <summary>Mode 0711: what a root holding containers needs.</summary>
+    public const UnixFileMode TraversableRoot =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
     public string Root { get; }
+
+    /// <summary>The runspace (with the module imported) the scripts run in, for pipelines of one's own (BeginInvoke, Stop).</summary>
+    public Runspace Runspace => runspace;
+
+    /// <summary>A PowerShell bound to this runspace; the caller disposes it.</summary>
+    public PowerShell Create()
+    {
+        var ps = PowerShell.Create();
+        ps.Runspace = runspace;
+        return ps;
+    }
 
     public static string RepoRoot
     {

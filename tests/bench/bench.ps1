@@ -117,6 +117,50 @@ try {
         Add-Row "Start-Container, $fileCount files in the rootfs" $t
     }
 
+    # ---------------------------------------------------------------- exec
+    New-Container ex busybox -Start | Out-Null
+    $initPid = (Get-Container ex).Pid
+    foreach ($i in 1..10) { Invoke-ContainerExec ex -NonInteractive -- true }
+    $execN = 100
+    $exec = Measure-Median { param($i) Invoke-ContainerExec ex -NonInteractive -- true } $execN
+    $nsenter = Measure-Median { param($i) & nsenter -t $initPid -a true } $execN
+    $runcExec = Measure-Median { param($i) & runc --root (Join-Path $root 'run/runc') exec ex true } $execN
+    Add-Row 'Invoke-ContainerExec ex true' $exec 'nsenter -t PID -a true (floor)' $nsenter
+    Add-Row 'Invoke-ContainerExec ex true' $exec 'runc exec' $runcExec
+    if ($lxc) {
+        Sh "lxc-create -P $lxcPath -n la -f $conf -t busybox"; Sh "lxc-start -P $lxcPath -n la"
+        $attach = Measure-Median { param($i) & lxc-attach -P $lxcPath -n la -- true } $execN
+        Add-Row 'Invoke-ContainerExec ex true' $exec 'lxc-attach -- true' $attach
+        Sh "lxc-stop -P $lxcPath -n la -k"; Sh "lxc-destroy -P $lxcPath -n la"
+    }
+    if (Get-Command sshd -ErrorAction SilentlyContinue) {
+        $sshDir = (New-Item -ItemType Directory (Join-Path $root 'ssh')).FullName
+        & ssh-keygen -q -t ed25519 -N '' -f "$sshDir/host" | Out-Null
+        & ssh-keygen -q -t ed25519 -N '' -f "$sshDir/user" | Out-Null
+        $port = 22000 + ($PID % 1000)
+        @("Port $port", 'ListenAddress 127.0.0.1', "HostKey $sshDir/host", "PidFile $sshDir/sshd.pid", "AuthorizedKeysFile $sshDir/user.pub",
+          'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'UsePAM no', 'StrictModes no') | Set-Content "$sshDir/sshd_config"
+        & (Get-Command sshd).Source -f "$sshDir/sshd_config"
+        Start-Sleep -Milliseconds 300
+        try {
+            $sshArgs = @('-q', '-i', "$sshDir/user", '-p', $port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true')
+            & ssh @sshArgs
+            if ($LASTEXITCODE -eq 0) {
+                $ssh = Measure-Median { param($i) & ssh @sshArgs } 20
+                Add-Row 'Invoke-ContainerExec ex true' $exec 'ssh root@127.0.0.1 true' $ssh
+            }
+        }
+        finally {
+            if (Test-Path "$sshDir/sshd.pid") { & kill (Get-Content "$sshDir/sshd.pid") }
+        }
+    }
+    Invoke-ContainerExec ex -- sh -c 'dd if=/dev/zero bs=1M count=256 2>/dev/null | tr "\000" x > /root/big'
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $bytes = (Invoke-ContainerExec ex -Raw -NonInteractive -- cat /root/big).Length
+    $sw.Stop()
+    Add-Row ("cat of a 256 MB file, -Raw: {0:N0} MB/s" -f ($bytes / 1MB / $sw.Elapsed.TotalSeconds)) $sw.Elapsed.TotalMilliseconds
+    Remove-Container ex -Force
+
     $rows | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
     Write-Host "Medians in one warm pwsh session ($Iterations storage / $n container iterations); ratio = ContainerPS / peer."
     Write-Host 'ContainerPS starts through an idmapped mount (no chown), so its start time does not depend on the number of files.'

@@ -307,4 +307,115 @@ function Remove-TestContainers {
     foreach ($m in @(Get-MountsBelow $script:Current.Base | Sort-Object Length -Descending)) { & umount -l -- $m 2>$null }
 }
 
+# ------------------------------------------------------------------ streaming children (exec tests)
+
+<#
+.SYNOPSIS
+    Like Start-ChildPwsh, but the child's stdin stays open (write to .Process.StandardInput) and its
+    stdout is read line by line as it comes (Read-ChildLine, Wait-ChildLine, Complete-ChildPwsh).
+.PARAMETER Terminal
+    Run the child under script(1), so its stdin, stdout and stderr are a pty (a terminal). Its Id is
+    then script's pid, not pwsh's; stdout carries the terminal's output (CRLF line ends).
+#>
+function Start-StreamingChildPwsh {
+    param(
+        [Parameter(Mandatory)] [string] $Script,
+        [hashtable] $Environment = @{},
+        [switch] $Terminal
+    )
+    $prefix = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; " +
+        "Import-Module '$($script:ModulePath)'; "
+    $self = [Environment]::ProcessPath
+    $pwsh = @($self)
+    if ([IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
+    $pwsh += '-NoProfile', '-NonInteractive'
+    $psi = [System.Diagnostics.ProcessStartInfo]::new()
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.RedirectStandardInput = $true
+    $psi.WorkingDirectory = $script:RepoRoot
+    if ($Terminal) {
+        # script runs its command with sh -c: single-quoted words, the script itself base64-encoded.
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prefix + $Script))
+        $line = (($pwsh | ForEach-Object { "'" + ($_ -replace "'", "'\''") + "'" }) -join ' ') + " -EncodedCommand $encoded"
+        $psi.FileName = 'script'
+        foreach ($a in '-qefc', $line, '/dev/null') { $psi.ArgumentList.Add($a) }
+    } else {
+        $psi.FileName = $pwsh[0]
+        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-Command', ($prefix + $Script))) { $psi.ArgumentList.Add($a) }
+    }
+    foreach ($k in 'CONTAINERPS_FAULT', 'CONTAINERPS_FAULT_SIGNAL') { $null = $psi.Environment.Remove($k) }
+    $psi.Environment['CONTAINERPS_ROOT'] = $env:CONTAINERPS_ROOT
+    $psi.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
+    $psi.Environment['POWERSHELL_UPDATECHECK'] = 'Off'
+    $psi.Environment['NO_COLOR'] = '1'
+    if ($Terminal -and -not $psi.Environment['TERM']) { $psi.Environment['TERM'] = 'xterm' }
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
+    $p = [System.Diagnostics.Process]::Start($psi)
+    $child = [pscustomobject]@{
+        Process = $p
+        Id      = $p.Id
+        Lines   = [System.Collections.Generic.List[string]]::new()
+        Pending = $null
+        Stderr  = $p.StandardError.ReadToEndAsync()
+    }
+    $script:Children.Add($child)
+    $child
+}
+
+<# The child's next stdout line ($null at end of file); throws after TimeoutSeconds. Lines read are also kept in .Lines. #>
+function Read-ChildLine {
+    param([Parameter(Mandatory)] $Child, [double] $TimeoutSeconds = 20)
+    if ($null -eq $Child.Pending) { $Child.Pending = $Child.Process.StandardOutput.ReadLineAsync() }
+    if (-not $Child.Pending.Wait([TimeSpan]::FromSeconds($TimeoutSeconds))) {
+        throw "No line from child $($Child.Id) within $TimeoutSeconds s. So far:`n$($Child.Lines -join "`n")"
+    }
+    $line = $Child.Pending.Result
+    $Child.Pending = $null
+    if ($null -ne $line) { $Child.Lines.Add($line) }
+    $line
+}
+
+<# Reads the child's stdout lines until one matches Pattern; returns the lines read (the match last). Throws at end of file or timeout. #>
+function Wait-ChildLine {
+    param([Parameter(Mandatory)] $Child, [Parameter(Mandatory)] [string] $Pattern, [double] $TimeoutSeconds = 20)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    $got = [System.Collections.Generic.List[string]]::new()
+    while ($true) {
+        $left = ($deadline - [DateTime]::UtcNow).TotalSeconds
+        if ($left -le 0) { throw "No line matching '$Pattern' from child $($Child.Id) within $TimeoutSeconds s. So far:`n$($Child.Lines -join "`n")" }
+        $line = Read-ChildLine $Child -TimeoutSeconds $left
+        if ($null -eq $line) {
+            $null = $Child.Process.WaitForExit(10000)
+            $err = if ($Child.Stderr.IsCompleted) { $Child.Stderr.Result } else { '' }
+            throw "The child ended before a line matching '$Pattern'. stdout:`n$($Child.Lines -join "`n")`nstderr:`n$err"
+        }
+        $got.Add($line)
+        if ($line -match $Pattern) { return , $got.ToArray() }
+    }
+}
+
+<# Closes the child's stdin, reads the rest of its stdout and waits for it to exit (killing it after TimeoutSeconds); returns ExitCode, Lines (all of them), Stderr, TimedOut. #>
+function Complete-ChildPwsh {
+    param([Parameter(Mandatory)] $Child, [double] $TimeoutSeconds = 30)
+    try { $Child.Process.StandardInput.Close() } catch { }
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    $timedOut = $false
+    try {
+        while ($null -ne (Read-ChildLine $Child -TimeoutSeconds ([Math]::Max(0.1, ($deadline - [DateTime]::UtcNow).TotalSeconds)))) { }
+    } catch { $timedOut = $true }
+    if ($timedOut -or -not $Child.Process.WaitForExit([int][Math]::Max(100, ($deadline - [DateTime]::UtcNow).TotalMilliseconds))) {
+        $timedOut = $true
+        try { $Child.Process.Kill($true) } catch { }
+        $null = $Child.Process.WaitForExit(10000)
+    }
+    [pscustomobject]@{
+        ExitCode = if ($Child.Process.HasExited) { $Child.Process.ExitCode } else { $null }
+        Lines    = $Child.Lines.ToArray()
+        Stderr   = if ($Child.Stderr.Wait(5000)) { $Child.Stderr.Result } else { '' }
+        TimedOut = $timedOut
+    }
+}
+
 Export-ModuleMember -Function *

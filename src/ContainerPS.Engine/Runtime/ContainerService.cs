@@ -410,6 +410,80 @@ public sealed class ContainerService
         }
     }
 
+    // ------------------------------------------------------------------ exec
+
+    /// <summary>
+    /// Starts a command in a running container (cps-exec joins the init's namespaces, cgroups,
+    /// seccomp profile and capability set, and makes the command a descendant of the init).
+    /// Defaults as in Incus: cwd /root, PATH, LANG=C.UTF-8, HOME and USER for root, TERM when interactive.
+    /// </summary>
+    public ExecSession Exec(ExecRequest request)
+    {
+        if (request.Command.Count == 0 || string.IsNullOrEmpty(request.Command[0]))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "EmptyCommand", "Give a command to run in the container.", request.Container);
+        var row = ReadyRow(Names.Validate(request.Container, "container"));
+        var status = Runtime(row.Name).Inspect();
+        if (!status.IsRunning || status.Pid is not int pid)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{row.Name}' is not running.", row.Name);
+
+        var env = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ["LANG"] = "C.UTF-8",
+        };
+        if (request.User == 0)
+        {
+            env["HOME"] = "/root";
+            env["USER"] = "root";
+        }
+        if (request.Interactive)
+            env["TERM"] = Environment.GetEnvironmentVariable("TERM") is { Length: > 0 } term ? term : "xterm";
+        foreach (var (k, v) in request.Environment ?? new Dictionary<string, string>())
+        {
+            if (k.Length == 0 || k.Contains('=') || k.Contains('\0') || v.Contains('\0'))
+                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidEnvironment", $"Invalid environment variable name '{Names.Printable(k)}'.", k);
+            env[k] = v;
+        }
+
+        var psi = new ProcessStartInfo(Monitor.ExecHelper)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = !request.Interactive,
+            RedirectStandardOutput = !request.Interactive,
+            RedirectStandardError = !request.Interactive,
+        };
+        if (!request.Interactive)
+        {
+            psi.StandardOutputEncoding = System.Text.Encoding.UTF8;
+            psi.StandardErrorEncoding = System.Text.Encoding.UTF8;
+        }
+        var a = psi.ArgumentList;
+        a.Add("--pid"); a.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        a.Add("--uid"); a.Add(request.User.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        a.Add("--gid"); a.Add(request.Group.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        a.Add("--cwd"); a.Add(request.WorkingDirectory ?? "/root");
+        foreach (var (k, v) in env)
+        {
+            a.Add("--env"); a.Add($"{k}={v}");
+        }
+        if (request.Interactive)
+            a.Add("--pty");
+        foreach (var sc in OciSpec.DeniedSyscalls)
+        {
+            a.Add("--deny-syscall"); a.Add(sc);
+        }
+        a.Add("--deny-force-umount");
+        foreach (var cap in OciSpec.DroppedCapabilityNumbers)
+        {
+            a.Add("--drop-cap"); a.Add(cap.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        a.Add("--");
+        foreach (var word in request.Command)
+            a.Add(word);
+        var process = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ExecFailed", "cps-exec did not start.", row.Name);
+        return new ExecSession(process, request.Interactive, request.Raw);
+    }
+
     // ------------------------------------------------------------------ remove / rename / copy
 
     public void Remove(string name, bool force)

@@ -4,17 +4,19 @@ namespace ContainerPS.Engine.Runtime;
 public static class Monitor
 {
     /// <summary>cps-monitor: $CONTAINERPS_LIBEXEC, else next to the engine assembly (bin/ of the module).</summary>
-    public static string Path
+    public static string Path => Native("cps-monitor");
+
+    /// <summary>cps-exec, the exec helper, found like the monitor.</summary>
+    public static string ExecHelper => Native("cps-exec");
+
+    private static string Native(string name)
     {
-        get
-        {
-            var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };
-            foreach (var dir in dirs)
-                if (!string.IsNullOrEmpty(dir) && File.Exists(System.IO.Path.Join(dir, "cps-monitor")))
-                    return System.IO.Path.Join(dir, "cps-monitor");
-            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
-                "cps-monitor was not found next to the module: build it with 'build.ps1 -Task Build'.", "cps-monitor");
-        }
+        var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };
+        foreach (var dir in dirs)
+            if (!string.IsNullOrEmpty(dir) && File.Exists(System.IO.Path.Join(dir, name)))
+                return System.IO.Path.Join(dir, name);
+        throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+            $"{name} was not found next to the module: build it with 'build.ps1 -Task Build'.", name);
     }
 
     /// <summary>runc from PATH (Debian installs it in /usr/sbin).</summary>

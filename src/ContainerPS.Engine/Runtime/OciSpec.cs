@@ -25,8 +25,11 @@ public static class OciSpec
         // Left out, as LXC does: CAP_SYS_MODULE, CAP_SYS_TIME, CAP_SYS_RAWIO, CAP_MAC_ADMIN, CAP_MAC_OVERRIDE.
     };
 
+    /// <summary>Capability numbers (linux/capability.h) outside <see cref="Capabilities"/>: exec drops them from its bounding set too.</summary>
+    public static readonly int[] DroppedCapabilityNumbers = { 16 /* SYS_MODULE */, 17 /* SYS_RAWIO */, 25 /* SYS_TIME */, 32 /* MAC_OVERRIDE */, 33 /* MAC_ADMIN */ };
+
     /// <summary>Syscalls LXC's default seccomp policy denies (module loading, kexec, open_by_handle_at) with EPERM.</summary>
-    private static readonly string[] DeniedSyscalls = { "kexec_load", "kexec_file_load", "open_by_handle_at", "init_module", "finit_module", "delete_module" };
+    public static readonly string[] DeniedSyscalls = { "kexec_load", "kexec_file_load", "open_by_handle_at", "init_module", "finit_module", "delete_module" };
 
     public static JsonObject Build(OciSpecInput input)
     {
