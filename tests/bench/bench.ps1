@@ -140,6 +140,7 @@ try {
         $port = 22000 + ($PID % 1000)
         @("Port $port", 'ListenAddress 127.0.0.1', "HostKey $sshDir/host", "PidFile $sshDir/sshd.pid", "AuthorizedKeysFile $sshDir/user.pub",
           'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'UsePAM no', 'StrictModes no') | Set-Content "$sshDir/sshd_config"
+        $null = New-Item -ItemType Directory -Force /run/sshd   # sshd's privilege-separation directory
         & (Get-Command sshd).Source -f "$sshDir/sshd_config"
         Start-Sleep -Milliseconds 300
         try {
