@@ -4,24 +4,11 @@ using ContainerPS.Engine.Runtime;
 namespace ContainerPS.Engine.Tests;
 
 /// <summary>Real containers: runc, the native monitor, idmapped mounts, the kernel.</summary>
-public sealed class ContainerLifecycleTests : IDisposable
+public sealed class ContainerLifecycleTests : HostOnTempRoot
 {
-    private readonly TempRoot root = new();
-    private readonly RecordingLog log = new();
-    private readonly ContainerHost host;
-
-    public ContainerLifecycleTests() => host = root.Open(log);
-
-    public void Dispose()
-    {
-        foreach (var c in host.Containers.List())
-        {
-            try { host.Containers.Remove(c.Name, force: true); }
-            catch (ContainerPSException) { }
-        }
-        host.Dispose();
-        root.Dispose();
-    }
+    private TempRoot root => Root;
+    private RecordingLog log => Log;
+    private ContainerHost host => Host;
 
     private static ContainerPSException Fails(Action a) => Assert.Throws<ContainerPSException>(a);
 
@@ -204,20 +191,9 @@ public sealed class ContainerLifecycleTests : IDisposable
     }
 }
 
-public sealed class ContainerPoolTests : IDisposable
+public sealed class ContainerPoolTests : HostOnTempRoot
 {
-    private readonly TempRoot root = new();
-    private readonly ContainerHost host;
-
-    public ContainerPoolTests() => host = root.Open();
-
-    public void Dispose()
-    {
-        foreach (var c in host.Containers.List())
-            host.Containers.Remove(c.Name, force: true);
-        host.Dispose();
-        root.Dispose();
-    }
+    private ContainerHost host => Host;
 
     [Fact]
     public void A_pool_holding_containers_is_not_removed_even_with_Force()

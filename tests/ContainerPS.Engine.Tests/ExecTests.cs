@@ -4,27 +4,15 @@ using ContainerPS.Engine.Runtime;
 namespace ContainerPS.Engine.Tests;
 
 /// <summary>One running busybox container shared by the exec tests of a class.</summary>
-public sealed class RunningContainer : IDisposable
+public sealed class RunningContainer : HostOnTempRoot
 {
     public RunningContainer()
     {
-        Root = new TempRoot();
-        Host = Root.Open();
         Host.Containers.Create("x1", "busybox", null, null, false, false);
         InitPid = Host.Containers.Start("x1").Pid!.Value;
     }
 
-    public TempRoot Root { get; }
-    public ContainerHost Host { get; }
     public int InitPid { get; }
-
-    public void Dispose()
-    {
-        foreach (var c in Host.Containers.List())
-            Host.Containers.Remove(c.Name, force: true);
-        Host.Dispose();
-        Root.Dispose();
-    }
 }
 
 public sealed class ExecTests : IClassFixture<RunningContainer>
@@ -165,20 +153,9 @@ public sealed class ExecTests : IClassFixture<RunningContainer>
     }
 }
 
-public sealed class ExecStopTests : IDisposable
+public sealed class ExecStopTests : HostOnTempRoot
 {
-    private readonly TempRoot root = new();
-    private readonly ContainerHost host;
-
-    public ExecStopTests() => host = root.Open();
-
-    public void Dispose()
-    {
-        foreach (var c in host.Containers.List())
-            host.Containers.Remove(c.Name, force: true);
-        host.Dispose();
-        root.Dispose();
-    }
+    private ContainerHost host => Host;
 
     [Fact]
     public void An_exec_in_a_container_that_is_force_stopped_reports_137_and_a_stopped_container_refuses_exec()

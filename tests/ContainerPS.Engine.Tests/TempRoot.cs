@@ -31,3 +31,30 @@ public sealed class RecordingLog : IEngineLog
     public void Verbose(string message) { lock (VerboseLines) VerboseLines.Add(message); }
     public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
 }
+
+/// <summary>A host on a fresh root; disposing removes its containers (by force), then the root.</summary>
+public class HostOnTempRoot : IDisposable
+{
+    public HostOnTempRoot()
+    {
+        Root = new TempRoot();
+        Log = new RecordingLog();
+        Host = Root.Open(Log);
+    }
+
+    public TempRoot Root { get; }
+    public RecordingLog Log { get; }
+    public ContainerHost Host { get; }
+
+    public void Dispose()
+    {
+        foreach (var c in Host.Containers.List())
+        {
+            try { Host.Containers.Remove(c.Name, force: true); }
+            catch (ContainerPSException) { }
+        }
+        Host.Dispose();
+        Root.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
