@@ -73,6 +73,21 @@ public class UtilTests
     }
 
     [Fact]
+    public void A_zombie_is_not_alive()
+    {
+        // sh forks a child that exits at once, then execs sleep, which never reaps it.
+        var psi = new System.Diagnostics.ProcessStartInfo("sh", new[] { "-c", "true & echo $!; exec sleep 3" }) { RedirectStandardOutput = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var zombie = int.Parse(p.StandardOutput.ReadLine()!);
+        Thread.Sleep(300);
+        var read = ProcessIdentity.Read(zombie);
+        Assert.Equal('Z', read!.Value.State);
+        Assert.False(new ProcessIdentity(zombie, read.Value.StartTime).IsAlive);
+        p.Kill();
+        p.WaitForExit();
+    }
+
+    [Fact]
     public void Disk_usage_counts_hard_links_once_and_does_not_follow_symlinks()
     {
         using var root = new TempRoot();

@@ -34,7 +34,7 @@ public sealed class RuntimeDirectory
         if (monitor is { IsAlive: true })
         {
             var init = ReadInt(InitPidFile);
-            if (init is int pid && ProcessIdentity.ReadStartTime(pid) is not null && !IsZombie(pid))
+            if (init is int pid && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') })
                 return new RuntimeStatus(RuntimeStatus.Running, pid, null, null);
             // The init is gone; the monitor is recording its exit and tidying up (a moment).
             return exit is { } done
@@ -48,16 +48,6 @@ public sealed class RuntimeDirectory
         if (Directory.Exists(Path) && Mounts.IsMountPoint(Rootfs))
             return new RuntimeStatus(RuntimeStatus.Error, null, "a start was interrupted; Start-Container or Stop-Container cleans up", null);
         return new RuntimeStatus(RuntimeStatus.Stopped, null, null, null);
-    }
-
-    private static bool IsZombie(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
-        }
-        catch (IOException) { return true; }
     }
 
     /// <summary>The exit file: "exited N", "signaled S" (reported as 128+S) or "start-failed N".</summary>

@@ -16,9 +16,13 @@ public readonly record struct ProcessIdentity(int Pid, long StartTime)
 
     public static ProcessIdentity Current => current.Value;
 
-    public bool IsAlive => ReadStartTime(Pid) is long t && t == StartTime;
+    /// <summary>True while the process runs: same start time, and not a zombie (dead, not yet reaped).</summary>
+    public bool IsAlive => Read(Pid) is { } s && s.StartTime == StartTime && s.State is not ('Z' or 'X');
 
-    public static long? ReadStartTime(int pid)
+    public static long? ReadStartTime(int pid) => Read(pid)?.StartTime;
+
+    /// <summary>State letter (field 3) and start time (field 22) of /proc/PID/stat.</summary>
+    public static (char State, long StartTime)? Read(int pid)
     {
         string stat;
         try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
@@ -27,6 +31,7 @@ public readonly record struct ProcessIdentity(int Pid, long StartTime)
         // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
         var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // rest[0] is field 3 (state); starttime is field 22.
-        return rest.Length > 19 && long.TryParse(rest[19], NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? t : null;
+        return rest.Length > 19 && rest[0].Length == 1 && long.TryParse(rest[19], NumberStyles.None, CultureInfo.InvariantCulture, out var t)
+            ? (rest[0][0], t) : null;
     }
 }
