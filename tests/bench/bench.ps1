@@ -172,5 +172,8 @@ finally {
         & bash -c "runc --root $runcRoot delete --force r$i >/dev/null 2>&1; lxc-stop -P $lxcPath -n l$i -k >/dev/null 2>&1; lxc-destroy -P $lxcPath -n l$i >/dev/null 2>&1; true"
     }
     Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+    # the plain-runc peers' parent cgroup (runc removes each container's own cgroup, not the parent)
+    Get-ChildItem /sys/fs/cgroup/*/containerps-bench, /sys/fs/cgroup/unified/containerps-bench -Directory -ErrorAction SilentlyContinue |
+        ForEach-Object { [IO.Directory]::Delete($_.FullName) }
     & rm -rf --one-file-system $root
 }
