@@ -60,12 +60,13 @@ public sealed partial class ExecSession : IDisposable
             await output.Writer.WriteAsync(new ExecOutput(stream, line)).ConfigureAwait(false);
     }
 
-    /// <summary>Raw mode: all of stdout as bytes, decoded once at the end (no split characters, no per-chunk strings).</summary>
+    /// <summary>Raw mode: stdout in chunks as they arrive (the reader's decoder keeps characters split across reads whole).</summary>
     private async Task PumpChunks(StreamReader reader, ExecStream stream)
     {
-        using var all = new MemoryStream();
-        await reader.BaseStream.CopyToAsync(all, 1 << 20).ConfigureAwait(false);
-        await output.Writer.WriteAsync(new ExecOutput(stream, Encoding.UTF8.GetString(all.GetBuffer(), 0, (int)all.Length))).ConfigureAwait(false);
+        var buffer = new char[256 * 1024];
+        int n;
+        while ((n = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            await output.Writer.WriteAsync(new ExecOutput(stream, new string(buffer, 0, n))).ConfigureAwait(false);
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
