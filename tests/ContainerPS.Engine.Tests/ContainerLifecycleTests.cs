@@ -112,6 +112,18 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
     }
 
     [Fact]
+    public void A_privileged_container_runs_without_a_user_namespace_and_warns()
+    {
+        var c = host.Containers.Create("p1", "busybox", null, null, isolated: false, privileged: true);
+        Assert.Equal("privileged", c.Idmap);
+        c = host.Containers.Start("p1");
+        Assert.Equal("Running", c.State);
+        Assert.Contains(log.Warnings, w => w.Contains("privileged"));
+        Assert.Equal(new FileInfo("/proc/self/ns/user").LinkTarget, new FileInfo($"/proc/{c.Pid}/ns/user").LinkTarget); // the host's
+        host.Containers.Stop("p1", force: true);
+    }
+
+    [Fact]
     public void Isolated_maps_are_unique_and_released()
     {
         var a = host.Containers.Create("a", "busybox", null, null, isolated: true, privileged: false);

@@ -32,6 +32,18 @@ public class OciSpecTests
     }
 
     [Fact]
+    public void Capabilities_are_cut_to_the_host_bounding_set()
+    {
+        var all = OciSpec.Build(new OciSpecInput("c1", "/x", null, new Dictionary<string, string>(), new[] { "/sbin/init" }));
+        var caps = all["process"]!["capabilities"]!["bounding"]!.AsArray();
+        Assert.Contains(caps, c => c!.GetValue<string>() == "CAP_SYS_RESOURCE");
+        Assert.DoesNotContain(caps, c => c!.GetValue<string>() == "CAP_SYS_MODULE");
+        var cut = OciSpec.Build(new OciSpecInput("c1", "/x", null, new Dictionary<string, string>(), new[] { "/sbin/init" }, ~(1UL << 24)));
+        Assert.DoesNotContain(cut["process"]!["capabilities"]!["effective"]!.AsArray(), c => c!.GetValue<string>() == "CAP_SYS_RESOURCE");
+        Assert.Contains(cut["process"]!["capabilities"]!["effective"]!.AsArray(), c => c!.GetValue<string>() == "CAP_SYS_ADMIN");
+    }
+
+    [Fact]
     public void Seccomp_blocks_what_LXC_blocks()
     {
         var seccomp = Spec(null)["linux"]!["seccomp"]!;

@@ -256,7 +256,7 @@ public sealed class ContainerService
             else
                 Mounts.IdmappedBind(volume, rt.Rootfs, map);
             var mounted = clock.Elapsed.TotalMilliseconds;
-            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row)));
+            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet()));
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;

@@ -6,7 +6,8 @@ namespace ContainerPS.Engine.Runtime;
 
 /// <summary>What the OCI config of one container start is made from.</summary>
 public sealed record OciSpecInput(
-    string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs);
+    string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs,
+    ulong? HostBoundingSet = null);
 
 /// <summary>
 /// Writes the OCI runtime config (config.json) of a system container: its own init as pid 1, every
@@ -15,6 +16,30 @@ public sealed record OciSpecInput(
 /// </summary>
 public static class OciSpec
 {
+    /// <summary>Capability numbers (linux/capability.h) of the names used here.</summary>
+    private static readonly Dictionary<string, int> CapabilityNumbers = new(StringComparer.Ordinal)
+    {
+        ["CAP_CHOWN"] = 0, ["CAP_DAC_OVERRIDE"] = 1, ["CAP_DAC_READ_SEARCH"] = 2, ["CAP_FOWNER"] = 3, ["CAP_FSETID"] = 4,
+        ["CAP_KILL"] = 5, ["CAP_SETGID"] = 6, ["CAP_SETUID"] = 7, ["CAP_SETPCAP"] = 8, ["CAP_LINUX_IMMUTABLE"] = 9,
+        ["CAP_NET_BIND_SERVICE"] = 10, ["CAP_NET_BROADCAST"] = 11, ["CAP_NET_ADMIN"] = 12, ["CAP_NET_RAW"] = 13,
+        ["CAP_IPC_LOCK"] = 14, ["CAP_IPC_OWNER"] = 15, ["CAP_SYS_CHROOT"] = 18, ["CAP_SYS_PTRACE"] = 19, ["CAP_SYS_PACCT"] = 20,
+        ["CAP_SYS_ADMIN"] = 21, ["CAP_SYS_BOOT"] = 22, ["CAP_SYS_NICE"] = 23, ["CAP_SYS_RESOURCE"] = 24, ["CAP_SYS_TTY_CONFIG"] = 26,
+        ["CAP_MKNOD"] = 27, ["CAP_LEASE"] = 28, ["CAP_AUDIT_WRITE"] = 29, ["CAP_AUDIT_CONTROL"] = 30, ["CAP_SETFCAP"] = 31,
+        ["CAP_SYSLOG"] = 34, ["CAP_WAKE_ALARM"] = 35, ["CAP_BLOCK_SUSPEND"] = 36, ["CAP_AUDIT_READ"] = 37,
+    };
+
+    /// <summary>
+    /// The capability bounding set of this process (CapBnd in /proc/self/status). A container cannot
+    /// be given a capability outside it (runc fails with EPERM), so the list is cut to it.
+    /// </summary>
+    public static ulong HostBoundingSet()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("CapBnd:", StringComparison.Ordinal))
+                return ulong.Parse(line[7..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        return ulong.MaxValue;
+    }
+
     private static readonly string[] Capabilities =
     {
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
@@ -33,7 +58,8 @@ public static class OciSpec
 
     public static JsonObject Build(OciSpecInput input)
     {
-        var caps = new JsonArray(Capabilities.Select(c => (JsonNode)c).ToArray());
+        var bounding = input.HostBoundingSet ?? ulong.MaxValue;
+        var caps = new JsonArray(Capabilities.Where(c => (bounding & (1UL << CapabilityNumbers[c])) != 0).Select(c => (JsonNode)c).ToArray());
         var namespaces = new JsonArray();
         foreach (var ns in new[] { "pid", "network", "ipc", "uts", "mount", "cgroup" })
             namespaces.Add(new JsonObject { ["type"] = ns });
