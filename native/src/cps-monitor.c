@@ -551,7 +551,10 @@ static int setup(struct mon *m, char *why, size_t wsz)
 	mlog("monitor for %s starting (%s)", m->o.id, m->o.restore ? "restore" : "run");
 	if (setsid() < 0)
 		mlog("setsid: %s (already a group leader; continuing)", strerror(errno));
-	if (signal(SIGHUP, SIG_IGN) == SIG_ERR || signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+	/* SIGCHLD must not be inherited as ignored: the kernel would then reap the init itself and
+	 * its exit status would be lost. */
+	if (signal(SIGHUP, SIG_IGN) == SIG_ERR || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    signal(SIGCHLD, SIG_DFL) == SIG_ERR)
 		return say(why, wsz, "signal: %s", strerror(errno));
 	if (chdir("/") < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return say(why, wsz, "chdir/prctl: %s", strerror(errno));

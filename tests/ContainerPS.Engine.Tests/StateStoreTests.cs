@@ -73,18 +73,15 @@ public class UtilTests
     }
 
     [Fact]
-    public void A_zombie_is_not_alive()
+    public void A_zombie_is_not_alive_and_odd_command_names_parse()
     {
-        // sh forks a child that exits at once, then execs sleep, which never reaps it.
-        var psi = new System.Diagnostics.ProcessStartInfo("sh", new[] { "-c", "true & echo $!; exec sleep 3" }) { RedirectStandardOutput = true };
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var zombie = int.Parse(p.StandardOutput.ReadLine()!);
-        Thread.Sleep(300);
-        var read = ProcessIdentity.Read(zombie);
-        Assert.Equal('Z', read!.Value.State);
-        Assert.False(new ProcessIdentity(zombie, read.Value.StartTime).IsAlive);
-        p.Kill();
-        p.WaitForExit();
+        const string zombie = "4242 (a) b (c)) Z 1 4242 4242 0 -1 4194624 0 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
+        var parsed = ProcessIdentity.Parse(zombie);
+        Assert.Equal(('Z', 987654L), parsed);
+        Assert.False(ProcessIdentity.IsLive(parsed!.Value, 987654));
+        Assert.True(ProcessIdentity.IsLive(('S', 987654), 987654));
+        Assert.False(ProcessIdentity.IsLive(('S', 987654), 987655));
+        Assert.Null(ProcessIdentity.Parse("garbage"));
     }
 
     [Fact]

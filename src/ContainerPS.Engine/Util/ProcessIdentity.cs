@@ -17,7 +17,10 @@ public readonly record struct ProcessIdentity(int Pid, long StartTime)
     public static ProcessIdentity Current => current.Value;
 
     /// <summary>True while the process runs: same start time, and not a zombie (dead, not yet reaped).</summary>
-    public bool IsAlive => Read(Pid) is { } s && s.StartTime == StartTime && s.State is not ('Z' or 'X');
+    public bool IsAlive => Read(Pid) is { } s && IsLive(s, StartTime);
+
+    /// <summary>Same start time, and not a zombie (dead, not yet reaped) or dead.</summary>
+    public static bool IsLive((char State, long StartTime) stat, long startTime) => stat.StartTime == startTime && stat.State is not ('Z' or 'X');
 
     public static long? ReadStartTime(int pid) => Read(pid)?.StartTime;
 
@@ -28,6 +31,12 @@ public readonly record struct ProcessIdentity(int Pid, long StartTime)
         try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
+        return Parse(stat);
+    }
+
+    /// <summary>State and start time from the text of a /proc/PID/stat file.</summary>
+    public static (char State, long StartTime)? Parse(string stat)
+    {
         // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
         var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // rest[0] is field 3 (state); starttime is field 22.
