@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Images;
 using ContainerPS.Engine.State;
@@ -55,23 +54,15 @@ public sealed class ContainerService
             new ConfigKey("security.idmap.size", ConfigValues.PositiveInt, "Size of an isolated id range (default 65536).", SetOnlyAtCreation: true),
             new ConfigKey("security.privileged", ConfigValues.Bool, "Run without a user namespace (not recommended).", SetOnlyAtCreation: true),
             new ConfigKey("boot.stop.signal", ConfigValues.Any, "Signal that asks the init to shut down (default: the image's, else SIGPWR)."),
-        });
+        },
+        readOnlyPrefixes: "image." /* copied from the image */);
 
     private static string? CpuValue(string v) =>
         System.Text.RegularExpressions.Regex.IsMatch(v, @"^([0-9]+|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)$") && v != "0"
             ? null : $"'{v}' is not a cpu count or cpuset";
 
-    private static void CheckConfig(IReadOnlyDictionary<string, string?> config, bool creating)
-    {
-        var own = config.Where(kv => !kv.Key.StartsWith("image.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
-        if (config.Keys.Any(k => k.StartsWith("image.", StringComparison.Ordinal)))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly", "Config keys image.* are copied from the image and cannot be set.", null);
-        try { Keys.CheckVolume(own, creating); }
-        catch (ContainerPSException e) when (e.ErrorId == "InvalidConfigKey")
-        {
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigKey", e.Message.Replace("container storage volume", "container"), e.Target);
-        }
-    }
+    private static void CheckConfig(IReadOnlyDictionary<string, string?> config, bool creating) =>
+        Keys.CheckVolume(config, creating, "container");
 
     // ------------------------------------------------------------------ create
 
@@ -179,8 +170,10 @@ public sealed class ContainerService
         File.WriteAllText(file, name + "\n");
     }
 
-    private (long Start, long Count) Uids => SubIds.Root("/etc/subuid");
-    private (long Start, long Count) Gids => SubIds.Root("/etc/subgid");
+    private readonly Lazy<(long Start, long Count)> uids = new(() => SubIds.Root("/etc/subuid"));
+    private readonly Lazy<(long Start, long Count)> gids = new(() => SubIds.Root("/etc/subgid"));
+    private (long Start, long Count) Uids => uids.Value;
+    private (long Start, long Count) Gids => gids.Value;
 
     private IdMapping SharedMap() => IdmapAllocator.Shared(Uids, Gids);
 
@@ -657,5 +650,4 @@ public sealed class ContainerService
         }
     }
 
-    internal static string ToJson(object o) => JsonSerializer.Serialize(o);
 }

@@ -98,5 +98,4 @@ public sealed partial class ExecSession : IDisposable
 
     public void Dispose() => process.Dispose();
 
-    internal static string StderrEncodingName => Encoding.UTF8.WebName;
 }

@@ -20,8 +20,10 @@ public static class Monitor
     }
 
     /// <summary>runc from PATH (Debian installs it in /usr/sbin).</summary>
-    public static string Runc => Which("runc") ?? throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+    public static string Runc => runc ??= Which("runc") ?? throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
         "runc is not installed: run 'build.ps1 -Task Bootstrap' (Debian package runc).", "runc");
+
+    private static string? runc; // found once per process, not on every start and stop
 
     public static string? Which(string program)
     {

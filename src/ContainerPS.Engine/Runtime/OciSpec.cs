@@ -32,7 +32,11 @@ public static class OciSpec
     /// The capability bounding set of this process (CapBnd in /proc/self/status). A container cannot
     /// be given a capability outside it (runc fails with EPERM), so the list is cut to it.
     /// </summary>
-    public static ulong HostBoundingSet()
+    public static ulong HostBoundingSet() => hostBoundingSet.Value;
+
+    private static readonly Lazy<ulong> hostBoundingSet = new(ReadBoundingSet);
+
+    private static ulong ReadBoundingSet()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("CapBnd:", StringComparison.Ordinal))

@@ -31,14 +31,17 @@ public sealed class ConfigSchema
         ("btrfs.", "btrfs"), ("zfs.", "zfs"), ("ceph.", "ceph"), ("cephfs.", "cephfs"), ("lvm.", "lvm"), ("block.", "ceph/lvm"),
     };
 
-    public ConfigSchema(string driver, IEnumerable<ConfigKey> poolKeys, IEnumerable<ConfigKey> volumeKeys)
+    /// <param name="readOnlyPrefixes">Key prefixes besides volatile.* that users cannot set (containers: image.*).</param>
+    public ConfigSchema(string driver, IEnumerable<ConfigKey> poolKeys, IEnumerable<ConfigKey> volumeKeys, params string[] readOnlyPrefixes)
     {
         Driver = driver;
+        ReadOnlyPrefixes = readOnlyPrefixes.Append("volatile.").ToArray();
         PoolKeys = poolKeys.ToDictionary(k => k.Name, StringComparer.Ordinal);
         VolumeKeys = volumeKeys.ToDictionary(k => k.Name, StringComparer.Ordinal);
     }
 
     public string Driver { get; }
+    private string[] ReadOnlyPrefixes { get; }
     public IReadOnlyDictionary<string, ConfigKey> PoolKeys { get; }
     public IReadOnlyDictionary<string, ConfigKey> VolumeKeys { get; }
 
@@ -51,33 +54,33 @@ public sealed class ConfigSchema
             {
                 var inner = key["volume.".Length..];
                 if (!VolumeKeys.TryGetValue(inner, out var vk))
-                    throw Unknown(key, "pool", $"volume.KEY sets a volume default, and for '{inner}' " + Describe(inner, VolumeKeys));
+                    throw Unknown(key, $"{Driver} storage pool", $"volume.KEY sets a volume default, and for '{inner}' " + Describe(inner, VolumeKeys));
                 CheckValue(key, value, vk);
                 continue;
             }
-            CheckKey(key, value, PoolKeys, "pool", creating);
+            CheckKey(key, value, PoolKeys, $"{Driver} storage pool", creating);
         }
     }
 
-    /// <summary>Checks keys a user sets on a volume.</summary>
-    public void CheckVolume(IReadOnlyDictionary<string, string?> changes, bool creating)
+    /// <summary>Checks keys a user sets on a volume (or, with <paramref name="noun"/>, on another entity using this schema's entity keys).</summary>
+    public void CheckVolume(IReadOnlyDictionary<string, string?> changes, bool creating, string? noun = null)
     {
         foreach (var (key, value) in changes)
-            CheckKey(key, value, VolumeKeys, "volume", creating);
+            CheckKey(key, value, VolumeKeys, noun ?? $"{Driver} storage volume", creating);
     }
 
-    private void CheckKey(string key, string? value, IReadOnlyDictionary<string, ConfigKey> keys, string entity, bool creating)
+    private void CheckKey(string key, string? value, IReadOnlyDictionary<string, ConfigKey> keys, string noun, bool creating)
     {
         if (key.StartsWith("user.", StringComparison.Ordinal) && key.Length > 5)
             return;
-        if (key.StartsWith("volatile.", StringComparison.Ordinal))
+        if (ReadOnlyPrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) is { } prefix)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
-                $"Config key '{key}' is kept by ContainerPS itself and cannot be set.", key);
+                $"Config keys {prefix}* are kept by ContainerPS itself and cannot be set ('{key}').", key);
         if (!keys.TryGetValue(key, out var k))
-            throw Unknown(key, entity, Describe(key, keys));
+            throw Unknown(key, noun, Describe(key, keys));
         if (k.SetOnlyAtCreation && !creating)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
-                $"Config key '{key}' of a {Driver} {entity} can only be set when the {entity} is created.", key);
+                $"Config key '{key}' of a {noun} can only be set when it is created.", key);
         CheckValue(key, value, k);
     }
 
@@ -98,6 +101,6 @@ public sealed class ConfigSchema
         return $"it is not a key the {Driver} driver knows (known: {known})";
     }
 
-    private ContainerPSException Unknown(string key, string entity, string why) =>
-        new(ErrorKind.InvalidArgument, "InvalidConfigKey", $"Config key '{key}' is not valid for a {Driver} storage {entity}: {why}.", key);
+    private static ContainerPSException Unknown(string key, string noun, string why) =>
+        new(ErrorKind.InvalidArgument, "InvalidConfigKey", $"Config key '{key}' is not valid for a {noun}: {why}.", key);
 }
