@@ -41,6 +41,13 @@
         'Restore-ContainerSnapshot'
         'Remove-ContainerSnapshot'
         'Invoke-ContainerExec'
+        'New-ContainerNetwork'
+        'Get-ContainerNetwork'
+        'Remove-ContainerNetwork'
+        'Connect-ContainerNetwork'
+        'Disconnect-ContainerNetwork'
+        'Get-ContainerNetworkAttachment'
+        'Test-ContainerNetwork'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -39,6 +39,7 @@ $AptPackages = @(
     'debootstrap'       # New-ContainerImage: Debian images
     'xz-utils'          # .tar.xz images
     'tar'               # image tarballs (GNU tar: --xattrs, --acls, --sort)
+    'containernetworking-plugins'  # CNI plugins in /usr/lib/cni (bridge, host-local, loopback, ...)
 )
 
 function Invoke-Native {

@@ -1,4 +1,5 @@
 using ContainerPS.Engine.Images;
+using ContainerPS.Engine.Network;
 using ContainerPS.Engine.Runtime;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
@@ -25,7 +26,8 @@ public sealed class ContainerHost : IDisposable
         Storage = new StorageService(store, root, Tool, log);
         Images = new ImageService(store, Storage, Tool, log, root);
         RuntimeDir = ResolveRuntimeDir(root);
-        Containers = new ContainerService(store, Storage, Images, Tool, log, root, RuntimeDir);
+        Networks = new NetworkService(store, Tool, log);
+        Containers = new ContainerService(store, Storage, Images, Networks, Tool, log, root, RuntimeDir);
     }
 
     public string Root { get; }
@@ -35,6 +37,7 @@ public sealed class ContainerHost : IDisposable
     public StorageService Storage { get; }
     public ImageService Images { get; }
     public ContainerService Containers { get; }
+    public NetworkService Networks { get; }
 
     /// <summary>
     /// Runtime files (bundles, runc state, monitor files): $CONTAINERPS_RUNTIME_DIR, else

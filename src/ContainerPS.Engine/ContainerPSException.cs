@@ -17,7 +17,7 @@ public enum ErrorKind
 /// The one exception type the engine throws for expected failures. <see cref="ErrorId"/> is stable
 /// (scripts and tests match on it); <see cref="Target"/> names the entity the error is about.
 /// </summary>
-public sealed class ContainerPSException : Exception
+public class ContainerPSException : Exception
 {
     public ContainerPSException(ErrorKind kind, string errorId, string message, object? target = null, Exception? inner = null)
         : base(message, inner)

@@ -54,3 +54,8 @@ public sealed class DriverNameCompleter : NameCompleter
 {
     protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => StorageDrivers.Names;
 }
+
+public sealed class NetworkNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => host.State.Networks().Select(n => n.Name);
+}

@@ -261,6 +261,8 @@ select 'volume', id, pool_id, name, type, config, state, ifnull(op_pid, '') from
 select 'image', id, fingerprint, ifnull(alias, ''), state, ifnull(op_pid, '') from images order by id;
 select 'container', id, name, uuid, image, pool_id, privileged, isolated, ifnull(idmap_base, ''), ifnull(idmap_size, ''), config, devices, ifnull(last_started_at, ''), state, ifnull(op_pid, '') from containers order by id;
 select 'snapshot', id, container_id, name, stateful, state, ifnull(op_pid, '') from snapshots order by id;
+select 'network', id, name, config from networks order by id;
+select 'attachment', container_id, network_id, ifname, options, ifnull(add_config, ''), ifnull(result, '') from container_networks order by container_id, network_id;
 '@
     } else { '<no database>' }
     $run = Join-Path $script:Current.Root 'run'

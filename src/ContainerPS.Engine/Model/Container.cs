@@ -18,6 +18,8 @@ public sealed class Container
     public DateTime? LastStartedAt { get; init; }
     public required SortedDictionary<string, string> Config { get; init; }
     public required SortedDictionary<string, string> Devices { get; init; }
+    /// <summary>The container's network interfaces, one per attached CNI network (addresses while it runs).</summary>
+    public NetworkAttachment[] Network { get; init; } = Array.Empty<NetworkAttachment>();
     /// <summary>Why the container is in Error, or how it last exited.</summary>
     public string? StatusReason { get; init; }
     /// <summary>Exit code of the last run's init (128+N when killed by signal N), when known.</summary>

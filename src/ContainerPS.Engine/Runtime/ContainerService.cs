@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Images;
+using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
 using ContainerPS.Engine.Tools;
@@ -21,13 +22,16 @@ public sealed class ContainerService
     private readonly StateStore store;
     private readonly StorageService storage;
     private readonly ImageService images;
+    private readonly NetworkService networks;
     private readonly ExternalTool tool;
     private readonly IEngineLog log;
     private readonly string root;
     private readonly string runtimeDir;
 
-    public ContainerService(StateStore store, StorageService storage, ImageService images, ExternalTool tool, IEngineLog log, string root, string runtimeDir)
+    public ContainerService(StateStore store, StorageService storage, ImageService images, NetworkService networks, ExternalTool tool, IEngineLog log,
+        string root, string runtimeDir)
     {
+        this.networks = networks;
         this.store = store;
         this.storage = storage;
         this.images = images;
@@ -96,7 +100,8 @@ public sealed class ContainerService
         return pool;
     }
 
-    public Container Create(string name, string image, string? poolName, IReadOnlyDictionary<string, string?>? config, bool isolated, bool privileged)
+    public Container Create(string name, string image, string? poolName, IReadOnlyDictionary<string, string?>? config, bool isolated, bool privileged,
+        IReadOnlyList<string>? networkNames = null)
     {
         Names.Validate(name, "container");
         var changes = new Dictionary<string, string?>(config ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
@@ -107,6 +112,10 @@ public sealed class ContainerService
         privileged |= changes.TryGetValue("security.privileged", out var priv) && priv == "true";
         if (privileged && isolated)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "A privileged container has no id map to isolate.", name);
+        foreach (var n in networkNames ?? Array.Empty<string>())
+            networks.Row(n);
+        if (networkNames is not null && networkNames.Distinct(StringComparer.Ordinal).Count() != networkNames.Count)
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "DuplicateNetwork", "A network is named twice: a container has one interface per network.", name);
         var img = images.Resolve(image);
         if (poolName is not null && store.Pool(poolName) is null)
             throw ContainerPSException.PoolNotFound(poolName);
@@ -131,6 +140,9 @@ public sealed class ContainerService
         });
         try
         {
+            var created = store.Container(name)!;
+            foreach (var n in networkNames ?? Array.Empty<string>())
+                networks.AddMembership(created, n, null, AttachOptions.None);
             var fingerprint = images.EnsureVolume(img, pool);
             storage.CloneVolume(pool, VolumeTypes.Image, fingerprint, pool, VolumeTypes.Container, name);
             WriteHostname(storage.VolumePath(pool, VolumeTypes.Container, name), name);
@@ -159,15 +171,25 @@ public sealed class ContainerService
         }
     }
 
-    private static void WriteHostname(string rootfs, string name)
+    private static void WriteHostname(string rootfs, string name) => WriteEtcFile(rootfs, "hostname", name + "\n");
+
+    /// <summary>Writes /etc/FILE of a container's filesystem from the host, never following a link the image placed there.</summary>
+    private static void WriteEtcFile(string rootfs, string file, string text)
     {
         var etc = Path.Join(rootfs, "etc");
         if (!Directory.Exists(etc) || HostPath.IsSymlink(etc))
             return;
-        var file = Path.Join(etc, "hostname");
-        if (HostPath.IsSymlink(file))
-            return; // never follow a link the image placed there
-        File.WriteAllText(file, name + "\n");
+        var path = Path.Join(etc, file);
+        if (HostPath.IsSymlink(path))
+            return;
+        File.WriteAllText(path, text);
+    }
+
+    /// <summary>/etc/resolv.conf follows the first CNI result that has nameservers.</summary>
+    private static void WriteResolvConf(string rootfs, IEnumerable<CniResult> results)
+    {
+        if (results.Select(r => r.ResolvConf()).FirstOrDefault(t => t is not null) is { } text)
+            WriteEtcFile(rootfs, "resolv.conf", text);
     }
 
     private readonly Lazy<(long Start, long Count)> uids = new(() => SubIds.Root("/etc/subuid"));
@@ -215,6 +237,7 @@ public sealed class ContainerService
             LastStartedAt = row.LastStartedAt,
             Config = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal),
             Devices = new SortedDictionary<string, string>(row.Devices, StringComparer.Ordinal),
+            Network = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).ToArray(),
             StatusReason = rt?.Reason,
             LastExitCode = rt?.ExitCode,
         };
@@ -244,12 +267,22 @@ public sealed class ContainerService
         try
         {
             var map = MapOf(row);
+            string? netns = null, userns = null;
+            if (networks.Memberships(row.Id).Count > 0)
+            {
+                // Networks: namespaces made and pinned first, CNI ADD into them, then runc joins them.
+                PinnedNamespaces.Create(rt, map);
+                (netns, userns) = (rt.NetNs, map is null ? null : rt.UserNs);
+                networks.LoopbackUp(row.Uuid, netns);
+                WriteResolvConf(volume, networks.AttachAll(row, netns));
+                log.Verbose($"start {name}: networks attached {clock.Elapsed.TotalMilliseconds:0.0} ms");
+            }
             if (map is null)
                 Mounts.Bind(volume, rt.Rootfs);
             else
-                Mounts.IdmappedBind(volume, rt.Rootfs, map);
+                Mounts.IdmappedBind(volume, rt.Rootfs, map, userns);
             var mounted = clock.Elapsed.TotalMilliseconds;
-            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet()));
+            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), netns, userns));
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;
@@ -324,18 +357,30 @@ public sealed class ContainerService
     /// <summary>Removes what a previous run left (runc state, the rootfs mount, pid files) when nothing runs.</summary>
     private void CleanupRuntime(ContainerRow row, RuntimeDirectory rt)
     {
-        if (!Directory.Exists(rt.Path))
-            return;
-        if (Directory.Exists(Path.Join(RuncRoot, row.Name)))
+        if (Directory.Exists(rt.Path) && Directory.Exists(Path.Join(RuncRoot, row.Name)))
         {
             try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", row.Name, "KILL" }, TimeSpan.FromSeconds(10)); }
             catch (ContainerPSException) { }
             try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "delete", "--force", row.Name }, TimeSpan.FromSeconds(30)); }
             catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
         }
+        // Also when the runtime directory is gone (a reboot emptied /run): DEL still frees the addresses.
+        ReleaseNetwork(row, rt);
+        if (!Directory.Exists(rt.Path))
+            return;
         Mounts.Unmount(rt.Rootfs);
         foreach (var f in new[] { rt.InitPidFile, rt.MonitorPidFile, rt.ExitFile })
             File.Delete(f);
+    }
+
+    /// <summary>DEL for every recorded ADD (in the pinned namespace while it exists), then the pins go.</summary>
+    private void ReleaseNetwork(ContainerRow row, RuntimeDirectory rt)
+    {
+        var pinned = File.Exists(rt.NetNs) || File.Exists(rt.UserNs);
+        if (!pinned && networks.Memberships(row.Id).All(a => a.AddConfig is null))
+            return;
+        networks.DetachAll(row.Id, PinnedNamespaces.HasNetwork(rt) ? rt.NetNs : null);
+        PinnedNamespaces.Remove(rt);
     }
 
     public Container Stop(string name, bool force, TimeSpan? timeout = null)
@@ -350,13 +395,19 @@ public sealed class ContainerService
             return ToContainer(row);
         }
         if (!status.IsRunning)
+        {
+            ReleaseNetwork(row, rt); // an init that exited by itself leaves its network to the next command
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+        }
         if (!force)
         {
             var signal = row.Config.GetValueOrDefault("boot.stop.signal") ?? row.Config.GetValueOrDefault("image.stop.signal") ?? ImageInit.DefaultStopSignal;
             Kill(row, signal);
             if (WaitStopped(rt, timeout ?? TimeSpan.FromSeconds(30)))
+            {
+                ReleaseNetwork(row, rt);
                 return ToContainer(row);
+            }
             log.Warning($"Container '{name}' did not shut down within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0} s after {signal}; killing it.");
         }
         Kill(row, "KILL");
@@ -366,6 +417,7 @@ public sealed class ContainerService
             if (rt.Inspect().IsRunning)
                 throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed", $"Container '{name}' did not stop.", name);
         }
+        ReleaseNetwork(row, rt);
         return ToContainer(row);
     }
 
@@ -401,6 +453,60 @@ public sealed class ContainerService
             cancel.WaitHandle.WaitOne(20);
             cancel.ThrowIfCancellationRequested();
         }
+    }
+
+    // ------------------------------------------------------------------ networks
+
+    /// <summary>Connects a container to a network: recorded for every start, and attached at once (CNI ADD) when it runs.</summary>
+    public NetworkAttachment Connect(string name, string network, string? ifname, AttachOptions options)
+    {
+        using var _ = Lock(name);
+        var row = ReadyRow(name);
+        var a = networks.AddMembership(row, network, ifname, options);
+        var rt = Runtime(name);
+        if (rt.Inspect() is { IsRunning: true, Pid: int pid })
+        {
+            try
+            {
+                if (!PinnedNamespaces.HasNetwork(rt))
+                    PinnedNamespaces.PinNetworkOf(pid, rt);
+                WriteResolvConf(storage.VolumePath(row.Pool, VolumeTypes.Container, name), new[] { networks.Attach(a, rt.NetNs) });
+            }
+            catch
+            {
+                networks.RemoveMembership(a);
+                throw;
+            }
+        }
+        return networks.Attachments(name).Single(x => x.Network == a.Network);
+    }
+
+    /// <summary>Disconnects a container from a network: CNI DEL when attached, and the membership is forgotten.</summary>
+    public void Disconnect(string name, string network)
+    {
+        using var _ = Lock(name);
+        var row = ReadyRow(name);
+        var a = networks.Membership(row, network);
+        var rt = Runtime(name);
+        networks.Detach(a, PinnedNamespaces.HasNetwork(rt) ? rt.NetNs : null);
+        networks.RemoveMembership(a);
+    }
+
+    /// <summary>Runs CNI CHECK for a running container's networks (all, or the one named); one entry per network.</summary>
+    public IReadOnlyList<NetworkCheck> CheckNetworks(string name, string? network)
+    {
+        var row = ReadyRow(Names.Validate(name, "container"));
+        var rt = Runtime(name);
+        if (!rt.Inspect().IsRunning || !PinnedNamespaces.HasNetwork(rt))
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running with a network.", name);
+        var list = network is null ? networks.Memberships(row.Id) : new[] { networks.Membership(row, network) };
+        var checks = new List<NetworkCheck>();
+        foreach (var a in list)
+        {
+            try { checks.Add(new NetworkCheck(a.Network, a.IfName, networks.Check(a, rt.NetNs), null)); }
+            catch (ContainerPSException e) { checks.Add(new NetworkCheck(a.Network, a.IfName, true, e)); }
+        }
+        return checks;
     }
 
     // ------------------------------------------------------------------ exec
@@ -561,6 +667,9 @@ public sealed class ContainerService
             else
                 storage.CloneVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), pool, VolumeTypes.Container, newName);
             WriteHostname(storage.VolumePath(pool, VolumeTypes.Container, newName), newName);
+            var copy = store.Container(newName)!;
+            foreach (var a in networks.Memberships(row.Id)) // same networks and interfaces; addresses are the copy's own
+                networks.AddMembership(copy, a.Network, a.IfName, AttachOptions.None);
             store.Write(() => store.Release("containers", id));
         }
         catch

@@ -7,7 +7,7 @@ namespace ContainerPS.Engine.Runtime;
 /// <summary>What the OCI config of one container start is made from.</summary>
 public sealed record OciSpecInput(
     string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs,
-    ulong? HostBoundingSet = null);
+    ulong? HostBoundingSet = null, string? NetNsPath = null, string? UserNsPath = null);
 
 /// <summary>
 /// Writes the OCI runtime config (config.json) of a system container: its own init as pid 1, every
@@ -65,8 +65,10 @@ public static class OciSpec
         var bounding = input.HostBoundingSet ?? ulong.MaxValue;
         var caps = new JsonArray(Capabilities.Where(c => (bounding & (1UL << CapabilityNumbers[c])) != 0).Select(c => (JsonNode)c).ToArray());
         var namespaces = new JsonArray();
-        foreach (var ns in new[] { "pid", "network", "ipc", "uts", "mount", "cgroup" })
+        foreach (var ns in new[] { "pid", "ipc", "uts", "mount", "cgroup" })
             namespaces.Add(new JsonObject { ["type"] = ns });
+        // A pinned network namespace (made before the start so CNI can configure it) is joined, with the user namespace that owns it.
+        namespaces.Add(input.NetNsPath is null ? new JsonObject { ["type"] = "network" } : new JsonObject { ["type"] = "network", ["path"] = input.NetNsPath });
         var linux = new JsonObject
         {
             ["namespaces"] = namespaces,
@@ -79,7 +81,7 @@ public static class OciSpec
         };
         if (input.Map is { } map)
         {
-            namespaces.Add(new JsonObject { ["type"] = "user" });
+            namespaces.Add(input.UserNsPath is null ? new JsonObject { ["type"] = "user" } : new JsonObject { ["type"] = "user", ["path"] = input.UserNsPath });
             linux["uidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.UidBase, ["size"] = map.Size });
             linux["gidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.GidBase, ["size"] = map.Size });
         }

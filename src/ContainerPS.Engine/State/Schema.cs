@@ -91,6 +91,26 @@ internal static class Schema
             UNIQUE (container_id, name)
         );
         """,
+        // 3: CNI networks and the containers attached to them (with the cached ADD result).
+        """
+        CREATE TABLE networks (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            config      TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL
+        );
+        CREATE TABLE container_networks (
+            container_id INTEGER NOT NULL REFERENCES containers(id),
+            network_id   INTEGER NOT NULL REFERENCES networks(id),
+            ifname       TEXT NOT NULL,
+            options      TEXT NOT NULL DEFAULT '{}',
+            add_config   TEXT,
+            result       TEXT,
+            PRIMARY KEY (container_id, network_id),
+            UNIQUE (container_id, ifname)
+        );
+        """,
     };
 
     public static int Version => Migrations.Length;

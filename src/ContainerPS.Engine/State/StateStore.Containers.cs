@@ -61,6 +61,7 @@ public sealed partial class StateStore
     public void DeleteContainerRow(long id)
     {
         Exec("DELETE FROM snapshots WHERE container_id = $id", ("$id", id));
+        Exec("DELETE FROM container_networks WHERE container_id = $id", ("$id", id));
         Exec("DELETE FROM containers WHERE id = $id", ("$id", id));
     }
 

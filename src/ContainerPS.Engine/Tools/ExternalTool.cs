@@ -22,18 +22,35 @@ public sealed class ExternalTool
     public string Run(string program, IEnumerable<string> arguments, TimeSpan? timeout = null, CancellationToken cancel = default)
     {
         var args = arguments.ToArray();
-        var line = program + " " + string.Join(' ', args.Select(Quote));
-        log.Verbose("run: " + line);
+        var result = Execute(program, args, null, null, timeout, cancel);
+        if (result.ExitCode != 0)
+        {
+            var err = result.StandardError.Trim();
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed",
+                $"'{CommandLine(program, args)}' failed with exit code {result.ExitCode}: {(err.Length > 0 ? err : result.StandardOutput.Trim())}", program);
+        }
+        return result.StandardOutput;
+    }
+
+    /// <summary>
+    /// Runs a program with optional standard input and extra environment variables and returns its exit
+    /// code and output whatever they are (for protocols that answer errors on stdout, such as CNI).
+    /// </summary>
+    public BufferedCommandResult Execute(string program, IReadOnlyList<string> args, string? stdin, IReadOnlyDictionary<string, string?>? environment,
+        TimeSpan? timeout = null, CancellationToken cancel = default)
+    {
+        var line = CommandLine(program, args);
+        log.Verbose("run: " + (environment is null ? "" : string.Join(' ', environment.Where(e => e.Key.StartsWith("CNI_", StringComparison.Ordinal)).Select(e => $"{e.Key}={Quote(e.Value ?? "")}")) + " ") + line);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         cts.CancelAfter(timeout ?? DefaultTimeout);
-        BufferedCommandResult result;
+        var command = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None);
+        if (stdin is not null)
+            command = command.WithStandardInputPipe(PipeSource.FromString(stdin, Encoding.UTF8));
+        if (environment is not null)
+            command = command.WithEnvironmentVariables(environment);
         try
         {
-            result = Cli.Wrap(program)
-                .WithArguments(args)
-                .WithValidation(CommandResultValidation.None)
-                .ExecuteBufferedAsync(Encoding.UTF8, Encoding.UTF8, cts.Token)
-                .GetAwaiter().GetResult();
+            return command.ExecuteBufferedAsync(Encoding.UTF8, Encoding.UTF8, cts.Token).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
@@ -45,14 +62,9 @@ public sealed class ExternalTool
             throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
                 $"Cannot run '{program}': {e.Message}. Run 'build.ps1 -Task Bootstrap' to install what the host lacks.", program, e);
         }
-        if (result.ExitCode != 0)
-        {
-            var err = result.StandardError.Trim();
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed",
-                $"'{line}' failed with exit code {result.ExitCode}: {(err.Length > 0 ? err : result.StandardOutput.Trim())}", program);
-        }
-        return result.StandardOutput;
     }
+
+    private static string CommandLine(string program, IEnumerable<string> args) => program + " " + string.Join(' ', args.Select(Quote));
 
     private static string Quote(string a) =>
         a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,@+%".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";

@@ -52,13 +52,18 @@ public sealed class NewContainerCommand : ContainerPSCmdlet
     [Parameter]
     public SwitchParameter Privileged { get; set; }
 
+    /// <summary>CNI networks to attach at every start (eth0, eth1, ... in this order).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
+    public string[]? Network { get; set; }
+
     protected override void ProcessRecord()
     {
         if (!ShouldProcess(Name, $"Create container from image '{Image}'"))
             return;
         Try(() =>
         {
-            var c = Engine.Containers.Create(Name, Image, StoragePool, ConfigFrom(Config), IsolatedIdmap, Privileged);
+            var c = Engine.Containers.Create(Name, Image, StoragePool, ConfigFrom(Config), IsolatedIdmap, Privileged, Network);
             if (Start)
                 c = Engine.Containers.Start(Name);
             WriteObject(c);
