@@ -24,6 +24,22 @@ public class OciSpecTests
     }
 
     [Fact]
+    public void Pinned_namespaces_are_joined_by_path_and_the_map_is_still_given()
+    {
+        var s = OciSpec.Build(new OciSpecInput("c1", "/x", new IdMapping(1000000, 1000000, 65536), new Dictionary<string, string>(),
+            new[] { "/sbin/init" }, NetNsPath: "/run/c1/netns", UserNsPath: "/run/c1/userns"));
+        var ns = s["linux"]!["namespaces"]!.AsArray().ToDictionary(n => n!["type"]!.GetValue<string>(), n => n!["path"]?.GetValue<string>());
+        Assert.Equal("/run/c1/netns", ns["network"]);
+        Assert.Equal("/run/c1/userns", ns["user"]);
+        Assert.Null(ns["pid"]);
+        Assert.Equal(1000000, s["linux"]!["uidMappings"]![0]!["hostID"]!.GetValue<long>());
+
+        var privileged = OciSpec.Build(new OciSpecInput("c1", "/x", null, new Dictionary<string, string>(), new[] { "/sbin/init" }, NetNsPath: "/run/c1/netns"));
+        Assert.Contains(privileged["linux"]!["namespaces"]!.AsArray(), n => n!["type"]!.GetValue<string>() == "network" && n["path"]?.GetValue<string>() == "/run/c1/netns");
+        Assert.DoesNotContain(privileged["linux"]!["namespaces"]!.AsArray(), n => n!["type"]!.GetValue<string>() == "user");
+    }
+
+    [Fact]
     public void Privileged_spec_has_no_user_namespace()
     {
         var s = Spec(null);

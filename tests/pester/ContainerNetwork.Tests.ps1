@@ -204,6 +204,11 @@ Describe 'CNI networks' {
             Stop-Container -Name two, priv -Force
             Get-ReservedAddress front | Should -HaveCount 0
             Get-ReservedAddress back | Should -HaveCount 0
+            # A copy is on the same networks, with interfaces of its own at its next start.
+            $copy = Copy-Container -Name two -NewName two-copy -PassThru
+            $copy.Network.Network | Should -Be @('front', 'back')
+            $copy.Network.Interface | Should -Be @('eth0', 'eth1')
+            $copy.Network.Attached | Should -Be @($false, $false)
             # Restart: the same interfaces again.
             Start-Container -Name two
             Get-InterfaceNames two | Should -Be @('eth0', 'eth1', 'lo')
@@ -244,6 +249,25 @@ Describe 'CNI networks' {
             Restart-Container -Name hot -Force
             Get-InterfaceNames hot | Should -Be @('lo', 'net1')
             (Get-Container hot).Network.Network | Should -Be 'extra'
+        }
+
+        It 'runtimeConfig carries the capabilities a plugin declares: mac (bridge) and ips (host-local)' {
+            $bridge = 'cpt' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+            $script:Bridges.Add($bridge)
+            $null = New-ContainerNetwork -Name caps -Config ([ordered]@{ cniVersion = '1.0.0'; plugins = @([ordered]@{
+                        type = 'bridge'; bridge = $bridge; isGateway = $false; ipMasq = $false; capabilities = @{ mac = $true; ips = $true }
+                        ipam = @{ type = 'host-local'; dataDir = (Get-IpamDir); ranges = @(, @(@{ subnet = '10.201.35.0/24' })) } }) })
+            $null = New-Container -Name capc -Image busybox -Start
+            $a = Connect-ContainerNetwork -Name capc -Network caps -MacAddress 02:42:0a:c9:23:2a -IPAddress 10.201.35.42/24 -PassThru
+            $a.MacAddress | Should -Be '02:42:0a:c9:23:2a'
+            $a.Addresses | Should -Be '10.201.35.42/24'
+            (Invoke-In capc @('cat', '/sys/class/net/eth0/address')) | Should -Be '02:42:0a:c9:23:2a'
+            ($a.Result | ConvertFrom-Json).ips[0].address | Should -Be '10.201.35.42/24'
+
+            $e = Get-CommandError { Connect-ContainerNetwork -Name capc -Network caps -Interface eth9 -MacAddress 'zz' }
+            $e.FullyQualifiedErrorId | Should -BeLike 'InvalidMacAddress,*'
+            $e = Get-CommandError { Connect-ContainerNetwork -Name capc -Network caps -Interface eth9 -IPAddress '10.1.2' }
+            $e.FullyQualifiedErrorId | Should -BeLike 'InvalidIPAddress,*'
         }
 
         It 'Test-ContainerNetwork runs CHECK and reports a plugin error with its CNI code' {
@@ -297,6 +321,20 @@ Describe 'CNI networks' {
             Remove-Container -Name k -Force
             Get-ReservedAddress lan | Should -HaveCount 0
             Get-PinnedMounts | Should -HaveCount 0
+        }
+
+        It 'an init that exits by itself keeps its address until the next Stop- or Start-Container, which free it' {
+            $null = New-TestNetwork -Name lan -Subnet 10.201.65.0/24
+            $null = New-Container -Name ex -Image busybox -Network lan -Start
+            Invoke-ContainerExec -Name ex -Command kill, -USR2, 1   # busybox init: power off
+            Wait-Until { (Get-Container ex).State -eq 'Stopped' } -Because 'the init to exit'
+            Get-ReservedAddress lan | Should -HaveCount 1
+            (Get-Container ex).Network[0].Attached | Should -BeTrue
+            $e = Get-CommandError { Stop-Container -Name ex }
+            $e.FullyQualifiedErrorId | Should -BeLike 'ContainerNotRunning,*'
+            Get-ReservedAddress lan | Should -HaveCount 0
+            Get-PinnedMounts | Should -HaveCount 0
+            (Get-Container ex).Network[0].Attached | Should -BeFalse
         }
 
         It 'after a "reboot" (processes killed, runtime directory gone) Start-Container frees the old address before ADD' {

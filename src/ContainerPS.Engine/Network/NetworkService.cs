@@ -280,7 +280,7 @@ public sealed class NetworkService
     private static string OptionsJson(AttachOptions o)
     {
         foreach (var ip in o.Addresses ?? Array.Empty<string>())
-            if (!System.Net.IPNetwork.TryParse(ip.Contains('/') ? ip : ip + (ip.Contains(':') ? "/128" : "/32"), out _))
+            if (!IsAddress(ip))
                 throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIPAddress", $"'{Names.Printable(ip)}' is not an IP address (10.88.0.5 or 10.88.0.5/24).", ip);
         if (o.MacAddress is { } mac && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMacAddress", $"'{Names.Printable(mac)}' is not a MAC address (aa:bb:cc:dd:ee:ff).", mac);
@@ -289,6 +289,18 @@ public sealed class NetworkService
                 throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPortMapping",
                     $"Invalid port mapping {p.HostPort}->{p.ContainerPort}/{p.Protocol}: ports are 1-65535, protocol tcp, udp or sctp.", p);
         return JsonSerializer.Serialize(o, OptionJson);
+    }
+
+    /// <summary>An IPv4 (four dotted numbers) or IPv6 address, with an optional prefix length.</summary>
+    private static bool IsAddress(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length > 2 || !System.Net.IPAddress.TryParse(parts[0], out var ip))
+            return false;
+        var v4 = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
+        if (v4 && parts[0].Count(c => c == '.') != 3) // IPAddress also takes inet_aton's short forms (10.1.2)
+            return false;
+        return parts.Length == 1 || (int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bits) && bits <= (v4 ? 32 : 128));
     }
 
     private static AttachOptions ParseOptions(string json) => JsonSerializer.Deserialize<AttachOptions>(json, OptionJson) ?? AttachOptions.None;

@@ -65,10 +65,11 @@ public static class OciSpec
         var bounding = input.HostBoundingSet ?? ulong.MaxValue;
         var caps = new JsonArray(Capabilities.Where(c => (bounding & (1UL << CapabilityNumbers[c])) != 0).Select(c => (JsonNode)c).ToArray());
         var namespaces = new JsonArray();
-        foreach (var ns in new[] { "pid", "ipc", "uts", "mount", "cgroup" })
-            namespaces.Add(new JsonObject { ["type"] = ns });
         // A pinned network namespace (made before the start so CNI can configure it) is joined, with the user namespace that owns it.
-        namespaces.Add(input.NetNsPath is null ? new JsonObject { ["type"] = "network" } : new JsonObject { ["type"] = "network", ["path"] = input.NetNsPath });
+        foreach (var ns in new[] { "pid", "network", "ipc", "uts", "mount", "cgroup" })
+            namespaces.Add(ns == "network" && input.NetNsPath is not null
+                ? new JsonObject { ["type"] = ns, ["path"] = input.NetNsPath }
+                : new JsonObject { ["type"] = ns });
         var linux = new JsonObject
         {
             ["namespaces"] = namespaces,
