@@ -7,7 +7,7 @@ public static partial class Names
 {
     public const int MaxLength = 63;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ValidName();
 
     public static bool IsValid(string? name) =>

@@ -24,19 +24,17 @@ public class OciSpecTests
     }
 
     [Fact]
-    public void Pinned_namespaces_are_joined_by_path_and_the_map_is_still_given()
+    public void A_network_hook_runs_at_createRuntime_with_its_fifos()
     {
         var s = OciSpec.Build(new OciSpecInput("c1", "/x", new IdMapping(1000000, 1000000, 65536), new Dictionary<string, string>(),
-            new[] { "/sbin/init" }, NetNsPath: "/run/c1/netns", UserNsPath: "/run/c1/userns"));
-        var ns = s["linux"]!["namespaces"]!.AsArray().ToDictionary(n => n!["type"]!.GetValue<string>(), n => n!["path"]?.GetValue<string>());
-        Assert.Equal("/run/c1/netns", ns["network"]);
-        Assert.Equal("/run/c1/userns", ns["user"]);
-        Assert.Null(ns["pid"]);
-        Assert.Equal(1000000, s["linux"]!["uidMappings"]![0]!["hostID"]!.GetValue<long>());
-
-        var privileged = OciSpec.Build(new OciSpecInput("c1", "/x", null, new Dictionary<string, string>(), new[] { "/sbin/init" }, NetNsPath: "/run/c1/netns"));
-        Assert.Contains(privileged["linux"]!["namespaces"]!.AsArray(), n => n!["type"]!.GetValue<string>() == "network" && n["path"]?.GetValue<string>() == "/run/c1/netns");
-        Assert.DoesNotContain(privileged["linux"]!["namespaces"]!.AsArray(), n => n!["type"]!.GetValue<string>() == "user");
+            new[] { "/sbin/init" }, CreateRuntimeHook: new[] { "/opt/cps/cps-hook", "/run/c1/hook.request", "/run/c1/hook.reply" }));
+        var hook = s["hooks"]!["createRuntime"]![0]!;
+        Assert.Equal("/opt/cps/cps-hook", hook["path"]!.GetValue<string>());
+        Assert.Equal(new[] { "cps-hook", "/run/c1/hook.request", "/run/c1/hook.reply" }, hook["args"]!.AsArray().Select(a => a!.GetValue<string>()));
+        Assert.True(hook["timeout"]!.GetValue<int>() > 0);
+        // The namespaces are runc's own: the network namespace is made inside the user namespace.
+        Assert.All(s["linux"]!["namespaces"]!.AsArray(), n => Assert.Null(n!["path"]));
+        Assert.Null(Spec(null)["hooks"]);
     }
 
     [Fact]

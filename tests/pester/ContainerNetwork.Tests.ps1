@@ -51,7 +51,8 @@ BeforeAll {
         @(Invoke-In $Container @('ls', '/sys/class/net') | ForEach-Object { $_ -split '\s+' } | Where-Object { $_ } | Sort-Object)
     }
 
-    function Get-PinnedMounts { @(Get-MountsBelow $env:CONTAINERPS_ROOT | Where-Object { $_ -match '/(netns|userns)$' }) }
+    <# The hook FIFOs a start makes in the runtime directory (none once the start has finished). #>
+    function Get-HookFifo { @(Get-ChildItem -Path (Join-Path $env:CONTAINERPS_ROOT 'run/containers/*/hook.*') -ErrorAction SilentlyContinue) }
 }
 
 Describe 'CNI networks' {
@@ -160,6 +161,7 @@ Describe 'CNI networks' {
             (Invoke-In a @('ping', '-c', '2', '-W', '2', $ipB)) -join "`n" | Should -Match '2 packets received'
             (Invoke-In b @('ping', '-c', '2', '-W', '2', $ipA)) -join "`n" | Should -Match '2 packets received'
             # The network namespace belongs to the container's user namespace: its root administers it.
+            (& readlink "/proc/$($a.Pid)/ns/net") | Should -Not -Be (& readlink /proc/self/ns/net)
             Invoke-In a @('ip', 'link', 'set', 'eth0', 'mtu', '1400')
             (Invoke-In a @('cat', '/sys/class/net/eth0/mtu')) | Should -Be '1400'
 
@@ -175,7 +177,7 @@ Describe 'CNI networks' {
             Get-ReservedAddress lan | Should -HaveCount 0
             (Get-Container a).Network[0].Attached | Should -BeFalse
             (Get-Container a).Network[0].Addresses | Should -HaveCount 0
-            Get-PinnedMounts | Should -HaveCount 0
+            Get-HookFifo | Should -HaveCount 0
 
             # Removal is refused while containers use the network, and works once they are gone.
             $e = Get-CommandError { Remove-ContainerNetwork -Name lan }
@@ -295,7 +297,7 @@ Describe 'CNI networks' {
             $c.Network[0].Attached | Should -BeFalse
             Get-ReservedAddress broken | Should -HaveCount 0
             Get-RuncContainer | Should -HaveCount 0
-            Get-PinnedMounts | Should -HaveCount 0
+            Get-HookFifo | Should -HaveCount 0
             Get-MountsBelow $env:CONTAINERPS_ROOT | Should -HaveCount 0
             (& sqlite3 -readonly $script:t.Db 'select count(*) from container_networks where add_config is not null or result is not null') | Should -Be '0'
         }
@@ -320,7 +322,7 @@ Describe 'CNI networks' {
 
             Remove-Container -Name k -Force
             Get-ReservedAddress lan | Should -HaveCount 0
-            Get-PinnedMounts | Should -HaveCount 0
+            Get-HookFifo | Should -HaveCount 0
         }
 
         It 'an init that exits by itself keeps its address until the next Stop- or Start-Container, which free it' {
@@ -333,7 +335,7 @@ Describe 'CNI networks' {
             $e = Get-CommandError { Stop-Container -Name ex }
             $e.FullyQualifiedErrorId | Should -BeLike 'ContainerNotRunning,*'
             Get-ReservedAddress lan | Should -HaveCount 0
-            Get-PinnedMounts | Should -HaveCount 0
+            Get-HookFifo | Should -HaveCount 0
             (Get-Container ex).Network[0].Attached | Should -BeFalse
         }
 

@@ -16,7 +16,7 @@ internal static partial class Debootstrap
     /// <summary>The init command of images that have no /sbin/init (a shell-quoted command line).</summary>
     public const string ShellInit = """/bin/sh -c 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'""";
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9.+-]{0,62}$")]
+    [GeneratedRegex("^[a-z0-9][a-z0-9.+-]{0,62}\\z")]
     private static partial Regex DistributionPattern();
 
     public static string ValidateDistribution(string? distribution)

@@ -12,6 +12,7 @@ public sealed class ContainerNetwork
     public string? Subnet { get; init; }
     /// <summary>Containers configured to attach to this network.</summary>
     public required string[] UsedBy { get; init; }
+    public string Description { get; init; } = "";
     /// <summary>True when the conflist sets disableCheck (Test-ContainerNetwork then skips CHECK).</summary>
     public bool DisableCheck { get; init; }
     /// <summary>The stored conflist (JSON), with name set to <see cref="Name"/>.</summary>

@@ -29,12 +29,17 @@ public sealed partial class CniConfigList
     public bool DisableCheck { get; }
     public IEnumerable<string> PluginTypes => Plugins.Select(p => (string)p["type"]!);
 
+    /// <summary>The plugins the list runs: the chain's types and the IPAM plugins they delegate to.</summary>
+    public IEnumerable<string> AllPluginTypes =>
+        PluginTypes.Concat(Plugins.Select(p => p["ipam"] is JsonObject ipam && ipam["type"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : null)
+            .Where(s => s is not null).Select(s => s!)).Distinct();
+
     /// <summary>CHECK exists from spec 0.4.0 on.</summary>
     public bool SupportsCheck => CniVersion != "0.3.1" && !DisableCheck;
 
     public string ToJsonString() => Json.ToJsonString();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex PluginType();
 
     /// <summary>
@@ -89,6 +94,9 @@ public sealed partial class CniConfigList
             var type = po["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
             if (type is null || !PluginType().IsMatch(type) || type.Contains("..", StringComparison.Ordinal))
                 throw Invalid($"Plugin type '{Names.Printable(type ?? "(missing)")}' is not a plugin name.", finalName);
+            if (po["ipam"] is JsonObject ipam && ipam["type"] is { } it &&
+                (it is not JsonValue iv || !iv.TryGetValue<string>(out var ipamType) || !PluginType().IsMatch(ipamType) || ipamType.Contains("..", StringComparison.Ordinal)))
+                throw Invalid($"IPAM type '{Names.Printable(it.ToString())}' of plugin '{type}' is not a plugin name.", finalName);
             if (po["capabilities"] is { } caps && caps is not JsonObject)
                 throw Invalid($"'capabilities' of plugin '{type}' must be an object.", finalName);
             plugins.Add(po);

@@ -42,7 +42,7 @@ public sealed class CniRunner
     /// <summary>Checks that every plugin exists and supports the list's cniVersion (the VERSION command).</summary>
     public void Validate(CniConfigList net)
     {
-        foreach (var type in net.PluginTypes.Distinct())
+        foreach (var type in net.AllPluginTypes)
         {
             var output = Invoke(Plugin(type, net.Name), "VERSION", new JsonObject { ["cniVersion"] = net.CniVersion }, null, net.Name);
             var supported = output?["supportedVersions"] as JsonArray;

@@ -66,6 +66,7 @@ public sealed class NetworkService
             Plugins = net.PluginTypes.ToArray(),
             Subnet = net.Subnet(),
             UsedBy = store.NetworkUsers(row.Id).ToArray(),
+            Description = row.Description,
             DisableCheck = net.DisableCheck,
             Config = row.Config,
             CreatedAt = row.CreatedAt,
@@ -90,9 +91,9 @@ public sealed class NetworkService
     /// <summary>Records that a container uses a network, on the next free ethN unless <paramref name="ifname"/> is given.</summary>
     public AttachmentRow AddMembership(ContainerRow container, string network, string? ifname, AttachOptions options)
     {
-        if (ifname is not null && !System.Text.RegularExpressions.Regex.IsMatch(ifname, "^[A-Za-z0-9_.-]{1,15}$"))
+        if (ifname is not null && (!System.Text.RegularExpressions.Regex.IsMatch(ifname, "^[A-Za-z0-9_.-]{1,15}\\z") || ifname is "lo" or "." or ".."))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidInterfaceName",
-                $"Invalid interface name '{Names.Printable(ifname)}': 1 to 15 letters, digits, '.', '_' or '-'.", ifname);
+                $"Invalid interface name '{Names.Printable(ifname)}': 1 to 15 letters, digits, '.', '_' or '-', and not 'lo'.", ifname);
         var opts = OptionsJson(options);
         return store.Write(() =>
         {
@@ -151,15 +152,6 @@ public sealed class NetworkService
     }
 
     // ------------------------------------------------------------------ ADD / DEL / CHECK
-
-    /// <summary>
-    /// Brings loopback up in a namespace the engine made (runc does that only for namespaces it creates itself).
-    /// </summary>
-    public void LoopbackUp(string containerId, string netns)
-    {
-        var lo = CniConfigList.Parse("""{"cniVersion":"1.0.0","name":"containerps-loopback","type":"loopback"}""");
-        runner.Add(lo, new CniRuntime(containerId, netns, "lo", new Dictionary<string, JsonNode?>()));
-    }
 
     /// <summary>
     /// ADD for one membership. The conflist is recorded first (so DEL runs for it even after a crash
@@ -282,7 +274,7 @@ public sealed class NetworkService
         foreach (var ip in o.Addresses ?? Array.Empty<string>())
             if (!IsAddress(ip))
                 throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIPAddress", $"'{Names.Printable(ip)}' is not an IP address (10.88.0.5 or 10.88.0.5/24).", ip);
-        if (o.MacAddress is { } mac && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"))
+        if (o.MacAddress is { } mac && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}\\z"))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMacAddress", $"'{Names.Printable(mac)}' is not a MAC address (aa:bb:cc:dd:ee:ff).", mac);
         foreach (var p in o.PortMappings ?? Array.Empty<PortMapping>())
             if (p.HostPort is < 1 or > 65535 || p.ContainerPort is < 1 or > 65535 || p.Protocol is not ("tcp" or "udp" or "sctp"))

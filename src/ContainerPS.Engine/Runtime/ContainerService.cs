@@ -62,7 +62,7 @@ public sealed class ContainerService
         readOnlyPrefixes: "image." /* copied from the image */);
 
     private static string? CpuValue(string v) =>
-        System.Text.RegularExpressions.Regex.IsMatch(v, @"^([0-9]+|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)$") && v != "0"
+        System.Text.RegularExpressions.Regex.IsMatch(v, @"^([0-9]+|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)\z") && v != "0"
             ? null : $"'{v}' is not a cpu count or cpuset";
 
     private static void CheckConfig(IReadOnlyDictionary<string, string?> config, bool creating) =>
@@ -264,29 +264,22 @@ public sealed class ContainerService
         File.Delete(rt.ConsoleLog);
         var volume = storage.VolumePath(row.Pool, VolumeTypes.Container, name);
         var clock = Stopwatch.StartNew();
+        // Networks: runc runs cps-hook once the namespaces exist; it hands over the init's pid and
+        // the engine runs CNI ADD into its network namespace before the init starts.
+        using var hook = networks.Memberships(row.Id).Count > 0 ? NetworkHook.Create(rt) : null;
         try
         {
             var map = MapOf(row);
-            string? netns = null, userns = null;
-            if (networks.Memberships(row.Id).Count > 0)
-            {
-                // Networks: namespaces made and pinned first, CNI ADD into them, then runc joins them.
-                PinnedNamespaces.Create(rt, map);
-                (netns, userns) = (rt.NetNs, map is null ? null : rt.UserNs);
-                networks.LoopbackUp(row.Uuid, netns);
-                WriteResolvConf(volume, networks.AttachAll(row, netns));
-                log.Verbose($"start {name}: networks attached {clock.Elapsed.TotalMilliseconds:0.0} ms");
-            }
             if (map is null)
                 Mounts.Bind(volume, rt.Rootfs);
             else
-                Mounts.IdmappedBind(volume, rt.Rootfs, map, userns);
+                Mounts.IdmappedBind(volume, rt.Rootfs, map);
             var mounted = clock.Elapsed.TotalMilliseconds;
-            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), netns, userns));
+            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command));
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;
-            RunMonitor(row, rt);
+            RunMonitor(row, rt, hook, pid => WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid))));
             log.Verbose($"start {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
         }
         catch
@@ -322,7 +315,14 @@ public sealed class ContainerService
         return row;
     }
 
-    private void RunMonitor(ContainerRow row, RuntimeDirectory rt)
+    private static string NetNsOf(int pid) => $"/proc/{pid}/ns/net";
+
+    /// <summary>
+    /// Starts cps-monitor (which runs runc) and waits for its "running PID" line, meanwhile serving
+    /// the network hook: <paramref name="attach"/> runs for the pid it sends, and its error (a CNI
+    /// plugin's, say) is what the start fails with.
+    /// </summary>
+    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, NetworkHook? hook, Action<int> attach)
     {
         var monitor = Monitor.Path;
         var psi = new ProcessStartInfo(monitor)
@@ -338,15 +338,38 @@ public sealed class ContainerService
         log.Verbose($"run: {monitor} {string.Join(' ', psi.ArgumentList)}");
         using var p = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "MonitorFailed", "cps-monitor did not start.", row.Name);
         var lineTask = p.StandardOutput.ReadLineAsync();
-        if (!lineTask.Wait(TimeSpan.FromSeconds(90)))
+        var deadline = Stopwatch.StartNew();
+        ContainerPSException? hookError = null;
+        while (!lineTask.IsCompleted)
         {
-            try { p.Kill(); } catch (InvalidOperationException) { }
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed", $"Container '{row.Name}': the monitor did not report within 90 s.", row.Name);
+            var left = TimeSpan.FromSeconds(90) - deadline.Elapsed;
+            var tasks = hook is null ? new Task[] { lineTask } : new Task[] { lineTask, hook.NextRequest() };
+            if (left <= TimeSpan.Zero || Task.WaitAny(tasks, left) < 0)
+            {
+                try { p.Kill(); } catch (InvalidOperationException) { }
+                throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed", $"Container '{row.Name}': the monitor did not report within 90 s.", row.Name);
+            }
+            if (hook is not null && hook.NextRequest().IsCompleted)
+            {
+                var request = hook.NextRequest().Result;
+                try
+                {
+                    attach(int.Parse(request ?? "", System.Globalization.CultureInfo.InvariantCulture));
+                    hook.Reply(null);
+                }
+                catch (Exception e) when (e is ContainerPSException or FormatException or IOException)
+                {
+                    hookError = e as ContainerPSException ?? new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed", e.Message, row.Name);
+                    hook.Reply(e.Message);
+                }
+            }
         }
         var line = lineTask.Result ?? "";
         if (!line.StartsWith("running ", StringComparison.Ordinal))
         {
             p.WaitForExit(5000);
+            if (hookError is not null)
+                throw hookError;
             var console = rt.ReadConsole(4096).Trim();
             var err = p.StandardError.ReadToEnd().Trim();
             throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed",
@@ -365,7 +388,7 @@ public sealed class ContainerService
             catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
         }
         // Also when the runtime directory is gone (a reboot emptied /run): DEL still frees the addresses.
-        ReleaseNetwork(row, rt);
+        ReleaseNetwork(row);
         if (!Directory.Exists(rt.Path))
             return;
         Mounts.Unmount(rt.Rootfs);
@@ -373,15 +396,11 @@ public sealed class ContainerService
             File.Delete(f);
     }
 
-    /// <summary>DEL for every recorded ADD (in the pinned namespace while it exists), then the pins go.</summary>
-    private void ReleaseNetwork(ContainerRow row, RuntimeDirectory rt)
-    {
-        var pinned = File.Exists(rt.NetNs) || File.Exists(rt.UserNs);
-        if (!pinned && networks.Memberships(row.Id).All(a => a.AddConfig is null))
-            return;
-        networks.DetachAll(row.Id, PinnedNamespaces.HasNetwork(rt) ? rt.NetNs : null);
-        PinnedNamespaces.Remove(rt);
-    }
+    /// <summary>
+    /// DEL for every recorded ADD of a container that no longer runs: its network namespace is gone
+    /// (and its interfaces with it), so DEL runs without one and frees what lives on the host (addresses).
+    /// </summary>
+    private void ReleaseNetwork(ContainerRow row) => networks.DetachAll(row.Id, null);
 
     public Container Stop(string name, bool force, TimeSpan? timeout = null)
     {
@@ -396,7 +415,7 @@ public sealed class ContainerService
         }
         if (!status.IsRunning)
         {
-            ReleaseNetwork(row, rt); // an init that exited by itself leaves its network to the next command
+            ReleaseNetwork(row); // an init that exited by itself leaves its network to the next command
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
         }
         if (!force)
@@ -405,7 +424,7 @@ public sealed class ContainerService
             Kill(row, signal);
             if (WaitStopped(rt, timeout ?? TimeSpan.FromSeconds(30)))
             {
-                ReleaseNetwork(row, rt);
+                ReleaseNetwork(row);
                 return ToContainer(row);
             }
             log.Warning($"Container '{name}' did not shut down within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds:0} s after {signal}; killing it.");
@@ -417,7 +436,7 @@ public sealed class ContainerService
             if (rt.Inspect().IsRunning)
                 throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed", $"Container '{name}' did not stop.", name);
         }
-        ReleaseNetwork(row, rt);
+        ReleaseNetwork(row);
         return ToContainer(row);
     }
 
@@ -468,9 +487,7 @@ public sealed class ContainerService
         {
             try
             {
-                if (!PinnedNamespaces.HasNetwork(rt))
-                    PinnedNamespaces.PinNetworkOf(pid, rt);
-                WriteResolvConf(storage.VolumePath(row.Pool, VolumeTypes.Container, name), new[] { networks.Attach(a, rt.NetNs) });
+                WriteResolvConf(storage.VolumePath(row.Pool, VolumeTypes.Container, name), new[] { networks.Attach(a, NetNsOf(pid)) });
             }
             catch
             {
@@ -487,8 +504,7 @@ public sealed class ContainerService
         using var _ = Lock(name);
         var row = ReadyRow(name);
         var a = networks.Membership(row, network);
-        var rt = Runtime(name);
-        networks.Detach(a, PinnedNamespaces.HasNetwork(rt) ? rt.NetNs : null);
+        networks.Detach(a, Runtime(name).Inspect() is { IsRunning: true, Pid: int pid } ? NetNsOf(pid) : null);
         networks.RemoveMembership(a);
     }
 
@@ -496,14 +512,13 @@ public sealed class ContainerService
     public IReadOnlyList<NetworkCheck> CheckNetworks(string name, string? network)
     {
         var row = ReadyRow(Names.Validate(name, "container"));
-        var rt = Runtime(name);
-        if (!rt.Inspect().IsRunning || !PinnedNamespaces.HasNetwork(rt))
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running with a network.", name);
+        if (Runtime(name).Inspect() is not { IsRunning: true, Pid: int pid })
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
         var list = network is null ? networks.Memberships(row.Id) : new[] { networks.Membership(row, network) };
         var checks = new List<NetworkCheck>();
         foreach (var a in list)
         {
-            try { checks.Add(new NetworkCheck(a.Network, a.IfName, networks.Check(a, rt.NetNs), null)); }
+            try { checks.Add(new NetworkCheck(a.Network, a.IfName, networks.Check(a, NetNsOf(pid)), null)); }
             catch (ContainerPSException e) { checks.Add(new NetworkCheck(a.Network, a.IfName, true, e)); }
         }
         return checks;

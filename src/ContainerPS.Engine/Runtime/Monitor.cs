@@ -9,6 +9,9 @@ public static class Monitor
     /// <summary>cps-exec, the exec helper, found like the monitor.</summary>
     public static string ExecHelper => Native("cps-exec");
 
+    /// <summary>cps-hook, the createRuntime hook that hands a starting container's pid to the engine for CNI ADD.</summary>
+    public static string Hook => Native("cps-hook");
+
     private static string Native(string name)
     {
         var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };

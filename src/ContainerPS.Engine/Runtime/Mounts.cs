@@ -46,17 +46,12 @@ public static partial class Mounts
     /// <summary>
     /// Mounts <paramref name="source"/> at <paramref name="target"/> so that files owned by on-disk id N
     /// appear owned by host id (base + N): container root sees its own files as root, and nothing is chowned.
-    /// The map comes from the user namespace file <paramref name="userNamespace"/> (a pinned one) or
-    /// from a helper namespace made for the purpose.
     /// </summary>
-    public static void IdmappedBind(string source, string target, Idmap.IdMapping map, string? userNamespace = null)
+    public static void IdmappedBind(string source, string target, Idmap.IdMapping map)
     {
-        var userns = userNamespace is not null ? OpenNamespace(userNamespace) : -1;
-        if (userns < 0)
-        {
-            using var helper = NamespaceHelper.Start(map, network: false);
+        int userns;
+        using (var helper = NamespaceHelper.Start(map))
             userns = OpenNamespace(helper.NsPath("user"));
-        }
         var tree = (int)syscall_open_tree(SYS_open_tree, LibC.AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
         {
@@ -85,9 +80,9 @@ public static partial class Mounts
         return fd >= 0 ? fd : throw LibC.Error("open", file);
     }
 
-    public static void Bind(string source, string target, bool recursive = true)
+    public static void Bind(string source, string target)
     {
-        if (mount_(source, target, null, MS_BIND | (recursive ? MS_REC : 0), 0) != 0)
+        if (mount_(source, target, null, MS_BIND | MS_REC, 0) != 0)
             throw LibC.Error("mount --bind", target);
     }
 

@@ -7,7 +7,7 @@ namespace ContainerPS.Engine.Runtime;
 /// <summary>What the OCI config of one container start is made from.</summary>
 public sealed record OciSpecInput(
     string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs,
-    ulong? HostBoundingSet = null, string? NetNsPath = null, string? UserNsPath = null);
+    ulong? HostBoundingSet = null, string[]? CreateRuntimeHook = null);
 
 /// <summary>
 /// Writes the OCI runtime config (config.json) of a system container: its own init as pid 1, every
@@ -65,11 +65,8 @@ public static class OciSpec
         var bounding = input.HostBoundingSet ?? ulong.MaxValue;
         var caps = new JsonArray(Capabilities.Where(c => (bounding & (1UL << CapabilityNumbers[c])) != 0).Select(c => (JsonNode)c).ToArray());
         var namespaces = new JsonArray();
-        // A pinned network namespace (made before the start so CNI can configure it) is joined, with the user namespace that owns it.
         foreach (var ns in new[] { "pid", "network", "ipc", "uts", "mount", "cgroup" })
-            namespaces.Add(ns == "network" && input.NetNsPath is not null
-                ? new JsonObject { ["type"] = ns, ["path"] = input.NetNsPath }
-                : new JsonObject { ["type"] = ns });
+            namespaces.Add(new JsonObject { ["type"] = ns });
         var linux = new JsonObject
         {
             ["namespaces"] = namespaces,
@@ -82,11 +79,11 @@ public static class OciSpec
         };
         if (input.Map is { } map)
         {
-            namespaces.Add(input.UserNsPath is null ? new JsonObject { ["type"] = "user" } : new JsonObject { ["type"] = "user", ["path"] = input.UserNsPath });
+            namespaces.Add(new JsonObject { ["type"] = "user" });
             linux["uidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.UidBase, ["size"] = map.Size });
             linux["gidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.GidBase, ["size"] = map.Size });
         }
-        return new JsonObject
+        var spec = new JsonObject
         {
             ["ociVersion"] = "1.0.2",
             ["process"] = new JsonObject
@@ -114,6 +111,18 @@ public static class OciSpec
                 Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro")),
             ["linux"] = linux,
         };
+        // createRuntime hooks run once runc has made the namespaces, before the init runs; on a CRIU
+        // restore, once the namespaces are set up and before the processes come back.
+        if (input.CreateRuntimeHook is { Length: > 0 } hook)
+            spec["hooks"] = new JsonObject
+            {
+                ["createRuntime"] = new JsonArray(new JsonObject
+                {
+                    ["path"] = hook[0], ["args"] = new JsonArray(hook.Select((a, i) => (JsonNode)(i == 0 ? System.IO.Path.GetFileName(a) : a)).ToArray()),
+                    ["timeout"] = 120,
+                }),
+            };
+        return spec;
     }
 
     private static JsonArray Arr(params string[] items) => new(items.Select(i => (JsonNode)i).ToArray());

@@ -25,10 +25,10 @@ public sealed class RuntimeDirectory
     public string InitPidFile => System.IO.Path.Join(Path, "init.pid");
     public string MonitorPidFile => System.IO.Path.Join(Path, "monitor.pid");
     public string ConsoleLog => System.IO.Path.Join(Path, "console.log");
-    /// <summary>Pinned network namespace (bind mount) of a container with networks.</summary>
-    public string NetNs => System.IO.Path.Join(Path, "netns");
-    /// <summary>Pinned user namespace (bind mount) that owns <see cref="NetNs"/>.</summary>
-    public string UserNs => System.IO.Path.Join(Path, "userns");
+    /// <summary>FIFO on which cps-hook sends the starting init's pid (containers with networks).</summary>
+    public string HookRequest => System.IO.Path.Join(Path, "hook.request");
+    /// <summary>FIFO on which the engine answers cps-hook ("ok" or "error MESSAGE").</summary>
+    public string HookReply => System.IO.Path.Join(Path, "hook.reply");
 
     /// <summary>Reads the state from the files, checking that the processes they name are alive.</summary>
     public RuntimeStatus Inspect()

@@ -48,6 +48,16 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void free_(nint p);
 
+    [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkfifo_(string path, uint mode);
+
+    /// <summary>Makes a FIFO (named pipe) at <paramref name="path"/> with mode 0600.</summary>
+    public static void MakeFifo(string path)
+    {
+        if (mkfifo_(path, 0x180 /* 0600 */) != 0)
+            throw Error("mkfifo", path);
+    }
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint strerror_(int errnum);
 
