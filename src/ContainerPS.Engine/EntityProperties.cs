@@ -14,7 +14,7 @@ public static class EntityProperties
     {
         var normalized = Normalize(key);
         foreach (var p in entity.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
-            if (Normalize(p.Name) == normalized && p.Name != "Config")
+            if (Normalize(p.Name) == normalized && !(p.Name == "Config" && typeof(IDictionary).IsAssignableFrom(p.PropertyType)))
                 return p.GetValue(entity);
         if (entity.GetType().GetProperty("Config")?.GetValue(entity) is IDictionary config && config.Contains(key))
             return config[key];

@@ -94,6 +94,7 @@ Describe 'CNI networks' {
             @(Get-ContainerNetwork).Name | Should -Be @('fromfile', 'lan', 'single')
             Get-ContainerNetwork -Name 'l*' | ForEach-Object Name | Should -Be 'lan'
             Get-ContainerNetwork -Name lan -Property subnet | Should -Be '10.201.1.0/24'
+            (Get-ContainerNetwork -Name lan -Property config | ConvertFrom-Json).name | Should -Be 'lan'
             (Get-ContainerNetwork lan | Out-String) | Should -Match 'lan\s+1\.0\.0\s+bridge\s+10\.201\.1\.0/24'
         }
 

@@ -27,6 +27,10 @@ source's pool.
 A copy that fails, or whose process is killed, leaves nothing behind
 (the next ContainerPS command repairs a killed one and writes a warning).
 
+The copy is connected to the same CNI networks on the same interface
+names; it gets addresses of its own when it starts (requested addresses
+and MAC addresses are not copied).
+
 Error IDs: ContainerNotFound, ContainerRunning, ContainerExists (the new
 name is taken), InvalidName, SnapshotNotFound, PoolNotFound,
 IdmapExhausted, ContainerBusy, CrossDriverCopy.

@@ -34,6 +34,13 @@ piped to the snapshot cmdlets.
 object (state, pid, idmap, last_started_at...: case, '_' and '-' are
 ignored), else a config key (exact, e.g. limits.memory or image.os).
 
+Network lists the container's interfaces, one ContainerPS.NetworkAttachment
+per connected CNI network (Network, Interface, Attached, Addresses,
+MacAddress, Gateways, Routes, Nameservers): `Get-Container c | Select-Object
+-ExpandProperty Network`. The table view's Addresses column shows the
+attached addresses without their prefix length, like the IPV4 column of
+`lxc list`. Network objects stay objects through remoting.
+
 Error IDs: ContainerNotFound (a name without wildcards that matches no
 container; the other names are still returned), PropertyNotFound.
 '@

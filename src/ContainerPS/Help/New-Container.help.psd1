@@ -52,21 +52,44 @@ the container as read-only image.* keys (image.os, image.release,
 image.architecture, image.stop.signal...). Limits are applied by the
 container's cgroups at each start.
 
+Networks: -Network connects the container to CNI networks made with
+New-ContainerNetwork, one interface per network, named eth0, eth1, ...
+in the order given (Connect-ContainerNetwork adds more later). Nothing
+runs at creation. At every start, once the container's namespaces exist
+and before its init starts, CNI ADD runs for each network, in interface
+order, into the container's network namespace, so the init starts with
+its interfaces configured. That namespace belongs to the container's user
+namespace: root in an unprivileged container administers its own
+interfaces.
+Plugins come from CNI_PATH (default: /usr/lib/cni:/opt/cni/bin). When a
+CNI result names DNS nameservers, /etc/resolv.conf is written from the
+first such result. Stop-Container and Remove-Container run CNI DEL,
+which removes the interfaces and frees the addresses. An attachment left
+behind by a crash (a killed monitor, a reboot) is deleted by the next
+Start-Container, Stop-Container or Remove-Container before anything else,
+so host-local never leaks addresses. If an ADD fails, the start is undone
+(DEL for what was added) and fails with the plugin's error
+(CniPluginError); the container stays Stopped. The addresses are in the
+Addresses column of Get-Container and in Get-ContainerNetworkAttachment.
+Without -Network a container has a loopback interface only.
+
 If -Start fails to start the container, the container stays created
 (Stopped) and the error is ContainerStartFailed. A creation that fails
 otherwise, or whose process is killed, leaves nothing behind (the next
 ContainerPS command repairs a killed one and writes a warning).
 
-Not in this version: networks (a container has a loopback interface
-only), exec, devices and volume attachment, profiles, and checkpoints
-(stateful snapshots with CRIU).
+Not in this version: devices and volume attachment, profiles, and
+checkpoints (stateful snapshots with CRIU).
 
 Error IDs: InvalidName, ContainerExists, ImageNotFound, ImageAmbiguous (a
 fingerprint prefix matches several images), ImageBusy, PoolNotFound,
 InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly (image.* or
 volatile.* keys), InvalidIdmap (-Privileged with -IsolatedIdmap),
 IdmapExhausted, ToolMissing (busybox-static, runc or cps-monitor
-missing), ContainerStartFailed (with -Start).
+missing), ContainerStartFailed (with -Start), NetworkNotFound (a -Network
+that does not exist; the container is not created), DuplicateNetwork (a
+network named twice), CniPluginNotFound and CniPluginError (with -Start,
+a network's ADD failed).
 '@
 
     Parameters  = @{
@@ -100,6 +123,11 @@ Give the container an id range of its own instead of the shared one
         Privileged    = @'
 Run the container without a user namespace (security.privileged=true):
 root in the container is root on the host. Not recommended.
+'@
+        Network       = @'
+CNI networks (from New-ContainerNetwork) to connect the container to,
+in interface order: the first is eth0, the second eth1, and so on. CNI
+ADD runs for them at every start, DEL at every stop. Each must exist.
 '@
     }
 
@@ -145,6 +173,21 @@ other isolated container shares.
 '@
         }
         @{
+            Title   = 'A container on two networks'
+            Code    = @'
+New-Container app1 busybox -Network front, back -Start | Select-Object -ExpandProperty Network
+'@
+            Remarks = @'
+app1 starts with eth0 on front and eth1 on back, each with an address
+from its network's IPAM, for example:
+
+Container Network Interface Attached Addresses    MacAddress
+--------- ------- --------- -------- ---------    ----------
+app1      front   eth0      True     10.77.0.2/24 46:34:bf:8b:88:5b
+app1      back    eth1      True     10.77.1.2/24 0e:51:c2:7a:90:1d
+'@
+        }
+        @{
             Title   = 'Create several containers from a list'
             Code    = @'
 'app1', 'app2', 'app3' | ForEach-Object { New-Container -Name $_ -Image busybox -Start } | Format-Table Name, State, Pid
@@ -164,6 +207,8 @@ edited while it is stopped (they are owned by 0, the container's root).
         'Remove-Container'
         'Initialize-ContainerHost'
         'Get-ContainerImage'
+        'New-ContainerNetwork'
+        'Connect-ContainerNetwork'
         'about_ContainerPS'
     )
 }

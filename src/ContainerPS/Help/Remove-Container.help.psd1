@@ -20,6 +20,10 @@ The cmdlet has a medium confirm impact: it does not ask by default; use
 A removal whose process is killed half way is finished by the next
 ContainerPS command, which writes a warning.
 
+The container's network connections go with it: CNI DEL runs for any
+attachment still recorded, and the container no longer counts as a user
+of its networks.
+
 Error IDs: ContainerNotFound, ContainerRunning, ContainerBusy.
 '@
 

@@ -39,6 +39,16 @@ Two sessions starting the same container at once are serialised by a lock:
 one starts it, the other fails with ContainerRunning (or, after waiting 60
 seconds for the lock, ContainerBusy).
 
+A container with CNI networks gets its interfaces before its init runs:
+runc makes the namespaces (the network namespace inside the container's
+user namespace), runs the cps-hook createRuntime hook, and the engine runs
+CNI ADD for each network (eth0, eth1, ... in order) into the new network
+namespace. /etc/resolv.conf follows the first result that carries DNS
+servers. If an ADD fails, DEL runs for what was added, the start is rolled
+back and the plugin's error is written (CniPluginError). Attachments left
+by a crash (a killed monitor, a reboot) are deleted (CNI DEL) first, so
+host-local never leaks addresses.
+
 Error IDs: ContainerNotFound, ContainerRunning (already running),
 ContainerBusy (being changed by another session, or being created or
 removed), ContainerStartFailed (runc or the init failed; the message has

@@ -26,6 +26,11 @@ A container in the Error state (its monitor was killed) is cleaned up:
 its runc state, rootfs mount and pid files are removed, and no error is
 written.
 
+After the init has ended, CNI DEL runs for each attached network, last
+interface first, with the cached ADD result: host-local frees the
+addresses. Stopping a container whose init already exited by itself frees
+its addresses too (and then reports ContainerNotRunning).
+
 Error IDs: ContainerNotFound, ContainerNotRunning (it is stopped),
 ContainerBusy (being changed by another session, or being created or
 removed), ContainerStopFailed (still running 15 seconds after SIGKILL).
