@@ -130,6 +130,7 @@ try {
         Add-Row 'Start-Container, one bridge network' $withNet 'Start-Container, no network' $noNet
         Start-Container n0
         $connect = Measure-Median { param($i) Connect-ContainerNetwork n0 benchnet } $n { param($i) Disconnect-ContainerNetwork n0 benchnet }
+        Connect-ContainerNetwork n0 benchnet
         $disconnect = Measure-Median { param($i) Disconnect-ContainerNetwork n0 benchnet } $n { param($i) Connect-ContainerNetwork n0 benchnet }
         Add-Row 'Connect-ContainerNetwork (hot, running)' $connect
         Add-Row 'Disconnect-ContainerNetwork (hot, running)' $disconnect

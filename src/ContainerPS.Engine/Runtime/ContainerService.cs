@@ -339,7 +339,7 @@ public sealed class ContainerService
         using var p = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "MonitorFailed", "cps-monitor did not start.", row.Name);
         var lineTask = p.StandardOutput.ReadLineAsync();
         var deadline = Stopwatch.StartNew();
-        ContainerPSException? hookError = null;
+        Exception? hookError = null;
         while (!lineTask.IsCompleted)
         {
             var left = TimeSpan.FromSeconds(90) - deadline.Elapsed;
@@ -357,9 +357,10 @@ public sealed class ContainerService
                     attach(int.Parse(request ?? "", System.Globalization.CultureInfo.InvariantCulture));
                     hook.Reply(null);
                 }
-                catch (Exception e) when (e is ContainerPSException or FormatException or IOException)
+                catch (Exception e)
                 {
-                    hookError = e as ContainerPSException ?? new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed", e.Message, row.Name);
+                    // Always answer, so runc fails the start now instead of at the hook's timeout.
+                    hookError = e;
                     hook.Reply(e.Message);
                 }
             }
@@ -369,7 +370,7 @@ public sealed class ContainerService
         {
             p.WaitForExit(5000);
             if (hookError is not null)
-                throw hookError;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(hookError);
             var console = rt.ReadConsole(4096).Trim();
             var err = p.StandardError.ReadToEnd().Trim();
             throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed",
