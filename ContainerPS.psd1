@@ -48,6 +48,9 @@
         'Disconnect-ContainerNetwork'
         'Get-ContainerNetworkAttachment'
         'Test-ContainerNetwork'
+        'Checkpoint-Container'
+        'Restore-Container'
+        'Test-ContainerCheckpoint'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

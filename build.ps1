@@ -40,7 +40,12 @@ $AptPackages = @(
     'xz-utils'          # .tar.xz images
     'tar'               # image tarballs (GNU tar: --xattrs, --acls, --sort)
     'containernetworking-plugins'  # CNI plugins in /usr/lib/cni (bridge, host-local, loopback, ...)
+    'iptables'          # CRIU locks established TCP connections with it while it dumps them
 )
+
+# CRIU >= 4 comes from Debian 13 (trixie), pinned low so nothing else is taken from there:
+# Debian 12's criu 3.17 fails on kernel 6.x ("Unexpected rt vDSO area bounds").
+$CriuMinimumMajor = 4
 
 function Invoke-Native {
     param([string] $File, [string[]] $Arguments, [switch] $Quiet)
@@ -70,8 +75,31 @@ function Invoke-Bootstrap {
         Invoke-Native apt-get @('update', '-qq') -Quiet
         Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $missing) -Quiet
     }
+    Install-Criu
     Invoke-Native dotnet @('tool', 'restore') -Quiet
     Invoke-Native dotnet @('restore', (Join-Path $Root 'ContainerPS.sln')) -Quiet
+}
+
+function Get-CriuMajor {
+    $criu = Get-Command criu -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $criu) { return 0 }
+    $v = & $criu.Source --version 2>$null | Select-String -Pattern 'Version:\s*(\d+)' | Select-Object -First 1
+    if ($v) { [int]$v.Matches[0].Groups[1].Value } else { 0 }
+}
+
+function Install-Criu {
+    if ((Get-CriuMajor) -ge $CriuMinimumMajor) { return }
+    Write-Host 'Installing CRIU 4 from Debian 13 (trixie), pinned at priority 100'
+    $mirror = (Get-Content /etc/apt/sources.list.d/debian.sources -ErrorAction SilentlyContinue |
+            Select-String -Pattern '^URIs:\s*(\S+)' | Select-Object -First 1).Matches.Groups[1].Value
+    if (-not $mirror) { $mirror = 'http://deb.debian.org/debian' }
+    @('Types: deb', "URIs: $mirror", 'Suites: trixie', 'Components: main', 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg') |
+        Set-Content /etc/apt/sources.list.d/trixie.sources
+    "Package: *`nPin: release n=trixie`nPin-Priority: 100" | Set-Content /etc/apt/preferences.d/trixie-low
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native apt-get @('update', '-qq') -Quiet
+    Invoke-Native apt-get @('install', '-y', '-qq', '-t', 'trixie', 'criu') -Quiet
+    if ((Get-CriuMajor) -lt $CriuMinimumMajor) { throw "criu $CriuMinimumMajor.x was not installed (criu --version: $(criu --version 2>&1))" }
 }
 
 function Invoke-Build {

@@ -572,6 +572,11 @@ static __attribute__((noreturn)) void shim(const struct opts *o, scmp_filter_ctx
 
 	if (signal(SIGCHLD, SIG_DFL) == SIG_ERR)          /* O ignores it to auto-reap A */
 		shim_fail(sock, errno, "signal");
+	/* A session of its own, inside the container: a process (even a zombie) whose session leader
+	 * is outside the pid namespace cannot be checkpointed (CRIU: "A session leader of zombie
+	 * process ... is outside of its pid namespace", the error LXD stops at). */
+	if (setsid() < 0)
+		shim_fail(sock, errno, "setsid");
 	drop_privileges(o, filter, sock);
 	if (chdir(cwd) < 0 && (o->cwd || chdir("/") < 0))
 		shim_fail(sock, errno, "chdir %s", cwd);

@@ -33,6 +33,8 @@ struct opts {
 	long long log_size;
 	const char **umounts;
 	int n_umounts;
+	const char **restore_opts; /* extra runc restore options (--tcp-established, --empty-ns network...) */
+	int n_restore_opts;
 };
 
 struct mon {
@@ -352,10 +354,24 @@ static int spawn(struct mon *m, const char *const argv[], int out_fd)
 static int start_runc(struct mon *m, char *why, size_t wsz)
 {
 	const char *img = m->o.restore;
-	const char *av[] = { m->o.runc, "--root", m->o.root, img ? "restore" : "run", "--detach",
-			     "--bundle", m->o.bundle, "--pid-file", m->pidfile,
-			     img ? "--image-path" : m->o.id, img, img ? m->o.id : NULL, NULL };
+	const char *fixed[] = { m->o.runc, "--root", m->o.root, img ? "restore" : "run", "--detach",
+				"--bundle", m->o.bundle, "--pid-file", m->pidfile };
+	size_t n = 0, nfixed = sizeof fixed / sizeof *fixed;
+	const char **av = calloc(nfixed + 3 + (size_t)m->o.n_restore_opts + 1, sizeof(*av));
 	int p[2], r;
+
+	if (!av)
+		return say(why, wsz, "calloc: %s", strerror(errno));
+	for (size_t i = 0; i < nfixed; i++)
+		av[n++] = fixed[i];
+	if (img) {
+		av[n++] = "--image-path";
+		av[n++] = img;
+		for (int i = 0; i < m->o.n_restore_opts; i++)
+			av[n++] = m->o.restore_opts[i];
+	}
+	av[n++] = m->o.id;
+	av[n] = NULL;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return say(why, wsz, "pipe: %s", strerror(errno));
@@ -363,6 +379,7 @@ static int start_runc(struct mon *m, char *why, size_t wsz)
 		return say(why, wsz, "fcntl: %s", strerror(errno));
 	m->pipe_fd = p[0];
 	r = spawn(m, av, p[1]);
+	free(av);
 	if (r < 0)
 		say(why, wsz, "fork: %s", strerror(errno));
 	if (close(p[1]) < 0)
@@ -489,13 +506,14 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 		{ "bundle", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, 's' }, { "log-size", required_argument, NULL, 'l' },
 		{ "umount", required_argument, NULL, 'u' }, { "restore", required_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
+		{ "restore-opt", required_argument, NULL, 'X' }, { NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
 	o->log_size = 1048576;
-	if (!(o->umounts = calloc((size_t)argc, sizeof(*o->umounts))))
+	if (!(o->umounts = calloc((size_t)argc, sizeof(*o->umounts))) ||
+	    !(o->restore_opts = calloc((size_t)argc, sizeof(*o->restore_opts))))
 		return say(why, wsz, "calloc: %s", strerror(errno));
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
@@ -506,6 +524,11 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 		case 'i': o->id = optarg; break;
 		case 's': o->state = optarg; break;
 		case 'x': o->restore = optarg; break;
+		case 'X':
+			if (strncmp(optarg, "--", 2) != 0)
+				return say(why, wsz, "--restore-opt takes a runc restore option (--...), not '%s'", optarg);
+			o->restore_opts[o->n_restore_opts++] = optarg;
+			break;
 		case 'u':
 			if (!absolute(optarg))
 				return say(why, wsz, "--umount needs an absolute path");

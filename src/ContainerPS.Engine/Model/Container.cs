@@ -22,6 +22,8 @@ public sealed class Container
     public NetworkAttachment[] Network { get; init; } = Array.Empty<NetworkAttachment>();
     /// <summary>Why the container is in Error, or how it last exited.</summary>
     public string? StatusReason { get; init; }
+    /// <summary>True when Stop-Container -Stateful saved its running state: the next Start-Container restores it.</summary>
+    public bool Stateful { get; init; }
     /// <summary>Exit code of the last run's init (128+N when killed by signal N), when known.</summary>
     public int? LastExitCode { get; init; }
 

@@ -154,13 +154,21 @@ public sealed class NetworkService
     // ------------------------------------------------------------------ ADD / DEL / CHECK
 
     /// <summary>
+    /// Brings loopback up (the loopback plugin) in a network namespace runc did not set up itself:
+    /// the empty one a CRIU restore makes.
+    /// </summary>
+    public void LoopbackUp(string containerId, string netns) =>
+        runner.Add(CniConfigList.Parse("""{"cniVersion":"1.0.0","name":"containerps-loopback","type":"loopback"}"""),
+            new CniRuntime(containerId, netns, "lo", new Dictionary<string, JsonNode?>()));
+
+    /// <summary>
     /// ADD for one membership. The conflist is recorded first (so DEL runs for it even after a crash
     /// half-way); when ADD fails, DEL runs at once and the error is thrown.
     /// </summary>
-    public CniResult Attach(AttachmentRow a, string netns)
+    public CniResult Attach(AttachmentRow a, string netns, string[]? addresses = null)
     {
         var net = CniConfigList.Parse(store.Network(a.Network)?.Config ?? throw new ContainerPSException(ErrorKind.NotFound, "NetworkNotFound", $"Network '{a.Network}' not found.", a.Network));
-        var rt = Runtime(a, netns);
+        var rt = Runtime(a, netns, addresses);
         store.Write(() => store.SetAttachmentResult(a.ContainerId, a.NetworkId, net.ToJsonString(), null));
         JsonObject result;
         try
@@ -178,14 +186,18 @@ public sealed class NetworkService
         return CniResult.Parse(json, a.IfName);
     }
 
-    /// <summary>ADD for every membership in interface order; on a failure the ones done are detached again and the error is thrown.</summary>
-    public IReadOnlyList<CniResult> AttachAll(ContainerRow container, string netns)
+    /// <summary>
+    /// ADD for every membership in interface order; on a failure the ones done are detached again and
+    /// the error is thrown. <paramref name="addresses"/> (by network) asks for given addresses, as a
+    /// restore does for the ones the container had.
+    /// </summary>
+    public IReadOnlyList<CniResult> AttachAll(ContainerRow container, string netns, IReadOnlyDictionary<string, string[]>? addresses = null)
     {
         var done = new List<CniResult>();
         try
         {
             foreach (var a in store.Attachments(container.Id))
-                done.Add(Attach(a, netns));
+                done.Add(Attach(a, netns, addresses?.GetValueOrDefault(a.Network)));
         }
         catch (ContainerPSException)
         {
@@ -241,12 +253,12 @@ public sealed class NetworkService
         }
     }
 
-    private static CniRuntime Runtime(AttachmentRow a, string? netns)
+    private static CniRuntime Runtime(AttachmentRow a, string? netns, string[]? addresses = null)
     {
         var options = ParseOptions(a.Options);
         var caps = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
         string? args = null;
-        if (options.Addresses is { Length: > 0 } ips)
+        if ((addresses is { Length: > 0 } ? addresses : options.Addresses) is { Length: > 0 } ips)
         {
             caps["ips"] = new JsonArray(ips.Select(ip => (JsonNode)ip).ToArray());
             // For conflists that do not declare the ips capability, host-local also reads IP= from CNI_ARGS.

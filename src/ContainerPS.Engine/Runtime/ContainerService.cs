@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Images;
+using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
@@ -14,7 +15,7 @@ namespace ContainerPS.Engine.Runtime;
 /// native monitor, stop, copy, rename, snapshot, remove. The rootfs is shown to the container through
 /// an idmapped mount, so nothing is chowned and start time does not depend on the number of files.
 /// </summary>
-public sealed class ContainerService
+public sealed partial class ContainerService
 {
     public const string DefaultPoolSetting = "default.pool";
     private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
@@ -239,6 +240,7 @@ public sealed class ContainerService
             Devices = new SortedDictionary<string, string>(row.Devices, StringComparer.Ordinal),
             Network = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).ToArray(),
             StatusReason = rt?.Reason,
+            Stateful = Directory.Exists(StopStateDir(row)),
             LastExitCode = rt?.ExitCode,
         };
     }
@@ -247,14 +249,39 @@ public sealed class ContainerService
 
     // ------------------------------------------------------------------ start / stop
 
-    public Container Start(string name)
+    /// <summary>
+    /// Starts a container; one stopped with Stop-Container -Stateful is restored from its saved state
+    /// instead (the state is used once), unless <paramref name="stateless"/> discards it.
+    /// </summary>
+    public Container Start(string name, bool stateless = false)
     {
         using var _ = Lock(name);
         var row = ReadyRow(name);
-        var rt = Runtime(name);
-        var status = rt.Inspect();
-        if (status.IsRunning)
+        if (Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is already running.", name);
+        var saved = StopStateDir(row);
+        if (Directory.Exists(saved) && !stateless)
+        {
+            Launch(row, CheckpointImage.Open(saved));
+            Directory.Delete(saved, recursive: true);
+        }
+        else
+        {
+            if (Directory.Exists(saved))
+                Directory.Delete(saved, recursive: true);
+            Launch(row, null);
+        }
+        return ToContainer(Row(name));
+    }
+
+    /// <summary>
+    /// Runs a container (with the lock held): its rootfs mounted, its bundle written, and the monitor
+    /// running runc, or runc restore from <paramref name="image"/>. Rolled back completely on failure.
+    /// </summary>
+    private void Launch(ContainerRow row, CheckpointImage? image)
+    {
+        var name = row.Name;
+        var rt = Runtime(name);
         CleanupRuntime(row, rt);
         if (row.Privileged)
             log.Warning($"Container '{name}' is privileged: root inside is root on the host.");
@@ -266,7 +293,8 @@ public sealed class ContainerService
         var clock = Stopwatch.StartNew();
         // Networks: runc runs cps-hook once the namespaces exist; it hands over the init's pid and
         // the engine runs CNI ADD into its network namespace before the init starts.
-        using var hook = networks.Memberships(row.Id).Count > 0 ? NetworkHook.Create(rt) : null;
+        // A restore always needs it: CRIU makes an empty network namespace, whose loopback is down.
+        using var hook = networks.Memberships(row.Id).Count > 0 || image is not null ? NetworkHook.Create(rt) : null;
         try
         {
             var map = MapOf(row);
@@ -279,8 +307,14 @@ public sealed class ContainerService
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;
-            RunMonitor(row, rt, hook, pid => WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid))));
-            log.Verbose($"start {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
+            // A restore asks for the addresses the container had when it was dumped (its sockets are bound to them).
+            RunMonitor(row, rt, hook, pid =>
+            {
+                if (image is not null)
+                    networks.LoopbackUp(row.Uuid, NetNsOf(pid));
+                WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid), image?.Addresses));
+            }, image);
+            log.Verbose($"{(image is null ? "start" : "restore")} {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
         }
         catch
         {
@@ -288,7 +322,6 @@ public sealed class ContainerService
             throw;
         }
         store.Write(() => store.SetLastStarted(row.Id, DateTime.UtcNow));
-        return ToContainer(Row(name));
     }
 
     private static string[] InitArgs(ContainerRow row) =>
@@ -322,7 +355,7 @@ public sealed class ContainerService
     /// the network hook: <paramref name="attach"/> runs for the pid it sends, and its error (a CNI
     /// plugin's, say) is what the start fails with.
     /// </summary>
-    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, NetworkHook? hook, Action<int> attach)
+    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, NetworkHook? hook, Action<int> attach, CheckpointImage? image = null)
     {
         var monitor = Monitor.Path;
         var psi = new ProcessStartInfo(monitor)
@@ -335,6 +368,18 @@ public sealed class ContainerService
         foreach (var a in new[] { "--runc", Monitor.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", row.Name,
                      "--state-dir", rt.Path, "--umount", rt.Rootfs })
             psi.ArgumentList.Add(a);
+        if (image is not null)
+        {
+            psi.ArgumentList.Add("--restore");
+            psi.ArgumentList.Add(image.Path);
+            foreach (var o in Criu.RestoreOptions)
+            {
+                psi.ArgumentList.Add("--restore-opt");
+                psi.ArgumentList.Add(o);
+            }
+            foreach (var (k, v) in Criu.Environment)
+                psi.Environment[k] = v;
+        }
         log.Verbose($"run: {monitor} {string.Join(' ', psi.ArgumentList)}");
         using var p = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "MonitorFailed", "cps-monitor did not start.", row.Name);
         var lineTask = p.StandardOutput.ReadLineAsync();
@@ -373,6 +418,9 @@ public sealed class ContainerService
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(hookError);
             var console = rt.ReadConsole(4096).Trim();
             var err = p.StandardError.ReadToEnd().Trim();
+            if (image is not null)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "RestoreFailed",
+                    $"Container '{row.Name}' could not be restored from {image.Path}: {(line.Length > 0 ? line : err)}{Criu.LogErrors(image.Path, "restore.log")}", row.Name);
             throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed",
                 $"Container '{row.Name}' failed to start: {(line.Length > 0 ? line : err)}{(console.Length > 0 ? "\n" + console : "")}", row.Name);
         }
@@ -403,7 +451,11 @@ public sealed class ContainerService
     /// </summary>
     private void ReleaseNetwork(ContainerRow row) => networks.DetachAll(row.Id, null);
 
-    public Container Stop(string name, bool force, TimeSpan? timeout = null)
+    /// <summary>
+    /// Stops a container: the stop signal, then SIGKILL after <paramref name="timeout"/> (at once with
+    /// <paramref name="force"/>); with <paramref name="stateful"/> its running state is saved by CRIU instead.
+    /// </summary>
+    public Container Stop(string name, bool force, TimeSpan? timeout = null, bool stateful = false)
     {
         using var _ = Lock(name);
         var row = ReadyRow(name);
@@ -418,6 +470,11 @@ public sealed class ContainerService
         {
             ReleaseNetwork(row); // an init that exited by itself leaves its network to the next command
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+        }
+        if (stateful)
+        {
+            StopStateful(row, rt);
+            return ToContainer(row);
         }
         if (!force)
         {
@@ -627,6 +684,8 @@ public sealed class ContainerService
         foreach (var snap in store.Snapshots(row.Id))
             if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snap.Name)))
                 storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snap.Name), anyType: true);
+        if (Directory.Exists(CheckpointsDir(row)))
+            Directory.Delete(CheckpointsDir(row), recursive: true);
         if (storage.HasVolume(row.Pool, VolumeTypes.Container, row.Name))
             storage.RemoveVolume(row.Pool, VolumeTypes.Container, row.Name, anyType: true);
         FaultPoints.Hit("container.delete.after-disk");
@@ -748,6 +807,8 @@ public sealed class ContainerService
         var row = ReadyRow(name);
         var snap = SnapshotRowOf(row, snapshot);
         storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
+        if (Directory.Exists(SnapshotStateDir(row, snapshot)))
+            Directory.Delete(SnapshotStateDir(row, snapshot), recursive: true);
         store.Write(() => store.DeleteSnapshotRow(snap.Id));
     }
 

@@ -12,6 +12,13 @@ public static class Monitor
     /// <summary>cps-hook, the createRuntime hook that hands a starting container's pid to the engine for CNI ADD.</summary>
     public static string Hook => Native("cps-hook");
 
+    /// <summary>A native file found like the monitor, or null when it is not there.</summary>
+    public static string? NativeOrNull(string name)
+    {
+        try { return Native(name); }
+        catch (ContainerPSException) { return null; }
+    }
+
     private static string Native(string name)
     {
         var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };

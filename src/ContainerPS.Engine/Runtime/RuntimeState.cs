@@ -54,7 +54,10 @@ public sealed class RuntimeDirectory
         return new RuntimeStatus(RuntimeStatus.Stopped, null, null, null);
     }
 
-    /// <summary>The exit file: "exited N", "signaled S" (reported as 128+S) or "start-failed N".</summary>
+    /// <summary>What the exit file says after Checkpoint-Container or Stop-Container -Stateful stopped the container.</summary>
+    public const string CheckpointedExit = "checkpointed";
+
+    /// <summary>The exit file: "exited N", "signaled S" (reported as 128+S), "start-failed N" or "checkpointed".</summary>
     public (int? Code, string Reason)? ReadExit()
     {
         string text;
@@ -67,6 +70,7 @@ public sealed class RuntimeDirectory
             "exited" => (n, $"init exited with code {n}"),
             "signaled" => (n + 128, $"init was killed by signal {n}"),
             "start-failed" => (null, $"start failed (runc exit code {n})"),
+            CheckpointedExit => (null, "checkpointed: its processes were saved by CRIU and stopped"),
             _ => (null, text),
         };
     }

@@ -128,8 +128,12 @@ public abstract class ContainerActionCmdlet : ContainerPSCmdlet
 [OutputType(typeof(Container))]
 public sealed class StartContainerCommand : ContainerActionCmdlet
 {
+    /// <summary>Boot normally, discarding a state saved by Stop-Container -Stateful.</summary>
+    [Parameter]
+    public SwitchParameter Stateless { get; set; }
+
     protected override string Action => "Start container";
-    protected override Container? Act(string name) => Engine.Containers.Start(name);
+    protected override Container? Act(string name) => Engine.Containers.Start(name, Stateless);
 }
 
 /// <summary>Cmdlets that stop a container: a clean shutdown within -Timeout, or -Force.</summary>
@@ -151,8 +155,12 @@ public abstract class ContainerStopCmdlet : ContainerActionCmdlet
 [OutputType(typeof(Container))]
 public sealed class StopContainerCommand : ContainerStopCmdlet
 {
-    protected override string Action => Force ? "Kill container" : "Stop container";
-    protected override Container? Act(string name) => Stop(name);
+    /// <summary>Save the running state with CRIU (the next Start-Container restores it) instead of shutting down.</summary>
+    [Parameter]
+    public SwitchParameter Stateful { get; set; }
+
+    protected override string Action => Stateful ? "Save the running state and stop container" : Force ? "Kill container" : "Stop container";
+    protected override Container? Act(string name) => Engine.Containers.Stop(name, Force, TimeSpan.FromSeconds(Timeout), Stateful);
 }
 
 [Cmdlet(VerbsLifecycle.Restart, "Container", SupportsShouldProcess = true)]

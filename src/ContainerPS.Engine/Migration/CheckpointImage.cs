@@ -1,0 +1,51 @@
+using System.Text.Json;
+
+namespace ContainerPS.Engine.Migration;
+
+/// <summary>
+/// A directory of CRIU images made by Checkpoint-Container, with ContainerPS's own record next to
+/// them (containerps-checkpoint.json): which container it is of, when, and the addresses it had on
+/// each network (a restore asks CNI for the same ones, since its sockets are bound to them).
+/// </summary>
+public sealed class CheckpointImage
+{
+    public const string MetadataFile = "containerps-checkpoint.json";
+
+    private sealed record Metadata(string Container, string Uuid, DateTime CreatedAt, Dictionary<string, string[]> Addresses);
+
+    private CheckpointImage(string path, Metadata m)
+    {
+        Path = path;
+        Container = m.Container;
+        Uuid = m.Uuid;
+        CreatedAt = m.CreatedAt;
+        Addresses = m.Addresses;
+    }
+
+    public string Path { get; }
+    public string Container { get; }
+    public string Uuid { get; }
+    public DateTime CreatedAt { get; }
+    /// <summary>Addresses (CIDR) by network name.</summary>
+    public IReadOnlyDictionary<string, string[]> Addresses { get; }
+
+    public static void Write(string path, string container, string uuid, IReadOnlyDictionary<string, string[]> addresses) =>
+        File.WriteAllText(System.IO.Path.Join(path, MetadataFile),
+            JsonSerializer.Serialize(new Metadata(container, uuid, DateTime.UtcNow, addresses.ToDictionary(kv => kv.Key, kv => kv.Value))));
+
+    /// <summary>Opens a checkpoint directory; a directory without CRIU's inventory or our record is not one.</summary>
+    public static CheckpointImage Open(string path)
+    {
+        var meta = System.IO.Path.Join(path, MetadataFile);
+        if (!Directory.Exists(path) || !File.Exists(meta) || !File.Exists(System.IO.Path.Join(path, "inventory.img")))
+            throw new ContainerPSException(ErrorKind.NotFound, "CheckpointNotFound",
+                $"'{path}' is not a checkpoint made by Checkpoint-Container (no {MetadataFile} and CRIU inventory there).", path);
+        Metadata? m;
+        try { m = JsonSerializer.Deserialize<Metadata>(File.ReadAllText(meta)); }
+        catch (JsonException e)
+        {
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint", $"{meta} is not valid: {e.Message}", path);
+        }
+        return new CheckpointImage(path, m ?? throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint", $"{meta} is empty.", path));
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using Monitor = ContainerPS.Engine.Runtime.Monitor;
+using ContainerPS.Engine.Tools;
+
+namespace ContainerPS.Engine.Migration;
+
+/// <summary>
+/// CRIU as runc drives it: where it is, what it can do on this kernel, the options every dump and
+/// restore uses, and its logs.
+/// </summary>
+public static partial class Criu
+{
+    public const int MinimumMajor = 4;
+
+    /// <summary>
+    /// runc checkpoint options: the network namespace is not dumped (a restore gets a fresh one that
+    /// CNI ADD configures with the same addresses, from the createRuntime hook); established TCP
+    /// connections and file locks are dumped.
+    /// </summary>
+    public static readonly string[] DumpOptions = { "--empty-ns", "network", "--tcp-established", "--file-locks" };
+
+    /// <summary>The matching runc restore options, each one argv word.</summary>
+    public static readonly string[] RestoreOptions = { "--empty-ns=network", "--tcp-established", "--file-locks" };
+
+    /// <summary>
+    /// The environment runc gets for checkpoint and restore (runc passes it on to criu): the
+    /// cps-criu-compat library, without which CRIU 4.1.1 cannot dump inet sockets on Linux 6.16+.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> Environment =>
+        Monitor.NativeOrNull("cps-criu-compat.so") is { } lib
+            ? new Dictionary<string, string?> { ["LD_PRELOAD"] = lib }
+            : new Dictionary<string, string?>();
+
+    public static string? Path => Monitor.Which("criu");
+
+    [GeneratedRegex(@"Version:\s*(\d+)\.(\d+)(?:\.(\d+))?")]
+    private static partial Regex VersionLine();
+
+    /// <summary>What CRIU can do here: its version, `criu check`, and the features live migration needs.</summary>
+    public static CheckpointSupport Check(ExternalTool tool)
+    {
+        var path = Path;
+        if (path is null)
+            return new CheckpointSupport { Supported = false, Message = "criu is not installed: run 'build.ps1 -Task Bootstrap' (CRIU 4 from Debian 13)." };
+        string Run(params string[] args)
+        {
+            var r = tool.Execute(path, args, null, null, TimeSpan.FromSeconds(60));
+            return (r.StandardOutput + r.StandardError).Trim();
+        }
+        var versionText = Run("--version");
+        var m = VersionLine().Match(versionText);
+        var version = m.Success ? new Version(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), m.Groups[3].Success ? int.Parse(m.Groups[3].Value) : 0) : null;
+        var check = Run("check");
+        var passed = check.Contains("Looks good", StringComparison.Ordinal);
+        var dirty = !Run("check", "--feature", "mem_dirty_track").Contains("OFF", StringComparison.Ordinal);
+        var uffd = Run("check", "--feature", "uffd-noncoop").Contains("is supported", StringComparison.Ordinal);
+        var ok = version is not null && version.Major >= MinimumMajor && passed;
+        return new CheckpointSupport
+        {
+            CriuPath = path,
+            Version = version?.ToString(),
+            Check = check.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "",
+            Supported = ok,
+            MemoryTracking = dirty,
+            LazyPages = uffd,
+            Message = version is null ? $"Could not read CRIU's version: {versionText}"
+                : version.Major < MinimumMajor ? $"CRIU {version} is too old: {MinimumMajor}.0 or later is needed (Debian 12's 3.17 fails on kernel 6.x)."
+                : !passed ? $"criu check failed: {check}"
+                : dirty ? "CRIU works here: checkpoint, restore and live migration with pre-copy."
+                : "CRIU works here: checkpoint, restore and stop-and-copy migration. Pre-copy (-Live) needs memory dirty tracking, which this kernel lacks (CONFIG_MEM_SOFT_DIRTY).",
+        };
+    }
+
+    /// <summary>
+    /// Hands an image directory to the container's root (host uid/gid <paramref name="uid"/>/<paramref name="gid"/>),
+    /// mode 0700/0600: CRIU opens some images after entering the container's user namespace.
+    /// </summary>
+    public static void GiveTo(string dir, long uid, long gid)
+    {
+        foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Append(dir))
+        {
+            if (Util.HostPath.IsSymlink(entry))
+                continue; // 'parent' links of incremental dumps
+            Util.LibC.Chown(entry, uid, gid);
+            File.SetUnixFileMode(entry, Directory.Exists(entry)
+                ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                : UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    /// <summary>The error lines of a CRIU log in <paramref name="dir"/> (dump.log, restore.log), as text to append to a message.</summary>
+    public static string LogErrors(string dir, string log)
+    {
+        var file = System.IO.Path.Join(dir, log);
+        if (!File.Exists(file))
+            return "";
+        var errors = File.ReadLines(file).Where(l => l.Contains("Error (", StringComparison.Ordinal) && !l.Contains("RLIMIT_NOFILE", StringComparison.Ordinal))
+            .TakeLast(6).Select(l => "  " + l.Trim()).ToList();
+        return errors.Count == 0 ? $" (see {file})" : $"\nCRIU ({file}):\n{string.Join('\n', errors)}";
+    }
+}

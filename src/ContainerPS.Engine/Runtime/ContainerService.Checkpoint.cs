@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using ContainerPS.Engine.Migration;
+using ContainerPS.Engine.Network;
+using ContainerPS.Engine.State;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// Checkpoint and restore with CRIU through runc: stateful snapshots, stateful stop/start, and
+/// checkpoints to a directory of the user's. The network namespace is not dumped: a restore gets
+/// a new one, configured by CNI ADD (from the createRuntime hook) with the addresses the
+/// container had, before its processes and sockets come back.
+/// </summary>
+public sealed partial class ContainerService
+{
+    private string CheckpointsDir(ContainerRow row) => Path.Join(root, "checkpoints", row.Uuid);
+    private string StopStateDir(ContainerRow row) => Path.Join(CheckpointsDir(row), "stop");
+    private string SnapshotStateDir(ContainerRow row, string snapshot) => Path.Join(CheckpointsDir(row), "snapshot-" + snapshot);
+
+    /// <summary>Test-ContainerCheckpoint: CRIU's version, `criu check`, and what this kernel allows.</summary>
+    public CheckpointSupport CheckpointSupport() => Criu.Check(tool);
+
+    /// <summary>
+    /// Dumps a running container: to <paramref name="path"/> (a new or empty directory), else into a
+    /// stateful snapshot (named <paramref name="snapshot"/>, or snapN). The container stops, unless
+    /// <paramref name="leaveRunning"/>. Returns the snapshot, or null for a -Path checkpoint.
+    /// </summary>
+    public ContainerSnapshot? Checkpoint(string name, string? path, string? snapshot, bool leaveRunning)
+    {
+        if (path is not null && snapshot is not null)
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpointTarget", "Give either a path or a snapshot name, not both.", name);
+        if (snapshot is not null)
+            Names.Validate(snapshot, "snapshot");
+        if (path is not null)
+            CheckNewCheckpointPath(path);
+        using var _ = Lock(name);
+        var row = ReadyRow(name);
+        var rt = Runtime(name);
+        if (!rt.Inspect().IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+        CheckCriu();
+        if (path is not null)
+        {
+            Dump(row, rt, path, leaveRunning, ownsDirectory: !Directory.Exists(path));
+            return null;
+        }
+
+        snapshot ??= Enumerable.Range(0, int.MaxValue).Select(i => $"snap{i}").First(n => store.Snapshots(row.Id).All(s => s.Name != n));
+        var id = store.Write(() => store.InsertSnapshot(row.Id, name, snapshot, stateful: true));
+        var dir = SnapshotStateDir(row, snapshot);
+        try
+        {
+            if (leaveRunning)
+            {
+                // Frozen while both the processes and the filesystem are saved, so they match.
+                RunRunc("pause", row.Name);
+                try
+                {
+                    Dump(row, rt, dir, leaveRunning: true, ownsDirectory: true);
+                    storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+                }
+                finally
+                {
+                    RunRunc("resume", row.Name);
+                }
+            }
+            else
+            {
+                Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+                storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+            }
+            store.Write(() => store.Release("snapshots", id));
+        }
+        catch
+        {
+            if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot)))
+                storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+            store.Write(() => store.DeleteSnapshotRow(id));
+            throw;
+        }
+        return ToSnapshot(row, SnapshotRowOf(row, snapshot));
+    }
+
+    /// <summary>Stop-Container -Stateful: the running state is saved and used by the next Start-Container.</summary>
+    private void StopStateful(ContainerRow row, RuntimeDirectory rt)
+    {
+        CheckCriu();
+        var dir = StopStateDir(row);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true); // a state the last start did not use
+        Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+    }
+
+    /// <summary>
+    /// Restores a stopped container from a checkpoint directory, or from a stateful snapshot (its
+    /// filesystem first, then its processes).
+    /// </summary>
+    public Container Restore(string name, string? path, string? snapshot)
+    {
+        if ((path is null) == (snapshot is null))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpointTarget", "Give either a checkpoint path or a snapshot name.", name);
+        using var _ = Lock(name);
+        var row = ReadyRow(name);
+        if (Runtime(name).Inspect().IsRunning)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before restoring a checkpoint.", name);
+        CheckCriu();
+        CheckpointImage image;
+        if (snapshot is not null)
+        {
+            var snap = SnapshotRowOf(row, snapshot);
+            if (!snap.Stateful)
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotNotStateful",
+                    $"Snapshot '{snapshot}' of container '{name}' holds only the filesystem: use Restore-ContainerSnapshot, then Start-Container.", snapshot);
+            image = CheckpointImage.Open(SnapshotStateDir(row, snapshot));
+            storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+        }
+        else
+        {
+            image = CheckpointImage.Open(path!);
+        }
+        Launch(row, image);
+        // A saved stop state is older than what now runs.
+        if (Directory.Exists(StopStateDir(row)))
+            Directory.Delete(StopStateDir(row), recursive: true);
+        return ToContainer(Row(name));
+    }
+
+    /// <summary>runc checkpoint into <paramref name="dir"/>, with the record of the container's addresses next to CRIU's images.</summary>
+    private void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
+    {
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!, Traversable);
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var addresses = networks.Memberships(row.Id)
+                .Select(a => (a.Network, NetworkService.ToAttachment(a).Addresses))
+                .Where(x => x.Addresses.Length > 0).ToDictionary(x => x.Network, x => x.Addresses);
+            CheckpointImage.Write(dir, row.Name, row.Uuid, addresses);
+            var args = new List<string> { "--root", RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
+            args.AddRange(Criu.DumpOptions);
+            if (leaveRunning)
+                args.Add("--leave-running");
+            args.Add(row.Name);
+            var r = tool.Execute(Monitor.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
+            if (r.ExitCode != 0)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "CheckpointFailed",
+                    $"Container '{row.Name}' could not be checkpointed: {RuncMessage(r.StandardError)}{Criu.LogErrors(dir, "dump.log")}", row.Name);
+        }
+        catch
+        {
+            // Nothing half-written stays behind (the error message carries CRIU's error lines).
+            if (ownsDirectory)
+                Directory.Delete(dir, recursive: true);
+            else
+                foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+                    if (entry is DirectoryInfo d) d.Delete(recursive: true); else entry.Delete();
+            throw;
+        }
+        if (MapOf(row) is { } map)
+            Criu.GiveTo(dir, map.UidBase, map.GidBase);
+        if (!leaveRunning)
+        {
+            // CRIU has killed the processes: the monitor records the exit and tidies up; the exit is
+            // then marked as a checkpoint, and DEL frees the addresses (the restore asks for them again).
+            if (!WaitStopped(rt, TimeSpan.FromSeconds(15)))
+                CleanupRuntime(row, rt);
+            File.WriteAllText(rt.ExitFile, RuntimeDirectory.CheckpointedExit + "\n");
+            ReleaseNetwork(row);
+        }
+        log.Verbose($"checkpoint {row.Name}: {clock.Elapsed.TotalMilliseconds:0.0} ms into {dir}");
+    }
+
+    private static readonly UnixFileMode Traversable =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    private static void CheckNewCheckpointPath(string path)
+    {
+        if (!Path.IsPathRooted(path) || path.Any(char.IsControl))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPath", $"The checkpoint path '{Names.Printable(path)}' must be an absolute path.", path);
+        if (File.Exists(path) || (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any()))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "CheckpointPathNotEmpty", $"'{path}' exists and is not an empty directory.", path);
+        if (!Directory.Exists(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(path))))
+            throw new ContainerPSException(ErrorKind.NotFound, "CheckpointPathNotFound", $"The parent directory of '{path}' does not exist.", path);
+    }
+
+    private void CheckCriu()
+    {
+        if (Criu.Path is null)
+            throw new ContainerPSException(ErrorKind.NotSupported, "CriuMissing",
+                "CRIU is not installed: run 'build.ps1 -Task Bootstrap' (CRIU 4 from Debian 13), then Test-ContainerCheckpoint.", "criu");
+    }
+
+    private void RunRunc(string command, string name)
+    {
+        var r = tool.Execute(Monitor.Runc, new[] { "--root", RuncRoot, command, name }, null, null, TimeSpan.FromSeconds(30));
+        if (r.ExitCode != 0)
+            throw new ContainerPSException(ErrorKind.OperationFailed, "RuncFailed", $"runc {command} {name}: {RuncMessage(r.StandardError)}", name);
+    }
+
+    /// <summary>runc's msg="..." of its last error line, else its whole stderr.</summary>
+    private static string RuncMessage(string stderr)
+    {
+        var m = System.Text.RegularExpressions.Regex.Matches(stderr, "msg=\"((?:[^\"\\\\]|\\\\.)*)\"");
+        return m.Count > 0 ? System.Text.RegularExpressions.Regex.Unescape(m[^1].Groups[1].Value).Trim() : stderr.Trim();
+    }
+}
