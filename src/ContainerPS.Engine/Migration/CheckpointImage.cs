@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ContainerPS.Engine.Network;
 
 namespace ContainerPS.Engine.Migration;
 
@@ -11,7 +12,7 @@ public sealed class CheckpointImage
 {
     public const string MetadataFile = "containerps-checkpoint.json";
 
-    private sealed record Metadata(string Container, string Uuid, DateTime CreatedAt, Dictionary<string, string[]> Addresses);
+    private sealed record Metadata(string Container, string Uuid, DateTime CreatedAt, Dictionary<string, InterfaceIdentity> Interfaces);
 
     private CheckpointImage(string path, Metadata m)
     {
@@ -19,19 +20,19 @@ public sealed class CheckpointImage
         Container = m.Container;
         Uuid = m.Uuid;
         CreatedAt = m.CreatedAt;
-        Addresses = m.Addresses;
+        Interfaces = m.Interfaces;
     }
 
     public string Path { get; }
     public string Container { get; }
     public string Uuid { get; }
     public DateTime CreatedAt { get; }
-    /// <summary>Addresses (CIDR) by network name.</summary>
-    public IReadOnlyDictionary<string, string[]> Addresses { get; }
+    /// <summary>The interface (addresses in CIDR form, MAC) the container had on each network, by network name.</summary>
+    public IReadOnlyDictionary<string, InterfaceIdentity> Interfaces { get; }
 
-    public static void Write(string path, string container, string uuid, IReadOnlyDictionary<string, string[]> addresses) =>
+    public static void Write(string path, string container, string uuid, IReadOnlyDictionary<string, InterfaceIdentity> interfaces) =>
         File.WriteAllText(System.IO.Path.Join(path, MetadataFile),
-            JsonSerializer.Serialize(new Metadata(container, uuid, DateTime.UtcNow, addresses.ToDictionary(kv => kv.Key, kv => kv.Value))));
+            JsonSerializer.Serialize(new Metadata(container, uuid, DateTime.UtcNow, interfaces.ToDictionary(kv => kv.Key, kv => kv.Value))));
 
     /// <summary>Opens a checkpoint directory; a directory without CRIU's inventory or our record is not one.</summary>
     public static CheckpointImage Open(string path)

@@ -11,6 +11,9 @@ public sealed record AttachOptions(string[]? Addresses = null, string? MacAddres
     public static readonly AttachOptions None = new();
 }
 
+/// <summary>The interface a restored container had on a network: its addresses and MAC, asked for again.</summary>
+public sealed record InterfaceIdentity(string[] Addresses, string? MacAddress);
+
 /// <summary>One CNI CHECK: <see cref="Checked"/> is false when CHECK was skipped (disableCheck, 0.3.1); <see cref="Error"/> when it failed.</summary>
 public sealed record NetworkCheck(string Network, string Interface, bool Checked, ContainerPSException? Error);
 
@@ -165,10 +168,10 @@ public sealed class NetworkService
     /// ADD for one membership. The conflist is recorded first (so DEL runs for it even after a crash
     /// half-way); when ADD fails, DEL runs at once and the error is thrown.
     /// </summary>
-    public CniResult Attach(AttachmentRow a, string netns, string[]? addresses = null)
+    public CniResult Attach(AttachmentRow a, string netns, InterfaceIdentity? identity = null)
     {
         var net = CniConfigList.Parse(store.Network(a.Network)?.Config ?? throw new ContainerPSException(ErrorKind.NotFound, "NetworkNotFound", $"Network '{a.Network}' not found.", a.Network));
-        var rt = Runtime(a, netns, addresses);
+        var rt = Runtime(a, netns, identity);
         store.Write(() => store.SetAttachmentResult(a.ContainerId, a.NetworkId, net.ToJsonString(), null));
         JsonObject result;
         try
@@ -189,15 +192,15 @@ public sealed class NetworkService
     /// <summary>
     /// ADD for every membership in interface order; on a failure the ones done are detached again and
     /// the error is thrown. <paramref name="addresses"/> (by network) asks for given addresses, as a
-    /// restore does for the ones the container had.
+    /// restore does for the interfaces the container had (same addresses, same MAC, so peers' ARP caches stay right).
     /// </summary>
-    public IReadOnlyList<CniResult> AttachAll(ContainerRow container, string netns, IReadOnlyDictionary<string, string[]>? addresses = null)
+    public IReadOnlyList<CniResult> AttachAll(ContainerRow container, string netns, IReadOnlyDictionary<string, InterfaceIdentity>? identities = null)
     {
         var done = new List<CniResult>();
         try
         {
             foreach (var a in store.Attachments(container.Id))
-                done.Add(Attach(a, netns, addresses?.GetValueOrDefault(a.Network)));
+                done.Add(Attach(a, netns, identities?.GetValueOrDefault(a.Network)));
         }
         catch (ContainerPSException)
         {
@@ -253,19 +256,22 @@ public sealed class NetworkService
         }
     }
 
-    private static CniRuntime Runtime(AttachmentRow a, string? netns, string[]? addresses = null)
+    private static CniRuntime Runtime(AttachmentRow a, string? netns, InterfaceIdentity? identity = null)
     {
         var options = ParseOptions(a.Options);
         var caps = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
-        string? args = null;
-        if ((addresses is { Length: > 0 } ? addresses : options.Addresses) is { Length: > 0 } ips)
+        var args = new List<string>();
+        if ((identity?.Addresses is { Length: > 0 } ? identity.Addresses : options.Addresses) is { Length: > 0 } ips)
         {
             caps["ips"] = new JsonArray(ips.Select(ip => (JsonNode)ip).ToArray());
             // For conflists that do not declare the ips capability, host-local also reads IP= from CNI_ARGS.
-            args = "IgnoreUnknown=1;IP=" + string.Join(',', ips.Select(ip => ip.Split('/')[0]));
+            args.Add("IP=" + string.Join(',', ips.Select(ip => ip.Split('/')[0])));
         }
-        if (options.MacAddress is { } mac)
+        if ((identity?.MacAddress ?? options.MacAddress) is { } mac)
+        {
             caps["mac"] = mac;
+            args.Add("MAC=" + mac); // bridge reads it from CNI_ARGS too
+        }
         if (options.PortMappings is { Count: > 0 } ports)
             caps["portMappings"] = new JsonArray(ports.Select(p =>
             {
@@ -274,7 +280,7 @@ public sealed class NetworkService
                     o["hostIP"] = p.HostIP;
                 return (JsonNode)o;
             }).ToArray());
-        return new CniRuntime(a.ContainerUuid, netns, a.IfName, caps, args);
+        return new CniRuntime(a.ContainerUuid, netns, a.IfName, caps, args.Count == 0 ? null : "IgnoreUnknown=1;" + string.Join(';', args));
     }
 
     // ------------------------------------------------------------------ options

@@ -131,14 +131,14 @@ public sealed partial class ContainerService
     private void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
     {
         var clock = Stopwatch.StartNew();
+        EndExecSessions(row, rt);
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!, Traversable);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            var addresses = networks.Memberships(row.Id)
-                .Select(a => (a.Network, NetworkService.ToAttachment(a).Addresses))
-                .Where(x => x.Addresses.Length > 0).ToDictionary(x => x.Network, x => x.Addresses);
-            CheckpointImage.Write(dir, row.Name, row.Uuid, addresses);
+            var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
+                .ToDictionary(a => a.Network, a => new InterfaceIdentity(a.Addresses, a.MacAddress));
+            CheckpointImage.Write(dir, row.Name, row.Uuid, interfaces);
             var args = new List<string> { "--root", RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
             args.AddRange(Criu.DumpOptions);
             if (leaveRunning)
@@ -171,6 +171,48 @@ public sealed partial class ContainerService
             ReleaseNetwork(row);
         }
         log.Verbose($"checkpoint {row.Name}: {clock.Elapsed.TotalMilliseconds:0.0} ms into {dir}");
+    }
+
+    /// <summary>
+    /// Ends the Invoke-ContainerExec sessions attached to the container: their in-container helper
+    /// runs the host's cps-exec binary, which CRIU cannot dump. Their commands go on inside the
+    /// container (adopted by its init) and are checkpointed like any other process; the sessions'
+    /// pipes to the caller are gone, as an ssh session is after its host migrated.
+    /// </summary>
+    private void EndExecSessions(ContainerRow row, RuntimeDirectory rt)
+    {
+        if (rt.Inspect().Pid is not int init)
+            return;
+        string? pidns;
+        try { pidns = new FileInfo($"/proc/{init}/ns/pid").LinkTarget; }
+        catch (IOException) { return; }
+        var helper = Monitor.ExecHelper;
+        var ended = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == init)
+                continue;
+            try
+            {
+                if (new FileInfo($"/proc/{pid}/ns/pid").LinkTarget != pidns)
+                    continue;
+                var exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+                if (exe is null || (exe != helper && exe != helper + " (deleted)"))
+                    continue;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // gone meanwhile
+            }
+            if (Util.LibC.Kill(pid, 9))
+                ended.Add(pid);
+        }
+        if (ended.Count == 0)
+            return;
+        var clock = Stopwatch.StartNew();
+        while (ended.Any(p => Directory.Exists($"/proc/{p}") && Util.ProcessIdentity.Read(p) is { State: not ('Z' or 'X') }) && clock.ElapsedMilliseconds < 5000)
+            Thread.Sleep(5);
+        log.Warning($"Container '{row.Name}': ended {ended.Count} attached Invoke-ContainerExec session(s) before the checkpoint; their commands go on inside the container.");
     }
 
     private static readonly UnixFileMode Traversable =

@@ -312,7 +312,7 @@ public sealed partial class ContainerService
             {
                 if (image is not null)
                     networks.LoopbackUp(row.Uuid, NetNsOf(pid));
-                WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid), image?.Addresses));
+                WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid), image?.Interfaces));
             }, image);
             log.Verbose($"{(image is null ? "start" : "restore")} {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
         }

@@ -48,6 +48,12 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void free_(nint p);
 
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int kill_(int pid, int sig);
+
+    /// <summary>kill(2); false when the process is already gone.</summary>
+    public static bool Kill(int pid, int signal) => kill_(pid, signal) == 0;
+
     [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int lchown_(string path, uint uid, uint gid);
 
