@@ -51,6 +51,7 @@
         'Checkpoint-Container'
         'Restore-Container'
         'Test-ContainerCheckpoint'
+        'Move-Container'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -41,6 +41,7 @@ $AptPackages = @(
     'tar'               # image tarballs (GNU tar: --xattrs, --acls, --sort)
     'containernetworking-plugins'  # CNI plugins in /usr/lib/cni (bridge, host-local, loopback, ...)
     'iptables'          # CRIU locks established TCP connections with it while it dumps them
+    'openssh-server', 'openssh-client'   # tests: a second host reached by PowerShell remoting over SSH
 )
 
 # CRIU >= 4 comes from Debian 13 (trixie), pinned low so nothing else is taken from there:

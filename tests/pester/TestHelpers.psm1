@@ -420,4 +420,55 @@ function Complete-ChildPwsh {
     }
 }
 
+# ------------------------------------------------------------------ a second host over SSH
+
+<#
+.SYNOPSIS
+    Starts a throwaway sshd on 127.0.0.1 whose 'powershell' subsystem runs this pwsh with
+    CONTAINERPS_ROOT set to Root: a second ContainerPS host with its own state and runtime dirs,
+    on the same kernel. Returns Port, KeyFile, PidFile and Dir; Stop-TestSshHost stops it by PID.
+#>
+function Start-TestSshHost {
+    param([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] [string] $Dir)
+    $null = New-Item -ItemType Directory -Force -Path $Dir
+    & ssh-keygen -q -t ed25519 -N '' -f "$Dir/host" | Out-Null
+    & ssh-keygen -q -t ed25519 -N '' -f "$Dir/user" | Out-Null
+    $dotnet = (Get-Process -Id $PID).Path
+    @('#!/bin/sh', "export CONTAINERPS_ROOT='$Root'", "exec '$dotnet' '$PSHOME/pwsh.dll' -sshs -NoLogo -NoProfile") | Set-Content "$Dir/pwsh-subsystem"
+    & chmod 0755 "$Dir/pwsh-subsystem"
+    $null = New-Item -ItemType Directory -Force /run/sshd   # sshd's privilege-separation directory
+    $sshd = (Get-Command sshd -CommandType Application | Select-Object -First 1).Source
+    foreach ($attempt in 1..5) {
+        $port = Get-Random -Minimum 30000 -Maximum 60000
+        @("Port $port", 'ListenAddress 127.0.0.1', "HostKey $Dir/host", "PidFile $Dir/sshd.pid", "AuthorizedKeysFile $Dir/user.pub",
+            'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
+            "Subsystem powershell $Dir/pwsh-subsystem") | Set-Content "$Dir/sshd_config"
+        Remove-Item "$Dir/sshd.pid" -ErrorAction SilentlyContinue
+        & $sshd -f "$Dir/sshd_config" -E "$Dir/sshd.log"
+        $deadline = [DateTime]::UtcNow.AddSeconds(5)
+        while (-not (Test-Path "$Dir/sshd.pid") -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        if (Test-Path "$Dir/sshd.pid") {
+            return [pscustomobject]@{ Port = $port; KeyFile = "$Dir/user"; PidFile = "$Dir/sshd.pid"; Dir = $Dir }
+        }
+    }
+    throw "sshd did not start: $(Get-Content "$Dir/sshd.log" -Raw -ErrorAction SilentlyContinue)"
+}
+
+<# A PSSession to a Start-TestSshHost host, with the built module imported there. #>
+function New-TestSshSession {
+    param([Parameter(Mandatory)] $SshHost)
+    $s = New-PSSession -HostName 127.0.0.1 -Port $SshHost.Port -UserName root -KeyFilePath $SshHost.KeyFile `
+        -Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' } -ErrorAction Stop
+    Invoke-Command -Session $s -ScriptBlock { param($m) Import-Module $m -ErrorAction Stop } -ArgumentList $script:ModulePath
+    $s
+}
+
+<# Stops the sshd (by the pid in its pid file; the sessions it serves end with their clients). #>
+function Stop-TestSshHost {
+    param($SshHost)
+    if ($null -eq $SshHost -or -not (Test-Path $SshHost.PidFile)) { return }
+    $p = (Get-Content $SshHost.PidFile -Raw).Trim()
+    if ($p -match '^\d+$') { & kill -TERM $p 2>$null }
+}
+
 Export-ModuleMember -Function *

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using ContainerPS.Engine.Idmap;
+using ContainerPS.Engine.Migration;
+using ContainerPS.Engine.Network;
+using ContainerPS.Engine.State;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// Move-Container, stop-and-copy: the source dumps the container (CRIU), streams its filesystem and
+/// checkpoint as tar archives to the destination, the destination restores it, and only then is
+/// the source removed. If anything fails before that, the destination drops what it received and
+/// the source is restored from its own checkpoint.
+/// </summary>
+public sealed partial class ContainerService
+{
+    public const string ArchiveRootfs = "rootfs", ArchiveState = "state";
+
+    // ------------------------------------------------------------------ source
+
+    /// <summary>Checks that a container can be moved and describes it for the destination.</summary>
+    public MigrationPlan PlanMove(string name, bool live)
+    {
+        var row = ReadyRow(Names.Validate(name, "container"));
+        var running = Runtime(name).Inspect().IsRunning;
+        if (live)
+            throw new ContainerPSException(ErrorKind.NotSupported, "PreCopyNotSupported",
+                (CheckpointSupport().MemoryTracking
+                    ? "Live migration by pre-copy is not in this version (it was built on a kernel without memory dirty tracking, where it cannot work or be tested). "
+                    : "Live migration by pre-copy needs memory dirty tracking, which this kernel lacks (CONFIG_MEM_SOFT_DIRTY is not set; " +
+                      "`criu check --feature mem_dirty_track` says \"Dirty tracking is OFF\"). ") +
+                "Move without -Live: the container is dumped, copied and restored (stop-and-copy), keeping its processes, memory and addresses.", name);
+        if (running)
+            CheckCriu();
+        var map = MapOf(row);
+        return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
+            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running);
+    }
+
+    /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
+    public string? FreezeForMove(string name)
+    {
+        using var _ = Lock(name);
+        var row = ReadyRow(name);
+        var rt = Runtime(name);
+        if (!rt.Inspect().IsRunning)
+            return null;
+        var dir = Path.Join(CheckpointsDir(row), "move");
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+        Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+        return dir;
+    }
+
+    /// <summary>A tar stream of the container's filesystem (numeric owners, xattrs, ACLs), or of a checkpoint directory.</summary>
+    public Process OpenArchive(string name, string? stateDir)
+    {
+        var row = ReadyRow(name);
+        var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
+        var psi = new ProcessStartInfo("tar") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "-C", dir, "-cf", "-", "." })
+            psi.ArgumentList.Add(a);
+        log.Verbose($"run: tar -C {dir} -cf - .");
+        return Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start tar");
+    }
+
+    /// <summary>After a failed move: the source container runs again from the checkpoint the move made.</summary>
+    public void ResumeAfterFailedMove(string name, string? stateDir)
+    {
+        if (stateDir is null)
+            return;
+        Restore(name, stateDir, null);
+        Directory.Delete(stateDir, recursive: true);
+    }
+
+    /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes.</summary>
+    public void FinishMove(string name) => Remove(name, force: true);
+
+    // ------------------------------------------------------------------ destination
+
+    private string IncomingDir(string token)
+    {
+        if (token.Length != 32 || !token.All(char.IsAsciiHexDigitLower))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMigrationToken", "Not a migration token.", token);
+        return Path.Join(root, "incoming", token);
+    }
+
+    /// <summary>Creates the incoming container (state Creating) after checking that this host can take it.</summary>
+    public string BeginIncoming(MigrationPlan plan)
+    {
+        Names.Validate(plan.Name, "container");
+        if (store.Container(plan.Name) is not null)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{plan.Name}' already exists on the destination.", plan.Name);
+        foreach (var n in plan.Networks)
+            networks.Row(n.Network);
+        IdMapping? map = null;
+        if (!plan.Privileged)
+        {
+            map = plan.Isolated ? AllocateIsolated(plan.IdmapSize ?? IdmapAllocator.DefaultSize) : SharedMap();
+            if (plan.Running && (map.UidBase != plan.IdmapBase || map.Size != plan.IdmapSize))
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "IdmapMismatch",
+                    $"Container '{plan.Name}' runs with the id map 0 {plan.IdmapBase} {plan.IdmapSize}; this host would give it 0 {map.UidBase} {map.Size}. " +
+                    "CRIU restores a user namespace as it was dumped: stop the container to move it, or give both hosts the same subordinate ids.", plan.Name);
+        }
+        var pool = DefaultPool();
+        var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
+        var token = Guid.NewGuid().ToString("n");
+        var dir = IncomingDir(token);
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var id = store.Write(() => store.InsertContainer(plan.Name, plan.Image, poolRow.Id, plan.Privileged, plan.Isolated, map?.UidBase, map?.Size,
+            plan.Config.ToDictionary(kv => kv.Key, kv => kv.Value)));
+        try
+        {
+            var row = store.Container(plan.Name)!;
+            foreach (var n in plan.Networks)
+                networks.AddMembership(row, n.Network, n.Interface, AttachOptions.None);
+            File.WriteAllText(Path.Join(dir, "plan.json"), plan.ToJson());
+        }
+        catch
+        {
+            UndoCreate(id, pool, plan.Name);
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+        log.Verbose($"incoming {plan.Name}: token {token}");
+        return token;
+    }
+
+    public void AppendIncoming(string token, string part, byte[] data)
+    {
+        if (part is not (ArchiveRootfs or ArchiveState))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidArchivePart", $"Unknown archive '{Names.Printable(part)}'.", part);
+        var dir = IncomingDir(token);
+        if (!Directory.Exists(dir))
+            throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
+        using var f = new FileStream(Path.Join(dir, part + ".tar"), FileMode.Append, FileAccess.Write);
+        f.Write(data);
+    }
+
+    /// <summary>Unpacks the archives and restores (or just creates, for a stopped container) the incoming container.</summary>
+    public Container CompleteIncoming(string token)
+    {
+        var dir = IncomingDir(token);
+        var planFile = Path.Join(dir, "plan.json");
+        if (!File.Exists(planFile))
+            throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
+        var plan = MigrationPlan.FromJson(File.ReadAllText(planFile));
+        var row = store.Container(plan.Name) ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"The incoming container '{plan.Name}' is gone.", plan.Name);
+        try
+        {
+            storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, null, path => Untar(Path.Join(dir, ArchiveRootfs + ".tar"), path));
+            string? state = null;
+            if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))
+            {
+                state = Path.Join(CheckpointsDir(row), "move");
+                Directory.CreateDirectory(Path.GetDirectoryName(state)!, Traversable);
+                Directory.CreateDirectory(state);
+                Untar(Path.Join(dir, ArchiveState + ".tar"), state);
+            }
+            store.Write(() => store.Release("containers", row.Id));
+            if (state is not null)
+            {
+                try
+                {
+                    Restore(row.Name, state, null);
+                }
+                finally
+                {
+                    Directory.Delete(state, recursive: true);
+                }
+            }
+        }
+        catch
+        {
+            AbortIncoming(token);
+            throw;
+        }
+        Directory.Delete(dir, recursive: true);
+        return Get(plan.Name);
+    }
+
+    /// <summary>Drops an incoming migration: the container (in whatever state) and what was received.</summary>
+    public void AbortIncoming(string token)
+    {
+        var dir = IncomingDir(token);
+        var planFile = Path.Join(dir, "plan.json");
+        if (File.Exists(planFile) && store.Container(MigrationPlan.FromJson(File.ReadAllText(planFile)).Name) is { } row)
+        {
+            if (row.State == RowState.Ready)
+                Remove(row.Name, force: true);
+            else
+                UndoCreate(row.Id, row.Pool, row.Name);
+        }
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+    }
+
+    private void Untar(string archive, string into)
+    {
+        if (!File.Exists(archive))
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {Path.GetFileName(archive)}.", archive);
+        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "-xpf", archive, "-C", into });
+    }
+}

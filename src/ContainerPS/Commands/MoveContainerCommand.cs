@@ -1,0 +1,149 @@
+using System.Collections.ObjectModel;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using ContainerPS.Engine;
+using ContainerPS.Engine.Runtime;
+
+namespace ContainerPS.Commands;
+
+/// <summary>
+/// Moves a container to another ContainerPS host reached by PowerShell remoting. The orchestration
+/// lives here because the transport is a PSSession; each step is one engine call on either side.
+/// </summary>
+[Cmdlet(VerbsCommon.Move, "Container", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(PSObject))]
+public sealed class MoveContainerCommand : ContainerPSCmdlet
+{
+    private const int ChunkSize = 4 << 20;
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ContainerNameCompleter))]
+    public string Name { get; set; } = "";
+
+    /// <summary>A session to the destination host (New-PSSession -HostName ... -SSHTransport) where ContainerPS is installed or imported.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    public PSSession Destination { get; set; } = null!;
+
+    /// <summary>Pre-copy live migration (needs memory dirty tracking in the kernel).</summary>
+    [Parameter]
+    public SwitchParameter Live { get; set; }
+
+    /// <summary>Pre-copy rounds with -Live.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int Iterations { get; set; } = 3;
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    // The destination side: ContainerPS loaded there, then one static engine call per step.
+    private const string RemoteScript = """
+        param($Step, $A, $B, $C)
+        if (-not (Get-Module ContainerPS)) { Import-Module ContainerPS -ErrorAction Stop }
+        switch ($Step) {
+            'begin'    { [ContainerPS.Engine.Migration.MigrationTarget]::Begin($A) }
+            'append'   { [ContainerPS.Engine.Migration.MigrationTarget]::Append($A, $B, [byte[]]$C) }
+            'complete' { [ContainerPS.Engine.Migration.MigrationTarget]::Complete($A) }
+            'abort'    { [ContainerPS.Engine.Migration.MigrationTarget]::Abort($A) }
+        }
+        """;
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, $"Move container to {Destination.ComputerName}"))
+            return;
+        Engine.Migration.MigrationPlan? plan = null;
+        if (!Try(() => plan = Engine.Containers.PlanMove(Name, Live)))
+            return;
+        var total = Stopwatch.StartNew();
+        string token;
+        try { token = (string)Remote("begin", plan!.ToJson())[0].BaseObject; }
+        catch (Exception e) when (e is RuntimeException or InvalidOperationException)
+        {
+            WriteError(new ErrorRecord(e, "MoveRefused", ErrorCategory.InvalidOperation, Name) { ErrorDetails = new ErrorDetails($"The destination refused container '{Name}': {e.Message}") });
+            return;
+        }
+
+        string? state = null;
+        var frozen = new Stopwatch();
+        PSObject? moved;
+        try
+        {
+            frozen.Start();
+            state = Engine.Containers.FreezeForMove(Name);
+            Send(token, ContainerService.ArchiveRootfs, null);
+            if (state is not null)
+                Send(token, ContainerService.ArchiveState, state);
+            moved = Remote("complete", token).FirstOrDefault();
+            frozen.Stop();
+            if (plan!.Running && moved?.Properties["State"]?.Value as string != "Running")
+                throw new InvalidOperationException($"the destination reports the container {moved?.Properties["State"]?.Value ?? "missing"}, not Running");
+        }
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or IOException)
+        {
+            try { Remote("abort", token); }
+            catch (Exception a) when (a is RuntimeException or InvalidOperationException) { WriteWarning($"Could not clean up the destination: {a.Message}"); }
+            var resumed = Try(() => Engine.Containers.ResumeAfterFailedMove(Name, state));
+            var record = e is ContainerPSException ce ? ToErrorRecord(ce) : new ErrorRecord(e, "MoveFailed", ErrorCategory.OperationStopped, Name);
+            record.ErrorDetails = new ErrorDetails($"Moving container '{Name}' failed: {e.Message}. {(resumed ? "It runs on the source again (or is as it was)." : "Restoring it on the source failed too: see the error before this one.")}");
+            WriteError(record);
+            return;
+        }
+        finally
+        {
+            WriteProgress(new ProgressRecord(1, $"Moving {Name}", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+        if (!Try(() => Engine.Containers.FinishMove(Name)))
+            WriteWarning($"Container '{Name}' runs on {Destination.ComputerName}, but removing it here failed: remove it with Remove-Container -Force.");
+        WriteVerbose($"moved {Name} to {Destination.ComputerName}: {total.Elapsed.TotalMilliseconds:0} ms in all, frozen {frozen.Elapsed.TotalMilliseconds:0} ms");
+        if (PassThru && moved is not null)
+        {
+            moved.Properties.Add(new PSNoteProperty("MoveDowntimeMs", Math.Round(frozen.Elapsed.TotalMilliseconds)));
+            moved.Properties.Add(new PSNoteProperty("MoveTotalMs", Math.Round(total.Elapsed.TotalMilliseconds)));
+            WriteObject(moved);
+        }
+    }
+
+    /// <summary>Streams one tar archive to the destination in chunks, with progress in bytes.</summary>
+    private void Send(string token, string part, string? state)
+    {
+        using var tar = Engine.Containers.OpenArchive(Name, state);
+        var errors = tar.StandardError.ReadToEndAsync();
+        var stream = tar.StandardOutput.BaseStream;
+        var buffer = new byte[ChunkSize];
+        long sent = 0;
+        while (true)
+        {
+            var n = 0;
+            while (n < buffer.Length)
+            {
+                var r = stream.Read(buffer, n, buffer.Length - n);
+                if (r == 0)
+                    break;
+                n += r;
+            }
+            if (n == 0)
+                break;
+            Remote("append", token, part, n == buffer.Length ? buffer : buffer[..n]);
+            sent += n;
+            WriteProgress(new ProgressRecord(1, $"Moving {Name}", $"Sending {part}: {sent / 1048576.0:0.0} MiB"));
+        }
+        tar.WaitForExit();
+        if (tar.ExitCode != 0)
+            throw new IOException($"tar of the {part} failed: {errors.Result.Trim()}");
+    }
+
+    private Collection<PSObject> Remote(string step, params object[] args)
+    {
+        using var ps = PowerShell.Create();
+        ps.Runspace = Destination.Runspace;
+        ps.AddScript(RemoteScript).AddArgument(step);
+        foreach (var a in args)
+            ps.AddArgument(a);
+        var result = ps.Invoke();
+        if (ps.Streams.Error.Count > 0)
+            throw new InvalidOperationException(ps.Streams.Error[0].Exception?.Message ?? ps.Streams.Error[0].ToString());
+        return result;
+    }
+}

@@ -1,0 +1,199 @@
+#Requires -Version 7.4
+# Move-Container between two ContainerPS hosts on this machine: the source is this pwsh, the
+# destination a second state root reached by PowerShell remoting over SSH (a throwaway sshd on
+# 127.0.0.1 with the powershell subsystem). Both share the kernel and a bridge, so the moved
+# container keeps its address and stays reachable. Real CRIU, real remoting.
+# Run in a private mount namespace (unshare --mount --propagation private), as build.ps1 does.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ModulePath) -Force
+
+    function Get-CommandError([scriptblock] $Script) {
+        $ErrorActionPreference = 'Stop'
+        try { $null = & $Script; $null } catch { $_ }
+    }
+
+    <# A file inside a running container of the host the session reaches ($null while missing). #>
+    function Read-Remote([string] $Container, [string] $File) {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            param($c, $f)
+            $out = Invoke-ContainerExec -Name $c -Command cat, $f -ErrorAction SilentlyContinue
+            if ($LASTEXITCODE -eq 0) { $out -join "`n" }
+        } -ArgumentList $Container, $File
+    }
+
+    function Read-Local([string] $Container, [string] $File) {
+        $out = Invoke-ContainerExec -Name $Container -Command cat, $File -ErrorAction SilentlyContinue
+        if ($LASTEXITCODE -eq 0) { $out -join "`n" }
+    }
+
+    function Start-Workload([string] $Container, [string] $Name, [string] $Script) {
+        $path = Join-Path (Get-StorageVolume -Pool default -Type container -Name $Container).Path "root/$Name.sh"
+        Set-Content -LiteralPath $path -Value $Script -NoNewline
+        Invoke-ContainerExec -Name $Container -Command sh, -c, "sh /root/$Name.sh </dev/null >/dev/null 2>&1 &" | Out-Null
+    }
+
+    <# The same bridge network on both hosts (same name, same bridge, each host its own IPAM files). #>
+    function New-SharedNetwork([string] $Name, [string] $Subnet, [hashtable[]] $DestinationExtra = @()) {
+        $bridge = 'cpm' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Bridges.Add($bridge)
+        $make = {
+            param($n, $br, $sub, $extra)
+            $conf = @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'bridge'; bridge = $br; isGateway = $false; isDefaultGateway = $false; ipMasq = $false
+                        ipam = @{ type = 'host-local'; dataDir = (Join-Path $env:CONTAINERPS_ROOT 'ipam'); ranges = @(, @(@{ subnet = $sub })) } }) + $extra }
+            New-ContainerNetwork -Name $n -Config $conf | Out-Null
+        }
+        & $make $Name $bridge $Subnet @()
+        Invoke-Command -Session $script:s -ScriptBlock $make -ArgumentList $Name, $bridge, $Subnet, $DestinationExtra
+    }
+
+    $script:Bridges = [System.Collections.Generic.List[string]]::new()
+    $script:t = New-ContainerTestRoot
+    $script:DstRoot = Join-Path $script:t.Base 'dest'
+    $null = New-Item -ItemType Directory -Path $script:DstRoot
+    & chmod 0711 $script:DstRoot
+    $script:Ssh = Start-TestSshHost -Root $script:DstRoot -Dir (Join-Path $script:t.Base 'ssh')
+    $script:s = New-TestSshSession $script:Ssh
+
+    # maps00-like workload: 256 MB of memory it keeps dirtying and checking (a static binary).
+    $script:Dirty = Join-Path $script:t.Ext 'dirty'
+    & gcc -static -O2 -o $script:Dirty (Join-Path $PSScriptRoot 'workloads/dirty.c')
+    if ($LASTEXITCODE -ne 0) { throw 'could not build the dirty-memory workload' }
+}
+
+AfterAll {
+    if ($script:s) {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+        } -ErrorAction SilentlyContinue
+        Remove-PSSession $script:s
+    }
+    Stop-TestSshHost $script:Ssh
+    # Whatever the destination left (its session died?): cleaned from here, it is the same kernel.
+    $saved = $env:CONTAINERPS_ROOT
+    $env:CONTAINERPS_ROOT = $script:DstRoot
+    Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+    $env:CONTAINERPS_ROOT = $saved
+    Remove-TestContainers
+    foreach ($b in $script:Bridges) { & ip link del $b 2>$null }
+    Remove-TestRoot
+}
+
+Describe 'Move-Container over PowerShell remoting' {
+    AfterEach {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+        }
+        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+    }
+
+    It 'the destination is a separate host: its own state root, reached through the session' {
+        Invoke-Command -Session $script:s -ScriptBlock { $env:CONTAINERPS_ROOT } | Should -Be $script:DstRoot
+        $null = New-Container -Name here -Image busybox
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count } | Should -Be 0
+    }
+
+    It 'moves a running container with 256 MB of dirty memory and a bridge network: same processes, memory and address' {
+        New-SharedNetwork -Name lan -Subnet 10.205.1.0/24
+        $c = New-Container -Name mover -Image busybox -Network lan -Start
+        $peer = New-Container -Name peer -Image busybox -Network lan -Start
+        $ip = $c.Network[0].Addresses[0] -replace '/24$'
+        Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name mover).Path 'root/dirty')
+        Invoke-ContainerExec -Name mover -Command sh, -c, '/root/dirty 256 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+        Start-Workload mover counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-Workload mover server 'while :; do echo pong | nc -l -p 7777; done'
+        Wait-Until { (Read-Local mover /tmp/dirty) -match '^ok \d+ 65536$' } -TimeoutSeconds 30 -Because 'the workload to fill its 256 MB'
+        Wait-Until { (Read-Local mover /tmp/count) -match '^\d+ ' } -Because 'the counter'
+        $secret = ((Read-Local mover /tmp/count) -split ' ')[1]
+        $gen = [long]((Read-Local mover /tmp/dirty) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name mover -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n"
+
+        $m = Move-Container -Name mover -Destination $script:s -PassThru
+        $m.pstypenames[0] | Should -Be 'Deserialized.ContainerPS.Container'
+        $m.State | Should -Be 'Running'
+        $m.Network[0].Addresses[0] | Should -Be "$ip/24"
+        $m.MoveDowntimeMs | Should -BeGreaterThan 0
+        $m.MoveTotalMs | Should -BeGreaterOrEqual $m.MoveDowntimeMs
+        ($m | Out-String) | Should -Match "mover\s+Running.*$([regex]::Escape($ip))"
+
+        # Gone here (and its address with it), running there with the same processes and memory.
+        (Get-CommandError { Get-Container -Name mover }).FullyQualifiedErrorId | Should -BeLike 'ContainerNotFound,*'
+        Invoke-Command -Session $script:s -ScriptBlock { (Get-Container mover).State } | Should -Be 'Running'
+        $remotePids = Invoke-Command -Session $script:s -ScriptBlock { (Invoke-ContainerExec -Name mover -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n" }
+        $remotePids | Should -Be $pids
+        Wait-Until { [long]((Read-Remote mover /tmp/dirty) -split ' ')[1] -gt $gen } -TimeoutSeconds 20 -Because 'the memory workload to go on'
+        (Read-Remote mover /tmp/dirty) | Should -Match '^ok \d+ 65536$'
+        ((Read-Remote mover /tmp/count) -split ' ')[1] | Should -Be $secret
+        # Same address, same MAC: the peer on the source host reaches the listener at once.
+        (Invoke-ContainerExec -Name peer -Command sh, -c, "echo ping | nc -w 5 $ip 7777") | Should -Be 'pong'
+        $peer | Should -Not -BeNullOrEmpty
+    }
+
+    It 'a stopped container moves cold: its filesystem and settings, no CRIU' {
+        New-SharedNetwork -Name lan -Subnet 10.205.2.0/24
+        $null = New-Container -Name cold -Image busybox -Network lan -Config @{ 'limits.memory' = '256MiB' }
+        Set-Content (Join-Path (Get-StorageVolume -Pool default -Type container -Name cold).Path 'root/marker') 'moved'
+        Move-Container -Name cold -Destination $script:s
+        Get-Container | Should -BeNullOrEmpty
+        $r = Invoke-Command -Session $script:s -ScriptBlock {
+            $c = Get-Container cold
+            [pscustomobject]@{ State = $c.State; Memory = $c.Config['limits.memory']; Net = $c.Network.Network
+                Marker = (Get-Content (Join-Path (Get-StorageVolume -Pool default -Type container -Name cold).Path 'root/marker')) }
+        }
+        $r.State | Should -Be 'Stopped'
+        $r.Memory | Should -Be '256MiB'
+        $r.Net | Should -Be 'lan'
+        $r.Marker | Should -Be 'moved'
+    }
+
+    It 'a move the destination refuses changes nothing on either side' {
+        New-SharedNetwork -Name lan -Subnet 10.205.3.0/24
+        $c = New-Container -Name taken -Image busybox -Network lan -Start
+        Invoke-Command -Session $script:s -ScriptBlock { New-Container -Name taken -Image busybox | Out-Null }
+        $e = Get-CommandError { Move-Container -Name taken -Destination $script:s }
+        $e.FullyQualifiedErrorId | Should -BeLike 'MoveRefused,*'
+        $e.ToString() | Should -Match "already exists on the destination"
+        $after = Get-Container taken
+        $after.State | Should -Be 'Running'
+        $after.Pid | Should -Be $c.Pid
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Name } | Should -Be 'taken'
+
+        # A network the destination does not have.
+        $null = New-Container -Name nonet -Image busybox -Network lan -Start
+        Invoke-Command -Session $script:s -ScriptBlock { Remove-ContainerNetwork lan }
+        $e = Get-CommandError { Move-Container -Name nonet -Destination $script:s }
+        $e.ToString() | Should -Match "Network 'lan' not found"
+        (Get-Container nonet).State | Should -Be 'Running'
+    }
+
+    It 'a move that fails after the freeze puts the source back as it was, running, and leaves nothing on the destination' {
+        # The destination's copy of the network fails its ADD (a tuning plugin with a sysctl that does not exist).
+        New-SharedNetwork -Name lan -Subnet 10.205.4.0/24 -DestinationExtra @(@{ type = 'tuning'; sysctl = @{ 'net.ipv4.conf.eth0.no_such_key' = '1' } })
+        $c = New-Container -Name back -Image busybox -Network lan -Start
+        Start-Workload back counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-Local back /tmp/count) -match '^\d+ ' } -Because 'the counter'
+        $secret = ((Read-Local back /tmp/count) -split ' ')[1]
+        $e = Get-CommandError { Move-Container -Name back -Destination $script:s }
+        $e | Should -Not -BeNullOrEmpty
+        $e.ToString() | Should -Match 'runs on the source again'
+        $after = Get-Container back
+        $after.State | Should -Be 'Running'
+        $after.Network[0].Addresses[0] | Should -Be $c.Network[0].Addresses[0]
+        ((Read-Local back /tmp/count) -split ' ')[1] | Should -Be $secret
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count; @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count } | Should -Be @(0, 0)
+    }
+
+    It '-Live says why pre-copy is not possible here and changes nothing' {
+        $support = Test-ContainerCheckpoint
+        $null = New-Container -Name live -Image busybox -Start
+        $e = Get-CommandError { Move-Container -Name live -Destination $script:s -Live -Iterations 3 }
+        $e.FullyQualifiedErrorId | Should -BeLike 'PreCopyNotSupported,*'
+        if (-not $support.MemoryTracking) { $e.Exception.Message | Should -Match 'CONFIG_MEM_SOFT_DIRTY' }
+        (Get-Container live).State | Should -Be 'Running'
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count } | Should -Be 0
+    }
+}

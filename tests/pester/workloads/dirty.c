@@ -1,0 +1,59 @@
+/*
+ * Test workload (maps00-like): holds MB megabytes of anonymous memory and keeps dirtying it.
+ * Every page carries (magic, page index, generation). Each round checks that every page still
+ * holds the previous round's generation, then writes the next one, and writes its state to
+ * STATUS_FILE: "ok GEN PAGES" or "corrupt PAGE". A checkpoint/restore or a migration in between
+ * must leave the pattern intact and the generation going on.
+ *   dirty MB STATUS_FILE
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAGE 4096
+#define MAGIC 0x4350534d454d4f52ULL /* "CPSMEMOR" */
+
+static void status(const char *file, const char *text)
+{
+	char tmp[512];
+	snprintf(tmp, sizeof tmp, "%s.tmp", file);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+	rename(tmp, file);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	size_t pages = (size_t)atol(argv[1]) * (1 << 20) / PAGE;
+	unsigned long long *mem = malloc(pages * PAGE);
+	char line[128];
+	if (!mem)
+		return 1;
+	for (size_t p = 0; p < pages; p++) {
+		unsigned long long *w = mem + p * (PAGE / 8);
+		memset(w, 0, PAGE);
+		w[0] = MAGIC;
+		w[1] = p;
+		w[2] = 0;
+	}
+	for (unsigned long long gen = 1;; gen++) {
+		for (size_t p = 0; p < pages; p++) {
+			unsigned long long *w = mem + p * (PAGE / 8);
+			if (w[0] != MAGIC || w[1] != p || w[2] != gen - 1) {
+				snprintf(line, sizeof line, "corrupt %zu\n", p);
+				status(argv[2], line);
+				return 1;
+			}
+			w[2] = gen;
+		}
+		snprintf(line, sizeof line, "ok %llu %zu\n", gen, pages);
+		status(argv[2], line);
+		usleep(20000);
+	}
+}
