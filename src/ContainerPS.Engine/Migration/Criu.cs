@@ -72,19 +72,21 @@ public static partial class Criu
     }
 
     /// <summary>
-    /// Hands an image directory to the container's root (host uid/gid <paramref name="uid"/>/<paramref name="gid"/>),
-    /// mode 0700/0600: CRIU opens some images after entering the container's user namespace.
+    /// Makes an image directory readable by a restore into a user namespace: CRIU opens some images
+    /// (timens-N.img first) from the new task before its uid map is written, when it is neither the
+    /// files' owner nor privileged over them, so only "other" permissions count. Directories become
+    /// 0711 (searchable, not listable) and files 0644; the directories above a stateful snapshot or
+    /// stop state (ROOT/checkpoints/UUID, all 0711, UUIDs random) keep the images out of sight.
     /// </summary>
-    public static void GiveTo(string dir, long uid, long gid)
+    public static void PrepareForRestore(string dir)
     {
+        var search = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        var read = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Append(dir))
         {
             if (Util.HostPath.IsSymlink(entry))
                 continue; // 'parent' links of incremental dumps
-            Util.LibC.Chown(entry, uid, gid);
-            File.SetUnixFileMode(entry, Directory.Exists(entry)
-                ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                : UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(entry, Directory.Exists(entry) ? search : read);
         }
     }
 

@@ -159,8 +159,6 @@ public sealed partial class ContainerService
                     if (entry is DirectoryInfo d) d.Delete(recursive: true); else entry.Delete();
             throw;
         }
-        if (MapOf(row) is { } map)
-            Criu.GiveTo(dir, map.UidBase, map.GidBase);
         if (!leaveRunning)
         {
             // CRIU has killed the processes: the monitor records the exit and tidies up; the exit is

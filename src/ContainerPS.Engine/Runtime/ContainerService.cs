@@ -262,7 +262,15 @@ public sealed partial class ContainerService
         var saved = StopStateDir(row);
         if (Directory.Exists(saved) && !stateless)
         {
-            Launch(row, CheckpointImage.Open(saved));
+            try
+            {
+                Launch(row, CheckpointImage.Open(saved));
+            }
+            catch (ContainerPSException e) when (e.ErrorId is "RestoreFailed" or "CheckpointNotFound" or "InvalidCheckpoint")
+            {
+                throw new ContainerPSException(e.Kind, e.ErrorId,
+                    e.Message + "\nThe state saved by Stop-Container -Stateful is kept; Start-Container -Stateless boots the container normally and discards it.", name, e);
+            }
             Directory.Delete(saved, recursive: true);
         }
         else
@@ -298,6 +306,8 @@ public sealed partial class ContainerService
         try
         {
             var map = MapOf(row);
+            if (image is not null && map is not null)
+                Criu.PrepareForRestore(image.Path);
             if (map is null)
                 Mounts.Bind(volume, rt.Rootfs);
             else

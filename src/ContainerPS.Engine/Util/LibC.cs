@@ -54,16 +54,6 @@ internal static unsafe partial class LibC
     /// <summary>kill(2); false when the process is already gone.</summary>
     public static bool Kill(int pid, int signal) => kill_(pid, signal) == 0;
 
-    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int lchown_(string path, uint uid, uint gid);
-
-    /// <summary>lchown(2): never follows a symbolic link.</summary>
-    public static void Chown(string path, long uid, long gid)
-    {
-        if (lchown_(path, checked((uint)uid), checked((uint)gid)) != 0)
-            throw Error("lchown", path);
-    }
-
     [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mkfifo_(string path, uint mode);
 

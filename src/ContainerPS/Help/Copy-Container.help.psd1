@@ -18,8 +18,10 @@ not copied (like lxc copy --instance-only); the copy starts with none.
 
 The source must be stopped unless -Snapshot is given: a running
 container's filesystem changes while it is copied (ContainerRunning).
-Copy one of its snapshots instead. Live copies come with checkpoints,
-which are not in this version.
+Copy one of its snapshots instead (Checkpoint-Container -LeaveRunning
+takes a consistent one of a running container). Live copies, with the
+processes, are not in this version; a stateful snapshot is copied
+without its processes.
 
 -StoragePool puts the copy in another pool; by default it goes to the
 source's pool.

@@ -18,7 +18,9 @@ the processes they name are alive:
   say how the last run ended, when known: "init exited with code N"
   (LastExitCode N) or "init was killed by signal N" (LastExitCode 128+N,
   137 for SIGKILL). While the monitor is still cleaning up after the init
-  ended, StatusReason is "stopping: the init has exited".
+  ended, StatusReason is "stopping: the init has exited". After
+  Checkpoint-Container or Stop-Container -Stateful it is "checkpointed:
+  its processes were saved by CRIU and stopped" (no LastExitCode).
 - Error: the monitor died without recording an exit (it was killed), or a
   start was interrupted. Start-Container or Stop-Container cleans up.
 - Creating, Deleting: another process is creating or removing it.
@@ -27,7 +29,9 @@ Properties: Name, State, Pid, Image (as given to New-Container), Pool,
 Idmap ("0 1000000 65536", or "privileged"), Privileged, CreatedAt and
 LastStartedAt (UTC), Config (a sorted dictionary of config keys,
 image.* included), Devices (empty in this version), StatusReason,
-LastExitCode. A Container alias property of Name lets containers be
+LastExitCode, Stateful (True when Stop-Container -Stateful saved the
+running state: the next Start-Container restores it instead of booting)
+and Network. A Container alias property of Name lets containers be
 piped to the snapshot cmdlets.
 
 -Property returns one bare value, like lxc config get: a property of the
@@ -101,6 +105,15 @@ with no formatting to parse.
             Title   = 'Running containers whose names start with web'
             Code    = 'Get-Container web* | Where-Object State -eq Running | Select-Object Name, Pid, Idmap'
             Remarks = 'Wildcards select by name; the objects filter like any other.'
+        }
+        @{
+            Title   = 'Containers that will resume their saved running state'
+            Code    = 'Get-Container | Where-Object Stateful | Format-List Name, State, Stateful, StatusReason'
+            Remarks = @'
+The containers stopped with Stop-Container -Stateful whose state has not
+been used yet: Start-Container restores them, Start-Container -Stateless
+boots them afresh.
+'@
         }
         @{
             Title   = 'Why did it stop?'

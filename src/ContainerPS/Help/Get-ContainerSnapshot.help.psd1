@@ -7,10 +7,17 @@ objects, in the order they were taken: all of them, or those whose names
 match -Name. It is the snapshots section of `lxc info CONTAINER` (Incus:
 incus snapshot list CONTAINER).
 
-Properties: Container, Name, Stateful (always False in this version:
-filesystem snapshots only) and CreatedAt (UTC). The snapshot's files are
-the storage volume CONTAINER@SNAPSHOT of type snapshot:
-(Get-StorageVolume -Pool POOL -Type snapshot -Name web1@snap0).Path.
+Properties: Container, Name, Stateful and CreatedAt (UTC). Stateful is
+False for a snapshot of the filesystem (New-ContainerSnapshot) and True
+for one that also holds the running processes (Checkpoint-Container);
+Restore-Container -Snapshot restores those, filesystem and processes.
+The snapshot's files are the storage volume CONTAINER@SNAPSHOT of type
+snapshot: (Get-StorageVolume -Pool POOL -Type snapshot -Name
+web1@snap0).Path; the CRIU images of a stateful snapshot are in
+ROOT/checkpoints/UUID/snapshot-NAME (UUID is the container's).
+Remove-ContainerSnapshot removes both. The running state saved by
+Stop-Container -Stateful is not a snapshot and is not listed here (see
+the container's Stateful property).
 
 Error IDs: ContainerNotFound, SnapshotNotFound (a name without wildcards
 that matches no snapshot).
@@ -45,6 +52,14 @@ case. Without -Name, every snapshot of the container is returned.
             Remarks = 'A table of Container, Name, Stateful and CreatedAt.'
         }
         @{
+            Title   = 'The stateful snapshots of a container'
+            Code    = 'Get-ContainerSnapshot web1 | Where-Object Stateful'
+            Remarks = @'
+The snapshots Restore-Container -Snapshot can bring back with their
+processes.
+'@
+        }
+        @{
             Title   = 'Snapshots of every container'
             Code    = 'Get-Container | Get-ContainerSnapshot'
             Remarks = 'Each container binds to -Container.'
@@ -62,6 +77,8 @@ Get-ContainerSnapshot db1 daily-* | Where-Object CreatedAt -lt (Get-Date).ToUniv
         'New-ContainerSnapshot'
         'Restore-ContainerSnapshot'
         'Remove-ContainerSnapshot'
+        'Checkpoint-Container'
+        'Restore-Container'
         'about_ContainerPS'
     )
 }

@@ -78,8 +78,7 @@ If -Start fails to start the container, the container stays created
 otherwise, or whose process is killed, leaves nothing behind (the next
 ContainerPS command repairs a killed one and writes a warning).
 
-Not in this version: devices and volume attachment, profiles, and
-checkpoints (stateful snapshots with CRIU).
+Not in this version: devices and volume attachment, and profiles.
 
 Error IDs: InvalidName, ContainerExists, ImageNotFound, ImageAmbiguous (a
 fingerprint prefix matches several images), ImageBusy, PoolNotFound,

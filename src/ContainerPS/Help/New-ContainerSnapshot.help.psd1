@@ -17,8 +17,11 @@ Remove-ContainerSnapshot.
 Snapshots are of the filesystem only (Stateful is False): the processes
 of a running container are not saved. A running container can be
 snapshotted, but its files may change while they are copied, so stop it
-first for a consistent snapshot. Stateful snapshots (lxc snapshot
---stateful, with CRIU) are not in this version.
+first for a consistent snapshot. For a stateful snapshot (lxc snapshot
+--stateful), which saves the processes too with CRIU, use
+Checkpoint-Container; `Checkpoint-Container NAME -SnapshotName SNAP
+-LeaveRunning` also gives a consistent snapshot of a running container
+(it is paused while its files are copied).
 
 Error IDs: ContainerNotFound, SnapshotExists, InvalidName (the snapshot
 name), ContainerBusy.
@@ -71,6 +74,7 @@ New-ContainerSnapshot web1 before-upgrade
         'Restore-ContainerSnapshot'
         'Remove-ContainerSnapshot'
         'Copy-Container'
+        'Checkpoint-Container'
         'about_ContainerPS'
     )
 }

@@ -4,7 +4,8 @@
     Description = @'
 Starts stopped containers. It is the equivalent of `lxc start NAME`
 (Incus: incus start). Nothing is written to the pipeline unless
--PassThru is given.
+-PassThru is given. A container stopped with Stop-Container -Stateful
+is restored from its saved state instead of booting (see below).
 
 How a container starts: ContainerPS mounts the container's volume at
 RUNTIME/containers/NAME/rootfs through an idmapped mount (a plain bind
@@ -27,8 +28,8 @@ container's name), ipc, network, cgroup and user namespaces, with the
 capabilities LXC keeps (no CAP_SYS_MODULE, CAP_SYS_TIME, CAP_SYS_RAWIO,
 CAP_MAC_ADMIN, CAP_MAC_OVERRIDE) and a seccomp filter that refuses what
 LXC's default policy refuses (module loading, kexec, open_by_handle_at,
-forced umount). The network namespace has a loopback interface only:
-networks are not part of this version. limits.memory, limits.processes
+forced umount). Without CNI networks the network namespace has a
+loopback interface only. limits.memory, limits.processes
 and limits.cpu are set in the container's cgroups
 (/containerps/UUID below each controller).
 
@@ -49,11 +50,29 @@ back and the plugin's error is written (CniPluginError). Attachments left
 by a crash (a killed monitor, a reboot) are deleted (CNI DEL) first, so
 host-local never leaks addresses.
 
+A saved running state. When the container's Stateful property is True
+(Stop-Container -Stateful saved it), Start-Container does not boot the
+init: cps-monitor runs `runc restore` and CRIU brings back the processes
+saved at the stop, with their pids, memory, pipes, sockets, zombies and
+file locks. The container gets a new network namespace: the
+createRuntime hook runs CNI ADD for its networks asking for the
+addresses and MAC addresses it had, and brings the loopback up, before
+the processes and their sockets (listening and established TCP
+connections too) come back. The saved state is used once: after a
+successful restore it is deleted and Stateful is False. If the restore
+fails (RestoreFailed, with the error lines of CRIU's restore.log), the
+container stays Stopped and the saved state is kept; -Stateless starts
+it normally and deletes the saved state. Restore-Container restores a
+stateful snapshot or a checkpoint directory instead.
+
 Error IDs: ContainerNotFound, ContainerRunning (already running),
 ContainerBusy (being changed by another session, or being created or
 removed), ContainerStartFailed (runc or the init failed; the message has
 the reason and the start of the console output), ToolMissing (runc or
-cps-monitor not found).
+cps-monitor not found), CniPluginError (a network's ADD failed),
+RestoreFailed and CriuMissing (restoring a saved state),
+CheckpointNotFound or InvalidCheckpoint (the saved state is damaged:
+start with -Stateless).
 '@
 
     Parameters  = @{
@@ -62,6 +81,10 @@ The names of the containers to start (exact, no wildcards). Containers
 from Get-Container bind by their Name.
 '@
         PassThru = 'Write each started container (State Running) to the pipeline.'
+        Stateless = @'
+Boot normally even if Stop-Container -Stateful saved a running state,
+and delete that state (lxc start --stateless).
+'@
     }
 
     Inputs      = @(
@@ -98,12 +121,28 @@ container is still Running, because its monitor, not the session,
 keeps it.
 '@
         }
+        @{
+            Title   = 'Resume a container stopped with its running state'
+            Code    = @'
+Stop-Container web1 -Stateful
+(Get-Container web1).Stateful
+Start-Container web1
+'@
+            Remarks = @'
+Prints True between the two; the start restores the processes saved by
+the stop (same pids, memory and addresses) instead of booting.
+'@
+        }
+        @{
+            Title   = 'Boot afresh, discarding a saved running state'
+            Code    = 'Start-Container web1 -Stateless'
+            Remarks = 'Like `lxc start web1 --stateless`. Stateful is False afterwards.'
+        }
     )
 
     Notes       = @'
-Not in this version: exec into a running container (lxc exec), an
-interactive console (lxc console), networks, attached volumes and
-devices, and stateful start from a checkpoint.
+Not in this version: an interactive console (lxc console), attached
+volumes and devices.
 '@
 
     Links       = @(
@@ -112,6 +151,7 @@ devices, and stateful start from a checkpoint.
         'Wait-Container'
         'Get-ContainerLog'
         'New-Container'
+        'Restore-Container'
         'about_ContainerPS'
     )
 }

@@ -2,9 +2,10 @@
     Synopsis    = 'Stops containers: asks the init to shut down, then kills it (lxc stop).'
 
     Description = @'
-Stops running containers. It is the equivalent of `lxc stop NAME`, and
-with -Force of `lxc stop NAME --force` (Incus: incus stop). Nothing is
-written to the pipeline unless -PassThru is given.
+Stops running containers. It is the equivalent of `lxc stop NAME`, with
+-Force of `lxc stop NAME --force` and with -Stateful of `lxc stop NAME
+--stateful` (Incus: incus stop). Nothing is written to the pipeline
+unless -PassThru is given.
 
 A clean stop sends the container's init a stop signal and waits up to
 -Timeout seconds (default 30) for the init to end and for the monitor to
@@ -31,9 +32,26 @@ interface first, with the cached ADD result: host-local frees the
 addresses. Stopping a container whose init already exited by itself frees
 its addresses too (and then reports ContainerNotRunning).
 
+-Stateful saves the container's running state with CRIU instead of
+shutting it down: its processes, memory, pipes, sockets (listening and
+established TCP connections too), zombies and file locks are dumped into
+ROOT/checkpoints/UUID/stop, then CRIU ends them. No stop signal is sent,
+so the init does not shut down; -Force and -Timeout do not apply. The
+container is Stopped with Stateful True and the StatusReason
+"checkpointed: its processes were saved by CRIU and stopped"; its
+networks are released (DEL). The next Start-Container restores it (same
+pids, memory and addresses) instead of booting, once; Start-Container
+-Stateless boots afresh and discards the saved state. A later stateful
+stop replaces an unused saved state. Attached Invoke-ContainerExec
+sessions are ended first, with a warning (their commands go on in the
+container and are saved). See Checkpoint-Container for what CRIU saves
+and Test-ContainerCheckpoint for whether it works here.
+
 Error IDs: ContainerNotFound, ContainerNotRunning (it is stopped),
 ContainerBusy (being changed by another session, or being created or
-removed), ContainerStopFailed (still running 15 seconds after SIGKILL).
+removed), ContainerStopFailed (still running 15 seconds after SIGKILL),
+CriuMissing and CheckpointFailed (with -Stateful; the message has
+CRIU's error lines and nothing is saved).
 '@
 
     Parameters  = @{
@@ -42,6 +60,10 @@ The names of the containers to stop (exact, no wildcards). Containers
 from Get-Container bind by their Name.
 '@
         Force    = 'Kill the container with SIGKILL at once (lxc stop --force).'
+        Stateful = @'
+Save the running state with CRIU and stop (lxc stop --stateful): the
+next Start-Container restores the processes instead of booting.
+'@
         Timeout  = @'
 Seconds to wait for a clean shutdown after the stop signal before
 killing the container (0 to 86400). Like lxc stop --timeout.
@@ -92,6 +114,19 @@ boot.stop.signal overrides the image's stop signal (busybox init halts on
 SIGUSR1). Set it when the container's init shuts down on another signal.
 '@
         }
+        @{
+            Title   = 'Stop with the running state saved, and resume later'
+            Code    = @'
+Stop-Container web1 -Stateful
+Get-Container web1 | Format-List Name, State, Stateful, StatusReason
+Start-Container web1
+'@
+            Remarks = @'
+Like `lxc stop web1 --stateful; lxc start web1`. In between, web1 is
+Stopped with Stateful True; the start brings back its processes, with
+their memory and addresses, where they were.
+'@
+        }
     )
 
     Links       = @(
@@ -99,6 +134,7 @@ SIGUSR1). Set it when the container's init shuts down on another signal.
         'Restart-Container'
         'Wait-Container'
         'Get-Container'
+        'Checkpoint-Container'
         'about_ContainerPS'
     )
 }

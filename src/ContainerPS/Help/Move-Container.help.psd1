@@ -1,0 +1,202 @@
+@{
+    Synopsis    = 'Moves a container, running or not, to another ContainerPS host over PowerShell remoting (lxc move --target / lxc copy + delete).'
+
+    Description = @'
+Moves a container to the ContainerPS host that -Destination, a
+PSSession, reaches. It is the equivalent of `lxc move NAME REMOTE:` (and
+for a running container of LXD's stateful live migration; Incus: incus
+move). Nothing is written to the pipeline unless -PassThru is given.
+
+A running container moves with its processes, memory, open connections
+and addresses, by stop-and-copy:
+
+1. The destination is asked to take the container (through the session;
+   ContainerPS must be installed there, or already imported in the
+   session). It checks that the name is free (ContainerExists), that
+   every CNI network of the container exists there under the same name
+   (NetworkNotFound), and that it would give the container the same id
+   map (IdmapMismatch: CRIU restores a user namespace as it was dumped,
+   so both hosts need the same subordinate ids in /etc/subuid and
+   /etc/subgid). It then creates the container, in state Creating, in
+   its default storage pool. A refusal leaves both hosts as they were:
+   the error is MoveRefused, with the destination's message.
+2. The container is checkpointed with CRIU as Checkpoint-Container
+   does, and stops (attached Invoke-ContainerExec sessions are ended
+   first, with a warning).
+3. Its root filesystem and the checkpoint are sent as tar streams
+   (numeric owners, xattrs, ACLs) in 4 MiB chunks through the session,
+   with progress in MiB.
+4. The destination unpacks them and restores the container: same pids,
+   same memory, same listening and established TCP connections, and CNI
+   ADD asks its networks for the same addresses and MAC address.
+5. Only when the destination reports the container Running is it
+   removed from the source (Remove-Container -Force).
+
+If a step after the checkpoint fails, the destination drops everything
+it received and the container is restored on the source from the
+checkpoint the move made: it runs there again, with its processes and
+addresses. The error is MoveFailed (CheckpointFailed when the dump
+itself failed) and its message ends "It runs on the source again (or is
+as it was)".
+
+The container is down from the checkpoint until the destination has
+restored it, which includes copying its whole filesystem: 1.0 to 1.6 s
+for a busybox container between two hosts on one machine, longer with a
+larger filesystem or a slower link. With -PassThru, MoveDowntimeMs and
+MoveTotalMs on the returned object give the times measured (the
+-Verbose message gives them too).
+
+A stopped container moves cold: its filesystem and settings only; CRIU
+is not needed and it arrives Stopped.
+
+What moves: the filesystem, the image name, the config keys (limits,
+user.*, image.*...), the kind of id map, and the network memberships
+(network and interface names). What does not: snapshots - they are
+removed with the source container, so copy what you need to keep first
+(Copy-Container -Snapshot) - and the running state saved by
+Stop-Container -Stateful (move the container while it runs instead).
+The container lands in the destination's default storage pool, whatever
+its pool was on the source.
+
+-Live asks for pre-copy live migration: memory copied in -Iterations
+rounds while the container runs, then a short final freeze. Pre-copy
+needs the kernel to track dirty memory (CONFIG_MEM_SOFT_DIRTY), which
+this kernel does not: `criu check --feature mem_dirty_track` says "Dirty
+tracking is OFF". So -Live fails at once with PreCopyNotSupported and
+nothing changes; without -Live the move is stop-and-copy.
+Test-ContainerCheckpoint shows MemoryTracking.
+
+Both hosts need root, CRIU 4 (for a running container) and the same
+kernel features; their bridges must reach each other for the moved
+container to stay reachable at its addresses.
+
+Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
+CriuMissing, MoveRefused (the destination refused: ContainerExists,
+NetworkNotFound, IdmapMismatch, or ContainerPS could not be loaded
+there), MoveFailed (a step after the checkpoint failed; the container
+was put back on the source), CheckpointFailed.
+'@
+
+    Parameters  = @{
+        Name        = @'
+The container to move (exact, no wildcards). Containers from
+Get-Container bind by their Name.
+'@
+        Destination = @'
+An open PSSession to the destination host, as root (New-PSSession
+-HostName HOST -UserName root for PowerShell remoting over SSH). The
+session's pwsh uses its own ContainerPS state root (CONTAINERPS_ROOT
+there, else /var/lib/containerps). ContainerPS is imported in it if it
+is not already.
+'@
+        Live        = @'
+Pre-copy live migration. Not possible on this kernel (no memory dirty
+tracking): fails with PreCopyNotSupported and changes nothing.
+'@
+        Iterations  = @'
+The number of pre-copy rounds with -Live (1 to 64, default 3). Unused
+without -Live.
+'@
+        PassThru    = @'
+Write the container as the destination reports it
+(Deserialized.ContainerPS.Container) with two note properties,
+MoveDowntimeMs and MoveTotalMs.
+'@
+    }
+
+    Inputs      = @(
+        @{
+            Type        = 'ContainerPS.Container'
+            Description = 'Containers from Get-Container, bound by their Name property.'
+        }
+    )
+
+    Outputs     = @{
+        'System.Management.Automation.PSObject' = @'
+With -PassThru, the moved container as a
+Deserialized.ContainerPS.Container (the destination's view: State,
+Pid, Pool, Network...), with MoveDowntimeMs (how long it was frozen)
+and MoveTotalMs. Otherwise nothing.
+'@
+    }
+
+    Examples    = @(
+        @{
+            Title   = 'Move a running container to another host'
+            Code    = @'
+$s = New-PSSession -HostName host2 -UserName root
+Move-Container web -Destination $s -PassThru
+Invoke-Command $s { Get-Container web }
+'@
+            Remarks = @'
+Like `lxc move web host2:`. web runs on host2 with the same processes
+and addresses, and is gone from this host. The returned object has
+MoveDowntimeMs and MoveTotalMs.
+'@
+        }
+        @{
+            Title   = 'Prepare the destination, then move'
+            Code    = @'
+$lan = { New-ContainerNetwork lan -Config @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'bridge'; bridge = 'br-lan'; ipMasq = $false; ipam = @{ type = 'host-local'; subnet = '10.40.0.0/24' } }) } }
+Invoke-Command $s $lan
+Invoke-Command $s { Test-ContainerCheckpoint -Quiet }
+Move-Container web $s
+'@
+            Remarks = @'
+The destination needs the container's networks under the same names
+(NetworkNotFound, as MoveRefused, otherwise) and a working CRIU.
+'@
+        }
+        @{
+            Title   = 'Empty a host before maintenance'
+            Code    = @'
+Get-Container | Where-Object State -eq Running | Move-Container -Destination $s -PassThru |
+    Select-Object Name, State, MoveDowntimeMs
+'@
+            Remarks = @'
+Each container is moved in turn; one that fails to move stays here
+(running) and the others go on.
+'@
+        }
+        @{
+            Title   = 'Run commands in the moved container'
+            Code    = @'
+Invoke-Command $s { Invoke-ContainerExec web -Command cat, /tmp/count }
+'@
+            Remarks = @'
+Inside Invoke-Command, give the command with -Command: PowerShell
+remoting rejects the `--` separator of `Invoke-ContainerExec web -- cat`
+("the parameter name '' is ambiguous").
+'@
+        }
+        @{
+            Title   = 'Why -Live is refused here'
+            Code    = @'
+Move-Container web $s -Live
+$Error[0].FullyQualifiedErrorId
+'@
+            Remarks = @'
+PreCopyNotSupported,ContainerPS.Commands.MoveContainerCommand: this
+kernel lacks memory dirty tracking (CONFIG_MEM_SOFT_DIRTY). Nothing is
+changed; move without -Live.
+'@
+        }
+    )
+
+    Notes       = @'
+The destination side is reached only through the session: one call per
+step ([ContainerPS.Engine.Migration.MigrationTarget]), with what arrives
+kept in ROOT/incoming/TOKEN there. If the session dies during a move,
+the source container is restored from its checkpoint, and an incoming
+container the destination had not finished (state Creating) is rolled
+back by the next ContainerPS command there.
+'@
+
+    Links       = @(
+        'Checkpoint-Container'
+        'Restore-Container'
+        'Test-ContainerCheckpoint'
+        'New-PSSession'
+        'about_ContainerPS'
+    )
+}

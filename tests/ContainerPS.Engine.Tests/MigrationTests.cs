@@ -1,0 +1,91 @@
+using ContainerPS.Engine.Migration;
+using ContainerPS.Engine.Network;
+using ContainerPS.Engine.Runtime;
+
+namespace ContainerPS.Engine.Tests;
+
+/// <summary>The pure parts of checkpoint and migration: the checkpoint record, the plan, the exit marker, CRIU's logs and options.</summary>
+public class MigrationTests
+{
+    [Fact]
+    public void A_checkpoint_record_round_trips_with_the_interfaces()
+    {
+        using var root = new TempRoot();
+        File.WriteAllText(Path.Join(root.Path, "inventory.img"), "x");
+        var interfaces = new Dictionary<string, InterfaceIdentity> { ["lan"] = new(new[] { "10.1.2.3/24" }, "02:42:0a:01:02:03") };
+        CheckpointImage.Write(root.Path, "web", "u1", interfaces);
+        var image = CheckpointImage.Open(root.Path);
+        Assert.Equal("web", image.Container);
+        Assert.Equal("u1", image.Uuid);
+        Assert.Equal(new[] { "10.1.2.3/24" }, image.Interfaces["lan"].Addresses);
+        Assert.Equal("02:42:0a:01:02:03", image.Interfaces["lan"].MacAddress);
+        Assert.True((DateTime.UtcNow - image.CreatedAt).TotalMinutes < 1);
+    }
+
+    [Fact]
+    public void A_directory_without_CRIU_images_or_our_record_is_not_a_checkpoint()
+    {
+        using var root = new TempRoot();
+        Assert.Equal("CheckpointNotFound", Assert.Throws<ContainerPSException>(() => CheckpointImage.Open(root.Path)).ErrorId);
+        Assert.Equal("CheckpointNotFound", Assert.Throws<ContainerPSException>(() => CheckpointImage.Open(Path.Join(root.Path, "missing"))).ErrorId);
+        File.WriteAllText(Path.Join(root.Path, "inventory.img"), "x");
+        File.WriteAllText(Path.Join(root.Path, CheckpointImage.MetadataFile), "{not json");
+        Assert.Equal("InvalidCheckpoint", Assert.Throws<ContainerPSException>(() => CheckpointImage.Open(root.Path)).ErrorId);
+    }
+
+    [Fact]
+    public void A_migration_plan_survives_its_trip_as_JSON()
+    {
+        var plan = new MigrationPlan("web", "busybox", new Dictionary<string, string> { ["limits.memory"] = "256MiB" }, false, true, 1065536, 65536,
+            new[] { new MigrationNetwork("lan", "eth0"), new MigrationNetwork("back", "eth1") }, true);
+        var back = MigrationPlan.FromJson(plan.ToJson());
+        Assert.Equal(plan.Name, back.Name);
+        Assert.Equal("256MiB", back.Config["limits.memory"]);
+        Assert.True(back.Isolated);
+        Assert.Equal(1065536, back.IdmapBase);
+        Assert.Equal(new[] { "lan", "back" }, back.Networks.Select(n => n.Network));
+        Assert.Equal("eth1", back.Networks[1].Interface);
+        Assert.True(back.Running);
+    }
+
+    [Fact]
+    public void The_exit_marker_of_a_checkpoint_reads_as_such()
+    {
+        using var root = new TempRoot();
+        var rt = new RuntimeDirectory(root.Path);
+        File.WriteAllText(rt.ExitFile, RuntimeDirectory.CheckpointedExit + "\n");
+        var exit = rt.ReadExit();
+        Assert.NotNull(exit);
+        Assert.Null(exit!.Value.Code);
+        Assert.Contains("checkpointed", exit.Value.Reason);
+        Assert.Equal(RuntimeStatus.Stopped, rt.Inspect().State);
+    }
+
+    [Fact]
+    public void CRIU_log_errors_are_quoted_without_the_harmless_rlimit_one()
+    {
+        using var root = new TempRoot();
+        File.WriteAllLines(Path.Join(root.Path, "dump.log"), new[]
+        {
+            "(00.1) Version: 4.1.1",
+            "(00.2) Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted",
+            "(00.3) Error (criu/cr-dump.c:1402): A session leader of zombie process 1(2) is outside of its pid namespace",
+            "(00.4) Error (criu/cr-dump.c:2111): Dumping FAILED.",
+        });
+        var text = Criu.LogErrors(root.Path, "dump.log");
+        Assert.Contains("session leader", text);
+        Assert.Contains("Dumping FAILED", text);
+        Assert.DoesNotContain("RLIMIT_NOFILE", text);
+        Assert.Equal("", Criu.LogErrors(root.Path, "restore.log"));
+    }
+
+    [Fact]
+    public void Dump_and_restore_options_match_and_are_single_words_for_the_monitor()
+    {
+        Assert.Contains("--tcp-established", Criu.DumpOptions);
+        Assert.Contains("--tcp-established", Criu.RestoreOptions);
+        Assert.Contains("--file-locks", Criu.RestoreOptions);
+        Assert.Contains("--empty-ns=network", Criu.RestoreOptions);
+        Assert.All(Criu.RestoreOptions, o => Assert.StartsWith("--", o)); // cps-monitor accepts only --options
+    }
+}
