@@ -51,10 +51,15 @@ dumped. Their commands go on inside the container (adopted by its init)
 and are saved like any other process; only the session's pipes to the
 caller are gone, as an ssh session is after its host restarts.
 
-For a restore the images are handed to the container's root user (its
-host uid and gid, mode 0700 for directories and 0600 for files), because
-CRIU opens some of them from inside the container's user namespace.
-CRIU's own log (dump.log) stays in the directory.
+The images belong to root. Before an unprivileged container is
+restored from them, their directory is made searchable but not listable
+(0711) and the files readable (0644): CRIU opens some of them
+(timens-N.img first) from the restored task before its uid map is
+written, when only "other" permissions count. Stateful snapshots and
+saved stop states sit below ROOT/checkpoints/UUID (0711, random UUID),
+out of sight; keep a -Path directory inside a directory that only root
+can enter, since the images hold the processes' memory. CRIU's own log
+(dump.log) stays in the directory.
 
 On this host CRIU is 4.1.1 (Debian 13) and the kernel is Linux 6.18.
 CRIU 4.1.1 cannot dump a TCP or UDP socket on Linux 6.16 and later

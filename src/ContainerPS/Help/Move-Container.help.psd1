@@ -1,11 +1,11 @@
 @{
-    Synopsis    = 'Moves a container, running or not, to another ContainerPS host over PowerShell remoting (lxc move --target / lxc copy + delete).'
+    Synopsis    = 'Moves a container, running or not, to another ContainerPS host over PowerShell remoting (lxc move NAME REMOTE:).'
 
     Description = @'
 Moves a container to the ContainerPS host that -Destination, a
-PSSession, reaches. It is the equivalent of `lxc move NAME REMOTE:` (and
-for a running container of LXD's stateful live migration; Incus: incus
-move). Nothing is written to the pipeline unless -PassThru is given.
+PSSession, reaches. It is the equivalent of `lxc move NAME REMOTE:`
+(Incus: incus move), which for a running container is LXD's migration
+with CRIU. Nothing is written to the pipeline unless -PassThru is given.
 
 A running container moves with its processes, memory, open connections
 and addresses, by stop-and-copy:
@@ -137,8 +137,11 @@ MoveDowntimeMs and MoveTotalMs.
         @{
             Title   = 'Prepare the destination, then move'
             Code    = @'
-$lan = { New-ContainerNetwork lan -Config @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'bridge'; bridge = 'br-lan'; ipMasq = $false; ipam = @{ type = 'host-local'; subnet = '10.40.0.0/24' } }) } }
-Invoke-Command $s $lan
+Invoke-Command $s {
+    New-ContainerNetwork lan -Config @{ cniVersion = '1.0.0'; plugins = @(@{
+        type = 'bridge'; bridge = 'br-lan'; ipMasq = $false
+        ipam = @{ type = 'host-local'; subnet = '10.40.0.0/24' } }) }
+}
 Invoke-Command $s { Test-ContainerCheckpoint -Quiet }
 Move-Container web $s
 '@
