@@ -39,6 +39,7 @@ $AptPackages = @(
     'debootstrap'       # New-ContainerImage: Debian images
     'xz-utils'          # .tar.xz images
     'tar'               # image tarballs (GNU tar: --xattrs, --acls, --sort)
+    'zstd'              # Move-Container compresses what it sends (tar --zstd)
     'containernetworking-plugins'  # CNI plugins in /usr/lib/cni (bridge, host-local, loopback, ...)
     'iptables'          # CRIU locks established TCP connections with it while it dumps them
     'openssh-server', 'openssh-client'   # tests: a second host reached by PowerShell remoting over SSH

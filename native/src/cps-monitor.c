@@ -464,8 +464,13 @@ static void error_text(struct mon *m, const char *reason, char *out, size_t size
 	for (bool quoted = s != pick && s != reason; *s && j + 1 < size; s++) {
 		if (quoted && *s == '"')
 			break;
-		if (quoted && *s == '\\' && s[1])
+		if (quoted && *s == '\\' && s[1]) {
 			s++;
+			if (*s == 'n' || *s == 't' || *s == 'r') {   /* an escaped control character */
+				out[j++] = ' ';
+				continue;
+			}
+		}
 		out[j++] = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
 	}
 	out[j] = '\0';

@@ -88,4 +88,35 @@ public class MigrationTests
         Assert.Contains("--empty-ns=network", Criu.RestoreOptions);
         Assert.All(Criu.RestoreOptions, o => Assert.StartsWith("--", o)); // cps-monitor accepts only --options
     }
+
+    [Fact]
+    public async Task The_data_link_carries_both_archives_and_refuses_a_wrong_key()
+    {
+        var received = new List<(byte, byte[])>();
+        using (var receiver = new MigrationChannel.Receiver(System.Net.IPAddress.Loopback, (p, d) => received.Add((p, d.ToArray()))))
+        {
+            using var sender = MigrationChannel.Sender.TryConnect("127.0.0.1", receiver.Port, Convert.FromBase64String(receiver.Key), TimeSpan.FromSeconds(5))!;
+            var big = new byte[3 << 20];
+            new Random(7).NextBytes(big);
+            sender.Send(0, big);
+            sender.Send(1, new byte[] { 1, 2, 3 });
+            sender.Finish();
+            await receiver.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.Equal(2, received.Count);
+        Assert.Equal(0, received[0].Item1);
+        Assert.Equal(3 << 20, received[0].Item2.Length);
+        Assert.Equal(new byte[] { 1, 2, 3 }, received[1].Item2);
+
+        // Someone without the key (it only travels through the remoting session) gets nothing in.
+        var forged = new List<byte[]>();
+        using var target = new MigrationChannel.Receiver(System.Net.IPAddress.Loopback, (_, d) => forged.Add(d.ToArray()));
+        using (var stranger = MigrationChannel.Sender.TryConnect("127.0.0.1", target.Port, new byte[32], TimeSpan.FromSeconds(5))!)
+        {
+            stranger.Send(0, new byte[] { 6, 6, 6 });
+            stranger.Finish();
+        }
+        await Assert.ThrowsAnyAsync<System.Security.Cryptography.CryptographicException>(() => target.Completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Empty(forged);
+    }
 }

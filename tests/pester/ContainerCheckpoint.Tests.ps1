@@ -242,11 +242,26 @@ Describe 'CRIU checkpoint and restore' {
         (Get-Container run).State | Should -Be 'Running'
         Get-ChildItem $full -Name | Should -Be 'x'
 
+        # A checkpoint of another container is not restored onto this one's filesystem.
+        $other = Join-Path $script:t.Ext 'other'
+        Checkpoint-Container -Name run -Path $other -LeaveRunning
+        $null = New-Container -Name twin -Image busybox
+        $e = Get-CommandError { Restore-Container -Name twin -Path $other }
+        $e.FullyQualifiedErrorId | Should -BeLike 'CheckpointOfAnotherContainer,*'
+        (Get-Container twin).State | Should -Be 'Stopped'
+
         # A snapshot of the filesystem only cannot bring processes back.
         Stop-Container -Name run -Force
         $e = Get-CommandError { Restore-Container -Name run -Snapshot plain }
         $e.FullyQualifiedErrorId | Should -BeLike 'SnapshotNotStateful,*'
         $e.Exception.Message | Should -Match 'Restore-ContainerSnapshot'
+
+        # Restore-ContainerSnapshot replaces the filesystem, so a state saved with -Stateful is dropped.
+        Start-Container -Name run
+        Stop-Container -Name run -Stateful
+        (Get-Container run).Stateful | Should -BeTrue
+        Restore-ContainerSnapshot -Container run -Name plain -Confirm:$false
+        (Get-Container run).Stateful | Should -BeFalse
     }
 
     It 'removing a stateful snapshot or the container removes the saved state' {

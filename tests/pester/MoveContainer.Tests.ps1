@@ -112,7 +112,10 @@ Describe 'Move-Container over PowerShell remoting' {
         $gen = [long]((Read-Local mover /tmp/dirty) -split ' ')[1]
         $pids = (Invoke-ContainerExec -Name mover -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n"
 
-        $m = Move-Container -Name mover -Destination $script:s -PassThru
+        $all = Move-Container -Name mover -Destination $script:s -PassThru -Verbose 4>&1
+        $m = $all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        ($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n" | Should -Match 'Data link to .* \(AES-256-GCM'
+        Write-Host "    moved 256 MB: downtime $($m.MoveDowntimeMs) ms, total $($m.MoveTotalMs) ms"
         $m.pstypenames[0] | Should -Be 'Deserialized.ContainerPS.Container'
         $m.State | Should -Be 'Running'
         $m.Network[0].Addresses[0] | Should -Be "$ip/24"
@@ -137,7 +140,7 @@ Describe 'Move-Container over PowerShell remoting' {
         New-SharedNetwork -Name lan -Subnet 10.205.2.0/24
         $null = New-Container -Name cold -Image busybox -Network lan -Config @{ 'limits.memory' = '256MiB' }
         Set-Content (Join-Path (Get-StorageVolume -Pool default -Type container -Name cold).Path 'root/marker') 'moved'
-        Move-Container -Name cold -Destination $script:s
+        Move-Container -Name cold -Destination $script:s -DataThroughSession
         Get-Container | Should -BeNullOrEmpty
         $r = Invoke-Command -Session $script:s -ScriptBlock {
             $c = Get-Container cold
@@ -155,8 +158,8 @@ Describe 'Move-Container over PowerShell remoting' {
         $c = New-Container -Name taken -Image busybox -Network lan -Start
         Invoke-Command -Session $script:s -ScriptBlock { New-Container -Name taken -Image busybox | Out-Null }
         $e = Get-CommandError { Move-Container -Name taken -Destination $script:s }
-        $e.FullyQualifiedErrorId | Should -BeLike 'MoveRefused,*'
-        $e.ToString() | Should -Match "already exists on the destination"
+        $e.FullyQualifiedErrorId | Should -BeLike 'ContainerExists,*'
+        $e.ToString() | Should -Match "refused container 'taken'.*already exists on the destination.*Nothing was changed"
         $after = Get-Container taken
         $after.State | Should -Be 'Running'
         $after.Pid | Should -Be $c.Pid
@@ -166,8 +169,17 @@ Describe 'Move-Container over PowerShell remoting' {
         $null = New-Container -Name nonet -Image busybox -Network lan -Start
         Invoke-Command -Session $script:s -ScriptBlock { Remove-ContainerNetwork lan }
         $e = Get-CommandError { Move-Container -Name nonet -Destination $script:s }
+        $e.FullyQualifiedErrorId | Should -BeLike 'NetworkNotFound,*'
         $e.ToString() | Should -Match "Network 'lan' not found"
         (Get-Container nonet).State | Should -Be 'Running'
+
+        # What a move cannot carry is refused up front: snapshots, a state saved by Stop-Container -Stateful.
+        $null = New-ContainerSnapshot -Container nonet -Name keep
+        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'SnapshotsNotMoved,*'
+        Remove-ContainerSnapshot -Container nonet -Name keep
+        Stop-Container -Name nonet -Stateful
+        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'StatefulStopNotMoved,*'
+        (Get-Container nonet).Stateful | Should -BeTrue
     }
 
     It 'a move that fails after the freeze puts the source back as it was, running, and leaves nothing on the destination' {
@@ -177,7 +189,7 @@ Describe 'Move-Container over PowerShell remoting' {
         Start-Workload back counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
         Wait-Until { (Read-Local back /tmp/count) -match '^\d+ ' } -Because 'the counter'
         $secret = ((Read-Local back /tmp/count) -split ' ')[1]
-        $e = Get-CommandError { Move-Container -Name back -Destination $script:s }
+        $e = Get-CommandError { Move-Container -Name back -Destination $script:s -DataThroughSession }
         $e | Should -Not -BeNullOrEmpty
         $e.ToString() | Should -Match 'runs on the source again'
         $after = Get-Container back

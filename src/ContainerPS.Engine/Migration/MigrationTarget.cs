@@ -15,6 +15,33 @@ public static class MigrationTarget
         return host.Containers.BeginIncoming(MigrationPlan.FromJson(planJson));
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, MigrationChannel.Receiver> Receivers = new();
+
+    /// <summary>
+    /// Opens the direct data link for a migration: a listener on the address the remoting session
+    /// came in on ($SSH_CONNECTION), with a fresh key. Returns address, port and key, or null when
+    /// the session's address is unknown (the data then goes through the session itself).
+    /// </summary>
+    public static string[]? Listen(string token)
+    {
+        var ssh = Environment.GetEnvironmentVariable("SSH_CONNECTION")?.Split(' ');
+        if (ssh is not { Length: 4 } || !System.Net.IPAddress.TryParse(ssh[2], out var address))
+            return null;
+        using var host = ContainerHost.Open();
+        var rootfs = host.Containers.IncomingArchivePath(token, Runtime.ContainerService.ArchiveRootfs);
+        var state = host.Containers.IncomingArchivePath(token, Runtime.ContainerService.ArchiveState);
+        var files = new Dictionary<byte, FileStream>();
+        var receiver = new MigrationChannel.Receiver(address, (part, data) =>
+        {
+            if (!files.TryGetValue(part, out var f))
+                files[part] = f = new FileStream(part == 0 ? rootfs : state, FileMode.Append, FileAccess.Write);
+            f.Write(data.Span);
+        });
+        receiver.Completion.ContinueWith(_ => { foreach (var f in files.Values) f.Dispose(); }, TaskScheduler.Default);
+        Receivers[token] = receiver;
+        return new[] { address.ToString(), receiver.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), receiver.Key };
+    }
+
     /// <summary>Appends a chunk to one of the archives (part: rootfs or state).</summary>
     public static void Append(string token, string part, byte[] data)
     {
@@ -24,12 +51,29 @@ public static class MigrationTarget
 
     public static Container Complete(string token)
     {
+        if (Receivers.TryRemove(token, out var receiver))
+        {
+            using (receiver)
+            {
+                try
+                {
+                    if (!receiver.Completion.Wait(TimeSpan.FromMinutes(10)))
+                        throw new ContainerPSException(ErrorKind.OperationFailed, "MigrationTimedOut", "The data of the migration did not arrive within 10 minutes.", token);
+                }
+                catch (AggregateException e)
+                {
+                    throw new ContainerPSException(ErrorKind.OperationFailed, "MigrationDataFailed", $"The migration's data link failed: {e.InnerException?.Message}", token, e);
+                }
+            }
+        }
         using var host = ContainerHost.Open();
         return host.Containers.CompleteIncoming(token);
     }
 
     public static void Abort(string token)
     {
+        if (Receivers.TryRemove(token, out var receiver))
+            receiver.Dispose();
         using var host = ContainerHost.Open();
         host.Containers.AbortIncoming(token);
     }

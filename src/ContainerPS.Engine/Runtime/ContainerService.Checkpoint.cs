@@ -97,7 +97,10 @@ public sealed partial class ContainerService
     /// Restores a stopped container from a checkpoint directory, or from a stateful snapshot (its
     /// filesystem first, then its processes).
     /// </summary>
-    public Container Restore(string name, string? path, string? snapshot)
+    public Container Restore(string name, string? path, string? snapshot) => Restore(name, path, snapshot, acceptOtherContainer: false);
+
+    /// <param name="acceptOtherContainer">A move's destination restores the source container's checkpoint into its own copy.</param>
+    private Container Restore(string name, string? path, string? snapshot, bool acceptOtherContainer)
     {
         if ((path is null) == (snapshot is null))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpointTarget", "Give either a checkpoint path or a snapshot name.", name);
@@ -119,6 +122,10 @@ public sealed partial class ContainerService
         else
         {
             image = CheckpointImage.Open(path!);
+            if (!acceptOtherContainer && image.Uuid != row.Uuid)
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "CheckpointOfAnotherContainer",
+                    $"{path} is a checkpoint of container '{image.Container}' (uuid {image.Uuid}), not of this '{name}' (uuid {row.Uuid}): " +
+                    "its processes would run on another filesystem.", path);
         }
         Launch(row, image);
         // A saved stop state is older than what now runs.

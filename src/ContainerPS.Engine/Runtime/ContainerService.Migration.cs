@@ -32,6 +32,13 @@ public sealed partial class ContainerService
                 "Move without -Live: the container is dumped, copied and restored (stop-and-copy), keeping its processes, memory and addresses.", name);
         if (running)
             CheckCriu();
+        // What a move does not carry yet is refused rather than lost with the source.
+        if (store.Snapshots(row.Id).Count is var snaps and > 0)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotsNotMoved",
+                $"Container '{name}' has {snaps} snapshot(s); Move-Container does not carry snapshots: remove them (or copy them to containers of their own) first.", name);
+        if (Directory.Exists(StopStateDir(row)))
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "StatefulStopNotMoved",
+                $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = MapOf(row);
         return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running);
@@ -52,15 +59,18 @@ public sealed partial class ContainerService
         return dir;
     }
 
-    /// <summary>A tar stream of the container's filesystem (numeric owners, xattrs, ACLs), or of a checkpoint directory.</summary>
+    /// <summary>A zstd-compressed tar stream of the container's filesystem (numeric owners, xattrs, ACLs), or of a checkpoint directory.</summary>
     public Process OpenArchive(string name, string? stateDir)
     {
         var row = ReadyRow(name);
         var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
         var psi = new ProcessStartInfo("tar") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "-C", dir, "-cf", "-", "." })
+        foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-C", dir, "-cf", "-", "." })
             psi.ArgumentList.Add(a);
-        log.Verbose($"run: tar -C {dir} -cf - .");
+        // Fast compression on every core: the link (a remoting session) is the slow part.
+        psi.Environment["ZSTD_CLEVEL"] = "1";
+        psi.Environment["ZSTD_NBTHREADS"] = "0";
+        log.Verbose($"run: tar --zstd -C {dir} -cf - .");
         return Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start tar");
     }
 
@@ -126,14 +136,20 @@ public sealed partial class ContainerService
         return token;
     }
 
-    public void AppendIncoming(string token, string part, byte[] data)
+    /// <summary>Where an incoming archive (part: rootfs or state) is collected.</summary>
+    public string IncomingArchivePath(string token, string part)
     {
         if (part is not (ArchiveRootfs or ArchiveState))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidArchivePart", $"Unknown archive '{Names.Printable(part)}'.", part);
         var dir = IncomingDir(token);
         if (!Directory.Exists(dir))
             throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
-        using var f = new FileStream(Path.Join(dir, part + ".tar"), FileMode.Append, FileAccess.Write);
+        return Path.Join(dir, part + ".tar");
+    }
+
+    public void AppendIncoming(string token, string part, byte[] data)
+    {
+        using var f = new FileStream(IncomingArchivePath(token, part), FileMode.Append, FileAccess.Write);
         f.Write(data);
     }
 
@@ -162,7 +178,7 @@ public sealed partial class ContainerService
             {
                 try
                 {
-                    Restore(row.Name, state, null);
+                    Restore(row.Name, state, null, acceptOtherContainer: true);
                 }
                 finally
                 {
@@ -199,6 +215,6 @@ public sealed partial class ContainerService
     {
         if (!File.Exists(archive))
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {Path.GetFileName(archive)}.", archive);
-        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "-xpf", archive, "-C", into });
+        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-xpf", archive, "-C", into });
     }
 }

@@ -809,6 +809,9 @@ public sealed partial class ContainerService
         if (Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before restoring a snapshot.", name);
         storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+        // A state saved by Stop-Container -Stateful belongs to the filesystem just replaced.
+        if (Directory.Exists(StopStateDir(row)))
+            Directory.Delete(StopStateDir(row), recursive: true);
     }
 
     public void RemoveSnapshot(string name, string snapshot)

@@ -1,6 +1,6 @@
 /*
  * Test workload (maps00-like): holds MB megabytes of anonymous memory and keeps dirtying it.
- * Every page carries (magic, page index, generation). Each round checks that every page still
+ * Every page carries (magic, page index, generation) and a pseudo-random body. Each round checks that every page still
  * holds the previous round's generation, then writes the next one, and writes its state to
  * STATUS_FILE: "ok GEN PAGES" or "corrupt PAGE". A checkpoint/restore or a migration in between
  * must leave the pattern intact and the generation going on.
@@ -35,9 +35,17 @@ int main(int argc, char **argv)
 	char line[128];
 	if (!mem)
 		return 1;
+	/* Pseudo-random page bodies (xorshift), so the memory does not compress: a migration moves
+	 * every byte of it. */
+	unsigned long long x = 0x9E3779B97F4A7C15ULL;
 	for (size_t p = 0; p < pages; p++) {
 		unsigned long long *w = mem + p * (PAGE / 8);
-		memset(w, 0, PAGE);
+		for (size_t i = 3; i < PAGE / 8; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			w[i] = x;
+		}
 		w[0] = MAGIC;
 		w[1] = p;
 		w[2] = 0;
