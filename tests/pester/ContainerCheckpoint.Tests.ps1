@@ -11,8 +11,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    $script:Bridges = [System.Collections.Generic.List[string]]::new()
-
     function Get-CommandError([scriptblock] $Script) {
         $ErrorActionPreference = 'Stop'
         try { $null = & $Script; $null } catch { $_ }
@@ -22,13 +20,6 @@ BeforeAll {
         $out = Invoke-ContainerExec -Name $Container -Command $Command
         if ($LASTEXITCODE -ne 0) { throw "'$($Command -join ' ')' in $Container exited with $LASTEXITCODE" }
         $out
-    }
-
-    <# Writes a script into the container's /root and starts it in the background with Invoke-ContainerExec. #>
-    function Start-Workload([string] $Container, [string] $Name, [string] $Script) {
-        $path = Join-Path (Get-StorageVolume -Pool default -Type container -Name $Container).Path "root/$Name.sh"
-        Set-Content -LiteralPath $path -Value $Script -NoNewline
-        Invoke-In $Container @('sh', '-c', "sh /root/$Name.sh </dev/null >/dev/null 2>&1 &") | Out-Null
     }
 
     <# pid -> "PPID STAT ARGS" of the processes in a container, from busybox ps. #>
@@ -52,24 +43,11 @@ BeforeAll {
         $keep
     }
 
-    <# A file inside a running container, or $null while it does not exist. #>
-    function Read-In([string] $Container, [string] $File) {
-        $out = Invoke-ContainerExec -Name $Container -Command cat, $File -ErrorAction SilentlyContinue
-        if ($LASTEXITCODE -ne 0) { return $null }
-        $out -join "`n"
-    }
+    function Read-In([string] $Container, [string] $File) { Read-ContainerFile -Container $Container -File $File }
 
     <# A file of a container's filesystem read from the host (for a container that is not running). #>
     function Read-In-Volume([string] $Container, [string] $File = 'tmp/count') {
         (Get-Content -Raw -LiteralPath (Join-Path (Get-StorageVolume -Pool default -Type container -Name $Container).Path $File)).Trim()
-    }
-
-    function New-TestNetwork([string] $Name, [string] $Subnet) {
-        $bridge = 'cpc' + [guid]::NewGuid().ToString('N').Substring(0, 8)
-        $script:Bridges.Add($bridge)
-        New-ContainerNetwork -Name $Name -Config @{ cniVersion = '1.0.0'; plugins = @(@{
-                    type = 'bridge'; bridge = $bridge; isGateway = $false; isDefaultGateway = $false; ipMasq = $false
-                    ipam = @{ type = 'host-local'; dataDir = (Join-Path $env:CONTAINERPS_ROOT 'ipam'); ranges = @(, @(@{ subnet = $Subnet })) } }) }
     }
 
     function Get-CheckpointDirs { @(Get-ChildItem -Path (Join-Path $env:CONTAINERPS_ROOT 'checkpoints/*/*') -Directory -ErrorAction SilentlyContinue | ForEach-Object Name) }
@@ -81,8 +59,7 @@ Describe 'CRIU checkpoint and restore' {
         Get-Job | Remove-Job -Force
         Remove-TestContainers
         Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        foreach ($b in $script:Bridges) { & ip link del $b 2>$null }
-        $script:Bridges.Clear()
+        Remove-TestBridge
         Remove-TestRoot
     }
 
@@ -98,25 +75,25 @@ Describe 'CRIU checkpoint and restore' {
     }
 
     It 'a stateful snapshot brings back the same processes, memory, pipes, sockets, zombie and address' {
-        $null = New-TestNetwork -Name lan -Subnet 10.204.1.0/24
+        $null = New-TestBridgeNetwork -Name lan -Subnet 10.204.1.0/24
         $c = New-Container -Name w -Image busybox -Network lan -Start
         $null = New-Container -Name peer -Image busybox -Network lan -Start
         $ip = $c.Network[0].Addresses[0] -replace '/24$'
 
         # env00/counter: a value only this process's memory knows (its pid and a random word), and a counter.
-        Start-Workload w counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload w counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
         # pipe00: data written into a pipe whose reader does not read before the restore.
-        Start-Workload w pipe 'echo unread-pipe-data | (while [ ! -e /tmp/go-pipe ]; do sleep 0.1; done; cat > /tmp/piped)'
+        Start-ContainerWorkload w pipe 'echo unread-pipe-data | (while [ ! -e /tmp/go-pipe ]; do sleep 0.1; done; cat > /tmp/piped)'
         # socket_listen: a TCP server on every address.
-        Start-Workload w server 'while :; do echo pong | nc -l -p 7777; done'
+        Start-ContainerWorkload w server 'while :; do echo pong | nc -l -p 7777; done'
         # an established TCP connection between two processes of the container.
-        Start-Workload w tcp-server 'sleep 100000 | nc -l -p 7778 > /tmp/received'
+        Start-ContainerWorkload w tcp-server 'sleep 100000 | nc -l -p 7778 > /tmp/received'
         Start-Sleep -Milliseconds 300
-        Start-Workload w tcp-client '(echo before; while [ ! -e /tmp/go-tcp ]; do sleep 0.1; done; echo after; sleep 100000) | nc 127.0.0.1 7778'
+        Start-ContainerWorkload w tcp-client '(echo before; while [ ! -e /tmp/go-tcp ]; do sleep 0.1; done; echo after; sleep 100000) | nc 127.0.0.1 7778'
         # transition/fork: forks all the time, also while it is dumped.
-        Start-Workload w forker 'n=0; while :; do (true); n=$((n+1)); echo $n > /tmp/forks; done'
+        Start-ContainerWorkload w forker 'n=0; while :; do (true); n=$((n+1)); echo $n > /tmp/forks; done'
         # zombie00: a child its parent never reaps.
-        Start-Workload w zombie 'sleep 0.2 & exec sleep 100000'
+        Start-ContainerWorkload w zombie 'sleep 0.2 & exec sleep 100000'
         # an attached exec session: ended at the checkpoint, its command goes on.
         $job = Invoke-ContainerExec -Name w -AsJob -Command sh, -c, 'while :; do date +%s > /tmp/exec-alive; sleep 0.1; done'
         Wait-Until { (Read-In w /tmp/received) -eq 'before' -and @((Get-WorkloadProcess w).Values -match '^\d+ Z').Count -eq 1 } -TimeoutSeconds 10 -Because 'the workloads to start'
@@ -170,7 +147,7 @@ Describe 'CRIU checkpoint and restore' {
 
     It 'Stop-Container -Stateful saves the running state, Start-Container restores it once, -Stateless discards it' {
         $null = New-Container -Name st -Image busybox -Start
-        Start-Workload st counter 'S="$$-$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload st counter 'S="$$-$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
         Wait-Until { (Read-In st /tmp/count) -match '^\d+ ' } -Because 'the counter'
         $secret = ((Read-In st /tmp/count) -split ' ')[1]
 
@@ -194,7 +171,7 @@ Describe 'CRIU checkpoint and restore' {
 
     It 'a checkpoint taken with -LeaveRunning restores the container after kill -9 of its whole process tree' {
         $c = New-Container -Name crash -Image busybox -Start
-        Start-Workload crash counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload crash counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'
         Wait-Until { [int](Read-In crash /tmp/count) -gt 5 } -Because 'the counter'
         $dir = Join-Path $script:t.Ext 'ckpt'
         Checkpoint-Container -Name crash -Path $dir -LeaveRunning | Should -BeNullOrEmpty

@@ -11,22 +11,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    # Bridges this file made (host-wide devices): deleted after each test.
-    $script:Bridges = [System.Collections.Generic.List[string]]::new()
-
-    <# A bridge + host-local network whose bridge name is unique to this run and whose IPAM files live in the test root. #>
-    function New-TestNetwork {
-        param([string] $Name, [string] $Subnet, [string[]] $Nameserver, [string] $Version = '1.0.0', [hashtable[]] $Extra = @())
-        $bridge = 'cpt' + [guid]::NewGuid().ToString('N').Substring(0, 8)
-        $script:Bridges.Add($bridge)
-        $bridgeConf = [ordered]@{
-            type = 'bridge'; bridge = $bridge; isGateway = $false; isDefaultGateway = $false; ipMasq = $false
-            ipam = [ordered]@{ type = 'host-local'; dataDir = (Get-IpamDir); ranges = @(, @(@{ subnet = $Subnet })) }
-        }
-        if ($Nameserver) { $bridgeConf.dns = @{ nameservers = $Nameserver } }
-        New-ContainerNetwork -Name $Name -Config ([ordered]@{ cniVersion = $Version; plugins = @($bridgeConf) + $Extra })
-    }
-
     function Get-IpamDir { Join-Path $env:CONTAINERPS_ROOT 'ipam' }
 
     <# The addresses host-local has reserved on a network (one file per address). #>
@@ -60,14 +44,13 @@ Describe 'CNI networks' {
     AfterEach {
         Remove-TestContainers
         Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        foreach ($b in $script:Bridges) { & ip link del $b 2>$null }
-        $script:Bridges.Clear()
+        Remove-TestBridge
         Remove-TestRoot
     }
 
     Context 'networks as objects' {
         It 'New-ContainerNetwork stores a conflist (hashtable or JSON) and Get-ContainerNetwork returns typed objects' {
-            $n = New-TestNetwork -Name lan -Subnet 10.201.1.0/24
+            $n = New-TestBridgeNetwork -Name lan -Subnet 10.201.1.0/24
             $n | Should -BeOfType ([ContainerPS.ContainerNetwork])
             $n.Name | Should -Be 'lan'
             $n.CniVersion | Should -Be '1.0.0'
@@ -79,7 +62,7 @@ Describe 'CNI networks' {
             # A single plugin configuration in JSON is wrapped into a list, and its own name is used.
             $json = '{"cniVersion":"0.4.0","name":"single","type":"bridge","bridge":"cpt-single","isGateway":false,"ipMasq":false,' +
                 '"ipam":{"type":"host-local","dataDir":"' + (Get-IpamDir) + '","subnet":"10.201.2.0/24"}}'
-            $script:Bridges.Add('cpt-single')
+            Add-TestBridge 'cpt-single'
             $s = New-ContainerNetwork -Config $json
             $s.Name | Should -Be 'single'
             $s.CniVersion | Should -Be '0.4.0'
@@ -99,7 +82,7 @@ Describe 'CNI networks' {
         }
 
         It 'bad configurations give clear errors and change nothing' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.3.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.3.0/24
             $before = Get-ContainerStateSnapshot -IgnoreLocks
 
             $e = Get-CommandError { New-ContainerNetwork -Name bad -Config '{"cniVersion":"1.0.0","plugins":[{"type":"no-such-plugin"}]}' }
@@ -115,7 +98,7 @@ Describe 'CNI networks' {
             $e.FullyQualifiedErrorId | Should -BeLike 'UnsupportedCniVersion,*'
             $e.Exception.Message | Should -Match "'1.1.0' is not supported: use 1.0.0, 0.4.0, 0.3.1"
 
-            $e = Get-CommandError { New-TestNetwork -Name lan -Subnet 10.201.4.0/24 }
+            $e = Get-CommandError { New-ContainerNetwork -Name lan -Config '{"cniVersion":"1.0.0","plugins":[{"type":"bridge"}]}' }
             $e.FullyQualifiedErrorId | Should -BeLike 'NetworkExists,*'
             $e.CategoryInfo.Category | Should -Be 'ResourceExists'
 
@@ -138,7 +121,7 @@ Describe 'CNI networks' {
 
     Context 'containers on networks' {
         It 'two unprivileged busybox containers on a bridge network ping each other; addresses, resolv.conf and DEL' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.10.0/24 -Nameserver 10.201.10.53
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.10.0/24 -Nameserver 10.201.10.53
             $a = New-Container -Name a -Image busybox -Network lan -Start
             $b = New-Container -Name b -Image busybox -Network lan -Start
             $a.Network | Should -HaveCount 1
@@ -190,8 +173,8 @@ Describe 'CNI networks' {
         }
 
         It 'a container with two networks has eth0 and eth1, and a privileged container is networked too' {
-            $null = New-TestNetwork -Name front -Subnet 10.201.20.0/24
-            $null = New-TestNetwork -Name back -Subnet 10.201.21.0/24 -Version 0.3.1
+            $null = New-TestBridgeNetwork -Name front -Subnet 10.201.20.0/24
+            $null = New-TestBridgeNetwork -Name back -Subnet 10.201.21.0/24 -Version 0.3.1
             $c = New-Container -Name two -Image busybox -Network front, back -Start
             $c.Network.Interface | Should -Be @('eth0', 'eth1')
             $c.Network.Network | Should -Be @('front', 'back')
@@ -219,8 +202,8 @@ Describe 'CNI networks' {
         }
 
         It 'Connect-/Disconnect-ContainerNetwork attach and detach a running container, with a requested address' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.30.0/24
-            $null = New-TestNetwork -Name extra -Subnet 10.201.31.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.30.0/24
+            $null = New-TestBridgeNetwork -Name extra -Subnet 10.201.31.0/24
             $null = New-Container -Name hot -Image busybox -Start
             Get-InterfaceNames hot | Should -Be @('lo')
 
@@ -256,7 +239,7 @@ Describe 'CNI networks' {
 
         It 'runtimeConfig carries the capabilities a plugin declares: mac (bridge) and ips (host-local)' {
             $bridge = 'cpt' + [guid]::NewGuid().ToString('N').Substring(0, 8)
-            $script:Bridges.Add($bridge)
+            Add-TestBridge $bridge
             $null = New-ContainerNetwork -Name caps -Config ([ordered]@{ cniVersion = '1.0.0'; plugins = @([ordered]@{
                         type = 'bridge'; bridge = $bridge; isGateway = $false; ipMasq = $false; capabilities = @{ mac = $true; ips = $true }
                         ipam = @{ type = 'host-local'; dataDir = (Get-IpamDir); ranges = @(, @(@{ subnet = '10.201.35.0/24' })) } }) })
@@ -274,7 +257,7 @@ Describe 'CNI networks' {
         }
 
         It 'Test-ContainerNetwork runs CHECK and reports a plugin error with its CNI code' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.40.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.40.0/24
             $null = New-Container -Name chk -Image busybox -Network lan -Start
             Test-ContainerNetwork -Name chk | Should -BeTrue
             Invoke-In chk @('ip', 'addr', 'flush', 'dev', 'eth0')
@@ -288,7 +271,7 @@ Describe 'CNI networks' {
 
         It 'a start whose ADD fails is rolled back completely: DEL of what succeeded, nothing running, nothing left' {
             # The second plugin fails its ADD (a sysctl that does not exist) after bridge has added eth0.
-            $null = New-TestNetwork -Name broken -Subnet 10.201.50.0/24 -Extra @(@{ type = 'tuning'; sysctl = @{ 'net.ipv4.conf.eth0.no_such_key' = '1' } })
+            $null = New-TestBridgeNetwork -Name broken -Subnet 10.201.50.0/24 -Extra @(@{ type = 'tuning'; sysctl = @{ 'net.ipv4.conf.eth0.no_such_key' = '1' } })
             $null = New-Container -Name rb -Image busybox -Network broken
             $e = Get-CommandError { Start-Container -Name rb }
             $e.FullyQualifiedErrorId | Should -BeLike 'CniPluginError,*'
@@ -306,7 +289,7 @@ Describe 'CNI networks' {
 
     Context 'crashes never leak addresses' {
         It 'a SIGKILLed monitor, then Start-Container: the stale attachment is deleted first, one address in use' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.60.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.60.0/24
             $c = New-Container -Name k -Image busybox -Network lan -Start
             $first = $c.Network[0].Addresses[0]
             $monitor = Get-MonitorPid k
@@ -327,7 +310,7 @@ Describe 'CNI networks' {
         }
 
         It 'an init that exits by itself keeps its address until the next Stop- or Start-Container, which free it' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.65.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.65.0/24
             $null = New-Container -Name ex -Image busybox -Network lan -Start
             Invoke-ContainerExec -Name ex -Command kill, -USR2, 1   # busybox init: power off
             Wait-Until { (Get-Container ex).State -eq 'Stopped' } -Because 'the init to exit'
@@ -341,7 +324,7 @@ Describe 'CNI networks' {
         }
 
         It 'after a "reboot" (processes killed, runtime directory gone) Start-Container frees the old address before ADD' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.70.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.70.0/24
             $c = New-Container -Name r -Image busybox -Network lan -Start
             $old = $c.Network[0].Addresses[0] -replace '/24$'
             # Simulate the reboot: the monitor and the init die, the runtime directory (tmpfs /run) is empty.
@@ -360,7 +343,7 @@ Describe 'CNI networks' {
 
     Context 'remoting' {
         It 'containers with networks and attachments survive serialization with their type names and views' {
-            $null = New-TestNetwork -Name lan -Subnet 10.201.80.0/24
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.201.80.0/24
             $null = New-Container -Name s -Image busybox -Network lan -Start
             $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize((Get-Container s)))
             $copy.pstypenames[0] | Should -Be 'Deserialized.ContainerPS.Container'

@@ -23,21 +23,10 @@ BeforeAll {
         } -ArgumentList $Container, $File
     }
 
-    function Read-Local([string] $Container, [string] $File) {
-        $out = Invoke-ContainerExec -Name $Container -Command cat, $File -ErrorAction SilentlyContinue
-        if ($LASTEXITCODE -eq 0) { $out -join "`n" }
-    }
-
-    function Start-Workload([string] $Container, [string] $Name, [string] $Script) {
-        $path = Join-Path (Get-StorageVolume -Pool default -Type container -Name $Container).Path "root/$Name.sh"
-        Set-Content -LiteralPath $path -Value $Script -NoNewline
-        Invoke-ContainerExec -Name $Container -Command sh, -c, "sh /root/$Name.sh </dev/null >/dev/null 2>&1 &" | Out-Null
-    }
-
     <# The same bridge network on both hosts (same name, same bridge, each host its own IPAM files). #>
     function New-SharedNetwork([string] $Name, [string] $Subnet, [hashtable[]] $DestinationExtra = @()) {
         $bridge = 'cpm' + [guid]::NewGuid().ToString('N').Substring(0, 8)
-        $script:Bridges.Add($bridge)
+        Add-TestBridge $bridge
         $make = {
             param($n, $br, $sub, $extra)
             $conf = @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'bridge'; bridge = $br; isGateway = $false; isDefaultGateway = $false; ipMasq = $false
@@ -48,7 +37,6 @@ BeforeAll {
         Invoke-Command -Session $script:s -ScriptBlock $make -ArgumentList $Name, $bridge, $Subnet, $DestinationExtra
     }
 
-    $script:Bridges = [System.Collections.Generic.List[string]]::new()
     $script:t = New-ContainerTestRoot
     $script:DstRoot = Join-Path $script:t.Base 'dest'
     $null = New-Item -ItemType Directory -Path $script:DstRoot
@@ -77,7 +65,7 @@ AfterAll {
     Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
     $env:CONTAINERPS_ROOT = $saved
     Remove-TestContainers
-    foreach ($b in $script:Bridges) { & ip link del $b 2>$null }
+    Remove-TestBridge
     Remove-TestRoot
 }
 
@@ -104,12 +92,12 @@ Describe 'Move-Container over PowerShell remoting' {
         $ip = $c.Network[0].Addresses[0] -replace '/24$'
         Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name mover).Path 'root/dirty')
         Invoke-ContainerExec -Name mover -Command sh, -c, '/root/dirty 256 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
-        Start-Workload mover counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
-        Start-Workload mover server 'while :; do echo pong | nc -l -p 7777; done'
-        Wait-Until { (Read-Local mover /tmp/dirty) -match '^ok \d+ 65536$' } -TimeoutSeconds 30 -Because 'the workload to fill its 256 MB'
-        Wait-Until { (Read-Local mover /tmp/count) -match '^\d+ ' } -Because 'the counter'
-        $secret = ((Read-Local mover /tmp/count) -split ' ')[1]
-        $gen = [long]((Read-Local mover /tmp/dirty) -split ' ')[1]
+        Start-ContainerWorkload mover counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload mover server 'while :; do echo pong | nc -l -p 7777; done'
+        Wait-Until { (Read-ContainerFile mover /tmp/dirty) -match '^ok \d+ 65536$' } -TimeoutSeconds 30 -Because 'the workload to fill its 256 MB'
+        Wait-Until { (Read-ContainerFile mover /tmp/count) -match '^\d+ ' } -Because 'the counter'
+        $secret = ((Read-ContainerFile mover /tmp/count) -split ' ')[1]
+        $gen = [long]((Read-ContainerFile mover /tmp/dirty) -split ' ')[1]
         $pids = (Invoke-ContainerExec -Name mover -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n"
 
         $all = Move-Container -Name mover -Destination $script:s -PassThru -Verbose 4>&1
@@ -186,16 +174,16 @@ Describe 'Move-Container over PowerShell remoting' {
         # The destination's copy of the network fails its ADD (a tuning plugin with a sysctl that does not exist).
         New-SharedNetwork -Name lan -Subnet 10.205.4.0/24 -DestinationExtra @(@{ type = 'tuning'; sysctl = @{ 'net.ipv4.conf.eth0.no_such_key' = '1' } })
         $c = New-Container -Name back -Image busybox -Network lan -Start
-        Start-Workload back counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
-        Wait-Until { (Read-Local back /tmp/count) -match '^\d+ ' } -Because 'the counter'
-        $secret = ((Read-Local back /tmp/count) -split ' ')[1]
+        Start-ContainerWorkload back counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-ContainerFile back /tmp/count) -match '^\d+ ' } -Because 'the counter'
+        $secret = ((Read-ContainerFile back /tmp/count) -split ' ')[1]
         $e = Get-CommandError { Move-Container -Name back -Destination $script:s -DataThroughSession }
         $e | Should -Not -BeNullOrEmpty
         $e.ToString() | Should -Match 'runs on the source again'
         $after = Get-Container back
         $after.State | Should -Be 'Running'
         $after.Network[0].Addresses[0] | Should -Be $c.Network[0].Addresses[0]
-        ((Read-Local back /tmp/count) -split ' ')[1] | Should -Be $secret
+        ((Read-ContainerFile back /tmp/count) -split ' ')[1] | Should -Be $secret
         Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count; @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count } | Should -Be @(0, 0)
     }
 

@@ -420,6 +420,54 @@ function Complete-ChildPwsh {
     }
 }
 
+# ------------------------------------------------------------------ workloads and networks
+
+<# Writes a script into the container's /root and starts it in the background with Invoke-ContainerExec. #>
+function Start-ContainerWorkload {
+    param([Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Script)
+    $path = Join-Path (Get-StorageVolume -Pool default -Type container -Name $Container).Path "root/$Name.sh"
+    Set-Content -LiteralPath $path -Value $Script -NoNewline
+    Invoke-ContainerExec -Name $Container -Command sh, -c, "sh /root/$Name.sh </dev/null >/dev/null 2>&1 &" | Out-Null
+}
+
+<# A file inside a running container, or $null while it does not exist. #>
+function Read-ContainerFile {
+    param([Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $File)
+    $out = Invoke-ContainerExec -Name $Container -Command cat, $File -ErrorAction SilentlyContinue
+    if ($LASTEXITCODE -ne 0) { return $null }
+    $out -join "`n"
+}
+
+$script:Bridges = [System.Collections.Generic.List[string]]::new()
+
+<#
+.SYNOPSIS
+    A bridge + host-local network for tests: a bridge name unique to this run (deleted by
+    Remove-TestBridge), no gateway and no NAT, IPAM files under the current state root. Returns the
+    network; -Extra appends plugins (after bridge) to the conflist.
+#>
+function New-TestBridgeNetwork {
+    param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Subnet, [string[]] $Nameserver,
+        [string] $Version = '1.0.0', [hashtable[]] $Extra = @())
+    $bridge = 'cpt' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $script:Bridges.Add($bridge)
+    $bridgeConf = [ordered]@{
+        type = 'bridge'; bridge = $bridge; isGateway = $false; isDefaultGateway = $false; ipMasq = $false
+        ipam = [ordered]@{ type = 'host-local'; dataDir = (Join-Path $env:CONTAINERPS_ROOT 'ipam'); ranges = @(, @(@{ subnet = $Subnet })) }
+    }
+    if ($Nameserver) { $bridgeConf.dns = @{ nameservers = $Nameserver } }
+    New-ContainerNetwork -Name $Name -Config ([ordered]@{ cniVersion = $Version; plugins = @($bridgeConf) + $Extra })
+}
+
+<# Registers a bridge a test made by hand, so Remove-TestBridge deletes it too. #>
+function Add-TestBridge { param([Parameter(Mandatory)] [string] $Name) $script:Bridges.Add($Name) }
+
+<# Deletes the bridges the tests made (host-wide devices). #>
+function Remove-TestBridge {
+    foreach ($b in $script:Bridges) { & ip link del $b 2>$null }
+    $script:Bridges.Clear()
+}
+
 # ------------------------------------------------------------------ a second host over SSH
 
 <#
