@@ -160,6 +160,10 @@ Describe 'CRIU checkpoint and restore' {
         Start-Container -Name st
         (Get-Container st).Stateful | Should -BeFalse
         ((Read-In st /tmp/count) -split ' ')[1] | Should -Be $secret
+        # The restored init's stdout is the monitor's again: what it prints at shutdown lands in the console log.
+        Stop-Container -Name st
+        (Get-ContainerLog -Name st) -join "`n" | Should -Match 'The system is going down'
+        Start-Container -Name st
 
         Stop-Container -Name st -Stateful
         Start-Container -Name st -Stateless
