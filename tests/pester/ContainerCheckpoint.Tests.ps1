@@ -4,8 +4,9 @@
 # restore the way CRIU's ZDTM tests check theirs: a counter whose value and memory continue (env00),
 # a pipe with unread data (pipe00), a listening TCP socket (socket_listen), an established TCP
 # connection (socket-tcp), a process forking while it is dumped (transition/fork), a zombie
-# (zombie00), and an attached exec session. Plus stateful stop/start, restore after kill -9, and bad
-# input that changes nothing. Run in a private mount namespace, as build.ps1 does.
+# (zombie00), an attached exec session, unix sockets and a pty with queued data and running timers
+# (sockets00, pty00, timers). Plus stateful stop/start, restore after kill -9, and bad input that
+# changes nothing. Run in a private mount namespace, as build.ps1 does.
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
@@ -143,6 +144,22 @@ Describe 'CRIU checkpoint and restore' {
         # The exec'd command outlived its session.
         $alive = [long](Read-In w /tmp/exec-alive)
         Wait-Until { [long](Read-In w /tmp/exec-alive) -gt $alive } -TimeoutSeconds 5 -Because "the exec'd loop to go on"
+    }
+
+    It 'unix stream and datagram sockets and a pty keep their unread data, and timers keep running, across a restore' {
+        $bin = Join-Path $script:t.Ext 'queues'
+        & gcc -static -O2 -o $bin (Join-Path $PSScriptRoot 'workloads/queues.c')
+        $LASTEXITCODE | Should -Be 0
+        $null = New-Container -Name q -Image busybox -Start
+        Copy-Item $bin (Join-Path (Get-StorageVolume -Pool default -Type container -Name q).Path 'root/queues')
+        Invoke-ContainerExec -Name q -Command sh, -c, '/root/queues /tmp/queues /tmp/go-check </dev/null >/dev/null 2>&1 &' | Out-Null
+        Wait-Until { (Read-In q /tmp/queues) -match '^waiting \d+' } -Because 'the workload to set up its sockets, pty and timers'
+
+        $null = Checkpoint-Container -Name q -SnapshotName s
+        Restore-Container -Name q -Snapshot s
+        Invoke-In q @('touch', '/tmp/go-check') | Out-Null
+        Wait-Until { (Read-In q /tmp/queues) -match '^(ok|bad)' } -Because 'the workload to check what it queued'
+        Read-In q /tmp/queues | Should -Match '^ok unix=unix-queued dgram=dgram-queued pty=pty-queued timerfd=[1-9]\d* alarms=[1-9]\d*$'
     }
 
     It 'Stop-Container -Stateful saves the running state, Start-Container restores it once, -Stateless discards it' {
