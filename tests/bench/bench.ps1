@@ -11,6 +11,7 @@ $root = (New-Item -ItemType Directory -Path $base).FullName
 $env:CONTAINERPS_ROOT = $root
 $runcRoot = Join-Path $root 'peer-runc'
 $lxcPath = Join-Path $root 'peer-lxc'
+$sshHost = $null
 
 function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [scriptblock] $After) {
     $times = foreach ($i in 1..$Count) {
@@ -158,25 +159,16 @@ try {
         Sh "lxc-stop -P $lxcPath -n la -k"; Sh "lxc-destroy -P $lxcPath -n la"
     }
     if (Get-Command sshd -ErrorAction SilentlyContinue) {
-        $sshDir = (New-Item -ItemType Directory (Join-Path $root 'ssh')).FullName
-        & ssh-keygen -q -t ed25519 -N '' -f "$sshDir/host" | Out-Null
-        & ssh-keygen -q -t ed25519 -N '' -f "$sshDir/user" | Out-Null
-        $port = 22000 + ($PID % 1000)
-        @("Port $port", 'ListenAddress 127.0.0.1', "HostKey $sshDir/host", "PidFile $sshDir/sshd.pid", "AuthorizedKeysFile $sshDir/user.pub",
-          'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'UsePAM no', 'StrictModes no') | Set-Content "$sshDir/sshd_config"
-        $null = New-Item -ItemType Directory -Force /run/sshd   # sshd's privilege-separation directory
-        & (Get-Command sshd).Source -f "$sshDir/sshd_config"
-        Start-Sleep -Milliseconds 300
-        try {
-            $sshArgs = @('-q', '-i', "$sshDir/user", '-p', $port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true')
-            & ssh @sshArgs
-            if ($LASTEXITCODE -eq 0) {
-                $ssh = Measure-Median { param($i) & ssh @sshArgs } 20
-                Add-Row 'Invoke-ContainerExec ex true' $exec 'ssh root@127.0.0.1 true' $ssh
-            }
-        }
-        finally {
-            if (Test-Path "$sshDir/sshd.pid") { & kill (Get-Content "$sshDir/sshd.pid") }
+        # One throwaway sshd on 127.0.0.1: the ssh peer here, and the second host of Move-Container below.
+        Import-Module (Join-Path $PSScriptRoot '../pester/TestHelpers.psm1') -Force
+        $dst = (New-Item -ItemType Directory (Join-Path $root 'dest')).FullName
+        & chmod 711 $dst
+        $sshHost = Start-TestSshHost -Root $dst -Dir (Join-Path $root 'ssh')
+        $sshArgs = @('-q', '-i', $sshHost.KeyFile, '-p', $sshHost.Port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true')
+        & ssh @sshArgs
+        if ($LASTEXITCODE -eq 0) {
+            $ssh = Measure-Median { param($i) & ssh @sshArgs } 20
+            Add-Row 'Invoke-ContainerExec ex true' $exec 'ssh root@127.0.0.1 true' $ssh
         }
     }
     Invoke-ContainerExec ex -- sh -c 'dd if=/dev/zero bs=1M count=256 2>/dev/null | tr "\000" x > /root/big'
@@ -225,12 +217,8 @@ try {
     Add-Row 'Restore-Container -Path, 256 MB resident' $bigRs
     Remove-Container idle -Force
 
-    # Move-Container to a second host on this machine (sshd on 127.0.0.1 with the powershell subsystem)
-    if (Get-Command sshd -ErrorAction SilentlyContinue) {
-        Import-Module (Join-Path $PSScriptRoot '../pester/TestHelpers.psm1') -Force
-        $dst = (New-Item -ItemType Directory (Join-Path $root 'dest')).FullName
-        & chmod 711 $dst
-        $sshHost = Start-TestSshHost -Root $dst -Dir (Join-Path $root 'ssh-move')
+    # Move-Container to the second host on this machine (the sshd above, with the powershell subsystem)
+    if ($sshHost) {
         $session = $null
         try {
             $session = New-TestSshSession $sshHost
@@ -243,7 +231,6 @@ try {
                 Invoke-Command -Session $session { Get-Container | Remove-Container -Force } -ErrorAction SilentlyContinue
                 Remove-PSSession $session
             }
-            Stop-TestSshHost $sshHost
         }
     }
 
@@ -254,6 +241,7 @@ try {
     Write-Host 'Published anchors for CRIU (not measured here): podman/runc checkpoint of a small container 55 ms; LXC here 123 ms dump, 195 ms restore; LXD here 824 ms dump, restore fails.'
 }
 finally {
+    if ($sshHost) { Stop-TestSshHost $sshHost }
     Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
     foreach ($i in 1..$ContainerIterations) {
         & bash -c "runc --root $runcRoot delete --force r$i >/dev/null 2>&1; lxc-stop -P $lxcPath -n l$i -k >/dev/null 2>&1; lxc-destroy -P $lxcPath -n l$i >/dev/null 2>&1; true"

@@ -12,11 +12,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    function Get-CommandError([scriptblock] $Script) {
-        $ErrorActionPreference = 'Stop'
-        try { $null = & $Script; $null } catch { $_ }
-    }
-
     function Invoke-In([string] $Container, [string[]] $Command) {
         $out = Invoke-ContainerExec -Name $Container -Command $Command
         if ($LASTEXITCODE -ne 0) { throw "'$($Command -join ' ')' in $Container exited with $LASTEXITCODE" }

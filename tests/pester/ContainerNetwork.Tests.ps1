@@ -19,11 +19,6 @@ BeforeAll {
                 Where-Object Name -Match '^\d+\.\d+\.\d+\.\d+$' | ForEach-Object Name | Sort-Object)
     }
 
-    function Get-CommandError([scriptblock] $Script) {
-        $ErrorActionPreference = 'Stop'
-        try { $null = & $Script; $null } catch { $_ }
-    }
-
     <# Runs a command in a container and returns its output lines (fails the test on a non-zero exit). #>
     function Invoke-In([string] $Container, [string[]] $Command) {
         $out = Invoke-ContainerExec -Name $Container -Command $Command

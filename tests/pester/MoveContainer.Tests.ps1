@@ -9,11 +9,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    function Get-CommandError([scriptblock] $Script) {
-        $ErrorActionPreference = 'Stop'
-        try { $null = & $Script; $null } catch { $_ }
-    }
-
     <# A file inside a running container of the host the session reaches ($null while missing). #>
     function Read-Remote([string] $Container, [string] $File) {
         Invoke-Command -Session $script:s -ScriptBlock {

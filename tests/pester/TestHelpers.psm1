@@ -420,7 +420,20 @@ function Complete-ChildPwsh {
     }
 }
 
-# ------------------------------------------------------------------ workloads and networks
+# ------------------------------------------------------------------ errors, workloads and networks
+
+<#
+.SYNOPSIS
+    The first error Script writes or throws, or $null. Non-terminating errors are taken from the
+    error stream (2>&1), so this works from a module whatever the caller's ErrorActionPreference.
+#>
+function Get-CommandError {
+    param([Parameter(Mandatory)] [scriptblock] $Script)
+    try {
+        & $Script 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } | Select-Object -First 1
+    }
+    catch { $_ }
+}
 
 <# Writes a script into the container's /root and starts it in the background with Invoke-ContainerExec. #>
 function Start-ContainerWorkload {

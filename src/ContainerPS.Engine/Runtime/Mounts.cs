@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ContainerPS.Engine.Util;
 
@@ -49,18 +50,13 @@ public static partial class Mounts
     /// </summary>
     public static void IdmappedBind(string source, string target, Idmap.IdMapping map)
     {
-        int userns;
-        using (var helper = NamespaceHelper.Start(map))
-            userns = OpenNamespace(helper.NsPath("user"));
+        using var userns = UserNamespace.Create(map);
         var tree = (int)syscall_open_tree(SYS_open_tree, LibC.AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
-        {
-            close_(userns);
             throw LibC.Error("open_tree", source);
-        }
         try
         {
-            var attr = new MountAttr { attr_set = MOUNT_ATTR_IDMAP, userns_fd = (ulong)userns };
+            var attr = new MountAttr { attr_set = MOUNT_ATTR_IDMAP, userns_fd = (ulong)userns.Fd };
             if (syscall_mount_setattr(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, ref attr, (nuint)Marshal.SizeOf<MountAttr>()) < 0)
                 throw new ContainerPSException(ErrorKind.NotSupported, "IdmapNotSupported",
                     $"The filesystem of {source} cannot be idmapped: {LibC.StrError(Marshal.GetLastPInvokeError())}.", source);
@@ -70,14 +66,7 @@ public static partial class Mounts
         finally
         {
             close_(tree);
-            close_(userns);
         }
-    }
-
-    private static int OpenNamespace(string file)
-    {
-        var fd = open_(file, 0x80000 /* O_RDONLY|O_CLOEXEC */);
-        return fd >= 0 ? fd : throw LibC.Error("open", file);
     }
 
     public static void Bind(string source, string target)
@@ -113,4 +102,65 @@ public static partial class Mounts
     private static string Unescape(string s) => s.Contains('\\')
         ? System.Text.RegularExpressions.Regex.Replace(s, @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString())
         : s;
+
+    /// <summary>A user namespace with a given map, held open by fd (its helper process is gone).</summary>
+    private sealed class UserNamespace : IDisposable
+    {
+        public int Fd { get; private set; } = -1;
+
+        public static UserNamespace Create(Idmap.IdMapping map)
+        {
+            // The CLR must never unshare itself: a helper process enters a new user namespace, the
+            // maps are written from here (root in the parent namespace), its namespace is opened by
+            // fd, and the helper is killed.
+            var psi = new ProcessStartInfo("unshare", new[] { "--user", "--", "sleep", "30" })
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            };
+            using var helper = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start unshare");
+            try
+            {
+                var own = new FileInfo("/proc/self/ns/user").LinkTarget;
+                var deadline = Stopwatch.StartNew();
+                while (true)
+                {
+                    string? ns = null;
+                    try { ns = new FileInfo($"/proc/{helper.Id}/ns/user").LinkTarget; }
+                    catch (IOException) { }
+                    if (ns is not null && ns != own && File.Exists($"/proc/{helper.Id}/uid_map"))
+                        break;
+                    if (helper.HasExited || deadline.ElapsedMilliseconds > 5000)
+                        throw new ContainerPSException(ErrorKind.OperationFailed, "UserNamespaceFailed",
+                            "Could not create a user namespace for an idmapped mount: " + (helper.HasExited ? helper.StandardError.ReadToEnd() : "timed out"));
+                    Thread.Sleep(1);
+                }
+                WriteMap($"/proc/{helper.Id}/uid_map", map.ToProcMap(uid: true));
+                WriteMap($"/proc/{helper.Id}/gid_map", map.ToProcMap(uid: false));
+                var fd = open_($"/proc/{helper.Id}/ns/user", 0x80000 /* O_RDONLY|O_CLOEXEC */);
+                if (fd < 0)
+                    throw LibC.Error("open", $"/proc/{helper.Id}/ns/user");
+                return new UserNamespace { Fd = fd };
+            }
+            finally
+            {
+                try { helper.Kill(); } catch (InvalidOperationException) { }
+                helper.WaitForExit();
+            }
+        }
+
+        /// <summary>Writes a /proc map file with one write(2), as the kernel requires (no O_TRUNC, no O_CREAT).</summary>
+        private static void WriteMap(string file, string map)
+        {
+            using var fs = new FileStream(file, FileMode.Open, FileAccess.Write);
+            var bytes = System.Text.Encoding.ASCII.GetBytes(map);
+            fs.Write(bytes);
+        }
+
+        public void Dispose()
+        {
+            if (Fd >= 0)
+                close_(Fd);
+            Fd = -1;
+        }
+    }
 }

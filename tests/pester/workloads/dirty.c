@@ -11,20 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "status.h"
+
 #define PAGE 4096
 #define MAGIC 0x4350534d454d4f52ULL /* "CPSMEMOR" */
-
-static void status(const char *file, const char *text)
-{
-	char tmp[512];
-	snprintf(tmp, sizeof tmp, "%s.tmp", file);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, file);
-}
 
 int main(int argc, char **argv)
 {

@@ -19,24 +19,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "status.h"
+
 static volatile sig_atomic_t alarms;
 
 static void on_alarm(int sig)
 {
 	(void)sig;
 	alarms++;
-}
-
-static void status(const char *file, const char *text)
-{
-	char tmp[512];
-	snprintf(tmp, sizeof tmp, "%s.tmp", file);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, file);
 }
 
 static int bad(const char *file, const char *what)
