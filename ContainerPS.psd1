@@ -52,6 +52,10 @@
         'Restore-Container'
         'Test-ContainerCheckpoint'
         'Move-Container'
+        'Set-Container'
+        'Mount-StorageVolume'
+        'Dismount-StorageVolume'
+        'Get-ContainerIdmap'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -8,6 +8,9 @@ public interface IEngineLog
 {
     void Verbose(string message);
     void Warning(string message);
+
+    /// <summary>Progress of a long operation (Write-Progress); <paramref name="percent"/> -1 ends it.</summary>
+    void Progress(string activity, string status, int percent) { }
 }
 
 public sealed class NullEngineLog : IEngineLog

@@ -131,6 +131,13 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
     void IEngineLog.Verbose(string message) => WriteVerbose(message);
     void IEngineLog.Warning(string message) => WriteWarning(message);
 
+    void IEngineLog.Progress(string activity, string status, int percent) =>
+        WriteProgress(new ProgressRecord(1, activity, status)
+        {
+            PercentComplete = Math.Clamp(percent, -1, 100),
+            RecordType = percent < 0 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        });
+
     public void Dispose()
     {
         Dispose(true);

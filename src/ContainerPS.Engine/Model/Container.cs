@@ -17,7 +17,8 @@ public sealed class Container
     public DateTime CreatedAt { get; init; }
     public DateTime? LastStartedAt { get; init; }
     public required SortedDictionary<string, string> Config { get; init; }
-    public required SortedDictionary<string, string> Devices { get; init; }
+    /// <summary>Storage volumes mounted into the container (Mount-StorageVolume).</summary>
+    public ContainerDevice[] Devices { get; init; } = Array.Empty<ContainerDevice>();
     /// <summary>The container's network interfaces, one per attached CNI network (addresses while it runs).</summary>
     public NetworkAttachment[] Network { get; init; } = Array.Empty<NetworkAttachment>();
     /// <summary>Why the container is in Error, or how it last exited.</summary>

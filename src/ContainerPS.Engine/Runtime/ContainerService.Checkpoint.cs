@@ -137,6 +137,9 @@ public sealed partial class ContainerService
     /// <summary>runc checkpoint into <paramref name="dir"/>, with the record of the container's addresses next to CRIU's images.</summary>
     private void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
     {
+        if (File.Exists(rt.HotMountsFile))
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "HotMountNotCheckpointable",
+                $"A storage volume was mounted into or dismounted from container '{row.Name}' while it runs; CRIU restores the mounts the container started with. Restart it before checkpointing.", row.Name);
         var clock = Stopwatch.StartNew();
         EndExecSessions(row, rt);
         Directory.CreateDirectory(Path.GetDirectoryName(dir)!, Traversable);

@@ -36,6 +36,9 @@ public sealed partial class ContainerService
         if (store.Snapshots(row.Id).Count is var snaps and > 0)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotsNotMoved",
                 $"Container '{name}' has {snaps} snapshot(s); Move-Container does not carry snapshots: remove them (or copy them to containers of their own) first.", name);
+        if (store.Devices(row.Id) is { Count: > 0 } devices)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumesNotMoved",
+                $"Container '{name}' has storage volumes mounted ({string.Join(", ", devices.Select(d => $"{d.Pool}/{d.Volume}"))}); Move-Container does not carry volumes: dismount them first.", name);
         if (Directory.Exists(StopStateDir(row)))
             throw new ContainerPSException(ErrorKind.InvalidOperation, "StatefulStopNotMoved",
                 $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);

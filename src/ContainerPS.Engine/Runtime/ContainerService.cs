@@ -55,8 +55,10 @@ public sealed partial class ContainerService
             new ConfigKey("limits.memory", ConfigValues.Size, "Memory limit (512MiB, 1GiB)."),
             new ConfigKey("limits.processes", ConfigValues.PositiveInt, "Maximum number of processes."),
             new ConfigKey("limits.cpu", CpuValue, "CPUs: a count (2) or a cpuset (0-1, 0,2)."),
-            new ConfigKey("security.idmap.isolated", ConfigValues.Bool, "A unique id range for this container.", SetOnlyAtCreation: true),
-            new ConfigKey("security.idmap.size", ConfigValues.PositiveInt, "Size of an isolated id range (default 65536).", SetOnlyAtCreation: true),
+            new ConfigKey("security.idmap.isolated", ConfigValues.Bool, "A unique id range for this container (takes effect at the next start)."),
+            new ConfigKey("security.idmap.size", ConfigValues.PositiveInt, "Size of the container's id range (default 65536)."),
+            new ConfigKey("security.idmap.base", IdValue, "The first host id of the container's range (overrides the allocation)."),
+            new ConfigKey("raw.idmap", RawIdmap.Check, "Host ids mapped through: lines 'both 1000 1000', 'uid 50-60 500-510', 'gid ...'."),
             new ConfigKey("security.privileged", ConfigValues.Bool, "Run without a user namespace (not recommended).", SetOnlyAtCreation: true),
             new ConfigKey("boot.stop.signal", ConfigValues.Any, "Signal that asks the init to shut down (default: the image's, else SIGPWR)."),
         },
@@ -130,14 +132,15 @@ public sealed partial class ContainerService
             cfg["security.privileged"] = "true";
         if (isolated)
             cfg["security.idmap.isolated"] = "true";
-        var size = cfg.TryGetValue("security.idmap.size", out var s) ? long.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : IdmapAllocator.DefaultSize;
+        if (privileged && changes.Keys.Any(k => IdmapKeys.Contains(k)))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "A privileged container has no id map: security.idmap.* and raw.idmap do not apply.", name);
 
         var id = store.Write(() =>
         {
-            IdMapping? map = null;
-            if (!privileged)
-                map = isolated ? AllocateIsolated(size) : SharedMap();
-            return store.InsertContainer(name, image, poolRow.Id, privileged, isolated, map?.UidBase, map?.Size, cfg);
+            (long Base, long Size)? alloc = privileged ? null : AllocateBase(cfg, null, null);
+            if (alloc is { } a)
+                _ = new IdMapping(a.Base, Gids.Start + (a.Base - Uids.Start), a.Size, cfg.GetValueOrDefault("raw.idmap")); // refuses overlapping raw entries
+            return store.InsertContainer(name, image, poolRow.Id, privileged, isolated, alloc?.Base, alloc?.Size, cfg);
         });
         try
         {
@@ -198,21 +201,6 @@ public sealed partial class ContainerService
     private (long Start, long Count) Uids => uids.Value;
     private (long Start, long Count) Gids => gids.Value;
 
-    private IdMapping SharedMap() => IdmapAllocator.Shared(Uids, Gids);
-
-    private IdMapping AllocateIsolated(long size) =>
-        IdmapAllocator.Isolated(Uids, Gids, size,
-            store.Containers().Where(c => c.Isolated && c.IdmapBase is not null).Select(c => (c.IdmapBase!.Value, c.IdmapSize!.Value)));
-
-    private IdMapping? MapOf(ContainerRow row)
-    {
-        if (row.Privileged || row.IdmapBase is null)
-            return null;
-        var (us, _) = Uids;
-        var (gs, _) = Gids;
-        return new IdMapping(row.IdmapBase.Value, gs + (row.IdmapBase.Value - us), row.IdmapSize ?? IdmapAllocator.DefaultSize);
-    }
-
     // ------------------------------------------------------------------ read
 
     public IReadOnlyList<Container> List() => store.Containers().Select(ToContainer).ToList();
@@ -237,7 +225,7 @@ public sealed partial class ContainerService
             CreatedAt = row.CreatedAt,
             LastStartedAt = row.LastStartedAt,
             Config = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal),
-            Devices = new SortedDictionary<string, string>(row.Devices, StringComparer.Ordinal),
+            Devices = store.Devices(row.Id).Select(ToDevice).ToArray(),
             Network = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).ToArray(),
             StatusReason = rt?.Reason,
             Stateful = Directory.Exists(StopStateDir(row)),
@@ -308,12 +296,10 @@ public sealed partial class ContainerService
             var map = MapOf(row);
             if (image is not null && map is not null)
                 Criu.PrepareForRestore(image.Path);
-            if (map is null)
-                Mounts.Bind(volume, rt.Rootfs);
-            else
-                Mounts.IdmappedBind(volume, rt.Rootfs, map);
+            PresentVolume(row, map, row.Pool, VolumeTypes.Container, name, rt.Rootfs);
+            var binds = PrepareDevices(row, map, rt);
             var mounted = clock.Elapsed.TotalMilliseconds;
-            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command));
+            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command, binds));
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;
@@ -324,6 +310,7 @@ public sealed partial class ContainerService
                     networks.LoopbackUp(row.Uuid, NetNsOf(pid));
                 WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid), image?.Interfaces));
             }, image);
+            UnmountDevices(rt);
             log.Verbose($"{(image is null ? "start" : "restore")} {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
         }
         catch
@@ -331,7 +318,17 @@ public sealed partial class ContainerService
             CleanupRuntime(row, rt);
             throw;
         }
-        store.Write(() => store.SetLastStarted(row.Id, DateTime.UtcNow));
+        store.Write(() =>
+        {
+            store.SetLastStarted(row.Id, DateTime.UtcNow);
+            // The map it runs with, until the next start (Get-ContainerIdmap shows it as Current).
+            var cfg = new SortedDictionary<string, string>(store.Container(name)!.Config, StringComparer.Ordinal);
+            if (MapOf(row) is { } m)
+                cfg[IdmapCurrentKey] = m.Serialize();
+            else
+                cfg.Remove(IdmapCurrentKey);
+            store.UpdateContainerConfig(row.Id, cfg);
+        });
     }
 
     private static string[] InitArgs(ContainerRow row) =>
@@ -450,8 +447,9 @@ public sealed partial class ContainerService
         ReleaseNetwork(row);
         if (!Directory.Exists(rt.Path))
             return;
+        UnmountDevices(rt);
         Mounts.Unmount(rt.Rootfs);
-        foreach (var f in new[] { rt.InitPidFile, rt.MonitorPidFile, rt.ExitFile })
+        foreach (var f in new[] { rt.InitPidFile, rt.MonitorPidFile, rt.ExitFile, rt.HotMountsFile })
             File.Delete(f);
     }
 
@@ -740,10 +738,11 @@ public sealed partial class ContainerService
         var pool = targetPool ?? row.Pool;
         var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
         var cfg = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal);
+        cfg.Remove(IdmapCurrentKey); // the copy has not run yet
         var id = store.Write(() =>
         {
-            IdMapping? map = row.Privileged ? null : row.Isolated ? AllocateIsolated(row.IdmapSize ?? IdmapAllocator.DefaultSize) : SharedMap();
-            return store.InsertContainer(newName, row.Image, poolRow.Id, row.Privileged, row.Isolated, map?.UidBase, map?.Size, cfg);
+            (long Base, long Size)? alloc = row.Privileged ? null : AllocateBase(cfg, null, null);
+            return store.InsertContainer(newName, row.Image, poolRow.Id, row.Privileged, row.Isolated, alloc?.Base, alloc?.Size, cfg);
         });
         try
         {
@@ -755,7 +754,12 @@ public sealed partial class ContainerService
             var copy = store.Container(newName)!;
             foreach (var a in networks.Memberships(row.Id)) // same networks and interfaces; addresses are the copy's own
                 networks.AddMembership(copy, a.Network, a.IfName, AttachOptions.None);
-            store.Write(() => store.Release("containers", id));
+            store.Write(() =>
+            {
+                foreach (var d in store.Devices(row.Id)) // the same volumes at the same paths, as lxc copy keeps devices
+                    store.InsertDevice(copy.Id, d.VolumeId, d.Name, d.Path, d.ReadOnly);
+                store.Release("containers", id);
+            });
         }
         catch
         {

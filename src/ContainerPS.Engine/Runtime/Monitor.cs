@@ -12,6 +12,9 @@ public static class Monitor
     /// <summary>cps-hook, the createRuntime hook that hands a starting container's pid to the engine for CNI ADD.</summary>
     public static string Hook => Native("cps-hook");
 
+    /// <summary>cps-mount, which mounts a volume into (or unmounts it from) a running container.</summary>
+    public static string MountHelper => Native("cps-mount");
+
     /// <summary>A native file found like the monitor, or null when it is not there.</summary>
     public static string? NativeOrNull(string name)
     {

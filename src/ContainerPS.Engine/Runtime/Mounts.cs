@@ -50,16 +50,9 @@ public static partial class Mounts
     /// </summary>
     public static void IdmappedBind(string source, string target, Idmap.IdMapping map)
     {
-        using var userns = UserNamespace.Create(map);
-        var tree = (int)syscall_open_tree(SYS_open_tree, LibC.AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-        if (tree < 0)
-            throw LibC.Error("open_tree", source);
+        var tree = IdmappedTree(source, map);
         try
         {
-            var attr = new MountAttr { attr_set = MOUNT_ATTR_IDMAP, userns_fd = (ulong)userns.Fd };
-            if (syscall_mount_setattr(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, ref attr, (nuint)Marshal.SizeOf<MountAttr>()) < 0)
-                throw new ContainerPSException(ErrorKind.NotSupported, "IdmapNotSupported",
-                    $"The filesystem of {source} cannot be idmapped: {LibC.StrError(Marshal.GetLastPInvokeError())}.", source);
             if (syscall_move_mount(SYS_move_mount, tree, "", LibC.AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 throw LibC.Error("move_mount", target);
         }
@@ -67,6 +60,38 @@ public static partial class Mounts
         {
             close_(tree);
         }
+    }
+
+    /// <summary>Whether the filesystem of <paramref name="path"/> takes idmapped mounts (overlayfs and most FUSE filesystems do not).</summary>
+    public static bool CanIdmap(string path, Idmap.IdMapping map)
+    {
+        try
+        {
+            close_(IdmappedTree(path, map));
+            return true;
+        }
+        catch (ContainerPSException e) when (e.ErrorId == "IdmapNotSupported")
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A detached, idmapped clone of <paramref name="source"/> (a mount fd); IdmapNotSupported when the filesystem refuses.</summary>
+    private static int IdmappedTree(string source, Idmap.IdMapping map)
+    {
+        using var userns = UserNamespace.Create(map);
+        var tree = (int)syscall_open_tree(SYS_open_tree, LibC.AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+            throw LibC.Error("open_tree", source);
+        var attr = new MountAttr { attr_set = MOUNT_ATTR_IDMAP, userns_fd = (ulong)userns.Fd };
+        if (syscall_mount_setattr(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, ref attr, (nuint)Marshal.SizeOf<MountAttr>()) < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            close_(tree);
+            throw new ContainerPSException(ErrorKind.NotSupported, "IdmapNotSupported",
+                $"The filesystem of {source} cannot be idmapped: {LibC.StrError(errno)}.", source);
+        }
+        return tree;
     }
 
     public static void Bind(string source, string target)

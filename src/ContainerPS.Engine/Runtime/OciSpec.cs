@@ -4,10 +4,13 @@ using ContainerPS.Engine.Idmap;
 
 namespace ContainerPS.Engine.Runtime;
 
+/// <summary>A bind mount of host directory Source at Destination inside the container.</summary>
+public sealed record OciBind(string Destination, string Source, bool ReadOnly);
+
 /// <summary>What the OCI config of one container start is made from.</summary>
 public sealed record OciSpecInput(
     string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs,
-    ulong? HostBoundingSet = null, string[]? CreateRuntimeHook = null);
+    ulong? HostBoundingSet = null, string[]? CreateRuntimeHook = null, IReadOnlyList<OciBind>? Binds = null);
 
 /// <summary>
 /// Writes the OCI runtime config (config.json) of a system container: its own init as pid 1, every
@@ -80,8 +83,8 @@ public static class OciSpec
         if (input.Map is { } map)
         {
             namespaces.Add(new JsonObject { ["type"] = "user" });
-            linux["uidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.UidBase, ["size"] = map.Size });
-            linux["gidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = map.GidBase, ["size"] = map.Size });
+            linux["uidMappings"] = Mappings(map.Uids);
+            linux["gidMappings"] = Mappings(map.Gids);
         }
         var spec = new JsonObject
         {
@@ -111,6 +114,12 @@ public static class OciSpec
                 Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro")),
             ["linux"] = linux,
         };
+        // Volumes, in path order (a parent before what is below it); runc resolves each destination inside the rootfs.
+        foreach (var b in input.Binds ?? Array.Empty<OciBind>())
+            ((JsonArray)spec["mounts"]!).Add(new JsonObject
+            {
+                ["destination"] = b.Destination, ["type"] = "bind", ["source"] = b.Source, ["options"] = Arr("rbind", b.ReadOnly ? "ro" : "rw"),
+            });
         // createRuntime hooks run once runc has made the namespaces, before the init runs; on a CRIU
         // restore, once the namespaces are set up and before the processes come back.
         if (input.CreateRuntimeHook is { Length: > 0 } hook)
@@ -124,6 +133,9 @@ public static class OciSpec
             };
         return spec;
     }
+
+    private static JsonArray Mappings(IEnumerable<IdRange> ranges) =>
+        new(ranges.Select(r => (JsonNode)new JsonObject { ["containerID"] = r.ContainerStart, ["hostID"] = r.HostStart, ["size"] = r.Count }).ToArray());
 
     private static JsonArray Arr(params string[] items) => new(items.Select(i => (JsonNode)i).ToArray());
 

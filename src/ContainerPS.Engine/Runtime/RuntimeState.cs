@@ -25,6 +25,10 @@ public sealed class RuntimeDirectory
     public string InitPidFile => System.IO.Path.Join(Path, "init.pid");
     public string MonitorPidFile => System.IO.Path.Join(Path, "monitor.pid");
     public string ConsoleLog => System.IO.Path.Join(Path, "console.log");
+    /// <summary>Host-side mounts of the volumes a starting container gets (runc bind-mounts them into it).</summary>
+    public string DevicesDir => System.IO.Path.Join(Path, "devices");
+    /// <summary>Exists when a volume was mounted or unmounted while the container ran (its mounts no longer match config.json).</summary>
+    public string HotMountsFile => System.IO.Path.Join(Path, "hot-mounts");
     /// <summary>FIFO on which cps-hook sends the starting init's pid (containers with networks).</summary>
     public string HookRequest => System.IO.Path.Join(Path, "hook.request");
     /// <summary>FIFO on which the engine answers cps-hook ("ok" or "error MESSAGE").</summary>

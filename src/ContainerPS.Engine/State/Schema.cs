@@ -111,6 +111,19 @@ internal static class Schema
             UNIQUE (container_id, ifname)
         );
         """,
+        // 4: custom storage volumes mounted into containers (devices of type disk).
+        """
+        CREATE TABLE container_volumes (
+            container_id INTEGER NOT NULL REFERENCES containers(id),
+            volume_id    INTEGER NOT NULL REFERENCES volumes(id),
+            name         TEXT NOT NULL,
+            path         TEXT NOT NULL,
+            readonly     INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (container_id, name),
+            UNIQUE (container_id, path),
+            UNIQUE (container_id, volume_id)
+        );
+        """,
     };
 
     public static int Version => Migrations.Length;

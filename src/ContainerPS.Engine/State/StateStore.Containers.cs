@@ -53,6 +53,11 @@ public sealed partial class StateStore
     public void UpdateContainerConfig(long id, IReadOnlyDictionary<string, string> config) =>
         Exec("UPDATE containers SET config = $c WHERE id = $id", ("$c", ToJson(config)), ("$id", id));
 
+    /// <summary>The id allocation (security.idmap.*) the next start uses.</summary>
+    public void UpdateContainerIdmap(long id, bool isolated, long? idmapBase, long? idmapSize) =>
+        Exec("UPDATE containers SET isolated = $i, idmap_base = $b, idmap_size = $s WHERE id = $id",
+            ("$i", isolated ? 1 : 0), ("$b", idmapBase), ("$s", idmapSize), ("$id", id));
+
     public void SetLastStarted(long id, DateTime at) =>
         Exec("UPDATE containers SET last_started_at = $t WHERE id = $id", ("$t", Timestamp(at)), ("$id", id));
 
@@ -62,6 +67,7 @@ public sealed partial class StateStore
     {
         Exec("DELETE FROM snapshots WHERE container_id = $id", ("$id", id));
         Exec("DELETE FROM container_networks WHERE container_id = $id", ("$id", id));
+        Exec("DELETE FROM container_volumes WHERE container_id = $id", ("$id", id));
         Exec("DELETE FROM containers WHERE id = $id", ("$id", id));
     }
 

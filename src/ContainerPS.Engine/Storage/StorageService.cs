@@ -271,7 +271,15 @@ public sealed class StorageService
                 throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
             return row;
         });
-        try { AbandonOnFailure("volumes", target.Id, () => Driver(pool.Driver).RestoreVolume(Ctx(pool), Ctx(from), Ctx(target))); }
+        try
+        {
+            AbandonOnFailure("volumes", target.Id, () => Driver(pool.Driver).RestoreVolume(Ctx(pool), Ctx(from), Ctx(target)));
+            // The files came with the owners they have in the snapshot: so does the record of their id map.
+            SetVolumeState(poolName, type, name, new Dictionary<string, string?>
+            {
+                [IdmapLastKey] = from.Config.GetValueOrDefault(IdmapLastKey), [IdmapShiftingKey] = from.Config.GetValueOrDefault(IdmapShiftingKey),
+            });
+        }
         finally { store.Write(() => store.Release("volumes", target.Id)); }
     }
 
@@ -293,6 +301,32 @@ public sealed class StorageService
         {
             store.RenameVolumeRow(v.Id, newName);
             store.Release("volumes", v.Id);
+        });
+    }
+
+    /// <summary>The id map a volume's files are stored in (absent: unshifted, the container's own ids; see <see cref="Idmap.IdShifter"/>).</summary>
+    public const string IdmapLastKey = "volatile.idmap.last";
+    /// <summary>The id map a shift of the volume's files was going to when it started (present only while one runs or after it crashed).</summary>
+    public const string IdmapShiftingKey = "volatile.idmap.shifting";
+
+    /// <summary>A volume's state row (id, config) with its host path.</summary>
+    public (long Id, string Path, IReadOnlyDictionary<string, string> Config) VolumeState(string poolName, string type, string name)
+    {
+        var pool = PoolRow(poolName);
+        var v = VolumeRow(pool, type, name);
+        return (v.Id, Driver(pool.Driver).VolumePath(Ctx(pool), Ctx(v)), v.Config);
+    }
+
+    /// <summary>Sets (null: removes) engine-kept volatile.* keys of a volume.</summary>
+    public void SetVolumeState(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes)
+    {
+        if (changes.Keys.FirstOrDefault(k => !k.StartsWith("volatile.", StringComparison.Ordinal)) is { } bad)
+            throw new ArgumentException($"not a volatile key: {bad}", nameof(changes));
+        var pool = PoolRow(poolName);
+        store.Write(() =>
+        {
+            var v = VolumeRow(pool, type, name);
+            store.UpdateVolume(v.Id, Merge(v.Config, changes), v.Description);
         });
     }
 
@@ -464,6 +498,9 @@ public sealed class StorageService
         var v = store.Write(() =>
         {
             var row = Ready(VolumeRow(pool, type, name));
+            if (store.VolumeDevices(row.Id) is { Count: > 0 } users)
+                throw new ContainerPSException(ErrorKind.InUse, "VolumeInUse",
+                    $"Storage volume '{poolName}/{type}/{name}' is mounted into {string.Join(", ", users.Select(u => u.Container))}; Dismount-StorageVolume it first.", $"{poolName}/{type}/{name}");
             if (!store.Claim("volumes", row.Id, RowState.Deleting))
                 throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
             return row;
@@ -491,7 +528,7 @@ public sealed class StorageService
             SizeEnforced = v.Config.ContainsKey("size") && driver.EnforcesSize(Ctx(pool)),
             Path = driver.VolumePath(Ctx(pool), Ctx(v)),
             CreatedAt = v.CreatedAt,
-            UsedBy = Array.Empty<string>(),
+            UsedBy = store.VolumeDevices(v.Id).Select(d => d.Container).ToArray(),
             Status = Status(v.State),
         };
     }

@@ -64,6 +64,62 @@ internal static unsafe partial class LibC
             throw Error("mkfifo", path);
     }
 
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lchown_(string path, uint owner, uint group);
+
+    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chmod_(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint lgetxattr_(string path, string name, byte* value, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lsetxattr_(string path, string name, byte* value, nuint size, int flags);
+
+    /// <summary>lchown(2): owner and group of <paramref name="path"/> itself (a symlink is not followed).</summary>
+    public static void LChown(string path, long uid, long gid)
+    {
+        if (lchown_(path, (uint)uid, (uint)gid) != 0)
+            throw Error("lchown", path);
+    }
+
+    public static void Chmod(string path, uint mode)
+    {
+        if (chmod_(path, mode) != 0)
+            throw Error("chmod", path);
+    }
+
+    private const int ENODATA = 61, EOPNOTSUPP = 95;
+
+    /// <summary>The value of extended attribute <paramref name="name"/> of <paramref name="path"/> itself, or null when it has none.</summary>
+    public static byte[]? LGetXattr(string path, string name)
+    {
+        var buf = new byte[256];
+        while (true)
+        {
+            nint n;
+            fixed (byte* p = buf)
+                n = lgetxattr_(path, name, p, (nuint)buf.Length);
+            if (n >= 0)
+                return buf[..(int)n];
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is ENODATA or EOPNOTSUPP)
+                return null;
+            if (errno != 34 /* ERANGE */)
+                throw Error("lgetxattr " + name, path);
+            buf = new byte[buf.Length * 4];
+        }
+    }
+
+    public static void LSetXattr(string path, string name, byte[] value)
+    {
+        int r;
+        fixed (byte* p = value)
+            r = lsetxattr_(path, name, p, (nuint)value.Length, 0);
+        if (r != 0)
+            throw Error("lsetxattr " + name, path);
+    }
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint strerror_(int errnum);
 

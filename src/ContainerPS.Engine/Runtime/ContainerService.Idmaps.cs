@@ -1,0 +1,183 @@
+using System.Globalization;
+using ContainerPS.Engine.Idmap;
+using ContainerPS.Engine.State;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// Id maps: the map of each container (base allocation from root's subordinate ids, shared or
+/// isolated or at security.idmap.base, with raw.idmap entries), changed by Set-Container and taking
+/// effect at the next start; the map a container runs with is kept in volatile.idmap.current.
+/// </summary>
+public sealed partial class ContainerService
+{
+    public const string IdmapCurrentKey = "volatile.idmap.current";
+    private static readonly string[] IdmapKeys = { "security.idmap.isolated", "security.idmap.size", "security.idmap.base", "raw.idmap" };
+
+    private static string? IdValue(string v) =>
+        long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < uint.MaxValue ? null : $"'{v}' is not a host id";
+
+    /// <summary>
+    /// The base allocation a container with config <paramref name="cfg"/> gets: security.idmap.base if
+    /// set, else its own first-fit range when isolated (<paramref name="keep"/>, its present one, when it
+    /// still fits), else the shared map. <paramref name="self"/> is left out of the ranges taken.
+    /// </summary>
+    private (long Base, long Size) AllocateBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep)
+    {
+        var size = cfg.TryGetValue("security.idmap.size", out var s) ? long.Parse(s, CultureInfo.InvariantCulture) : IdmapAllocator.DefaultSize;
+        var isolated = cfg.GetValueOrDefault("security.idmap.isolated") == "true";
+        if (cfg.TryGetValue("security.idmap.base", out var b))
+        {
+            var start = long.Parse(b, CultureInfo.InvariantCulture);
+            var limit = Math.Min(Uids.Count, Gids.Count);
+            if (start < Uids.Start || start + size > Uids.Start + limit)
+                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap",
+                    $"security.idmap.base {start} with {size} ids is outside root's subordinate ids ({Uids.Start}-{Uids.Start + limit - 1} in /etc/subuid and /etc/subgid).", b);
+            return (start, size);
+        }
+        if (!isolated)
+            return (SharedMap().UidBase, IdmapAllocator.DefaultSize);
+        if (keep is { } k && k.Size == size && k.Base != Uids.Start)
+            return k;
+        var map = IdmapAllocator.Isolated(Uids, Gids, size, TakenRanges(self));
+        return (map.UidBase, map.Size);
+    }
+
+    /// <summary>Ranges other containers own (isolated or at a set base), in their next map and the one they run with.</summary>
+    private IEnumerable<(long Base, long Size)> TakenRanges(long? self)
+    {
+        foreach (var c in store.Containers().Where(c => c.Id != self && !c.Privileged))
+        {
+            if (c.IdmapBase is long b && b != Uids.Start)
+                yield return (b, c.IdmapSize ?? IdmapAllocator.DefaultSize);
+            if (CurrentMap(c) is { } cur && cur.UidBase != Uids.Start && cur.UidBase >= 0)
+                yield return (cur.UidBase, cur.Size);
+        }
+    }
+
+    private IdMapping SharedMap() => IdmapAllocator.Shared(Uids, Gids);
+
+    private IdMapping AllocateIsolated(long size) =>
+        IdmapAllocator.Isolated(Uids, Gids, size, TakenRanges(null));
+
+    /// <summary>The map the container's next start uses (null: privileged).</summary>
+    private IdMapping? MapOf(ContainerRow row)
+    {
+        if (row.Privileged || row.IdmapBase is null)
+            return null;
+        return new IdMapping(row.IdmapBase.Value, Gids.Start + (row.IdmapBase.Value - Uids.Start), row.IdmapSize ?? IdmapAllocator.DefaultSize,
+            row.Config.GetValueOrDefault("raw.idmap"));
+    }
+
+    /// <summary>The map the container runs with, or ran with last (null: never started, or privileged).</summary>
+    private static IdMapping? CurrentMap(ContainerRow row) =>
+        row.Config.TryGetValue(IdmapCurrentKey, out var v) && v.Length > 0 ? IdMapping.Deserialize(v) : null;
+
+    /// <summary>The map of a container as it is now: the current one while it runs, else the next one.</summary>
+    private IdMapping? EffectiveMap(ContainerRow row) =>
+        Runtime(row.Name).Inspect().IsRunning ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
+
+    /// <summary>Set-Container: changes config keys. Id map keys take effect at the next start (a new allocation is made now).</summary>
+    public Container UpdateConfig(string name, IReadOnlyDictionary<string, string?> changes)
+    {
+        using var _ = Lock(name);
+        var row = ReadyRow(name);
+        CheckConfig(changes, creating: false);
+        var cfg = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal);
+        foreach (var (k, v) in changes)
+        {
+            if (v is null)
+                cfg.Remove(k);
+            else
+                cfg[k] = v;
+        }
+        var idmapChanged = changes.Keys.Any(k => IdmapKeys.Contains(k));
+        if (idmapChanged && row.Privileged)
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", $"Container '{name}' is privileged: it has no id map to change.", name);
+        store.Write(() =>
+        {
+            if (idmapChanged)
+            {
+                var (b, size) = AllocateBase(cfg, row.Id, row.IdmapBase is long ob ? (ob, row.IdmapSize ?? IdmapAllocator.DefaultSize) : null);
+                new IdMapping(b, Gids.Start + (b - Uids.Start), size, cfg.GetValueOrDefault("raw.idmap")); // refuses overlapping raw entries
+                store.UpdateContainerIdmap(row.Id, cfg.GetValueOrDefault("security.idmap.isolated") == "true", b, size);
+            }
+            store.UpdateContainerConfig(row.Id, cfg);
+        });
+        if (idmapChanged && Runtime(name).Inspect().IsRunning)
+            log.Warning($"Container '{name}' runs with its old id map; the new one takes effect when it restarts.");
+        return Get(name);
+    }
+
+    /// <summary>Get-ContainerIdmap: the ranges of each container's current and next map.</summary>
+    public IReadOnlyList<ContainerPS.Idmap> Idmaps(string? name)
+    {
+        var rows = name is null ? store.Containers() : new List<ContainerRow> { Row(Names.Validate(name, "container")) };
+        var result = new List<ContainerPS.Idmap>();
+        foreach (var row in rows.Where(r => !r.Privileged))
+        {
+            var next = MapOf(row);
+            var current = CurrentMap(row);
+            var nextRanges = next is null ? new List<(string, IdRange)>() : Entries(next);
+            var currentRanges = current is null ? new List<(string, IdRange)>() : Entries(current);
+            foreach (var (kind, range) in nextRanges.Union(currentRanges))
+            {
+                var raw = (next is not null && IsRaw(next, range)) || range.HostStart < Uids.Start || range.HostStart >= Uids.Start + Uids.Count;
+                result.Add(new ContainerPS.Idmap
+                {
+                    Container = row.Name, Kind = kind, HostStart = range.HostStart, ContainerStart = range.ContainerStart, Count = range.Count,
+                    Isolated = row.Isolated && !raw, Raw = raw,
+                    Current = currentRanges.Contains((kind, range)), Next = nextRanges.Contains((kind, range)),
+                });
+            }
+        }
+        return result;
+    }
+
+    private static bool IsRaw(IdMapping map, IdRange r) => map.Raw.Any(e => e.HostStart == r.HostStart && e.ContainerStart == r.ContainerStart && e.Count == r.Count);
+
+    /// <summary>The ranges of a map, a uid and a gid range that are equal becoming one of kind "both".</summary>
+    private static List<(string Kind, IdRange Range)> Entries(IdMapping map)
+    {
+        var list = new List<(string, IdRange)>();
+        foreach (var u in map.Uids)
+            list.Add((map.Gids.Contains(u) ? "both" : "uid", u));
+        foreach (var g in map.Gids.Where(g => !map.Uids.Contains(g)))
+            list.Add(("gid", g));
+        return list;
+    }
+
+    /// <summary>Get-ContainerIdmap -Host: root's subordinate ranges and who uses which part.</summary>
+    public IReadOnlyList<HostIdmap> HostIdmaps()
+    {
+        var result = new List<HostIdmap>();
+        var rows = store.Containers().Where(r => !r.Privileged).ToList();
+        foreach (var (kind, range, uid) in new[] { ("uid", Uids, true), ("gid", Gids, false) })
+        {
+            // Each container's base range as it is (or will be) used: running ones by their current map too.
+            var uses = new List<(long Start, long Count, string Container)>();
+            foreach (var r in rows)
+                foreach (var map in new[] { MapOf(r), CurrentMap(r) }.OfType<IdMapping>().Distinct())
+                    if (map.ToHost(uid, 0) is long h)
+                        uses.Add((h, map.Size, r.Name));
+            var cursor = range.Start;
+            foreach (var g in uses.GroupBy(u => (u.Start, u.Count)).OrderBy(g => g.Key.Start))
+            {
+                if (g.Key.Start < range.Start || g.Key.Start >= range.Start + range.Count)
+                    continue;
+                if (g.Key.Start > cursor)
+                    result.Add(new HostIdmap { Kind = kind, HostStart = cursor, Count = g.Key.Start - cursor, Use = "Free", Containers = Array.Empty<string>() });
+                var shared = g.Key.Start == range.Start;
+                result.Add(new HostIdmap
+                {
+                    Kind = kind, HostStart = g.Key.Start, Count = g.Key.Count, Use = shared ? "Shared" : "Isolated",
+                    Containers = g.Select(u => u.Container).Distinct().Order(StringComparer.Ordinal).ToArray(),
+                });
+                cursor = Math.Max(cursor, g.Key.Start + g.Key.Count);
+            }
+            if (cursor < range.Start + range.Count)
+                result.Add(new HostIdmap { Kind = kind, HostStart = cursor, Count = range.Start + range.Count - cursor, Use = "Free", Containers = Array.Empty<string>() });
+        }
+        return result;
+    }
+}
