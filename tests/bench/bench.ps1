@@ -118,6 +118,49 @@ try {
         Add-Row "Start-Container, $fileCount files in the rootfs" $t
     }
 
+    # ---------------------------------------------------------------- volumes mounted into containers
+    # Hot attach of a custom volume to a running container (idmapped mount, made by cps-mount inside
+    # the container's namespaces), and giving a volume of N files to a container with another map:
+    # idmapped (one mount, whatever N) vs the chown fallback on storage that cannot be idmapped
+    # (overlayfs here, as zfs-fuse): every file is shifted.
+    New-Container va busybox -Start | Out-Null
+    New-Container vb busybox -IsolatedIdmap -Start | Out-Null
+    Add-StorageVolume default hot | Out-Null
+    $attach = Measure-Median { param($i) Mount-StorageVolume default hot va /hot } $n { param($i) Dismount-StorageVolume default hot va }
+    Mount-StorageVolume default hot va /hot
+    $detach = Measure-Median { param($i) Dismount-StorageVolume default hot va } $n { param($i) Mount-StorageVolume default hot va /hot }
+    Add-Row 'Mount-StorageVolume (hot, running, idmapped)' $attach 'lxc storage volume attach (dir), published' 49
+    Add-Row 'Dismount-StorageVolume (hot, running)' $detach
+    $ov = "$root-ov" # a pool's source must be outside the state root
+    foreach ($d in 'lower', 'upper', 'work', 'mnt') { New-Item -ItemType Directory (Join-Path $ov $d) | Out-Null }
+    & mount -t overlay overlay -o "lowerdir=$ov/lower,upperdir=$ov/upper,workdir=$ov/work" "$ov/mnt"
+    try {
+        New-StoragePool ovbench -Driver dir -Source "$ov/mnt/pool" | Out-Null
+        foreach ($fileCount in 10000, 100000) {
+            foreach ($pool in 'default', 'ovbench') {
+                $vol = Add-StorageVolume $pool "files$fileCount"
+                & bash -c "mkdir -p $($vol.Path)/d && cd $($vol.Path)/d && seq 1 $fileCount | xargs touch"
+                # Alternate the only user between the shared map (va) and an isolated one (vb).
+                Mount-StorageVolume $pool "files$fileCount" va /files
+                $give = Measure-Median { param($i)
+                    $from, $to = if ($i % 2) { 'va', 'vb' } else { 'vb', 'va' }
+                    Dismount-StorageVolume $pool "files$fileCount" $from
+                    Mount-StorageVolume $pool "files$fileCount" $to /files
+                } 3
+                $how = if ($pool -eq 'default') { 'idmapped mount' } else { 'chown shift, overlayfs' }
+                Add-Row "Give a $fileCount-file volume to a container with another map ($how)" $give
+                Dismount-StorageVolume $pool "files$fileCount" (Get-StorageVolume $pool "files$fileCount").UsedBy[0]
+                Remove-StorageVolume $pool "files$fileCount"
+            }
+        }
+        Remove-StoragePool ovbench -Confirm:$false
+    }
+    finally {
+        Get-Container va, vb -ErrorAction SilentlyContinue | Remove-Container -Force
+        & umount -l "$ov/mnt"
+        & rm -rf --one-file-system $ov
+    }
+
     # ---------------------------------------------------------------- networking (CNI bridge + host-local)
     $bridge = 'cpsb' + ([guid]::NewGuid().ToString('N').Substring(0, 8))
     $netConf = @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'bridge'; bridge = $bridge; isGateway = $false; isDefaultGateway = $false; ipMasq = $false

@@ -263,6 +263,7 @@ select 'container', id, name, uuid, image, pool_id, privileged, isolated, ifnull
 select 'snapshot', id, container_id, name, stateful, state, ifnull(op_pid, '') from snapshots order by id;
 select 'network', id, name, config from networks order by id;
 select 'attachment', container_id, network_id, ifname, options, ifnull(add_config, ''), ifnull(result, '') from container_networks order by container_id, network_id;
+select 'device', container_id, volume_id, name, path, readonly from container_volumes order by container_id, volume_id;
 '@
     } else { '<no database>' }
     $run = Join-Path $script:Current.Root 'run'
@@ -449,6 +450,58 @@ function Read-ContainerFile {
     $out = Invoke-ContainerExec -Name $Container -Command cat, $File -ErrorAction SilentlyContinue
     if ($LASTEXITCODE -ne 0) { return $null }
     $out -join "`n"
+}
+
+# ------------------------------------------------------------------ filesystems
+
+$script:LoopFiles = [System.Collections.Generic.List[string]]::new()
+
+<#
+.SYNOPSIS
+    Formats a sparse loop file (ext4 or btrfs, 256 MB) under the test directory and mounts it at
+    Path (created), with mount -o loop; Remove-TestFilesystem unmounts it and frees the loop device.
+    Call it inside the private mount namespace the tests run in.
+#>
+function New-TestFilesystem {
+    param([Parameter(Mandatory)] [ValidateSet('ext4', 'btrfs')] [string] $Type, [Parameter(Mandatory)] [string] $Path)
+    $file = Join-Path $script:Current.Base ("$Type-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.img')
+    & truncate -s 256M -- $file
+    $out = if ($Type -eq 'ext4') { & mkfs.ext4 -q -F -- $file 2>&1 } else { & mkfs.btrfs -q -f -- $file 2>&1 }
+    if ($LASTEXITCODE -ne 0) { throw "mkfs.$Type failed: $out" }
+    $null = New-Item -ItemType Directory -Force -Path $Path
+    $out = & mount -o loop -- $file $Path 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "mount -o loop $file failed: $out" }
+    $script:LoopFiles.Add($file)
+    & chmod 0711 -- $Path
+}
+
+<# Unmounts what New-TestFilesystem mounted and detaches their loop devices (also after a failed test). #>
+function Remove-TestFilesystem {
+    foreach ($file in @($script:LoopFiles)) {
+        foreach ($line in @(& losetup -j $file 2>$null)) {
+            $dev = ($line -split ':')[0]
+            foreach ($m in @(Get-Content /proc/self/mountinfo | Where-Object { ($_ -split ' ')[9] -eq $dev } | ForEach-Object { ($_ -split ' ')[4] } | Sort-Object Length -Descending)) {
+                & umount -l -- $m 2>$null
+            }
+            & losetup -d $dev 2>$null
+        }
+    }
+    $script:LoopFiles.Clear()
+}
+
+<#
+.SYNOPSIS
+    Mounts an overlayfs at Path whose upper and work directories are in Under: a filesystem that
+    refuses idmapped mounts (EINVAL), like zfs-fuse, for the chown fallback.
+#>
+function New-TestOverlay {
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $Under)
+    foreach ($d in 'lower', 'upper', 'work') { $null = New-Item -ItemType Directory -Force -Path (Join-Path $Under $d) }
+    $null = New-Item -ItemType Directory -Force -Path $Path
+    $opts = "lowerdir=$(Join-Path $Under 'lower'),upperdir=$(Join-Path $Under 'upper'),workdir=$(Join-Path $Under 'work')"
+    $out = & mount -t overlay overlay -o $opts -- $Path 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "mount -t overlay failed: $out" }
+    & chmod 0711 -- $Path
 }
 
 $script:Bridges = [System.Collections.Generic.List[string]]::new()

@@ -35,14 +35,14 @@ public sealed class IdMapping : IEquatable<IdMapping>
         Gids = gids;
         UidBase = ToHost(true, 0) ?? -1;
         GidBase = ToHost(false, 0) ?? -1;
-        Size = uids.Where(r => r.ContainerStart == 0).Select(r => r.Count).FirstOrDefault();
+        Size = uids.Sum(r => r.Count);
         Raw = Array.Empty<RawIdmapEntry>();
     }
 
-    /// <summary>Host uid of container root (the base allocation's start).</summary>
+    /// <summary>Host uid of container root (the base allocation's start; for a map read back, whatever container 0 maps to).</summary>
     public long UidBase { get; }
     public long GidBase { get; }
-    /// <summary>Size of the base allocation.</summary>
+    /// <summary>Size of the base allocation (for a map read back: the number of uids it maps).</summary>
     public long Size { get; }
     public IReadOnlyList<IdRange> Uids { get; }
     public IReadOnlyList<IdRange> Gids { get; }
@@ -75,7 +75,7 @@ public sealed class IdMapping : IEquatable<IdMapping>
         if (next < size)
             result.Add(new IdRange(next, baseStart + next, size - next));
         result.AddRange(rawRanges);
-        result.Sort((a, b) => a.ContainerStart.CompareTo(b.ContainerStart));
+        result = Canonical(result);
         for (var i = 0; i < result.Count; i++)
             for (var j = i + 1; j < result.Count; j++)
                 if (result[i].HostStart < result[j].HostEnd && result[j].HostStart < result[i].HostEnd)
@@ -84,6 +84,20 @@ public sealed class IdMapping : IEquatable<IdMapping>
         if (result.Count > 340)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "An id map has at most 340 ranges (the kernel's limit).", null);
         return result;
+    }
+
+    /// <summary>Ranges sorted by container id, neighbours that continue each other merged: equal maps have equal ranges.</summary>
+    private static List<IdRange> Canonical(IEnumerable<IdRange> ranges)
+    {
+        var merged = new List<IdRange>();
+        foreach (var r in ranges.OrderBy(r => r.ContainerStart))
+        {
+            if (merged.Count > 0 && merged[^1].ContainerEnd == r.ContainerStart && merged[^1].HostEnd == r.HostStart)
+                merged[^1] = merged[^1] with { Count = merged[^1].Count + r.Count };
+            else
+                merged.Add(r);
+        }
+        return merged;
     }
 
     /// <summary>The form kept in volatile.idmap.* keys: "u C H N;...;g C H N;...".</summary>
@@ -97,12 +111,13 @@ public sealed class IdMapping : IEquatable<IdMapping>
         foreach (var part in text.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var f = part.Split(' ');
-            if (f.Length != 4 || f[0] is not ("u" or "g"))
+            if (f.Length != 4 || f[0] is not ("u" or "g") || !Number(f[1], out var c) || !Number(f[2], out var h) || !Number(f[3], out var n))
                 throw new ContainerPSException(ErrorKind.OperationFailed, "InvalidIdmap", $"'{text}' is not a recorded id map.", text);
-            var r = new IdRange(long.Parse(f[1], CultureInfo.InvariantCulture), long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture));
-            (f[0] == "u" ? uids : gids).Add(r);
+            (f[0] == "u" ? uids : gids).Add(new IdRange(c, h, n));
         }
-        return new IdMapping(uids, gids);
+        return new IdMapping(Canonical(uids), Canonical(gids));
+
+        static bool Number(string s, out long v) => long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
     }
 
     public bool Equals(IdMapping? other) => other is not null && Serialize() == other.Serialize();

@@ -10,10 +10,12 @@ namespace ContainerPS.Engine.Idmap;
 /// file capability (security.capability: read before the chown, which drops it, and written back as a
 /// v3 capability whose rootid is the host id of container root, or v2 when that is host root) are
 /// rewritten, and setuid/setgid bits the chown cleared are put back. Symlinks are not followed and
-/// other filesystems mounted below are not entered.
+/// other filesystems mounted below are left alone (nested btrfs subvolumes are shifted).
 /// Only ids inside <c>from</c>'s host ranges are rewritten, so running it again over a tree a crash
 /// left half-shifted finishes the job (the maps' host ranges must not overlap, as subordinate
-/// ranges never overlap the unshifted 0..65535).
+/// ranges never overlap the unshifted 0..65535). One thing a crash can lose: a file capability or a
+/// setuid bit of the one file being changed when the process died (chown drops them before they are
+/// written back).
 /// </summary>
 public static class IdShifter
 {
@@ -27,44 +29,49 @@ public static class IdShifter
     public sealed record Result(long Files, long Changed);
 
     /// <summary>Shifts every file of <paramref name="root"/> from <paramref name="from"/> to <paramref name="to"/>.</summary>
-    /// <param name="progress">Called with (files done, files in all) now and then, and at the end.</param>
+    /// <param name="progress">Called with (files done, files in all) every 1000 files and at the end.</param>
     public static Result Shift(string root, IdMapping? from, IdMapping? to, Action<long, long>? progress = null)
     {
-        var total = CountFiles(root);
-        var top = LibC.LStat(root);
+        var total = Walk(root).LongCount();
         long done = 0, changed = 0;
-        var dirs = new Stack<string>();
-        dirs.Push(root);
-        if (ShiftOne(root, top, from, to))
-            changed++;
-        done++;
-        var halfway = false;
-        while (dirs.Count > 0)
+        foreach (var (path, st) in Walk(root))
         {
-            var dir = dirs.Pop();
-            foreach (var path in Directory.EnumerateFileSystemEntries(dir))
-            {
-                var st = LibC.LStat(path);
-                if ((st.stx_mode & S_IFMT) == S_IFDIR && st.stx_dev_major == top.stx_dev_major && st.stx_dev_minor == top.stx_dev_minor)
-                    dirs.Push(path);
-                if (ShiftOne(path, st, from, to))
-                    changed++;
-                done++;
-                if (done % 1000 == 0)
-                    progress?.Invoke(done, Math.Max(total, done));
-                if (!halfway && done >= total / 2)
-                {
-                    halfway = true;
-                    FaultPoints.Hit("idmap.shift.halfway");
-                }
-            }
+            if (ShiftOne(path, st, from, to))
+                changed++;
+            done++;
+            if (done % 1000 == 0)
+                progress?.Invoke(done, Math.Max(total, done));
+            if (done == Math.Max(1, total / 2))
+                FaultPoints.Hit("idmap.shift.halfway");
         }
         progress?.Invoke(done, Math.Max(total, done));
         return new Result(done, changed);
     }
 
-    private static long CountFiles(string root) =>
-        1 + Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true }).LongCount();
+    /// <summary>
+    /// The files of a tree, <paramref name="root"/> first: symlinks are not followed, and what another
+    /// mount shows below the tree (its mount point included) is left out. Nested btrfs subvolumes
+    /// (another device number, the same mount) are in.
+    /// </summary>
+    private static IEnumerable<(string Path, LibC.Statx Stat)> Walk(string root)
+    {
+        var top = LibC.LStat(root);
+        yield return (root, top);
+        var dirs = new Stack<string>();
+        dirs.Push(root);
+        while (dirs.Count > 0)
+        {
+            foreach (var path in Directory.EnumerateFileSystemEntries(dirs.Pop()))
+            {
+                var st = LibC.LStat(path);
+                if (st.stx_mnt_id != top.stx_mnt_id)
+                    continue;
+                if ((st.stx_mode & S_IFMT) == S_IFDIR)
+                    dirs.Push(path);
+                yield return (path, st);
+            }
+        }
+    }
 
     /// <summary>The id on disk after the shift: unchanged when it is not in <paramref name="from"/> (already shifted, or never mapped).</summary>
     public static long Translate(bool uid, long id, IdMapping? from, IdMapping? to)

@@ -50,8 +50,10 @@ public sealed partial class ContainerService
         {
             if (c.IdmapBase is long b && b != Uids.Start)
                 yield return (b, c.IdmapSize ?? IdmapAllocator.DefaultSize);
-            if (CurrentMap(c) is { } cur && cur.UidBase != Uids.Start && cur.UidBase >= 0)
-                yield return (cur.UidBase, cur.Size);
+            // The map it runs with, range by range (raw.idmap may have split it).
+            foreach (var r in CurrentMap(c)?.Uids ?? Array.Empty<IdRange>())
+                if (r.HostStart >= Uids.Start + IdmapAllocator.DefaultSize)
+                    yield return (r.HostStart, r.Count);
         }
     }
 
@@ -154,12 +156,12 @@ public sealed partial class ContainerService
         var rows = store.Containers().Where(r => !r.Privileged).ToList();
         foreach (var (kind, range, uid) in new[] { ("uid", Uids, true), ("gid", Gids, false) })
         {
-            // Each container's base range as it is (or will be) used: running ones by their current map too.
-            var uses = new List<(long Start, long Count, string Container)>();
+            // Each container's ranges inside root's subordinate ids, in its next map and the one it runs with.
+            var uses = new List<(long Start, long Count, string Container, bool Isolated)>();
             foreach (var r in rows)
                 foreach (var map in new[] { MapOf(r), CurrentMap(r) }.OfType<IdMapping>().Distinct())
-                    if (map.ToHost(uid, 0) is long h)
-                        uses.Add((h, map.Size, r.Name));
+                    foreach (var piece in map.Ranges(uid).Where(p => p.HostStart >= range.Start && p.HostStart < range.Start + range.Count))
+                        uses.Add((piece.HostStart, piece.Count, r.Name, piece.HostStart >= range.Start + IdmapAllocator.DefaultSize));
             var cursor = range.Start;
             foreach (var g in uses.GroupBy(u => (u.Start, u.Count)).OrderBy(g => g.Key.Start))
             {
@@ -167,10 +169,9 @@ public sealed partial class ContainerService
                     continue;
                 if (g.Key.Start > cursor)
                     result.Add(new HostIdmap { Kind = kind, HostStart = cursor, Count = g.Key.Start - cursor, Use = "Free", Containers = Array.Empty<string>() });
-                var shared = g.Key.Start == range.Start;
                 result.Add(new HostIdmap
                 {
-                    Kind = kind, HostStart = g.Key.Start, Count = g.Key.Count, Use = shared ? "Shared" : "Isolated",
+                    Kind = kind, HostStart = g.Key.Start, Count = g.Key.Count, Use = g.Any(u => u.Isolated) ? "Isolated" : "Shared",
                     Containers = g.Select(u => u.Container).Distinct().Order(StringComparer.Ordinal).ToArray(),
                 });
                 cursor = Math.Max(cursor, g.Key.Start + g.Key.Count);

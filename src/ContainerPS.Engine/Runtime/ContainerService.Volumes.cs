@@ -184,12 +184,21 @@ public sealed partial class ContainerService
             Shift(pool, type, volume, path, last, map);
     }
 
-    /// <summary>LXD's rule on storage that cannot be idmapped: the files are stored in one map, so only containers with identical maps may share them.</summary>
+    /// <summary>
+    /// LXD's rule on storage that cannot be idmapped: the files are stored in one map, so only
+    /// containers with identical maps may share them. Each user needs the files in a map: its own
+    /// where the storage cannot be idmapped, unshifted where it can (idmapped users and privileged
+    /// ones alike), and all users must need the same.
+    /// </summary>
     private void CheckShareable(ContainerRow row, IdMapping? map, string pool, long volumeId, string volume)
     {
-        var others = store.VolumeDevices(volumeId).Where(d => d.ContainerId != row.Id)
-            .Select(d => store.Container(d.Container)).OfType<ContainerRow>()
-            .Select(c => (c.Name, Map: EffectiveMap(c))).Where(o => !Equals(o.Map, map)).ToList();
+        var users = store.VolumeDevices(volumeId).Where(d => d.ContainerId != row.Id)
+            .Select(d => store.Container(d.Container)).OfType<ContainerRow>().Select(c => (c.Name, Map: EffectiveMap(c))).ToList();
+        if (users.Count == 0)
+            return;
+        var idmappable = Mounts.CanIdmap(storage.VolumeState(pool, VolumeTypes.Custom, volume).Path, SharedMap());
+        IdMapping? Needs(IdMapping? m) => m is not null && idmappable ? null : m;
+        var others = users.Where(o => !Equals(Needs(o.Map), Needs(map))).ToList();
         if (others.Count == 0)
             return;
         throw new ContainerPSException(ErrorKind.InvalidOperation, "IdmapsNotIdentical",

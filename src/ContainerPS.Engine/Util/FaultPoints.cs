@@ -16,7 +16,11 @@ public static class FaultPoints
             return;
         var signal = Environment.GetEnvironmentVariable("CONTAINERPS_FAULT_SIGNAL");
         if (!string.IsNullOrEmpty(signal))
-            File.WriteAllText(signal, point);
+        {
+            // Written aside and renamed, so a test that sees the file never reads it empty.
+            File.WriteAllText(signal + ".tmp", point);
+            File.Move(signal + ".tmp", signal, overwrite: true);
+        }
         Thread.Sleep(TimeSpan.FromMinutes(5));
         throw new InvalidOperationException($"fault point {point} was not killed in time");
     }

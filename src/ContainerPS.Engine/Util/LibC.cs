@@ -11,7 +11,7 @@ internal static unsafe partial class LibC
 {
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
-    public const uint STATX_BASIC_STATS = 0x7ff;
+    public const uint STATX_BASIC_STATS = 0x7ff, STATX_MNT_ID = 0x1000;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct StatVfs
@@ -34,6 +34,8 @@ internal static unsafe partial class LibC
         [FieldOffset(48)] public ulong stx_blocks;
         [FieldOffset(136)] public uint stx_dev_major;
         [FieldOffset(140)] public uint stx_dev_minor;
+        /// <summary>The id of the mount the file is on (STATX_MNT_ID).</summary>
+        [FieldOffset(144)] public ulong stx_mnt_id;
     }
 
     [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -133,7 +135,7 @@ internal static unsafe partial class LibC
     /// <summary>lstat-like: does not follow a final symlink.</summary>
     public static Statx LStat(string path)
     {
-        if (statx_(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out var buf) != 0)
+        if (statx_(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, out var buf) != 0)
             throw Error("statx", path);
         return buf;
     }

@@ -68,8 +68,16 @@ CRIU 4.1.1 cannot dump a TCP or UDP socket on Linux 6.16 and later
 answers "off" for exactly those two options. Check what CRIU can do here
 with Test-ContainerCheckpoint.
 
+Storage volumes. Volumes mounted into the container when it started
+(Mount-StorageVolume) are part of its configuration and are mounted
+again for a restore. A volume mounted into or dismounted from the
+container while it runs is a mount CRIU cannot restore (CRIU restores
+the mounts the container started with): such a container is refused
+with HotMountNotCheckpointable until it restarts.
+
 Error IDs: ContainerNotFound, ContainerNotRunning (nothing to save),
-ContainerBusy, InvalidName (the snapshot name), SnapshotExists,
+HotMountNotCheckpointable (a volume was mounted or dismounted while it
+runs: restart it first), ContainerBusy, InvalidName (the snapshot name), SnapshotExists,
 InvalidPath, CheckpointPathNotEmpty (-Path exists and is not an empty
 directory), CheckpointPathNotFound (the parent of -Path does not exist),
 CriuMissing, CheckpointFailed (runc or CRIU failed; the message has

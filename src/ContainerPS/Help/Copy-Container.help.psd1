@@ -33,6 +33,15 @@ The copy is connected to the same CNI networks on the same interface
 names; it gets addresses of its own when it starts (requested addresses
 and MAC addresses are not copied).
 
+The copy mounts the same storage volumes at the same paths, read-only
+where the source's are (its devices are copied, as lxc copy does); the
+volumes themselves are shared, not copied (Copy-StorageVolume copies a
+volume). Its Devices property lists them. On storage that refuses
+idmapped mounts, a volume is shared only by containers with identical
+maps, so a copy of an isolated container (which gets a range of its own)
+fails to start with IdmapsNotIdentical while the source mounts such a
+volume: dismount it from one of them (see Mount-StorageVolume).
+
 Error IDs: ContainerNotFound, ContainerRunning, ContainerExists (the new
 name is taken), InvalidName, SnapshotNotFound, PoolNotFound,
 IdmapExhausted, ContainerBusy, CrossDriverCopy.

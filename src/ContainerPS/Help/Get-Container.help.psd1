@@ -26,9 +26,15 @@ the processes they name are alive:
 - Creating, Deleting: another process is creating or removing it.
 
 Properties: Name, State, Pid, Image (as given to New-Container), Pool,
-Idmap ("0 1000000 65536", or "privileged"), Privileged, CreatedAt and
-LastStartedAt (UTC), Config (a sorted dictionary of config keys,
-image.* included), Devices (empty in this version), StatusReason,
+Idmap (the map the next start uses, as CONTAINER HOST COUNT ranges:
+"0 1000000 65536", "0 1000000 1000, 1000 1000 1, 1001 1001001 64535"
+with raw.idmap both 1000 1000, "uid ...; gid ..." when the two differ,
+or "privileged"; Get-ContainerIdmap gives it as objects, with the map
+the container runs with), Privileged, CreatedAt and LastStartedAt (UTC), Config (a sorted dictionary of config keys,
+image.* and volatile.idmap.current included), Devices (the storage
+volumes mounted into it with Mount-StorageVolume, as
+ContainerPS.ContainerDevice objects: Container, Name, Type disk, Pool,
+Volume, Path and ReadOnly), StatusReason,
 LastExitCode, Stateful (True when Stop-Container -Stateful saved the
 running state: the next Start-Container restores it instead of booting)
 and Network. A Container alias property of Name lets containers be
@@ -116,6 +122,17 @@ boots them afresh.
 '@
         }
         @{
+            Title   = 'The volumes mounted into a container'
+            Code    = 'Get-Container web1 | Select-Object -ExpandProperty Devices'
+            Remarks = @'
+Like `lxc config device show web1`, for example:
+
+Container Name Pool    Volume Path      ReadOnly
+--------- ---- ----    ------ ----      --------
+web1      data default data   /srv/data False
+'@
+        }
+        @{
             Title   = 'Why did it stop?'
             Code    = 'Get-Container web1 | Select-Object State, LastExitCode, StatusReason'
             Remarks = @'
@@ -130,6 +147,8 @@ by signal 9".
         'Wait-Container'
         'Get-ContainerLog'
         'Get-ContainerSnapshot'
+        'Get-ContainerIdmap'
+        'Mount-StorageVolume'
         'about_ContainerPS'
     )
 }

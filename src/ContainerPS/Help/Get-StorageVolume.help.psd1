@@ -19,7 +19,8 @@ keys, sorted), Used (bytes its files occupy on disk, counted like du -s),
 Size (the size key in bytes, or $null when the volume has none),
 SizeEnforced (whether the storage enforces Size: always False on dir,
 where sizes are recorded only), Path (the volume's directory on the host),
-CreatedAt (UTC), UsedBy (containers using the volume) and Status (Created,
+CreatedAt (UTC), UsedBy (the names of the containers the volume is
+mounted into with Mount-StorageVolume, running or not) and Status (Created,
 or Creating, Deleting or Renaming while an operation on it is under way).
 The table view groups volumes by pool and marks a size that is not
 enforced with '*'.
@@ -102,6 +103,11 @@ $dir = Get-StorageVolume default data -Property path
             Remarks = 'Like `lxc storage volume get`, but values keep their types (Int64).'
         }
         @{
+            Title   = 'Which containers use a volume'
+            Code    = 'Get-StorageVolume default data -Property usedby'
+            Remarks = 'The containers it is mounted into, for example web1 and web2.'
+        }
+        @{
             Title   = 'Find large custom volumes anywhere'
             Code    = 'Get-StorageVolume -Type custom | Where-Object Used -gt 1GB | Sort-Object Used -Descending'
             Remarks = 'Volumes are objects, so filtering and sorting need no text parsing.'
@@ -117,6 +123,7 @@ not enter other filesystems mounted below the volume.
     Links       = @(
         'Add-StorageVolume'
         'Set-StorageVolume'
+        'Mount-StorageVolume'
         'Get-StoragePool'
         'about_ContainerPS'
     )

@@ -65,7 +65,11 @@ user.*, image.*...), the kind of id map, and the network memberships
 Stop-Container -Stateful are not carried, so a container that has them
 is refused up front (SnapshotsNotMoved, StatefulStopNotMoved): remove
 or copy its snapshots (Copy-Container -Snapshot), and start a
-stateful-stopped container first.
+stateful-stopped container first. Storage volumes mounted into the
+container (Mount-StorageVolume) are not carried either: a container with
+any is refused (VolumesNotMoved; the message names them); dismount them
+first (Dismount-StorageVolume), and copy their data yourself if the
+destination needs it.
 The container lands in the destination's default storage pool, whatever
 its pool was on the source.
 
@@ -82,7 +86,8 @@ kernel features; their bridges must reach each other for the moved
 container to stay reachable at its addresses.
 
 Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
-CriuMissing, SnapshotsNotMoved, StatefulStopNotMoved; from the
+CriuMissing, SnapshotsNotMoved, StatefulStopNotMoved, VolumesNotMoved
+(storage volumes are mounted into it); from the
 destination: ContainerExists, NetworkNotFound, IdmapMismatch;
 MoveRefused (the destination could not be asked, e.g. ContainerPS is
 not installed there), MoveFailed (a step after the checkpoint failed;

@@ -33,21 +33,30 @@ as LXD does). By default every container shares the first 65536 of them
 (Idmap "0 1000000 65536" with the usual entry). -IsolatedIdmap (or
 security.idmap.isolated=true) gives the container a range of its own that
 no other isolated container uses, of security.idmap.size ids (default
-65536); IdmapExhausted when no free range is left. The files are not
-chowned: on disk they keep the image's owners (root is 0), and
-Start-Container shows the rootfs to the container through an idmapped
-mount, so creating and starting take the same time whatever the number
-of files.
+65536); IdmapExhausted when no free range is left. security.idmap.base
+puts the range at a given host id instead, and raw.idmap maps host ids
+straight through to container ids (lines such as "both 1000 1000", see
+Set-Container). These keys can be changed later with Set-Container;
+Get-ContainerIdmap shows the map. The files are not chowned: on disk
+they keep the image's owners (root is 0), and Start-Container shows the
+rootfs to the container through an idmapped mount, so creating and
+starting take the same time whatever the number of files. (On storage
+that refuses idmapped mounts, such as a pool on overlayfs, the files are
+shifted to the container's map once, at its first start.)
 -Privileged (security.privileged=true) runs the container without a user
 namespace: root in the container is root on the host. Avoid it.
 
 Config keys (-Config, like the -c KEY=VALUE options of lxc init):
 limits.memory (a size such as 512MiB or 1GiB), limits.processes (a
 positive whole number), limits.cpu (a count of CPUs, 2, or a cpuset, 0-1
-or 0,2), security.idmap.isolated, security.idmap.size and
-security.privileged (true or false; only when the container is created),
-boot.stop.signal (the signal Stop-Container sends, e.g. SIGPWR or
-SIGUSR2) and user.* (free-form). The image's properties are copied into
+or 0,2), security.idmap.isolated (true or false), security.idmap.size (a
+positive whole number), security.idmap.base (the first host id of the
+range, in root's subordinate ids), raw.idmap (host ids mapped through,
+one "uid|gid|both HOST CONTAINER" entry a line), security.privileged
+(true or false; only when the container is created), boot.stop.signal
+(the signal Stop-Container sends, e.g. SIGPWR or SIGUSR2) and user.*
+(free-form). All but security.privileged can be changed later with
+Set-Container. The image's properties are copied into
 the container as read-only image.* keys (image.os, image.release,
 image.architecture, image.stop.signal...). Limits are applied by the
 container's cgroups at each start.
@@ -78,13 +87,16 @@ If -Start fails to start the container, the container stays created
 otherwise, or whose process is killed, leaves nothing behind (the next
 ContainerPS command repairs a killed one and writes a warning).
 
-Not in this version: devices and volume attachment, and profiles.
+Custom storage volumes are mounted into the container with
+Mount-StorageVolume, before or after it starts. Not in this version:
+profiles, and devices other than volumes.
 
 Error IDs: InvalidName, ContainerExists, ImageNotFound, ImageAmbiguous (a
 fingerprint prefix matches several images), ImageBusy, PoolNotFound,
 InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly (image.* or
-volatile.* keys), InvalidIdmap (-Privileged with -IsolatedIdmap),
-IdmapExhausted, ToolMissing (busybox-static, runc or cps-monitor
+volatile.* keys), InvalidIdmap (-Privileged with -IsolatedIdmap or
+another id map key, a security.idmap.base outside root's subordinate
+ids, raw.idmap host ids inside the base range), IdmapExhausted, ToolMissing (busybox-static, runc or cps-monitor
 missing), ContainerStartFailed (with -Start), NetworkNotFound (a -Network
 that does not exist; the container is not created), DuplicateNetwork (a
 network named twice), CniPluginNotFound and CniPluginError (with -Start,
@@ -107,9 +119,10 @@ created on first use).
 '@
         Config        = @'
 Config keys as a hashtable: limits.memory, limits.processes, limits.cpu,
-security.idmap.isolated, security.idmap.size, security.privileged,
-boot.stop.signal and user.*. Values are stored as text ($true becomes
-true). image.* and volatile.* keys cannot be set.
+security.idmap.isolated, security.idmap.size, security.idmap.base,
+raw.idmap, security.privileged, boot.stop.signal and user.*. Values are
+stored as text ($true becomes true). image.* and volatile.* keys cannot
+be set.
 '@
         Start         = @'
 Start the container after creating it (lxc launch) and return it
@@ -172,6 +185,18 @@ other isolated container shares.
 '@
         }
         @{
+            Title   = 'A host user mapped into the container'
+            Code    = @'
+New-Container dev1 busybox -Config @{ 'raw.idmap' = 'both 1000 1000' } -Start
+Get-ContainerIdmap dev1
+'@
+            Remarks = @'
+Like `lxc launch busybox dev1 -c raw.idmap="both 1000 1000"`. Container
+uid and gid 1000 are host uid and gid 1000; Get-ContainerIdmap shows the
+shared range split around them (0-999, 1000 raw, 1001-65535).
+'@
+        }
+        @{
             Title   = 'A container on two networks'
             Code    = @'
 New-Container app1 busybox -Network front, back -Start | Select-Object -ExpandProperty Network
@@ -197,12 +222,17 @@ app1      back    eth1      True     10.77.1.2/24 0e:51:c2:7a:90:1d
 
     Notes       = @'
 The container's files are on the host under its volume's Path and can be
-edited while it is stopped (they are owned by 0, the container's root).
+edited while it is stopped (they are owned by 0, the container's root;
+on storage that refuses idmapped mounts, by the host ids of its map once
+it has started: see the volume's volatile.idmap.last key).
 '@
 
     Links       = @(
         'Start-Container'
         'Get-Container'
+        'Set-Container'
+        'Get-ContainerIdmap'
+        'Mount-StorageVolume'
         'Remove-Container'
         'Initialize-ContainerHost'
         'Get-ContainerImage'

@@ -24,6 +24,10 @@ The container's network connections go with it: CNI DEL runs for any
 attachment still recorded, and the container no longer counts as a user
 of its networks.
 
+Storage volumes mounted into the container (Mount-StorageVolume) are
+dismounted and kept, with their files; the container no longer counts in
+their UsedBy.
+
 Error IDs: ContainerNotFound, ContainerRunning, ContainerBusy.
 '@
 

@@ -11,6 +11,10 @@ volumes belong to their container or image and fail with
 VolumeTypeNotRemovable; remove the container or image instead (or the
 whole pool with Remove-StoragePool -Force).
 
+A volume that is mounted into containers (its UsedBy property) is not
+removed (VolumeInUse): dismount it from them first with
+Dismount-StorageVolume.
+
 On a dir pool the volume's directory is removed recursively, without
 crossing into other filesystems mounted below it.
 
@@ -20,8 +24,9 @@ The cmdlet has a medium confirm impact: it does not ask by default; use
 The removal is crash safe: if the process is killed half way, the next
 ContainerPS command finishes it and writes a warning.
 
-Error IDs: PoolNotFound, VolumeNotFound, VolumeTypeNotRemovable, VolumeBusy
-(another operation is changing the volume).
+Error IDs: PoolNotFound, VolumeNotFound, VolumeTypeNotRemovable,
+VolumeInUse (the volume is mounted into containers; the message names
+them), VolumeBusy (another operation is changing the volume).
 '@
 
     Parameters  = @{
@@ -76,6 +81,7 @@ first if you may need them.
     Links       = @(
         'Get-StorageVolume'
         'Add-StorageVolume'
+        'Dismount-StorageVolume'
         'Remove-StoragePool'
         'about_ContainerPS'
     )

@@ -15,6 +15,20 @@ runs cps-monitor, a small native monitor that starts the container with
 container's init is running. RUNTIME is /run/containerps for the default
 state root, else ROOT/run (or $env:CONTAINERPS_RUNTIME_DIR).
 
+Id map and volumes. The container starts with the map its
+configuration gives now (a Set-Container change takes effect here), and
+that map is recorded as the one it runs with (volatile.idmap.current;
+see Get-ContainerIdmap). Storage volumes mounted with
+Mount-StorageVolume are mounted too, each through an idmapped mount with
+the container's map, and runc bind-mounts them at their paths (resolved
+inside the container's root filesystem). On storage that refuses
+idmapped mounts (overlayfs, zfs-fuse) the root filesystem and the
+volumes are instead shifted on disk to the container's map when it
+differs from the map their files are in (with Write-Progress; once per
+map change, not at every start), and a volume shared with containers
+whose maps differ fails the start with IdmapsNotIdentical. A shift that
+a crash interrupted is finished first, with a warning.
+
 The monitor stays behind, one per running container, as the init's
 subreaper: it keeps the console log (see Get-ContainerLog), records how the
 init ended, and on exit removes the runc state, the rootfs mount and its
@@ -72,7 +86,8 @@ the reason and the start of the console output), ToolMissing (runc or
 cps-monitor not found), CniPluginError (a network's ADD failed),
 RestoreFailed and CriuMissing (restoring a saved state),
 CheckpointNotFound or InvalidCheckpoint (the saved state is damaged:
-start with -Stateless).
+start with -Stateless), IdmapsNotIdentical (a mounted volume on storage
+that cannot be idmapped is shared with containers of another map).
 '@
 
     Parameters  = @{

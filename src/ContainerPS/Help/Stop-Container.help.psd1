@@ -51,7 +51,10 @@ Error IDs: ContainerNotFound, ContainerNotRunning (it is stopped),
 ContainerBusy (being changed by another session, or being created or
 removed), ContainerStopFailed (still running 15 seconds after SIGKILL),
 CriuMissing and CheckpointFailed (with -Stateful; the message has
-CRIU's error lines and nothing is saved).
+CRIU's error lines and nothing is saved), HotMountNotCheckpointable
+(with -Stateful: a storage volume was mounted into or dismounted from
+the container while it runs; it goes on running: restart it, or stop it
+without -Stateful).
 '@
 
     Parameters  = @{
