@@ -12,9 +12,10 @@
  * container (so symlinks resolve inside the container: its root is now ours), and attaches the clone
  * there (move_mount). A container without a user namespace (privileged) is joined in its mount
  * namespace only. detach: joins the same namespaces and unmounts PATH (MNT_DETACH, the last
- * component not followed). Exit 0 on success, 3 when --idmap was given and the filesystem of HOSTDIR
- * cannot be idmapped (EINVAL: overlayfs, most FUSE filesystems), 2 on bad arguments, else 1; errors
- * are one line on stderr.
+ * component not followed); nothing mounted there (any more) counts as done.
+ * Exit 0 on success, 3 when --idmap was given and the filesystem of HOSTDIR cannot be idmapped
+ * (EINVAL: overlayfs, most FUSE filesystems), 2 on bad arguments, else 1; errors are one line on
+ * stderr.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 	if (!attach) {
 		if (enter(pid, own))
 			return 1;
-		if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+		/* EINVAL: nothing is mounted there any more (unmounted from inside): the goal is reached. */
+		if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 			return fail("umount", target);
 		return 0;
 	}

@@ -14,11 +14,8 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
 
     private static string Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return output;
+        var (_, stdout, stderr) = TestProcess.Exec(program, null, args);
+        return stdout + stderr;
     }
 
     private string RuntimePath(string name) => Path.Join(root.Path, "run", "containers", name);

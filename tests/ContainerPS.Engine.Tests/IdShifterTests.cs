@@ -49,7 +49,7 @@ public class IdShifterTests
             echo . > .hidden
             chown 4:4 .hidden
             """;
-        Sh.Run("bash", "-c", script, "build", root, outsideTarget);
+        TestProcess.Run("bash", "-c", script, "build", root, outsideTarget);
     }
 
     private sealed record Entry(string Owner, string Mode, string Type);
@@ -58,7 +58,7 @@ public class IdShifterTests
     private static SortedDictionary<string, Entry> Entries(string root)
     {
         var result = new SortedDictionary<string, Entry>(StringComparer.Ordinal);
-        foreach (var line in Sh.RunIn(root, "find", ".", "-printf", "%p\t%U:%G\t%m\t%y\n").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in TestProcess.RunIn(root, "find", ".", "-printf", "%p\t%U:%G\t%m\t%y\n").Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var f = line.Split('\t');
             result.Add(f[0], new Entry(f[1], f[2], f[3]));
@@ -72,15 +72,15 @@ public class IdShifterTests
         var entries = Entries(root);
         var files = entries.Where(e => e.Value.Type != "l").Select(e => e.Key).ToArray();
         return string.Join('\n', entries.Select(e => $"{e.Key} {e.Value}"))
-            + "\n" + Sh.RunIn(root, "getfacl", new[] { "-n", "--" }.Concat(files).ToArray())
-            + "\n" + Sh.RunIn(root, "getfattr", new[] { "-h", "-d", "-m", "-", "-e", "hex", "--" }.Concat(files).ToArray());
+            + "\n" + TestProcess.RunIn(root, "getfacl", new[] { "-n", "--" }.Concat(files).ToArray())
+            + "\n" + TestProcess.RunIn(root, "getfattr", new[] { "-h", "-d", "-m", "-", "-e", "hex", "--" }.Concat(files).ToArray());
     }
 
-    private static string Acl(string root, string path) => Sh.RunIn(root, "getfacl", "-n", "--", path);
+    private static string Acl(string root, string path) => TestProcess.RunIn(root, "getfacl", "-n", "--", path);
 
     private static byte[] Capability(string root, string path)
     {
-        var line = Sh.RunIn(root, "getfattr", "-h", "-n", IdShifter.CapabilityXattr, "-e", "hex", "--", path)
+        var line = TestProcess.RunIn(root, "getfattr", "-h", "-n", IdShifter.CapabilityXattr, "-e", "hex", "--", path)
             .Split('\n').Single(l => l.StartsWith(IdShifter.CapabilityXattr + "=0x", StringComparison.Ordinal));
         return Convert.FromHexString(line[(IdShifter.CapabilityXattr.Length + 3)..]);
     }
@@ -109,8 +109,8 @@ public class IdShifterTests
         Assert.Equal("l", e["./link-out"].Type);
         Assert.Equal("p", e["./fifo"].Type);
         // The symlink's target, outside the tree, is not touched.
-        Assert.Equal("1000:1000 f", Sh.Run("stat", "-c", "%u:%g %F", outsideTarget).Trim().Replace("regular file", "f"));
-        Assert.Equal(Sh.Run("stat", "-c", "%i", Path.Combine(root, "h1")), Sh.Run("stat", "-c", "%i", Path.Combine(root, "h2")));
+        Assert.Equal("1000:1000 f", TestProcess.Run("stat", "-c", "%u:%g %F", outsideTarget).Trim().Replace("regular file", "f"));
+        Assert.Equal(TestProcess.Run("stat", "-c", "%i", Path.Combine(root, "h1")), TestProcess.Run("stat", "-c", "%i", Path.Combine(root, "h2")));
 
         var id = s + 1000;
         var f = Acl(root, "f");
@@ -127,7 +127,7 @@ public class IdShifterTests
         Assert.Contains($"\ndefault:user:{id}:r-x\n", nested);
         Assert.Contains($"\ndefault:group:{id}:r-x\n", nested);
         Assert.Contains($"\nuser:{id}:r-x", Acl(root, "d/nested/deeper/file"));
-        var all = Sh.RunIn(root, "getfacl", "-R", "-P", "-n", ".");
+        var all = TestProcess.RunIn(root, "getfacl", "-R", "-P", "-n", ".");
         if (s != 0)
             Assert.DoesNotContain(":1000:", all);
 
@@ -154,7 +154,7 @@ public class IdShifterTests
         Build(root, fs.OutsideTarget);
         AssertTree(root, 0, fs.OutsideTarget);
         var before = Snapshot(root);
-        Assert.Contains("cap_net_raw=ep", Sh.RunIn(root, "getcap", "suid"));
+        Assert.Contains("cap_net_raw=ep", TestProcess.RunIn(root, "getcap", "suid"));
 
         var progress = new List<(long, long)>();
         var r = IdShifter.Shift(root, null, M, (done, total) => progress.Add((done, total)));
@@ -175,7 +175,7 @@ public class IdShifterTests
         AssertProgress(progress, r3, root);
         AssertTree(root, 0, fs.OutsideTarget);
         Assert.Equal(before, Snapshot(root));
-        Assert.Contains("cap_net_raw=ep", Sh.RunIn(root, "getcap", "suid"));
+        Assert.Contains("cap_net_raw=ep", TestProcess.RunIn(root, "getcap", "suid"));
         Assert.Equal(IdShifter.EncodeCapability(true, CapNetRaw, 0, 0), Capability(root, "suid")); // v2 again
     }
 
@@ -220,7 +220,7 @@ public class IdShifterTests
             chmod 2755 sgid                            # ...and it was put back
             setfattr -n security.capability -v 0x010000030020000000000000000000000000000040420f00 suid   # v3 written, owner not yet
             """;
-        Sh.Run("bash", "-c", half, "half", b);
+        TestProcess.Run("bash", "-c", half, "half", b);
         Assert.NotEqual(shifted, Snapshot(b));
         Assert.Equal("4755", Entries(b)["./suid"].Mode);
 
@@ -260,7 +260,7 @@ public class IdShifterTests
             ln -s "$2" lout
             chown -h 7:7 lout
             """;
-        Sh.Run("bash", "-c", script, "build", fs.Root, outsideDir);
+        TestProcess.Run("bash", "-c", script, "build", fs.Root, outsideDir);
         var progress = new List<(long Done, long Total)>();
         var r = IdShifter.Shift(fs.Root, null, M, (done, total) => progress.Add((done, total)));
 
@@ -271,14 +271,14 @@ public class IdShifterTests
         Assert.Equal("1000000:1000000", e["./ld"].Owner);
         Assert.Equal("1000007:1000007", e["./lout"].Owner);
         Assert.Equal("l", e["./lout"].Type);
-        Assert.Equal("1000:1000\n1000:1000\n", Sh.Run("stat", "-c", "%u:%g", outsideDir, Path.Combine(outsideDir, "file")));
+        Assert.Equal("1000:1000\n1000:1000\n", TestProcess.Run("stat", "-c", "%u:%g", outsideDir, Path.Combine(outsideDir, "file")));
 
         IdShifter.Shift(fs.Root, M, null);
         e = Entries(fs.Root);
         Assert.Equal("1000:1000", e["./d/file"].Owner);
         Assert.Equal("0:0", e["./ld"].Owner);
         Assert.Equal("7:7", e["./lout"].Owner);
-        Assert.Equal("1000:1000\n1000:1000\n", Sh.Run("stat", "-c", "%u:%g", outsideDir, Path.Combine(outsideDir, "file")));
+        Assert.Equal("1000:1000\n1000:1000\n", TestProcess.Run("stat", "-c", "%u:%g", outsideDir, Path.Combine(outsideDir, "file")));
     }
 
     [Theory]
@@ -287,23 +287,23 @@ public class IdShifterTests
     public void Links_out_of_the_tree_and_mounts_below_it_are_neither_counted_nor_shifted(string fsType)
     {
         using var fs = new LoopFs(fsType);
-        Sh.Run("bash", "-c", "set -e; cd \"$1\"; mkdir d mp; touch d/f; ln -s . self; ln -s /usr usr; ln -s d ld", "build", fs.Root);
-        Sh.Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", Path.Combine(fs.Root, "mp"));
+        TestProcess.Run("bash", "-c", "set -e; cd \"$1\"; mkdir d mp; touch d/f; ln -s . self; ln -s /usr usr; ln -s d ld", "build", fs.Root);
+        TestProcess.Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", Path.Combine(fs.Root, "mp"));
         try
         {
-            Sh.Run("touch", Path.Combine(fs.Root, "mp/inside"));
+            TestProcess.Run("touch", Path.Combine(fs.Root, "mp/inside"));
             var progress = new List<(long Done, long Total)>();
             var r = IdShifter.Shift(fs.Root, null, M, (done, total) => progress.Add((done, total)));
             // root, d, d/f, self, usr, ld (and ext4's lost+found); mp shows the tmpfs: left out
             long expected = Directory.Exists(Path.Combine(fs.Root, "lost+found")) ? 7 : 6;
             Assert.Equal(expected, r.Files);
             Assert.Equal((expected, expected), progress[^1]);
-            Assert.Equal("0:0\n0:0\n", Sh.Run("stat", "-c", "%u:%g", Path.Combine(fs.Root, "mp"), Path.Combine(fs.Root, "mp/inside")));
-            Assert.Equal("1000000:1000000\n", Sh.Run("stat", "-c", "%u:%g", Path.Combine(fs.Root, "d/f")));
+            Assert.Equal("0:0\n0:0\n", TestProcess.Run("stat", "-c", "%u:%g", Path.Combine(fs.Root, "mp"), Path.Combine(fs.Root, "mp/inside")));
+            Assert.Equal("1000000:1000000\n", TestProcess.Run("stat", "-c", "%u:%g", Path.Combine(fs.Root, "d/f")));
         }
         finally
         {
-            Sh.Run("umount", Path.Combine(fs.Root, "mp"));
+            TestProcess.Run("umount", Path.Combine(fs.Root, "mp"));
         }
     }
 
@@ -311,9 +311,9 @@ public class IdShifterTests
     public void Nested_btrfs_subvolumes_are_shifted()
     {
         using var fs = new LoopFs("btrfs");
-        Sh.Run("btrfs", "subvolume", "create", Path.Combine(fs.Root, "sub"));
-        Sh.Run("bash", "-c", "set -e; cd \"$1\"/sub; mkdir -p dir/deep; touch inner dir/deep/f", "build", fs.Root);
-        Assert.NotEqual(Sh.Run("stat", "-c", "%d", fs.Root), Sh.Run("stat", "-c", "%d", Path.Combine(fs.Root, "sub")));
+        TestProcess.Run("btrfs", "subvolume", "create", Path.Combine(fs.Root, "sub"));
+        TestProcess.Run("bash", "-c", "set -e; cd \"$1\"/sub; mkdir -p dir/deep; touch inner dir/deep/f", "build", fs.Root);
+        Assert.NotEqual(TestProcess.Run("stat", "-c", "%d", fs.Root), TestProcess.Run("stat", "-c", "%d", Path.Combine(fs.Root, "sub")));
         var r = IdShifter.Shift(fs.Root, null, M);
         Assert.Equal(6, r.Files);
         Assert.All(Entries(fs.Root), e => Assert.Equal("1000000:1000000", e.Value.Owner));
@@ -325,7 +325,7 @@ public class IdShifterTests
     public void Progress_is_reported_every_1000_files_and_at_the_end(string fsType)
     {
         using var fs = new LoopFs(fsType);
-        Sh.Run("bash", "-c", "set -e; cd \"$1\"; mkdir -p a/b; cd a/b; touch $(seq -f f%g 1 2600); chown 5:5 f*", "build", fs.Root);
+        TestProcess.Run("bash", "-c", "set -e; cd \"$1\"; mkdir -p a/b; cd a/b; touch $(seq -f f%g 1 2600); chown 5:5 f*", "build", fs.Root);
         long n = Entries(fs.Root).Count;
         Assert.True(n >= 2603);
         var progress = new List<(long Done, long Total)>();
@@ -355,15 +355,15 @@ public class IdShifterTests
             {
                 Directory.CreateDirectory(Root);
                 File.WriteAllText(OutsideTarget, "not in the tree\n");
-                Sh.Run("chown", "1000:1000", OutsideTarget);
-                Sh.Run("truncate", "-s", "256M", Image); // btrfs wants >= 120 MB
+                TestProcess.Run("chown", "1000:1000", OutsideTarget);
+                TestProcess.Run("truncate", "-s", "256M", Image); // btrfs wants >= 120 MB
                 if (type == "ext4")
-                    Sh.Run("mkfs.ext4", "-q", "-F", Image);
+                    TestProcess.Run("mkfs.ext4", "-q", "-F", Image);
                 else
-                    Sh.Run("mkfs.btrfs", "-q", "-f", Image);
-                Sh.Run("mount", "-o", "loop", Image, Root);
+                    TestProcess.Run("mkfs.btrfs", "-q", "-f", Image);
+                TestProcess.Run("mount", "-o", "loop", Image, Root);
                 mounted = true;
-                Assert.Equal(type, Sh.Run("findmnt", "-n", "-o", "FSTYPE", "--mountpoint", Root).Trim());
+                Assert.Equal(type, TestProcess.Run("findmnt", "-n", "-o", "FSTYPE", "--mountpoint", Root).Trim());
             }
             catch
             {
@@ -383,39 +383,17 @@ public class IdShifterTests
         {
             if (mounted)
             {
-                try { Sh.Run("umount", Root); }
-                catch (InvalidOperationException) { Sh.Run("umount", "-l", Root); }
+                try { TestProcess.Run("umount", Root); }
+                catch (InvalidOperationException) { TestProcess.Run("umount", "-l", Root); }
                 mounted = false;
             }
             if (File.Exists(Image))
             {
                 // mount -o loop sets autoclear: the umount frees the device. Detach it if it is still there.
-                foreach (var line in Sh.Run("losetup", "-j", Image).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                    Sh.Run("losetup", "-d", line[..line.IndexOf(':')]);
+                foreach (var line in TestProcess.Run("losetup", "-j", Image).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    TestProcess.Run("losetup", "-d", line[..line.IndexOf(':')]);
             }
             Directory.Delete(Dir, recursive: true);
-        }
-    }
-
-    /// <summary>Runs a tool; throws with its output when it fails.</summary>
-    private static class Sh
-    {
-        public static string Run(string file, params string[] args) => RunIn(null, file, args);
-
-        public static string RunIn(string? cwd, string file, params string[] args)
-        {
-            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            if (cwd is not null)
-                psi.WorkingDirectory = cwd;
-            foreach (var a in args)
-                psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            var output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited with {p.ExitCode}: {err.Result}{output}");
-            return output;
         }
     }
 }

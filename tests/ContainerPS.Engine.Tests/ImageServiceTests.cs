@@ -38,19 +38,7 @@ public sealed class ImageServiceTests : IDisposable
 
     // ------------------------------------------------------------------ helpers
 
-    private static string Sh(string script)
-    {
-        var psi = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-ec");
-        psi.ArgumentList.Add(script);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"`{script}` failed ({p.ExitCode}): {stderr.Result}");
-        return stdout.Result;
-    }
+    private static string Sh(string script) => TestProcess.Bash(script);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int lsetxattr(string path, string name, byte[] value, nuint size, int flags);

@@ -156,18 +156,17 @@ Describe 'Move-Container over PowerShell remoting' {
         $e.ToString() | Should -Match "Network 'lan' not found"
         (Get-Container nonet).State | Should -Be 'Running'
 
-        # What a move cannot carry is refused up front: snapshots, mounted volumes, a state saved by Stop-Container -Stateful.
-        $null = Add-StorageVolume -Pool default -Name movevol
-        Mount-StorageVolume -Pool default -Name movevol -Container nonet -Path /data
-        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'VolumesNotMoved,*'
-        Dismount-StorageVolume -Pool default -Name movevol -Container nonet
-        Remove-StorageVolume -Pool default -Name movevol -Confirm:$false
+        # What a move cannot carry is refused up front: snapshots, a state saved by Stop-Container -Stateful, mounted volumes.
         $null = New-ContainerSnapshot -Container nonet -Name keep
         (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'SnapshotsNotMoved,*'
         Remove-ContainerSnapshot -Container nonet -Name keep
         Stop-Container -Name nonet -Stateful
         (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'StatefulStopNotMoved,*'
         (Get-Container nonet).Stateful | Should -BeTrue
+        $null = Add-StorageVolume -Pool default -Name movevol
+        Mount-StorageVolume -Pool default -Name movevol -Container nonet -Path /data
+        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'VolumesNotMoved,*'
+        (Get-Container nonet).Devices.Volume | Should -Be 'movevol'
     }
 
     It 'a move that fails after the freeze puts the source back as it was, running, and leaves nothing on the destination' {

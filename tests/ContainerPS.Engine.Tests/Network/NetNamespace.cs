@@ -71,12 +71,8 @@ public static class NetTools
 {
     public static (int ExitCode, string Output) Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, output + stderr.Result);
+        var (code, stdout, stderr) = TestProcess.Exec(program, null, args);
+        return (code, stdout + stderr);
     }
 
     /// <summary>A bridge name no other test or host interface uses: "cpx" and 8 random hex digits (11 characters).</summary>
