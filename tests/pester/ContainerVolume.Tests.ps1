@@ -224,6 +224,23 @@ Describe 'Volumes shared by containers with different maps (idmapped mounts) on 
         Get-MountsBelow (Join-Path $script:t.Root 'run') | Where-Object { $_ -like '*/devices/*' } | Should -BeNullOrEmpty
     }
 
+    It 'a container with a volume mounted at start is checkpointed and restored with it' {
+        $null = New-TestPool p $Fs
+        $null = Add-StorageVolume p data
+        $null = New-Container c1 busybox -StoragePool p -IsolatedIdmap
+        Mount-StorageVolume p data c1 /data
+        Start-Container c1
+        Start-ContainerWorkload c1 writer 'exec 3>/data/log; i=0; while :; do i=$((i+1)); echo $i >&3; sleep 0.05; done' -Pool p
+        Wait-Until { (Read-ContainerFile c1 /data/log) -match '\d' } -Because 'the writer'
+        $dir = Join-Path $script:t.Base 'ck'
+        Checkpoint-Container c1 -Path $dir
+        (Get-Container c1).State | Should -Be 'Stopped'
+        Restore-Container c1 -Path $dir
+        $n = [int]((Read-ContainerFile c1 /data/log) -split "`n")[-1]
+        Wait-Until { [int]((Read-ContainerFile c1 /data/log) -split "`n")[-1] -gt $n } -Because 'the restored writer to go on writing to its open file in the volume'
+        Invoke-In c1 'stat -c %u:%g /data/log' | Should -Be '0:0'
+    }
+
     It 'namespaced file capabilities: setcap inside works and is effective for a non-root user' {
         $null = New-TestPool p $Fs
         $null = New-Container c1 busybox -StoragePool p -Start

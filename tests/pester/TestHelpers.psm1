@@ -438,8 +438,9 @@ function Get-CommandError {
 
 <# Writes a script into the container's /root and starts it in the background with Invoke-ContainerExec. #>
 function Start-ContainerWorkload {
-    param([Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Script)
-    $path = Join-Path (Get-StorageVolume -Pool default -Type container -Name $Container).Path "root/$Name.sh"
+    param([Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Script,
+        [string] $Pool = 'default')
+    $path = Join-Path (Get-StorageVolume -Pool $Pool -Type container -Name $Container).Path "root/$Name.sh"
     Set-Content -LiteralPath $path -Value $Script -NoNewline
     Invoke-ContainerExec -Name $Container -Command sh, -c, "sh /root/$Name.sh </dev/null >/dev/null 2>&1 &" | Out-Null
 }

@@ -21,8 +21,16 @@ public sealed partial class ContainerService
     /// The base allocation a container with config <paramref name="cfg"/> gets: security.idmap.base if
     /// set, else its own first-fit range when isolated (<paramref name="keep"/>, its present one, when it
     /// still fits), else the shared map. <paramref name="self"/> is left out of the ranges taken.
+    /// Throws InvalidIdmap when raw.idmap does not fit the allocation (host ids mapped twice).
     /// </summary>
     private (long Base, long Size) AllocateBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep)
+    {
+        var alloc = ChooseBase(cfg, self, keep);
+        _ = new IdMapping(alloc.Base, Gids.Start + (alloc.Base - Uids.Start), alloc.Size, cfg.GetValueOrDefault("raw.idmap"));
+        return alloc;
+    }
+
+    private (long Base, long Size) ChooseBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep)
     {
         var size = cfg.TryGetValue("security.idmap.size", out var s) ? long.Parse(s, CultureInfo.InvariantCulture) : IdmapAllocator.DefaultSize;
         var isolated = cfg.GetValueOrDefault("security.idmap.isolated") == "true";
@@ -101,7 +109,6 @@ public sealed partial class ContainerService
             if (idmapChanged)
             {
                 var (b, size) = AllocateBase(cfg, row.Id, row.IdmapBase is long ob ? (ob, row.IdmapSize ?? IdmapAllocator.DefaultSize) : null);
-                new IdMapping(b, Gids.Start + (b - Uids.Start), size, cfg.GetValueOrDefault("raw.idmap")); // refuses overlapping raw entries
                 store.UpdateContainerIdmap(row.Id, cfg.GetValueOrDefault("security.idmap.isolated") == "true", b, size);
             }
             store.UpdateContainerConfig(row.Id, cfg);

@@ -138,8 +138,6 @@ public sealed partial class ContainerService
         var id = store.Write(() =>
         {
             (long Base, long Size)? alloc = privileged ? null : AllocateBase(cfg, null, null);
-            if (alloc is { } a)
-                _ = new IdMapping(a.Base, Gids.Start + (a.Base - Uids.Start), a.Size, cfg.GetValueOrDefault("raw.idmap")); // refuses overlapping raw entries
             return store.InsertContainer(name, image, poolRow.Id, privileged, isolated, alloc?.Base, alloc?.Size, cfg);
         });
         try
@@ -291,9 +289,10 @@ public sealed partial class ContainerService
         // the engine runs CNI ADD into its network namespace before the init starts.
         // A restore always needs it: CRIU makes an empty network namespace, whose loopback is down.
         using var hook = networks.Memberships(row.Id).Count > 0 || image is not null ? NetworkHook.Create(rt) : null;
+        // A restore needs the user namespace it was dumped with; a start takes the map's latest config.
+        var map = image is not null ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
         try
         {
-            var map = MapOf(row);
             if (image is not null && map is not null)
                 Criu.PrepareForRestore(image.Path);
             PresentVolume(row, map, row.Pool, VolumeTypes.Container, name, rt.Rootfs);
@@ -318,18 +317,20 @@ public sealed partial class ContainerService
             CleanupRuntime(row, rt);
             throw;
         }
-        store.Write(() =>
-        {
-            store.SetLastStarted(row.Id, DateTime.UtcNow);
-            // The map it runs with, until the next start (Get-ContainerIdmap shows it as Current).
-            var cfg = new SortedDictionary<string, string>(store.Container(name)!.Config, StringComparer.Ordinal);
-            if (MapOf(row) is { } m)
-                cfg[IdmapCurrentKey] = m.Serialize();
-            else
-                cfg.Remove(IdmapCurrentKey);
-            store.UpdateContainerConfig(row.Id, cfg);
-        });
+        RecordStarted(row, map);
     }
+
+    /// <summary>Records the start time and the map the container runs with (Get-ContainerIdmap's Current) until its next start.</summary>
+    private void RecordStarted(ContainerRow row, IdMapping? map) => store.Write(() =>
+    {
+        store.SetLastStarted(row.Id, DateTime.UtcNow);
+        var cfg = new SortedDictionary<string, string>(store.Container(row.Name)!.Config, StringComparer.Ordinal);
+        if (map is not null)
+            cfg[IdmapCurrentKey] = map.Serialize();
+        else
+            cfg.Remove(IdmapCurrentKey);
+        store.UpdateContainerConfig(row.Id, cfg);
+    });
 
     private static string[] InitArgs(ContainerRow row) =>
         row.Config.TryGetValue("image.init", out var init) && init.Trim().Length > 0 ? ImageInit.Split(init) : new[] { ImageInit.DefaultInit };

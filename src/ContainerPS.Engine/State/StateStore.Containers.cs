@@ -5,7 +5,7 @@ namespace ContainerPS.Engine.State;
 
 public sealed record ContainerRow(
     long Id, string Name, string Uuid, string Image, long PoolId, string Pool, bool Privileged, bool Isolated,
-    long? IdmapBase, long? IdmapSize, SortedDictionary<string, string> Config, SortedDictionary<string, string> Devices,
+    long? IdmapBase, long? IdmapSize, SortedDictionary<string, string> Config,
     DateTime CreatedAt, DateTime? LastStartedAt, string State, ProcessIdentity? Owner, string? OpArg);
 
 public sealed record SnapshotRow(long Id, long ContainerId, string Name, bool Stateful, DateTime CreatedAt, string State, ProcessIdentity? Owner);
@@ -13,14 +13,14 @@ public sealed record SnapshotRow(long Id, long ContainerId, string Name, bool St
 public sealed partial class StateStore
 {
     private const string ContainerColumns =
-        "c.id, c.name, c.uuid, c.image, c.pool_id, p.name, c.privileged, c.isolated, c.idmap_base, c.idmap_size, c.config, c.devices, " +
-        "c.created_at, c.last_started_at, c.state, c.op_pid, c.op_start, c.op_arg";
+        "c.id, c.name, c.uuid, c.image, c.pool_id, p.name, c.privileged, c.isolated, c.idmap_base, c.idmap_size, c.config, " +
+        "c.created_at, c.last_started_at, c.state, c.op_pid, c.op_start, c.op_arg"; // (the devices column of v2 is unused: see container_volumes)
 
     private static ContainerRow MapContainer(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), r.GetString(5), r.GetInt64(6) != 0, r.GetInt64(7) != 0,
-        r.IsDBNull(8) ? null : r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9), FromJson(r.GetString(10)), FromJson(r.GetString(11)),
-        ParseTimestamp(r.GetString(12)), r.IsDBNull(13) ? null : ParseTimestamp(r.GetString(13)), r.GetString(14), Owner(r, 15),
-        r.IsDBNull(17) ? null : r.GetString(17));
+        r.IsDBNull(8) ? null : r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9), FromJson(r.GetString(10)),
+        ParseTimestamp(r.GetString(11)), r.IsDBNull(12) ? null : ParseTimestamp(r.GetString(12)), r.GetString(13), Owner(r, 14),
+        r.IsDBNull(16) ? null : r.GetString(16));
 
     public List<ContainerRow> Containers() =>
         Query($"SELECT {ContainerColumns} FROM containers c JOIN pools p ON p.id = c.pool_id ORDER BY c.name", MapContainer);
