@@ -51,7 +51,7 @@ public sealed partial class ContainerService
         var row = ReadyRow(container);
         if (store.Pool(pool) is null)
             throw ContainerPSException.PoolNotFound(pool);
-        var (volumeId, volumePath, _) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
+        var (volumeId, volumePath, volumeConfig) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
         var devices = store.Devices(row.Id);
         if (devices.FirstOrDefault(d => d.VolumeId == volumeId) is { } same)
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeAlreadyMounted",
@@ -71,9 +71,8 @@ public sealed partial class ContainerService
         {
             // Checked now, shifted (if it must be) when the container starts.
             var map = MapOf(row);
-            var (_, _, cfg) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
-            if (!(map is not null && LastMap(cfg) is null && Mounts.CanIdmap(volumePath, map)))
-                CheckShareable(row, map, pool, volumeId, volume);
+            if (!(map is not null && LastMap(volumeConfig) is null && Mounts.CanIdmap(volumePath, map)))
+                CheckShareable(row, map, pool, volumeId, volume, volumePath);
         }
         store.Write(() => store.InsertDevice(row.Id, volumeId, name, target, readOnly));
         return ToDevice(store.Devices(row.Id).Single(d => d.VolumeId == volumeId));
@@ -178,7 +177,7 @@ public sealed partial class ContainerService
     private void EnsureShifted(ContainerRow row, IdMapping? map, string pool, string type, string volume, long volumeId, string path, IReadOnlyDictionary<string, string> cfg)
     {
         if (type == VolumeTypes.Custom)
-            CheckShareable(row, map, pool, volumeId, volume);
+            CheckShareable(row, map, pool, volumeId, volume, path);
         var last = LastMap(cfg);
         if (!Equals(last, map))
             Shift(pool, type, volume, path, last, map);
@@ -190,13 +189,13 @@ public sealed partial class ContainerService
     /// where the storage cannot be idmapped, unshifted where it can (idmapped users and privileged
     /// ones alike), and all users must need the same.
     /// </summary>
-    private void CheckShareable(ContainerRow row, IdMapping? map, string pool, long volumeId, string volume)
+    private void CheckShareable(ContainerRow row, IdMapping? map, string pool, long volumeId, string volume, string path)
     {
         var users = store.VolumeDevices(volumeId).Where(d => d.ContainerId != row.Id)
             .Select(d => store.Container(d.Container)).OfType<ContainerRow>().Select(c => (c.Name, Map: EffectiveMap(c))).ToList();
         if (users.Count == 0)
             return;
-        var idmappable = Mounts.CanIdmap(storage.VolumeState(pool, VolumeTypes.Custom, volume).Path, SharedMap());
+        var idmappable = Mounts.CanIdmap(path, SharedMap());
         IdMapping? Needs(IdMapping? m) => m is not null && idmappable ? null : m;
         var others = users.Where(o => !Equals(Needs(o.Map), Needs(map))).ToList();
         if (others.Count == 0)
