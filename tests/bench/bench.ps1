@@ -118,6 +118,23 @@ try {
         Add-Row "Start-Container, $fileCount files in the rootfs" $t
     }
 
+    # ---------------------------------------------------------------- copies and snapshots per driver
+    # A container holding 100 MB in 1,000 files: Copy-Container and New-ContainerSnapshot on dir (cp
+    # --reflink=auto: a full copy on ext4) and on btrfs (a subvolume snapshot: constant time).
+    New-StoragePool benchbtrfs -Driver btrfs -Config @{ size = '3GiB' } | Out-Null
+    foreach ($pool in 'default', 'benchbtrfs') {
+        New-Container "cp-$pool" busybox -StoragePool $pool | Out-Null
+        $dir = Join-Path (Get-StorageVolume $pool "cp-$pool" -Type container).Path 'root/data'
+        & bash -c "mkdir -p $dir && for i in `$(seq 1 1000); do head -c 102400 /dev/urandom > $dir/f`$i; done"
+        $copy = Measure-Median { param($i) Copy-Container "cp-$pool" "cp-$pool-$i" } 5 { param($i) Remove-Container "cp-$pool-$i" }
+        $snap = Measure-Median { param($i) New-ContainerSnapshot "cp-$pool" "s$i" | Out-Null } 5 { param($i) Remove-ContainerSnapshot "cp-$pool" "s$i" }
+        $driver = (Get-StoragePool $pool).Driver
+        Add-Row "Copy-Container, 100 MB in 1000 files ($driver)" $copy ("lxc copy ($driver), published") $(if ($driver -eq 'dir') { 470 } else { 58 })
+        Add-Row "New-ContainerSnapshot, 100 MB in 1000 files ($driver)" $snap ("lxc snapshot ($driver), published") $(if ($driver -eq 'dir') { 1077 } else { 64 })
+        Remove-Container "cp-$pool"
+    }
+    Remove-StoragePool benchbtrfs -Force -Confirm:$false
+
     # ---------------------------------------------------------------- volumes mounted into containers
     # Hot attach of a custom volume to a running container (idmapped mount, made by cps-mount inside
     # the container's namespaces), and giving a volume of N files to a container with another map:

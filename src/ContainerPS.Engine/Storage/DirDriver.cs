@@ -11,11 +11,6 @@ namespace ContainerPS.Engine.Storage;
 /// </summary>
 public sealed class DirDriver : IStorageDriver
 {
-    private static readonly UnixFileMode Mode0711 =
-        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-    private static readonly UnixFileMode Mode0755 = Mode0711 | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-    private static readonly UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
     private readonly ExternalTool tool;
 
     public DirDriver(ExternalTool tool) => this.tool = tool;
@@ -31,15 +26,6 @@ public sealed class DirDriver : IStorageDriver
         {
             new ConfigKey("size", ConfigValues.Size, "Size limit of the volume: recorded, not enforced by the dir driver."),
         });
-
-    private static string TypeDir(string type) => type switch
-    {
-        VolumeTypes.Custom => "custom",
-        VolumeTypes.Container => "containers",
-        VolumeTypes.Image => "images",
-        VolumeTypes.Snapshot => "containers-snapshots",
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
-    };
 
     public PoolSource CheckSource(string? source, string defaultSource)
     {
@@ -79,17 +65,19 @@ public sealed class DirDriver : IStorageDriver
     public void CreatePool(PoolContext pool)
     {
         if (!Directory.Exists(pool.Source))
-            Directory.CreateDirectory(pool.Source, Mode0711);
-        // Container, image and snapshot trees hold other systems' setuid binaries: only host root may
-        // enter them (containers see their rootfs through their own mount). Custom volumes stay 0711.
-        foreach (var type in VolumeTypes.All)
-            Directory.CreateDirectory(Path.Join(pool.Source, TypeDir(type)), type == VolumeTypes.Custom ? Mode0711 : Mode0700);
+            Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
+        VolumeLayout.CreateTypeDirs(pool.Source);
+    }
+
+    public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
+    {
+        // A dir pool has no keys that change anything on disk.
     }
 
     public void DeletePool(PoolContext pool)
     {
         foreach (var type in VolumeTypes.All)
-            RemoveTree(Path.Join(pool.Source, TypeDir(type)));
+            RemoveTree(Path.Join(pool.Source, VolumeLayout.TypeDir(type)));
         if (!pool.OwnsSource || !Directory.Exists(pool.Source))
             return;
         if (Directory.EnumerateFileSystemEntries(pool.Source).Any())
@@ -106,9 +94,9 @@ public sealed class DirDriver : IStorageDriver
         return (used, total);
     }
 
-    public string VolumePath(PoolContext pool, VolumeContext volume) => Path.Join(pool.Source, TypeDir(volume.Type), volume.Name);
+    public string VolumePath(PoolContext pool, VolumeContext volume) => VolumeLayout.Path(pool.Source, volume);
 
-    private string TempPath(PoolContext pool, VolumeContext volume) => Path.Join(pool.Source, TypeDir(volume.Type), ".tmp-" + volume.Name);
+    private static string TempPath(PoolContext pool, VolumeContext volume) => VolumeLayout.TempPath(pool.Source, volume);
 
     public bool VolumeExists(PoolContext pool, VolumeContext volume) => Directory.Exists(VolumePath(pool, volume));
 
@@ -118,7 +106,7 @@ public sealed class DirDriver : IStorageDriver
         if (Path.Exists(path))
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
                 $"The directory for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
-        Directory.CreateDirectory(path, Mode0755);
+        Directory.CreateDirectory(path, VolumeLayout.Mode0755);
     }
 
     public void DeleteVolume(PoolContext pool, VolumeContext volume)
@@ -127,21 +115,14 @@ public sealed class DirDriver : IStorageDriver
         RemoveTree(VolumePath(pool, volume));
     }
 
-    public void RenameVolume(PoolContext pool, VolumeContext volume, string newName)
-    {
-        var target = VolumePath(pool, volume with { Name = newName });
-        if (Path.Exists(target))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"{target} already exists.", target);
-        Directory.Move(VolumePath(pool, volume), target);
-    }
+    public void RenameVolume(PoolContext pool, VolumeContext volume, string newName) => VolumeLayout.Rename(pool.Source, volume, newName);
 
     public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
     {
         var temp = TempPath(pool, target);
         RemoveTree(temp);
         var final = VolumePath(pool, target);
-        if (Path.Exists(final))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"{final} already exists.", final);
+        VolumeLayout.CheckFree(final);
         // cp -a keeps owners, modes, times, hard links, xattrs (ACLs, file capabilities) and special files.
         tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp });
         FaultPoints.Hit("volume.copy.before-rename");

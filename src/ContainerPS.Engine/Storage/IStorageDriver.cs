@@ -6,8 +6,11 @@ public sealed record PoolContext(string Name, string Source, bool OwnsSource, IR
 /// <summary>What a driver needs to know about a volume.</summary>
 public sealed record VolumeContext(string Name, string Type, IReadOnlyDictionary<string, string> Config);
 
-/// <summary>A checked pool source: where the pool will live and whether ContainerPS creates (and later removes) it.</summary>
-public sealed record PoolSource(string Path, bool Owned);
+/// <summary>
+/// A checked pool source: where the pool will live, whether ContainerPS creates (and later removes)
+/// it, and config keys the driver records with the pool (volatile.*: where its device is).
+/// </summary>
+public sealed record PoolSource(string Path, bool Owned, IReadOnlyDictionary<string, string>? Config = null);
 
 /// <summary>
 /// One storage backend. A driver does disk work only; the <see cref="StorageService"/> validates
@@ -28,6 +31,9 @@ public interface IStorageDriver
     PoolSource CheckSource(string? source, string defaultSource);
 
     void CreatePool(PoolContext pool);
+
+    /// <summary>Applies changed pool keys (<paramref name="pool"/> has them already), such as mount options.</summary>
+    void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes);
 
     /// <summary>Removes what <see cref="CreatePool"/> made. Idempotent.</summary>
     void DeletePool(PoolContext pool);

@@ -8,6 +8,7 @@ public static class StorageDrivers
     private static readonly Dictionary<string, Func<ExternalTool, IStorageDriver>> factories = new(StringComparer.Ordinal)
     {
         ["dir"] = tool => new DirDriver(tool),
+        ["btrfs"] = tool => new BtrfsDriver(tool),
     };
 
     /// <summary>Drivers that cannot work on this kind of host, with the reason.</summary>

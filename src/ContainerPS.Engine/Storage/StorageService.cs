@@ -60,10 +60,13 @@ public sealed class StorageService
         var src = driver.CheckSource(source, Path.Join(pools, name));
         var cfg = changes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal);
         cfg["source"] = src.Path;
+        foreach (var (k, v) in src.Config ?? new Dictionary<string, string>())
+            cfg[k] = v;
 
         var id = store.Write(() =>
         {
-            CheckSourcePlacement(src.Path, source ?? src.Path, userGiven: source is not null);
+            // Where the driver places a pool itself (a btrfs device is mounted below the state root) is not the user's choice.
+            CheckSourcePlacement(src.Path, source ?? src.Path, userGiven: source is not null && IsSamePath(src.Path, source));
             return store.InsertPool(name, driver.Name, src.Path, src.Owned, description ?? "", cfg);
         });
         var ctx = new PoolContext(name, src.Path, src.Owned, cfg);
@@ -108,6 +111,12 @@ public sealed class StorageService
         }
     }
 
+    private static bool IsSamePath(string a, string b)
+    {
+        try { return HostPath.Canonical(a) == HostPath.Canonical(b); }
+        catch (IOException) { return a == b; }
+    }
+
     public IReadOnlyList<StoragePool> ListPools()
     {
         var volumes = store.Volumes();
@@ -126,8 +135,11 @@ public sealed class StorageService
         store.Write(() =>
         {
             var p = Ready(PoolRow(name));
-            Driver(p.Driver).Schema.CheckPool(changes, creating: false);
-            store.UpdatePool(p.Id, Merge(p.Config, changes), description ?? p.Description);
+            var driver = Driver(p.Driver);
+            driver.Schema.CheckPool(changes, creating: false);
+            var merged = Merge(p.Config, changes);
+            driver.UpdatePool(Ctx(p) with { Config = merged }, changes);
+            store.UpdatePool(p.Id, merged, description ?? p.Description);
         });
         return GetPool(name);
     }
@@ -244,19 +256,42 @@ public sealed class StorageService
         var pool = PoolRow(poolName);
         var source = Ready(VolumeRow(pool, sourceType, sourceName));
         var targetPool = Ready(PoolRow(targetPoolName));
-        if (targetPool.Driver != pool.Driver)
-            throw new ContainerPSException(ErrorKind.NotSupported, "CrossDriverCopy",
-                $"Copying a volume from a {pool.Driver} pool to a {targetPool.Driver} pool is not supported yet.", name);
-        var driver = Driver(pool.Driver);
+        var driver = Driver(targetPool.Driver);
         var id = store.Write(() =>
         {
             Ready(PoolRow(targetPoolName));
             return store.InsertVolume(targetPool.Id, targetPool.Name, name, type, "", source.Config);
         });
         var vctx = new VolumeContext(name, type, source.Config);
-        Complete(id, () => driver.CopyVolume(Ctx(pool), Ctx(source), Ctx(targetPool), vctx),
+        Complete(id, () => Copy(pool, source, targetPool, vctx),
             () => driver.DeleteVolume(Ctx(targetPool), vctx), "volume.copy.after-disk");
         return GetVolume(targetPoolName, type, name);
+    }
+
+    /// <summary>
+    /// Copies a volume into another pool or the same one: the driver's own copy between pools of one
+    /// driver (a snapshot, btrfs send/receive, cp --reflink), else a new volume of the target driver
+    /// filled by cp -a (owners, modes, times, hard links, xattrs, ACLs and file capabilities kept).
+    /// </summary>
+    private void Copy(PoolRow pool, VolumeRow source, PoolRow targetPool, VolumeContext target)
+    {
+        var to = Driver(targetPool.Driver);
+        if (pool.Driver == targetPool.Driver)
+        {
+            to.CopyVolume(Ctx(pool), Ctx(source), Ctx(targetPool), target);
+            return;
+        }
+        var from = Driver(pool.Driver);
+        to.CreateVolume(Ctx(targetPool), target);
+        try
+        {
+            tool.Run("cp", new[] { "-a", "--no-target-directory", from.VolumePath(Ctx(pool), Ctx(source)), to.VolumePath(Ctx(targetPool), target) });
+        }
+        catch
+        {
+            Undo($"volume {target.Type}/{target.Name}", () => to.DeleteVolume(Ctx(targetPool), target));
+            throw;
+        }
     }
 
     /// <summary>Replaces the content of a volume with that of another (a snapshot) in the same pool.</summary>
@@ -473,9 +508,6 @@ public sealed class StorageService
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
                 $"Copying 'custom/{name}' onto itself: give -NewName or -TargetPool.", name);
         var driver = Driver(targetPool.Driver);
-        if (targetPool.Driver != pool.Driver)
-            throw new ContainerPSException(ErrorKind.NotSupported, "CrossDriverCopy",
-                $"Copying a volume from a {pool.Driver} pool to a {targetPool.Driver} pool is not supported yet.", target);
 
         var id = store.Write(() =>
         {
@@ -483,7 +515,7 @@ public sealed class StorageService
             return store.InsertVolume(targetPool.Id, targetPool.Name, target, VolumeTypes.Custom, source.Description, source.Config);
         });
         var vctx = new VolumeContext(target, VolumeTypes.Custom, source.Config);
-        Complete(id, () => driver.CopyVolume(Ctx(pool), Ctx(source), Ctx(targetPool), vctx),
+        Complete(id, () => Copy(pool, source, targetPool, vctx),
             () => driver.DeleteVolume(Ctx(targetPool), vctx), "volume.copy.after-disk");
         return GetVolume(targetPool.Name, VolumeTypes.Custom, target);
     }

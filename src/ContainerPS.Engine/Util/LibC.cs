@@ -38,6 +38,24 @@ internal static unsafe partial class LibC
         [FieldOffset(144)] public ulong stx_mnt_id;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    private struct StatFs
+    {
+        public long f_type;
+        public fixed long rest[15];
+    }
+
+    [LibraryImport("libc", EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statfs_(string path, out StatFs buf);
+
+    /// <summary>The filesystem type (statfs f_type magic, e.g. 0x9123683E for btrfs) of <paramref name="path"/>.</summary>
+    public static long StatFsType(string path)
+    {
+        if (statfs_(path, out var buf) != 0)
+            throw Error("statfs", path);
+        return buf.f_type;
+    }
+
     [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int statvfs_(string path, out StatVfs buf);
 

@@ -7,14 +7,27 @@ and writes it to the pipeline as a ContainerPS.StoragePool object. It is the
 equivalent of `lxc storage create POOL DRIVER [source=PATH] [KEY=VALUE...]`
 in LXD and `incus storage create` in Incus.
 
-Drivers: dir is the driver available now. A dir pool is a plain directory
-with the sub-directories custom/, containers/ and images/; each volume is a
-directory below them (custom/NAME for custom volumes). btrfs, zfs and ceph
-are planned. lvm is refused with DriverNotSupported, because LVM needs the
-kernel's device-mapper, which this kernel does not have. Any other driver
-name fails with UnknownDriver.
+Drivers: dir and btrfs. lvm is refused with DriverNotSupported, because
+LVM needs the kernel's device-mapper, which this kernel does not have. zfs,
+ceph and any other driver name fail with UnknownDriver.
 
-Location: without -Source, the pool is created at
+A dir pool is a plain directory with the sub-directories custom/,
+containers/, images/ and containers-snapshots/; each volume is a directory
+below them (custom/NAME for custom volumes). Copies and snapshots are made
+with cp -a --reflink=auto, and volume sizes are recorded but not enforced.
+
+A btrfs pool is a btrfs filesystem, as in Incus. Each volume is a btrfs
+subvolume: MOUNT/custom/NAME, MOUNT/containers/NAME, MOUNT/images/NAME or
+MOUNT/containers-snapshots/NAME, where MOUNT is the pool's Source.
+Container snapshots are read-only snapshots; containers made from an image,
+Copy-Container and Copy-StorageVolume within the pool are writable
+snapshots, made in constant time whatever the amount of data. A volume's
+size is a btrfs qgroup limit, and it is enforced: writes past it fail with
+"Disk quota exceeded" (EDQUOT). Copies to another btrfs pool use btrfs
+send/receive; copies between a dir and a btrfs pool use cp -a. The btrfs
+driver needs btrfs-progs (btrfs, mkfs.btrfs), blkid and mount.
+
+Location of a dir pool: without -Source, the pool is created at
 $CONTAINERPS_ROOT/storage-pools/NAME (the state root defaults to
 /var/lib/containerps), and that directory is removed with the pool. With
 -Source, give an absolute path outside the state root to an empty directory
@@ -22,15 +35,47 @@ or to a new directory whose parent exists. A directory that existed before
 is left in place when the pool is removed; only what ContainerPS created in
 it is removed.
 
+Location of a btrfs pool, by -Source:
+- No -Source: a sparse loop file $CONTAINERPS_ROOT/disks/NAME.img is made,
+  of the size key (default: 20% of the free space there, in whole GiB, at
+  least 5 GiB and at most 30 GiB), formatted with mkfs.btrfs and mounted
+  with `mount -o loop` at $CONTAINERPS_ROOT/storage-pools/NAME. Removing
+  the pool unmounts it and deletes the file.
+- A block device (/dev/...): formatted with mkfs.btrfs when it holds no
+  filesystem, used as it is when it holds btrfs, refused (InvalidSource)
+  when it holds another filesystem; mounted at
+  $CONTAINERPS_ROOT/storage-pools/NAME. Removing the pool removes its
+  volumes and unmounts it; the device is kept. Nothing asks before the
+  format, and a whole disk that holds only a partition table (its data in
+  partitions) has no filesystem of its own: check the device first.
+- An existing empty directory on a btrfs filesystem, outside the state
+  root: used as it is, nothing is mounted (InvalidSource when it is not on
+  btrfs, SourceNotEmpty when it is not empty). Removing the pool removes
+  its volumes and leaves the directory.
+With a loop file or a device, the pool's Source (and source key) is the
+mount point, and the key volatile.btrfs.device records the file or
+device. ContainerPS does not write /etc/fstab: a process whose mount
+namespace does not have the pool mounted yet (after a reboot, say) mounts
+it again, with btrfs.mount_options, when it first uses the pool.
+
 Config keys of a dir pool: source (the same as -Source; it can be set only
 when the pool is created), volume.size (the default size of new volumes in
-the pool) and user.* (free-form keys for your own use). A pool key
-volume.KEY sets the default of the volume key KEY for volumes created later.
-Keys are checked: an unknown key fails with InvalidConfigKey (the message
-says when the key belongs to another driver, such as btrfs.mount_options),
-a bad value with InvalidConfigValue and a volatile.* key with
-ConfigKeyReadOnly. Values are stored as text; numbers and $true/$false are
-converted to invariant text (5, true, false).
+the pool) and user.* (free-form keys for your own use).
+
+Config keys of a btrfs pool: source (as for dir), size (the size of the
+loop file made without -Source, such as 20GiB; only at creation, ignored
+with -Source), btrfs.mount_options (the mount options of the pool's
+filesystem, a comma-separated list; default user_subvol_rm_allowed, which
+lets root in a container delete subvolumes it made; Set-StoragePool can
+change it and remounts the pool), volume.size and user.*.
+
+A pool key volume.KEY sets the default of the volume key KEY for volumes
+created later. Keys are checked: an unknown key fails with InvalidConfigKey
+(the message says when the key belongs to another driver, such as
+zfs.pool_name, or btrfs.mount_options on a dir pool), a bad value with
+InvalidConfigValue and a volatile.* key with ConfigKeyReadOnly. Values are
+stored as text; numbers and $true/$false are converted to invariant text
+(5, true, false).
 
 The operation is crash safe: if creation fails, what was done is undone; if
 the process is killed half way, the next ContainerPS command rolls the

@@ -1,0 +1,352 @@
+using System.Globalization;
+using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>
+/// The btrfs driver, as Incus's: a pool is a btrfs filesystem (a sparse loop file made for it, a
+/// block device, or an existing btrfs directory), volumes are subvolumes below
+/// MOUNT/{custom,containers,images,containers-snapshots}/NAME, snapshots are read-only snapshots,
+/// copies of images and containers are writable snapshots (constant time), a volume's size is a
+/// qgroup limit (writes past it fail with EDQUOT), and copies to another btrfs pool go through
+/// btrfs send/receive. A device-backed pool is mounted (with btrfs.mount_options) when it is first
+/// used by a process whose mount namespace does not have it yet.
+/// </summary>
+public sealed class BtrfsDriver : IStorageDriver
+{
+    /// <summary>The loop file or block device behind a pool ContainerPS mounts (absent for a btrfs directory given as source).</summary>
+    public const string DeviceKey = "volatile.btrfs.device";
+    private const string DefaultMountOptions = "user_subvol_rm_allowed";
+    private const long GiB = 1L << 30;
+    private const long BTRFS_SUPER_MAGIC = 0x9123683E;
+
+
+    private readonly ExternalTool tool;
+
+    public BtrfsDriver(ExternalTool tool) => this.tool = tool;
+
+    public string Name => "btrfs";
+
+    public ConfigSchema Schema { get; } = new("btrfs",
+        poolKeys: new[]
+        {
+            new ConfigKey("source", ConfigValues.Any, "A block device, an existing btrfs directory, or (without -Source) a loop file made for the pool.", SetOnlyAtCreation: true),
+            new ConfigKey("size", ConfigValues.Size, "Size of the loop file made when there is no -Source (default: 20% of free space, 5-30 GiB).", SetOnlyAtCreation: true),
+            new ConfigKey("btrfs.mount_options", MountOptions, "Mount options of the pool's filesystem (default user_subvol_rm_allowed); changing it remounts."),
+        },
+        volumeKeys: new[]
+        {
+            new ConfigKey("size", ConfigValues.Size, "Size limit of the volume (a btrfs qgroup limit)."),
+        });
+
+    private static string? MountOptions(string v) =>
+        v.Length > 0 && v.All(c => char.IsAsciiLetterOrDigit(c) || "_=,.:-/".Contains(c)) ? null : $"'{v}' is not a comma-separated list of mount options";
+
+    // ------------------------------------------------------------------ pools
+
+    public PoolSource CheckSource(string? source, string defaultSource)
+    {
+        if (source is null)
+        {
+            if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+                    $"The default location of the pool, {defaultSource}, is not empty (left over from an earlier pool?). Remove it or give -Source.", defaultSource);
+            var image = LoopImage(defaultSource);
+            if (File.Exists(image))
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's loop file {image} already exists; remove it first.", image);
+            return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = image });
+        }
+        if (source.Length == 0 || HostPath.HasControlCharacters(source) || !Path.IsPathRooted(source))
+            throw InvalidSource(source, "it must be an absolute path without control characters");
+        if (source.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            if (!File.Exists(source) || (LibC.LStat(HostPath.Canonical(source)).stx_mode & 0xF000) != 0x6000)
+                throw InvalidSource(source, "it is not a block device");
+            var type = tool.Execute("blkid", new[] { "-p", "-o", "value", "-s", "TYPE", source }, null, null).StandardOutput.Trim();
+            if (type.Length > 0 && type != "btrfs")
+                throw InvalidSource(source, $"it holds a {type} filesystem; ContainerPS formats only an empty device or uses a btrfs one");
+            if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's mount point {defaultSource} is not empty.", defaultSource);
+            return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
+        }
+        string path;
+        try { path = HostPath.Canonical(source); }
+        catch (IOException e) { throw InvalidSource(source, e.Message); }
+        if (!Directory.Exists(path))
+            throw InvalidSource(source, "it is neither a block device nor an existing directory");
+        if (!IsBtrfs(path))
+            throw InvalidSource(source, "it is not on a btrfs filesystem");
+        if (Directory.EnumerateFileSystemEntries(path).Any())
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"Source '{source}' is a directory that is not empty.", source);
+        return new PoolSource(path, Owned: false);
+    }
+
+    /// <summary>ROOT/disks/NAME.img for the pool mounted at ROOT/storage-pools/NAME, as Incus places it.</summary>
+    private static string LoopImage(string mountPoint) =>
+        Path.Join(Path.GetDirectoryName(Path.GetDirectoryName(mountPoint)), "disks", Path.GetFileName(mountPoint) + ".img");
+
+    private static bool IsBtrfs(string path) => LibC.StatFsType(path) == BTRFS_SUPER_MAGIC;
+
+    private static ContainerPSException InvalidSource(string source, string why) =>
+        new(ErrorKind.InvalidArgument, "InvalidSource", $"Invalid source '{Names.Printable(source)}' for a btrfs pool: {why}.", source);
+
+    public void CreatePool(PoolContext pool)
+    {
+        if (pool.Config.TryGetValue(DeviceKey, out var device))
+        {
+            var isImage = !device.StartsWith("/dev/", StringComparison.Ordinal);
+            if (isImage)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(device)!, VolumeLayout.Mode0700);
+                var size = pool.Config.TryGetValue("size", out var s) && ByteSize.TryParse(s, out var n) ? n : DefaultLoopSize(Path.GetDirectoryName(device)!);
+                using (var f = new FileStream(device, FileMode.CreateNew, FileAccess.Write))
+                    f.SetLength(size); // sparse
+            }
+            if (isImage || tool.Execute("blkid", new[] { "-p", "-o", "value", "-s", "TYPE", device }, null, null).StandardOutput.Trim().Length == 0)
+                tool.Run("mkfs.btrfs", new[] { "-q", "-f", device });
+            Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
+            Mount(pool);
+        }
+        else if (!Directory.Exists(pool.Source))
+        {
+            Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
+        }
+        VolumeLayout.CreateTypeDirs(pool.Source);
+    }
+
+    /// <summary>Incus's default for a loop file: 20% of the free space, at least 5 GiB and at most 30 GiB.</summary>
+    private static long DefaultLoopSize(string dir)
+    {
+        var s = LibC.StatVfsOf(dir);
+        var free = (long)(s.f_bavail * s.f_frsize);
+        return Math.Clamp(free / 5 / GiB * GiB, 5 * GiB, 30 * GiB);
+    }
+
+    private void Mount(PoolContext pool)
+    {
+        var device = pool.Config[DeviceKey];
+        var options = pool.Config.GetValueOrDefault("btrfs.mount_options") ?? DefaultMountOptions;
+        tool.Run("mount", new[] { "-t", "btrfs", "-o", (device.StartsWith("/dev/", StringComparison.Ordinal) ? "" : "loop,") + options, device, pool.Source });
+    }
+
+    /// <summary>The pool's mount point, mounted first when this process's mount namespace does not have it yet.</summary>
+    private string Root(PoolContext pool)
+    {
+        if (pool.Config.ContainsKey(DeviceKey) && !IsMounted(pool.Source))
+            Mount(pool);
+        return pool.Source;
+    }
+
+    private static bool IsMounted(string path) => Directory.Exists(path) && IsBtrfs(path) && Runtime.Mounts.IsMountPoint(path);
+
+    public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
+    {
+        if (!changes.ContainsKey("btrfs.mount_options") || !pool.Config.ContainsKey(DeviceKey))
+            return;
+        var options = pool.Config.GetValueOrDefault("btrfs.mount_options") ?? DefaultMountOptions;
+        if (IsMounted(pool.Source))
+            tool.Run("mount", new[] { "-o", "remount," + options, pool.Source });
+        else
+            Mount(pool);
+    }
+
+    public void DeletePool(PoolContext pool)
+    {
+        if (Directory.Exists(pool.Source) && (!pool.Config.ContainsKey(DeviceKey) || IsMounted(pool.Source) || TryMount(pool)))
+        {
+            foreach (var type in VolumeTypes.All)
+            {
+                var dir = Path.Join(pool.Source, VolumeLayout.TypeDir(type));
+                if (!Directory.Exists(dir))
+                    continue;
+                foreach (var v in Directory.GetDirectories(dir))
+                    DeleteTree(v);
+                Directory.Delete(dir);
+            }
+        }
+        if (pool.Config.TryGetValue(DeviceKey, out var device))
+        {
+            while (IsMounted(pool.Source))
+                tool.Run("umount", new[] { pool.Source });
+            if (!device.StartsWith("/dev/", StringComparison.Ordinal))
+                File.Delete(device);
+        }
+        if (pool.OwnsSource && Directory.Exists(pool.Source) && !Directory.EnumerateFileSystemEntries(pool.Source).Any())
+            Directory.Delete(pool.Source);
+    }
+
+    private bool TryMount(PoolContext pool)
+    {
+        try { Mount(pool); return true; }
+        catch (ContainerPSException e) { tool.Log.Warning($"Could not mount pool '{pool.Name}' to remove its volumes: {e.Message}"); return false; }
+    }
+
+    public (long? Used, long? Size) PoolUsage(PoolContext pool)
+    {
+        if (!Directory.Exists(pool.Source))
+            return (null, null);
+        var (total, used) = DiskUsage.Filesystem(Root(pool));
+        return (used, total);
+    }
+
+    // ------------------------------------------------------------------ volumes
+
+    public string VolumePath(PoolContext pool, VolumeContext volume) => VolumeLayout.Path(Root(pool), volume);
+
+    private string TempPath(PoolContext pool, VolumeContext volume) => VolumeLayout.TempPath(Root(pool), volume);
+
+    public bool VolumeExists(PoolContext pool, VolumeContext volume) => Directory.Exists(VolumePath(pool, volume));
+
+    public void CreateVolume(PoolContext pool, VolumeContext volume)
+    {
+        var path = VolumePath(pool, volume);
+        if (Path.Exists(path))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+                $"The subvolume for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
+        tool.Run("btrfs", new[] { "-q", "subvolume", "create", path });
+        try { ApplySize(pool, path, volume.Config.GetValueOrDefault("size")); }
+        catch
+        {
+            DeleteTree(path);
+            throw;
+        }
+    }
+
+    public void DeleteVolume(PoolContext pool, VolumeContext volume)
+    {
+        DeleteTree(TempPath(pool, volume));
+        DeleteTree(VolumePath(pool, volume));
+    }
+
+    public void RenameVolume(PoolContext pool, VolumeContext volume, string newName) => VolumeLayout.Rename(Root(pool), volume, newName);
+
+    /// <summary>
+    /// A snapshot of the source in the same filesystem (constant time; read-only for snapshot volumes),
+    /// else btrfs send of a read-only snapshot into the other pool's filesystem.
+    /// </summary>
+    public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
+    {
+        var temp = TempPath(pool, target);
+        DeleteTree(temp);
+        var final = VolumePath(pool, target);
+        VolumeLayout.CheckFree(final);
+        var from = VolumePath(sourcePool, source);
+        var readOnly = target.Type == VolumeTypes.Snapshot;
+        if (sourcePool.Source == pool.Source)
+        {
+            tool.Run("btrfs", readOnly ? new[] { "-q", "subvolume", "snapshot", "-r", from, temp } : new[] { "-q", "subvolume", "snapshot", from, temp });
+        }
+        else if (readOnly)
+        {
+            SendReceive(from, Path.GetDirectoryName(temp)!, temp);
+        }
+        else
+        {
+            // A received subvolume stays read-only (its received_uuid ties it to the sender): a
+            // writable snapshot of it becomes the volume, as Incus does.
+            var received = temp + ".received";
+            SendReceive(from, Path.GetDirectoryName(temp)!, received);
+            try { tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", received, temp }); }
+            finally { DeleteTree(received); }
+        }
+        FaultPoints.Hit("volume.copy.before-rename");
+        Directory.Move(temp, final);
+        if (!readOnly && target.Config.GetValueOrDefault("size") is { } size)
+            ApplySize(pool, final, size);
+    }
+
+    /// <summary>btrfs send of <paramref name="from"/> (through a read-only snapshot when it is writable) received as <paramref name="target"/>.</summary>
+    private void SendReceive(string from, string intoDir, string target)
+    {
+        var ro = IsReadOnly(from) ? null : Path.Join(Path.GetDirectoryName(from)!, ".send-" + Path.GetFileName(from) + "-" + Guid.NewGuid().ToString("n")[..8]);
+        try
+        {
+            if (ro is not null)
+                tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", "-r", from, ro });
+            var sent = ro ?? from;
+            var received = Path.Join(intoDir, Path.GetFileName(sent));
+            DeleteTree(received);
+            var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "btrfs -q send \"$1\" | btrfs -q receive \"$2\"", "send", sent, intoDir }, null, null);
+            if (r.ExitCode != 0)
+            {
+                DeleteTree(received);
+                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"btrfs send | btrfs receive failed: {r.StandardError.Trim()}", from);
+            }
+            Directory.Move(received, target);
+        }
+        finally
+        {
+            if (ro is not null)
+                DeleteTree(ro);
+        }
+    }
+
+    private bool IsReadOnly(string subvolume) =>
+        tool.Run("btrfs", new[] { "property", "get", "-ts", subvolume, "ro" }).Trim() == "ro=true";
+
+    public void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target)
+    {
+        // A writable snapshot of the snapshot beside the target, then a swap: never half-restored.
+        var temp = TempPath(pool, target);
+        DeleteTree(temp);
+        tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", VolumePath(pool, snapshot), temp });
+        var final = VolumePath(pool, target);
+        var old = Path.Join(Path.GetDirectoryName(final)!, ".old-" + target.Name);
+        DeleteTree(old);
+        Directory.Move(final, old);
+        Directory.Move(temp, final);
+        DeleteTree(old);
+        if (target.Config.GetValueOrDefault("size") is { } size)
+            ApplySize(pool, final, size);
+    }
+
+    public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)
+    {
+        if (changes.TryGetValue("size", out var size))
+            ApplySize(pool, VolumePath(pool, volume), size);
+    }
+
+    /// <summary>The volume's qgroup limit (quotas are enabled on the filesystem the first time a size is set); null removes it.</summary>
+    private void ApplySize(PoolContext pool, string subvolume, string? size)
+    {
+        if (size is null)
+        {
+            if (QuotaEnabled(Root(pool)))
+                tool.Run("btrfs", new[] { "qgroup", "limit", "none", subvolume });
+            return;
+        }
+        if (!ByteSize.TryParse(size, out var bytes))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue", $"Invalid size '{size}'.", size);
+        if (!QuotaEnabled(Root(pool)))
+            tool.Run("btrfs", new[] { "quota", "enable", Root(pool) });
+        tool.Run("btrfs", new[] { "qgroup", "limit", bytes.ToString(CultureInfo.InvariantCulture), subvolume });
+    }
+
+    private bool QuotaEnabled(string mount) =>
+        tool.Execute("btrfs", new[] { "qgroup", "show", mount }, null, null).ExitCode == 0;
+
+    /// <summary>Bytes the volume's files occupy (like du: extents it shares with snapshots and clones are counted too).</summary>
+    public long? VolumeUsage(PoolContext pool, VolumeContext volume) => DiskUsage.Tree(VolumePath(pool, volume));
+
+    public bool EnforcesSize(PoolContext pool) => true;
+
+    /// <summary>Deletes a subvolume and the subvolumes made inside it (deepest first), or a plain directory. Idempotent.</summary>
+    private void DeleteTree(string path)
+    {
+        if (!Path.Exists(path) && !HostPath.IsSymlink(path))
+            return;
+        if (!Directory.Exists(path) || HostPath.IsSymlink(path) || LibC.LStat(path).stx_ino != 256)
+        {
+            tool.Run("rm", new[] { "-rf", "--one-file-system", "--", path });
+            return;
+        }
+        // A subvolume's root directory is inode 256; nested ones are found the same way.
+        var nested = tool.Run("find", new[] { path, "-mindepth", "1", "-type", "d", "-inum", "256" })
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).OrderByDescending(p => p.Count(c => c == '/')).ToList();
+        foreach (var sub in nested.Append(path))
+        {
+            tool.Run("btrfs", new[] { "-q", "subvolume", "delete", sub });
+        }
+    }
+}
