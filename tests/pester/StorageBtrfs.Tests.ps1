@@ -65,11 +65,28 @@ Describe 'btrfs pools' {
             & blkid -p -o value -s TYPE $dev | Should -Be 'btrfs'
             (Get-PoolMount $p.Source) | Should -Match " - btrfs $dev "
             $null = Add-StorageVolume blk v
+            Get-ErrorId (Get-CommandError { New-StoragePool blk2 -Driver btrfs -Source $dev }) | Should -Be 'SourceInUse'
             Remove-StoragePool blk -Force -Confirm:$false
             Get-PoolMount $p.Source | Should -BeNullOrEmpty
             & blkid -p -o value -s TYPE $dev | Should -Be 'btrfs' -Because 'a device given as source is kept'
         }
         finally { & umount -l $dev 2>$null; & losetup -d $dev }
+
+        # A disk with only a partition table is not wiped; a device mounted elsewhere is not taken.
+        $parted = Join-Path $script:t.Base 'parted.img'
+        & truncate -s 64M $parted
+        # An MBR with one Linux partition from sector 2048 to the end, and the 0x55AA signature.
+        $fs = [IO.File]::OpenWrite($parted)
+        $fs.Position = 446; $fs.Write([byte[]](0, 0, 0, 0, 0x83, 0, 0, 0, 0x00, 0x08, 0, 0, 0x00, 0xF8, 0x01, 0), 0, 16)
+        $fs.Position = 510; $fs.Write([byte[]](0x55, 0xAA), 0, 2)
+        $fs.Close()
+        $dev3 = (& losetup -f --show $parted).Trim()
+        try {
+            $err = Get-CommandError { New-StoragePool x -Driver btrfs -Source $dev3 }
+            Get-ErrorId $err | Should -Be 'InvalidSource'
+            "$err" | Should -BeLike '*dos partition table*'
+        }
+        finally { & losetup -d $dev3 }
 
         $ext = Join-Path $script:t.Base 'ext.img'
         & truncate -s 64M $ext; & mkfs.ext4 -q -F $ext

@@ -63,9 +63,14 @@ public sealed class BtrfsDriver : IStorageDriver
         {
             if (!File.Exists(source) || (LibC.LStat(HostPath.Canonical(source)).stx_mode & 0xF000) != 0x6000)
                 throw InvalidSource(source, "it is not a block device");
-            var type = tool.Execute("blkid", new[] { "-p", "-o", "value", "-s", "TYPE", source }, null, null).StandardOutput.Trim();
-            if (type.Length > 0 && type != "btrfs")
+            var found = Signatures(source);
+            if (found.TryGetValue("PTTYPE", out var table))
+                throw InvalidSource(source, $"it holds a {table} partition table; give a partition or an empty device");
+            if (found.TryGetValue("TYPE", out var type) && type != "btrfs")
                 throw InvalidSource(source, $"it holds a {type} filesystem; ContainerPS formats only an empty device or uses a btrfs one");
+            var canonical = HostPath.Canonical(source);
+            if (File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(" - ", 2)).Any(p => p.Length == 2 && p[1].Split(' ')[1] is var dev && (dev == source || dev == canonical)))
+                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse", $"Block device '{source}' is mounted already (by another pool, or elsewhere).", source);
             if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's mount point {defaultSource} is not empty.", defaultSource);
             return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
@@ -81,6 +86,12 @@ public sealed class BtrfsDriver : IStorageDriver
             throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"Source '{source}' is a directory that is not empty.", source);
         return new PoolSource(path, Owned: false);
     }
+
+    /// <summary>What blkid's low-level probe finds on a device (TYPE, PTTYPE...); empty for a blank device.</summary>
+    private Dictionary<string, string> Signatures(string device) =>
+        tool.Execute("blkid", new[] { "-p", "-o", "export", device }, null, null).StandardOutput
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1], StringComparer.Ordinal);
 
     /// <summary>ROOT/disks/NAME.img for the pool mounted at ROOT/storage-pools/NAME, as Incus places it.</summary>
     private static string LoopImage(string mountPoint) =>
@@ -103,7 +114,7 @@ public sealed class BtrfsDriver : IStorageDriver
                 using (var f = new FileStream(device, FileMode.CreateNew, FileAccess.Write))
                     f.SetLength(size); // sparse
             }
-            if (isImage || tool.Execute("blkid", new[] { "-p", "-o", "value", "-s", "TYPE", device }, null, null).StandardOutput.Trim().Length == 0)
+            if (isImage || !Signatures(device).ContainsKey("TYPE"))
                 tool.Run("mkfs.btrfs", new[] { "-q", "-f", device });
             Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
             Mount(pool);

@@ -14,7 +14,7 @@ public static class StorageDrivers
     /// <summary>Drivers that cannot work on this kind of host, with the reason.</summary>
     private static readonly Dictionary<string, string> impossible = new(StringComparer.Ordinal)
     {
-        ["lvm"] = "LVM needs the kernel's device-mapper, which this kernel does not have (no LV activation, snapshots or thin pools). Use dir, or btrfs/zfs/ceph when they are available.",
+        ["lvm"] = "LVM needs the kernel's device-mapper, which this kernel does not have (no LV activation, snapshots or thin pools). Use dir or btrfs.",
     };
 
     public static IReadOnlyCollection<string> Names => factories.Keys;

@@ -9,21 +9,29 @@ storage volume create). Container and image volumes are not created with
 this cmdlet; they belong to containers and images.
 
 In a dir pool, the volume is the directory POOL-SOURCE/custom/NAME (mode
-0755), shown in the volume's Path property.
+0755); in a btrfs pool, it is the btrfs subvolume POOL-SOURCE/custom/NAME.
+The path is shown in the volume's Path property.
 
 The volume's keys are the pool's volume.* defaults (volume.size on the pool
 becomes size on the volume) overridden by -Config and -Size. They are copied
 when the volume is created; changing the pool's defaults later does not
 change the volume.
 
-Volume keys of a dir pool: size and user.* (free-form). size is a whole
-number with an optional unit: bytes (no unit or B), kB, MB, GB, TB, PB, EB
-(powers of 1000) or KiB, MiB, GiB, TiB, PiB, EiB (powers of 1024), as in
-LXD. The dir driver records the size but does not enforce it, because that
+Volume keys of dir and btrfs pools: size and user.* (free-form). size is
+a whole number with an optional unit: bytes (no unit or B), kB, MB, GB, TB,
+PB, EB (powers of 1000) or KiB, MiB, GiB, TiB, PiB, EiB (powers of 1024),
+as in LXD.
+
+On a btrfs pool the size is enforced: it is a btrfs qgroup limit on the
+subvolume (quotas are enabled on the pool's filesystem the first time a
+size is set), writes past it fail with "Disk quota exceeded" (EDQUOT), and
+the volume's SizeEnforced property is True. The limit counts the data the
+subvolume refers to, including data it shares with snapshots and copies.
+
+The dir driver records the size but does not enforce it, because that
 needs filesystem project quotas, which this kernel does not support: the
 volume's SizeEnforced property is False, the table view marks the size with
-'*', and a warning is written. Use a driver that enforces sizes (btrfs, zfs
-and ceph are planned) when the limit matters.
+'*', and a warning is written. Use a btrfs pool when the limit matters.
 
 The operation is crash safe: if it fails, nothing is left behind; if the
 process is killed half way, the next ContainerPS command rolls it back and
@@ -33,7 +41,8 @@ Error IDs: PoolNotFound, PoolBusy, VolumeExists (the pool has a custom
 volume of that name, or a directory of that name is in the way),
 InvalidName, InvalidConfigKey (unknown key, or a key of another driver),
 InvalidConfigValue (for example size=10G: write 10GB or 10GiB),
-ConfigKeyReadOnly (a volatile.* key).
+ConfigKeyReadOnly (a volatile.* key), ToolFailed (btrfs failed to make the
+subvolume or set its limit; nothing is left behind).
 '@
 
     Parameters  = @{
@@ -45,12 +54,12 @@ starting with a letter or digit, without '..'. Unique per pool and type.
         Size        = @'
 Shortcut for the size config key, for example 500MiB, 10GiB or 20GB
 (a whole number with an optional unit). It overrides a size in -Config
-and the pool's volume.size. The dir driver records it but does not
-enforce it.
+and the pool's volume.size. Enforced on btrfs (writes past it fail
+with EDQUOT); the dir driver records it but does not enforce it.
 '@
         Config      = @'
 Config keys of the volume as a hashtable, like the KEY=VALUE arguments
-of lxc storage volume create: for dir, size and user.*.
+of lxc storage volume create: size and user.* (dir and btrfs).
 '@
         Description = 'A free-text description of the volume.'
     }
@@ -84,6 +93,18 @@ Add-StorageVolume default logs -Size 5GiB -Config @{ 'user.app' = 'nginx' } -Des
 Like `lxc storage volume create default logs size=5GiB user.app=nginx`. On a
 dir pool the size is recorded (Size = 5368709120 bytes) but not enforced,
 so a warning says so and SizeEnforced is False.
+'@
+        }
+        @{
+            Title   = 'A volume whose size is enforced'
+            Code    = @'
+$v = Add-StorageVolume fast scratch -Size 1GiB
+$v.SizeEnforced
+'@
+            Remarks = @'
+In the btrfs pool fast, prints True: a program that writes more than 1 GiB
+into $v.Path gets "Disk quota exceeded". Set-StorageVolume changes the
+limit; size = $null removes it.
 '@
         }
         @{

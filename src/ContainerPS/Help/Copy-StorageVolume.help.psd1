@@ -8,16 +8,30 @@ new custom volume. It is the equivalent of
 storage volume copy).
 
 Give -NewName to copy within the same pool, -TargetPool to copy to another
-pool under the same name, or both. Both pools must use the same driver
-(CrossDriverCopy otherwise).
+pool under the same name, or both. The target pool may use another driver
+than the source pool.
 
-On dir pools the files are copied with `cp -a --reflink=auto`: owners,
-modes, times, hard links, extended attributes (ACLs, file capabilities) and
-special files are kept, and on filesystems with reflinks (btrfs, XFS) the
-copy shares blocks with the source until either changes. The copy is made
-in a temporary directory and renamed into place when complete, so a failed
-copy leaves nothing behind; if the process is killed half way, the next
-ContainerPS command removes the partial copy and writes a warning.
+How the copy is made depends on the drivers of the two pools:
+- dir to dir (within a pool or between pools): `cp -a --reflink=auto`.
+  Owners, modes, times, hard links, extended attributes (ACLs, file
+  capabilities) and special files are kept, and on filesystems with
+  reflinks (btrfs, XFS) the copy shares blocks with the source until
+  either changes.
+- Within one btrfs pool: a writable btrfs snapshot of the source
+  subvolume, made in constant time whatever the amount of data; it shares
+  all data with the source until either changes.
+- btrfs to another btrfs pool: btrfs send of a read-only snapshot of the
+  source, btrfs receive into the target pool, and a writable snapshot of
+  the received subvolume as the copy (as Incus does). The temporary
+  snapshots are removed.
+- dir to btrfs, or btrfs to dir: a new volume of the target's driver (a
+  subvolume or a directory) filled with `cp -a`, which keeps owners,
+  modes, times, hard links, extended attributes, ACLs and file
+  capabilities.
+
+A copy that fails leaves nothing behind; if the process is killed half
+way, the next ContainerPS command removes the partial copy and writes a
+warning.
 
 The source volume is not frozen while it is copied: stop whatever writes to
 it first if you need a consistent copy. Nothing is written to the pipeline
@@ -26,16 +40,17 @@ unless you use -PassThru.
 Error IDs: PoolNotFound (source or target pool), VolumeNotFound,
 VolumeTypeNotSupported,
 VolumeExists (the target name is taken, or neither -NewName nor -TargetPool
-was given), InvalidName, PoolBusy, VolumeBusy, CrossDriverCopy, ToolFailed
-(cp failed, for example because the target filesystem is full).
+was given), InvalidName, PoolBusy, VolumeBusy, ToolFailed (cp or btrfs
+failed, for example because the target filesystem is full or the copy is
+larger than its enforced size).
 '@
 
     Parameters  = @{
         Pool       = 'The name of the pool that holds the source volume.'
         Name       = 'The name of the custom volume to copy.'
         TargetPool = @'
-The pool to copy into. When omitted, the copy is made in the source pool
-(then -NewName is needed).
+The pool to copy into, of any driver. When omitted, the copy is made in
+the source pool (then -NewName is needed).
 '@
         NewName    = @'
 The name of the copy. When omitted, the copy gets the source's name
@@ -75,6 +90,19 @@ volume in pool backup.
 '@
         }
         @{
+            Title   = 'Move data from a dir pool to a btrfs pool'
+            Code    = @'
+Copy-StorageVolume default data -TargetPool fast -PassThru
+Remove-StorageVolume default data
+'@
+            Remarks = @'
+Like `lxc storage volume copy default/data fast/data` followed by
+`lxc storage volume delete default data`, with default a dir pool and
+fast a btrfs pool: the copy is a new subvolume filled with cp -a, and its
+size key, if it has one, is enforced there.
+'@
+        }
+        @{
             Title   = 'Back up every custom volume of a pool'
             Code    = 'Get-StorageVolume -Pool default -Type custom | Copy-StorageVolume -TargetPool backup -WhatIf'
             Remarks = 'Lists the copies that would be made; run it without -WhatIf to make them.'
@@ -82,9 +110,11 @@ volume in pool backup.
     )
 
     Notes       = @'
-The copy is a full, independent volume: removing the source afterwards
-does not affect it. Its size key (if any) is copied, and on dir it is
-still not enforced.
+The copy is an independent volume: removing the source afterwards does
+not affect it. Its size key (if any) is copied: enforced when the target
+is a btrfs pool, recorded only on dir. A volume from a dir pool that
+holds more than its size cannot be copied to btrfs until its size is
+raised or unset (Set-StorageVolume).
 '@
 
     Links       = @(

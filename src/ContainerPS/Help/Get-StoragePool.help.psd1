@@ -11,14 +11,18 @@ patterns; a literal name that does not exist is reported as a PoolNotFound
 error, a pattern that matches nothing returns nothing. Literal names are
 matched exactly (case-sensitive); patterns ignore case.
 
-A pool object has Name, Driver, Source (the pool's directory for dir),
-Description, Config (the pool's keys, sorted), Used and Size, CreatedAt
-(UTC), UsedBy (the pool's volumes as TYPE/NAME, such as custom/data) and
-Status (Created, or Creating or Deleting while an operation on the pool is
-under way). For a dir pool, Used and Size are the used and total bytes of
-the filesystem that holds the pool's directory, as in `lxc storage info`:
-they include everything else on that filesystem. The table view shows them
-in KiB/MiB/GiB and UsedBy as a count.
+A pool object has Name, Driver (dir or btrfs), Source (the pool's
+directory: for a btrfs pool on a loop file or a device, the mount point
+of its filesystem), Description, Config (the pool's keys, sorted; a
+btrfs pool on a loop file or a device has volatile.btrfs.device, the
+file or device), Used and Size, CreatedAt (UTC), UsedBy (the pool's
+volumes as TYPE/NAME, such as custom/data) and Status (Created, or
+Creating or Deleting while an operation on the pool is under way). Used
+and Size are the used and total bytes of the filesystem that holds the
+pool, as in `lxc storage info`: for a btrfs pool on a loop file or a
+device, its own filesystem; for a dir pool, or a btrfs pool on a
+directory, the filesystem of that directory, including everything else
+on it. The table view shows them in KiB/MiB/GiB and UsedBy as a count.
 
 -Property returns the bare value of one property instead of the object, the
 way `lxc storage get` or `zfs get -H -p -o value` does. It is first matched
@@ -91,6 +95,19 @@ text is needed.
             Remarks = @'
 Like `lxc storage get default volume.size`, it returns the text of the key
 (10GiB, say). It fails with PropertyNotFound when the key is not set.
+'@
+        }
+        @{
+            Title   = 'Where btrfs pools keep their filesystems'
+            Code    = @'
+Get-StoragePool | Where-Object Driver -eq btrfs |
+    Select-Object Name, Source, @{ n = 'Device'; e = { $_.Config['volatile.btrfs.device'] } }
+'@
+            Remarks = @'
+Lists each btrfs pool with its mount point and its loop file (such as
+/var/lib/containerps/disks/fast.img) or block device; Device is empty
+for a pool on a btrfs directory. Get-StoragePool fast -Property
+volatile.btrfs.device gives the bare value for one pool.
 '@
         }
         @{

@@ -17,8 +17,10 @@ nothing. Literal names are matched exactly; patterns ignore case.
 A volume object has Pool, Name, Type, Description, Config (the volume's own
 keys, sorted), Used (bytes its files occupy on disk, counted like du -s),
 Size (the size key in bytes, or $null when the volume has none),
-SizeEnforced (whether the storage enforces Size: always False on dir,
-where sizes are recorded only), Path (the volume's directory on the host),
+SizeEnforced (whether the storage enforces Size: True on btrfs for a
+volume with a size, where it is a qgroup limit; always False on dir,
+where sizes are recorded only), Path (the volume's directory on the host;
+a btrfs subvolume on btrfs),
 CreatedAt (UTC), UsedBy (the names of the containers the volume is
 mounted into with Mount-StorageVolume, running or not) and Status (Created,
 or Creating, Deleting or Renaming while an operation on it is under way).
@@ -117,7 +119,12 @@ $dir = Get-StorageVolume default data -Property path
     Notes       = @'
 Used is computed by walking the volume's directory, so it takes longer
 for volumes with many files. It counts hard-linked files once and does
-not enter other filesystems mounted below the volume.
+not enter other filesystems mounted below the volume. Like du, it counts
+data a btrfs volume shares with snapshots and copies in full, so a
+container made from an image or a fresh copy shows the Used of its
+source although it occupies almost no new space. Subvolumes made inside
+a btrfs volume (by a program in a container) have device numbers of
+their own and are not counted.
 '@
 
     Links       = @(

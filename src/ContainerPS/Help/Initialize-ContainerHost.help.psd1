@@ -6,7 +6,8 @@ Prepares a host for containers: creates the storage pool that new
 containers go to when New-Container is given no -StoragePool, records it
 as the host's default pool, and writes the pool to the pipeline as a
 ContainerPS.StoragePool object. It is the storage part of
-`lxd init --auto --storage-backend dir` (Incus: incus admin init --auto).
+`lxd init --auto --storage-backend dir|btrfs` (Incus: incus admin init
+--auto).
 
 Running it is optional. Without it, the first New-Container creates a dir
 pool named default under the state root and records it, as LXD's auto
@@ -24,24 +25,33 @@ The default pool is kept in the state database (setting default.pool). A
 second run with another -StoragePool makes that pool the default for
 containers created afterwards; existing containers stay where they are.
 
-Drivers are those of New-StoragePool: dir is available in this version;
-lvm is refused with DriverNotSupported, other names with UnknownDriver.
+Drivers are those of New-StoragePool: dir and btrfs; lvm is refused with
+DriverNotSupported, other names (zfs, ceph...) with UnknownDriver. A btrfs
+default pool (-StorageDriver btrfs) without a source key is a loop file
+$CONTAINERPS_ROOT/disks/NAME.img of the size key (default: 20% of the
+free space, 5 to 30 GiB), mounted at $CONTAINERPS_ROOT/storage-pools/NAME;
+with source, a block device or an empty directory on btrfs. Containers in
+it are btrfs snapshots of the pool's image volumes, and volume sizes are
+enforced.
 
 Error IDs: PoolExists (a pool of that name exists with another driver),
 InvalidName, UnknownDriver, DriverNotSupported, InvalidConfigKey,
 InvalidConfigValue, ConfigKeyReadOnly, InvalidSource, SourceInsideRoot,
-SourceNotEmpty, SourceInUse (see New-StoragePool).
+SourceNotEmpty, SourceInUse, ToolMissing, ToolFailed (see
+New-StoragePool).
 '@
 
     Parameters  = @{
         StorageDriver     = @'
-The driver of the pool to create: dir (the default). Tab completion
-offers the available drivers.
+The driver of the pool to create: dir (the default) or btrfs. Tab
+completion offers the available drivers.
 '@
         StoragePoolConfig = @'
 Config keys for the new pool as a hashtable, as for New-StoragePool
 -Config: for dir, source (an absolute path outside the state root),
-volume.size and user.*. Ignored when the pool already exists.
+volume.size and user.*; for btrfs also size (of the loop file made
+without source) and btrfs.mount_options, and source is a block device
+or an empty directory on btrfs. Ignored when the pool already exists.
 '@
         StoragePool       = @'
 The name of the pool to create (or adopt) and record as the default:
@@ -73,6 +83,17 @@ New-Container web1 busybox | Select-Object Name, Pool
 Creates the dir pool containers in /srv/containers (an empty or new
 directory outside the state root) and makes it the default: web1 is
 created in it.
+'@
+        }
+        @{
+            Title   = 'A btrfs default pool'
+            Code    = 'Initialize-ContainerHost -StorageDriver btrfs -StoragePoolConfig @{ size = ''30GiB'' }'
+            Remarks = @'
+Like `lxd init --auto --storage-backend btrfs --storage-create-loop 30`:
+creates the btrfs pool default on a 30 GiB sparse loop file and records
+it as the default pool. Containers created afterwards without
+-StoragePool are snapshots of the image cached in it, made in constant
+time.
 '@
         }
         @{

@@ -17,12 +17,15 @@ the image property stop.signal=SIGUSR2 (busybox init powers off on
 SIGUSR2).
 
 Storage: the container's root filesystem is a storage volume of type
-container named after the container, in -StoragePool or else in the
-host's default pool. When the host has no default pool yet, a dir pool
-named default is created under the state root and recorded (see
-Initialize-ContainerHost). The first container made from an image in a
-pool unpacks the image into an image volume there; each container is then
-a copy of that volume (cp -a --reflink=auto on dir). ContainerPS writes
+container named after the container, in -StoragePool or else in the host's
+default pool. When the host has no default pool yet, a dir pool named
+default is created under the state root and recorded (see
+Initialize-ContainerHost). The first container made from an image in a pool
+unpacks the image into an image volume there, which is kept as the pool's
+cache of the image; each container is then a copy of that volume. On a dir
+pool the copy is made with cp -a --reflink=auto. On a btrfs pool the image
+volume is a subvolume and each container a writable btrfs snapshot of it,
+made in constant time whatever the size of the image. ContainerPS writes
 the container's name into its /etc/hostname. The volume's host path is
 (Get-StorageVolume -Pool POOL -Type container -Name NAME).Path.
 
@@ -113,9 +116,9 @@ The image: an alias, a fingerprint or a unique fingerprint prefix of at
 least 12 hex digits. busybox is the built-in image, built on first use.
 '@
         StoragePool   = @'
-The pool for the container's volume. Default: the host's default pool
-(recorded by Initialize-ContainerHost, else a dir pool named default,
-created on first use).
+The pool for the container's volume, dir or btrfs. Default: the host's
+default pool (recorded by Initialize-ContainerHost, else a dir pool
+named default, created on first use).
 '@
         Config        = @'
 Config keys as a hashtable: limits.memory, limits.processes, limits.cpu,
@@ -174,6 +177,18 @@ New-Container db1 busybox -Config @{ 'limits.memory' = '256MiB'; 'limits.process
             Remarks = @'
 Like `lxc init busybox db1 -c limits.memory=256MiB -c limits.processes=200
 -c limits.cpu=1 -c user.role=db`. The limits apply when it starts.
+'@
+        }
+        @{
+            Title   = 'A container on a btrfs pool'
+            Code    = @'
+New-StoragePool fast -Driver btrfs -Config @{ size = '20GiB' }
+New-Container web1 busybox -StoragePool fast -Start
+'@
+            Remarks = @'
+Like `lxc launch busybox web1 --storage fast`. The image is unpacked once
+into fast; web1 and every later container from busybox in fast are
+writable btrfs snapshots of it, made in constant time.
 '@
         }
         @{

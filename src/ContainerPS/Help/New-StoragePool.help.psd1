@@ -43,15 +43,16 @@ Location of a btrfs pool, by -Source:
   the pool unmounts it and deletes the file.
 - A block device (/dev/...): formatted with mkfs.btrfs when it holds no
   filesystem, used as it is when it holds btrfs, refused (InvalidSource)
-  when it holds another filesystem; mounted at
-  $CONTAINERPS_ROOT/storage-pools/NAME. Removing the pool removes its
-  volumes and unmounts it; the device is kept. Nothing asks before the
-  format, and a whole disk that holds only a partition table (its data in
-  partitions) has no filesystem of its own: check the device first.
+  when it holds another filesystem or a partition table (give a
+  partition), and refused (SourceInUse) when it is mounted already;
+  mounted at $CONTAINERPS_ROOT/storage-pools/NAME. Removing the pool
+  removes its volumes and unmounts it; the device is kept. Nothing asks
+  before a blank device is formatted.
 - An existing empty directory on a btrfs filesystem, outside the state
   root: used as it is, nothing is mounted (InvalidSource when it is not on
   btrfs, SourceNotEmpty when it is not empty). Removing the pool removes
   its volumes and leaves the directory.
+
 With a loop file or a device, the pool's Source (and source key) is the
 mount point, and the key volatile.btrfs.device records the file or
 device. ContainerPS does not write /etc/fstab: a process whose mount
@@ -62,12 +63,14 @@ Config keys of a dir pool: source (the same as -Source; it can be set only
 when the pool is created), volume.size (the default size of new volumes in
 the pool) and user.* (free-form keys for your own use).
 
-Config keys of a btrfs pool: source (as for dir), size (the size of the
-loop file made without -Source, such as 20GiB; only at creation, ignored
-with -Source), btrfs.mount_options (the mount options of the pool's
-filesystem, a comma-separated list; default user_subvol_rm_allowed, which
-lets root in a container delete subvolumes it made; Set-StoragePool can
-change it and remounts the pool), volume.size and user.*.
+Config keys of a btrfs pool: source (the same as -Source; only at creation,
+and afterwards the mount point when ContainerPS mounts the pool), size (the
+size of the loop file made without -Source, such as 20GiB; only at
+creation, ignored with -Source), btrfs.mount_options (the mount options of
+the pool's filesystem, a comma-separated list; default
+user_subvol_rm_allowed, which lets root in a container delete subvolumes it
+made; Set-StoragePool can change it and remounts the pool), volume.size and
+user.*.
 
 A pool key volume.KEY sets the default of the volume key KEY for volumes
 created later. Keys are checked: an unknown key fails with InvalidConfigKey
@@ -89,12 +92,17 @@ starts with the ID):
 - UnknownDriver: no driver of that name.
 - DriverNotSupported: the driver cannot work on this host (lvm).
 - InvalidSource: -Source is not an absolute path, is a file, its parent does
-  not exist, or it disagrees with the source config key.
+  not exist, or it disagrees with the source config key. For btrfs: it is
+  neither a block device nor an existing directory, the device holds
+  another filesystem, or the directory is not on btrfs.
 - SourceInsideRoot: -Source is inside the ContainerPS state root.
-- SourceNotEmpty: -Source (or the default location) is a directory that is
-  not empty, for example the source of another pool.
+- SourceNotEmpty: -Source (or the default location, or the mount point of
+  a btrfs pool) is a directory that is not empty, for example the source
+  of another pool, or the loop file of a btrfs pool already exists.
 - SourceInUse: another pool already uses that source.
 - InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly: see above.
+- ToolMissing, ToolFailed: a program the driver runs (mkfs.btrfs, mount,
+  btrfs, blkid) is missing or failed.
 '@
 
     Parameters  = @{
@@ -103,19 +111,24 @@ The name of the new pool: 1 to 63 letters, digits, '.', '_' and '-',
 starting with a letter or digit, without '..'. Names are case-sensitive.
 '@
         Driver      = @'
-The storage driver: dir. (btrfs, zfs and ceph are planned; lvm is not
-supported on this kernel.) Tab completion offers the available drivers.
+The storage driver: dir or btrfs. (zfs and ceph are not available, and
+lvm is not supported on this kernel.) Tab completion offers the
+available drivers.
 '@
         Source      = @'
 Where the pool lives. For dir, an absolute path to an empty or new
-directory outside the state root (its parent must exist). When omitted,
-the pool is created at $CONTAINERPS_ROOT/storage-pools/NAME. The same as
+directory outside the state root (its parent must exist); when omitted,
+the pool is created at $CONTAINERPS_ROOT/storage-pools/NAME. For btrfs,
+a block device (/dev/...; formatted when it has no filesystem) or an
+existing empty directory on a btrfs filesystem; when omitted, a loop
+file $CONTAINERPS_ROOT/disks/NAME.img is made for the pool. The same as
 the source config key.
 '@
         Config      = @'
 Config keys of the pool as a hashtable, like the KEY=VALUE arguments of
-lxc storage create: for dir, source, volume.size and user.*. volume.KEY
-sets the default of KEY for new volumes. Keys with a $null value are
+lxc storage create: for dir, source, volume.size and user.*; for btrfs
+also size (of the loop file) and btrfs.mount_options. volume.KEY sets
+the default of KEY for new volumes. Keys with a $null value are
 ignored.
 '@
         Description = 'A free-text description of the pool.'
@@ -158,6 +171,32 @@ Like `lxc storage create fast dir source=/srv/containerps-fast
 volume.size=10GiB user.owner=ops`. Volumes created later in the pool get
 size=10GiB unless they give their own size. The dir driver records that size
 but does not enforce it.
+'@
+        }
+        @{
+            Title   = 'Create a btrfs pool on a loop file'
+            Code    = 'New-StoragePool fast -Driver btrfs -Config @{ size = ''20GiB'' }'
+            Remarks = @'
+Like `lxc storage create fast btrfs size=20GiB`. Makes the sparse file
+$CONTAINERPS_ROOT/disks/fast.img of 20 GiB, formats it with btrfs and
+mounts it at $CONTAINERPS_ROOT/storage-pools/fast (the pool's Source);
+Config['volatile.btrfs.device'] names the file. Its volumes are
+subvolumes whose sizes are enforced, and snapshots and copies of
+containers in it take constant time.
+'@
+        }
+        @{
+            Title   = 'Create a btrfs pool on a block device'
+            Code    = @'
+New-StoragePool ssd -Driver btrfs -Source /dev/sdb -Config @{ 'btrfs.mount_options' = 'user_subvol_rm_allowed,compress=zstd' }
+'@
+            Remarks = @'
+Like `lxc storage create ssd btrfs source=/dev/sdb
+btrfs.mount_options=user_subvol_rm_allowed,compress=zstd`. /dev/sdb is
+formatted with btrfs if it holds no filesystem (it is used as it is if it
+holds btrfs, refused if it holds another filesystem) and mounted at
+$CONTAINERPS_ROOT/storage-pools/ssd with those options. Removing the pool
+unmounts it and leaves the device.
 '@
         }
         @{

@@ -7,9 +7,10 @@ every storage pool, and the image's entry. It is the equivalent of
 `lxc image delete` (Incus: incus image delete).
 
 As in LXD, an image may be removed while containers created from it exist:
-a container is a copy of the image, not a layer on top of it, so it keeps
-working. New containers cannot be created from the image any more (except
-busybox, which is rebuilt on first use).
+a container is a copy of the image (on btrfs, a snapshot of its subvolume),
+not a layer on top of it, so it keeps working. New containers cannot be
+created from the image any more (except busybox, which is rebuilt on first
+use).
 
 -Name takes an alias, a full fingerprint or a unique prefix of at least 12
 hex digits; no wildcards. Select images with Get-ContainerImage and pipe

@@ -16,7 +16,9 @@ removed (VolumeInUse): dismount it from them first with
 Dismount-StorageVolume.
 
 On a dir pool the volume's directory is removed recursively, without
-crossing into other filesystems mounted below it.
+crossing into other filesystems mounted below it. On a btrfs pool the
+volume's subvolume is deleted, together with any subvolumes made inside
+it.
 
 The cmdlet has a medium confirm impact: it does not ask by default; use
 -Confirm to be asked, or -WhatIf to see what would be removed.

@@ -5,7 +5,8 @@
 Renames a custom storage volume within its pool, on disk and in the state.
 It is the equivalent of `lxc storage volume rename POOL OLD NEW` (Incus:
 incus storage volume rename). The volume keeps its keys, description and
-files; on a dir pool its directory is renamed, so its Path changes.
+files; its directory (on btrfs, its subvolume) is renamed, so its Path
+changes.
 
 Only custom volumes can be renamed. Renaming a volume to its own name does
 nothing. Nothing is written to the pipeline unless you use -PassThru.

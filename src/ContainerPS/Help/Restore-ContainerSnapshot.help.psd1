@@ -11,7 +11,10 @@ lost. The snapshot itself is kept, and so are the container's other
 snapshots, older and newer. The container's config is not changed.
 
 The snapshot is copied beside the container's volume and then swapped in,
-so the volume is never half restored.
+so the volume is never half restored. On a dir pool the copy is made with
+cp -a --reflink=auto; on a btrfs pool it is a writable btrfs snapshot of
+the snapshot, made in constant time. A size on the container's volume
+applies to the restored one.
 
 The container must be stopped (ContainerRunning otherwise). The cmdlet
 has a high confirm impact: it asks for confirmation unless

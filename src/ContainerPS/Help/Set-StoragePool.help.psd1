@@ -18,15 +18,26 @@ which can be set only when the pool is created (ConfigKeyReadOnly). Changing
 volume.size does not change existing volumes: each volume keeps the keys it
 got when it was created. Use Set-StorageVolume for those.
 
+Keys of a btrfs pool: the same, and btrfs.mount_options, the mount options
+of the pool's filesystem as a comma-separated list (default
+user_subvol_rm_allowed). Setting it remounts the pool at once
+(mount -o remount,OPTIONS); unsetting it ($null) remounts with the
+default. A remount keeps options it does not name that btrfs carries over
+(compress, for example) until the pool is next mounted. On a pool made on
+an existing btrfs directory, which ContainerPS does not mount, the key is
+only recorded. size, the size of the loop file, can be set only when the
+pool is created (ConfigKeyReadOnly).
+
 -Description replaces the description; -Description '' clears it. Nothing
 is written to the pipeline unless you use -PassThru.
 
 Error IDs: PoolNotFound, PoolBusy (another operation is changing the pool;
 try again when it has finished), InvalidConfigKey (unknown key, a key of
 another driver such as zfs.pool_name, or volume.KEY for an unknown volume
-key), InvalidConfigValue (for example a size that is not a size),
-ConfigKeyReadOnly (source, or a volatile.* key, which ContainerPS keeps
-itself).
+key), InvalidConfigValue (for example a size that is not a size, or mount
+options with spaces), ConfigKeyReadOnly (source, size, or a volatile.*
+key, which ContainerPS keeps itself), ToolFailed (the remount failed, for
+example an option btrfs does not know; nothing is changed).
 '@
 
     Parameters  = @{
@@ -68,6 +79,18 @@ Set-StoragePool default -Config @{ 'user.team' = 'storage'; 'volume.size' = $nul
             Remarks = @'
 Sets user.team, unsets volume.size (like `lxc storage unset default
 volume.size`) and shows the changed pool.
+'@
+        }
+        @{
+            Title   = 'Compress new data in a btrfs pool'
+            Code    = @'
+Set-StoragePool fast -Config @{ 'btrfs.mount_options' = 'user_subvol_rm_allowed,compress=zstd' }
+'@
+            Remarks = @'
+Like `lxc storage set fast btrfs.mount_options=...`. The pool's
+filesystem is remounted with the new options at once; files written from
+now on are compressed. Keep user_subvol_rm_allowed in the list so that
+root in a container can delete subvolumes it made.
 '@
         }
         @{
