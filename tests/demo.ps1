@@ -50,6 +50,16 @@ try {
     Step 'Get-ContainerLog (console output kept by the monitor)'
     Get-ContainerLog $ctr | Write-Host
 
+    Step "Add-StorageVolume $pool site; Mount-StorageVolume (hot, idmapped: host root's file is container root's)"
+    $site = Add-StorageVolume -Pool $pool -Name site
+    Set-Content -Path (Join-Path $site.Path 'index.html') -Value '<h1>hello</h1>'
+    Mount-StorageVolume -Pool $pool -Name site -Container $ctr -Path /srv/www -PassThru | Show
+    Invoke-ContainerExec $ctr -- ls -ln /srv/www | Write-Host
+    Step 'Get-ContainerIdmap'
+    Get-ContainerIdmap $ctr | Show
+    Dismount-StorageVolume -Pool $pool -Name site -Container $ctr
+    Remove-StorageVolume -Pool $pool -Name site
+
     Step "Stop-Container $ctr; Remove-Container $ctr"
     Stop-Container $ctr
     Get-Container $ctr | Select-Object Name, State, LastExitCode, StatusReason | Show
