@@ -43,7 +43,8 @@ $AptPackages = @(
     'containernetworking-plugins'  # CNI plugins in /usr/lib/cni (bridge, host-local, loopback, ...)
     'iptables'          # CRIU locks established TCP connections with it while it dumps them
     'openssh-server', 'openssh-client'   # tests: a second host reached by PowerShell remoting over SSH
-    'btrfs-progs', 'e2fsprogs'           # tests: btrfs and ext4 on loop files (volumes, the id shifter)
+    'btrfs-progs', 'e2fsprogs'           # btrfs pools; tests: btrfs and ext4 on loop files (volumes, the id shifter)
+    'zfs-fuse'                           # zfs pools (tests start its daemon with their own pidfile)
     'acl', 'attr', 'libcap2-bin'         # tests: setfacl/getfacl, getfattr, setcap/getcap on shifted files
 )
 

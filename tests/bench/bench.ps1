@@ -4,6 +4,7 @@
 param([int] $Iterations = 30, [int] $ContainerIterations = 15)
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '../../ContainerPS.psd1')
+Import-Module (Join-Path $PSScriptRoot '../pester/TestHelpers.psm1')   # the zfs-fuse and sshd fixtures of the tests
 
 $base = Join-Path ([IO.Path]::GetTempPath()) "cps-bench-$PID"
 $root = (New-Item -ItemType Directory -Path $base).FullName
@@ -122,18 +123,24 @@ try {
     # A container holding 100 MB in 1,000 files: Copy-Container and New-ContainerSnapshot on dir (cp
     # --reflink=auto: a full copy on ext4) and on btrfs (a subvolume snapshot: constant time).
     New-StoragePool benchbtrfs -Driver btrfs -Config @{ size = '3GiB' } | Out-Null
-    foreach ($pool in 'default', 'benchbtrfs') {
+    $zfsd = Start-TestZfs
+    New-StoragePool benchzfs -Driver zfs -Config @{ size = '3GiB'; 'zfs.pool_name' = "cpsbench$PID" } | Out-Null
+    foreach ($pool in 'default', 'benchbtrfs', 'benchzfs') {
         New-Container "cp-$pool" busybox -StoragePool $pool | Out-Null
         $dir = Join-Path (Get-StorageVolume $pool "cp-$pool" -Type container).Path 'root/data'
         & bash -c "mkdir -p $dir && for i in `$(seq 1 1000); do head -c 102400 /dev/urandom > $dir/f`$i; done"
         $copy = Measure-Median { param($i) Copy-Container "cp-$pool" "cp-$pool-$i" } 5 { param($i) Remove-Container "cp-$pool-$i" }
         $snap = Measure-Median { param($i) New-ContainerSnapshot "cp-$pool" "s$i" | Out-Null } 5 { param($i) Remove-ContainerSnapshot "cp-$pool" "s$i" }
         $driver = (Get-StoragePool $pool).Driver
-        Add-Row "Copy-Container, 100 MB in 1000 files ($driver)" $copy ("lxc copy ($driver), published") $(if ($driver -eq 'dir') { 470 } else { 58 })
-        Add-Row "New-ContainerSnapshot, 100 MB in 1000 files ($driver)" $snap ("lxc snapshot ($driver), published") $(if ($driver -eq 'dir') { 1077 } else { 64 })
+        $lxdCopy = @{ dir = 470; btrfs = 58 }[$driver]
+        $lxdSnap = @{ dir = 1077; btrfs = 64 }[$driver]
+        Add-Row "Copy-Container, 100 MB in 1000 files ($driver)" $copy $(if ($lxdCopy) { "lxc copy ($driver), published" }) $lxdCopy
+        Add-Row "New-ContainerSnapshot, 100 MB in 1000 files ($driver)" $snap $(if ($lxdSnap) { "lxc snapshot ($driver), published" }) $lxdSnap
         Remove-Container "cp-$pool"
     }
     Remove-StoragePool benchbtrfs -Force -Confirm:$false
+    Remove-StoragePool benchzfs -Force -Confirm:$false
+    Stop-TestZfs $zfsd
 
     # ---------------------------------------------------------------- volumes mounted into containers
     # Hot attach of a custom volume to a running container (idmapped mount, made by cps-mount inside
@@ -220,7 +227,6 @@ try {
     }
     if (Get-Command sshd -ErrorAction SilentlyContinue) {
         # One throwaway sshd on 127.0.0.1: the ssh peer here, and the second host of Move-Container below.
-        Import-Module (Join-Path $PSScriptRoot '../pester/TestHelpers.psm1') -Force
         $dst = (New-Item -ItemType Directory (Join-Path $root 'dest')).FullName
         & chmod 711 $dst
         $sshHost = Start-TestSshHost -Root $dst -Dir (Join-Path $root 'ssh')

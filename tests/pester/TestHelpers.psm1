@@ -505,6 +505,37 @@ function New-TestOverlay {
     & chmod 0711 -- $Path
 }
 
+<#
+.SYNOPSIS
+    The zfs-fuse daemon for the tests: started with its own pidfile (a stale one deleted first) and
+    xattr support, unless a zfs daemon already answers (then it is used and left alone). Returns an
+    object for Stop-TestZfs.
+#>
+function Start-TestZfs {
+    $probe = { & zpool list -H 2>&1 | Out-Null; $LASTEXITCODE -eq 0 }
+    if (& $probe) { return [pscustomobject]@{ PidFile = $null } }
+    $pidFile = Join-Path ([IO.Path]::GetTempPath()) "cps-zfs-fuse-$PID.pid"
+    Remove-Item -LiteralPath $pidFile -Force -ErrorAction SilentlyContinue
+    & zfs-fuse --no-kstat-mount --pidfile $pidFile -x 2>&1 | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "zfs-fuse did not start ($LASTEXITCODE)" }
+    Wait-Until -TimeoutSeconds 20 -Because 'zfs-fuse to answer' { (Test-Path -LiteralPath $pidFile) -and (& $probe) } | Out-Null
+    [pscustomobject]@{ PidFile = $pidFile }
+}
+
+<# Stops the daemon Start-TestZfs started, by the pid in its pidfile, and waits until it is gone. #>
+function Stop-TestZfs {
+    param($Zfs)
+    if ($null -eq $Zfs -or $null -eq $Zfs.PidFile -or -not (Test-Path -LiteralPath $Zfs.PidFile)) { return }
+    $zpid = [int](Get-Content -LiteralPath $Zfs.PidFile -Raw).Trim()
+    if ((Get-Content "/proc/$zpid/comm" -ErrorAction SilentlyContinue) -eq 'zfs-fuse') {
+        & /usr/bin/kill -TERM $zpid
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Test-Path "/proc/$zpid") -and (Get-Content "/proc/$zpid/stat" -Raw -ErrorAction SilentlyContinue) -notmatch '\) Z ' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        if ((Test-Path "/proc/$zpid") -and (Get-Content "/proc/$zpid/stat" -Raw -ErrorAction SilentlyContinue) -notmatch '\) Z ') { & /usr/bin/kill -KILL $zpid }
+    }
+    Remove-Item -LiteralPath $Zfs.PidFile -Force -ErrorAction SilentlyContinue
+}
+
 $script:Bridges = [System.Collections.Generic.List[string]]::new()
 
 <#

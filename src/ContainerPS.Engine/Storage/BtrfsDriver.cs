@@ -18,7 +18,6 @@ public sealed class BtrfsDriver : IStorageDriver
     /// <summary>The loop file or block device behind a pool ContainerPS mounts (absent for a btrfs directory given as source).</summary>
     public const string DeviceKey = "volatile.btrfs.device";
     private const string DefaultMountOptions = "user_subvol_rm_allowed";
-    private const long GiB = 1L << 30;
     private const long BTRFS_SUPER_MAGIC = 0x9123683E;
 
 
@@ -48,29 +47,12 @@ public sealed class BtrfsDriver : IStorageDriver
     public PoolSource CheckSource(string? source, string defaultSource)
     {
         if (source is null)
-        {
-            if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
-                    $"The default location of the pool, {defaultSource}, is not empty (left over from an earlier pool?). Remove it or give -Source.", defaultSource);
-            var image = LoopImage(defaultSource);
-            if (File.Exists(image))
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's loop file {image} already exists; remove it first.", image);
-            return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = image });
-        }
+            return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = PoolDevices.CheckLoopImage(defaultSource) });
         if (source.Length == 0 || HostPath.HasControlCharacters(source) || !Path.IsPathRooted(source))
             throw InvalidSource(source, "it must be an absolute path without control characters");
-        if (source.StartsWith("/dev/", StringComparison.Ordinal))
+        if (PoolDevices.IsDevicePath(source))
         {
-            if (!File.Exists(source) || (LibC.LStat(HostPath.Canonical(source)).stx_mode & 0xF000) != 0x6000)
-                throw InvalidSource(source, "it is not a block device");
-            var found = Signatures(source);
-            if (found.TryGetValue("PTTYPE", out var table))
-                throw InvalidSource(source, $"it holds a {table} partition table; give a partition or an empty device");
-            if (found.TryGetValue("TYPE", out var type) && type != "btrfs")
-                throw InvalidSource(source, $"it holds a {type} filesystem; ContainerPS formats only an empty device or uses a btrfs one");
-            var canonical = HostPath.Canonical(source);
-            if (File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(" - ", 2)).Any(p => p.Length == 2 && p[1].Split(' ')[1] is var dev && (dev == source || dev == canonical)))
-                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse", $"Block device '{source}' is mounted already (by another pool, or elsewhere).", source);
+            PoolDevices.CheckBlockDevice(tool, source, "btrfs", "btrfs");
             if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's mount point {defaultSource} is not empty.", defaultSource);
             return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
@@ -87,16 +69,6 @@ public sealed class BtrfsDriver : IStorageDriver
         return new PoolSource(path, Owned: false);
     }
 
-    /// <summary>What blkid's low-level probe finds on a device (TYPE, PTTYPE...); empty for a blank device.</summary>
-    private Dictionary<string, string> Signatures(string device) =>
-        tool.Execute("blkid", new[] { "-p", "-o", "export", device }, null, null).StandardOutput
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
-            .GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1], StringComparer.Ordinal);
-
-    /// <summary>ROOT/disks/NAME.img for the pool mounted at ROOT/storage-pools/NAME, as Incus places it.</summary>
-    private static string LoopImage(string mountPoint) =>
-        Path.Join(Path.GetDirectoryName(Path.GetDirectoryName(mountPoint)), "disks", Path.GetFileName(mountPoint) + ".img");
-
     private static bool IsBtrfs(string path) => LibC.StatFsType(path) == BTRFS_SUPER_MAGIC;
 
     private static ContainerPSException InvalidSource(string source, string why) =>
@@ -106,15 +78,10 @@ public sealed class BtrfsDriver : IStorageDriver
     {
         if (pool.Config.TryGetValue(DeviceKey, out var device))
         {
-            var isImage = !device.StartsWith("/dev/", StringComparison.Ordinal);
+            var isImage = !PoolDevices.IsDevicePath(device);
             if (isImage)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(device)!, VolumeLayout.Mode0700);
-                var size = pool.Config.TryGetValue("size", out var s) && ByteSize.TryParse(s, out var n) ? n : DefaultLoopSize(Path.GetDirectoryName(device)!);
-                using (var f = new FileStream(device, FileMode.CreateNew, FileAccess.Write))
-                    f.SetLength(size); // sparse
-            }
-            if (isImage || !Signatures(device).ContainsKey("TYPE"))
+                PoolDevices.CreateLoopImage(device, pool.Config);
+            if (isImage || !PoolDevices.Signatures(tool, device).ContainsKey("TYPE"))
                 tool.Run("mkfs.btrfs", new[] { "-q", "-f", device });
             Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
             Mount(pool);
@@ -126,19 +93,11 @@ public sealed class BtrfsDriver : IStorageDriver
         VolumeLayout.CreateTypeDirs(pool.Source);
     }
 
-    /// <summary>Incus's default for a loop file: 20% of the free space, at least 5 GiB and at most 30 GiB.</summary>
-    private static long DefaultLoopSize(string dir)
-    {
-        var s = LibC.StatVfsOf(dir);
-        var free = (long)(s.f_bavail * s.f_frsize);
-        return Math.Clamp(free / 5 / GiB * GiB, 5 * GiB, 30 * GiB);
-    }
-
     private void Mount(PoolContext pool)
     {
         var device = pool.Config[DeviceKey];
         var options = pool.Config.GetValueOrDefault("btrfs.mount_options") ?? DefaultMountOptions;
-        tool.Run("mount", new[] { "-t", "btrfs", "-o", (device.StartsWith("/dev/", StringComparison.Ordinal) ? "" : "loop,") + options, device, pool.Source });
+        tool.Run("mount", new[] { "-t", "btrfs", "-o", (PoolDevices.IsDevicePath(device) ? "" : "loop,") + options, device, pool.Source });
     }
 
     /// <summary>The pool's mount point, mounted first when this process's mount namespace does not have it yet.</summary>
@@ -180,7 +139,7 @@ public sealed class BtrfsDriver : IStorageDriver
         {
             while (IsMounted(pool.Source))
                 tool.Run("umount", new[] { pool.Source });
-            if (!device.StartsWith("/dev/", StringComparison.Ordinal))
+            if (!PoolDevices.IsDevicePath(device))
                 File.Delete(device);
         }
         if (pool.OwnsSource && Directory.Exists(pool.Source) && !Directory.EnumerateFileSystemEntries(pool.Source).Any())

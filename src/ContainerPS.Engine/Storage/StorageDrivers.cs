@@ -9,12 +9,13 @@ public static class StorageDrivers
     {
         ["dir"] = tool => new DirDriver(tool),
         ["btrfs"] = tool => new BtrfsDriver(tool),
+        ["zfs"] = tool => new ZfsDriver(tool),
     };
 
     /// <summary>Drivers that cannot work on this kind of host, with the reason.</summary>
     private static readonly Dictionary<string, string> impossible = new(StringComparer.Ordinal)
     {
-        ["lvm"] = "LVM needs the kernel's device-mapper, which this kernel does not have (no LV activation, snapshots or thin pools). Use dir or btrfs.",
+        ["lvm"] = "LVM needs the kernel's device-mapper, which this kernel does not have (no LV activation, snapshots or thin pools). Use dir, btrfs or zfs.",
     };
 
     public static IReadOnlyCollection<string> Names => factories.Keys;

@@ -9,7 +9,9 @@ storage volume create). Container and image volumes are not created with
 this cmdlet; they belong to containers and images.
 
 In a dir pool, the volume is the directory POOL-SOURCE/custom/NAME (mode
-0755); in a btrfs pool, it is the btrfs subvolume POOL-SOURCE/custom/NAME.
+0755); in a btrfs pool, it is the btrfs subvolume POOL-SOURCE/custom/NAME;
+in a zfs pool, it is the dataset DATASET/custom/NAME (DATASET is the pool's
+zfs.pool_name), mounted at POOL-SOURCE/custom/NAME.
 The path is shown in the volume's Path property.
 
 The volume's keys are the pool's volume.* defaults (volume.size on the pool
@@ -17,7 +19,7 @@ becomes size on the volume) overridden by -Config and -Size. They are copied
 when the volume is created; changing the pool's defaults later does not
 change the volume.
 
-Volume keys of dir and btrfs pools: size and user.* (free-form). size is
+Volume keys of dir, btrfs and zfs pools: size and user.* (free-form). size is
 a whole number with an optional unit: bytes (no unit or B), kB, MB, GB, TB,
 PB, EB (powers of 1000) or KiB, MiB, GiB, TiB, PiB, EiB (powers of 1024),
 as in LXD.
@@ -28,21 +30,28 @@ size is set), writes past it fail with "Disk quota exceeded" (EDQUOT), and
 the volume's SizeEnforced property is True. The limit counts the data the
 subvolume refers to, including data it shares with snapshots and copies.
 
+On a zfs pool the size is enforced too: it is the dataset's refquota,
+writes past it fail with "Disk quota exceeded", and SizeEnforced is True.
+The refquota counts the data the dataset refers to, not its snapshots.
+
 The dir driver records the size but does not enforce it, because that
 needs filesystem project quotas, which this kernel does not support: the
 volume's SizeEnforced property is False, the table view marks the size with
-'*', and a warning is written. Use a btrfs pool when the limit matters.
+'*', and a warning is written. Use a btrfs or zfs pool when the limit matters.
 
 The operation is crash safe: if it fails, nothing is left behind; if the
 process is killed half way, the next ContainerPS command rolls it back and
 writes a warning.
 
 Error IDs: PoolNotFound, PoolBusy, VolumeExists (the pool has a custom
-volume of that name, or a directory of that name is in the way),
+volume of that name, or a directory of that name is in the way; on zfs
+also when the dataset of a removed volume of that name is kept because
+clones of it still exist),
 InvalidName, InvalidConfigKey (unknown key, or a key of another driver),
 InvalidConfigValue (for example size=10G: write 10GB or 10GiB),
-ConfigKeyReadOnly (a volatile.* key), ToolFailed (btrfs failed to make the
-subvolume or set its limit; nothing is left behind).
+ConfigKeyReadOnly (a volatile.* key), ZfsNotRunning (zfs pool: the zfs daemon
+is not running), ToolFailed (btrfs or zfs failed to make the subvolume or
+dataset or set its limit; nothing is left behind).
 '@
 
     Parameters  = @{
@@ -54,12 +63,12 @@ starting with a letter or digit, without '..'. Unique per pool and type.
         Size        = @'
 Shortcut for the size config key, for example 500MiB, 10GiB or 20GB
 (a whole number with an optional unit). It overrides a size in -Config
-and the pool's volume.size. Enforced on btrfs (writes past it fail
-with EDQUOT); the dir driver records it but does not enforce it.
+and the pool's volume.size. Enforced on btrfs and zfs (writes past it
+fail with EDQUOT); the dir driver records it but does not enforce it.
 '@
         Config      = @'
 Config keys of the volume as a hashtable, like the KEY=VALUE arguments
-of lxc storage volume create: size and user.* (dir and btrfs).
+of lxc storage volume create: size and user.* (dir, btrfs and zfs).
 '@
         Description = 'A free-text description of the volume.'
     }
@@ -102,7 +111,7 @@ $v = Add-StorageVolume fast scratch -Size 1GiB
 $v.SizeEnforced
 '@
             Remarks = @'
-In the btrfs pool fast, prints True: a program that writes more than 1 GiB
+In the btrfs pool fast (or a zfs pool), prints True: a program that writes more than 1 GiB
 into $v.Path gets "Disk quota exceeded". Set-StorageVolume changes the
 limit; size = $null removes it.
 '@

@@ -13,15 +13,20 @@ boot.stop.signal, image.*...) and kind of id map: a container with the
 shared map gets the shared map, an isolated one a new range of its own,
 a privileged one stays privileged. Its filesystem is a copy of the
 source's with the new name in its /etc/hostname. Snapshots are not
-copied (like lxc copy --instance-only); the copy starts with none.
+copied (like lxc copy --instance-only); the copy starts with none. On a
+zfs pool, -Snapshot clones the zfs snapshot CONTAINER@SNAPSHOT; the
+snapshot can then be removed only after the copy is (it is kept, out
+of the lists, until its last clone is gone).
 
 How the filesystem is copied depends on the pools (as for
 Copy-StorageVolume): from dir to dir, cp -a --reflink=auto (owners,
 modes, xattrs, ACLs and hard links kept); within a btrfs pool, a
 writable btrfs snapshot, made in constant time whatever the amount of
-data; to another btrfs pool, btrfs send/receive; between a dir and a
-btrfs pool, either way, a new volume of the target's driver filled with
-cp -a (owners, modes, times, hard links, xattrs, ACLs and file
+data; to another btrfs pool, btrfs send/receive; within a zfs pool, a
+clone of a zfs snapshot, made in constant time (zfs.clone_copy=true, the
+default; false makes full zfs send/receive copies); to another zfs pool,
+zfs send/receive; between pools of different drivers (dir, btrfs, zfs),
+either way, a new volume of the target's driver filled with cp -a (owners, modes, times, hard links, xattrs, ACLs and file
 capabilities kept).
 
 The source must be stopped unless -Snapshot is given: a running
@@ -52,7 +57,8 @@ volume: dismount it from one of them (see Mount-StorageVolume).
 
 Error IDs: ContainerNotFound, ContainerRunning, ContainerExists (the new
 name is taken), InvalidName, SnapshotNotFound, PoolNotFound,
-IdmapExhausted, ContainerBusy, ToolFailed (cp or btrfs failed, for
+IdmapExhausted, ContainerBusy, ZfsNotRunning (a zfs pool and no zfs
+daemon), ToolFailed (cp, btrfs or zfs failed, for
 example because the target pool is full).
 '@
 
@@ -70,7 +76,7 @@ Copy this snapshot of the container (from New-ContainerSnapshot)
 instead of its current filesystem. The container may then be running.
 '@
         StoragePool = @'
-The pool for the new container, of any driver (dir or btrfs). Default:
+The pool for the new container, of any driver (dir, btrfs or zfs). Default:
 the pool of the source.
 '@
         PassThru    = 'Write the new container to the pipeline.'

@@ -24,8 +24,18 @@ How the copy is made depends on the drivers of the two pools:
   source, btrfs receive into the target pool, and a writable snapshot of
   the received subvolume as the copy (as Incus does). The temporary
   snapshots are removed.
-- dir to btrfs, or btrfs to dir: a new volume of the target's driver (a
-  subvolume or a directory) filled with `cp -a`, which keeps owners,
+- Within one zfs pool: a clone of a zfs snapshot of the source, made in
+  constant time (zfs.clone_copy=true, the default); with
+  zfs.clone_copy=false, a full zfs send/receive copy. The snapshot stays
+  while the clone exists; a source removed before its clones is kept,
+  unmounted and out of the lists, until its last clone is removed, and
+  its name cannot be used for a new custom volume until then
+  (VolumeExists).
+- zfs to another zfs pool: zfs send of a snapshot of the source, zfs
+  receive into the target pool; the snapshot is removed afterwards.
+- Between different drivers (dir, btrfs, zfs), either way: a new volume
+  of the target's driver (a directory, subvolume or dataset) filled with
+  `cp -a`, which keeps owners,
   modes, times, hard links, extended attributes, ACLs and file
   capabilities.
 
@@ -40,8 +50,8 @@ unless you use -PassThru.
 Error IDs: PoolNotFound (source or target pool), VolumeNotFound,
 VolumeTypeNotSupported,
 VolumeExists (the target name is taken, or neither -NewName nor -TargetPool
-was given), InvalidName, PoolBusy, VolumeBusy, ToolFailed (cp or btrfs
-failed, for example because the target filesystem is full or the copy is
+was given), InvalidName, PoolBusy, VolumeBusy, ZfsNotRunning (a zfs pool and no zfs
+daemon), ToolFailed (cp, btrfs or zfs failed, for example because the target filesystem is full or the copy is
 larger than its enforced size).
 '@
 
@@ -103,6 +113,15 @@ size key, if it has one, is enforced there.
 '@
         }
         @{
+            Title   = 'Copy a volume within a zfs pool'
+            Code    = 'Copy-StorageVolume zpool1 data -NewName data-test -PassThru'
+            Remarks = @'
+Like `lxc storage volume copy zpool1/data zpool1/data-test`. The copy is
+a zfs clone of a snapshot of data, made in constant time; with
+zfs.clone_copy=false on the pool it is a full zfs send/receive copy.
+'@
+        }
+        @{
             Title   = 'Back up every custom volume of a pool'
             Code    = 'Get-StorageVolume -Pool default -Type custom | Copy-StorageVolume -TargetPool backup -WhatIf'
             Remarks = 'Lists the copies that would be made; run it without -WhatIf to make them.'
@@ -112,8 +131,8 @@ size key, if it has one, is enforced there.
     Notes       = @'
 The copy is an independent volume: removing the source afterwards does
 not affect it. Its size key (if any) is copied: enforced when the target
-is a btrfs pool, recorded only on dir. A volume from a dir pool that
-holds more than its size cannot be copied to btrfs until its size is
+is a btrfs or zfs pool, recorded only on dir. A volume from a dir pool that
+holds more than its size cannot be copied to btrfs or zfs until its size is
 raised or unset (Set-StorageVolume).
 '@
 

@@ -11,18 +11,21 @@ patterns; a literal name that does not exist is reported as a PoolNotFound
 error, a pattern that matches nothing returns nothing. Literal names are
 matched exactly (case-sensitive); patterns ignore case.
 
-A pool object has Name, Driver (dir or btrfs), Source (the pool's
+A pool object has Name, Driver (dir, btrfs or zfs), Source (the pool's
 directory: for a btrfs pool on a loop file or a device, the mount point
-of its filesystem), Description, Config (the pool's keys, sorted; a
+of its filesystem; for a zfs pool, the directory below which its
+datasets are mounted), Description, Config (the pool's keys, sorted; a
 btrfs pool on a loop file or a device has volatile.btrfs.device, the
-file or device), Used and Size, CreatedAt (UTC), UsedBy (the pool's
+file or device; a zfs pool has zfs.pool_name, its zpool or dataset, and,
+when ContainerPS made the zpool, volatile.zfs.device), Used and Size, CreatedAt (UTC), UsedBy (the pool's
 volumes as TYPE/NAME, such as custom/data) and Status (Created, or
 Creating or Deleting while an operation on the pool is under way). Used
 and Size are the used and total bytes of the filesystem that holds the
 pool, as in `lxc storage info`: for a btrfs pool on a loop file or a
 device, its own filesystem; for a dir pool, or a btrfs pool on a
 directory, the filesystem of that directory, including everything else
-on it. The table view shows them in KiB/MiB/GiB and UsedBy as a count.
+on it; for a zfs pool, the used and used plus available bytes of its
+dataset (zfs get used,available). The table view shows them in KiB/MiB/GiB and UsedBy as a count.
 
 -Property returns the bare value of one property instead of the object, the
 way `lxc storage get` or `zfs get -H -p -o value` does. It is first matched

@@ -18,9 +18,10 @@ A volume object has Pool, Name, Type, Description, Config (the volume's own
 keys, sorted), Used (bytes its files occupy on disk, counted like du -s),
 Size (the size key in bytes, or $null when the volume has none),
 SizeEnforced (whether the storage enforces Size: True on btrfs for a
-volume with a size, where it is a qgroup limit; always False on dir,
-where sizes are recorded only), Path (the volume's directory on the host;
-a btrfs subvolume on btrfs),
+volume with a size, where it is a qgroup limit, and on zfs, where it is
+the dataset's refquota; always False on dir, where sizes are recorded
+only), Path (the volume's directory on the host; a btrfs subvolume on
+btrfs, the mount point of the volume's dataset on zfs),
 CreatedAt (UTC), UsedBy (the names of the containers the volume is
 mounted into with Mount-StorageVolume, running or not) and Status (Created,
 or Creating, Deleting or Renaming while an operation on it is under way).
@@ -124,7 +125,11 @@ data a btrfs volume shares with snapshots and copies in full, so a
 container made from an image or a fresh copy shows the Used of its
 source although it occupies almost no new space. Subvolumes made inside
 a btrfs volume (by a program in a container) have device numbers of
-their own and are not counted.
+their own and are not counted. On a zfs pool, Used is the dataset's
+zfs used property instead (for a container snapshot, its referenced
+property), read without walking the files. Datasets of removed volumes
+that are kept for their clones (containerps:deleted=true) are not
+listed.
 '@
 
     Links       = @(

@@ -6,7 +6,7 @@ Prepares a host for containers: creates the storage pool that new
 containers go to when New-Container is given no -StoragePool, records it
 as the host's default pool, and writes the pool to the pipeline as a
 ContainerPS.StoragePool object. It is the storage part of
-`lxd init --auto --storage-backend dir|btrfs` (Incus: incus admin init
+`lxd init --auto --storage-backend dir|btrfs|zfs` (Incus: incus admin init
 --auto).
 
 Running it is optional. Without it, the first New-Container creates a dir
@@ -25,25 +25,31 @@ The default pool is kept in the state database (setting default.pool). A
 second run with another -StoragePool makes that pool the default for
 containers created afterwards; existing containers stay where they are.
 
-Drivers are those of New-StoragePool: dir and btrfs; lvm is refused with
-DriverNotSupported, other names (zfs, ceph...) with UnknownDriver. A btrfs
+Drivers are those of New-StoragePool: dir, btrfs and zfs; lvm is refused
+with DriverNotSupported, other names (ceph...) with UnknownDriver. A btrfs
 default pool (-StorageDriver btrfs) without a source key is a loop file
 $CONTAINERPS_ROOT/disks/NAME.img of the size key (default: 20% of the
 free space, 5 to 30 GiB), mounted at $CONTAINERPS_ROOT/storage-pools/NAME;
 with source, a block device or an empty directory on btrfs. Containers in
 it are btrfs snapshots of the pool's image volumes, and volume sizes are
-enforced.
+enforced. A zfs default pool (-StorageDriver zfs) without a source key is
+a zpool on a sparse file $CONTAINERPS_ROOT/disks/NAME.img of the size key
+(same default), named by zfs.pool_name (default: the pool's name); with
+source, a block device or an existing zpool or dataset with no datasets
+below it. Containers in it are clones of snapshots of the pool's image
+datasets, volume sizes are refquotas, and the zfs daemon (zfs-fuse) must
+run (ZfsNotRunning otherwise).
 
 Error IDs: PoolExists (a pool of that name exists with another driver),
 InvalidName, UnknownDriver, DriverNotSupported, InvalidConfigKey,
 InvalidConfigValue, ConfigKeyReadOnly, InvalidSource, SourceInsideRoot,
-SourceNotEmpty, SourceInUse, ToolMissing, ToolFailed (see
+SourceNotEmpty, SourceInUse, ZfsNotRunning, ToolMissing, ToolFailed (see
 New-StoragePool).
 '@
 
     Parameters  = @{
         StorageDriver     = @'
-The driver of the pool to create: dir (the default) or btrfs. Tab
+The driver of the pool to create: dir (the default), btrfs or zfs. Tab
 completion offers the available drivers.
 '@
         StoragePoolConfig = @'
@@ -51,7 +57,9 @@ Config keys for the new pool as a hashtable, as for New-StoragePool
 -Config: for dir, source (an absolute path outside the state root),
 volume.size and user.*; for btrfs also size (of the loop file made
 without source) and btrfs.mount_options, and source is a block device
-or an empty directory on btrfs. Ignored when the pool already exists.
+or an empty directory on btrfs; for zfs size, zfs.pool_name and
+zfs.clone_copy, and source is a block device or an existing zpool or
+dataset. Ignored when the pool already exists.
 '@
         StoragePool       = @'
 The name of the pool to create (or adopt) and record as the default:

@@ -25,7 +25,11 @@ unpacks the image into an image volume there, which is kept as the pool's
 cache of the image; each container is then a copy of that volume. On a dir
 pool the copy is made with cp -a --reflink=auto. On a btrfs pool the image
 volume is a subvolume and each container a writable btrfs snapshot of it,
-made in constant time whatever the size of the image. ContainerPS writes
+made in constant time whatever the size of the image. On a zfs pool the
+image volume is a dataset and each container a clone of a snapshot of it,
+also made in constant time (zfs.clone_copy=false makes full copies);
+zfs-fuse refuses idmapped mounts, so the container's files are shifted on
+disk to its map instead (see Mount-StorageVolume). ContainerPS writes
 the container's name into its /etc/hostname. The volume's host path is
 (Get-StorageVolume -Pool POOL -Type container -Name NAME).Path.
 
@@ -116,7 +120,7 @@ The image: an alias, a fingerprint or a unique fingerprint prefix of at
 least 12 hex digits. busybox is the built-in image, built on first use.
 '@
         StoragePool   = @'
-The pool for the container's volume, dir or btrfs. Default: the host's
+The pool for the container's volume, dir, btrfs or zfs. Default: the host's
 default pool (recorded by Initialize-ContainerHost, else a dir pool
 named default, created on first use).
 '@

@@ -13,6 +13,10 @@ copy (cp -a --reflink=auto, so it is cheap only where the filesystem
 supports reflinks). On btrfs pools it is a read-only btrfs snapshot of
 the container's subvolume, made in constant time whatever the amount of
 data, which shares all data with the container until either changes.
+On zfs pools it is the zfs snapshot DATASET@SNAPSHOT of the container's
+dataset, also made in constant time; it cannot be browsed (zfs-fuse has
+no .zfs directory), and Restore-ContainerSnapshot restores only the
+latest one (SnapshotNotLatest otherwise).
 Use it with Restore-ContainerSnapshot (go back to it), Copy-Container
 -Snapshot (a new container from it) and Remove-ContainerSnapshot.
 
@@ -27,7 +31,8 @@ Checkpoint-Container; `Checkpoint-Container NAME -SnapshotName SNAP
 (it is paused while its files are copied).
 
 Error IDs: ContainerNotFound, SnapshotExists, InvalidName (the snapshot
-name), ContainerBusy.
+name), ContainerBusy, ZfsNotRunning (zfs pool: the zfs daemon is not
+running), ToolFailed (btrfs or zfs failed).
 '@
 
     Parameters  = @{

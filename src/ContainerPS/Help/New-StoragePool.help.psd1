@@ -7,9 +7,9 @@ and writes it to the pipeline as a ContainerPS.StoragePool object. It is the
 equivalent of `lxc storage create POOL DRIVER [source=PATH] [KEY=VALUE...]`
 in LXD and `incus storage create` in Incus.
 
-Drivers: dir and btrfs. lvm is refused with DriverNotSupported, because
-LVM needs the kernel's device-mapper, which this kernel does not have. zfs,
-ceph and any other driver name fail with UnknownDriver.
+Drivers: dir, btrfs and zfs. lvm is refused with DriverNotSupported,
+because LVM needs the kernel's device-mapper, which this kernel does not
+have. ceph and any other driver name fail with UnknownDriver.
 
 A dir pool is a plain directory with the sub-directories custom/,
 containers/, images/ and containers-snapshots/; each volume is a directory
@@ -26,6 +26,34 @@ size is a btrfs qgroup limit, and it is enforced: writes past it fail with
 "Disk quota exceeded" (EDQUOT). Copies to another btrfs pool use btrfs
 send/receive; copies between a dir and a btrfs pool use cp -a. The btrfs
 driver needs btrfs-progs (btrfs, mkfs.btrfs), blkid and mount.
+
+A zfs pool is a zpool or a dataset in one, as in Incus. Each volume is a
+dataset DATASET/custom/NAME, DATASET/containers/NAME or DATASET/images/NAME
+(DATASET is the zfs.pool_name key), mounted at
+$CONTAINERPS_ROOT/storage-pools/NAME/{custom,containers,images}/NAME.
+Container snapshots are zfs snapshots CONTAINER@SNAPSHOT; they cannot be
+browsed (zfs-fuse has no .zfs directory), and Restore-ContainerSnapshot
+(zfs rollback) works only with a container's latest snapshot
+(SnapshotNotLatest otherwise). Within the pool, containers made from an
+image, Copy-Container and Copy-StorageVolume are clones of a snapshot, made
+in constant time (zfs.clone_copy=true, the default); with
+zfs.clone_copy=false they are full zfs send/receive copies. Copies to
+another zfs pool use zfs send/receive; copies to and from other drivers use
+cp -a. A volume's size is its refquota, and it is enforced ("Disk quota
+exceeded"). A dataset that clones still depend on (an image's after
+Remove-ContainerImage, a volume copied by clone) leaves the lists at once
+but is kept unmounted (user property containerps:deleted=true) and
+destroyed with its last clone; importing the same image again takes it
+back, and a custom volume created under the name of a kept one fails with
+VolumeExists. zfs-fuse refuses idmapped mounts, so containers and volumes
+on zfs get the chown fallback: their files are shifted on disk to the
+container's map, and a volume is shared only by containers with identical
+maps (see Mount-StorageVolume). Renaming a volume unmounts, renames and
+remounts its dataset. The zfs driver needs zfs and zpool and a running zfs
+daemon (here zfs-fuse, started with `zfs-fuse --pidfile FILE`); otherwise
+it fails with ZfsNotRunning. A zpool made on a file that a restarted
+daemon does not have is imported again (zpool import -d DIR) when the pool
+is first used.
 
 Location of a dir pool: without -Source, the pool is created at
 $CONTAINERPS_ROOT/storage-pools/NAME (the state root defaults to
@@ -53,6 +81,24 @@ Location of a btrfs pool, by -Source:
   btrfs, SourceNotEmpty when it is not empty). Removing the pool removes
   its volumes and leaves the directory.
 
+Location of a zfs pool, by -Source:
+- No -Source: a sparse file $CONTAINERPS_ROOT/disks/NAME.img of the size
+  key (default: 20% of the free space there, at least 5 GiB and at most
+  30 GiB) and a zpool on it, made with `zpool create -o cachefile=none -m
+  none`. The zpool is named by zfs.pool_name (default: the pool's name); a
+  zpool of that name that exists already gives SourceInUse. Its root
+  dataset gets the user property containerps:pool=NAME, and only such a
+  zpool is ever destroyed: Remove-StoragePool destroys it and deletes the
+  file.
+- A block device (/dev/...): a new zpool is made on it, as above; refused
+  (InvalidSource) when it holds a partition table or another filesystem,
+  and (SourceInUse) when it is mounted. Removing the pool destroys the
+  zpool; the device is kept.
+- An existing zpool or dataset, such as tank or tank/containerps: used as
+  it is and recorded as zfs.pool_name; it must have no datasets below it
+  (SourceNotEmpty). Removing the pool destroys only the datasets ContainerPS
+  made below it and keeps the dataset.
+
 With a loop file or a device, the pool's Source (and source key) is the
 mount point, and the key volatile.btrfs.device records the file or
 device. ContainerPS does not write /etc/fstab: a process whose mount
@@ -72,10 +118,19 @@ user_subvol_rm_allowed, which lets root in a container delete subvolumes it
 made; Set-StoragePool can change it and remounts the pool), volume.size and
 user.*.
 
+Config keys of a zfs pool: source (the same as -Source; only at creation),
+size (the size of the file made without -Source; only at creation),
+zfs.pool_name (the zpool or dataset that holds the volumes; default the
+pool's name; only at creation), zfs.clone_copy (true, the default: copies
+within the pool are clones of a snapshot, made in constant time; false:
+full zfs send/receive copies; Set-StoragePool can change it),
+volume.size and user.*. volatile.zfs.device records the file or device of
+a zpool ContainerPS made.
+
 A pool key volume.KEY sets the default of the volume key KEY for volumes
 created later. Keys are checked: an unknown key fails with InvalidConfigKey
 (the message says when the key belongs to another driver, such as
-zfs.pool_name, or btrfs.mount_options on a dir pool), a bad value with
+zfs.pool_name on a btrfs pool, or btrfs.mount_options on a dir pool), a bad value with
 InvalidConfigValue and a volatile.* key with ConfigKeyReadOnly. Values are
 stored as text; numbers and $true/$false are converted to invariant text
 (5, true, false).
@@ -94,15 +149,20 @@ starts with the ID):
 - InvalidSource: -Source is not an absolute path, is a file, its parent does
   not exist, or it disagrees with the source config key. For btrfs: it is
   neither a block device nor an existing directory, the device holds
-  another filesystem, or the directory is not on btrfs.
+  another filesystem, or the directory is not on btrfs. For zfs: it is
+  neither a block device nor an existing zpool or dataset, or the device
+  holds a partition table or another filesystem.
 - SourceInsideRoot: -Source is inside the ContainerPS state root.
 - SourceNotEmpty: -Source (or the default location, or the mount point of
   a btrfs pool) is a directory that is not empty, for example the source
-  of another pool, or the loop file of a btrfs pool already exists.
-- SourceInUse: another pool already uses that source.
+  of another pool, or the loop file of a btrfs pool already exists; for
+  zfs, the dataset given as -Source has datasets below it.
+- SourceInUse: another pool already uses that source, the device is
+  mounted, or (zfs) a zpool of that name exists already.
+- ZfsNotRunning: the zfs daemon (zfs-fuse) is not running.
 - InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly: see above.
 - ToolMissing, ToolFailed: a program the driver runs (mkfs.btrfs, mount,
-  btrfs, blkid) is missing or failed.
+  btrfs, blkid, zfs, zpool) is missing or failed.
 '@
 
     Parameters  = @{
@@ -111,8 +171,8 @@ The name of the new pool: 1 to 63 letters, digits, '.', '_' and '-',
 starting with a letter or digit, without '..'. Names are case-sensitive.
 '@
         Driver      = @'
-The storage driver: dir or btrfs. (zfs and ceph are not available, and
-lvm is not supported on this kernel.) Tab completion offers the
+The storage driver: dir, btrfs or zfs. (ceph is not available, and lvm
+is not supported on this kernel.) Tab completion offers the
 available drivers.
 '@
         Source      = @'
@@ -121,13 +181,17 @@ directory outside the state root (its parent must exist); when omitted,
 the pool is created at $CONTAINERPS_ROOT/storage-pools/NAME. For btrfs,
 a block device (/dev/...; formatted when it has no filesystem) or an
 existing empty directory on a btrfs filesystem; when omitted, a loop
-file $CONTAINERPS_ROOT/disks/NAME.img is made for the pool. The same as
-the source config key.
+file $CONTAINERPS_ROOT/disks/NAME.img is made for the pool. For zfs, a
+block device (a new zpool is made on it) or an existing zpool or dataset
+with no datasets below it (tank/containerps); when omitted, a zpool on
+the sparse file $CONTAINERPS_ROOT/disks/NAME.img. The same as the source
+config key.
 '@
         Config      = @'
 Config keys of the pool as a hashtable, like the KEY=VALUE arguments of
 lxc storage create: for dir, source, volume.size and user.*; for btrfs
-also size (of the loop file) and btrfs.mount_options. volume.KEY sets
+also size (of the loop file) and btrfs.mount_options; for zfs source,
+size, zfs.pool_name and zfs.clone_copy. volume.KEY sets
 the default of KEY for new volumes. Keys with a $null value are
 ignored.
 '@
@@ -197,6 +261,27 @@ formatted with btrfs if it holds no filesystem (it is used as it is if it
 holds btrfs, refused if it holds another filesystem) and mounted at
 $CONTAINERPS_ROOT/storage-pools/ssd with those options. Removing the pool
 unmounts it and leaves the device.
+'@
+        }
+        @{
+            Title   = 'Create a zfs pool on a sparse file'
+            Code    = 'New-StoragePool zpool1 -Driver zfs -Config @{ size = ''20GiB'' }'
+            Remarks = @'
+Like `lxc storage create zpool1 zfs size=20GiB`. Makes the sparse file
+$CONTAINERPS_ROOT/disks/zpool1.img of 20 GiB and the zpool zpool1 on it;
+its volumes are datasets mounted below
+$CONTAINERPS_ROOT/storage-pools/zpool1, their sizes are refquotas, and
+copies within the pool are clones, made in constant time. The zfs daemon
+must run (zfs-fuse --pidfile /run/zfs-fuse.pid), else ZfsNotRunning.
+'@
+        }
+        @{
+            Title   = 'Create a zfs pool in an existing dataset'
+            Code    = 'New-StoragePool tank -Driver zfs -Source tank/containerps'
+            Remarks = @'
+Like `lxc storage create tank zfs source=tank/containerps`. The dataset
+must have no datasets below it; it is recorded as zfs.pool_name.
+Removing the pool destroys only the datasets ContainerPS made below it.
 '@
         }
         @{

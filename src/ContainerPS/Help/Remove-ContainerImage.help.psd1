@@ -7,10 +7,18 @@ every storage pool, and the image's entry. It is the equivalent of
 `lxc image delete` (Incus: incus image delete).
 
 As in LXD, an image may be removed while containers created from it exist:
-a container is a copy of the image (on btrfs, a snapshot of its subvolume),
+a container is a copy of the image (on btrfs, a snapshot of its subvolume;
+on zfs, a clone of a snapshot of its dataset),
 not a layer on top of it, so it keeps working. New containers cannot be
 created from the image any more (except busybox, which is rebuilt on first
 use).
+
+On a zfs pool, the containers made from an image are clones of a
+snapshot of the image's dataset, so the dataset cannot be destroyed
+while they exist: the image volume disappears from the lists at once,
+but its dataset is kept, unmounted (user property
+containerps:deleted=true), and destroyed with its last clone. Importing
+the same image again takes the kept dataset back.
 
 -Name takes an alias, a full fingerprint or a unique prefix of at least 12
 hex digits; no wildcards. Select images with Get-ContainerImage and pipe

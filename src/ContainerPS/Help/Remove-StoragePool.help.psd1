@@ -31,6 +31,18 @@ on is torn down:
 A loop file or device pool that is not mounted in this process's mount
 namespace is mounted first, so that its volumes can be deleted.
 
+For a zfs pool, what is removed depends on what the pool was made on:
+- a zpool ContainerPS created (on a sparse file or a block device): the
+  zpool is destroyed with all its datasets, but only when its root
+  dataset carries the user property containerps:pool=NAME (a zpool of
+  that name that is not this pool's is left alone); the file
+  $CONTAINERPS_ROOT/disks/NAME.img is deleted, a block device is kept. A
+  zpool made on a file that the running zfs daemon does not have is
+  imported first (zpool import -d DIR);
+- an existing zpool or dataset (-Source tank/containerps): only the
+  datasets ContainerPS made below it are destroyed; the dataset is kept.
+The directories below $CONTAINERPS_ROOT/storage-pools/NAME are removed.
+
 The cmdlet has a high confirm impact, so it asks before removing each pool
 unless you add -Confirm:$false (or lower $ConfirmPreference). -WhatIf shows
 what would be removed.
@@ -42,7 +54,8 @@ Error IDs: PoolNotFound, PoolInUse (the pool has volumes; use -Force; or
 it holds containers), PoolBusy (another operation is changing the pool),
 VolumeBusy (with -Force, a volume is being changed by another operation),
 VolumeInUse (with -Force, a custom volume is mounted into a container),
-ToolFailed (btrfs or umount failed, for example because a process still
+ZfsNotRunning (zfs pool: the zfs daemon is not running),
+ToolFailed (btrfs, zfs, zpool or umount failed, for example because a process still
 uses the pool's filesystem).
 '@
 
@@ -79,7 +92,8 @@ volumes.
 Asks for confirmation, then removes every custom and image volume of
 scratch and the pool. If scratch is a btrfs pool on a loop file, its
 filesystem is unmounted and the loop file deleted, which frees the
-space it took.
+space it took. If it is a zfs pool on a sparse file, its zpool is
+destroyed and the file deleted.
 '@
         }
         @{
@@ -95,7 +109,7 @@ Get-StoragePool and pipe them.
     Notes       = @'
 Removing a pool with -Force deletes data irrecoverably. There is no
 undo. Removing a btrfs pool on a loop file deletes the file and all that
-was in it.
+was in it; removing a zfs pool ContainerPS made destroys its zpool.
 '@
 
     Links       = @(

@@ -18,7 +18,11 @@ Dismount-StorageVolume.
 On a dir pool the volume's directory is removed recursively, without
 crossing into other filesystems mounted below it. On a btrfs pool the
 volume's subvolume is deleted, together with any subvolumes made inside
-it.
+it. On a zfs pool the volume's dataset is destroyed; if clones still
+depend on it (copies made with Copy-StorageVolume within the pool), it
+leaves the lists at once but is kept, unmounted (user property
+containerps:deleted=true), and destroyed with its last clone. Until then
+a new custom volume of that name fails with VolumeExists.
 
 The cmdlet has a medium confirm impact: it does not ask by default; use
 -Confirm to be asked, or -WhatIf to see what would be removed.

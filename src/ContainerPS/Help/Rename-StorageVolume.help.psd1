@@ -6,7 +6,10 @@ Renames a custom storage volume within its pool, on disk and in the state.
 It is the equivalent of `lxc storage volume rename POOL OLD NEW` (Incus:
 incus storage volume rename). The volume keeps its keys, description and
 files; its directory (on btrfs, its subvolume) is renamed, so its Path
-changes.
+changes. On a zfs pool its dataset is unmounted, renamed and mounted at
+the new path (zfs-fuse cannot rename a mounted dataset); a name held by
+the kept dataset of a removed volume that clones still depend on gives
+VolumeExists.
 
 Only custom volumes can be renamed. Renaming a volume to its own name does
 nothing. Nothing is written to the pipeline unless you use -PassThru.
@@ -16,7 +19,9 @@ ContainerPS command completes or reverts the rename, according to what is
 on disk, and writes a warning.
 
 Error IDs: PoolNotFound, VolumeNotFound, VolumeTypeNotSupported, VolumeExists (the new name is
-taken), InvalidName (the new name is not valid), PoolBusy, VolumeBusy.
+taken), InvalidName (the new name is not valid), PoolBusy, VolumeBusy,
+ZfsNotRunning (zfs pool: the zfs daemon is not running), ToolFailed (zfs
+failed, for example because the dataset is busy).
 '@
 
     Parameters  = @{

@@ -28,15 +28,22 @@ an existing btrfs directory, which ContainerPS does not mount, the key is
 only recorded. size, the size of the loop file, can be set only when the
 pool is created (ConfigKeyReadOnly).
 
+Keys of a zfs pool: the dir keys, and zfs.clone_copy: true (the default)
+makes copies within the pool (containers from an image, Copy-Container,
+Copy-StorageVolume) clones of a snapshot, made in constant time; false
+makes them full zfs send/receive copies that share nothing with their
+source. A change applies to copies made later. size and zfs.pool_name
+can be set only when the pool is created (ConfigKeyReadOnly).
+
 -Description replaces the description; -Description '' clears it. Nothing
 is written to the pipeline unless you use -PassThru.
 
 Error IDs: PoolNotFound, PoolBusy (another operation is changing the pool;
 try again when it has finished), InvalidConfigKey (unknown key, a key of
-another driver such as zfs.pool_name, or volume.KEY for an unknown volume
+another driver such as btrfs.mount_options on a zfs pool, or volume.KEY for an unknown volume
 key), InvalidConfigValue (for example a size that is not a size, or mount
 options with spaces), ConfigKeyReadOnly (source, size, or a volatile.*
-key, which ContainerPS keeps itself), ToolFailed (the remount failed, for
+key, which ContainerPS keeps itself; zfs.pool_name on a zfs pool), ToolFailed (the remount failed, for
 example an option btrfs does not know; nothing is changed).
 '@
 
@@ -91,6 +98,16 @@ Like `lxc storage set fast btrfs.mount_options=...`. The pool's
 filesystem is remounted with the new options at once; files written from
 now on are compressed. Keep user_subvol_rm_allowed in the list so that
 root in a container can delete subvolumes it made.
+'@
+        }
+        @{
+            Title   = 'Make full copies in a zfs pool'
+            Code    = 'Set-StoragePool zpool1 -Config @{ ''zfs.clone_copy'' = $false }'
+            Remarks = @'
+Like `lxc storage set zpool1 zfs.clone_copy=false`. Copies made in the
+pool from now on are full zfs send/receive copies instead of clones, so
+they do not keep their source's snapshot alive. Set it back to $true (or
+unset it) for constant-time clones.
 '@
         }
         @{

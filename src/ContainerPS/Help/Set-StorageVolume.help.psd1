@@ -11,24 +11,28 @@ It is the equivalent of `lxc storage volume set POOL VOLUME KEY=VALUE`,
 a key with a value is set, a key with the value $null is unset, and keys
 not named are left alone. All changes are checked before any is applied.
 
-Volume keys of dir and btrfs pools: size and user.* (free-form). On a
+Volume keys of dir, btrfs and zfs pools: size and user.* (free-form). On a
 btrfs pool a new size takes effect at once as the subvolume's qgroup limit
 (SizeEnforced is True): writes past it fail with "Disk quota exceeded"
 (EDQUOT), and lowering it below what the volume holds refuses further
-writes without removing data. Unsetting size removes the limit. On a dir
+writes without removing data. Unsetting size removes the limit. On a zfs
+pool the size is the dataset's refquota, set at once and enforced the same
+way (SizeEnforced is True, "Disk quota exceeded"); unsetting size sets
+refquota=none. On a dir
 pool a new size is recorded but not enforced (this kernel has no project
 quota support): SizeEnforced stays False and a warning is written.
 
 By default the custom volume of that name is changed; -Type container or
--Type image changes a volume of that type (on btrfs, a size on a container
-volume limits the container's root filesystem). Nothing is written to the
+-Type image changes a volume of that type (on btrfs and zfs, a size on a
+container volume limits the container's root filesystem). Nothing is written to the
 pipeline unless you use -PassThru.
 
 Error IDs: PoolNotFound, VolumeNotFound, VolumeBusy (another operation is
 changing the volume), InvalidConfigKey (unknown key or a key of another
 driver), InvalidConfigValue (for example a size that is not a size),
 ConfigKeyReadOnly (a volatile.* key, which ContainerPS keeps itself),
-ToolFailed (btrfs could not set the limit; the key is not changed).
+ZfsNotRunning (zfs pool: the zfs daemon is not running), ToolFailed
+(btrfs or zfs could not set the limit; the key is not changed).
 '@
 
     Parameters  = @{
@@ -62,8 +66,8 @@ properties.
             Title   = 'Change the size of a volume'
             Code    = 'Set-StorageVolume -Pool default -Name data -Config @{ size = ''20GiB'' } -PassThru'
             Remarks = @'
-Like `lxc storage volume set default data size=20GiB`. On a btrfs pool
-the new limit applies at once; on a dir pool the new size is recorded,
+Like `lxc storage volume set default data size=20GiB`. On a btrfs or zfs
+pool the new limit applies at once; on a dir pool the new size is recorded,
 not enforced, and a warning says so.
 '@
         }
@@ -72,7 +76,8 @@ not enforced, and a warning says so.
             Code    = 'Set-StorageVolume default data -Config @{ size = $null; ''user.backup'' = ''weekly'' } -Description ''App data'''
             Remarks = @'
 Unsets size (like `lxc storage volume unset default data size`; on a
-btrfs pool the qgroup limit is removed), sets user.backup and changes
+btrfs pool the qgroup limit is removed, on a zfs pool refquota=none is
+set), sets user.backup and changes
 the description.
 '@
         }
