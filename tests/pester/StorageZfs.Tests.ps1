@@ -130,6 +130,21 @@ Describe 'zfs volumes and containers' {
         Remove-StorageVolume d data
     }
 
+    It 'a volume on zfs is shared only by containers with identical maps (LXD''s rule: zfs-fuse cannot be idmapped)' {
+        $vol = Add-StorageVolume z shared
+        'x' | Set-Content (Join-Path $vol.Path 'hello')
+        $null = New-Container s1 busybox -Start
+        $null = New-Container s2 busybox -IsolatedIdmap -Start
+        Mount-StorageVolume z shared s1 /data
+        Invoke-In s1 'stat -c %u:%g /data/hello' | Should -Be '0:0'
+        (Get-StorageVolume z shared).Config['volatile.idmap.last'] | Should -Not -BeNullOrEmpty
+        $err = Get-CommandError { Mount-StorageVolume z shared s2 /data }
+        Get-ErrorId $err | Should -Be 'IdmapsNotIdentical'
+        "$err" | Should -BeLike "Idmaps of container 's2' (*) and storage volume 'z/shared' (*, the map of s1) are not identical.*"
+        Remove-Container s1, s2 -Force
+        Remove-StorageVolume z shared
+    }
+
     It 'containers launch on zfs (files shifted: FUSE refuses idmapped mounts); snapshots; a copy boots from a clone; the image is kept for its clones' {
         $c = New-Container c1 busybox -StoragePool z -Start
         Invoke-In c1 'stat -c %u:%g /bin/busybox; echo one > /root/state' | Should -Be '0:0'
