@@ -183,6 +183,7 @@ Describe 'btrfs volumes and containers' {
         Invoke-In c1 'echo one > /root/state'
 
         $null = New-ContainerSnapshot c1 s1
+        Get-StorageVolume bt c1 -Type container -Property snapshots | Should -Be 's1'
         $snap = (Get-StorageVolume bt -Type snapshot -Name 'c1@s1').Path
         (Get-Subvolume $snap).Flags | Should -Match 'readonly'
         Invoke-In c1 'echo two > /root/state'

@@ -168,6 +168,7 @@ Describe 'zfs volumes and containers' {
 
         # zfs rolls back only to the latest snapshot.
         $null = New-ContainerSnapshot c1 s2
+        (Get-StorageVolume z c1 -Type container -Property snapshots) -join ',' | Should -Be 's1,s2'
         $before = Get-ContainerStateSnapshot -IgnoreLocks
         Get-ErrorId (Get-CommandError { Restore-ContainerSnapshot c1 s1 -Confirm:$false }) | Should -Be 'SnapshotNotLatest'
         Get-ContainerStateSnapshot -IgnoreLocks | Should -Be $before

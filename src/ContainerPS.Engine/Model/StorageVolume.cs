@@ -21,6 +21,8 @@ public sealed class StorageVolume
     public DateTime CreatedAt { get; init; }
     /// <summary>Containers that use the volume.</summary>
     public required string[] UsedBy { get; init; }
+    /// <summary>For a container's volume: the names of its snapshots (snapshot volumes CONTAINER@NAME in the pool).</summary>
+    public string[] Snapshots { get; init; } = Array.Empty<string>();
     /// <summary>Created, or Creating/Deleting/Renaming while an operation on it is under way.</summary>
     public string Status { get; init; } = "Created";
 

@@ -561,6 +561,10 @@ public sealed class StorageService
             Path = driver.VolumePath(Ctx(pool), Ctx(v)),
             CreatedAt = v.CreatedAt,
             UsedBy = store.VolumeDevices(v.Id).Select(d => d.Container).ToArray(),
+            Snapshots = v.Type == VolumeTypes.Container
+                ? store.Volumes(pool.Id).Where(s => s.Type == VolumeTypes.Snapshot && s.Name.StartsWith(v.Name + "@", StringComparison.Ordinal))
+                    .Select(s => s.Name[(v.Name.Length + 1)..]).Order(StringComparer.Ordinal).ToArray()
+                : Array.Empty<string>(),
             Status = Status(v.State),
         };
     }

@@ -23,14 +23,16 @@ the dataset's refquota; always False on dir, where sizes are recorded
 only), Path (the volume's directory on the host; a btrfs subvolume on
 btrfs, the mount point of the volume's dataset on zfs),
 CreatedAt (UTC), UsedBy (the names of the containers the volume is
-mounted into with Mount-StorageVolume, running or not) and Status (Created,
-or Creating, Deleting or Renaming while an operation on it is under way).
+mounted into with Mount-StorageVolume, running or not), Snapshots (for a
+container's volume, the names of the container's snapshots, whose volumes
+are CONTAINER@NAME of type snapshot) and Status (Created, or Creating,
+Deleting or Renaming while an operation on it is under way).
 The table view groups volumes by pool and marks a size that is not
 enforced with '*'.
 
 -Property returns the bare value of one property instead of the object. It
 is first matched against the object's properties, ignoring case, '_' and
-'-' (used, size, size_enforced, path, created_at...), and keeps the type
+'-' (used, size, size_enforced, path, created_at, snapshots...), and keeps the type
 (Used and Size are Int64 bytes). Otherwise it is looked up as a config key,
 matched exactly (user.app), and returned as a string. So -Property size
 returns bytes; the text of the size key is in .Config['size']. A name that
