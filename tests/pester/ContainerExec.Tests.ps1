@@ -23,6 +23,25 @@ BeforeAll {
         $null = New-Container -Name c -Image busybox -Start
     }
 
+    <#
+    Drives a child running 25 "go N / read a line / rc N EXIT" rounds: answers each with abcN and
+    Enter, checks the command saw a pty and the line, and that the child ends cleanly.
+    #>
+    function Assert-PtyRoundTrip($Child, [string] $Enter) {
+        for ($n = 1; $n -le 25; $n++) {
+            $null = Wait-ChildLine $Child "\bgo $n`$"
+            $Child.Process.StandardInput.Write("abc$n$Enter")
+            $Child.Process.StandardInput.Flush()
+            $lines = Wait-ChildLine $Child "\brc $n "
+            $lines | Should -Contain 'pty'
+            $lines | Should -Contain "got:abc$n"
+            $lines[-1] | Should -Match "\brc $n 0$"
+        }
+        $r = Complete-ChildPwsh $Child
+        $r.TimedOut | Should -BeFalse
+        $r.ExitCode | Should -Be 0 -Because $r.Stderr
+    }
+
     function Clear-ExecContainer {
         Stop-ChildPwsh
         Get-Job -ErrorAction SilentlyContinue | Where-Object PSJobTypeName -eq 'ContainerExecJob' | Remove-Job -Force -ErrorAction SilentlyContinue
@@ -138,18 +157,7 @@ for ($n = 1; $n -le 25; $n++) {
     [Console]::Out.WriteLine("rc $n $LASTEXITCODE")
 }
 '@
-        for ($n = 1; $n -le 25; $n++) {
-            $null = Wait-ChildLine $ch "\bgo $n`$"
-            $ch.Process.StandardInput.WriteLine("abc$n")
-            $ch.Process.StandardInput.Flush()
-            $lines = Wait-ChildLine $ch "\brc $n "
-            $lines | Should -Contain 'pty'
-            $lines | Should -Contain "got:abc$n"
-            $lines[-1] | Should -Match "\brc $n 0$"
-        }
-        $r = Complete-ChildPwsh $ch
-        $r.TimedOut | Should -BeFalse
-        $r.ExitCode | Should -Be 0 -Because $r.Stderr
+        Assert-PtyRoundTrip $ch -Enter "`n"
     }
 
     It '25 round trips on a pty when pwsh runs on a terminal (interactive by default)' {
@@ -161,18 +169,7 @@ for ($n = 1; $n -le 25; $n++) {
     [Console]::Out.WriteLine("rc $n $LASTEXITCODE")
 }
 '@
-        for ($n = 1; $n -le 25; $n++) {
-            $null = Wait-ChildLine $ch "\bgo $n`$"
-            $ch.Process.StandardInput.Write("abc$n`r")  # Enter on a terminal
-            $ch.Process.StandardInput.Flush()
-            $lines = Wait-ChildLine $ch "\brc $n "
-            $lines | Should -Contain 'pty'
-            $lines | Should -Contain "got:abc$n"
-            $lines[-1] | Should -Match "\brc $n 0$"
-        }
-        $r = Complete-ChildPwsh $ch
-        $r.TimedOut | Should -BeFalse
-        $r.ExitCode | Should -Be 0 -Because $r.Stderr
+        Assert-PtyRoundTrip $ch -Enter "`r"  # Enter on a terminal
     }
 }
 

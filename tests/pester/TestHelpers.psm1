@@ -88,6 +88,41 @@ function Get-ErrorId {
 
 # ------------------------------------------------------------------ child processes
 
+<# What every child pwsh script starts with: stop on errors, no progress, plain output, the built module (unless -NoImport). #>
+function Get-ChildPrefix {
+    param([switch] $NoImport)
+    $prefix = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; "
+    if (-not $NoImport) { $prefix += "Import-Module '$($script:ModulePath)'; " }
+    $prefix
+}
+
+<# This pwsh as a command line: its executable (dotnet + pwsh.dll when it runs as the dotnet tool), -NoProfile -NonInteractive. #>
+function Get-PwshCommand {
+    $self = [Environment]::ProcessPath
+    $pwsh = @($self)
+    if ([IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
+    $pwsh + @('-NoProfile', '-NonInteractive')
+}
+
+<# The ProcessStartInfo of a child pwsh: redirected stdio, the repo as working directory, this test's state root, no fault injection. #>
+function New-ChildPwshStartInfo {
+    param([hashtable] $Environment = @{}, [switch] $Terminal)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new()
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.RedirectStandardInput = $true
+    $psi.WorkingDirectory = $script:RepoRoot
+    foreach ($k in 'CONTAINERPS_FAULT', 'CONTAINERPS_FAULT_SIGNAL') { $null = $psi.Environment.Remove($k) }
+    $psi.Environment['CONTAINERPS_ROOT'] = $env:CONTAINERPS_ROOT
+    $psi.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
+    $psi.Environment['POWERSHELL_UPDATECHECK'] = 'Off'
+    $psi.Environment['NO_COLOR'] = '1'
+    if ($Terminal -and -not $psi.Environment['TERM']) { $psi.Environment['TERM'] = 'xterm' }
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
+    $psi
+}
+
 <#
 .SYNOPSIS
     Starts pwsh in a child process running Script after importing the built module.
@@ -103,29 +138,10 @@ function Start-ChildPwsh {
         [switch] $ViaDotnetTool,
         [switch] $NoImport
     )
-    $prefix = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; "
-    if (-not $NoImport) { $prefix += "Import-Module '$($script:ModulePath)'; " }
-    $psi = [System.Diagnostics.ProcessStartInfo]::new()
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.RedirectStandardInput = $true
-    $psi.WorkingDirectory = $script:RepoRoot
-    if ($ViaDotnetTool) {
-        $psi.FileName = 'dotnet'
-        $psi.ArgumentList.Add('pwsh')
-    } else {
-        $self = [Environment]::ProcessPath
-        $psi.FileName = $self
-        if ([IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { $psi.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll')) }
-    }
-    foreach ($a in '-NoProfile', '-NonInteractive', '-Command', ($prefix + $Script)) { $psi.ArgumentList.Add($a) }
-    foreach ($k in 'CONTAINERPS_FAULT', 'CONTAINERPS_FAULT_SIGNAL') { $null = $psi.Environment.Remove($k) }
-    $psi.Environment['CONTAINERPS_ROOT'] = $env:CONTAINERPS_ROOT
-    $psi.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
-    $psi.Environment['POWERSHELL_UPDATECHECK'] = 'Off'
-    $psi.Environment['NO_COLOR'] = '1'
-    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
+    $psi = New-ChildPwshStartInfo -Environment $Environment
+    $pwsh = if ($ViaDotnetTool) { @('dotnet', 'pwsh', '-NoProfile', '-NonInteractive') } else { Get-PwshCommand }
+    $psi.FileName = $pwsh[0]
+    foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-Command', ((Get-ChildPrefix -NoImport:$NoImport) + $Script))) { $psi.ArgumentList.Add($a) }
     $p = [System.Diagnostics.Process]::Start($psi)
     $p.StandardInput.Close()
     $child = [pscustomobject]@{
@@ -326,18 +342,9 @@ function Start-StreamingChildPwsh {
         [hashtable] $Environment = @{},
         [switch] $Terminal
     )
-    $prefix = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; " +
-        "Import-Module '$($script:ModulePath)'; "
-    $self = [Environment]::ProcessPath
-    $pwsh = @($self)
-    if ([IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { $pwsh += (Join-Path $PSHOME 'pwsh.dll') }
-    $pwsh += '-NoProfile', '-NonInteractive'
-    $psi = [System.Diagnostics.ProcessStartInfo]::new()
-    $psi.UseShellExecute = $false
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.RedirectStandardInput = $true
-    $psi.WorkingDirectory = $script:RepoRoot
+    $prefix = Get-ChildPrefix
+    $pwsh = Get-PwshCommand
+    $psi = New-ChildPwshStartInfo -Environment $Environment -Terminal:$Terminal
     if ($Terminal) {
         # script runs its command with sh -c: single-quoted words, the script itself base64-encoded.
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prefix + $Script))
@@ -348,13 +355,6 @@ function Start-StreamingChildPwsh {
         $psi.FileName = $pwsh[0]
         foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-Command', ($prefix + $Script))) { $psi.ArgumentList.Add($a) }
     }
-    foreach ($k in 'CONTAINERPS_FAULT', 'CONTAINERPS_FAULT_SIGNAL') { $null = $psi.Environment.Remove($k) }
-    $psi.Environment['CONTAINERPS_ROOT'] = $env:CONTAINERPS_ROOT
-    $psi.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
-    $psi.Environment['POWERSHELL_UPDATECHECK'] = 'Off'
-    $psi.Environment['NO_COLOR'] = '1'
-    if ($Terminal -and -not $psi.Environment['TERM']) { $psi.Environment['TERM'] = 'xterm' }
-    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
     $p = [System.Diagnostics.Process]::Start($psi)
     $child = [pscustomobject]@{
         Process = $p

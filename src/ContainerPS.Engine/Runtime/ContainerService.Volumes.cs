@@ -65,14 +65,16 @@ public sealed partial class ContainerService
         var status = Runtime(container).Inspect();
         if (status is { IsRunning: true, Pid: int pid })
         {
-            HotAttach(row, pid, pool, volume, target, readOnly);
+            HotAttach(row, pid, pool, volume, volumeId, volumePath, volumeConfig, target, readOnly);
         }
         else
         {
             // Checked now, shifted (if it must be) when the container starts.
             var map = MapOf(row);
-            if (!(map is not null && LastMap(volumeConfig) is null && Mounts.CanIdmap(volumePath, map)))
-                CheckShareable(row, map, pool, volumeId, volume, volumePath);
+            // Idmapped (unshifted files, its own mount) it shares with anyone; else the rule, checked now.
+            var idmappable = new Lazy<bool>(() => Mounts.CanIdmap(volumePath, map ?? SharedMap()));
+            if (!(map is not null && LastMap(volumeConfig) is null && idmappable.Value))
+                CheckShareable(row, map, pool, volumeId, volume, idmappable);
         }
         store.Write(() => store.InsertDevice(row.Id, volumeId, name, target, readOnly));
         return ToDevice(store.Devices(row.Id).Single(d => d.VolumeId == volumeId));
@@ -98,29 +100,24 @@ public sealed partial class ContainerService
     }
 
     /// <summary>Mounts a volume into a running container (cps-mount): idmapped with the container's own user namespace where the storage allows.</summary>
-    private void HotAttach(ContainerRow row, int pid, string pool, string volume, string target, bool readOnly)
+    private void HotAttach(ContainerRow row, int pid, string pool, string volume, long volumeId, string path, IReadOnlyDictionary<string, string> cfg,
+        string target, bool readOnly)
     {
-        var (volumeId, path, cfg) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
         cfg = FinishInterruptedShift(pool, VolumeTypes.Custom, volume, path, cfg);
         var map = CurrentMap(row) ?? MapOf(row);
-        var rt = Runtime(row.Name);
         var clock = Stopwatch.StartNew();
-        if (map is not null && LastMap(cfg) is null)
+        var how = "idmapped";
+        var error = "";
+        var code = map is not null && LastMap(cfg) is null ? RunMountHelper("attach", pid, path, target, idmap: true, readOnly, out error) : MountResult.CannotIdmap;
+        if (code == MountResult.CannotIdmap)
         {
-            var code = RunMountHelper("attach", pid, path, target, idmap: true, readOnly, out var err);
-            if (code == MountResult.Ok)
-            {
-                File.WriteAllText(rt.HotMountsFile, "");
-                log.Verbose($"mounted {pool}/{volume} at {target} in '{row.Name}' (idmapped) in {clock.Elapsed.TotalMilliseconds:0.0} ms");
-                return;
-            }
-            if (code != MountResult.CannotIdmap)
-                MountOk(code, err, row.Name);
+            how = "shifted";
+            EnsureShifted(row, map, pool, VolumeTypes.Custom, volume, volumeId, path, cfg);
+            code = RunMountHelper("attach", pid, path, target, idmap: false, readOnly, out error);
         }
-        EnsureShifted(row, map, pool, VolumeTypes.Custom, volume, volumeId, path, cfg);
-        MountOk(RunMountHelper("attach", pid, path, target, idmap: false, readOnly, out var err2), err2, row.Name);
-        File.WriteAllText(rt.HotMountsFile, "");
-        log.Verbose($"mounted {pool}/{volume} at {target} in '{row.Name}' (shifted) in {clock.Elapsed.TotalMilliseconds:0.0} ms");
+        MountOk(code, error, row.Name);
+        File.WriteAllText(Runtime(row.Name).HotMountsFile, "");
+        log.Verbose($"mounted {pool}/{volume} at {target} in '{row.Name}' ({how}) in {clock.Elapsed.TotalMilliseconds:0.0} ms");
     }
 
     private enum MountResult { Ok, CannotIdmap, Failed }
@@ -177,7 +174,7 @@ public sealed partial class ContainerService
     private void EnsureShifted(ContainerRow row, IdMapping? map, string pool, string type, string volume, long volumeId, string path, IReadOnlyDictionary<string, string> cfg)
     {
         if (type == VolumeTypes.Custom)
-            CheckShareable(row, map, pool, volumeId, volume, path);
+            CheckShareable(row, map, pool, volumeId, volume, new Lazy<bool>(() => Mounts.CanIdmap(path, SharedMap())));
         var last = LastMap(cfg);
         if (!Equals(last, map))
             Shift(pool, type, volume, path, last, map);
@@ -189,14 +186,13 @@ public sealed partial class ContainerService
     /// where the storage cannot be idmapped, unshifted where it can (idmapped users and privileged
     /// ones alike), and all users must need the same.
     /// </summary>
-    private void CheckShareable(ContainerRow row, IdMapping? map, string pool, long volumeId, string volume, string path)
+    private void CheckShareable(ContainerRow row, IdMapping? map, string pool, long volumeId, string volume, Lazy<bool> idmappable)
     {
         var users = store.VolumeDevices(volumeId).Where(d => d.ContainerId != row.Id)
             .Select(d => store.Container(d.Container)).OfType<ContainerRow>().Select(c => (c.Name, Map: EffectiveMap(c))).ToList();
         if (users.Count == 0)
             return;
-        var idmappable = Mounts.CanIdmap(path, SharedMap());
-        IdMapping? Needs(IdMapping? m) => m is not null && idmappable ? null : m;
+        IdMapping? Needs(IdMapping? m) => m is not null && idmappable.Value ? null : m;
         var others = users.Where(o => !Equals(Needs(o.Map), Needs(map))).ToList();
         if (others.Count == 0)
             return;

@@ -320,11 +320,14 @@ public sealed partial class ContainerService
         RecordStarted(row, map);
     }
 
-    /// <summary>Records the start time and the map the container runs with (Get-ContainerIdmap's Current) until its next start.</summary>
+    /// <summary>
+    /// Records the start time and the map the container runs with (Get-ContainerIdmap's Current) until
+    /// its next start. <paramref name="row"/>'s config is current: it was read under the container's lock.
+    /// </summary>
     private void RecordStarted(ContainerRow row, IdMapping? map) => store.Write(() =>
     {
         store.SetLastStarted(row.Id, DateTime.UtcNow);
-        var cfg = new SortedDictionary<string, string>(store.Container(row.Name)!.Config, StringComparer.Ordinal);
+        var cfg = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal);
         if (map is not null)
             cfg[IdmapCurrentKey] = map.Serialize();
         else

@@ -418,7 +418,8 @@ public sealed class StorageService
     {
         var pools = store.Pools().ToDictionary(p => p.Id);
         long? poolId = poolName is null ? null : PoolRow(poolName).Id;
-        return store.Volumes(poolId).Select(v => ToVolume(pools[v.PoolId], v)).ToList();
+        var volumes = store.Volumes(poolId);
+        return volumes.Select(v => ToVolume(pools[v.PoolId], v, volumes)).ToList();
     }
 
     public StorageVolume GetVolume(string poolName, string type, string name)
@@ -542,7 +543,8 @@ public sealed class StorageService
         store.Write(() => store.DeleteVolumeRow(v.Id));
     }
 
-    private StorageVolume ToVolume(PoolRow pool, VolumeRow v)
+    /// <param name="volumes">Volumes already read (a listing), so a container's snapshots are not queried again for each volume.</param>
+    private StorageVolume ToVolume(PoolRow pool, VolumeRow v, IReadOnlyList<VolumeRow>? volumes = null)
     {
         var driver = Driver(pool.Driver);
         long? used = null;
@@ -562,7 +564,7 @@ public sealed class StorageService
             CreatedAt = v.CreatedAt,
             UsedBy = store.VolumeDevices(v.Id).Select(d => d.Container).ToArray(),
             Snapshots = v.Type == VolumeTypes.Container
-                ? store.Volumes(pool.Id).Where(s => s.Type == VolumeTypes.Snapshot && s.Name.StartsWith(v.Name + "@", StringComparison.Ordinal))
+                ? (volumes ?? store.Volumes(pool.Id)).Where(s => s.PoolId == pool.Id && s.Type == VolumeTypes.Snapshot && s.Name.StartsWith(v.Name + "@", StringComparison.Ordinal))
                     .Select(s => s.Name[(v.Name.Length + 1)..]).Order(StringComparer.Ordinal).ToArray()
                 : Array.Empty<string>(),
             Status = Status(v.State),

@@ -117,12 +117,18 @@ public sealed class ZfsDriver : IStorageDriver
                 Zfs("zfs", "create", "-o", "mountpoint=none", $"{ds}/{child}");
     }
 
+    /// <summary>Pool datasets seen present (a driver lives for one command): checked with zfs list once, not on every volume operation.</summary>
+    private readonly HashSet<string> ready = new(StringComparer.Ordinal);
+
     /// <summary>The pool's dataset, its zpool imported first when this zfs daemon does not have it yet (a restarted zfs-fuse).</summary>
     private string Ready(PoolContext pool)
     {
         var ds = Dataset(pool);
+        if (ready.Contains(ds))
+            return ds;
         if (!Exists(ds) && pool.Config.TryGetValue(DeviceKey, out var device))
             Zfs("zpool", "import", "-o", "cachefile=none", "-d", PoolDevices.IsDevicePath(device) ? "/dev" : Path.GetDirectoryName(device)!, ds);
+        ready.Add(ds);
         return ds;
     }
 
@@ -137,7 +143,10 @@ public sealed class ZfsDriver : IStorageDriver
         if (Exists(ds) || (pool.Config.ContainsKey(DeviceKey) && TryImport(pool)))
         {
             if (pool.Config.ContainsKey(DeviceKey) && Get(ds, OwnerProperty) == pool.Name)
+            {
                 Zfs("zpool", "destroy", "-f", ds);
+                ready.Remove(ds);
+            }
             else if (!pool.Config.ContainsKey(DeviceKey))
                 foreach (var child in Zfs("zfs", "list", "-H", "-o", "name", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
                     Zfs("zfs", "destroy", "-R", child);
