@@ -124,9 +124,12 @@ Describe 'Id maps as objects' {
         @(Get-ContainerIdmap c1 | Where-Object { -not ($_.Current -and $_.Next) }) | Should -BeNullOrEmpty
         # A process of container uid 1000 is host uid 1000.
         Invoke-ContainerExec c1 -User 1000 -AsJob -- sleep 300 | Out-Null
+        # The sleep in c1's pid namespace (a host process named sleep 300 must not be taken for it).
+        $pidns = (Get-Item "/proc/$((Get-Container c1).Pid)/ns/pid").LinkTarget
         $hostPid = Wait-Until -Because 'the sleep to start' {
             Get-ChildItem /proc -Directory | Where-Object Name -Match '^\d+$' | Where-Object {
-                (Get-Content "/proc/$($_.Name)/cmdline" -Raw -ErrorAction SilentlyContinue) -eq "sleep`0300`0" } | Select-Object -First 1 -ExpandProperty Name
+                (Get-Content "/proc/$($_.Name)/cmdline" -Raw -ErrorAction SilentlyContinue) -eq "sleep`0300`0" -and
+                (Get-Item "/proc/$($_.Name)/ns/pid" -ErrorAction SilentlyContinue).LinkTarget -eq $pidns } | Select-Object -First 1 -ExpandProperty Name
         }
         (Get-Content "/proc/$hostPid/status" | Where-Object { $_ -like 'Uid:*' }) -split '\s+' | Select-Object -Skip 1 -First 1 | Should -Be '1000'
         Get-Job | Remove-Job -Force
