@@ -77,7 +77,7 @@ Describe 'CRIU checkpoint and restore' {
         $ip = $c.Network[0].Addresses[0] -replace '/24$'
 
         # env00/counter: a value only this process's memory knows (its pid and a random word), and a counter.
-        Start-ContainerWorkload w counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload w counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         # pipe00: data written into a pipe whose reader does not read before the restore.
         Start-ContainerWorkload w pipe 'echo unread-pipe-data | (while [ ! -e /tmp/go-pipe ]; do sleep 0.1; done; cat > /tmp/piped)'
         # socket_listen: a TCP server on every address.
@@ -159,7 +159,7 @@ Describe 'CRIU checkpoint and restore' {
 
     It 'Stop-Container -Stateful saves the running state, Start-Container restores it once, -Stateless discards it' {
         $null = New-Container -Name st -Image busybox -Start
-        Start-ContainerWorkload st counter 'S="$$-$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload st counter 'S="$$-$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { (Read-In st /tmp/count) -match '^\d+ ' } -Because 'the counter'
         $secret = ((Read-In st /tmp/count) -split ' ')[1]
 
@@ -187,7 +187,7 @@ Describe 'CRIU checkpoint and restore' {
 
     It 'a checkpoint taken with -LeaveRunning restores the container after kill -9 of its whole process tree' {
         $c = New-Container -Name crash -Image busybox -Start
-        Start-ContainerWorkload crash counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload crash counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { [int](Read-In crash /tmp/count) -gt 5 } -Because 'the counter'
         $dir = Join-Path $script:t.Ext 'ckpt'
         Checkpoint-Container -Name crash -Path $dir -LeaveRunning | Should -BeNullOrEmpty

@@ -87,7 +87,7 @@ Describe 'Move-Container over PowerShell remoting' {
         $ip = $c.Network[0].Addresses[0] -replace '/24$'
         Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name mover).Path 'root/dirty')
         Invoke-ContainerExec -Name mover -Command sh, -c, '/root/dirty 256 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
-        Start-ContainerWorkload mover counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload mover counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Start-ContainerWorkload mover server 'while :; do echo pong | nc -l -p 7777; done'
         Wait-Until { (Read-ContainerFile mover /tmp/dirty) -match '^ok \d+ 65536$' } -TimeoutSeconds 30 -Because 'the workload to fill its 256 MB'
         Wait-Until { (Read-ContainerFile mover /tmp/count) -match '^\d+ ' } -Because 'the counter'
@@ -173,7 +173,7 @@ Describe 'Move-Container over PowerShell remoting' {
         # The destination's copy of the network fails its ADD (a tuning plugin with a sysctl that does not exist).
         New-SharedNetwork -Name lan -Subnet 10.205.4.0/24 -DestinationExtra @(@{ type = 'tuning'; sysctl = @{ 'net.ipv4.conf.eth0.no_such_key' = '1' } })
         $c = New-Container -Name back -Image busybox -Network lan -Start
-        Start-ContainerWorkload back counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count; sleep 0.05; done'
+        Start-ContainerWorkload back counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { (Read-ContainerFile back /tmp/count) -match '^\d+ ' } -Because 'the counter'
         $secret = ((Read-ContainerFile back /tmp/count) -split ' ')[1]
         $e = Get-CommandError { Move-Container -Name back -Destination $script:s -DataThroughSession }
