@@ -45,12 +45,20 @@ $AptPackages = @(
     'openssh-server', 'openssh-client'   # tests: a second host reached by PowerShell remoting over SSH
     'btrfs-progs', 'e2fsprogs'           # btrfs pools; tests: btrfs and ext4 on loop files (volumes, the id shifter)
     'zfs-fuse'                           # zfs pools (tests start its daemon with their own pidfile)
+    'xfsprogs'                           # ceph volumes with block.filesystem=xfs
     'acl', 'attr', 'libcap2-bin'         # tests: setfacl/getfacl, getfattr, setcap/getcap on shifted files
 )
 
 # CRIU >= 4 comes from Debian 13 (trixie), pinned low so nothing else is taken from there:
-# Debian 12's criu 3.17 fails on kernel 6.x ("Unexpected rt vDSO area bounds").
+# Debian 12's criu 3.17 fails on kernel 6.x ("Unexpected rt vDSO area bounds"). Ceph comes from
+# trixie too: installing trixie's criu upgrades (or removes) Debian 12's ceph libraries, so ceph is
+# installed in the same transaction rather than from Debian 12 first.
 $CriuMinimumMajor = 4
+$TrixiePackages = @(
+    'criu'                               # checkpoint/restore (>= 4)
+    'ceph-common', 'rbd-fuse'            # ceph pools: rbd/rados/ceph tools; images reached by rbd-fuse + loop
+    'ceph-mon', 'ceph-osd'               # tests: a throwaway one-node cluster on 127.0.0.1 (tests/ceph-cluster.sh)
+)
 
 function Invoke-Native {
     param([string] $File, [string[]] $Arguments, [switch] $Quiet)
@@ -69,18 +77,27 @@ function Get-NuGetPackageRoot {
     return ($line -replace '^global-packages:\s*', '').Trim()
 }
 
-function Invoke-Bootstrap {
-    $missing = @($AptPackages | Where-Object {
+function Get-MissingPackages([string[]] $Names) {
+    @($Names | Where-Object {
         $status = & dpkg-query -W -f '${Status}' $_ 2>$null
-        $status -notmatch 'install ok installed'
+        "$status" -notmatch 'install ok installed'
     })
+}
+
+function Install-AptPackages {
+    $missing = @(Get-MissingPackages $AptPackages)
     if ($missing.Count -gt 0) {
         Write-Host "Installing system packages: $($missing -join ' ')"
         $env:DEBIAN_FRONTEND = 'noninteractive'
         Invoke-Native apt-get @('update', '-qq') -Quiet
         Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $missing) -Quiet
     }
-    Install-Criu
+}
+
+function Invoke-Bootstrap {
+    Install-AptPackages
+    Install-Trixie
+    Install-AptPackages   # the trixie transaction can take a Debian 12 package away (a -dev package of an upgraded library)
     Invoke-Native dotnet @('tool', 'restore') -Quiet
     Invoke-Native dotnet @('restore', (Join-Path $Root 'ContainerPS.sln')) -Quiet
 }
@@ -92,9 +109,11 @@ function Get-CriuMajor {
     if ($v) { [int]$v.Matches[0].Groups[1].Value } else { 0 }
 }
 
-function Install-Criu {
-    if ((Get-CriuMajor) -ge $CriuMinimumMajor) { return }
-    Write-Host 'Installing CRIU 4 from Debian 13 (trixie), pinned at priority 100'
+function Install-Trixie {
+    $missing = @(Get-MissingPackages $TrixiePackages)
+    if ((Get-CriuMajor) -lt $CriuMinimumMajor -and 'criu' -notin $missing) { $missing += 'criu' }
+    if ($missing.Count -eq 0) { return }
+    Write-Host "Installing from Debian 13 (trixie), pinned at priority 100: $($missing -join ' ')"
     $mirror = (Get-Content /etc/apt/sources.list.d/debian.sources -ErrorAction SilentlyContinue |
             Select-String -Pattern '^URIs:\s*(\S+)' | Select-Object -First 1).Matches.Groups[1].Value
     if (-not $mirror) { $mirror = 'http://deb.debian.org/debian' }
@@ -103,7 +122,7 @@ function Install-Criu {
     "Package: *`nPin: release n=trixie`nPin-Priority: 100" | Set-Content /etc/apt/preferences.d/trixie-low
     $env:DEBIAN_FRONTEND = 'noninteractive'
     Invoke-Native apt-get @('update', '-qq') -Quiet
-    Invoke-Native apt-get @('install', '-y', '-qq', '-t', 'trixie', 'criu') -Quiet
+    Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends', '-t', 'trixie') + $missing) -Quiet
     if ((Get-CriuMajor) -lt $CriuMinimumMajor) { throw "criu $CriuMinimumMajor.x was not installed (criu --version: $(criu --version 2>&1))" }
 }
 
@@ -154,7 +173,21 @@ Import-Module '$pester' -ErrorAction Stop
 `$r = Invoke-Pester -Configuration `$c
 @{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$r.SkippedCount + `$r.NotRunCount } | ConvertTo-Json | Set-Content '$result'
 "@
-    & unshare @isolate dotnet pwsh -NoProfile -NonInteractive -Command $script
+    # One throwaway Ceph cluster (one mon, one memstore OSD on 127.0.0.1) for the whole Pester run.
+    $cephDir = Join-Path ([IO.Path]::GetTempPath()) "cps-ceph-run-$PID"
+    $savedConf = $env:CEPH_CONF
+    try {
+        $conf = & bash (Join-Path $Root 'tests/ceph-cluster.sh') start $cephDir
+        if ($LASTEXITCODE -ne 0) { throw "tests/ceph-cluster.sh start failed ($LASTEXITCODE)" }
+        $env:CEPH_CONF = "$conf".Trim()
+        $env:CONTAINERPS_TEST_CEPH_DIR = $cephDir
+        & unshare @isolate dotnet pwsh -NoProfile -NonInteractive -Command $script
+    }
+    finally {
+        & bash (Join-Path $Root 'tests/ceph-cluster.sh') stop $cephDir
+        $env:CEPH_CONF = $savedConf
+        Remove-Item Env:CONTAINERPS_TEST_CEPH_DIR -ErrorAction SilentlyContinue
+    }
     if (Test-Path $result) {
         $p = Get-Content -Raw $result | ConvertFrom-Json
         $passed += $p.Passed; $failed += $p.Failed; $skipped += $p.Skipped

@@ -536,6 +536,70 @@ function Stop-TestZfs {
     Remove-Item -LiteralPath $Zfs.PidFile -Force -ErrorAction SilentlyContinue
 }
 
+# ------------------------------------------------------------------ ceph
+
+<#
+.SYNOPSIS
+    The throwaway Ceph cluster the ceph tests use: the one build.ps1 started for the whole run
+    ($env:CEPH_CONF, marked by $env:CONTAINERPS_TEST_CEPH_DIR), else one started here with
+    tests/ceph-cluster.sh (one mon, one memstore OSD on 127.0.0.1) and stopped by Stop-TestCeph.
+    Sets $env:CEPH_CONF; returns Conf and Dir (Dir only when this call started it).
+#>
+function Start-TestCeph {
+    if ($env:CONTAINERPS_TEST_CEPH_DIR -and $env:CEPH_CONF -and (Test-Path -LiteralPath $env:CEPH_CONF)) {
+        return [pscustomobject]@{ Conf = $env:CEPH_CONF; Dir = $null; Saved = $env:CEPH_CONF }
+    }
+    $saved = $env:CEPH_CONF
+    $dir = Join-Path '/tmp' ('cps-ceph-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    $conf = & bash (Join-Path $script:RepoRoot 'tests/ceph-cluster.sh') start $dir
+    if ($LASTEXITCODE -ne 0) { throw "the test Ceph cluster did not start ($LASTEXITCODE)" }
+    $env:CEPH_CONF = "$conf".Trim()
+    [pscustomobject]@{ Conf = $env:CEPH_CONF; Dir = $dir; Saved = $saved }
+}
+
+<# Stops a cluster Start-TestCeph started (by the pids in its pid files) and restores $env:CEPH_CONF. #>
+function Stop-TestCeph {
+    param($Ceph)
+    if ($null -eq $Ceph) { return }
+    if ($Ceph.Dir) { & bash (Join-Path $script:RepoRoot 'tests/ceph-cluster.sh') stop $Ceph.Dir }
+    $env:CEPH_CONF = $Ceph.Saved
+}
+
+<#
+.SYNOPSIS
+    What a ceph pool maps below the current test directory, torn down whatever state it is in:
+    volume mounts, then loop devices on rbd-fuse files, then the rbd-fuse mounts (their daemons
+    exit when unmounted). Run before Remove-TestContainers' lazy unmounts, which would leave the
+    loop devices attached.
+#>
+function Remove-TestCephMappings {
+    if ($null -eq $script:Current) { return }
+    $base = $script:Current.Base
+    $mounts = @(Get-Content /proc/self/mountinfo | ForEach-Object { $f = $_ -split ' '; [pscustomobject]@{ Path = $f[4]; Type = ($_ -split ' - ')[1].Split(' ')[0] } } |
+            Where-Object { $_.Path.StartsWith($base + '/') })
+    foreach ($m in @($mounts | Where-Object Type -NotLike 'fuse*' | Sort-Object { $_.Path.Length } -Descending)) { & umount -l -- $m.Path 2>$null }
+    foreach ($line in @(& losetup -l -n -O NAME,BACK-FILE 2>$null)) {
+        $dev, $file = "$line".Trim() -split '\s+', 2
+        if ($file -and $file.StartsWith($base + '/')) { & losetup -d $dev 2>$null }
+    }
+    foreach ($m in @($mounts | Where-Object Type -Like 'fuse*')) { & umount -- $m.Path 2>$null; if ($LASTEXITCODE -ne 0) { & umount -l -- $m.Path 2>$null } }
+}
+
+<# RBD images (and image@snapshot) of an OSD pool, from rbd ls -l --format json. #>
+function Get-RbdImages {
+    param([Parameter(Mandatory)] [string] $OsdPool)
+    $json = & rbd ls -l --format json $OsdPool 2>$null
+    if (-not $json) { return @() }
+    @($json | ConvertFrom-Json | ForEach-Object { if ($_.PSObject.Properties['snapshot']) { "$($_.image)@$($_.snapshot)" } else { $_.image } } | Sort-Object)
+}
+
+<# The parent (pool/image@snapshot) of an RBD image, or '' for one that is not a clone. #>
+function Get-RbdParent {
+    param([Parameter(Mandatory)] [string] $Spec)
+    $info = & rbd info --format json $Spec | ConvertFrom-Json
+    if ($info.PSObject.Properties['parent']) { "$($info.parent.pool)/$($info.parent.image)@$($info.parent.snapshot)" } else { '' }
+}
+
 $script:Bridges = [System.Collections.Generic.List[string]]::new()
 
 <#

@@ -62,6 +62,13 @@ public interface IStorageDriver
     /// <summary>The host directory holding the volume's files (for filesystem volumes).</summary>
     string VolumePath(PoolContext pool, VolumeContext volume);
 
+    /// <summary>
+    /// Makes the volume's files reachable at <see cref="VolumePath"/> and returns that path: a no-op for
+    /// drivers whose volumes are always there, a map and mount for block-backed ones (ceph). Callers that
+    /// read or write the files use this; listings use <see cref="VolumePath"/>.
+    /// </summary>
+    string MountVolume(PoolContext pool, VolumeContext volume) => VolumePath(pool, volume);
+
     /// <summary>Bytes the volume uses, where known.</summary>
     long? VolumeUsage(PoolContext pool, VolumeContext volume);
 

@@ -10,12 +10,13 @@ public static class StorageDrivers
         ["dir"] = tool => new DirDriver(tool),
         ["btrfs"] = tool => new BtrfsDriver(tool),
         ["zfs"] = tool => new ZfsDriver(tool),
+        ["ceph"] = tool => new CephDriver(tool),
     };
 
     /// <summary>Drivers that cannot work on this kind of host, with the reason.</summary>
     private static readonly Dictionary<string, string> impossible = new(StringComparer.Ordinal)
     {
-        ["lvm"] = "LVM needs the kernel's device-mapper, which this kernel does not have (no LV activation, snapshots or thin pools). Use dir, btrfs or zfs.",
+        ["lvm"] = "LVM needs the kernel's device-mapper, which this kernel does not have (no LV activation, snapshots or thin pools). Use dir, btrfs, zfs or ceph.",
     };
 
     public static IReadOnlyCollection<string> Names => factories.Keys;

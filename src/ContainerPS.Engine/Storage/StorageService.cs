@@ -235,7 +235,7 @@ public sealed class StorageService
         Complete(id, () =>
         {
             driver.CreateVolume(Ctx(pool), vctx);
-            try { fill?.Invoke(driver.VolumePath(Ctx(pool), vctx)); }
+            try { fill?.Invoke(driver.MountVolume(Ctx(pool), vctx)); }
             catch
             {
                 Undo($"volume {type}/{name}", () => driver.DeleteVolume(Ctx(pool), vctx));
@@ -285,7 +285,7 @@ public sealed class StorageService
         to.CreateVolume(Ctx(targetPool), target);
         try
         {
-            tool.Run("cp", new[] { "-a", "--no-target-directory", from.VolumePath(Ctx(pool), Ctx(source)), to.VolumePath(Ctx(targetPool), target) });
+            tool.Run("cp", new[] { "-a", "--no-target-directory", from.MountVolume(Ctx(pool), Ctx(source)), to.MountVolume(Ctx(targetPool), target) });
         }
         catch
         {
@@ -349,7 +349,7 @@ public sealed class StorageService
     {
         var pool = PoolRow(poolName);
         var v = VolumeRow(pool, type, name);
-        return (v.Id, Driver(pool.Driver).VolumePath(Ctx(pool), Ctx(v)), v.Config);
+        return (v.Id, Driver(pool.Driver).MountVolume(Ctx(pool), Ctx(v)), v.Config);
     }
 
     /// <summary>Sets (null: removes) engine-kept volatile.* keys of a volume.</summary>
@@ -365,10 +365,11 @@ public sealed class StorageService
         });
     }
 
+    /// <summary>The host directory of a volume's files, mounted first where the driver needs that (ceph).</summary>
     public string VolumePath(string poolName, string type, string name)
     {
         var pool = PoolRow(poolName);
-        return Driver(pool.Driver).VolumePath(Ctx(pool), Ctx(VolumeRow(pool, type, name)));
+        return Driver(pool.Driver).MountVolume(Ctx(pool), Ctx(VolumeRow(pool, type, name)));
     }
 
     /// <summary>True when the pool has a volume row of that type and name (in any state).</summary>

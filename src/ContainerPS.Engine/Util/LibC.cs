@@ -140,6 +140,30 @@ internal static unsafe partial class LibC
             throw Error("lsetxattr " + name, path);
     }
 
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open_(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int close_(int fd);
+
+    /// <summary>
+    /// True when a block device is claimed exclusively (a mounted filesystem, in any mount namespace):
+    /// open(O_EXCL) on a block device fails with EBUSY then.
+    /// </summary>
+    public static bool DeviceInUse(string device)
+    {
+        const int O_RDONLY = 0, O_EXCL = 0x80, O_CLOEXEC = 0x80000, EBUSY = 16;
+        var fd = open_(device, O_RDONLY | O_EXCL | O_CLOEXEC);
+        if (fd >= 0)
+        {
+            close_(fd);
+            return false;
+        }
+        if (Marshal.GetLastPInvokeError() == EBUSY)
+            return true;
+        throw Error("open", device);
+    }
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint strerror_(int errnum);
 

@@ -1,0 +1,840 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Util;
+
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>
+/// The ceph driver, as Incus's: a pool is an OSD pool (ceph.osd.pool_name, made with
+/// ceph.osd.pg_num placement groups, or an existing empty one given as -Source); a volume is an RBD
+/// image (custom_NAME, container_NAME, image_FINGERPRINT) holding an ext4 or xfs filesystem
+/// (block.filesystem); container snapshots are RBD snapshots (container_C@snapshot_S); copies are
+/// clones of a protected snapshot (ceph.rbd.clone_copy, the default) or full copies. An image that
+/// clones still depend on is renamed zombie_* and removed with its last clone.
+/// Without kernel rbd or nbd, a volume is reached as rbd-fuse (one image, never the whole OSD pool)
+/// + a loop device + a mount at the volume's path, made when the volume is first needed and torn
+/// down (umount, losetup -d, umount of the fuse) before a rollback, rename or removal.
+/// The cluster is found as the ceph tools find it: $CEPH_CONF, else /etc/ceph/CLUSTER.conf.
+/// </summary>
+public sealed class CephDriver : IStorageDriver
+{
+    public const string ClusterKey = "ceph.cluster_name";
+    public const string UserKey = "ceph.user.name";
+    public const string OsdPoolKey = "ceph.osd.pool_name";
+    public const string PgNumKey = "ceph.osd.pg_num";
+    public const string CloneCopyKey = "ceph.rbd.clone_copy";
+    public const string FeaturesKey = "ceph.rbd.features";
+    /// <summary>The rados object in an OSD pool that says which ContainerPS pool uses it ("NAME created" or "NAME existing").</summary>
+    private const string MarkerObject = "containerps.pool";
+    /// <summary>The file in the pool's directory recording that the OSD pool was claimed (so a removal knows whether to touch the cluster).</summary>
+    private const string LocalMarker = ".ceph-osd-pool";
+    /// <summary>The snapshot of an image volume that containers are cloned from.</summary>
+    private const string ImageSnapshot = "readonly";
+    private const string DefaultVolumeSize = "10GiB";
+    private static readonly TimeSpan CephTimeout = TimeSpan.FromMinutes(2);
+
+    private static readonly Regex OsdPoolName = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\z", RegexOptions.CultureInvariant);
+    private static readonly Regex CephName = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\z", RegexOptions.CultureInvariant);
+    private static readonly string[] KnownFeatures = { "layering", "striping", "exclusive-lock", "object-map", "fast-diff", "deep-flatten", "journaling", "data-pool" };
+
+    private readonly ExternalTool tool;
+
+    public CephDriver(ExternalTool tool) => this.tool = tool;
+
+    public string Name => "ceph";
+
+    public ConfigSchema Schema { get; } = new("ceph",
+        poolKeys: new[]
+        {
+            new ConfigKey("source", ConfigValues.Any, "An existing, empty OSD pool to use (or one to create under that name).", SetOnlyAtCreation: true),
+            new ConfigKey(ClusterKey, Plain("cluster name"), "The Ceph cluster (its config is $CEPH_CONF, else /etc/ceph/NAME.conf; default ceph).", SetOnlyAtCreation: true),
+            new ConfigKey(UserKey, Plain("user name"), "The Ceph user the tools connect as (client.NAME; default admin).", SetOnlyAtCreation: true),
+            new ConfigKey(OsdPoolKey, v => OsdPoolName.IsMatch(v) ? null : $"'{v}' is not an OSD pool name", "The OSD pool holding the pool's RBD images (default: the pool's name).", SetOnlyAtCreation: true),
+            new ConfigKey(PgNumKey, ConfigValues.PositiveInt, "Placement groups of an OSD pool ContainerPS creates (default 32).", SetOnlyAtCreation: true),
+            new ConfigKey(CloneCopyKey, ConfigValues.Bool, "Copies are clones of a protected snapshot (true, the default) or full rbd copies (false)."),
+            new ConfigKey(FeaturesKey, Features, "RBD features of new images, comma-separated (default: the cluster's, layering included)."),
+        },
+        volumeKeys: new[]
+        {
+            new ConfigKey("size", ConfigValues.Size, "Size of the volume's RBD image and filesystem (default 10GiB); it can grow, not shrink."),
+            new ConfigKey("block.filesystem", v => v is "ext4" or "xfs" ? null : $"'{v}' is not ext4 or xfs", "Filesystem of the volume: ext4 (default) or xfs.", SetOnlyAtCreation: true),
+            new ConfigKey("block.mount_options", MountOptions, "Mount options of the volume's filesystem (default none)."),
+        });
+
+    private static Func<string, string?> Plain(string what) => v => CephName.IsMatch(v) ? null : $"'{v}' is not a Ceph {what}";
+
+    private static string? Features(string v) =>
+        v.Split(',').All(f => KnownFeatures.Contains(f)) && v.Split(',').Contains("layering")
+            ? null : $"'{v}' is not a comma-separated list of RBD features including layering ({string.Join(", ", KnownFeatures)})";
+
+    private static string? MountOptions(string v) =>
+        v.All(c => char.IsAsciiLetterOrDigit(c) || "_=,.:-".Contains(c)) ? null : $"'{v}' is not a comma-separated list of mount options";
+
+    // ------------------------------------------------------------------ the ceph tools
+
+    private static string Cluster(PoolContext pool) => pool.Config.GetValueOrDefault(ClusterKey) ?? "ceph";
+    private static string User(PoolContext pool) => pool.Config.GetValueOrDefault(UserKey) ?? "admin";
+    private static string OsdPool(PoolContext pool) => pool.Config.GetValueOrDefault(OsdPoolKey) ?? pool.Name;
+
+    /// <summary>The config file the tools will read: $CEPH_CONF, else /etc/ceph/CLUSTER.conf.</summary>
+    private static string ConfigFile(PoolContext pool) =>
+        Environment.GetEnvironmentVariable("CEPH_CONF") is { Length: > 0 } conf ? conf : $"/etc/ceph/{Cluster(pool)}.conf";
+
+    /// <summary>Arguments every ceph tool gets: the cluster, the user, its config, and a bounded wait for the monitors.</summary>
+    private static string[] Connect(PoolContext pool) =>
+        new[] { "--cluster", Cluster(pool), "--id", User(pool), "-c", ConfigFile(pool), "--client_mount_timeout", "20" };
+
+    /// <summary>Runs rbd, rados or ceph against the pool's cluster; an unreachable cluster is CephNotReachable, other failures ToolFailed.</summary>
+    private string Ceph(PoolContext pool, string program, params string[] args)
+    {
+        var r = TryCeph(pool, program, args);
+        if (r.ExitCode == 0)
+            return r.StandardOutput;
+        throw Failure(pool, program, args, r.ExitCode, r.StandardError + r.StandardOutput);
+    }
+
+    private CliWrap.Buffered.BufferedCommandResult TryCeph(PoolContext pool, string program, params string[] args) =>
+        tool.Execute(program, Connect(pool).Concat(args).ToArray(), null, null, CephTimeout);
+
+    private static ContainerPSException Failure(PoolContext pool, string program, string[] args, int exitCode, string output)
+    {
+        // librados prints cephx and keyring noise first: keep the tool's own lines.
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !Regex.IsMatch(l, @"^\d{4}-\d\d-\d\dT")).ToList();
+        var err = string.Join(' ', lines.Count > 0 ? lines : output.Split('\n').Select(l => l.Trim()));
+        if (err.Contains("couldn't connect to the cluster", StringComparison.Ordinal) || err.Contains("error connecting to the cluster", StringComparison.Ordinal)
+            || err.Contains("conf_read_file", StringComparison.Ordinal) || err.Contains("unable to open config file", StringComparison.Ordinal)
+            || err.Contains("failed to fetch mon config", StringComparison.Ordinal) || err.Contains("timed out", StringComparison.Ordinal))
+            return new ContainerPSException(ErrorKind.ResourceUnavailable, "CephNotReachable",
+                $"Cannot reach Ceph cluster '{Cluster(pool)}' as client.{User(pool)} (config {ConfigFile(pool)}): {err}", Cluster(pool));
+        return new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"'{program} {string.Join(' ', args)}' failed with exit code {exitCode}: {err}", program);
+    }
+
+    private string Rbd(PoolContext pool, params string[] args) => Ceph(pool, "rbd", args);
+
+    private string[] ImageFeatures(PoolContext pool) =>
+        pool.Config.GetValueOrDefault(FeaturesKey) is { } f ? new[] { "--image-feature", f } : Array.Empty<string>();
+
+    // ------------------------------------------------------------------ what the OSD pool holds
+
+    private sealed record RbdSnapshot(string Name, bool Protected);
+
+    private sealed record RbdImage(string Name, long Size, string? ParentImage, string? ParentSnapshot, List<RbdSnapshot> Snapshots);
+
+    /// <summary>Images of the OSD pool with their snapshots and parents, from one `rbd ls -l`.</summary>
+    private Dictionary<string, RbdImage> Images(PoolContext pool)
+    {
+        var images = new Dictionary<string, RbdImage>(StringComparer.Ordinal);
+        using var doc = JsonDocument.Parse(Rbd(pool, "ls", "-l", "--format", "json", OsdPool(pool)) is { Length: > 0 } s ? s : "[]");
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            var name = e.GetProperty("image").GetString()!;
+            if (!images.TryGetValue(name, out var image))
+                images[name] = image = new RbdImage(name, 0, null, null, new List<RbdSnapshot>());
+            if (e.TryGetProperty("snapshot", out var snap))
+            {
+                image.Snapshots.Add(new RbdSnapshot(snap.GetString()!, e.TryGetProperty("protected", out var p) && p.GetString() == "true"));
+                continue;
+            }
+            string? parentImage = null, parentSnap = null;
+            if (e.TryGetProperty("parent", out var parent) && parent.GetProperty("pool").GetString() == OsdPool(pool))
+                (parentImage, parentSnap) = (parent.GetProperty("image").GetString(), parent.GetProperty("snapshot").GetString());
+            images[name] = image with { Size = e.GetProperty("size").GetInt64(), ParentImage = parentImage, ParentSnapshot = parentSnap };
+        }
+        return images;
+    }
+
+    private static bool HasChildren(Dictionary<string, RbdImage> images, string image, string snapshot) =>
+        images.Values.Any(i => i.ParentImage == image && i.ParentSnapshot == snapshot);
+
+    // ------------------------------------------------------------------ pools
+
+    public PoolSource CheckSource(string? source, string defaultSource)
+    {
+        if (source is not null && !OsdPoolName.IsMatch(source))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidSource",
+                $"Invalid source '{Names.Printable(source)}' for a ceph pool: give the name of an OSD pool (letters, digits, '.', '_', '-').", source);
+        if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+                $"The pool's directory {defaultSource}, where its volumes are mounted, is not empty (left over from an earlier pool?).", defaultSource);
+        return new PoolSource(defaultSource, Owned: true, source is null ? null : new Dictionary<string, string> { [OsdPoolKey] = source });
+    }
+
+    public void CreatePool(PoolContext pool)
+    {
+        var conf = ConfigFile(pool);
+        if (!File.Exists(conf))
+            throw new ContainerPSException(ErrorKind.NotFound, "CephConfigNotFound",
+                $"No config for Ceph cluster '{Cluster(pool)}': {conf} does not exist (set CEPH_CONF or ceph.cluster_name).", conf);
+        var osd = OsdPool(pool);
+        var existing = Ceph(pool, "rados", "lspools").Split('\n', StringSplitOptions.RemoveEmptyEntries).Contains(osd);
+        string marker;
+        if (existing)
+        {
+            var owner = TryCeph(pool, "rados", "-p", osd, "get", MarkerObject, "-");
+            if (owner.ExitCode == 0)
+                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse",
+                    $"OSD pool '{osd}' is used by ContainerPS pool '{owner.StandardOutput.Split(' ')[0]}' already.", osd);
+            if (Rbd(pool, "ls", osd).Trim().Length > 0)
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"OSD pool '{osd}' holds RBD images; give an empty OSD pool.", osd);
+            marker = pool.Name + " existing";
+        }
+        else
+        {
+            var pg = pool.Config.GetValueOrDefault(PgNumKey) ?? "32";
+            Ceph(pool, "ceph", "osd", "pool", "create", osd, pg, pg);
+            marker = pool.Name + " created";
+        }
+        Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
+        // Written before the pool is initialised: a removal after a failure here still finds what to undo.
+        File.WriteAllText(Path.Join(pool.Source, LocalMarker), marker + "\n");
+        Ceph(pool, "rados", "-p", osd, "put", MarkerObject, Path.Join(pool.Source, LocalMarker));
+        if (!existing)
+            Rbd(pool, "pool", "init", osd);
+        VolumeLayout.CreateTypeDirs(pool.Source);
+        Directory.CreateDirectory(FuseRoot(pool), VolumeLayout.Mode0700);
+    }
+
+    public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
+    {
+        // ceph.rbd.clone_copy and ceph.rbd.features only change how later volumes are made.
+    }
+
+    public void DeletePool(PoolContext pool)
+    {
+        foreach (var mapped in MappedImages(pool))
+            Unmap(pool, mapped);
+        var local = Path.Join(pool.Source, LocalMarker);
+        if (File.Exists(local))
+        {
+            var marker = File.ReadAllText(local).Trim();
+            var osd = OsdPool(pool);
+            var remote = TryCeph(pool, "rados", "-p", osd, "get", MarkerObject, "-");
+            if (remote.ExitCode == 0 && remote.StandardOutput.Trim() == marker)
+            {
+                PurgeImages(pool);
+                if (marker.EndsWith(" created", StringComparison.Ordinal))
+                {
+                    var r = TryCeph(pool, "ceph", "osd", "pool", "delete", osd, osd, "--yes-i-really-really-mean-it");
+                    if (r.ExitCode != 0)
+                    {
+                        tool.Log.Warning($"OSD pool '{osd}' was emptied but not deleted (the monitors refuse: set mon_allow_pool_delete=true to let ContainerPS delete the pools it made): {r.StandardError.Trim()}");
+                        Ceph(pool, "rados", "-p", osd, "rm", MarkerObject);
+                    }
+                }
+                else
+                {
+                    Ceph(pool, "rados", "-p", osd, "rm", MarkerObject);
+                }
+            }
+            else if (remote.ExitCode != 0 && !remote.StandardError.Contains("No such file", StringComparison.Ordinal)
+                     && !remote.StandardError.Contains("error opening pool", StringComparison.Ordinal))
+            {
+                throw Failure(pool, "rados", new[] { "get", MarkerObject }, remote.ExitCode, remote.StandardError);
+            }
+            File.Delete(local);
+        }
+        if (Directory.Exists(FuseRoot(pool)))
+            foreach (var leftover in Directory.GetFiles(FuseRoot(pool), ".*"))
+                File.Delete(leftover);
+        if (Directory.Exists(pool.Source))
+        {
+            foreach (var dir in VolumeTypes.All.Select(t => Path.Join(pool.Source, VolumeLayout.TypeDir(t))).Append(FuseRoot(pool)))
+                if (Directory.Exists(dir))
+                    foreach (var d in Directory.GetDirectories(dir).Append(dir))
+                        if (!Runtime.Mounts.IsMountPoint(d) && !Directory.EnumerateFileSystemEntries(d).Any())
+                            Directory.Delete(d);
+            if (pool.OwnsSource && !Directory.EnumerateFileSystemEntries(pool.Source).Any())
+                Directory.Delete(pool.Source);
+        }
+    }
+
+    /// <summary>Removes every RBD image of the OSD pool, clones before their parents (a pool removal).</summary>
+    private void PurgeImages(PoolContext pool)
+    {
+        for (var images = Images(pool); images.Count > 0; images = Images(pool))
+        {
+            var leaves = images.Values.Where(i => !images.Values.Any(c => c.ParentImage == i.Name)).ToList();
+            if (leaves.Count == 0)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"RBD images of OSD pool '{OsdPool(pool)}' depend on each other in a cycle.", OsdPool(pool));
+            foreach (var image in leaves)
+                RemoveImage(pool, image);
+        }
+    }
+
+    /// <summary>Removes an image that has no clones left: its snapshots (unprotected first), then the image.</summary>
+    private void RemoveImage(PoolContext pool, RbdImage image)
+    {
+        var spec = $"{OsdPool(pool)}/{image.Name}";
+        foreach (var s in image.Snapshots.Where(s => s.Protected))
+            Rbd(pool, "snap", "unprotect", $"{spec}@{s.Name}");
+        if (image.Snapshots.Count > 0)
+            Rbd(pool, "snap", "purge", "--no-progress", spec);
+        Rbd(pool, "rm", "--no-progress", spec);
+    }
+
+    /// <summary>Used bytes of the OSD pool's images (rbd du). Its size is the cluster's, not known without a mgr.</summary>
+    public (long? Used, long? Size) PoolUsage(PoolContext pool)
+    {
+        using var doc = JsonDocument.Parse(DiskUsageJson(pool));
+        return (doc.RootElement.TryGetProperty("total_used_size", out var u) ? u.GetInt64() : 0, null);
+    }
+
+    /// <summary>`rbd du` of the OSD pool, read once per command (a listing asks for every volume).</summary>
+    private string DiskUsageJson(PoolContext pool) =>
+        duCache.TryGetValue(OsdPool(pool), out var json) ? json : duCache[OsdPool(pool)] = Rbd(pool, "du", "--format", "json", "-p", OsdPool(pool)) is { Length: > 0 } s ? s : "{}";
+
+    private readonly Dictionary<string, string> duCache = new(StringComparer.Ordinal);
+
+    // ------------------------------------------------------------------ names and places
+
+    private static string Prefix(string type) => type switch
+    {
+        VolumeTypes.Custom => "custom",
+        VolumeTypes.Container or VolumeTypes.Snapshot => "container",
+        VolumeTypes.Image => "image",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
+    };
+
+    /// <summary>The RBD image of a volume (a snapshot volume CONTAINER@NAME: its container's image).</summary>
+    private static string ImageName(VolumeContext volume) =>
+        $"{Prefix(volume.Type)}_{(volume.Type == VolumeTypes.Snapshot ? volume.Name.Split('@')[0] : volume.Name)}";
+
+    /// <summary>The RBD snapshot of a snapshot volume CONTAINER@NAME.</summary>
+    private static string SnapshotName(VolumeContext volume) => "snapshot_" + volume.Name.Split('@', 2)[1];
+
+    private string Spec(PoolContext pool, VolumeContext volume) =>
+        volume.Type == VolumeTypes.Snapshot
+            ? $"{OsdPool(pool)}/{ImageName(volume)}@{SnapshotName(volume)}"
+            : $"{OsdPool(pool)}/{ImageName(volume)}";
+
+    /// <summary>Where the rbd-fuse mounts of the pool's images are: one directory per mapped image.</summary>
+    private static string FuseRoot(PoolContext pool) => Path.Join(pool.Source, ".rbd");
+
+    private static string FuseDir(PoolContext pool, string image) => Path.Join(FuseRoot(pool), image);
+
+    public string VolumePath(PoolContext pool, VolumeContext volume) => VolumeLayout.Path(pool.Source, volume);
+
+    private static string Setting(PoolContext pool, VolumeContext volume, string key, string fallback) =>
+        volume.Config.GetValueOrDefault(key) ?? pool.Config.GetValueOrDefault("volume." + key) ?? fallback;
+
+    private static long SizeOf(PoolContext pool, VolumeContext volume) =>
+        ByteSize.TryParse(Setting(pool, volume, "size", DefaultVolumeSize), out var n) ? n : throw new ArgumentException("bad size");
+
+    // ------------------------------------------------------------------ mapping: rbd-fuse + loop + mount
+
+    /// <summary>Mounts the volume's filesystem at its path (mapping the image first) unless it is mounted already.</summary>
+    public string MountVolume(PoolContext pool, VolumeContext volume)
+    {
+        if (volume.Type == VolumeTypes.Snapshot)
+            throw new ContainerPSException(ErrorKind.NotSupported, "SnapshotNotMountable",
+                $"The files of ceph snapshot '{volume.Name}' cannot be read directly (rbd-fuse maps only an image's head): copy the container from the snapshot within the pool, or restore it.", volume.Name);
+        var path = VolumePath(pool, volume);
+        if (Runtime.Mounts.IsMountPoint(path) && !File.Exists(GrowMarker(pool, volume)))
+            return path;
+        using var _ = MapLock(pool, ImageName(volume));
+        if (Runtime.Mounts.IsMountPoint(path))
+        {
+            if (File.Exists(GrowMarker(pool, volume)))
+                GrowWhenFree(pool, volume, path);
+            return path;
+        }
+        var loop = Map(pool, ImageName(volume));
+        try
+        {
+            var fs = Setting(pool, volume, "block.filesystem", "ext4");
+            if (fs == "ext4")
+                GrowExt4Offline(loop);
+            Directory.CreateDirectory(path, VolumeLayout.Mode0711);
+            tool.Run("mount", new[] { "-t", fs, "-o", MountOptionsOf(pool, volume, fs), loop, path });
+            if (fs == "xfs")
+                tool.Run("xfs_growfs", new[] { path });
+        }
+        catch
+        {
+            Unmap(pool, ImageName(volume));
+            throw;
+        }
+        return path;
+    }
+
+    /// <summary>The mount options: the volume's block.mount_options, plus what a clone needs (xfs: nouuid) and what keeps ext4 from zeroing its inode tables over RBD.</summary>
+    private static string MountOptionsOf(PoolContext pool, VolumeContext volume, string fs)
+    {
+        var options = Setting(pool, volume, "block.mount_options", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        options.Add(fs == "xfs" ? "nouuid" : "noinit_itable");
+        return string.Join(',', options.Distinct());
+    }
+
+    /// <summary>An exclusive lock on mapping one image, across processes.</summary>
+    private static FileStream MapLock(PoolContext pool, string image)
+    {
+        Directory.CreateDirectory(FuseRoot(pool), VolumeLayout.Mode0700);
+        var path = Path.Join(FuseRoot(pool), "." + image + ".lock");
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); ; Thread.Sleep(20))
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (clock.Elapsed < TimeSpan.FromSeconds(60)) { }
+        }
+    }
+
+    /// <summary>Maps an image: rbd-fuse of that one image, then a loop device on its file. Returns the loop device.</summary>
+    private string Map(PoolContext pool, string image)
+    {
+        var dir = FuseDir(pool, image);
+        var file = Path.Join(dir, image);
+        Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
+        if (!Runtime.Mounts.IsMountPoint(dir))
+        {
+            // rbd-fuse connects as client.admin of the -c config unless CEPH_ARGS says otherwise; Debian 13's
+            // crashes on -p without cps-rbd-fuse-compat.so (native/lib).
+            var env = new Dictionary<string, string?> { ["CEPH_ARGS"] = $"--cluster {Cluster(pool)} --id {User(pool)} --client_mount_timeout 20" };
+            if (Runtime.Monitor.NativeOrNull("cps-rbd-fuse-compat.so") is { } compat)
+                env["LD_PRELOAD"] = compat;
+            var args = new[] { "-c", ConfigFile(pool), "-p", OsdPool(pool), "-r", image, dir };
+            var r = tool.Execute("rbd-fuse", args, null, env, CephTimeout);
+            if (r.ExitCode != 0)
+                throw Failure(pool, "rbd-fuse", args, r.ExitCode, r.StandardError + r.StandardOutput);
+            // rbd-fuse mounts an empty directory, and exits 0, when the image cannot be opened.
+            if (!File.Exists(file))
+            {
+                UnmountFuse(dir);
+                throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{image} could not be mapped (rbd-fuse shows no such image).", image);
+            }
+        }
+        return LoopsOf(file).FirstOrDefault() ?? tool.Run("losetup", new[] { "-f", "--show", file }).Trim();
+    }
+
+    private List<string> LoopsOf(string file) =>
+        File.Exists(file)
+            ? tool.Run("losetup", new[] { "-j", file, "-O", "NAME", "-n" }).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+            : new List<string>();
+
+    /// <summary>Undoes <see cref="Map"/> and the mount: umount the volume, detach the loop, unmount the fuse. Idempotent; VolumeBusy while the filesystem is in use.</summary>
+    private void Unmap(PoolContext pool, string image)
+    {
+        foreach (var type in VolumeTypes.All.Where(t => t != VolumeTypes.Snapshot && Prefix(t) == image.Split('_')[0]))
+        {
+            var path = VolumePath(pool, new VolumeContext(image[(image.IndexOf('_') + 1)..], type, new Dictionary<string, string>()));
+            while (Runtime.Mounts.IsMountPoint(path))
+            {
+                var r = tool.Execute("umount", new[] { path }, null, null);
+                if (r.ExitCode != 0)
+                    throw new ContainerPSException(ErrorKind.InUse, "VolumeBusy", $"Cannot unmount {path}: {r.StandardError.Trim()} (is a container using it?).", path);
+            }
+        }
+        var dir = FuseDir(pool, image);
+        foreach (var loop in LoopsOf(Path.Join(dir, image)))
+            tool.Run("losetup", new[] { "-d", loop });
+        if (Directory.Exists(dir))
+        {
+            UnmountFuse(dir);
+            Directory.Delete(dir);
+        }
+        File.Delete(Path.Join(FuseRoot(pool), "." + image + ".grow")); // a fresh mapping grows the filesystem anyway
+    }
+
+    private void UnmountFuse(string dir)
+    {
+        // A detached loop device lets go of the file a moment later: retry while the fuse is busy.
+        for (var i = 0; Runtime.Mounts.IsMountPoint(dir); i++)
+        {
+            var r = tool.Execute("umount", new[] { dir }, null, null);
+            if (r.ExitCode != 0 && i >= 50)
+                throw new ContainerPSException(ErrorKind.InUse, "VolumeBusy", $"Cannot unmount the rbd-fuse mount {dir}: {r.StandardError.Trim()}.", dir);
+            if (r.ExitCode != 0)
+                Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Images with an rbd-fuse mount below the pool's directory (this mount namespace).</summary>
+    private static List<string> MappedImages(PoolContext pool) =>
+        Directory.Exists(FuseRoot(pool))
+            ? Directory.GetDirectories(FuseRoot(pool)).Select(Path.GetFileName).Where(n => n is not null && !n.StartsWith('.')).Select(n => n!).ToList()
+            : new List<string>();
+
+    /// <summary>Grows an unmounted ext4 filesystem to its device when the image was grown while the filesystem was in use.</summary>
+    private void GrowExt4Offline(string loop)
+    {
+        var device = long.Parse(tool.Run("blockdev", new[] { "--getsize64", loop }).Trim(), CultureInfo.InvariantCulture);
+        var header = tool.Execute("dumpe2fs", new[] { "-h", loop }, null, null).StandardOutput;
+        long Field(string name) => Regex.Match(header, $@"^{name}:\s+(\d+)", RegexOptions.Multiline) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        var blocks = Field("Block count");
+        var blockSize = Field("Block size");
+        if (blocks == 0 || blockSize == 0 || device - blocks * blockSize < 4 * blockSize)
+            return;
+        tool.Execute("e2fsck", new[] { "-f", "-p", loop }, null, null);
+        tool.Run("resize2fs", new[] { loop });
+    }
+
+    /// <summary>Snapshots an image; a mounted filesystem is frozen around it so the snapshot is consistent.</summary>
+    private void Snapshot(PoolContext pool, VolumeContext volume, string snapshot)
+    {
+        var path = VolumePath(pool, volume);
+        var frozen = volume.Type != VolumeTypes.Snapshot && Runtime.Mounts.IsMountPoint(path);
+        if (frozen)
+            tool.Run("fsfreeze", new[] { "-f", path });
+        try { Rbd(pool, "snap", "create", "--no-progress", $"{Spec(pool, volume)}@{snapshot}"); }
+        finally
+        {
+            if (frozen)
+                tool.Run("fsfreeze", new[] { "-u", path });
+        }
+    }
+
+    // ------------------------------------------------------------------ volumes
+
+    public bool VolumeExists(PoolContext pool, VolumeContext volume)
+    {
+        var images = Images(pool);
+        return images.TryGetValue(ImageName(volume), out var image)
+               && (volume.Type != VolumeTypes.Snapshot || image.Snapshots.Any(s => s.Name == SnapshotName(volume)));
+    }
+
+    public void CreateVolume(PoolContext pool, VolumeContext volume)
+    {
+        var image = ImageName(volume);
+        var images = Images(pool);
+        if (volume.Type == VolumeTypes.Image && images.ContainsKey(Zombie(image)) && !images.ContainsKey(image))
+        {
+            // The same image again (its name is its content's hash): the image kept for its clones is taken back.
+            Rbd(pool, "rename", $"{OsdPool(pool)}/{Zombie(image)}", $"{OsdPool(pool)}/{image}");
+            MountVolume(pool, volume);
+            return;
+        }
+        if (images.ContainsKey(image))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
+        var size = SizeOf(pool, volume);
+        Rbd(pool, new[] { "create", "--size", (size / (1 << 20)).ToString(CultureInfo.InvariantCulture) + "M" }.Concat(ImageFeatures(pool)).Append($"{OsdPool(pool)}/{image}").ToArray());
+        try
+        {
+            string loop;
+            using (MapLock(pool, image))
+                loop = Map(pool, image);
+            if (Setting(pool, volume, "block.filesystem", "ext4") == "xfs")
+                tool.Run("mkfs.xfs", new[] { "-q", "-K", loop });
+            else
+                tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", loop });
+            MountVolume(pool, volume);
+        }
+        catch
+        {
+            try { DeleteVolume(pool, volume); }
+            catch (ContainerPSException e) { tool.Log.Warning($"Could not remove the half-made RBD image {image}: {e.Message}"); }
+            throw;
+        }
+    }
+
+    /// <summary>The name an image gets while clones keep it: an image volume's is fixed (a later import takes it back), others' are unique.</summary>
+    private static string Zombie(string image) =>
+        image.StartsWith("image_", StringComparison.Ordinal) ? "zombie_" + image : $"zombie_{image}_{Guid.NewGuid():n}";
+
+    public void DeleteVolume(PoolContext pool, VolumeContext volume)
+    {
+        var image = ImageName(volume);
+        var osd = OsdPool(pool);
+        if (volume.Type == VolumeTypes.Snapshot)
+        {
+            var images = Images(pool);
+            if (images.TryGetValue(image, out var owner) && owner.Snapshots.FirstOrDefault(s => s.Name == SnapshotName(volume)) is { } snap)
+            {
+                if (HasChildren(images, image, snap.Name))
+                    Rbd(pool, "snap", "rename", $"{osd}/{image}@{snap.Name}", $"{osd}/{image}@zombie_{Guid.NewGuid():n}");
+                else
+                {
+                    if (snap.Protected)
+                        Rbd(pool, "snap", "unprotect", $"{osd}/{image}@{snap.Name}");
+                    Rbd(pool, "snap", "rm", "--no-progress", $"{osd}/{image}@{snap.Name}");
+                }
+            }
+            CollectZombies(pool);
+            return;
+        }
+        using (MapLock(pool, image))
+            Unmap(pool, image);
+        var all = Images(pool);
+        if (all.TryGetValue(image, out var rbd))
+        {
+            if (rbd.Snapshots.Any(s => HasChildren(all, image, s.Name)))
+                Rbd(pool, "rename", $"{osd}/{image}", $"{osd}/{Zombie(image)}"); // kept for its clones
+            else
+                RemoveImage(pool, rbd);
+        }
+        CollectZombies(pool);
+        var path = VolumePath(pool, volume);
+        if (Directory.Exists(path) && !Runtime.Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
+            Directory.Delete(path);
+        foreach (var leftover in new[] { Path.Join(FuseRoot(pool), "." + image + ".lock"), GrowMarker(pool, volume) })
+            if (File.Exists(leftover))
+                File.Delete(leftover);
+    }
+
+    /// <summary>
+    /// Removes what only clones kept: snapshots made for copies (copy-*) or kept for clones (zombie_*)
+    /// that no clone needs any more, and zombie images without snapshots. Repeats, as removing one
+    /// can free its parent.
+    /// </summary>
+    private void CollectZombies(PoolContext pool)
+    {
+        for (var progress = true; progress;)
+        {
+            progress = false;
+            var images = Images(pool);
+            foreach (var image in images.Values)
+            {
+                var zombie = image.Name.StartsWith("zombie_", StringComparison.Ordinal);
+                foreach (var s in image.Snapshots.Where(s => (zombie || s.Name.StartsWith("copy-", StringComparison.Ordinal) || s.Name.StartsWith("zombie_", StringComparison.Ordinal))
+                                                              && !HasChildren(images, image.Name, s.Name)))
+                {
+                    var spec = $"{OsdPool(pool)}/{image.Name}@{s.Name}";
+                    if (s.Protected)
+                        Rbd(pool, "snap", "unprotect", spec);
+                    Rbd(pool, "snap", "rm", "--no-progress", spec);
+                    progress = true;
+                }
+                if (zombie && !images.Values.Any(c => c.ParentImage == image.Name) && (progress || image.Snapshots.Count == 0))
+                {
+                    if (Images(pool).TryGetValue(image.Name, out var now) && now.Snapshots.Count == 0)
+                    {
+                        Rbd(pool, "rm", "--no-progress", $"{OsdPool(pool)}/{image.Name}");
+                        progress = true;
+                    }
+                }
+                if (progress)
+                    break; // the listing is stale: read it again
+            }
+        }
+    }
+
+    public void RenameVolume(PoolContext pool, VolumeContext volume, string newName)
+    {
+        var target = volume with { Name = newName };
+        var osd = OsdPool(pool);
+        if (volume.Type == VolumeTypes.Snapshot)
+        {
+            // A snapshot moves with its container's image; only a rename within one image is left to do.
+            if (VolumeExists(pool, target))
+                return;
+            if (ImageName(volume) != ImageName(target))
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeExists", $"Snapshot {Spec(pool, volume)} cannot move to another image ({Spec(pool, target)}).", newName);
+            Rbd(pool, "snap", "rename", Spec(pool, volume), Spec(pool, target));
+            return;
+        }
+        if (VolumeExists(pool, target))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", newName);
+        using (MapLock(pool, ImageName(volume)))
+            Unmap(pool, ImageName(volume));
+        Rbd(pool, "rename", Spec(pool, volume), Spec(pool, target));
+        var old = VolumePath(pool, volume);
+        if (Directory.Exists(old) && !Runtime.Mounts.IsMountPoint(old) && !Directory.EnumerateFileSystemEntries(old).Any())
+            Directory.Delete(old);
+        MountAfter(pool, target, "renaming");
+    }
+
+    /// <summary>
+    /// Mounts a volume again after an operation that had to unmap it, so its path shows its files as
+    /// on the other drivers; a failure here is a warning (the operation itself is done, and the next
+    /// command that needs the files mounts them).
+    /// </summary>
+    private void MountAfter(PoolContext pool, VolumeContext volume, string what)
+    {
+        try { MountVolume(pool, volume); }
+        catch (ContainerPSException e) { tool.Log.Warning($"After {what} '{volume.Name}', its filesystem could not be mounted yet: {e.Message}"); }
+    }
+
+    /// <summary>
+    /// A container snapshot (an RBD snapshot, the filesystem frozen around it), else a clone of a
+    /// protected snapshot (ceph.rbd.clone_copy, the default; constant time), else a full rbd copy
+    /// (another OSD pool, or clone_copy=false), or export | import between clusters.
+    /// </summary>
+    public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
+    {
+        if (target.Type == VolumeTypes.Snapshot)
+        {
+            if (source.Type == VolumeTypes.Snapshot || ImageName(source) != ImageName(target))
+                throw new ContainerPSException(ErrorKind.InvalidOperation, "InvalidSnapshot", $"An RBD snapshot is taken of its own image: {target.Name} is not a snapshot of {source.Name}.", target.Name);
+            Snapshot(sourcePool, source, SnapshotName(target));
+            return;
+        }
+        var images = Images(pool);
+        if (images.ContainsKey(ImageName(target)))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", target.Name);
+        var sameCluster = Cluster(sourcePool) == Cluster(pool) && ConfigFile(sourcePool) == ConfigFile(pool);
+        var clone = sameCluster && OsdPool(sourcePool) == OsdPool(pool) && pool.Config.GetValueOrDefault(CloneCopyKey) != "false";
+        var origin = Origin(sourcePool, source, protect: clone);
+        try
+        {
+            if (clone)
+                Rbd(pool, new[] { "clone" }.Concat(ImageFeatures(pool)).Concat(new[] { origin, Spec(pool, target) }).ToArray());
+            else if (sameCluster)
+                Rbd(pool, "cp", "--no-progress", origin, Spec(pool, target));
+            else
+            {
+                var from = string.Join(' ', Connect(sourcePool).Select(Quote));
+                var to = string.Join(' ', Connect(pool).Select(Quote));
+                tool.Run("bash", new[] { "-o", "pipefail", "-c", $"rbd {from} export --no-progress {Quote(origin)} - | rbd {to} import --no-progress - {Quote(Spec(pool, target))}" });
+            }
+            var wanted = SizeOf(pool, target);
+            if (wanted > Images(pool)[ImageName(target)].Size)
+                Grow(pool, target, wanted);
+            MountVolume(pool, target);
+        }
+        catch
+        {
+            try { DeleteVolume(pool, target); }
+            catch (ContainerPSException e) { tool.Log.Warning($"Could not remove the half-made copy {Spec(pool, target)}: {e.Message}"); }
+            throw;
+        }
+        finally
+        {
+            if (!clone)
+                CollectZombies(sourcePool); // a full copy needs its copy-* snapshot no more
+        }
+    }
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+
+    /// <summary>
+    /// The snapshot a copy is made from: a snapshot volume's own, an image volume's `readonly`
+    /// snapshot (made once), else a new copy-* snapshot; protected when it is to be cloned.
+    /// </summary>
+    private string Origin(PoolContext pool, VolumeContext source, bool protect)
+    {
+        var images = Images(pool);
+        if (!images.TryGetValue(ImageName(source), out var image))
+            throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
+        var snapshot = source.Type switch
+        {
+            VolumeTypes.Snapshot => SnapshotName(source),
+            VolumeTypes.Image => ImageSnapshot,
+            _ => $"copy-{Guid.NewGuid():n}",
+        };
+        var existing = image.Snapshots.FirstOrDefault(s => s.Name == snapshot);
+        if (existing is null)
+        {
+            if (source.Type == VolumeTypes.Snapshot)
+                throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD snapshot {Spec(pool, source)} does not exist.", source.Name);
+            Snapshot(pool, source, snapshot);
+        }
+        var spec = $"{OsdPool(pool)}/{image.Name}@{snapshot}";
+        if (protect && existing is not { Protected: true })
+            Rbd(pool, "snap", "protect", spec);
+        return spec;
+    }
+
+    /// <summary>rbd snap rollback, with the image unmapped (no mount or cache may hold the old blocks), then mounted again.</summary>
+    public void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target)
+    {
+        using (MapLock(pool, ImageName(target)))
+            Unmap(pool, ImageName(target));
+        Rbd(pool, "snap", "rollback", "--no-progress", Spec(pool, snapshot));
+        MountAfter(pool, target, "restoring");
+    }
+
+    public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)
+    {
+        if (changes.ContainsKey("block.mount_options"))
+        {
+            var path = VolumePath(pool, volume);
+            if (Runtime.Mounts.IsMountPoint(path))
+            {
+                var fs = Setting(pool, volume, "block.filesystem", "ext4");
+                tool.Run("mount", new[] { "-o", "remount," + MountOptionsOf(pool, volume, fs), path });
+            }
+        }
+        if (!changes.TryGetValue("size", out var size))
+            return;
+        var wanted = SizeOf(pool, volume);
+        var current = Images(pool).TryGetValue(ImageName(volume), out var image) ? image.Size
+            : throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {Spec(pool, volume)} does not exist.", volume.Name);
+        if (wanted < current)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeShrinkNotSupported",
+                $"A ceph volume can grow, not shrink: '{volume.Name}' is {ByteSize.Format(current)} and size {size ?? DefaultVolumeSize} is smaller.", volume.Name);
+        if (wanted > current)
+            Grow(pool, volume, wanted);
+    }
+
+    /// <summary>
+    /// Grows the image, then its filesystem: online where the kernel lets this host (xfs; ext4 needs
+    /// CAP_SYS_RESOURCE), else offline when nothing else has it mounted, else at its next mount.
+    /// </summary>
+    private void Grow(PoolContext pool, VolumeContext volume, long bytes)
+    {
+        var path = VolumePath(pool, volume);
+        var file = Path.Join(FuseDir(pool, ImageName(volume)), ImageName(volume));
+        var loop = LoopsOf(file).FirstOrDefault();
+        if (loop is null)
+        {
+            Rbd(pool, "resize", "--no-progress", "--size", (bytes / (1 << 20)).ToString(CultureInfo.InvariantCulture) + "M", Spec(pool, volume));
+            return; // not mapped: MountVolume grows the filesystem
+        }
+        // Through the mapping's own file: rbd-fuse resizes the image and shows the new size at once
+        // (a resize by another client reaches its cached attributes only a second or so later).
+        using (var f = new FileStream(file, FileMode.Open, FileAccess.Write))
+            f.SetLength(bytes);
+        tool.Run("losetup", new[] { "-c", loop });
+        var fs = Setting(pool, volume, "block.filesystem", "ext4");
+        if (!Runtime.Mounts.IsMountPoint(path))
+            return;
+        if (fs == "xfs")
+        {
+            tool.Run("xfs_growfs", new[] { path });
+            return;
+        }
+        if (tool.Execute("resize2fs", new[] { loop }, null, null).ExitCode == 0)
+            return;
+        using (MapLock(pool, ImageName(volume)))
+        {
+            File.WriteAllText(GrowMarker(pool, volume), "");
+            if (!GrowWhenFree(pool, volume, path))
+                tool.Log.Warning($"The RBD image of '{volume.Name}' grew to {ByteSize.Format(bytes)}; its ext4 filesystem grows when no running container uses the volume (at its next start or mount): this host cannot resize ext4 online without CAP_SYS_RESOURCE.");
+        }
+    }
+
+    /// <summary>Marks a volume whose image grew while its ext4 filesystem could not (in use, no online resize here).</summary>
+    private static string GrowMarker(PoolContext pool, VolumeContext volume) => Path.Join(FuseRoot(pool), "." + ImageName(volume) + ".grow");
+
+    /// <summary>
+    /// Unmounts the volume's ext4 filesystem and grows it offline unless another mount (a running
+    /// container's) still holds it; mounts it again either way. True when it grew (the marker goes).
+    /// </summary>
+    private bool GrowWhenFree(PoolContext pool, VolumeContext volume, string path)
+    {
+        var loop = LoopsOf(Path.Join(FuseDir(pool, ImageName(volume)), ImageName(volume))).FirstOrDefault();
+        if (loop is null)
+            return false;
+        tool.Run("umount", new[] { path });
+        var free = !LibC.DeviceInUse(loop);
+        try
+        {
+            if (free)
+                GrowExt4Offline(loop);
+        }
+        finally { tool.Run("mount", new[] { "-t", "ext4", "-o", MountOptionsOf(pool, volume, "ext4"), loop, path }); }
+        if (free)
+            File.Delete(GrowMarker(pool, volume));
+        return free;
+    }
+
+    /// <summary>Used bytes: the mounted filesystem's (statvfs), else the image's or snapshot's in `rbd du`.</summary>
+    public long? VolumeUsage(PoolContext pool, VolumeContext volume)
+    {
+        var path = VolumePath(pool, volume);
+        if (volume.Type != VolumeTypes.Snapshot && Runtime.Mounts.IsMountPoint(path))
+            return DiskUsage.Filesystem(path).Used;
+        using var doc = JsonDocument.Parse(DiskUsageJson(pool));
+        if (!doc.RootElement.TryGetProperty("images", out var list))
+            return null;
+        foreach (var e in list.EnumerateArray())
+        {
+            var snap = e.TryGetProperty("snapshot", out var s) ? s.GetString() : null;
+            if (e.GetProperty("name").GetString() == ImageName(volume) && snap == (volume.Type == VolumeTypes.Snapshot ? SnapshotName(volume) : null))
+                return e.GetProperty("used_size").GetInt64();
+        }
+        return null;
+    }
+
+    public bool EnforcesSize(PoolContext pool) => true;
+}
