@@ -210,6 +210,10 @@ Describe 'containers on ceph' {
         Invoke-In c1 'cat /root/state' | Should -Be 'one'
 
         Stop-Container c1 -Force
+        $null = New-StoragePool d -Driver dir
+        $before = Get-ContainerStateSnapshot -IgnoreLocks
+        Get-ErrorId (Get-CommandError { Copy-Container c1 cx -Snapshot s2 -StoragePool d }) | Should -Be 'SnapshotNotMountable'
+        Get-ContainerStateSnapshot -IgnoreLocks | Should -Be $before
         $null = Copy-Container c1 c2 -Snapshot s2
         Get-RbdParent "$script:osd/container_c2" | Should -Be "$script:osd/container_c1@snapshot_s2"
         Start-Container c2
@@ -229,6 +233,7 @@ Describe 'containers on ceph' {
         Remove-Container c2, c3 -Force
         Remove-ContainerImage busybox
         Get-RbdImages $script:osd | Should -BeNullOrEmpty -Because 'the kept images went with their last clone'
+        Remove-StoragePool d -Confirm:$false
     }
 
     It 'a custom volume mounted into a running container; a copy to a dir pool; the pool refuses removal while it holds containers' {

@@ -59,7 +59,9 @@ public static partial class Criu
         {
             CriuPath = path,
             Version = version?.ToString(),
-            Check = check.Split('\n').LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "",
+            // The verdict line: CRIU may print warnings after it on stderr (such as "Can't keep kdat cache on non-tempfs" when /run is not a tmpfs).
+            Check = (passed ? check.Split('\n').FirstOrDefault(l => l.Contains("Looks good", StringComparison.Ordinal))
+                : check.Split('\n').LastOrDefault(l => l.Trim().Length > 0))?.Trim() ?? "",
             Supported = ok,
             MemoryTracking = dirty,
             LazyPages = uffd,

@@ -197,12 +197,13 @@ public sealed class BtrfsDriver : IStorageDriver
     /// </summary>
     public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
     {
+        VolumeLayout.EnsureTypeDir(Root(pool), target.Type);
         var temp = TempPath(pool, target);
         DeleteTree(temp);
         var final = VolumePath(pool, target);
         VolumeLayout.CheckFree(final);
         var from = VolumePath(sourcePool, source);
-        var readOnly = target.Type == VolumeTypes.Snapshot;
+        var readOnly = VolumeTypes.IsSnapshot(target.Type);
         if (sourcePool.Source == pool.Source)
         {
             tool.Run("btrfs", readOnly ? new[] { "-q", "subvolume", "snapshot", "-r", from, temp } : new[] { "-q", "subvolume", "snapshot", from, temp });

@@ -292,7 +292,7 @@ public sealed class CephDriver : IStorageDriver
 
     private static string Prefix(string type) => type switch
     {
-        VolumeTypes.Custom => "custom",
+        VolumeTypes.Custom or VolumeTypes.CustomSnapshot => "custom",
         VolumeTypes.Container or VolumeTypes.Snapshot => "container",
         VolumeTypes.Image => "image",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
@@ -300,13 +300,13 @@ public sealed class CephDriver : IStorageDriver
 
     /// <summary>The RBD image of a volume (a snapshot volume CONTAINER@NAME: its container's image).</summary>
     private static string ImageName(VolumeContext volume) =>
-        $"{Prefix(volume.Type)}_{(volume.Type == VolumeTypes.Snapshot ? volume.Name.Split('@')[0] : volume.Name)}";
+        $"{Prefix(volume.Type)}_{(VolumeTypes.IsSnapshot(volume.Type) ? volume.Name.Split('@')[0] : volume.Name)}";
 
     /// <summary>The RBD snapshot of a snapshot volume CONTAINER@NAME.</summary>
     private static string SnapshotName(VolumeContext volume) => "snapshot_" + volume.Name.Split('@', 2)[1];
 
     private string Spec(PoolContext pool, VolumeContext volume) =>
-        volume.Type == VolumeTypes.Snapshot
+        VolumeTypes.IsSnapshot(volume.Type)
             ? $"{OsdPool(pool)}/{ImageName(volume)}@{SnapshotName(volume)}"
             : $"{OsdPool(pool)}/{ImageName(volume)}";
 
@@ -328,7 +328,7 @@ public sealed class CephDriver : IStorageDriver
     /// <summary>Mounts the volume's filesystem at its path (mapping the image first) unless it is mounted already.</summary>
     public string MountVolume(PoolContext pool, VolumeContext volume)
     {
-        if (volume.Type == VolumeTypes.Snapshot)
+        if (VolumeTypes.IsSnapshot(volume.Type))
             throw new ContainerPSException(ErrorKind.NotSupported, "SnapshotNotMountable",
                 $"The files of ceph snapshot '{volume.Name}' cannot be read directly (rbd-fuse maps only an image's head): copy the container from the snapshot within the pool, or restore it.", volume.Name);
         var path = VolumePath(pool, volume);
@@ -415,7 +415,7 @@ public sealed class CephDriver : IStorageDriver
     /// <summary>Undoes <see cref="Map"/> and the mount: umount the volume, detach the loop, unmount the fuse. Idempotent; VolumeBusy while the filesystem is in use.</summary>
     private void Unmap(PoolContext pool, string image)
     {
-        foreach (var type in VolumeTypes.All.Where(t => t != VolumeTypes.Snapshot && Prefix(t) == image.Split('_')[0]))
+        foreach (var type in VolumeTypes.All.Where(t => !VolumeTypes.IsSnapshot(t) && Prefix(t) == image.Split('_')[0]))
         {
             var path = VolumePath(pool, new VolumeContext(image[(image.IndexOf('_') + 1)..], type, new Dictionary<string, string>()));
             while (Runtime.Mounts.IsMountPoint(path))
@@ -473,7 +473,7 @@ public sealed class CephDriver : IStorageDriver
     private void Snapshot(PoolContext pool, VolumeContext volume, string snapshot)
     {
         var path = VolumePath(pool, volume);
-        var frozen = volume.Type != VolumeTypes.Snapshot && Runtime.Mounts.IsMountPoint(path);
+        var frozen = !VolumeTypes.IsSnapshot(volume.Type) && Runtime.Mounts.IsMountPoint(path);
         if (frozen)
             tool.Run("fsfreeze", new[] { "-f", path });
         try { Rbd(pool, "snap", "create", "--no-progress", $"{Spec(pool, volume)}@{snapshot}"); }
@@ -490,7 +490,7 @@ public sealed class CephDriver : IStorageDriver
     {
         var images = Images(pool);
         return images.TryGetValue(ImageName(volume), out var image)
-               && (volume.Type != VolumeTypes.Snapshot || image.Snapshots.Any(s => s.Name == SnapshotName(volume)));
+               && (!VolumeTypes.IsSnapshot(volume.Type) || image.Snapshots.Any(s => s.Name == SnapshotName(volume)));
     }
 
     public void CreateVolume(PoolContext pool, VolumeContext volume)
@@ -535,7 +535,7 @@ public sealed class CephDriver : IStorageDriver
     {
         var image = ImageName(volume);
         var osd = OsdPool(pool);
-        if (volume.Type == VolumeTypes.Snapshot)
+        if (VolumeTypes.IsSnapshot(volume.Type))
         {
             var images = Images(pool);
             if (images.TryGetValue(image, out var owner) && owner.Snapshots.FirstOrDefault(s => s.Name == SnapshotName(volume)) is { } snap)
@@ -612,7 +612,7 @@ public sealed class CephDriver : IStorageDriver
     {
         var target = volume with { Name = newName };
         var osd = OsdPool(pool);
-        if (volume.Type == VolumeTypes.Snapshot)
+        if (VolumeTypes.IsSnapshot(volume.Type))
         {
             // A snapshot moves with its container's image; only a rename within one image is left to do.
             if (VolumeExists(pool, target))
@@ -651,9 +651,9 @@ public sealed class CephDriver : IStorageDriver
     /// </summary>
     public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
     {
-        if (target.Type == VolumeTypes.Snapshot)
+        if (VolumeTypes.IsSnapshot(target.Type))
         {
-            if (source.Type == VolumeTypes.Snapshot || ImageName(source) != ImageName(target))
+            if (VolumeTypes.IsSnapshot(source.Type) || ImageName(source) != ImageName(target))
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "InvalidSnapshot", $"An RBD snapshot is taken of its own image: {target.Name} is not a snapshot of {source.Name}.", target.Name);
             Snapshot(sourcePool, source, SnapshotName(target));
             return;
@@ -707,14 +707,14 @@ public sealed class CephDriver : IStorageDriver
             throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
         var snapshot = source.Type switch
         {
-            VolumeTypes.Snapshot => SnapshotName(source),
+            VolumeTypes.Snapshot or VolumeTypes.CustomSnapshot => SnapshotName(source),
             VolumeTypes.Image => ImageSnapshot,
             _ => $"copy-{Guid.NewGuid():n}",
         };
         var existing = image.Snapshots.FirstOrDefault(s => s.Name == snapshot);
         if (existing is null)
         {
-            if (source.Type == VolumeTypes.Snapshot)
+            if (VolumeTypes.IsSnapshot(source.Type))
                 throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD snapshot {Spec(pool, source)} does not exist.", source.Name);
             Snapshot(pool, source, snapshot);
         }
@@ -822,7 +822,7 @@ public sealed class CephDriver : IStorageDriver
     public long? VolumeUsage(PoolContext pool, VolumeContext volume)
     {
         var path = VolumePath(pool, volume);
-        if (volume.Type != VolumeTypes.Snapshot && Runtime.Mounts.IsMountPoint(path))
+        if (!VolumeTypes.IsSnapshot(volume.Type) && Runtime.Mounts.IsMountPoint(path))
             return DiskUsage.Filesystem(path).Used;
         using var doc = JsonDocument.Parse(DiskUsageJson(pool));
         if (!doc.RootElement.TryGetProperty("images", out var list))
@@ -830,7 +830,7 @@ public sealed class CephDriver : IStorageDriver
         foreach (var e in list.EnumerateArray())
         {
             var snap = e.TryGetProperty("snapshot", out var s) ? s.GetString() : null;
-            if (e.GetProperty("name").GetString() == ImageName(volume) && snap == (volume.Type == VolumeTypes.Snapshot ? SnapshotName(volume) : null))
+            if (e.GetProperty("name").GetString() == ImageName(volume) && snap == (VolumeTypes.IsSnapshot(volume.Type) ? SnapshotName(volume) : null))
                 return e.GetProperty("used_size").GetInt64();
         }
         return null;

@@ -119,6 +119,7 @@ public sealed class DirDriver : IStorageDriver
 
     public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
     {
+        VolumeLayout.EnsureTypeDir(pool.Source, target.Type);
         var temp = TempPath(pool, target);
         RemoveTree(temp);
         var final = VolumePath(pool, target);

@@ -157,7 +157,7 @@ public sealed class StorageService
             if (!force)
                 throw new ContainerPSException(ErrorKind.InUse, "PoolInUse",
                     $"Storage pool '{name}' is in use by {volumes.Count} volume(s) ({string.Join(", ", volumes.Take(5).Select(v => $"{v.Type}/{v.Name}"))}); remove them first or use -Force.", name);
-            foreach (var v in volumes)
+            foreach (var v in volumes.OrderByDescending(v => VolumeTypes.IsSnapshot(v.Type)))
                 RemoveVolume(name, v.Type, v.Name, anyType: true);
         }
         store.Write(() =>
@@ -496,6 +496,9 @@ public sealed class StorageService
             store.RenameVolumeRow(v.Id, newName);
             store.Release("volumes", v.Id);
         });
+        // Its snapshots follow (zfs and ceph snapshots moved with the dataset or image already).
+        foreach (var snap in SnapshotRows(pool, VolumeTypes.Custom, name, store.Volumes(pool.Id)))
+            RenameInternalVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, newName + snap.Name[name.Length..]);
         return GetVolume(poolName, VolumeTypes.Custom, newName);
     }
 
@@ -529,12 +532,20 @@ public sealed class StorageService
         if (type != VolumeTypes.Custom && !anyType)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeTypeNotRemovable",
                 $"Storage volumes of type {type} belong to their {type}; remove the {type} instead.", $"{poolName}/{type}/{name}");
+        if (type == VolumeTypes.Custom)
+        {
+            // A custom volume goes with its snapshots (as in LXD), once nothing has it mounted.
+            var row = Ready(VolumeRow(pool, type, name));
+            if (store.VolumeDevices(row.Id) is { Count: > 0 } users)
+                throw VolumeInUse(poolName, type, name, users.Select(u => u.Container), "Dismount-StorageVolume it first");
+            foreach (var snap in SnapshotRows(pool, VolumeTypes.Custom, name, store.Volumes(pool.Id)))
+                RemoveVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, anyType: true);
+        }
         var v = store.Write(() =>
         {
             var row = Ready(VolumeRow(pool, type, name));
             if (store.VolumeDevices(row.Id) is { Count: > 0 } users)
-                throw new ContainerPSException(ErrorKind.InUse, "VolumeInUse",
-                    $"Storage volume '{poolName}/{type}/{name}' is mounted into {string.Join(", ", users.Select(u => u.Container))}; Dismount-StorageVolume it first.", $"{poolName}/{type}/{name}");
+                throw VolumeInUse(poolName, type, name, users.Select(u => u.Container), "Dismount-StorageVolume it first");
             if (!store.Claim("volumes", row.Id, RowState.Deleting))
                 throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
             return row;
@@ -564,12 +575,80 @@ public sealed class StorageService
             Path = driver.VolumePath(Ctx(pool), Ctx(v)),
             CreatedAt = v.CreatedAt,
             UsedBy = store.VolumeDevices(v.Id).Select(d => d.Container).ToArray(),
-            Snapshots = v.Type == VolumeTypes.Container
-                ? (volumes ?? store.Volumes(pool.Id)).Where(s => s.PoolId == pool.Id && s.Type == VolumeTypes.Snapshot && s.Name.StartsWith(v.Name + "@", StringComparison.Ordinal))
-                    .Select(s => s.Name[(v.Name.Length + 1)..]).Order(StringComparer.Ordinal).ToArray()
-                : Array.Empty<string>(),
+            Snapshots = SnapshotRows(pool, v.Type, v.Name, volumes ?? store.Volumes(pool.Id)).Select(s => s.Name[(v.Name.Length + 1)..]).ToArray(),
             Status = Status(v.State),
         };
+    }
+
+    private static ContainerPSException VolumeInUse(string pool, string type, string name, IEnumerable<string> containers, string hint) =>
+        new(ErrorKind.InUse, "VolumeInUse", $"Storage volume '{pool}/{type}/{name}' is mounted into {string.Join(", ", containers)}; {hint}.", $"{pool}/{type}/{name}");
+
+    /// <summary>The snapshot volumes (NAME@SNAPSHOT) of a container or custom volume among <paramref name="volumes"/>, by name.</summary>
+    private static IEnumerable<VolumeRow> SnapshotRows(PoolRow pool, string type, string name, IEnumerable<VolumeRow> volumes) =>
+        VolumeTypes.SnapshotOf(type) is { } snapshotType
+            ? volumes.Where(s => s.PoolId == pool.Id && s.Type == snapshotType && s.Name.StartsWith(name + "@", StringComparison.Ordinal)).OrderBy(s => s.Name, StringComparer.Ordinal)
+            : Enumerable.Empty<VolumeRow>();
+
+    // ------------------------------------------------------------------ custom volume snapshots
+
+    /// <summary>Takes a snapshot of a custom volume (a read-only copy: btrfs and zfs snapshots, RBD snapshots, cp -a on dir).</summary>
+    public StorageVolumeSnapshot CreateVolumeSnapshot(string poolName, string volume, string name)
+    {
+        Names.Validate(name, "snapshot");
+        var pool = Ready(PoolRow(poolName));
+        Ready(VolumeRow(pool, VolumeTypes.Custom, volume));
+        if (store.Volume(pool.Id, VolumeTypes.CustomSnapshot, $"{volume}@{name}") is not null)
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "SnapshotExists", $"Snapshot '{name}' of storage volume '{poolName}/{volume}' already exists.", name);
+        CloneVolume(poolName, VolumeTypes.Custom, volume, poolName, VolumeTypes.CustomSnapshot, $"{volume}@{name}");
+        return GetVolumeSnapshot(poolName, volume, name);
+    }
+
+    public IReadOnlyList<StorageVolumeSnapshot> ListVolumeSnapshots(string poolName, string volume)
+    {
+        var pool = PoolRow(poolName);
+        VolumeRow(pool, VolumeTypes.Custom, volume);
+        return SnapshotRows(pool, VolumeTypes.Custom, volume, store.Volumes(pool.Id)).Select(s => ToSnapshot(pool, volume, s)).ToList();
+    }
+
+    public StorageVolumeSnapshot GetVolumeSnapshot(string poolName, string volume, string name)
+    {
+        var pool = PoolRow(poolName);
+        return ToSnapshot(pool, volume, SnapshotRow(pool, volume, name));
+    }
+
+    private VolumeRow SnapshotRow(PoolRow pool, string volume, string name)
+    {
+        VolumeRow(pool, VolumeTypes.Custom, volume);
+        return store.Volume(pool.Id, VolumeTypes.CustomSnapshot, $"{volume}@{name}")
+               ?? throw new ContainerPSException(ErrorKind.NotFound, "SnapshotNotFound", $"Snapshot '{name}' of storage volume '{pool.Name}/{volume}' not found.", name);
+    }
+
+    private StorageVolumeSnapshot ToSnapshot(PoolRow pool, string volume, VolumeRow s)
+    {
+        long? used = null;
+        try { used = Driver(pool.Driver).VolumeUsage(Ctx(pool), Ctx(s)); }
+        catch (IOException e) { log.Verbose($"usage of snapshot {s.Name}: {e.Message}"); }
+        return new StorageVolumeSnapshot
+        {
+            Pool = pool.Name, Volume = volume, Name = s.Name[(volume.Length + 1)..], Used = used, CreatedAt = s.CreatedAt,
+        };
+    }
+
+    /// <summary>Puts a custom volume back to a snapshot; refused while the volume is mounted into a container.</summary>
+    public void RestoreVolumeSnapshot(string poolName, string volume, string name)
+    {
+        var pool = PoolRow(poolName);
+        var snap = SnapshotRow(pool, volume, name);
+        var row = VolumeRow(pool, VolumeTypes.Custom, volume);
+        if (store.VolumeDevices(row.Id) is { Count: > 0 } users)
+            throw VolumeInUse(poolName, VolumeTypes.Custom, volume, users.Select(u => u.Container), "Dismount-StorageVolume it before restoring a snapshot");
+        RestoreVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, VolumeTypes.Custom, volume);
+    }
+
+    public void RemoveVolumeSnapshot(string poolName, string volume, string name)
+    {
+        var pool = PoolRow(poolName);
+        RemoveVolume(poolName, VolumeTypes.CustomSnapshot, SnapshotRow(pool, volume, name).Name, anyType: true);
     }
 
     // ------------------------------------------------------------------ repair

@@ -3,6 +3,7 @@ namespace ContainerPS.Engine.Storage;
 /// <summary>
 /// Where volumes live below a pool's directory, for the drivers whose volumes are directories (dir,
 /// btrfs): ROOT/custom/NAME, ROOT/containers/NAME, ROOT/images/NAME, ROOT/containers-snapshots/NAME,
+/// ROOT/custom-snapshots/NAME,
 /// and the temporary name a copy is made under before it is renamed into place.
 /// </summary>
 public static class VolumeLayout
@@ -18,6 +19,7 @@ public static class VolumeLayout
         VolumeTypes.Container => "containers",
         VolumeTypes.Image => "images",
         VolumeTypes.Snapshot => "containers-snapshots",
+        VolumeTypes.CustomSnapshot => "custom-snapshots",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
     };
 
@@ -30,6 +32,14 @@ public static class VolumeLayout
     {
         foreach (var type in VolumeTypes.All)
             Directory.CreateDirectory(System.IO.Path.Join(root, TypeDir(type)), type == VolumeTypes.Custom ? Mode0711 : Mode0700);
+    }
+
+    /// <summary>Makes the directory of one volume type when a pool made before that type existed lacks it.</summary>
+    public static void EnsureTypeDir(string root, string type)
+    {
+        var dir = System.IO.Path.Join(root, TypeDir(type));
+        if (!Directory.Exists(dir))
+            Directory.CreateDirectory(dir, type == VolumeTypes.Custom ? Mode0711 : Mode0700);
     }
 
     public static string Path(string root, VolumeContext volume) => System.IO.Path.Join(root, TypeDir(volume.Type), volume.Name);

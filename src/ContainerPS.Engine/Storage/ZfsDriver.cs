@@ -182,11 +182,9 @@ public sealed class ZfsDriver : IStorageDriver
 
     // ------------------------------------------------------------------ volumes
 
-    /// <summary>The dataset of a volume; a snapshot volume CONTAINER@NAME is the snapshot of the container's dataset.</summary>
+    /// <summary>The dataset of a volume; a snapshot volume NAME@SNAPSHOT is the zfs snapshot of its container's or custom volume's dataset.</summary>
     private string Dataset(PoolContext pool, VolumeContext volume) =>
-        volume.Type == VolumeTypes.Snapshot
-            ? $"{Ready(pool)}/{VolumeLayout.TypeDir(VolumeTypes.Container)}/{volume.Name}"
-            : $"{Ready(pool)}/{VolumeLayout.TypeDir(volume.Type)}/{volume.Name}";
+        $"{Ready(pool)}/{VolumeLayout.TypeDir(VolumeTypes.Parent(volume.Type))}/{volume.Name}";
 
     /// <summary>Where the volume's dataset is mounted (a snapshot is not mounted: zfs-fuse has no .zfs directory).</summary>
     public string VolumePath(PoolContext pool, VolumeContext volume) => VolumeLayout.Path(pool.Source, volume);
@@ -219,7 +217,7 @@ public sealed class ZfsDriver : IStorageDriver
         var ds = Dataset(pool, volume);
         if (Exists(ds))
         {
-            if (volume.Type == VolumeTypes.Snapshot)
+            if (VolumeTypes.IsSnapshot(volume.Type))
             {
                 // Deferred: a snapshot that copies were cloned from goes with its last clone.
                 Zfs("zfs", "destroy", "-d", ds);
@@ -286,7 +284,7 @@ public sealed class ZfsDriver : IStorageDriver
     {
         var from = Dataset(pool, volume);
         var to = Dataset(pool, volume with { Name = newName });
-        if (volume.Type == VolumeTypes.Snapshot)
+        if (VolumeTypes.IsSnapshot(volume.Type))
         {
             // A snapshot moves with its container's dataset; only a rename within one dataset is left to do.
             if (Exists(to))
@@ -317,7 +315,7 @@ public sealed class ZfsDriver : IStorageDriver
         var to = Dataset(pool, target);
         if (Exists(to))
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Dataset {to} already exists.", to);
-        if (target.Type == VolumeTypes.Snapshot)
+        if (VolumeTypes.IsSnapshot(target.Type))
         {
             if (from.Contains('@') || to.Split('@')[0] != from)
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "InvalidSnapshot", $"A zfs snapshot is taken of its own dataset: {to} is not a snapshot of {from}.", to);
@@ -379,7 +377,7 @@ public sealed class ZfsDriver : IStorageDriver
     public long? VolumeUsage(PoolContext pool, VolumeContext volume)
     {
         var ds = Dataset(pool, volume);
-        return Exists(ds) && long.TryParse(Get(ds, volume.Type == VolumeTypes.Snapshot ? "referenced" : "used"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+        return Exists(ds) && long.TryParse(Get(ds, VolumeTypes.IsSnapshot(volume.Type) ? "referenced" : "used"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
     public bool EnforcesSize(PoolContext pool) => true;

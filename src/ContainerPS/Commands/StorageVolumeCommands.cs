@@ -51,7 +51,7 @@ public sealed class GetStorageVolumeCommand : ContainerPSCmdlet
     public string[]? Name { get; set; }
 
     [Parameter]
-    [ValidateSet(VolumeTypes.Custom, VolumeTypes.Container, VolumeTypes.Image, VolumeTypes.Snapshot)]
+    [ValidateSet(VolumeTypes.Custom, VolumeTypes.Container, VolumeTypes.Image, VolumeTypes.Snapshot, VolumeTypes.CustomSnapshot)]
     public string? Type { get; set; }
 
     /// <summary>Return only this property's bare value (a property name such as used, or a config key).</summary>
@@ -86,7 +86,7 @@ public abstract class StorageVolumeCmdlet : ContainerPSCmdlet
 
     /// <summary>The volume's type; custom unless a volume object from the pipeline says otherwise.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateSet(VolumeTypes.Custom, VolumeTypes.Container, VolumeTypes.Image, VolumeTypes.Snapshot)]
+    [ValidateSet(VolumeTypes.Custom, VolumeTypes.Container, VolumeTypes.Image, VolumeTypes.Snapshot, VolumeTypes.CustomSnapshot)]
     public string Type { get; set; } = VolumeTypes.Custom;
 
     protected string Target => $"{Pool}/{Type}/{Name}";

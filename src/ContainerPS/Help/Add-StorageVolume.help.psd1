@@ -11,8 +11,10 @@ this cmdlet; they belong to containers and images.
 In a dir pool, the volume is the directory POOL-SOURCE/custom/NAME (mode
 0755); in a btrfs pool, it is the btrfs subvolume POOL-SOURCE/custom/NAME;
 in a zfs pool, it is the dataset DATASET/custom/NAME (DATASET is the pool's
-zfs.pool_name), mounted at POOL-SOURCE/custom/NAME.
-The path is shown in the volume's Path property.
+zfs.pool_name), mounted at POOL-SOURCE/custom/NAME; in a ceph pool, it is
+the RBD image custom_NAME of the pool's OSD pool, formatted with ext4 (or
+xfs) and mounted at POOL-SOURCE/custom/NAME through rbd-fuse and a loop
+device. The path is shown in the volume's Path property.
 
 The volume's keys are the pool's volume.* defaults (volume.size on the pool
 becomes size on the volume) overridden by -Config and -Size. They are copied
@@ -29,6 +31,13 @@ subvolume (quotas are enabled on the pool's filesystem the first time a
 size is set), writes past it fail with "Disk quota exceeded" (EDQUOT), and
 the volume's SizeEnforced property is True. The limit counts the data the
 subvolume refers to, including data it shares with snapshots and copies.
+
+On a ceph pool the size is the size of the RBD image and of its
+filesystem (default 10GiB, or the pool's volume.size), so it is enforced:
+writes past it fail with "No space left on device". Two more keys can be
+set when a ceph volume is created: block.filesystem (ext4, the default, or
+xfs) and block.mount_options (mount options of the volume's filesystem,
+such as noatime; Set-StorageVolume can change them and remounts).
 
 On a zfs pool the size is enforced too: it is the dataset's refquota,
 writes past it fail with "Disk quota exceeded", and SizeEnforced is True.
@@ -49,7 +58,8 @@ also when the dataset of a removed volume of that name is kept because
 clones of it still exist),
 InvalidName, InvalidConfigKey (unknown key, or a key of another driver),
 InvalidConfigValue (for example size=10G: write 10GB or 10GiB),
-ConfigKeyReadOnly (a volatile.* key), ZfsNotRunning (zfs pool: the zfs daemon
+ConfigKeyReadOnly (a volatile.* key), CephNotReachable (ceph pool: the
+cluster did not answer), ZfsNotRunning (zfs pool: the zfs daemon
 is not running), ToolFailed (btrfs or zfs failed to make the subvolume or
 dataset or set its limit; nothing is left behind).
 '@

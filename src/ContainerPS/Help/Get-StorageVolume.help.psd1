@@ -25,7 +25,9 @@ btrfs, the mount point of the volume's dataset on zfs),
 CreatedAt (UTC), UsedBy (the names of the containers the volume is
 mounted into with Mount-StorageVolume, running or not), Snapshots (for a
 container's volume, the names of the container's snapshots, whose volumes
-are CONTAINER@NAME of type snapshot) and Status (Created, or Creating,
+are CONTAINER@NAME of type snapshot; for a custom volume, the names of its
+snapshots, volumes VOLUME@NAME of type custom-snapshot, see
+Get-StorageVolumeSnapshot) and Status (Created, or Creating,
 Deleting or Renaming while an operation on it is under way).
 The table view groups volumes by pool and marks a size that is not
 enforced with '*'.

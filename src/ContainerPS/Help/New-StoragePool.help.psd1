@@ -7,9 +7,9 @@ and writes it to the pipeline as a ContainerPS.StoragePool object. It is the
 equivalent of `lxc storage create POOL DRIVER [source=PATH] [KEY=VALUE...]`
 in LXD and `incus storage create` in Incus.
 
-Drivers: dir, btrfs and zfs. lvm is refused with DriverNotSupported,
-because LVM needs the kernel's device-mapper, which this kernel does not
-have. ceph and any other driver name fail with UnknownDriver.
+Drivers: dir, btrfs, zfs and ceph. lvm is refused with
+DriverNotSupported, because LVM needs the kernel's device-mapper, which
+this kernel does not have. Any other driver name fails with UnknownDriver.
 
 A dir pool is a plain directory with the sub-directories custom/,
 containers/, images/ and containers-snapshots/; each volume is a directory
@@ -55,6 +55,37 @@ it fails with ZfsNotRunning. A zpool made on a file that a restarted
 daemon does not have is imported again (zpool import -d DIR) when the pool
 is first used.
 
+A ceph pool is an OSD pool of a Ceph cluster, as in Incus. Each volume
+is an RBD image (custom_NAME, container_NAME, image_FINGERPRINT) holding
+an ext4 filesystem (or xfs: block.filesystem), mounted at
+$CONTAINERPS_ROOT/storage-pools/NAME/{custom,containers,images}/NAME.
+The kernel here has neither rbd nor nbd, so an image is reached as
+rbd-fuse of that one image (never of the whole OSD pool), a loop device
+on its file and a mount; ContainerPS maps a volume when it is created or
+first used (after a reboot: when a command needs its files) and unmaps it
+(umount, losetup -d, umount of the fuse) before a rollback, a rename and
+a removal. Container and volume snapshots are RBD snapshots, taken with
+the mounted filesystem frozen (fsfreeze) so they are consistent. Within
+the pool, containers made from an image (from its protected `readonly`
+snapshot), Copy-Container and Copy-StorageVolume are RBD clones of a
+protected snapshot, made in constant time (ceph.rbd.clone_copy=true, the
+default); with ceph.rbd.clone_copy=false they are full `rbd cp` copies.
+Copies to other drivers use cp -a. A volume's size is the size of its
+image and filesystem (writes past it fail with "No space left on
+device"); it can grow (Set-StorageVolume) but not shrink. An image that
+clones still depend on (an image's after Remove-ContainerImage, a
+container another was copied from) leaves the lists at once and is
+renamed zombie_*; it is removed with its last clone, and importing the
+same image again takes it back. Restore-ContainerSnapshot is `rbd snap
+rollback` and works with any snapshot, not only the latest. ext4 on a
+loop device takes idmapped mounts, so nothing is shifted. The cluster is
+found as the ceph tools find it: the config file $CEPH_CONF, else
+/etc/ceph/CLUSTER.conf (ceph.cluster_name, default ceph), as the user
+client.ceph.user.name (default admin) with the keyring that config
+names. The driver needs rbd, rados, ceph, rbd-fuse (Debian 13's is
+started with the preloaded cps-rbd-fuse-compat.so, see native/README.md),
+losetup, mkfs.ext4/mkfs.xfs, fsfreeze and mount.
+
 Location of a dir pool: without -Source, the pool is created at
 $CONTAINERPS_ROOT/storage-pools/NAME (the state root defaults to
 /var/lib/containerps), and that directory is removed with the pool. With
@@ -99,6 +130,22 @@ Location of a zfs pool, by -Source:
   (SourceNotEmpty). Removing the pool destroys only the datasets ContainerPS
   made below it and keeps the dataset.
 
+Location of a ceph pool, by -Source:
+- No -Source: a new OSD pool named by ceph.osd.pool_name (default: the
+  pool's name) with ceph.osd.pg_num placement groups (default 32), made
+  with `ceph osd pool create` and `rbd pool init`. Removing the pool
+  removes its images and deletes the OSD pool (the monitors must allow
+  that: mon_allow_pool_delete=true; otherwise the pool is emptied and a
+  warning says so).
+- An existing OSD pool: used when it holds no RBD images (SourceNotEmpty
+  otherwise) and no other ContainerPS pool uses it (SourceInUse), and
+  recorded as ceph.osd.pool_name; an OSD pool of that name that does not
+  exist yet is created as above. Removing the pool removes its images and
+  keeps an OSD pool that existed before.
+The rados object containerps.pool in the OSD pool names the ContainerPS
+pool that uses it. The pool's Source is the directory its volumes are
+mounted in, $CONTAINERPS_ROOT/storage-pools/NAME.
+
 With a loop file or a device, the pool's Source (and source key) is the
 mount point, and the key volatile.btrfs.device records the file or
 device. ContainerPS does not write /etc/fstab: a process whose mount
@@ -126,6 +173,16 @@ within the pool are clones of a snapshot, made in constant time; false:
 full zfs send/receive copies; Set-StoragePool can change it),
 volume.size and user.*. volatile.zfs.device records the file or device of
 a zpool ContainerPS made.
+
+Config keys of a ceph pool: source (the OSD pool, as -Source; only at
+creation), ceph.cluster_name (default ceph), ceph.user.name (default
+admin), ceph.osd.pool_name (default the pool's name), ceph.osd.pg_num
+(default 32), all four only at creation; ceph.rbd.clone_copy (true, the
+default, or false, as above) and ceph.rbd.features (the RBD features of
+new images, a comma-separated list that includes layering; default the
+cluster's), which Set-StoragePool can change; volume.size (default size
+of new volumes: 10GiB unless set), volume.block.filesystem (ext4 or xfs),
+volume.block.mount_options, and user.*.
 
 A pool key volume.KEY sets the default of the volume key KEY for volumes
 created later. Keys are checked: an unknown key fails with InvalidConfigKey
@@ -158,11 +215,18 @@ starts with the ID):
   of another pool, or the loop file of a btrfs pool already exists; for
   zfs, the dataset given as -Source has datasets below it.
 - SourceInUse: another pool already uses that source, the device is
-  mounted, or (zfs) a zpool of that name exists already.
+  mounted, (zfs) a zpool of that name exists already, or (ceph) another
+  ContainerPS pool uses the OSD pool.
 - ZfsNotRunning: the zfs daemon (zfs-fuse) is not running.
+- CephConfigNotFound: the ceph config file ($CEPH_CONF, else
+  /etc/ceph/CLUSTER.conf) does not exist.
+- CephNotReachable: the cluster's monitors did not answer, or refused the
+  user (no keyring for client.USER, wrong key); the message carries what
+  the ceph tool said.
 - InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly: see above.
 - ToolMissing, ToolFailed: a program the driver runs (mkfs.btrfs, mount,
-  btrfs, blkid, zfs, zpool) is missing or failed.
+  btrfs, blkid, zfs, zpool, ceph, rbd, rados, rbd-fuse) is missing or
+  failed.
 '@
 
     Parameters  = @{
@@ -171,9 +235,8 @@ The name of the new pool: 1 to 63 letters, digits, '.', '_' and '-',
 starting with a letter or digit, without '..'. Names are case-sensitive.
 '@
         Driver      = @'
-The storage driver: dir, btrfs or zfs. (ceph is not available, and lvm
-is not supported on this kernel.) Tab completion offers the
-available drivers.
+The storage driver: dir, btrfs, zfs or ceph. (lvm is not supported on
+this kernel.) Tab completion offers the available drivers.
 '@
         Source      = @'
 Where the pool lives. For dir, an absolute path to an empty or new
@@ -184,14 +247,18 @@ existing empty directory on a btrfs filesystem; when omitted, a loop
 file $CONTAINERPS_ROOT/disks/NAME.img is made for the pool. For zfs, a
 block device (a new zpool is made on it) or an existing zpool or dataset
 with no datasets below it (tank/containerps); when omitted, a zpool on
-the sparse file $CONTAINERPS_ROOT/disks/NAME.img. The same as the source
-config key.
+the sparse file $CONTAINERPS_ROOT/disks/NAME.img. For ceph, the name of
+an OSD pool (used when it exists and holds no RBD images, else created);
+when omitted, the OSD pool ceph.osd.pool_name (default: the pool's name)
+is created. The same as the source config key.
 '@
         Config      = @'
 Config keys of the pool as a hashtable, like the KEY=VALUE arguments of
 lxc storage create: for dir, source, volume.size and user.*; for btrfs
 also size (of the loop file) and btrfs.mount_options; for zfs source,
-size, zfs.pool_name and zfs.clone_copy. volume.KEY sets
+size, zfs.pool_name and zfs.clone_copy; for ceph source,
+ceph.cluster_name, ceph.user.name, ceph.osd.pool_name, ceph.osd.pg_num,
+ceph.rbd.clone_copy and ceph.rbd.features. volume.KEY sets
 the default of KEY for new volumes. Keys with a $null value are
 ignored.
 '@
@@ -282,6 +349,21 @@ must run (zfs-fuse --pidfile /run/zfs-fuse.pid), else ZfsNotRunning.
 Like `lxc storage create tank zfs source=tank/containerps`. The dataset
 must have no datasets below it; it is recorded as zfs.pool_name.
 Removing the pool destroys only the datasets ContainerPS made below it.
+'@
+        }
+        @{
+            Title   = 'Create a ceph pool'
+            Code    = @'
+$env:CEPH_CONF = '/etc/ceph/ceph.conf'
+New-StoragePool remote -Driver ceph -Config @{ 'ceph.osd.pool_name' = 'containers'; 'ceph.osd.pg_num' = 64; 'volume.size' = '20GiB' }
+'@
+            Remarks = @'
+Like `lxc storage create remote ceph ceph.osd.pool_name=containers
+ceph.osd.pg_num=64 volume.size=20GiB`. Creates the OSD pool containers
+with 64 placement groups (or uses it when it exists and is empty); its
+volumes are RBD images of 20 GiB with ext4, and copies within the pool
+are RBD clones. Without a reachable cluster it fails with
+CephNotReachable, and nothing is created.
 '@
         }
         @{

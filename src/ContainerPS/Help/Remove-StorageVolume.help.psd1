@@ -22,7 +22,12 @@ it. On a zfs pool the volume's dataset is destroyed; if clones still
 depend on it (copies made with Copy-StorageVolume within the pool), it
 leaves the lists at once but is kept, unmounted (user property
 containerps:deleted=true), and destroyed with its last clone. Until then
-a new custom volume of that name fails with VolumeExists.
+a new custom volume of that name fails with VolumeExists. On a ceph pool
+the volume is unmapped and its RBD image removed; an image that clones
+still depend on is renamed zombie_custom_NAME_* and removed with its last
+clone (the name is free again at once).
+
+The volume's snapshots (New-StorageVolumeSnapshot) are removed with it.
 
 The cmdlet has a medium confirm impact: it does not ask by default; use
 -Confirm to be asked, or -WhatIf to see what would be removed.

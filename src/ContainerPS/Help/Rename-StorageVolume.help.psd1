@@ -9,7 +9,9 @@ files; its directory (on btrfs, its subvolume) is renamed, so its Path
 changes. On a zfs pool its dataset is unmounted, renamed and mounted at
 the new path (zfs-fuse cannot rename a mounted dataset); a name held by
 the kept dataset of a removed volume that clones still depend on gives
-VolumeExists.
+VolumeExists. On a ceph pool the volume is unmapped, its RBD image renamed
+and mounted again at the new path. The volume's snapshots
+(New-StorageVolumeSnapshot) follow it to the new name.
 
 Only custom volumes can be renamed. Renaming a volume to its own name does
 nothing. Nothing is written to the pipeline unless you use -PassThru.

@@ -20,7 +20,12 @@ pool the size is the dataset's refquota, set at once and enforced the same
 way (SizeEnforced is True, "Disk quota exceeded"); unsetting size sets
 refquota=none. On a dir
 pool a new size is recorded but not enforced (this kernel has no project
-quota support): SizeEnforced stays False and a warning is written.
+quota support): SizeEnforced stays False and a warning is written. On a
+ceph pool a size can only grow (VolumeShrinkNotSupported otherwise): the
+RBD image is resized and its filesystem grown, xfs online; ext4 online
+needs CAP_SYS_RESOURCE, which this host lacks, so ext4 is grown offline
+right away when no running container uses the volume, else (with a
+warning) when it is next started or mounted while nothing else holds it.
 
 By default the custom volume of that name is changed; -Type container or
 -Type image changes a volume of that type (on btrfs and zfs, a size on a
