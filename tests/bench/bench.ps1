@@ -125,7 +125,10 @@ try {
     New-StoragePool benchbtrfs -Driver btrfs -Config @{ size = '3GiB' } | Out-Null
     $zfsd = Start-TestZfs
     New-StoragePool benchzfs -Driver zfs -Config @{ size = '3GiB'; 'zfs.pool_name' = "cpsbench$PID" } | Out-Null
-    foreach ($pool in 'default', 'benchbtrfs', 'benchzfs') {
+    # ceph: the tests' throwaway one-node cluster (tests/ceph-cluster.sh: one mon, one memstore OSD on 127.0.0.1).
+    $cephd = Start-TestCeph
+    New-StoragePool benchceph -Driver ceph -Config @{ 'ceph.osd.pool_name' = "cpsbench$PID"; 'ceph.osd.pg_num' = 8; 'volume.size' = '1GiB' } | Out-Null
+    foreach ($pool in 'default', 'benchbtrfs', 'benchzfs', 'benchceph') {
         New-Container "cp-$pool" busybox -StoragePool $pool | Out-Null
         $dir = Join-Path (Get-StorageVolume $pool "cp-$pool" -Type container).Path 'root/data'
         & bash -c "mkdir -p $dir && for i in `$(seq 1 1000); do head -c 102400 /dev/urandom > $dir/f`$i; done"
@@ -138,9 +141,23 @@ try {
         Add-Row "New-ContainerSnapshot, 100 MB in 1000 files ($driver)" $snap $(if ($lxdSnap) { "lxc snapshot ($driver), published" }) $lxdSnap
         Remove-Container "cp-$pool"
     }
+    # The same clone done with the rbd tool alone (what Copy-Container on ceph does underneath, without the mount).
+    $osd = "cpsbench$PID"
+    & rbd create --size 1024 "$osd/peer" 2>&1 | Out-Null
+    $rbdClone = Measure-Median { param($i) Sh "rbd snap create $osd/peer@s$i"; Sh "rbd snap protect $osd/peer@s$i"; Sh "rbd clone $osd/peer@s$i $osd/peer$i" } 5 {
+        param($i) Sh "rbd rm --no-progress $osd/peer$i"; Sh "rbd snap unprotect $osd/peer@s$i"; Sh "rbd snap rm --no-progress $osd/peer@s$i" }
+    & rbd rm --no-progress "$osd/peer" 2>&1 | Out-Null
+    Add-Row 'rbd snap create + protect + clone (ceph, no mount)' $rbdClone
+    $null = Add-StorageVolume benchceph bv -Config @{ size = '256MiB' }
+    $volSnap = Measure-Median { param($i) New-StorageVolumeSnapshot benchceph bv "s$i" | Out-Null } 5 { param($i) Remove-StorageVolumeSnapshot benchceph bv "s$i" }
+    Add-Row 'New-StorageVolumeSnapshot (ceph, mounted: fsfreeze + rbd snap)' $volSnap 'rbd snap create' (Measure-Median { param($i) Sh "rbd snap create $osd/custom_bv@p$i" } 5 { param($i) Sh "rbd snap rm --no-progress $osd/custom_bv@p$i" })
+    $addVol = Measure-Median { param($i) Add-StorageVolume benchceph "av$i" -Config @{ size = '256MiB' } | Out-Null } 5 { param($i) Remove-StorageVolume benchceph "av$i" }
+    Add-Row 'Add-StorageVolume (ceph: rbd create, rbd-fuse, loop, mkfs.ext4, mount)' $addVol
     Remove-StoragePool benchbtrfs -Force -Confirm:$false
     Remove-StoragePool benchzfs -Force -Confirm:$false
+    Remove-StoragePool benchceph -Force -Confirm:$false
     Stop-TestZfs $zfsd
+    Stop-TestCeph $cephd
 
     # ---------------------------------------------------------------- volumes mounted into containers
     # Hot attach of a custom volume to a running container (idmapped mount, made by cps-mount inside

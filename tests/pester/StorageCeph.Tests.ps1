@@ -19,6 +19,12 @@ BeforeAll {
         $out
     }
     function Get-OsdPools { @(& rados lspools) }
+    # A ceph pool c on its own OSD pool (small volumes, few placement groups) in a new test root.
+    function New-CephTestPool([string] $Suffix) {
+        $script:t = New-ContainerTestRoot
+        $script:osd = "$($script:prefix)$Suffix"
+        $script:c = New-StoragePool c -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:osd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '128MiB' }
+    }
     function Get-RbdSize([string] $Spec) { (& rbd info --format json $Spec | ConvertFrom-Json).size }
     function Remove-CephTestState {
         Stop-ChildPwsh
@@ -103,11 +109,7 @@ Describe 'ceph pools' {
 }
 
 Describe 'ceph volumes' {
-    BeforeAll {
-        $script:t = New-ContainerTestRoot
-        $script:osd = "$($script:prefix)c"
-        $script:c = New-StoragePool c -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:osd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '128MiB' }
-    }
+    BeforeAll { New-CephTestPool c }
     AfterAll { Remove-CephTestState }
 
     It 'a volume is an RBD image with ext4 of its size: writes past it fail with ENOSPC; it grows, never shrinks; rename keeps the files' {
@@ -184,11 +186,7 @@ Describe 'ceph volumes' {
 }
 
 Describe 'containers on ceph' {
-    BeforeAll {
-        $script:t = New-ContainerTestRoot
-        $script:osd = "$($script:prefix)d"
-        $script:c = New-StoragePool c -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:osd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '128MiB' }
-    }
+    BeforeAll { New-CephTestPool d }
     AfterAll { Remove-CephTestState }
 
     It 'launch on ceph (idmapped: nothing shifted); snapshots are RBD snapshots; restore; a copy boots from a clone; the image is kept for its clones' {

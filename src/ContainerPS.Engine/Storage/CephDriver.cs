@@ -119,7 +119,7 @@ public sealed class CephDriver : IStorageDriver
 
     // ------------------------------------------------------------------ what the OSD pool holds
 
-    private sealed record RbdSnapshot(string Name, bool Protected);
+    private sealed record RbdSnapshot(string Name, bool Protected, long Size);
 
     private sealed record RbdImage(string Name, long Size, string? ParentImage, string? ParentSnapshot, List<RbdSnapshot> Snapshots);
 
@@ -135,7 +135,7 @@ public sealed class CephDriver : IStorageDriver
                 images[name] = image = new RbdImage(name, 0, null, null, new List<RbdSnapshot>());
             if (e.TryGetProperty("snapshot", out var snap))
             {
-                image.Snapshots.Add(new RbdSnapshot(snap.GetString()!, e.TryGetProperty("protected", out var p) && p.GetString() == "true"));
+                image.Snapshots.Add(new RbdSnapshot(snap.GetString()!, e.TryGetProperty("protected", out var p) && p.GetString() == "true", e.GetProperty("size").GetInt64()));
                 continue;
             }
             string? parentImage = null, parentSnap = null;
@@ -663,7 +663,7 @@ public sealed class CephDriver : IStorageDriver
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", target.Name);
         var sameCluster = Cluster(sourcePool) == Cluster(pool) && ConfigFile(sourcePool) == ConfigFile(pool);
         var clone = sameCluster && OsdPool(sourcePool) == OsdPool(pool) && pool.Config.GetValueOrDefault(CloneCopyKey) != "false";
-        var origin = Origin(sourcePool, source, protect: clone);
+        var (origin, originSize) = Origin(sourcePool, source, protect: clone, OsdPool(sourcePool) == OsdPool(pool) ? images : Images(sourcePool));
         try
         {
             if (clone)
@@ -676,8 +676,9 @@ public sealed class CephDriver : IStorageDriver
                 var to = string.Join(' ', Connect(pool).Select(Quote));
                 tool.Run("bash", new[] { "-o", "pipefail", "-c", $"rbd {from} export --no-progress {Quote(origin)} - | rbd {to} import --no-progress - {Quote(Spec(pool, target))}" });
             }
+            // A copy has the size the origin had when it was taken.
             var wanted = SizeOf(pool, target);
-            if (wanted > Images(pool)[ImageName(target)].Size)
+            if (wanted > originSize)
                 Grow(pool, target, wanted);
             MountVolume(pool, target);
         }
@@ -698,11 +699,11 @@ public sealed class CephDriver : IStorageDriver
 
     /// <summary>
     /// The snapshot a copy is made from: a snapshot volume's own, an image volume's `readonly`
-    /// snapshot (made once), else a new copy-* snapshot; protected when it is to be cloned.
+    /// snapshot (made once), else a new copy-* snapshot; protected when it is to be cloned. Returns
+    /// it with its size. <paramref name="images"/> is the source OSD pool's listing.
     /// </summary>
-    private string Origin(PoolContext pool, VolumeContext source, bool protect)
+    private (string Spec, long Size) Origin(PoolContext pool, VolumeContext source, bool protect, Dictionary<string, RbdImage> images)
     {
-        var images = Images(pool);
         if (!images.TryGetValue(ImageName(source), out var image))
             throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
         var snapshot = source.Type switch
@@ -721,7 +722,7 @@ public sealed class CephDriver : IStorageDriver
         var spec = $"{OsdPool(pool)}/{image.Name}@{snapshot}";
         if (protect && existing is not { Protected: true })
             Rbd(pool, "snap", "protect", spec);
-        return spec;
+        return (spec, existing?.Size ?? image.Size);
     }
 
     /// <summary>rbd snap rollback, with the image unmapped (no mount or cache may hold the old blocks), then mounted again.</summary>

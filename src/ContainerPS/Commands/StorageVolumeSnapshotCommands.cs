@@ -3,8 +3,8 @@ using ContainerPS.Engine;
 
 namespace ContainerPS.Commands;
 
-/// <summary>Cmdlets on one custom-volume snapshot: -Pool, -Volume and -Name bind from a piped ContainerPS.StorageVolumeSnapshot.</summary>
-public abstract class StorageVolumeSnapshotCmdlet : ContainerPSCmdlet
+/// <summary>Cmdlets on a custom volume's snapshots: -Pool and -Volume bind from a piped StorageVolume (Volume = its Name) or StorageVolumeSnapshot.</summary>
+public abstract class VolumeSnapshotsCmdlet : ContainerPSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PoolNameCompleter))]
@@ -13,7 +13,11 @@ public abstract class StorageVolumeSnapshotCmdlet : ContainerPSCmdlet
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
     public string Volume { get; set; } = "";
+}
 
+/// <summary>Cmdlets on one snapshot: -Name binds from a piped ContainerPS.StorageVolumeSnapshot too.</summary>
+public abstract class StorageVolumeSnapshotCmdlet : VolumeSnapshotsCmdlet
+{
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
     public string Name { get; set; } = "";
 
@@ -33,16 +37,8 @@ public sealed class NewStorageVolumeSnapshotCommand : StorageVolumeSnapshotCmdle
 
 [Cmdlet(VerbsCommon.Get, "StorageVolumeSnapshot")]
 [OutputType(typeof(StorageVolumeSnapshot))]
-public sealed class GetStorageVolumeSnapshotCommand : ContainerPSCmdlet
+public sealed class GetStorageVolumeSnapshotCommand : VolumeSnapshotsCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PoolNameCompleter))]
-    public string Pool { get; set; } = "";
-
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(VolumeNameCompleter))]
-    public string Volume { get; set; } = "";
-
     /// <summary>Snapshot names (wildcards); not bound from the pipeline, so a piped volume lists all its snapshots.</summary>
     [Parameter(Position = 2)]
     [SupportsWildcards]
