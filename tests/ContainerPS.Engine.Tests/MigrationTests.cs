@@ -46,6 +46,18 @@ public class MigrationTests
         Assert.Equal(new[] { "lan", "back" }, back.Networks.Select(n => n.Network));
         Assert.Equal("eth1", back.Networks[1].Interface);
         Assert.True(back.Running);
+        Assert.Null(back.RootfsFormat);
+        Assert.Null(back.RootfsIdmap);
+
+        var stream = MigrationPlan.FromJson((plan with { RootfsFormat = "zfs", RootfsIdmap = "u 0 1000000 65536;g 0 1000000 65536" }).ToJson());
+        Assert.Equal("zfs", stream.RootfsFormat);
+        Assert.Equal("u 0 1000000 65536;g 0 1000000 65536", stream.RootfsIdmap);
+        // A plan from a host that does not know the stream fields yet reads as a tar of unshifted files.
+        var oldJson = plan.ToJson().Replace(",\"RootfsFormat\":null,\"RootfsIdmap\":null", "", StringComparison.Ordinal);
+        Assert.DoesNotContain("Rootfs", oldJson, StringComparison.Ordinal);
+        var old = MigrationPlan.FromJson(oldJson);
+        Assert.Null(old.RootfsFormat);
+        Assert.Null(old.RootfsIdmap);
     }
 
     [Fact]

@@ -196,3 +196,68 @@ Describe 'Move-Container over PowerShell remoting' {
         Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count } | Should -Be 0
     }
 }
+
+Describe 'Move-Container with the storage driver''s own stream (<Driver> on both hosts)' -ForEach @(
+    @{ Driver = 'btrfs' }
+    @{ Driver = 'zfs' }
+) {
+    BeforeAll {
+        if ($Driver -eq 'zfs') { $script:zfsd = Start-TestZfs }
+        $tag = [guid]::NewGuid().ToString('N').Substring(0, 6)
+        $src = @{ size = '2GiB' }
+        $dst = @{ size = '2GiB' }
+        if ($Driver -eq 'zfs') { $src['zfs.pool_name'] = "cpms$tag"; $dst['zfs.pool_name'] = "cpmd$tag" }
+        $script:srcPool = New-StoragePool "mv$Driver" -Driver $Driver -Config $src
+        # The destination's default pool, where moved containers land, is of the same driver.
+        Invoke-Command -Session $script:s -ScriptBlock { param($d, $c) Initialize-ContainerHost $d -StoragePool "in$d" -StoragePoolConfig $c | Out-Null } -ArgumentList $Driver, $dst
+    }
+    AfterAll {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            param($d)
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Initialize-ContainerHost dir -StoragePool default | Out-Null
+            Remove-StoragePool "in$d" -Force -Confirm:$false
+        } -ArgumentList $Driver
+        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-StoragePool "mv$Driver" -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
+        if ($Driver -eq 'zfs') { Stop-TestZfs $script:zfsd }
+    }
+
+    It 'a running container moves as a <Driver> send stream: files, owners (shifted storage too), processes' {
+        $null = New-Container -Name mv -Image busybox -StoragePool "mv$Driver" -Start
+        $null = Invoke-ContainerExec mv -Command sh, -c, 'echo kept > /root/f; sleep 1000 </dev/null >/dev/null 2>&1 &'
+        # Owner 1000 inside, set from the host (zfs-fuse refuses chown from a user namespace): on
+        # shifted storage (zfs) that is the map's base + 1000 on disk, on idmapped storage 1000.
+        $vol = Get-StorageVolume "mv$Driver" mv -Type container
+        $onDisk = if ($vol.Config['volatile.idmap.last']) { 1001000 } else { 1000 }
+        & chown "$($onDisk):$($onDisk)" (Join-Path $vol.Path 'root/f')
+        $sleep = Wait-Until { Invoke-ContainerExec mv -Command pidof, sleep -ErrorAction SilentlyContinue } -Because 'the sleep'
+        $verbose = Move-Container -Name mv -Destination $script:s -Verbose 4>&1 | ForEach-Object { "$_" }
+        $verbose | Should -Contain "The filesystem goes as a $Driver send stream (both pools are $Driver)."
+        Get-Container mv -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            param($d)
+            $c = Get-Container mv
+            $v = Get-StorageVolume "in$d" mv -Type container
+            [pscustomobject]@{
+                State = $c.State; Pool = $c.Pool; Path = $v.Path; Stored = $v.Config['volatile.idmap.last']
+                File = (Invoke-ContainerExec mv -Command cat, /root/f) -join ''
+                Owner = (Invoke-ContainerExec mv -Command stat, -c, '%u:%g', /root/f) -join ''
+                Sleep = (Invoke-ContainerExec mv -Command pidof, sleep) -join ''
+            }
+        } -ArgumentList $Driver
+        $there.State | Should -Be 'Running'
+        $there.Pool | Should -Be "in$Driver"
+        $there.File | Should -Be 'kept'
+        $there.Owner | Should -Be '1000:1000'
+        $there.Sleep | Should -Be "$sleep" -Because 'CRIU restored the same processes on the received filesystem'
+        if ($Driver -eq 'btrfs') {
+            & stat -c %i $there.Path | Should -Be '256' -Because 'the container volume is a subvolume (a snapshot of the received one)'
+        }
+        else {
+            $there.Stored | Should -Not -BeNullOrEmpty -Because 'files on zfs are shifted, and the destination records the map they are stored in'
+            Invoke-Command -Session $script:s -ScriptBlock { Stop-Container mv -Force; Start-Container mv; (Invoke-ContainerExec mv -Command stat, -c, '%u:%g', /root/f) -join '' } |
+                Should -Be '1000:1000' -Because 'a cold start does not shift the files a second time'
+        }
+    }
+}

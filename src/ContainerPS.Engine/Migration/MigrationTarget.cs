@@ -9,6 +9,13 @@ namespace ContainerPS.Engine.Migration;
 /// </summary>
 public static class MigrationTarget
 {
+    /// <summary>The volume stream (btrfs, zfs) this host's default pool receives, or "" for tar only.</summary>
+    public static string Receives()
+    {
+        using var host = ContainerHost.Open();
+        return host.Containers.IncomingFormat() ?? "";
+    }
+
     public static string Begin(string planJson)
     {
         using var host = ContainerHost.Open();

@@ -3,6 +3,7 @@ using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
+using ContainerPS.Engine.Storage;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -18,8 +19,12 @@ public sealed partial class ContainerService
 
     // ------------------------------------------------------------------ source
 
-    /// <summary>Checks that a container can be moved and describes it for the destination.</summary>
-    public MigrationPlan PlanMove(string name, bool live)
+    /// <summary>
+    /// Checks that a container can be moved and describes it for the destination. The filesystem goes
+    /// as the pool driver's own stream (btrfs or zfs send) when <paramref name="destinationFormat"/>,
+    /// the stream the destination's pool receives, is the same; else as a tar.
+    /// </summary>
+    public MigrationPlan PlanMove(string name, bool live, string? destinationFormat = null)
     {
         var row = ReadyRow(Names.Validate(name, "container"));
         var running = Runtime(name).Inspect().IsRunning;
@@ -43,9 +48,14 @@ public sealed partial class ContainerService
             throw new ContainerPSException(ErrorKind.InvalidOperation, "StatefulStopNotMoved",
                 $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = MapOf(row);
+        var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
+        var stored = storage.VolumeState(row.Pool, VolumeTypes.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
         return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
-            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running);
+            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored);
     }
+
+    /// <summary>The volume stream (btrfs, zfs) the default pool of this host, where moved containers land, receives; null: tar only.</summary>
+    public string? IncomingFormat() => storage.StreamFormat(DefaultPool());
 
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
     public string? FreezeForMove(string name)
@@ -62,10 +72,47 @@ public sealed partial class ContainerService
         return dir;
     }
 
-    /// <summary>A zstd-compressed tar stream of the container's filesystem (numeric owners, xattrs, ACLs), or of a checkpoint directory.</summary>
-    public Process OpenArchive(string name, string? stateDir)
+    /// <summary>A running producer of move data: its stdout is the stream; disposing it ends it and removes what it needed (a temporary snapshot).</summary>
+    public sealed class ArchiveStream : IDisposable
+    {
+        private readonly Action? cleanup;
+
+        internal ArchiveStream(Process process, Action? cleanup) => (Process, this.cleanup) = (process, cleanup);
+
+        public Process Process { get; }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+                try { Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            Process.WaitForExit();
+            Process.Dispose();
+            cleanup?.Invoke();
+        }
+    }
+
+    /// <summary>
+    /// A zstd-compressed stream of the container's filesystem: the pool driver's own stream when
+    /// <paramref name="format"/> names it (btrfs or zfs send of a temporary snapshot), else a tar
+    /// (numeric owners, xattrs, ACLs); or a tar of a checkpoint directory.
+    /// </summary>
+    public ArchiveStream OpenArchive(string name, string? stateDir, string? format = null)
     {
         var row = ReadyRow(name);
+        if (stateDir is null && format is not null)
+        {
+            var (command, cleanup) = storage.SendVolume(row.Pool, VolumeTypes.Container, name);
+            var send = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "-o", "pipefail", "-c", "\"$@\" | zstd -1 -T0 -c", "send" }.Concat(command))
+                send.ArgumentList.Add(a);
+            log.Verbose($"run: {string.Join(' ', command)} | zstd");
+            try { return new ArchiveStream(Process.Start(send) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start bash"), cleanup); }
+            catch
+            {
+                cleanup();
+                throw;
+            }
+        }
         var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
         var psi = new ProcessStartInfo("tar") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-C", dir, "-cf", "-", "." })
@@ -74,7 +121,7 @@ public sealed partial class ContainerService
         psi.Environment["ZSTD_CLEVEL"] = "1";
         psi.Environment["ZSTD_NBTHREADS"] = "0";
         log.Verbose($"run: tar --zstd -C {dir} -cf - .");
-        return Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start tar");
+        return new ArchiveStream(Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start tar"), null);
     }
 
     /// <summary>After a failed move: the source container runs again from the checkpoint the move made.</summary>
@@ -117,6 +164,9 @@ public sealed partial class ContainerService
         }
         var pool = DefaultPool();
         var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
+        if (plan.RootfsFormat is { } format && storage.StreamFormat(pool) != format)
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "MigrationFormatNotSupported",
+                $"The filesystem of '{plan.Name}' comes as a {format} stream, which pool '{pool}' ({poolRow.Driver}) cannot receive.", plan.Name);
         var token = Guid.NewGuid().ToString("n");
         var dir = IncomingDir(token);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -167,7 +217,17 @@ public sealed partial class ContainerService
         var row = store.Container(plan.Name) ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"The incoming container '{plan.Name}' is gone.", plan.Name);
         try
         {
-            storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, null, path => Untar(Path.Join(dir, ArchiveRootfs + ".tar"), path));
+            // The files come with the owners they had on the source's storage, and so does the record of their map.
+            var stored = plan.RootfsIdmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
+            var rootfs = Path.Join(dir, ArchiveRootfs + ".tar");
+            if (plan.RootfsFormat is not null)
+            {
+                if (!File.Exists(rootfs))
+                    throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {ArchiveRootfs}.", rootfs);
+                storage.ReceiveInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, rootfs);
+            }
+            else
+                storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, path => Untar(rootfs, path));
             string? state = null;
             if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))
             {

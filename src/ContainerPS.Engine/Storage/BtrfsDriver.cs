@@ -253,6 +253,48 @@ public sealed class BtrfsDriver : IStorageDriver
         }
     }
 
+    public string? StreamFormat => "btrfs";
+
+    /// <summary>btrfs send of a read-only snapshot made beside the volume (removed by the cleanup).</summary>
+    public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume)
+    {
+        var from = VolumePath(pool, volume);
+        var ro = Path.Join(Path.GetDirectoryName(from)!, ".send-" + Path.GetFileName(from) + "-" + Guid.NewGuid().ToString("n")[..8]);
+        tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", "-r", from, ro });
+        return (new[] { "btrfs", "-q", "send", ro }, () => DeleteTree(ro));
+    }
+
+    /// <summary>btrfs receive into a staging directory, then a writable snapshot of the received subvolume becomes the volume (as for copies between pools).</summary>
+    public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile)
+    {
+        VolumeLayout.EnsureTypeDir(Root(pool), volume.Type);
+        var final = VolumePath(pool, volume);
+        VolumeLayout.CheckFree(final);
+        var staging = Path.Join(Path.GetDirectoryName(final)!, ".recv-" + volume.Name);
+        DeleteStaging(staging);
+        Directory.CreateDirectory(staging, VolumeLayout.Mode0700);
+        try
+        {
+            var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "zstd -dc \"$1\" | btrfs -q receive \"$2\"", "receive", compressedFile, staging }, null, null);
+            if (r.ExitCode != 0)
+                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"btrfs receive failed: {r.StandardError.Trim()}", volume.Name);
+            var received = Directory.GetDirectories(staging).Single();
+            tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", received, final });
+        }
+        finally { DeleteStaging(staging); }
+        if (volume.Config.GetValueOrDefault("size") is { } size)
+            ApplySize(pool, final, size);
+    }
+
+    private void DeleteStaging(string staging)
+    {
+        if (!Directory.Exists(staging))
+            return;
+        foreach (var sub in Directory.GetDirectories(staging))
+            DeleteTree(sub);
+        Directory.Delete(staging);
+    }
+
     private bool IsReadOnly(string subvolume) =>
         tool.Run("btrfs", new[] { "property", "get", "-ts", subvolume, "ro" }).Trim() == "ro=true";
 

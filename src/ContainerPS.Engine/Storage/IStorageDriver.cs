@@ -69,6 +69,23 @@ public interface IStorageDriver
     /// </summary>
     string MountVolume(PoolContext pool, VolumeContext volume) => VolumePath(pool, volume);
 
+    /// <summary>
+    /// The driver's own volume stream (btrfs send, zfs send) that moves carry instead of a tar when
+    /// both hosts' pools have it, or null.
+    /// </summary>
+    string? StreamFormat => null;
+
+    /// <summary>
+    /// Starts a stream of the volume (<see cref="StreamFormat"/>): the argv of a program that writes it to
+    /// stdout, and the cleanup (a temporary read-only snapshot) to run once it has ended.
+    /// </summary>
+    (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume) =>
+        throw new NotSupportedException($"the {Name} driver has no volume stream");
+
+    /// <summary>Creates the volume from <paramref name="compressedFile"/>: a zstd-compressed stream that <see cref="SendVolume"/>'s command wrote on another host.</summary>
+    void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile) =>
+        throw new NotSupportedException($"the {Name} driver has no volume stream");
+
     /// <summary>Bytes the volume uses, where known.</summary>
     long? VolumeUsage(PoolContext pool, VolumeContext volume);
 

@@ -220,7 +220,24 @@ public sealed class StorageService
     /// fingerprints) whose content <paramref name="fill"/> writes into the new volume's directory.
     /// Crash safe like custom volumes: a half-filled volume is removed by the repair.
     /// </summary>
-    public StorageVolume CreateInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill)
+    public StorageVolume CreateInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
+        NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) =>
+        {
+            driver.CreateVolume(pool, vctx);
+            try { fill?.Invoke(driver.MountVolume(pool, vctx)); }
+            catch
+            {
+                Undo($"volume {type}/{name}", () => driver.DeleteVolume(pool, vctx));
+                throw;
+            }
+        });
+
+    /// <summary>Creates a container or image volume from a driver stream (<see cref="StreamFormat"/>) received from another host, crash safe like <see cref="CreateInternalVolume"/>.</summary>
+    public StorageVolume ReceiveInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
+        NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) => driver.ReceiveVolume(pool, vctx, compressedFile));
+
+    private StorageVolume NewInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config,
+        Action<IStorageDriver, PoolContext, VolumeContext> disk)
     {
         CheckType(type);
         var pool = Ready(PoolRow(poolName));
@@ -232,17 +249,18 @@ public sealed class StorageService
             return store.InsertVolume(pool.Id, pool.Name, name, type, "", cfg);
         });
         var vctx = new VolumeContext(name, type, cfg);
-        Complete(id, () =>
-        {
-            driver.CreateVolume(Ctx(pool), vctx);
-            try { fill?.Invoke(driver.MountVolume(Ctx(pool), vctx)); }
-            catch
-            {
-                Undo($"volume {type}/{name}", () => driver.DeleteVolume(Ctx(pool), vctx));
-                throw;
-            }
-        }, () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
+        Complete(id, () => disk(driver, Ctx(pool), vctx), () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
         return GetVolume(poolName, type, name);
+    }
+
+    /// <summary>The pool driver's own volume stream format (btrfs, zfs), or null when it has none.</summary>
+    public string? StreamFormat(string poolName) => Driver(PoolRow(poolName).Driver).StreamFormat;
+
+    /// <summary>Starts the driver stream of a volume: the program to run and the cleanup for afterwards.</summary>
+    public (string[] Command, Action Cleanup) SendVolume(string poolName, string type, string name)
+    {
+        var pool = PoolRow(poolName);
+        return Driver(pool.Driver).SendVolume(Ctx(pool), Ctx(Ready(VolumeRow(pool, type, name))));
     }
 
     /// <summary>

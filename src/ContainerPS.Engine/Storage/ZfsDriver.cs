@@ -353,6 +353,37 @@ public sealed class ZfsDriver : IStorageDriver
         }
     }
 
+    public string? StreamFormat => "zfs";
+
+    /// <summary>zfs send of a snapshot send-* taken for it (destroyed by the cleanup).</summary>
+    public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume)
+    {
+        var snap = $"{Dataset(pool, volume)}@send-{Guid.NewGuid():n}";
+        Zfs("zfs", "snapshot", snap);
+        return (new[] { "zfs", "send", snap }, () => { if (Exists(snap)) Zfs("zfs", "destroy", snap); });
+    }
+
+    /// <summary>zfs receive of the stream, then its send-* snapshot goes and the dataset gets its mount point and refquota.</summary>
+    public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile)
+    {
+        var ds = Dataset(pool, volume);
+        if (Exists(ds))
+            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Dataset {ds} already exists.", ds);
+        var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "zstd -dc \"$1\" | zfs receive -u \"$2\"", "receive", compressedFile, ds }, null, null);
+        if (r.ExitCode != 0)
+        {
+            if (Exists(ds))
+                Zfs("zfs", "destroy", "-r", ds);
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"zfs receive failed: {r.StandardError.Trim()}", volume.Name);
+        }
+        foreach (var snap in Zfs("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                     .Where(s => s.Contains("@send-", StringComparison.Ordinal)))
+            Zfs("zfs", "destroy", snap);
+        var quota = volume.Config.GetValueOrDefault("size") is { } size && ByteSize.TryParse(size, out var bytes) ? bytes.ToString(CultureInfo.InvariantCulture) : "none";
+        Zfs("zfs", "set", "refquota=" + quota, ds);
+        Zfs("zfs", "set", "mountpoint=" + VolumePath(pool, volume), ds);
+    }
+
     /// <summary>zfs rollback: the snapshot must be the container's latest (zfs cannot roll back past later ones).</summary>
     public void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target)
     {

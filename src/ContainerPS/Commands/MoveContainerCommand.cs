@@ -48,6 +48,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         if (-not (Get-Module ContainerPS)) { Import-Module ContainerPS -ErrorAction Stop }
         try {
             switch ($Step) {
+                'receives' { [ContainerPS.Engine.Migration.MigrationTarget]::Receives() }
                 'begin'    { [ContainerPS.Engine.Migration.MigrationTarget]::Begin($A) }
                 'listen'   { [ContainerPS.Engine.Migration.MigrationTarget]::Listen($A) }
                 'append'   { [ContainerPS.Engine.Migration.MigrationTarget]::Append($A, $B, [byte[]]$C) }
@@ -68,8 +69,11 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         if (!ShouldProcess(Name, $"Move container to {Destination.ComputerName}"))
             return;
         Engine.Migration.MigrationPlan? plan = null;
-        if (!Try(() => plan = Engine.Containers.PlanMove(Name, Live)))
+        if (!Try(() => plan = Engine.Containers.PlanMove(Name, Live, Receives())))
             return;
+        WriteVerbose(plan!.RootfsFormat is { } format
+            ? $"The filesystem goes as a {format} send stream (both pools are {format})."
+            : "The filesystem goes as a tar.");
         var total = Stopwatch.StartNew();
         string token;
         try { token = (string)Remote("begin", plan!.ToJson())[0].BaseObject; }
@@ -90,9 +94,9 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             link = DataThroughSession ? null : OpenDataLink(token);
             frozen.Start();
             state = Engine.Containers.FreezeForMove(Name);
-            Send(token, link, ContainerService.ArchiveRootfs, null);
+            Send(token, link, ContainerService.ArchiveRootfs, null, plan!.RootfsFormat);
             if (state is not null)
-                Send(token, link, ContainerService.ArchiveState, state);
+                Send(token, link, ContainerService.ArchiveState, state, null);
             link?.Finish();
             moved = Remote("complete", token).FirstOrDefault();
             frozen.Stop();
@@ -125,6 +129,13 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         }
     }
 
+    /// <summary>The volume stream the destination's pool receives (btrfs, zfs), or null (tar only, or a destination that cannot say).</summary>
+    private string? Receives()
+    {
+        try { return Remote("receives").FirstOrDefault()?.BaseObject as string is { Length: > 0 } f ? f : null; }
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException) { return null; }
+    }
+
     /// <summary>
     /// The direct, encrypted data link to the destination (its key comes through the session), or
     /// null when the destination cannot offer one or it cannot be reached: the data then goes
@@ -145,10 +156,11 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         return link;
     }
 
-    /// <summary>Streams one tar archive to the destination in chunks, with progress in bytes.</summary>
-    private void Send(string token, MigrationChannel.Sender? link, string part, string? state)
+    /// <summary>Streams one archive (a tar, or the rootfs as a driver stream) to the destination in chunks, with progress in bytes.</summary>
+    private void Send(string token, MigrationChannel.Sender? link, string part, string? state, string? format)
     {
-        using var tar = Engine.Containers.OpenArchive(Name, state);
+        using var archive = Engine.Containers.OpenArchive(Name, state, format);
+        var tar = archive.Process;
         var errors = tar.StandardError.ReadToEndAsync();
         var stream = tar.StandardOutput.BaseStream;
         var buffer = new byte[ChunkSize];
@@ -174,7 +186,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         }
         tar.WaitForExit();
         if (tar.ExitCode != 0)
-            throw new IOException($"tar of the {part} failed: {errors.Result.Trim()}");
+            throw new IOException($"{format ?? "tar"} of the {part} failed: {errors.Result.Trim()}");
     }
 
     private Collection<PSObject> Remote(string step, params object[] args)

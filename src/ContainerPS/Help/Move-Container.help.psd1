@@ -26,8 +26,15 @@ and addresses, by stop-and-copy:
    does, and stops (attached Invoke-ContainerExec sessions are ended
    first, with a warning).
 3. Its root filesystem and the checkpoint are sent as zstd-compressed
-   tar streams (numeric owners, xattrs, ACLs), with progress in MiB,
-   over a direct TCP connection to the destination: the destination
+   tar streams (numeric owners, xattrs, ACLs), with progress in MiB;
+   when the container's pool and the destination's default pool are
+   both btrfs or both zfs, the root filesystem goes as the driver's own
+   stream instead (btrfs send of a read-only snapshot, received and
+   snapshotted writable there; zfs send of a snapshot, zfs receive
+   there), which keeps everything the filesystem holds (-Verbose says
+   which), and the id map that shifted files are stored in (zfs)
+   travels with it. The data goes over a direct TCP connection to the
+   destination: the destination
    listens on the address the session reached it at (SSH_CONNECTION)
    and every frame is sealed with AES-256-GCM under a fresh key that
    only travels through the session, so nobody else can read or inject
@@ -88,7 +95,9 @@ container to stay reachable at its addresses.
 Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
 CriuMissing, SnapshotsNotMoved, StatefulStopNotMoved, VolumesNotMoved
 (storage volumes are mounted into it); from the
-destination: ContainerExists, NetworkNotFound, IdmapMismatch;
+destination: ContainerExists, NetworkNotFound, IdmapMismatch,
+MigrationFormatNotSupported (the stream format changed on the destination
+between the two calls);
 MoveRefused (the destination could not be asked, e.g. ContainerPS is
 not installed there), MoveFailed (a step after the checkpoint failed;
 the container was put back on the source), MigrationDataFailed (the
