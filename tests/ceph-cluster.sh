@@ -17,7 +17,16 @@ cmd=$1 dir=$2
 
 stop_cluster() {
     [ -d "$dir" ] || return 0
+    dir=$(cd "$dir" && pwd)
     local f pid
+    # An rbd-fuse a failed test left mapped on this cluster would hang once the monitors are gone:
+    # found by its config file in its command line, stopped by its pid.
+    for f in /proc/[0-9]*; do
+        [ "$(cat "$f/comm" 2>/dev/null)" = rbd-fuse ] || continue
+        tr '\0' '\n' < "$f/cmdline" 2>/dev/null | grep -qxF "$dir/ceph.conf" || continue
+        echo "ceph-cluster.sh: stopping rbd-fuse ${f#/proc/}, left mapped on $dir" >&2
+        kill -TERM "${f#/proc/}" 2>/dev/null || true
+    done
     for f in "$dir"/run/*.pid; do
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null || true)

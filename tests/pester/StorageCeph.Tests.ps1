@@ -171,6 +171,30 @@ Describe 'ceph volumes' {
         Remove-StorageVolume d data
     }
 
+    It 'a volume whose rbd-fuse was killed (kill -9) is mapped again by the next command that needs it; synced data is kept' {
+        $v = Add-StorageVolume c crash -Config @{ size = '64MiB' }
+        'before' | Set-Content (Join-Path $v.Path 'f')
+        & sync -f (Join-Path $v.Path 'f')
+        $fuseDir = Join-Path $script:c.Source '.rbd/custom_crash'
+        # The rbd-fuse of that one image, found by its mount point in its command line, stopped by its pid.
+        $fusePid = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | Where-Object {
+                (Get-Content "/proc/$($_.Name)/comm" -ErrorAction SilentlyContinue) -eq 'rbd-fuse' -and
+                ((Get-Content "/proc/$($_.Name)/cmdline" -Raw -ErrorAction SilentlyContinue) -split "`0") -contains $fuseDir } | ForEach-Object Name)
+        $fusePid.Count | Should -Be 1
+        & /usr/bin/kill -9 $fusePid[0]
+        Wait-Until { -not (Test-Path "/proc/$($fusePid[0])/cmdline") -or (Get-Content "/proc/$($fusePid[0])/stat" -Raw) -match '\) Z ' } -Because 'rbd-fuse to die'
+
+        $null = New-StoragePool d2 -Driver dir
+        $copy = Copy-StorageVolume c crash -TargetPool d2 -PassThru -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -Match 'rbd-fuse process of volume ''crash'' is gone'
+        Get-Content (Join-Path $copy.Path 'f') | Should -Be 'before'
+        Get-Content (Join-Path (Get-StorageVolume c crash).Path 'f') | Should -Be 'before' -Because 'the volume is mounted again'
+        Remove-StorageVolume d2 crash
+        Remove-StoragePool d2 -Confirm:$false
+        Remove-StorageVolume c crash
+        Get-RbdImages $script:osd | Should -Not -Contain 'custom_crash'
+    }
+
     It 'an xfs volume (block.filesystem) and mount options (block.mount_options)' {
         $v = Add-StorageVolume c x -Config @{ size = '320MiB'; 'block.filesystem' = 'xfs'; 'block.mount_options' = 'noatime' }
         (& findmnt -n -o FSTYPE,OPTIONS --target $v.Path) | Should -Match '^xfs\s+\S*noatime'

@@ -332,9 +332,17 @@ public sealed class CephDriver : IStorageDriver
             throw new ContainerPSException(ErrorKind.NotSupported, "SnapshotNotMountable",
                 $"The files of ceph snapshot '{volume.Name}' cannot be read directly (rbd-fuse maps only an image's head): copy the container from the snapshot within the pool, or restore it.", volume.Name);
         var path = VolumePath(pool, volume);
-        if (Runtime.Mounts.IsMountPoint(path) && !File.Exists(GrowMarker(pool, volume)))
+        var image = ImageName(volume);
+        if (Runtime.Mounts.IsMountPoint(path) && !File.Exists(GrowMarker(pool, volume)) && Alive(pool, image))
             return path;
-        using var _ = MapLock(pool, ImageName(volume));
+        using var _ = MapLock(pool, image);
+        if (Runtime.Mounts.IsMountPoint(path) && !Alive(pool, image))
+        {
+            // Its rbd-fuse died (killed, crashed): what was not flushed is lost, as in any crash; the
+            // dead mounts go lazily and the image is mapped again.
+            tool.Log.Warning($"The rbd-fuse process of volume '{volume.Name}' is gone: mapping RBD image {OsdPool(pool)}/{image} again.");
+            DropDeadMapping(pool, image);
+        }
         if (Runtime.Mounts.IsMountPoint(path))
         {
             if (File.Exists(GrowMarker(pool, volume)))
@@ -358,6 +366,31 @@ public sealed class CephDriver : IStorageDriver
             throw;
         }
         return path;
+    }
+
+    /// <summary>Whether the image's rbd-fuse still answers (its file is there): a dead one leaves a mount that fails with ENOTCONN.</summary>
+    private static bool Alive(PoolContext pool, string image) => File.Exists(Path.Join(FuseDir(pool, image), image));
+
+    /// <summary>Lazily unmounts a volume whose rbd-fuse is gone, detaches its loop devices and the dead fuse mount.</summary>
+    private void DropDeadMapping(PoolContext pool, string image)
+    {
+        foreach (var path in MountPathsOf(pool, image))
+            Runtime.Mounts.Unmount(path);
+        var dir = FuseDir(pool, image);
+        foreach (var line in tool.Run("losetup", new[] { "-l", "-n", "-O", "NAME,BACK-FILE" }).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            if (line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var loop, var back] && back.Trim().StartsWith(dir + "/", StringComparison.Ordinal))
+                tool.Execute("losetup", new[] { "-d", loop }, null, null);
+        Runtime.Mounts.Unmount(dir);
+        // The dead client still holds the image's exclusive lock, and its watch stays until the OSD's
+        // watch timeout (30 s): break the lock (rbd blocklists that client) so the next mapping writes at once.
+        var spec = $"{OsdPool(pool)}/{image}";
+        var locks = TryCeph(pool, "rbd", "lock", "ls", "--format", "json", spec);
+        if (locks.ExitCode != 0 || locks.StandardOutput.Trim().Length == 0)
+            return;
+        using var doc = JsonDocument.Parse(locks.StandardOutput);
+        foreach (var l in doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement.EnumerateArray() : Enumerable.Empty<JsonElement>())
+            if (l.TryGetProperty("id", out var id) && l.TryGetProperty("locker", out var locker))
+                TryCeph(pool, "rbd", "lock", "rm", spec, id.GetString()!, locker.GetString()!);
     }
 
     /// <summary>The mount options: the volume's block.mount_options, plus what a clone needs (xfs: nouuid) and what keeps ext4 from zeroing its inode tables over RBD.</summary>
@@ -386,6 +419,8 @@ public sealed class CephDriver : IStorageDriver
         var dir = FuseDir(pool, image);
         var file = Path.Join(dir, image);
         Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
+        if (Runtime.Mounts.IsMountPoint(dir) && !File.Exists(file))
+            Runtime.Mounts.Unmount(dir); // a dead rbd-fuse's mount (ENOTCONN)
         if (!Runtime.Mounts.IsMountPoint(dir))
         {
             // rbd-fuse connects as client.admin of the -c config unless CEPH_ARGS says otherwise; Debian 13's
@@ -415,9 +450,10 @@ public sealed class CephDriver : IStorageDriver
     /// <summary>Undoes <see cref="Map"/> and the mount: umount the volume, detach the loop, unmount the fuse. Idempotent; VolumeBusy while the filesystem is in use.</summary>
     private void Unmap(PoolContext pool, string image)
     {
-        foreach (var type in VolumeTypes.All.Where(t => !VolumeTypes.IsSnapshot(t) && Prefix(t) == image.Split('_')[0]))
+        if (Runtime.Mounts.IsMountPoint(FuseDir(pool, image)) && !Alive(pool, image))
+            DropDeadMapping(pool, image);
+        foreach (var path in MountPathsOf(pool, image))
         {
-            var path = VolumePath(pool, new VolumeContext(image[(image.IndexOf('_') + 1)..], type, new Dictionary<string, string>()));
             while (Runtime.Mounts.IsMountPoint(path))
             {
                 var r = tool.Execute("umount", new[] { path }, null, null);
@@ -435,6 +471,11 @@ public sealed class CephDriver : IStorageDriver
         }
         File.Delete(Path.Join(FuseRoot(pool), "." + image + ".grow")); // a fresh mapping grows the filesystem anyway
     }
+
+    /// <summary>Where the volume of an image (custom_NAME, container_NAME, image_NAME) is mounted.</summary>
+    private IEnumerable<string> MountPathsOf(PoolContext pool, string image) =>
+        VolumeTypes.All.Where(t => !VolumeTypes.IsSnapshot(t) && Prefix(t) == image.Split('_')[0])
+            .Select(t => VolumePath(pool, new VolumeContext(image[(image.IndexOf('_') + 1)..], t, new Dictionary<string, string>())));
 
     private void UnmountFuse(string dir)
     {

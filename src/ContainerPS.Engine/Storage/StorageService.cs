@@ -515,7 +515,7 @@ public sealed class StorageService
             store.Release("volumes", v.Id);
         });
         // Its snapshots follow (zfs and ceph snapshots moved with the dataset or image already).
-        foreach (var snap in SnapshotRows(pool, VolumeTypes.Custom, name, store.Volumes(pool.Id)))
+        foreach (var snap in SnapshotRows(pool, VolumeTypes.Custom, name))
             RenameInternalVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, newName + snap.Name[name.Length..]);
         return GetVolume(poolName, VolumeTypes.Custom, newName);
     }
@@ -556,7 +556,7 @@ public sealed class StorageService
             var row = Ready(VolumeRow(pool, type, name));
             if (store.VolumeDevices(row.Id) is { Count: > 0 } users)
                 throw VolumeInUse(poolName, type, name, users.Select(u => u.Container), "Dismount-StorageVolume it first");
-            foreach (var snap in SnapshotRows(pool, VolumeTypes.Custom, name, store.Volumes(pool.Id)))
+            foreach (var snap in SnapshotRows(pool, VolumeTypes.Custom, name))
                 RemoveVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, anyType: true);
         }
         var v = store.Write(() =>
@@ -593,7 +593,7 @@ public sealed class StorageService
             Path = driver.VolumePath(Ctx(pool), Ctx(v)),
             CreatedAt = v.CreatedAt,
             UsedBy = store.VolumeDevices(v.Id).Select(d => d.Container).ToArray(),
-            Snapshots = SnapshotRows(pool, v.Type, v.Name, volumes ?? store.Volumes(pool.Id)).Select(s => s.Name[(v.Name.Length + 1)..]).ToArray(),
+            Snapshots = SnapshotRows(pool, v.Type, v.Name, volumes).Select(s => s.Name[(v.Name.Length + 1)..]).ToArray(),
             Status = Status(v.State),
         };
     }
@@ -602,9 +602,10 @@ public sealed class StorageService
         new(ErrorKind.InUse, "VolumeInUse", $"Storage volume '{pool}/{type}/{name}' is mounted into {string.Join(", ", containers)}; {hint}.", $"{pool}/{type}/{name}");
 
     /// <summary>The snapshot volumes (NAME@SNAPSHOT) of a container or custom volume among <paramref name="volumes"/>, by name.</summary>
-    private static IEnumerable<VolumeRow> SnapshotRows(PoolRow pool, string type, string name, IEnumerable<VolumeRow> volumes) =>
+    /// <param name="volumes">The pool's rows when already read; else they are read, only for a type that has snapshots.</param>
+    private IEnumerable<VolumeRow> SnapshotRows(PoolRow pool, string type, string name, IEnumerable<VolumeRow>? volumes = null) =>
         VolumeTypes.SnapshotOf(type) is { } snapshotType
-            ? volumes.Where(s => s.PoolId == pool.Id && s.Type == snapshotType && s.Name.StartsWith(name + "@", StringComparison.Ordinal)).OrderBy(s => s.Name, StringComparer.Ordinal)
+            ? (volumes ?? store.Volumes(pool.Id)).Where(s => s.PoolId == pool.Id && s.Type == snapshotType && s.Name.StartsWith(name + "@", StringComparison.Ordinal)).OrderBy(s => s.Name, StringComparer.Ordinal)
             : Enumerable.Empty<VolumeRow>();
 
     // ------------------------------------------------------------------ custom volume snapshots
@@ -625,7 +626,7 @@ public sealed class StorageService
     {
         var pool = PoolRow(poolName);
         VolumeRow(pool, VolumeTypes.Custom, volume);
-        return SnapshotRows(pool, VolumeTypes.Custom, volume, store.Volumes(pool.Id)).Select(s => ToSnapshot(pool, volume, s)).ToList();
+        return SnapshotRows(pool, VolumeTypes.Custom, volume).Select(s => ToSnapshot(pool, volume, s)).ToList();
     }
 
     public StorageVolumeSnapshot GetVolumeSnapshot(string poolName, string volume, string name)
