@@ -158,6 +158,22 @@ Describe 'ceph volumes' {
         & stat -c %u:%g (Join-Path $toDir.Path 'f') | Should -Be '1234:5678'
         $back = Copy-StorageVolume d data -TargetPool c -NewName fromdir -PassThru
         Get-Content (Join-Path $back.Path 'f') | Should -Be 'hello'
+        # Another OSD pool of the same cluster: rbd cp. Another cluster name (the same cluster here, as
+        # CEPH_CONF names it for both): rbd export | rbd import between the two sets of credentials.
+        $null = New-StoragePool c2 -Driver ceph -Config @{ 'ceph.osd.pool_name' = "$($script:osd)x"; 'ceph.osd.pg_num' = '8' }
+        # The test cluster's keyring is found by cluster name ($cluster.client.admin.keyring): give 'other' the same key.
+        $otherKeyring = Join-Path (Split-Path $env:CEPH_CONF) 'other.client.admin.keyring'
+        Copy-Item (Join-Path (Split-Path $env:CEPH_CONF) 'ceph.client.admin.keyring') $otherKeyring
+        $null = New-StoragePool c3 -Driver ceph -Config @{ 'ceph.osd.pool_name' = "$($script:osd)y"; 'ceph.osd.pg_num' = '8'; 'ceph.cluster_name' = 'other' }
+        foreach ($target in 'c2', 'c3') {
+            $other = Copy-StorageVolume c data -TargetPool $target -PassThru
+            & stat -c %u:%g (Join-Path $other.Path 'f') | Should -Be '1234:5678'
+            Get-RbdParent "$($script:osd)$(@{ c2 = 'x'; c3 = 'y' }[$target])/custom_data" | Should -Be '' -Because 'a copy to another OSD pool is a full copy'
+            Remove-StorageVolume $target data
+            Remove-StoragePool $target -Confirm:$false
+        }
+        Remove-Item $otherKeyring
+        @(Get-RbdImages $script:osd | Where-Object { $_ -like 'custom_data@copy-*' }).Count | Should -Be 1 -Because 'the clone data2 keeps its origin snapshot; the full copies left none'
 
         Remove-StorageVolume c data
         Get-StorageVolume c data -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
