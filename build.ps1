@@ -77,6 +77,8 @@ function Get-NuGetPackageRoot {
     return ($line -replace '^global-packages:\s*', '').Trim()
 }
 
+# Packages of Names that are not installed. (The status goes through a variable and a string: a
+# native command with no output is AutomationNull, which -notmatch treats as an empty list.)
 function Get-MissingPackages([string[]] $Names) {
     @($Names | Where-Object {
         $status = & dpkg-query -W -f '${Status}' $_ 2>$null
@@ -209,7 +211,7 @@ function Invoke-Demo {
 function Invoke-Bench {
     Invoke-Build
     # Peers measured side by side (not needed by the module itself).
-    $peers = @('lxc', 'openssh-server', 'openssh-client') | Where-Object { (& dpkg-query -W -f '${Status}' $_ 2>$null) -notmatch 'install ok installed' }
+    $peers = @(Get-MissingPackages @('lxc', 'openssh-server', 'openssh-client'))
     if ($peers) {
         $env:DEBIAN_FRONTEND = 'noninteractive'
         Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $peers) -Quiet
