@@ -88,5 +88,9 @@ public sealed class ContainerHost : IDisposable
         return host;
     }
 
-    public void Dispose() => State.Dispose();
+    public void Dispose()
+    {
+        Storage.Dispose();
+        State.Dispose();
+    }
 }

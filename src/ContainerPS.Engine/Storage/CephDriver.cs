@@ -18,7 +18,7 @@ namespace ContainerPS.Engine.Storage;
 /// down (umount, losetup -d, umount of the fuse) before a rollback, rename or removal.
 /// The cluster is found as the ceph tools find it: $CEPH_CONF, else /etc/ceph/CLUSTER.conf.
 /// </summary>
-public sealed class CephDriver : IStorageDriver
+public sealed class CephDriver : IStorageDriver, IDisposable
 {
     public const string ClusterKey = "ceph.cluster_name";
     public const string UserKey = "ceph.user.name";
@@ -114,8 +114,6 @@ public sealed class CephDriver : IStorageDriver
 
     private string Rbd(PoolContext pool, params string[] args) => Ceph(pool, "rbd", args);
 
-    private string[] ImageFeatures(PoolContext pool) =>
-        pool.Config.GetValueOrDefault(FeaturesKey) is { } f ? new[] { "--image-feature", f } : Array.Empty<string>();
 
     // ------------------------------------------------------------------ what the OSD pool holds
 
@@ -123,28 +121,44 @@ public sealed class CephDriver : IStorageDriver
 
     private sealed record RbdImage(string Name, long Size, string? ParentImage, string? ParentSnapshot, List<RbdSnapshot> Snapshots);
 
-    /// <summary>Images of the OSD pool with their snapshots and parents, from one `rbd ls -l`.</summary>
+    /// <summary>Images of the OSD pool with their snapshots and parents (what `rbd ls -l` shows), read through librbd.</summary>
     private Dictionary<string, RbdImage> Images(PoolContext pool)
     {
+        var client = Client(pool);
+        var osd = OsdPool(pool);
         var images = new Dictionary<string, RbdImage>(StringComparer.Ordinal);
-        using var doc = JsonDocument.Parse(Rbd(pool, "ls", "-l", "--format", "json", OsdPool(pool)) is { Length: > 0 } s ? s : "[]");
-        foreach (var e in doc.RootElement.EnumerateArray())
+        foreach (var name in client.List(osd))
         {
-            var name = e.GetProperty("image").GetString()!;
-            if (!images.TryGetValue(name, out var image))
-                images[name] = image = new RbdImage(name, 0, null, null, new List<RbdSnapshot>());
-            if (e.TryGetProperty("snapshot", out var snap))
-            {
-                image.Snapshots.Add(new RbdSnapshot(snap.GetString()!, e.TryGetProperty("protected", out var p) && p.GetString() == "true", e.GetProperty("size").GetInt64()));
-                continue;
-            }
-            string? parentImage = null, parentSnap = null;
-            if (e.TryGetProperty("parent", out var parent) && parent.GetProperty("pool").GetString() == OsdPool(pool))
-                (parentImage, parentSnap) = (parent.GetProperty("image").GetString(), parent.GetProperty("snapshot").GetString());
-            images[name] = image with { Size = e.GetProperty("size").GetInt64(), ParentImage = parentImage, ParentSnapshot = parentSnap };
+            if (client.Info(osd, name) is not { } info)
+                continue; // removed meanwhile
+            var local = info.ParentPool == osd;
+            images[name] = new RbdImage(name, info.Size, local ? info.ParentImage : null, local ? info.ParentSnapshot : null,
+                info.Snapshots.Select(x => new RbdSnapshot(x.Name, x.Protected, x.Size)).ToList());
         }
         return images;
     }
+
+    /// <summary>Connections to the clusters this driver's pools use, one per cluster, user and config, made when first needed and closed with the driver (one command).</summary>
+    private readonly Dictionary<string, RbdClient> clients = new(StringComparer.Ordinal);
+
+    private RbdClient Client(PoolContext pool)
+    {
+        var key = $"{Cluster(pool)}\n{User(pool)}\n{ConfigFile(pool)}";
+        if (!clients.TryGetValue(key, out var client))
+            clients[key] = client = RbdClient.Connect(Cluster(pool), User(pool), ConfigFile(pool));
+        return client;
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in clients.Values)
+            c.Dispose();
+        clients.Clear();
+    }
+
+    /// <summary>The feature bits of ceph.rbd.features, or null for the cluster's default features.</summary>
+    private static ulong? FeatureMask(PoolContext pool) =>
+        pool.Config.GetValueOrDefault(FeaturesKey) is { } f ? f.Split(',').Aggregate(0UL, (m, x) => m | RbdClient.FeatureBits[x]) : null;
 
     private static bool HasChildren(Dictionary<string, RbdImage> images, string image, string snapshot) =>
         images.Values.Any(i => i.ParentImage == image && i.ParentSnapshot == snapshot);
@@ -177,7 +191,7 @@ public sealed class CephDriver : IStorageDriver
             if (owner.ExitCode == 0)
                 throw new ContainerPSException(ErrorKind.InUse, "SourceInUse",
                     $"OSD pool '{osd}' is used by ContainerPS pool '{owner.StandardOutput.Split(' ')[0]}' already.", osd);
-            if (Rbd(pool, "ls", osd).Trim().Length > 0)
+            if (Client(pool).List(osd).Count > 0)
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"OSD pool '{osd}' holds RBD images; give an empty OSD pool.", osd);
             marker = pool.Name + " existing";
         }
@@ -267,12 +281,14 @@ public sealed class CephDriver : IStorageDriver
     /// <summary>Removes an image that has no clones left: its snapshots (unprotected first), then the image.</summary>
     private void RemoveImage(PoolContext pool, RbdImage image)
     {
-        var spec = $"{OsdPool(pool)}/{image.Name}";
-        foreach (var s in image.Snapshots.Where(s => s.Protected))
-            Rbd(pool, "snap", "unprotect", $"{spec}@{s.Name}");
-        if (image.Snapshots.Count > 0)
-            Rbd(pool, "snap", "purge", "--no-progress", spec);
-        Rbd(pool, "rm", "--no-progress", spec);
+        var (client, osd) = (Client(pool), OsdPool(pool));
+        foreach (var s in image.Snapshots)
+        {
+            if (s.Protected)
+                client.SnapUnprotect(osd, image.Name, s.Name);
+            client.SnapRemove(osd, image.Name, s.Name);
+        }
+        client.Remove(osd, image.Name);
     }
 
     /// <summary>Used bytes of the OSD pool's images (rbd du). Its size is the cluster's, not known without a mgr.</summary>
@@ -517,7 +533,7 @@ public sealed class CephDriver : IStorageDriver
         var frozen = !VolumeTypes.IsSnapshot(volume.Type) && Runtime.Mounts.IsMountPoint(path);
         if (frozen)
             tool.Run("fsfreeze", new[] { "-f", path });
-        try { Rbd(pool, "snap", "create", "--no-progress", $"{Spec(pool, volume)}@{snapshot}"); }
+        try { Client(pool).SnapCreate(OsdPool(pool), ImageName(volume), snapshot); }
         finally
         {
             if (frozen)
@@ -541,14 +557,14 @@ public sealed class CephDriver : IStorageDriver
         if (volume.Type == VolumeTypes.Image && images.ContainsKey(Zombie(image)) && !images.ContainsKey(image))
         {
             // The same image again (its name is its content's hash): the image kept for its clones is taken back.
-            Rbd(pool, "rename", $"{OsdPool(pool)}/{Zombie(image)}", $"{OsdPool(pool)}/{image}");
+            Client(pool).Rename(OsdPool(pool), Zombie(image), image);
             MountVolume(pool, volume);
             return;
         }
         if (images.ContainsKey(image))
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
         var size = SizeOf(pool, volume);
-        Rbd(pool, new[] { "create", "--size", (size / (1 << 20)).ToString(CultureInfo.InvariantCulture) + "M" }.Concat(ImageFeatures(pool)).Append($"{OsdPool(pool)}/{image}").ToArray());
+        Client(pool).Create(OsdPool(pool), image, size, FeatureMask(pool));
         try
         {
             string loop;
@@ -582,12 +598,12 @@ public sealed class CephDriver : IStorageDriver
             if (images.TryGetValue(image, out var owner) && owner.Snapshots.FirstOrDefault(s => s.Name == SnapshotName(volume)) is { } snap)
             {
                 if (HasChildren(images, image, snap.Name))
-                    Rbd(pool, "snap", "rename", $"{osd}/{image}@{snap.Name}", $"{osd}/{image}@zombie_{Guid.NewGuid():n}");
+                    Client(pool).SnapRename(osd, image, snap.Name, $"zombie_{Guid.NewGuid():n}");
                 else
                 {
                     if (snap.Protected)
-                        Rbd(pool, "snap", "unprotect", $"{osd}/{image}@{snap.Name}");
-                    Rbd(pool, "snap", "rm", "--no-progress", $"{osd}/{image}@{snap.Name}");
+                        Client(pool).SnapUnprotect(osd, image, snap.Name);
+                    Client(pool).SnapRemove(osd, image, snap.Name);
                 }
             }
             CollectZombies(pool);
@@ -599,7 +615,7 @@ public sealed class CephDriver : IStorageDriver
         if (all.TryGetValue(image, out var rbd))
         {
             if (rbd.Snapshots.Any(s => HasChildren(all, image, s.Name)))
-                Rbd(pool, "rename", $"{osd}/{image}", $"{osd}/{Zombie(image)}"); // kept for its clones
+                Client(pool).Rename(osd, image, Zombie(image)); // kept for its clones
             else
                 RemoveImage(pool, rbd);
         }
@@ -629,17 +645,16 @@ public sealed class CephDriver : IStorageDriver
                 foreach (var s in image.Snapshots.Where(s => (zombie || s.Name.StartsWith("copy-", StringComparison.Ordinal) || s.Name.StartsWith("zombie_", StringComparison.Ordinal))
                                                               && !HasChildren(images, image.Name, s.Name)))
                 {
-                    var spec = $"{OsdPool(pool)}/{image.Name}@{s.Name}";
                     if (s.Protected)
-                        Rbd(pool, "snap", "unprotect", spec);
-                    Rbd(pool, "snap", "rm", "--no-progress", spec);
+                        Client(pool).SnapUnprotect(OsdPool(pool), image.Name, s.Name);
+                    Client(pool).SnapRemove(OsdPool(pool), image.Name, s.Name);
                     progress = true;
                 }
                 if (zombie && !images.Values.Any(c => c.ParentImage == image.Name) && (progress || image.Snapshots.Count == 0))
                 {
                     if (Images(pool).TryGetValue(image.Name, out var now) && now.Snapshots.Count == 0)
                     {
-                        Rbd(pool, "rm", "--no-progress", $"{OsdPool(pool)}/{image.Name}");
+                        Client(pool).Remove(OsdPool(pool), image.Name);
                         progress = true;
                     }
                 }
@@ -660,14 +675,14 @@ public sealed class CephDriver : IStorageDriver
                 return;
             if (ImageName(volume) != ImageName(target))
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeExists", $"Snapshot {Spec(pool, volume)} cannot move to another image ({Spec(pool, target)}).", newName);
-            Rbd(pool, "snap", "rename", Spec(pool, volume), Spec(pool, target));
+            Client(pool).SnapRename(osd, ImageName(volume), SnapshotName(volume), SnapshotName(target));
             return;
         }
         if (VolumeExists(pool, target))
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", newName);
         using (MapLock(pool, ImageName(volume)))
             Unmap(pool, ImageName(volume));
-        Rbd(pool, "rename", Spec(pool, volume), Spec(pool, target));
+        Client(pool).Rename(osd, ImageName(volume), ImageName(target));
         var old = VolumePath(pool, volume);
         if (Directory.Exists(old) && !Runtime.Mounts.IsMountPoint(old) && !Directory.EnumerateFileSystemEntries(old).Any())
             Directory.Delete(old);
@@ -704,11 +719,12 @@ public sealed class CephDriver : IStorageDriver
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", target.Name);
         var sameCluster = Cluster(sourcePool) == Cluster(pool) && ConfigFile(sourcePool) == ConfigFile(pool);
         var clone = sameCluster && OsdPool(sourcePool) == OsdPool(pool) && pool.Config.GetValueOrDefault(CloneCopyKey) != "false";
-        var (origin, originSize) = Origin(sourcePool, source, protect: clone, OsdPool(sourcePool) == OsdPool(pool) ? images : Images(sourcePool));
+        var (originImage, originSnap, originSize) = Origin(sourcePool, source, protect: clone, OsdPool(sourcePool) == OsdPool(pool) && sameCluster ? images : Images(sourcePool));
+        var origin = $"{OsdPool(sourcePool)}/{originImage}@{originSnap}";
         try
         {
             if (clone)
-                Rbd(pool, new[] { "clone" }.Concat(ImageFeatures(pool)).Concat(new[] { origin, Spec(pool, target) }).ToArray());
+                Client(pool).Clone(OsdPool(sourcePool), originImage, originSnap, OsdPool(pool), ImageName(target), FeatureMask(pool));
             else if (sameCluster)
                 Rbd(pool, "cp", "--no-progress", origin, Spec(pool, target));
             else
@@ -743,7 +759,7 @@ public sealed class CephDriver : IStorageDriver
     /// snapshot (made once), else a new copy-* snapshot; protected when it is to be cloned. Returns
     /// it with its size. <paramref name="images"/> is the source OSD pool's listing.
     /// </summary>
-    private (string Spec, long Size) Origin(PoolContext pool, VolumeContext source, bool protect, Dictionary<string, RbdImage> images)
+    private (string Image, string Snapshot, long Size) Origin(PoolContext pool, VolumeContext source, bool protect, Dictionary<string, RbdImage> images)
     {
         if (!images.TryGetValue(ImageName(source), out var image))
             throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
@@ -760,10 +776,9 @@ public sealed class CephDriver : IStorageDriver
                 throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD snapshot {Spec(pool, source)} does not exist.", source.Name);
             Snapshot(pool, source, snapshot);
         }
-        var spec = $"{OsdPool(pool)}/{image.Name}@{snapshot}";
         if (protect && existing is not { Protected: true })
-            Rbd(pool, "snap", "protect", spec);
-        return (spec, existing?.Size ?? image.Size);
+            Client(pool).SnapProtect(OsdPool(pool), image.Name, snapshot);
+        return (image.Name, snapshot, existing?.Size ?? image.Size);
     }
 
     /// <summary>rbd snap rollback, with the image unmapped (no mount or cache may hold the old blocks), then mounted again.</summary>
@@ -771,7 +786,7 @@ public sealed class CephDriver : IStorageDriver
     {
         using (MapLock(pool, ImageName(target)))
             Unmap(pool, ImageName(target));
-        Rbd(pool, "snap", "rollback", "--no-progress", Spec(pool, snapshot));
+        Client(pool).SnapRollback(OsdPool(pool), ImageName(snapshot), SnapshotName(snapshot));
         MountAfter(pool, target, "restoring");
     }
 
@@ -809,7 +824,7 @@ public sealed class CephDriver : IStorageDriver
         var loop = LoopsOf(file).FirstOrDefault();
         if (loop is null)
         {
-            Rbd(pool, "resize", "--no-progress", "--size", (bytes / (1 << 20)).ToString(CultureInfo.InvariantCulture) + "M", Spec(pool, volume));
+            Client(pool).Resize(OsdPool(pool), ImageName(volume), bytes);
             return; // not mapped: MountVolume grows the filesystem
         }
         // Through the mapping's own file: rbd-fuse resizes the image and shows the new size at once

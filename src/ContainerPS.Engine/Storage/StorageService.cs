@@ -10,7 +10,7 @@ namespace ContainerPS.Engine.Storage;
 /// released or deleted after it ends; <see cref="RepairInterrupted"/> finishes or undoes the work of
 /// owners that died.
 /// </summary>
-public sealed class StorageService
+public sealed class StorageService : IDisposable
 {
     private readonly StateStore store;
     private readonly string root;
@@ -24,6 +24,14 @@ public sealed class StorageService
         this.root = root;
         this.tool = tool;
         this.log = log;
+    }
+
+    /// <summary>Closes what drivers hold for the command (the ceph driver's cluster connections).</summary>
+    public void Dispose()
+    {
+        foreach (var d in drivers.Values.OfType<IDisposable>())
+            d.Dispose();
+        drivers.Clear();
     }
 
     public IStorageDriver Driver(string name)
