@@ -82,9 +82,11 @@ loop device takes idmapped mounts, so nothing is shifted. The cluster is
 found as the ceph tools find it: the config file $CEPH_CONF, else
 /etc/ceph/CLUSTER.conf (ceph.cluster_name, default ceph), as the user
 client.ceph.user.name (default admin) with the keyring that config
-names. The driver needs rbd, rados, ceph, rbd-fuse (Debian 13's is
-started with the preloaded cps-rbd-fuse-compat.so, see native/README.md),
-losetup, mkfs.ext4/mkfs.xfs, fsfreeze and mount.
+names. Image and snapshot operations go through librbd and librados
+(one cluster connection per command); the driver also runs rbd, rados
+and ceph (pool setup, usage, full copies, locks), rbd-fuse (Debian 13's
+is started with the preloaded cps-rbd-fuse-compat.so, see
+native/README.md), losetup, mkfs.ext4/mkfs.xfs, fsfreeze and mount.
 
 Location of a dir pool: without -Source, the pool is created at
 $CONTAINERPS_ROOT/storage-pools/NAME (the state root defaults to
