@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ContainerPS.Engine.Runtime;
 
 /// <summary>
@@ -18,17 +16,11 @@ public sealed class ContainerLock : IDisposable
         Names.Validate(name, "container"); // the name becomes a file name: never a path
         var dir = Path.Join(root, "locks");
         Directory.CreateDirectory(dir);
-        var path = Path.Join(dir, name + ".lock");
-        var clock = Stopwatch.StartNew();
-        while (true)
+        try { return new ContainerLock(Util.FileLock.Take(Path.Join(dir, name + ".lock"), wait)); }
+        catch (IOException e)
         {
-            try { return new ContainerLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)); }
-            catch (IOException) when (clock.Elapsed < wait) { Thread.Sleep(20); }
-            catch (IOException e)
-            {
-                throw new ContainerPSException(ErrorKind.ResourceUnavailable, "ContainerBusy",
-                    $"Container '{name}' is being changed by another session (waited {wait.TotalSeconds:0} s).", name, e);
-            }
+            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "ContainerBusy",
+                $"Container '{name}' is being changed by another session (waited {wait.TotalSeconds:0} s).", name, e);
         }
     }
 

@@ -49,7 +49,7 @@ public sealed partial class ContainerService
                 $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = MapOf(row);
         var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
-        var stored = storage.VolumeState(row.Pool, VolumeTypes.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
+        var stored = storage.VolumeRecord(row.Pool, VolumeTypes.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
         return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored);
     }
@@ -221,11 +221,7 @@ public sealed partial class ContainerService
             var stored = plan.RootfsIdmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
             var rootfs = Path.Join(dir, ArchiveRootfs + ".tar");
             if (plan.RootfsFormat is not null)
-            {
-                if (!File.Exists(rootfs))
-                    throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {ArchiveRootfs}.", rootfs);
-                storage.ReceiveInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, rootfs);
-            }
+                storage.ReceiveInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, Received(rootfs));
             else
                 storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, path => Untar(rootfs, path));
             string? state = null;
@@ -274,10 +270,11 @@ public sealed partial class ContainerService
             Directory.Delete(dir, recursive: true);
     }
 
-    private void Untar(string archive, string into)
-    {
-        if (!File.Exists(archive))
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {Path.GetFileName(archive)}.", archive);
-        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-xpf", archive, "-C", into });
-    }
+    private void Untar(string archive, string into) =>
+        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-xpf", Received(archive), "-C", into });
+
+    /// <summary>The path of an archive that arrived; ArchiveMissing when nothing was received for it.</summary>
+    private static string Received(string archive) =>
+        File.Exists(archive) ? archive
+            : throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {Path.GetFileName(archive)}.", archive);
 }

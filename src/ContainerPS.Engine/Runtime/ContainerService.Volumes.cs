@@ -87,7 +87,7 @@ public sealed partial class ContainerService
         var row = ReadyRow(container);
         if (store.Pool(pool) is null)
             throw ContainerPSException.PoolNotFound(pool);
-        var (volumeId, _, _) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
+        var (volumeId, _) = storage.VolumeRecord(pool, VolumeTypes.Custom, volume);
         var device = store.Devices(row.Id).FirstOrDefault(d => d.VolumeId == volumeId)
             ?? throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotMounted", $"Storage volume '{pool}/{volume}' is not mounted into container '{container}'.", volume);
         var rt = Runtime(container);
@@ -226,7 +226,7 @@ public sealed partial class ContainerService
             return cfg;
         log.Warning($"Finishing the id shift of storage volume '{pool}/{type}/{volume}' that was interrupted.");
         Shift(pool, type, volume, path, LastMap(cfg), to == Unshifted ? null : IdMapping.Deserialize(to));
-        return storage.VolumeState(pool, type, volume).Config;
+        return storage.VolumeRecord(pool, type, volume).Config;
     }
 
     /// <summary>Mounts a starting container's volumes in its runtime directory; runc bind-mounts them at their paths (resolved inside the rootfs).</summary>

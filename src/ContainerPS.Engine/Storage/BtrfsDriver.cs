@@ -238,11 +238,11 @@ public sealed class BtrfsDriver : IStorageDriver
             var sent = ro ?? from;
             var received = Path.Join(intoDir, Path.GetFileName(sent));
             DeleteTree(received);
-            var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "btrfs -q send \"$1\" | btrfs -q receive \"$2\"", "send", sent, intoDir }, null, null);
-            if (r.ExitCode != 0)
+            try { tool.RunPipe(new[] { "btrfs", "-q", "send", sent }, new[] { "btrfs", "-q", "receive", intoDir }); }
+            catch
             {
                 DeleteTree(received);
-                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"btrfs send | btrfs receive failed: {r.StandardError.Trim()}", from);
+                throw;
             }
             Directory.Move(received, target);
         }
@@ -275,9 +275,7 @@ public sealed class BtrfsDriver : IStorageDriver
         Directory.CreateDirectory(staging, VolumeLayout.Mode0700);
         try
         {
-            var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "zstd -dc \"$1\" | btrfs -q receive \"$2\"", "receive", compressedFile, staging }, null, null);
-            if (r.ExitCode != 0)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"btrfs receive failed: {r.StandardError.Trim()}", volume.Name);
+            tool.RunPipe(new[] { "zstd", "-dc", compressedFile }, new[] { "btrfs", "-q", "receive", staging });
             var received = Directory.GetDirectories(staging).Single();
             tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", received, final });
         }

@@ -124,18 +124,22 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     /// <summary>Images of the OSD pool with their snapshots and parents (what `rbd ls -l` shows), read through librbd.</summary>
     private Dictionary<string, RbdImage> Images(PoolContext pool)
     {
-        var client = Client(pool);
-        var osd = OsdPool(pool);
         var images = new Dictionary<string, RbdImage>(StringComparer.Ordinal);
-        foreach (var name in client.List(osd))
-        {
-            if (client.Info(osd, name) is not { } info)
-                continue; // removed meanwhile
-            var local = info.ParentPool == osd;
-            images[name] = new RbdImage(name, info.Size, local ? info.ParentImage : null, local ? info.ParentSnapshot : null,
-                info.Snapshots.Select(x => new RbdSnapshot(x.Name, x.Protected, x.Size)).ToList());
-        }
+        foreach (var name in Client(pool).List(OsdPool(pool)))
+            if (Image(pool, name) is { } image) // null: removed meanwhile
+                images[name] = image;
         return images;
+    }
+
+    /// <summary>One image of the OSD pool (a parent only when it is in the same OSD pool), or null when there is none: a lookup that does not open every image.</summary>
+    private RbdImage? Image(PoolContext pool, string name)
+    {
+        var osd = OsdPool(pool);
+        if (Client(pool).Info(osd, name) is not { } info)
+            return null;
+        var local = info.ParentPool == osd;
+        return new RbdImage(name, info.Size, local ? info.ParentImage : null, local ? info.ParentSnapshot : null,
+            info.Snapshots.Select(x => new RbdSnapshot(x.Name, x.Protected, x.Size)).ToList());
     }
 
     /// <summary>Connections to the clusters this driver's pools use, one per cluster, user and config, made when first needed and closed with the driver (one command).</summary>
@@ -368,11 +372,11 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         var loop = Map(pool, ImageName(volume));
         try
         {
-            var fs = Setting(pool, volume, "block.filesystem", "ext4");
+            var fs = FilesystemOf(pool, volume);
             if (fs == "ext4")
                 GrowExt4Offline(loop);
             Directory.CreateDirectory(path, VolumeLayout.Mode0711);
-            tool.Run("mount", new[] { "-t", fs, "-o", MountOptionsOf(pool, volume, fs), loop, path });
+            MountFilesystem(pool, volume, loop, path);
             if (fs == "xfs")
                 tool.Run("xfs_growfs", new[] { path });
         }
@@ -409,6 +413,15 @@ public sealed class CephDriver : IStorageDriver, IDisposable
                 TryCeph(pool, "rbd", "lock", "rm", spec, id.GetString()!, locker.GetString()!);
     }
 
+    private static string FilesystemOf(PoolContext pool, VolumeContext volume) => Setting(pool, volume, "block.filesystem", "ext4");
+
+    /// <summary>Mounts the volume's filesystem from its loop device at its path, with its mount options.</summary>
+    private void MountFilesystem(PoolContext pool, VolumeContext volume, string loop, string path)
+    {
+        var fs = FilesystemOf(pool, volume);
+        tool.Run("mount", new[] { "-t", fs, "-o", MountOptionsOf(pool, volume, fs), loop, path });
+    }
+
     /// <summary>The mount options: the volume's block.mount_options, plus what a clone needs (xfs: nouuid) and what keeps ext4 from zeroing its inode tables over RBD.</summary>
     private static string MountOptionsOf(PoolContext pool, VolumeContext volume, string fs)
     {
@@ -417,15 +430,14 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         return string.Join(',', options.Distinct());
     }
 
-    /// <summary>An exclusive lock on mapping one image, across processes.</summary>
+    /// <summary>An exclusive lock on mapping one image, across processes; VolumeBusy after a minute.</summary>
     private static FileStream MapLock(PoolContext pool, string image)
     {
         Directory.CreateDirectory(FuseRoot(pool), VolumeLayout.Mode0700);
-        var path = Path.Join(FuseRoot(pool), "." + image + ".lock");
-        for (var clock = System.Diagnostics.Stopwatch.StartNew(); ; Thread.Sleep(20))
+        try { return FileLock.Take(Path.Join(FuseRoot(pool), "." + image + ".lock"), TimeSpan.FromSeconds(60)); }
+        catch (IOException e)
         {
-            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-            catch (IOException) when (clock.Elapsed < TimeSpan.FromSeconds(60)) { }
+            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "VolumeBusy", $"RBD image {OsdPool(pool)}/{image} is being mapped or unmapped by another session (waited 60 s).", image, e);
         }
     }
 
@@ -545,23 +557,22 @@ public sealed class CephDriver : IStorageDriver, IDisposable
 
     public bool VolumeExists(PoolContext pool, VolumeContext volume)
     {
-        var images = Images(pool);
-        return images.TryGetValue(ImageName(volume), out var image)
+        return Image(pool, ImageName(volume)) is { } image
                && (!VolumeTypes.IsSnapshot(volume.Type) || image.Snapshots.Any(s => s.Name == SnapshotName(volume)));
     }
 
     public void CreateVolume(PoolContext pool, VolumeContext volume)
     {
         var image = ImageName(volume);
-        var images = Images(pool);
-        if (volume.Type == VolumeTypes.Image && images.ContainsKey(Zombie(image)) && !images.ContainsKey(image))
+        var exists = Image(pool, image) is not null;
+        if (volume.Type == VolumeTypes.Image && !exists && Image(pool, Zombie(image)) is not null)
         {
             // The same image again (its name is its content's hash): the image kept for its clones is taken back.
             Client(pool).Rename(OsdPool(pool), Zombie(image), image);
             MountVolume(pool, volume);
             return;
         }
-        if (images.ContainsKey(image))
+        if (exists)
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
         var size = SizeOf(pool, volume);
         Client(pool).Create(OsdPool(pool), image, size, FeatureMask(pool));
@@ -570,7 +581,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             string loop;
             using (MapLock(pool, image))
                 loop = Map(pool, image);
-            if (Setting(pool, volume, "block.filesystem", "ext4") == "xfs")
+            if (FilesystemOf(pool, volume) == "xfs")
                 tool.Run("mkfs.xfs", new[] { "-q", "-K", loop });
             else
                 tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", loop });
@@ -606,8 +617,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
                     Client(pool).SnapRemove(osd, image, snap.Name);
                 }
             }
-            CollectZombies(pool);
-            return;
+            return; // the snapshot of a live image frees nothing else
         }
         using (MapLock(pool, image))
             Unmap(pool, image);
@@ -617,9 +627,13 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             if (rbd.Snapshots.Any(s => HasChildren(all, image, s.Name)))
                 Client(pool).Rename(osd, image, Zombie(image)); // kept for its clones
             else
+            {
                 RemoveImage(pool, rbd);
+                // A removed clone may have been the last child of a copy-* snapshot or of a zombie image.
+                if (rbd.ParentImage is not null)
+                    CollectZombies(pool);
+            }
         }
-        CollectZombies(pool);
         var path = VolumePath(pool, volume);
         if (Directory.Exists(path) && !Runtime.Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
             Directory.Delete(path);
@@ -652,7 +666,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
                 }
                 if (zombie && !images.Values.Any(c => c.ParentImage == image.Name) && (progress || image.Snapshots.Count == 0))
                 {
-                    if (Images(pool).TryGetValue(image.Name, out var now) && now.Snapshots.Count == 0)
+                    if (Image(pool, image.Name) is { Snapshots.Count: 0 })
                     {
                         Client(pool).Remove(OsdPool(pool), image.Name);
                         progress = true;
@@ -714,12 +728,11 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             Snapshot(sourcePool, source, SnapshotName(target));
             return;
         }
-        var images = Images(pool);
-        if (images.ContainsKey(ImageName(target)))
+        if (Image(pool, ImageName(target)) is not null)
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", target.Name);
         var sameCluster = Cluster(sourcePool) == Cluster(pool) && ConfigFile(sourcePool) == ConfigFile(pool);
         var clone = sameCluster && OsdPool(sourcePool) == OsdPool(pool) && pool.Config.GetValueOrDefault(CloneCopyKey) != "false";
-        var (originImage, originSnap, originSize) = Origin(sourcePool, source, protect: clone, OsdPool(sourcePool) == OsdPool(pool) && sameCluster ? images : Images(sourcePool));
+        var (originImage, originSnap, originSize) = Origin(sourcePool, source, protect: clone);
         var origin = $"{OsdPool(sourcePool)}/{originImage}@{originSnap}";
         try
         {
@@ -728,11 +741,8 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             else if (sameCluster)
                 Rbd(pool, "cp", "--no-progress", origin, Spec(pool, target));
             else
-            {
-                var from = string.Join(' ', Connect(sourcePool).Select(Quote));
-                var to = string.Join(' ', Connect(pool).Select(Quote));
-                tool.Run("bash", new[] { "-o", "pipefail", "-c", $"rbd {from} export --no-progress {Quote(origin)} - | rbd {to} import --no-progress - {Quote(Spec(pool, target))}" });
-            }
+                tool.RunPipe(new[] { "rbd" }.Concat(Connect(sourcePool)).Concat(new[] { "export", "--no-progress", origin, "-" }).ToArray(),
+                    new[] { "rbd" }.Concat(Connect(pool)).Concat(new[] { "import", "--no-progress", "-", Spec(pool, target) }).ToArray());
             // A copy has the size the origin had when it was taken.
             var wanted = SizeOf(pool, target);
             if (wanted > originSize)
@@ -747,21 +757,20 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         }
         finally
         {
-            if (!clone)
-                CollectZombies(sourcePool); // a full copy needs its copy-* snapshot no more
+            // A full copy needs the copy-* snapshot it was read from no more (a clone keeps it as its parent).
+            if (!clone && originSnap.StartsWith("copy-", StringComparison.Ordinal))
+                Client(sourcePool).SnapRemove(OsdPool(sourcePool), originImage, originSnap);
         }
     }
-
-    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     /// <summary>
     /// The snapshot a copy is made from: a snapshot volume's own, an image volume's `readonly`
     /// snapshot (made once), else a new copy-* snapshot; protected when it is to be cloned. Returns
-    /// it with its size. <paramref name="images"/> is the source OSD pool's listing.
+    /// it with its size.
     /// </summary>
-    private (string Image, string Snapshot, long Size) Origin(PoolContext pool, VolumeContext source, bool protect, Dictionary<string, RbdImage> images)
+    private (string Image, string Snapshot, long Size) Origin(PoolContext pool, VolumeContext source, bool protect)
     {
-        if (!images.TryGetValue(ImageName(source), out var image))
+        if (Image(pool, ImageName(source)) is not { } image)
             throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
         var snapshot = source.Type switch
         {
@@ -797,14 +806,13 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             var path = VolumePath(pool, volume);
             if (Runtime.Mounts.IsMountPoint(path))
             {
-                var fs = Setting(pool, volume, "block.filesystem", "ext4");
-                tool.Run("mount", new[] { "-o", "remount," + MountOptionsOf(pool, volume, fs), path });
+                tool.Run("mount", new[] { "-o", "remount," + MountOptionsOf(pool, volume, FilesystemOf(pool, volume)), path });
             }
         }
         if (!changes.TryGetValue("size", out var size))
             return;
         var wanted = SizeOf(pool, volume);
-        var current = Images(pool).TryGetValue(ImageName(volume), out var image) ? image.Size
+        var current = Image(pool, ImageName(volume)) is { } image ? image.Size
             : throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {Spec(pool, volume)} does not exist.", volume.Name);
         if (wanted < current)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeShrinkNotSupported",
@@ -832,7 +840,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         using (var f = new FileStream(file, FileMode.Open, FileAccess.Write))
             f.SetLength(bytes);
         tool.Run("losetup", new[] { "-c", loop });
-        var fs = Setting(pool, volume, "block.filesystem", "ext4");
+        var fs = FilesystemOf(pool, volume);
         if (!Runtime.Mounts.IsMountPoint(path))
             return;
         if (fs == "xfs")
@@ -869,7 +877,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             if (free)
                 GrowExt4Offline(loop);
         }
-        finally { tool.Run("mount", new[] { "-t", "ext4", "-o", MountOptionsOf(pool, volume, "ext4"), loop, path }); }
+        finally { MountFilesystem(pool, volume, loop, path); }
         if (free)
             File.Delete(GrowMarker(pool, volume));
         return free;

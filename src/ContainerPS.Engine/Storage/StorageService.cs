@@ -370,12 +370,19 @@ public sealed class StorageService : IDisposable
     /// <summary>The id map a shift of the volume's files was going to when it started (present only while one runs or after it crashed).</summary>
     public const string IdmapShiftingKey = "volatile.idmap.shifting";
 
-    /// <summary>A volume's state row (id, config) with its host path.</summary>
+    /// <summary>A volume's state row (id, config) with its host path, mounted first where the driver needs that (ceph).</summary>
     public (long Id, string Path, IReadOnlyDictionary<string, string> Config) VolumeState(string poolName, string type, string name)
     {
         var pool = PoolRow(poolName);
         var v = VolumeRow(pool, type, name);
         return (v.Id, Driver(pool.Driver).MountVolume(Ctx(pool), Ctx(v)), v.Config);
+    }
+
+    /// <summary>A volume's state row (id, config) alone: nothing is mounted.</summary>
+    public (long Id, IReadOnlyDictionary<string, string> Config) VolumeRecord(string poolName, string type, string name)
+    {
+        var v = VolumeRow(PoolRow(poolName), type, name);
+        return (v.Id, v.Config);
     }
 
     /// <summary>Sets (null: removes) engine-kept volatile.* keys of a volume.</summary>

@@ -334,13 +334,7 @@ public sealed class ZfsDriver : IStorageDriver
                 Zfs("zfs", "clone", "-o", mount, "-o", "refquota=" + quota, origin, to);
                 return;
             }
-            var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "zfs send \"$1\" | zfs receive -u \"$2\"", "send", origin, to }, null, null);
-            if (r.ExitCode != 0)
-            {
-                if (Exists(to))
-                    Zfs("zfs", "destroy", "-r", to);
-                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"zfs send | zfs receive failed: {r.StandardError.Trim()}", from);
-            }
+            Receive(new[] { "zfs", "send", origin }, to);
             Zfs("zfs", "destroy", $"{to}@{origin.Split('@')[1]}");
             Zfs("zfs", "set", "refquota=" + quota, to);
             Zfs("zfs", "set", mount, to);
@@ -369,19 +363,25 @@ public sealed class ZfsDriver : IStorageDriver
         var ds = Dataset(pool, volume);
         if (Exists(ds))
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Dataset {ds} already exists.", ds);
-        var r = tool.Execute("bash", new[] { "-o", "pipefail", "-c", "zstd -dc \"$1\" | zfs receive -u \"$2\"", "receive", compressedFile, ds }, null, null);
-        if (r.ExitCode != 0)
-        {
-            if (Exists(ds))
-                Zfs("zfs", "destroy", "-r", ds);
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"zfs receive failed: {r.StandardError.Trim()}", volume.Name);
-        }
+        Receive(new[] { "zstd", "-dc", compressedFile }, ds);
         foreach (var snap in Zfs("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                      .Where(s => s.Contains("@send-", StringComparison.Ordinal)))
             Zfs("zfs", "destroy", snap);
         var quota = volume.Config.GetValueOrDefault("size") is { } size && ByteSize.TryParse(size, out var bytes) ? bytes.ToString(CultureInfo.InvariantCulture) : "none";
         Zfs("zfs", "set", "refquota=" + quota, ds);
         Zfs("zfs", "set", "mountpoint=" + VolumePath(pool, volume), ds);
+    }
+
+    /// <summary>zfs receive -u of what <paramref name="from"/> writes, into <paramref name="dataset"/>; a half-received dataset is destroyed.</summary>
+    private void Receive(string[] from, string dataset)
+    {
+        try { tool.RunPipe(from, new[] { "zfs", "receive", "-u", dataset }); }
+        catch
+        {
+            if (Exists(dataset))
+                Zfs("zfs", "destroy", "-r", dataset);
+            throw;
+        }
     }
 
     /// <summary>zfs rollback: the snapshot must be the container's latest (zfs cannot roll back past later ones).</summary>

@@ -33,6 +33,21 @@ public sealed class ExternalTool
     }
 
     /// <summary>
+    /// Runs <c>first | second</c> (bash with pipefail, each argv passed as it is, never through a shell
+    /// string: send | receive, zstd -dc | receive) and throws ToolFailed with stderr when either fails.
+    /// </summary>
+    public void RunPipe(IReadOnlyList<string> first, IReadOnlyList<string> second, TimeSpan? timeout = null)
+    {
+        var args = new List<string> { "-o", "pipefail", "-c", "n=$1; shift; \"${@:1:n}\" | \"${@:n+1}\"", "pipe", first.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        args.AddRange(first);
+        args.AddRange(second);
+        var result = Execute("bash", args, null, null, timeout);
+        if (result.ExitCode != 0)
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed",
+                $"'{CommandLine(first[0], first.Skip(1))} | {CommandLine(second[0], second.Skip(1))}' failed with exit code {result.ExitCode}: {result.StandardError.Trim()}", first[0]);
+    }
+
+    /// <summary>
     /// Runs a program with optional standard input and extra environment variables and returns its exit
     /// code and output whatever they are (for protocols that answer errors on stdout, such as CNI).
     /// </summary>
