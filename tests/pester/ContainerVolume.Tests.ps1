@@ -10,12 +10,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    function Invoke-In([string] $Container, [string] $Command, [int] $User = 0) {
-        $out = Invoke-ContainerExec -Name $Container -User $User -Command sh, -c, $Command
-        if ($LASTEXITCODE -ne 0) { throw "'$Command' in $Container exited with $LASTEXITCODE" }
-        $out
-    }
-
     # Root's first subordinate uid (the shared map's base).
     function Get-SubuidBase {
         $line = Get-Content /etc/subuid | Where-Object { $_ -match '^(root|0):\d+:\d+$' } | Select-Object -First 1

@@ -9,12 +9,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    function Invoke-In([string] $Container, [string] $Command) {
-        $out = Invoke-ContainerExec -Name $Container -Command sh, -c, $Command
-        if ($LASTEXITCODE -ne 0) { throw "'$Command' in $Container exited with $LASTEXITCODE" }
-        $out
-    }
-
     # btrfs subvolume show's fields (Name, UUID, Parent UUID, Received UUID, Flags...) as a hashtable.
     function Get-Subvolume([string] $Path) {
         $h = @{}

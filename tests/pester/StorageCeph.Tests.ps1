@@ -13,11 +13,6 @@ BeforeAll {
     $script:ceph = Start-TestCeph
     $script:prefix = 'cpt' + [guid]::NewGuid().ToString('N').Substring(0, 6)
 
-    function Invoke-In([string] $Container, [string] $Command) {
-        $out = Invoke-ContainerExec -Name $Container -Command sh, -c, $Command
-        if ($LASTEXITCODE -ne 0) { throw "'$Command' in $Container exited with $LASTEXITCODE" }
-        $out
-    }
     function Get-OsdPools { @(& rados lspools) }
     # A ceph pool c on its own OSD pool (small volumes, few placement groups) in a new test root.
     function New-CephTestPool([string] $Suffix) {

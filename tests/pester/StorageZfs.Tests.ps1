@@ -12,12 +12,6 @@ BeforeAll {
     $script:zfsd = Start-TestZfs
     $script:prefix = 'cpt' + [guid]::NewGuid().ToString('N').Substring(0, 6)
 
-    function Invoke-In([string] $Container, [string] $Command) {
-        $out = Invoke-ContainerExec -Name $Container -Command sh, -c, $Command
-        if ($LASTEXITCODE -ne 0) { throw "'$Command' in $Container exited with $LASTEXITCODE" }
-        $out
-    }
-
     function Get-Zfs([string] $Dataset, [string] $Property) { (& zfs get -H -p -o value $Property $Dataset).Trim() }
     function Get-Datasets([string] $Root) { @(& zfs list -H -o name -t all -r $Root 2>$null) }
 }

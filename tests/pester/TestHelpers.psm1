@@ -436,6 +436,14 @@ function Get-CommandError {
     catch { $_ }
 }
 
+<# Runs sh -c Command in a running container (as -User) and returns its output; throws when it exits non-zero. #>
+function Invoke-In {
+    param([Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $Command, [int] $User = 0)
+    $out = Invoke-ContainerExec -Name $Container -User $User -Command sh, -c, $Command
+    if ($LASTEXITCODE -ne 0) { throw "'$Command' in $Container exited with $LASTEXITCODE" }
+    $out
+}
+
 <# Writes a script into the container's /root and starts it in the background with Invoke-ContainerExec. #>
 function Start-ContainerWorkload {
     param([Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Script,
