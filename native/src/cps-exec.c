@@ -1,11 +1,11 @@
 /* cps-exec: runs one command inside a running container with ssh-like semantics (what `lxc exec`
- * does). It joins the init's cgroups and namespaces, forks twice so that the container's init
- * adopts the shim (CRIU then dumps whatever the command leaves behind), and relays stdio, signals
- * and the exit status. Contract: native/README.md.
+ * does). A child joins the init's cgroups and namespaces and forks again so that the container's
+ * init adopts the shim (CRIU then dumps whatever the command leaves behind); this process relays
+ * stdio, signals and the exit status. Contract: native/README.md.
  *
- * Three processes: O (this one; stays outside the container's pid namespace and relays), S (the
- * shim; inside, adopted by the init, drops privileges and waits for the command) and C (the
- * command). O and S talk over a SOCK_SEQPACKET pair, one message per packet:
+ * Four processes: O (this one; stays in the host's namespaces and cgroups and relays), A (born in
+ * the container's pid namespace; joins its cgroups and other namespaces, forks S, exits), S (the shim; inside, adopted by the init,
+ * drops privileges and waits for the command) and C (the command). O and S talk over a SOCK_SEQPACKET pair, one message per packet:
  *   S -> O  "pty" + SCM_RIGHTS(master)   "pid N"   "exit N"   "error TEXT"
  *   O -> S  "signal N"                                                                      */
 #define _GNU_SOURCE
@@ -90,13 +90,25 @@ static void vreport(int err, const char *fmt, va_list ap)
 	if (dprintf(2, "cps-exec: %s: %s\n", buf, strerror(err)) < 0) { /* nowhere left to report it */ }
 }
 
-/* O: a setup error; the command did not run. */
+/* A sends its setup errors to O over this socket (O prints them); -1 in O itself. */
+static int report_sock = -1;
+
+static int send_msg(int sock, int fd, int flags, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* O or A: a setup error; the command did not run. */
 static __attribute__((noreturn, format(printf, 2, 3))) void fail(int err, const char *fmt, ...)
 {
+	char buf[MSG_MAX];
 	va_list ap;
 
-	restore_tty();
 	va_start(ap, fmt);
+	if (report_sock >= 0) {
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		send_msg(report_sock, -1, 0, "error %s: %s", buf, strerror(err));
+		_exit(EXIT_INTERNAL);
+	}
+	restore_tty();
 	vreport(err, fmt, ap);
 	va_end(ap);
 	_exit(EXIT_INTERNAL);
@@ -114,7 +126,6 @@ static __attribute__((noreturn, format(printf, 2, 3))) void cmd_fail(int err, co
 }
 
 /* fd >= 0 goes along as SCM_RIGHTS; flags are extra send flags (MSG_DONTWAIT). */
-static int send_msg(int sock, int fd, int flags, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int send_msg(int sock, int fd, int flags, const char *fmt, ...)
 {
 	char buf[MSG_MAX], ctl[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -401,14 +412,25 @@ static bool same_userns(pid_t pid)
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-static void enter_container(const struct opts *o)
+/* O: the init's pid and time namespaces, for O's children only (setns of those two never moves
+ * the caller): A is born inside, so S is adopted by the container's init when A exits. */
+static int enter_pidns(const struct opts *o)
 {
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-		    CLONE_NEWCGROUP | CLONE_NEWTIME;
 	int pidfd = pidfd_open(o->pid, 0);
 
 	if (pidfd < 0)
 		fail(errno, "pidfd_open %d", (int)o->pid);
+	if (setns(pidfd, CLONE_NEWPID | CLONE_NEWTIME) < 0)
+		fail(errno, "setns into %d", (int)o->pid);
+	return pidfd;
+}
+
+/* A: the init's cgroups (read and written through the host's /proc and /sys), then its other
+ * namespaces. */
+static void enter_container(const struct opts *o, int pidfd)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+
 	join_cgroups(o->pid);                             /* while still privileged in the host */
 	if (!same_userns(o->pid))
 		flags |= CLONE_NEWUSER;
@@ -889,11 +911,15 @@ int main(int argc, char **argv)
 	struct winsize ws = { 0 };
 	char *area;
 	size_t area_len = 0;
-	int sv[2], outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, fd;
+	int sv[2], outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, fd, pidfd;
 	scmp_filter_ctx filter;
 	sigset_t set;
 	pid_t a;
 
+	/* The engine runs a sealed copy of this binary (/proc/self/fd/N, a memfd): the container can
+	 * see the shim's /proc/PID/exe but never write to the host's file. Named for ps and pgrep. */
+	if (prctl(PR_SET_NAME, "cps-exec", 0, 0, 0) < 0)
+		fail(errno, "PR_SET_NAME");
 	argv = copy_args(argc, argv, &area, &area_len);
 	parse_args(argc, argv, &o);
 	if (close_range(3, ~0U, 0) < 0)                   /* nothing of the host leaks inside */
@@ -910,10 +936,12 @@ int main(int argc, char **argv)
 		memset(&ws, 0, sizeof(ws));
 
 	/* Until the shim's setresuid our forks are host root with the container's capabilities: not
-	 * dumpable, so the container's root can't ptrace them or open their /proc files. */
+	 * dumpable, so the container's root can't ptrace them or open their /proc files. O itself
+	 * never enters the container: its memory stays charged to the caller's cgroups (an OOM in the
+	 * container must not pick the relay), and only A and what it forks join. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(errno, "PR_SET_DUMPABLE");
-	enter_container(&o);
+	pidfd = enter_pidns(&o);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fail(errno, "socketpair");
@@ -930,7 +958,7 @@ int main(int argc, char **argv)
 	hide_args(area, area_len);
 	if ((a = fork()) < 0)
 		fail(errno, "fork");
-	if (a == 0) {                                      /* A: in the container's pid namespace */
+	if (a == 0) {                                      /* A: enters; S is in the container's pid namespace */
 		pid_t s;
 
 		close(sv[0]);
@@ -938,6 +966,8 @@ int main(int argc, char **argv)
 			close(outp[0]);
 			close(errp[0]);
 		}
+		report_sock = sv[1];
+		enter_container(&o, pidfd);
 		if ((s = fork()) < 0)
 			shim_fail(sv[1], errno, "fork");
 		if (s == 0)
@@ -945,6 +975,7 @@ int main(int argc, char **argv)
 		_exit(0);                                   /* S is adopted by the container's init */
 	}
 	close(sv[1]);
+	close(pidfd);
 	x.sock = sv[0];
 	if (!o.pty) {
 		close(outp[1]);

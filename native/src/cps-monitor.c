@@ -598,6 +598,10 @@ static int setup(struct mon *m, char *why, size_t wsz)
 	unlink_state(m, "init.pid");
 	if (console_open(m) < 0)
 		return say(why, wsz, "open console.log: %s", strerror(errno));
+	/* From the start, not only once running: a start whose launcher died is found (and ended by
+	 * pid) through this file, with nothing of it left to touch a later start. */
+	if (write_monitor_pid(m) < 0)
+		return say(why, wsz, "write monitor.pid: %s", strerror(errno));
 	return 0;
 }
 
@@ -682,7 +686,6 @@ int main(int argc, char **argv)
 		status("error", why);
 		return 1;
 	}
-	write_monitor_pid(&m);              /* before the status line: "running" implies it exists */
 	snprintf(line, sizeof(line), "%d", (int)m.init);
 	status("running", line);
 	if (dup2(m.devnull, 1) < 0)

@@ -63,10 +63,21 @@ public class OciSpecTests
         var seccomp = Spec(null)["linux"]!["seccomp"]!;
         Assert.Equal("SCMP_ACT_ALLOW", seccomp["defaultAction"]!.GetValue<string>());
         var denied = seccomp["syscalls"]!.AsArray().SelectMany(r => r!["names"]!.AsArray().Select(n => n!.GetValue<string>())).ToHashSet();
-        foreach (var sc in new[] { "kexec_load", "open_by_handle_at", "init_module", "finit_module", "delete_module", "umount2" })
+        foreach (var sc in new[] { "kexec_load", "open_by_handle_at", "init_module", "finit_module", "delete_module", "umount2", "keyctl", "add_key", "request_key" })
             Assert.Contains(sc, denied);
         var umount = seccomp["syscalls"]!.AsArray().Single(r => r!["names"]![0]!.GetValue<string>() == "umount2")!;
         Assert.Equal("SCMP_CMP_MASKED_EQ", umount["args"]![0]!["op"]!.GetValue<string>()); // only MNT_FORCE
+    }
+
+    [Fact]
+    public void Proc_sys_is_read_only_but_net()
+    {
+        var ro = Spec(null)["linux"]!["readonlyPaths"]!.AsArray().Select(p => p!.GetValue<string>()).ToArray();
+        foreach (var d in Directory.GetDirectories("/proc/sys"))
+            if (Path.GetFileName(d) == "net")
+                Assert.DoesNotContain(d, ro);
+            else
+                Assert.Contains(d, ro);
     }
 
     [Fact]

@@ -43,8 +43,11 @@ BeforeAll {
 AfterAll { Remove-Item -LiteralPath $script:Fcap -Force -ErrorAction SilentlyContinue }
 
 Describe 'Id maps as objects' {
-    BeforeEach { $script:t = New-ContainerTestRoot }
-    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestFilesystem; Remove-TestRoot }
+    BeforeEach { $script:t = New-ContainerTestRoot; $script:SavedIdFiles = @{} }
+    AfterEach {
+        Stop-ChildPwsh; Remove-TestContainers; Remove-TestFilesystem; Remove-TestRoot
+        foreach ($f in $script:SavedIdFiles.Keys) { Set-Content -LiteralPath $f -Value $script:SavedIdFiles[$f] -NoNewline }
+    }
 
     It 'Get-ContainerIdmap shows each map; isolated maps of successive containers are base+65536, base+131072; -Host shows who uses what' {
         $base = Get-SubuidBase
@@ -102,7 +105,15 @@ Describe 'Id maps as objects' {
     It 'raw.idmap maps host uid 1000 through, takes effect at the next start, and Current/Next show the change' {
         $base = Get-SubuidBase
         $null = New-Container c1 busybox -Start
+        # As LXD requires: root is delegated host id 1000 (both files are restored in AfterEach).
+        $err = Get-CommandError { Set-Container c1 -Config @{ 'raw.idmap' = 'both 1000 1000' } }
+        $err.FullyQualifiedErrorId | Should -BeLike 'IdmapNotDelegated,*'
+        foreach ($f in '/etc/subuid', '/etc/subgid') {
+            $script:SavedIdFiles[$f] = Get-Content -Raw $f
+            Add-Content -LiteralPath $f -Value 'root:1000:1'
+        }
         Set-Container c1 -Config @{ 'raw.idmap' = 'both 1000 1000' } -WarningVariable w -WarningAction SilentlyContinue
+        (Get-Container c1).Privileged | Should -BeFalse
         "$w" | Should -BeLike '*takes effect when it restarts*'
         $m = Get-ContainerIdmap c1
         ($m | Where-Object { $_.Current -and -not $_.Next }).Count | Should -Be 65536 -Because 'the map it runs with is one range'

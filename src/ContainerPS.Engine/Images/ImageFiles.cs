@@ -56,6 +56,34 @@ internal sealed class ImageFiles
         tool.Run("tar", args, TarTimeout);
     }
 
+    /// <summary>
+    /// Removes the device nodes (block and character) below <paramref name="root"/> and returns their
+    /// paths relative to it. Images and moved-in filesystems never bring usable device nodes onto
+    /// the host, as unpacking in an unprivileged user namespace never makes them; a container's /dev
+    /// comes from runc. find -P never follows a symlink and stays on one filesystem.
+    /// </summary>
+    public IReadOnlyList<string> RemoveDeviceNodes(string root)
+    {
+        var r = tool.Execute("find", new[] { root, "-xdev", "(", "-type", "b", "-o", "-type", "c", ")", "-print0", "-delete" }, null, null, TarTimeout);
+        if (r.ExitCode != 0)
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"find in {root} failed: {r.StandardError.Trim()}", root);
+        var prefix = root.TrimEnd('/') + "/";
+        return r.StandardOutput.Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.StartsWith(prefix, StringComparison.Ordinal) ? p[prefix.Length..] : p).ToList();
+    }
+
+    /// <summary>"a, b, c and 4 more": at most <paramref name="max"/> names, printable.</summary>
+    public static string NameList(IReadOnlyList<string> names, int max = 8) =>
+        string.Join(", ", names.Take(max).Select(Names.Printable)) + (names.Count > max ? $" and {names.Count - max} more" : "");
+
+    /// <summary>
+    /// Makes <paramref name="directory"/> a mount of its own with nodev and nosuid, so that nothing
+    /// unpacked below it is a usable device node or a setuid program while it is there.
+    /// <see cref="RemoveTree"/> unmounts it.
+    /// </summary>
+    public void MountNoDevices(string directory) =>
+        tool.Run("mount", new[] { "--bind", "-o", "nodev,nosuid", "--", directory, directory });
+
     /// <summary>What a tool said when it failed (its stderr), without the command line ExternalTool puts first.</summary>
     public static string ToolOutput(ContainerPSException e)
     {

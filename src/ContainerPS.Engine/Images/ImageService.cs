@@ -218,7 +218,21 @@ public sealed class ImageService
         try
         {
             Directory.CreateDirectory(work, Mode0700);
-            var (rootfs, props) = produce(work);
+            // What an archive holds is unpacked on a nodev,nosuid mount of its own (the tarball is
+            // written beside it, on the images' filesystem, and moved into place). debootstrap, our
+            // own builder, needs its /dev nodes usable in its chroot.
+            var unpack = NewDir(work, "unpack");
+            if (format != Formats.Debootstrap)
+                files.MountNoDevices(unpack);
+            var (rootfs, props) = produce(unpack);
+            if (files.RemoveDeviceNodes(rootfs) is { Count: > 0 } nodes)
+            {
+                var text = $"skipped {nodes.Count} device node(s) of the image ({ImageFiles.NameList(nodes)}): device nodes from images are never created on the host; a container gets its /dev from the runtime.";
+                if (format == Formats.Debootstrap)
+                    log.Verbose("debootstrap " + text);
+                else
+                    log.Warning("Image import " + text);
+            }
             FaultPoints.Hit("image.create.after-rootfs");
             var finalFormat = formatOf?.Invoke() ?? format;
             var finalDescription = description ?? (props.Remove("description", out var d) ? d : "");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
+using ContainerPS.Engine.Util;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -14,6 +15,22 @@ namespace ContainerPS.Engine.Runtime;
 public sealed partial class ContainerService
 {
     private string CheckpointsDir(ContainerRow row) => Path.Join(root, "checkpoints", row.Uuid);
+
+    /// <summary>
+    /// Makes the container's checkpoints directory. ROOT/checkpoints is 0700: no host user but root
+    /// reaches a CRIU image (memory pages included), though images are made readable for a restore
+    /// into a user namespace (<see cref="Criu.PrepareForRestore"/>); CRIU opens them through the
+    /// image directory's fd, so the directories above it need not be searchable.
+    /// </summary>
+    private string EnsureCheckpointsDir(ContainerRow row)
+    {
+        var top = Path.Join(root, "checkpoints");
+        Directory.CreateDirectory(top, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(top, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); // 0711 before this version
+        var dir = CheckpointsDir(row);
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return dir;
+    }
     private string StopStateDir(ContainerRow row) => Path.Join(CheckpointsDir(row), "stop");
     private string SnapshotStateDir(ContainerRow row, string snapshot) => Path.Join(CheckpointsDir(row), "snapshot-" + snapshot);
 
@@ -53,7 +70,7 @@ public sealed partial class ContainerService
             if (leaveRunning)
             {
                 // Frozen while both the processes and the filesystem are saved, so they match.
-                RunRunc("pause", row.Name);
+                RunRunc("pause", rt.RuncId(row.Name));
                 try
                 {
                     Dump(row, rt, dir, leaveRunning: true, ownsDirectory: true);
@@ -61,7 +78,7 @@ public sealed partial class ContainerService
                 }
                 finally
                 {
-                    RunRunc("resume", row.Name);
+                    RunRunc("resume", rt.RuncId(row.Name));
                 }
             }
             else
@@ -127,11 +144,78 @@ public sealed partial class ContainerService
                     $"{path} is a checkpoint of container '{image.Container}' (uuid {image.Uuid}), not of this '{name}' (uuid {row.Uuid}): " +
                     "its processes would run on another filesystem.", path);
         }
-        Launch(row, image);
+        // A directory of the user's is restored from a private copy (hard links where it can):
+        // making its images readable for the restore must not show them to the host's users.
+        var staged = HostPath.IsWithin(Path.GetFullPath(image.Path), root) ? null : StageCheckpoint(row, image.Path);
+        try
+        {
+            Launch(row, staged is null ? image : CheckpointImage.Open(staged));
+        }
+        finally
+        {
+            if (staged is not null)
+                Unstage(staged);
+        }
         // A saved stop state is older than what now runs.
         if (Directory.Exists(StopStateDir(row)))
             Directory.Delete(StopStateDir(row), recursive: true);
         return ToContainer(Row(name));
+    }
+
+    private static readonly UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>
+    /// A private copy of checkpoint directory <paramref name="path"/> below ROOT/checkpoints (0700):
+    /// files hard-linked (copied across filesystems), symlinks (an incremental dump's parent) kept.
+    /// The user's directory becomes 0700, since a hard-linked image is made readable for the restore.
+    /// </summary>
+    private string StageCheckpoint(ContainerRow row, string path)
+    {
+        var stage = Path.Join(EnsureCheckpointsDir(row), "restore-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        File.SetUnixFileMode(path, Mode0700);
+        void Copy(string from, string to)
+        {
+            Directory.CreateDirectory(to, Mode0700);
+            foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+            {
+                var target = Path.Join(to, entry.Name);
+                if (entry.LinkTarget is { } link)
+                    File.CreateSymbolicLink(target, link);
+                else if (entry is DirectoryInfo)
+                    Copy(entry.FullName, target);
+                else if (!LibC.TryLink(entry.FullName, target))
+                    File.Copy(entry.FullName, target);
+            }
+        }
+        try
+        {
+            Copy(path, stage);
+        }
+        catch
+        {
+            Unstage(stage);
+            throw;
+        }
+        return stage;
+    }
+
+    /// <summary>Removes a staged copy, its files (hard links of the user's) made 0600 again first.</summary>
+    private static void Unstage(string stage)
+    {
+        if (!Directory.Exists(stage))
+            return;
+        void Close(DirectoryInfo dir)
+        {
+            foreach (var entry in dir.EnumerateFileSystemInfos())
+                if (entry.LinkTarget is not null)
+                    continue;
+                else if (entry is DirectoryInfo sub)
+                    Close(sub);
+                else
+                    File.SetUnixFileMode(entry.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        Close(new DirectoryInfo(stage));
+        Directory.Delete(stage, recursive: true);
     }
 
     /// <summary>runc checkpoint into <paramref name="dir"/>, with the record of the container's addresses next to CRIU's images.</summary>
@@ -142,8 +226,10 @@ public sealed partial class ContainerService
                 $"A storage volume was mounted into or dismounted from container '{row.Name}' while it runs; CRIU restores the mounts the container started with. Restart it before checkpointing.", row.Name);
         var clock = Stopwatch.StartNew();
         EndExecSessions(row, rt);
-        Directory.CreateDirectory(Path.GetDirectoryName(dir)!, Traversable);
+        if (HostPath.IsWithin(dir, CheckpointsDir(row)))
+            EnsureCheckpointsDir(row);
         Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); // an empty -Path directory the user made
         try
         {
             var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
@@ -153,7 +239,7 @@ public sealed partial class ContainerService
             args.AddRange(Criu.DumpOptions);
             if (leaveRunning)
                 args.Add("--leave-running");
-            args.Add(row.Name);
+            args.Add(rt.RuncId(row.Name));
             var r = tool.Execute(Monitor.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
             if (r.ExitCode != 0)
                 throw new ContainerPSException(ErrorKind.OperationFailed, "CheckpointFailed",
@@ -194,7 +280,6 @@ public sealed partial class ContainerService
         string? pidns;
         try { pidns = new FileInfo($"/proc/{init}/ns/pid").LinkTarget; }
         catch (IOException) { return; }
-        var helper = Monitor.ExecHelper;
         var ended = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -204,8 +289,7 @@ public sealed partial class ContainerService
             {
                 if (new FileInfo($"/proc/{pid}/ns/pid").LinkTarget != pidns)
                     continue;
-                var exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
-                if (exe is null || (exe != helper && exe != helper + " (deleted)"))
+                if (!HostProcesses.IsExecHelper(pid))
                     continue;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -222,9 +306,6 @@ public sealed partial class ContainerService
             Thread.Sleep(5);
         log.Warning($"Container '{row.Name}': ended {ended.Count} attached Invoke-ContainerExec session(s) before the checkpoint; their commands go on inside the container.");
     }
-
-    private static readonly UnixFileMode Traversable =
-        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
     private static void CheckNewCheckpointPath(string path)
     {

@@ -12,7 +12,34 @@ namespace ContainerPS.Engine.Runtime;
 public sealed partial class ContainerService
 {
     public const string IdmapCurrentKey = "volatile.idmap.current";
-    private static readonly string[] IdmapKeys = { "security.idmap.isolated", "security.idmap.size", "security.idmap.base", "raw.idmap" };
+    private static readonly string[] IdmapKeys = { "security.idmap.isolated", "security.idmap.size", "security.idmap.base", "raw.idmap", UnsafeIdmapKey };
+
+    /// <summary>The opt-in that lets raw.idmap map host ids root was not delegated (the container is then root-equivalent).</summary>
+    public const string UnsafeIdmapKey = "security.idmap.unsafe";
+
+    /// <summary>The raw.idmap host ids of <paramref name="cfg"/> that /etc/subuid and /etc/subgid do not delegate to root.</summary>
+    private static IReadOnlyList<string> UndelegatedIds(IReadOnlyDictionary<string, string> cfg) =>
+        cfg.TryGetValue("raw.idmap", out var raw) && raw.Trim().Length > 0
+            ? SubIds.Undelegated(RawIdmap.Parse(raw), SubIds.RootRanges("/etc/subuid"), SubIds.RootRanges("/etc/subgid"))
+            : Array.Empty<string>();
+
+    /// <summary>
+    /// IdmapNotDelegated unless every raw.idmap host id is delegated to root or the container opted in
+    /// with security.idmap.unsafe (LXD requires root:ID:COUNT lines in /etc/subuid and /etc/subgid).
+    /// </summary>
+    private static void CheckDelegated(IReadOnlyDictionary<string, string> cfg, string container)
+    {
+        if (cfg.GetValueOrDefault(UnsafeIdmapKey) == "true" || UndelegatedIds(cfg) is not { Count: > 0 } outside)
+            return;
+        throw new ContainerPSException(ErrorKind.InvalidArgument, "IdmapNotDelegated",
+            $"raw.idmap of container '{container}' maps host {string.Join(", ", outside)}, which /etc/subuid and /etc/subgid do not delegate to root. " +
+            "Add 'root:FIRST:COUNT' lines for them to both files (as LXD requires), or set security.idmap.unsafe=true to map them anyway: " +
+            "the container's root then owns those host ids (host root itself for id 0), and the container counts as privileged.", container);
+    }
+
+    /// <summary>True when the container maps host ids that were not delegated (security.idmap.unsafe): it is root-equivalent.</summary>
+    private static bool HasUnsafeMap(ContainerRow row) =>
+        !row.Privileged && row.Config.GetValueOrDefault(UnsafeIdmapKey) == "true" && UndelegatedIds(row.Config).Count > 0;
 
     private static string? IdValue(string v) =>
         long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < uint.MaxValue ? null : $"'{v}' is not a host id";
@@ -23,10 +50,11 @@ public sealed partial class ContainerService
     /// still fits), else the shared map. <paramref name="self"/> is left out of the ranges taken.
     /// Throws InvalidIdmap when raw.idmap does not fit the allocation (host ids mapped twice).
     /// </summary>
-    private (long Base, long Size) AllocateBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep)
+    private (long Base, long Size) AllocateBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep, string container)
     {
         var alloc = ChooseBase(cfg, self, keep);
         _ = new IdMapping(alloc.Base, Gids.Start + (alloc.Base - Uids.Start), alloc.Size, cfg.GetValueOrDefault("raw.idmap"));
+        CheckDelegated(cfg, container);
         return alloc;
     }
 
@@ -108,7 +136,7 @@ public sealed partial class ContainerService
         {
             if (idmapChanged)
             {
-                var (b, size) = AllocateBase(cfg, row.Id, row.IdmapBase is long ob ? (ob, row.IdmapSize ?? IdmapAllocator.DefaultSize) : null);
+                var (b, size) = AllocateBase(cfg, row.Id, row.IdmapBase is long ob ? (ob, row.IdmapSize ?? IdmapAllocator.DefaultSize) : null, name);
                 store.UpdateContainerIdmap(row.Id, cfg.GetValueOrDefault("security.idmap.isolated") == "true", b, size);
             }
             store.UpdateContainerConfig(row.Id, cfg);

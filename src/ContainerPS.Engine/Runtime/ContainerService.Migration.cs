@@ -156,6 +156,7 @@ public sealed partial class ContainerService
         IdMapping? map = null;
         if (!plan.Privileged)
         {
+            CheckDelegated(plan.Config, plan.Name); // this host's /etc/subuid decides
             map = plan.Isolated ? AllocateIsolated(plan.IdmapSize ?? IdmapAllocator.DefaultSize) : SharedMap();
             if (plan.Running && (map.UidBase != plan.IdmapBase || map.Size != plan.IdmapSize))
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "IdmapMismatch",
@@ -224,11 +225,13 @@ public sealed partial class ContainerService
                 storage.ReceiveInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, Received(rootfs));
             else
                 storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, path => Untar(rootfs, path));
+            // A filesystem that arrives brings no device nodes onto this host, as an image does not.
+            if (new Images.ImageFiles(tool).RemoveDeviceNodes(storage.VolumePath(row.Pool, VolumeTypes.Container, row.Name)) is { Count: > 0 } nodes)
+                log.Warning($"Container '{row.Name}': skipped {nodes.Count} device node(s) of the moved filesystem ({Images.ImageFiles.NameList(nodes)}).");
             string? state = null;
             if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))
             {
-                state = Path.Join(CheckpointsDir(row), "move");
-                Directory.CreateDirectory(Path.GetDirectoryName(state)!, Traversable);
+                state = Path.Join(EnsureCheckpointsDir(row), "move");
                 Directory.CreateDirectory(state);
                 Untar(Path.Join(dir, ArchiveState + ".tar"), state);
             }

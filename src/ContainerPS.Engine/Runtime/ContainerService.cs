@@ -44,7 +44,8 @@ public sealed partial class ContainerService
 
     private string RuncRoot => Path.Join(runtimeDir, "runc");
     private RuntimeDirectory Runtime(string name) => new(Path.Join(runtimeDir, "containers", name));
-    private static string CgroupsPath(ContainerRow row) => $"/containerps/{row.Uuid}";
+    /// <summary>The container's cgroup for one start, named by its runtime id (unique per start).</summary>
+    private static string CgroupsPath(string runcId) => $"/containerps/{runcId}";
 
     // ------------------------------------------------------------------ keys
 
@@ -58,7 +59,8 @@ public sealed partial class ContainerService
             new ConfigKey("security.idmap.isolated", ConfigValues.Bool, "A unique id range for this container (takes effect at the next start)."),
             new ConfigKey("security.idmap.size", ConfigValues.PositiveInt, "Size of the container's id range (default 65536)."),
             new ConfigKey("security.idmap.base", IdValue, "The first host id of the container's range (overrides the allocation)."),
-            new ConfigKey("raw.idmap", RawIdmap.Check, "Host ids mapped through: lines 'both 1000 1000', 'uid 50-60 500-510', 'gid ...'."),
+            new ConfigKey("raw.idmap", RawIdmap.Check, "Host ids mapped through: lines 'both 1000 1000', 'uid 50-60 500-510', 'gid ...'. The host ids must be delegated to root in /etc/subuid and /etc/subgid."),
+            new ConfigKey(UnsafeIdmapKey, ConfigValues.Bool, "Lets raw.idmap map host ids root was not delegated (host root included): the container is then root-equivalent and reported as privileged."),
             new ConfigKey("security.privileged", ConfigValues.Bool, "Run without a user namespace (not recommended).", SetOnlyAtCreation: true),
             new ConfigKey("boot.stop.signal", ConfigValues.Any, "Signal that asks the init to shut down (default: the image's, else SIGPWR)."),
         },
@@ -137,7 +139,7 @@ public sealed partial class ContainerService
 
         var id = store.Write(() =>
         {
-            (long Base, long Size)? alloc = privileged ? null : AllocateBase(cfg, null, null);
+            (long Base, long Size)? alloc = privileged ? null : AllocateBase(cfg, null, null, name);
             return store.InsertContainer(name, image, poolRow.Id, privileged, isolated, alloc?.Base, alloc?.Size, cfg);
         });
         try
@@ -219,7 +221,7 @@ public sealed partial class ContainerService
             Image = row.Image,
             Pool = row.Pool,
             Idmap = MapOf(row)?.ToString() ?? "privileged",
-            Privileged = row.Privileged,
+            Privileged = row.Privileged || HasUnsafeMap(row),
             CreatedAt = row.CreatedAt,
             LastStartedAt = row.LastStartedAt,
             Config = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal),
@@ -279,8 +281,16 @@ public sealed partial class ContainerService
         CleanupRuntime(row, rt);
         if (row.Privileged)
             log.Warning($"Container '{name}' is privileged: root inside is root on the host.");
+        else
+        {
+            CheckDelegated(row.Config, name); // raw.idmap set before host ids had to be delegated, or /etc/subuid changed
+            if (HasUnsafeMap(row))
+                log.Warning($"Container '{name}' maps host ids that root was not delegated ({string.Join(", ", UndelegatedIds(row.Config))}; security.idmap.unsafe): its root is root-equivalent on the host.");
+        }
 
-        Directory.CreateDirectory(rt.Rootfs);
+        // A restore needs the user namespace it was dumped with; a start takes the map's latest config.
+        var map = image is not null ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
+        var runcId = PrepareRuntime(rt, name, map);
         File.Delete(rt.ConsoleLog + ".1");
         File.Delete(rt.ConsoleLog);
         var volume = storage.VolumePath(row.Pool, VolumeTypes.Container, name);
@@ -289,8 +299,6 @@ public sealed partial class ContainerService
         // the engine runs CNI ADD into its network namespace before the init starts.
         // A restore always needs it: CRIU makes an empty network namespace, whose loopback is down.
         using var hook = networks.Memberships(row.Id).Count > 0 || image is not null ? NetworkHook.Create(rt) : null;
-        // A restore needs the user namespace it was dumped with; a start takes the map's latest config.
-        var map = image is not null ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
         try
         {
             if (image is not null && map is not null)
@@ -298,13 +306,14 @@ public sealed partial class ContainerService
             PresentVolume(row, map, row.Pool, VolumeTypes.Container, name, rt.Rootfs);
             var binds = PrepareDevices(row, map, rt);
             var mounted = clock.Elapsed.TotalMilliseconds;
-            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(row), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command, binds));
+            var spec = OciSpec.Build(new OciSpecInput(name, CgroupsPath(runcId), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command, binds));
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;
             // A restore asks for the addresses the container had when it was dumped (its sockets are bound to them).
-            RunMonitor(row, rt, hook, pid =>
+            RunMonitor(row, rt, runcId, hook, pid =>
             {
+                FaultPoints.Hit("container.start.in-hook"); // the monitor, runc and cps-hook wait on us here
                 if (image is not null)
                     networks.LoopbackUp(row.Uuid, NetNsOf(pid));
                 WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid), image?.Interfaces));
@@ -366,7 +375,7 @@ public sealed partial class ContainerService
     /// the network hook: <paramref name="attach"/> runs for the pid it sends, and its error (a CNI
     /// plugin's, say) is what the start fails with.
     /// </summary>
-    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, NetworkHook? hook, Action<int> attach, CheckpointImage? image = null)
+    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, string runcId, NetworkHook? hook, Action<int> attach, CheckpointImage? image = null)
     {
         var monitor = Monitor.Path;
         var psi = new ProcessStartInfo(monitor)
@@ -376,7 +385,7 @@ public sealed partial class ContainerService
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--runc", Monitor.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", row.Name,
+        foreach (var a in new[] { "--runc", Monitor.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", runcId,
                      "--state-dir", rt.Path, "--umount", rt.Rootfs })
             psi.ArgumentList.Add(a);
         if (image is not null)
@@ -440,11 +449,13 @@ public sealed partial class ContainerService
     /// <summary>Removes what a previous run left (runc state, the rootfs mount, pid files) when nothing runs.</summary>
     private void CleanupRuntime(ContainerRow row, RuntimeDirectory rt)
     {
-        if (Directory.Exists(rt.Path) && Directory.Exists(Path.Join(RuncRoot, row.Name)))
+        EndMonitor(row, rt);
+        var runcId = rt.RuncId(row.Name);
+        if (Directory.Exists(rt.Path) && Directory.Exists(Path.Join(RuncRoot, runcId)))
         {
-            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", row.Name, "KILL" }, TimeSpan.FromSeconds(10)); }
+            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", runcId, "KILL" }, TimeSpan.FromSeconds(10)); }
             catch (ContainerPSException) { }
-            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "delete", "--force", row.Name }, TimeSpan.FromSeconds(30)); }
+            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "delete", "--force", runcId }, TimeSpan.FromSeconds(30)); }
             catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
         }
         // Also when the runtime directory is gone (a reboot emptied /run): DEL still frees the addresses.
@@ -455,6 +466,82 @@ public sealed partial class ContainerService
         Mounts.Unmount(rt.Rootfs);
         foreach (var f in new[] { rt.InitPidFile, rt.MonitorPidFile, rt.ExitFile, rt.HotMountsFile })
             File.Delete(f);
+    }
+
+    /// <summary>
+    /// Ends a monitor still alive when nothing may run (called with the container's lock held: a
+    /// start whose launcher died, or one that outlived its stop), with runc, its hooks and the init
+    /// below it, by pid; waits for them, so that nothing of that start acts on a later one.
+    /// </summary>
+    private void EndMonitor(ContainerRow row, RuntimeDirectory rt)
+    {
+        if (rt.Monitor is not { IsAlive: true } monitor)
+            return;
+        var tree = HostProcesses.Tree(monitor);
+        if (!HostProcesses.KillAndWait(tree, TimeSpan.FromSeconds(15)))
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed",
+                $"Container '{row.Name}': the processes of an earlier start ({string.Join(", ", tree.Select(p => p.Pid))}) did not end.", row.Name);
+        log.Warning($"Container '{row.Name}': ended the monitor, runc and hooks ({tree.Count} processes) of a start whose launcher died.");
+    }
+
+    /// <summary>Ends the Invoke-ContainerExec relays serving the container's current start, by pid, and waits for them.</summary>
+    private void EndExecHelpers(ContainerRow row, RuntimeDirectory rt)
+    {
+        var helpers = HostProcesses.ExecHelpers(rt.RuncId(row.Name));
+        if (helpers.Count > 0 && !HostProcesses.KillAndWait(helpers, TimeSpan.FromSeconds(15)))
+            log.Warning($"Container '{row.Name}': exec helpers {string.Join(", ", helpers.Select(p => p.Pid))} did not end.");
+    }
+
+    private static readonly UnixFileMode Mode0711 =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    /// <summary>
+    /// Makes the runtime directory of one start (LXD's layout): owned by the container's root with mode
+    /// 0100, so that container root (whose runc init must reach the rootfs mount below it) can pass
+    /// and no other host user can (the rootfs, config.json, the console log); 0700 root's for a
+    /// privileged container. Every directory above it must let container root pass: the state root's
+    /// own runtime directories are made so (said in a warning), any other is an error naming it.
+    /// Writes and returns the start's runc id.
+    /// </summary>
+    private string PrepareRuntime(RuntimeDirectory rt, string name, IdMapping? map)
+    {
+        var containers = Path.GetDirectoryName(rt.Path)!;
+        Directory.CreateDirectory(containers, Mode0711);
+        Directory.CreateDirectory(rt.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(rt.Rootfs);
+        var uid = map?.ToHost(uid: true, 0) ?? 0;
+        var gid = map?.ToHost(uid: false, 0) ?? 0;
+        LibC.LChown(rt.Path, uid, gid);
+        File.SetUnixFileMode(rt.Path, map is null ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute : UnixFileMode.UserExecute);
+        if (map is not null)
+            CheckTraversable(containers, uid, gid);
+        var runcId = $"{name}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        File.WriteAllText(rt.RuntimeIdFile, runcId + "\n");
+        return runcId;
+    }
+
+    /// <summary>RuntimeDirNotTraversable unless host uid/gid can search every directory from / to <paramref name="dir"/>.</summary>
+    private void CheckTraversable(string dir, long uid, long gid)
+    {
+        var own = new[] { root, runtimeDir, Path.Join(runtimeDir, "containers") };
+        for (var d = dir; d is not null; d = Path.GetDirectoryName(d))
+        {
+            var st = LibC.LStat(d);
+            var mode = (UnixFileMode)(st.stx_mode & 0xfff);
+            var bit = st.stx_uid == uid ? UnixFileMode.UserExecute : st.stx_gid == gid ? UnixFileMode.GroupExecute : UnixFileMode.OtherExecute;
+            if ((mode & bit) != 0)
+                continue;
+            var shown = Convert.ToString((int)mode, 8).PadLeft(4, '0');
+            if (own.Contains(d, StringComparer.Ordinal) && st.stx_uid == 0)
+            {
+                File.SetUnixFileMode(d, mode | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+                log.Warning($"{d} was mode {shown}: made it searchable (o+x) so that containers' root users can reach their rootfs below it.");
+                continue;
+            }
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "RuntimeDirNotTraversable",
+                $"A container's root (host uid {uid}) cannot reach its rootfs below {dir}: {d} is mode {shown}, owned by uid {st.stx_uid}. " +
+                $"Make it searchable ('chmod o+x {d}') or keep the state root (${ContainerHost.RootVariable}) or ${ContainerHost.RuntimeVariable} elsewhere.", d);
+        }
     }
 
     /// <summary>
@@ -512,7 +599,7 @@ public sealed partial class ContainerService
 
     private void Kill(ContainerRow row, string signal)
     {
-        try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", row.Name, signal.StartsWith("SIG", StringComparison.Ordinal) ? signal[3..] : signal }, TimeSpan.FromSeconds(10)); }
+        try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", Runtime(row.Name).RuncId(row.Name), signal.StartsWith("SIG", StringComparison.Ordinal) ? signal[3..] : signal }, TimeSpan.FromSeconds(10)); }
         catch (ContainerPSException e) { log.Verbose("runc kill: " + e.Message); }
     }
 
@@ -629,7 +716,8 @@ public sealed partial class ContainerService
             env[k] = v;
         }
 
-        var psi = new ProcessStartInfo(Monitor.ExecHelper)
+        // The sealed copy: the shim's /proc/PID/exe, seen from inside, is never the host's file.
+        var psi = new ProcessStartInfo(SealedExecutable.Of(Monitor.ExecHelper))
         {
             UseShellExecute = false,
             RedirectStandardInput = !request.Interactive,
@@ -641,6 +729,10 @@ public sealed partial class ContainerService
             psi.StandardOutputEncoding = System.Text.Encoding.UTF8;
             psi.StandardErrorEncoding = System.Text.Encoding.UTF8;
         }
+        // Nothing of the caller's environment goes along (the command gets exactly --env); the tag
+        // names the start it serves, so Remove-Container -Force finds it.
+        psi.Environment.Clear();
+        psi.Environment[HostProcesses.ExecTagVariable] = Runtime(row.Name).RuncId(row.Name);
         var a = psi.ArgumentList;
         a.Add("--pid"); a.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         a.Add("--uid"); a.Add(request.User.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -682,6 +774,7 @@ public sealed partial class ContainerService
             Kill(row, "KILL");
             WaitStopped(rt, TimeSpan.FromSeconds(15));
         }
+        EndExecHelpers(row, rt);
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
             throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
         FinishRemove(row);
@@ -745,7 +838,7 @@ public sealed partial class ContainerService
         cfg.Remove(IdmapCurrentKey); // the copy has not run yet
         var id = store.Write(() =>
         {
-            (long Base, long Size)? alloc = row.Privileged ? null : AllocateBase(cfg, null, null);
+            (long Base, long Size)? alloc = row.Privileged ? null : AllocateBase(cfg, null, null, newName);
             return store.InsertContainer(newName, row.Image, poolRow.Id, row.Privileged, row.Isolated, alloc?.Base, alloc?.Size, cfg);
         });
         try

@@ -60,8 +60,30 @@ public static class OciSpec
     /// <summary>Capability numbers (linux/capability.h) outside <see cref="Capabilities"/>: exec drops them from its bounding set too.</summary>
     public static readonly int[] DroppedCapabilityNumbers = { 16 /* SYS_MODULE */, 17 /* SYS_RAWIO */, 25 /* SYS_TIME */, 32 /* MAC_OVERRIDE */, 33 /* MAC_ADMIN */ };
 
-    /// <summary>Syscalls LXC's default seccomp policy denies (module loading, kexec, open_by_handle_at) with EPERM.</summary>
-    public static readonly string[] DeniedSyscalls = { "kexec_load", "kexec_file_load", "open_by_handle_at", "init_module", "finit_module", "delete_module" };
+    /// <summary>
+    /// Syscalls denied with EPERM: what LXC's default seccomp policy denies (module loading, kexec,
+    /// open_by_handle_at), and the kernel keyring calls Docker's default profile denies (keyrings are
+    /// not namespaced: a container could read or fill keys of the host's users). The other entries
+    /// of Docker's list are left to capabilities (CAP_SYS_TIME, CAP_SYS_RAWIO and CAP_SYS_MODULE are
+    /// dropped) or are namespaced for a system container that runs its own init (mount, unshare,
+    /// setns, pivot_root, reboot). README: "What is isolated".
+    /// </summary>
+    public static readonly string[] DeniedSyscalls =
+    {
+        "kexec_load", "kexec_file_load", "open_by_handle_at", "init_module", "finit_module", "delete_module",
+        "keyctl", "add_key", "request_key",
+    };
+
+    /// <summary>
+    /// /proc/sys read-only except net (LXC's proc:mixed): every top-level directory of this host's
+    /// /proc/sys but net (per network namespace, so the container's own) is bound read-only.
+    /// </summary>
+    public static IReadOnlyList<string> ReadOnlySysctlDirs => readOnlySysctlDirs.Value;
+
+    private static readonly Lazy<string[]> readOnlySysctlDirs = new(() =>
+        Directory.Exists("/proc/sys")
+            ? Directory.GetDirectories("/proc/sys").Where(d => System.IO.Path.GetFileName(d) != "net").Order(StringComparer.Ordinal).ToArray()
+            : Array.Empty<string>());
 
     public static JsonObject Build(OciSpecInput input)
     {
@@ -77,7 +99,7 @@ public static class OciSpec
             ["resources"] = Resources(input.Config),
             ["maskedPaths"] = Arr("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                 "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"),
-            ["readonlyPaths"] = Arr("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger"),
+            ["readonlyPaths"] = Arr(new[] { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger" }.Concat(ReadOnlySysctlDirs).ToArray()),
             ["seccomp"] = Seccomp(),
         };
         if (input.Map is { } map)

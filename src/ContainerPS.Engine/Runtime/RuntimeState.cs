@@ -6,7 +6,7 @@ namespace ContainerPS.Engine.Runtime;
 /// <summary>What the runtime files of one container say: running, stopped (and how), or broken.</summary>
 public sealed record RuntimeStatus(string State, int? Pid, string? Reason, int? ExitCode)
 {
-    public const string Running = "Running", Stopped = "Stopped", Stopping = "Stopping", Error = "Error";
+    public const string Running = "Running", Stopped = "Stopped", Stopping = "Stopping", Starting = "Starting", Error = "Error";
     public bool IsRunning => State == Running;
 }
 
@@ -24,6 +24,8 @@ public sealed class RuntimeDirectory
     public string ExitFile => System.IO.Path.Join(Path, "exit");
     public string InitPidFile => System.IO.Path.Join(Path, "init.pid");
     public string MonitorPidFile => System.IO.Path.Join(Path, "monitor.pid");
+    /// <summary>The runc id of the current (or last) start: unique per start, so nothing of an earlier start can act on a later one.</summary>
+    public string RuntimeIdFile => System.IO.Path.Join(Path, "runtime-id");
     public string ConsoleLog => System.IO.Path.Join(Path, "console.log");
     /// <summary>Host-side mounts of the volumes a starting container gets (runc bind-mounts them into it).</summary>
     public string DevicesDir => System.IO.Path.Join(Path, "devices");
@@ -44,6 +46,10 @@ public sealed class RuntimeDirectory
             var init = ReadInt(InitPidFile);
             if (init is int pid && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') })
                 return new RuntimeStatus(RuntimeStatus.Running, pid, null, null);
+            // The monitor writes its pid file first: no init yet and no exit is a start under way
+            // (or one whose launcher died, which the next command under the container's lock ends).
+            if (init is null && exit is null)
+                return new RuntimeStatus(RuntimeStatus.Starting, null, "the monitor is starting the container", null);
             // The init is gone; the monitor is recording its exit and tidying up (a moment).
             return exit is { } done
                 ? new RuntimeStatus(RuntimeStatus.Stopping, null, done.Reason, done.Code)
@@ -56,6 +62,20 @@ public sealed class RuntimeDirectory
         if (Directory.Exists(Path) && Mounts.IsMountPoint(Rootfs))
             return new RuntimeStatus(RuntimeStatus.Error, null, "a start was interrupted; Start-Container or Stop-Container cleans up", null);
         return new RuntimeStatus(RuntimeStatus.Stopped, null, null, null);
+    }
+
+    /// <summary>The monitor of the current (or last) start, by pid and start time (alive or not), or null.</summary>
+    public ProcessIdentity? Monitor => ReadIdentity(MonitorPidFile);
+
+    /// <summary>The runc id of the current (or last) start; <paramref name="name"/> for a start made before ids were per start.</summary>
+    public string RuncId(string name)
+    {
+        try
+        {
+            var id = File.ReadAllText(RuntimeIdFile).Trim();
+            return id.StartsWith(name + "-", StringComparison.Ordinal) && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-') ? id : name;
+        }
+        catch (IOException) { return name; }
     }
 
     /// <summary>What the exit file says after Checkpoint-Container or Stop-Container -Stateful stopped the container.</summary>

@@ -218,7 +218,12 @@ public sealed class StorageService : IDisposable
             return store.InsertVolume(pool.Id, pool.Name, name, VolumeTypes.Custom, description ?? "", cfg);
         });
         var vctx = new VolumeContext(name, VolumeTypes.Custom, cfg);
-        Complete(id, () => driver.CreateVolume(Ctx(pool), vctx), () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
+        Complete(id, () =>
+        {
+            driver.CreateVolume(Ctx(pool), vctx);
+            // A volume's root is 0711, as in Incus: inside a container it is root's; a chmod there sticks.
+            File.SetUnixFileMode(driver.MountVolume(Ctx(pool), vctx), VolumeLayout.Mode0711);
+        }, () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
         WarnIfSizeNotEnforced(pool, driver, cfg);
         return GetVolume(poolName, VolumeTypes.Custom, name);
     }

@@ -24,22 +24,25 @@ public static class VolumeLayout
     };
 
     /// <summary>
-    /// Makes the per-type directories. Container, image and snapshot trees hold other systems' setuid
-    /// binaries: only host root may enter them (containers see their rootfs through their own mount).
-    /// Custom volumes stay 0711.
+    /// Makes the per-type directories, all 0700 (Incus keeps custom volumes so too): what a container
+    /// writes (a setuid-root file made through its idmapped mount is owned by host root on disk), an
+    /// image's setuid binaries and device-less trees are reached by host root only. Containers see
+    /// their rootfs and volumes through mounts of their own, never through these paths.
     /// </summary>
     public static void CreateTypeDirs(string root)
     {
         foreach (var type in VolumeTypes.All)
-            Directory.CreateDirectory(System.IO.Path.Join(root, TypeDir(type)), type == VolumeTypes.Custom ? Mode0711 : Mode0700);
+            EnsureTypeDir(root, type);
     }
 
-    /// <summary>Makes the directory of one volume type when a pool made before that type existed lacks it.</summary>
+    /// <summary>Makes the directory of one volume type (0700) when missing, and makes an existing one 0700 (pools made before were 0711 for custom volumes).</summary>
     public static void EnsureTypeDir(string root, string type)
     {
         var dir = System.IO.Path.Join(root, TypeDir(type));
         if (!Directory.Exists(dir))
-            Directory.CreateDirectory(dir, type == VolumeTypes.Custom ? Mode0711 : Mode0700);
+            Directory.CreateDirectory(dir, Mode0700);
+        else if (File.GetUnixFileMode(dir) != Mode0700)
+            File.SetUnixFileMode(dir, Mode0700);
     }
 
     public static string Path(string root, VolumeContext volume) => System.IO.Path.Join(root, TypeDir(volume.Type), volume.Name);

@@ -74,6 +74,12 @@ internal static unsafe partial class LibC
     /// <summary>kill(2); false when the process is already gone.</summary>
     public static bool Kill(int pid, int signal) => kill_(pid, signal) == 0;
 
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link_(string from, string to);
+
+    /// <summary>link(2): a hard link <paramref name="to"/> of <paramref name="from"/>; false (EXDEV, EPERM...) when the filesystem refuses.</summary>
+    public static bool TryLink(string from, string to) => link_(from, to) == 0;
+
     [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mkfifo_(string path, uint mode);
 

@@ -59,7 +59,10 @@ positive whole number), limits.cpu (a count of CPUs, 2, or a cpuset, 0-1
 or 0,2), security.idmap.isolated (true or false), security.idmap.size (a
 positive whole number), security.idmap.base (the first host id of the
 range, in root's subordinate ids), raw.idmap (host ids mapped through,
-one "uid|gid|both HOST CONTAINER" entry a line), security.privileged
+one "uid|gid|both HOST CONTAINER" entry a line; root must be delegated
+them in /etc/subuid and /etc/subgid), security.idmap.unsafe (true: raw.idmap
+may map host ids root was not delegated; the container is then
+root-equivalent and reported as Privileged), security.privileged
 (true or false; only when the container is created), boot.stop.signal
 (the signal Stop-Container sends, e.g. SIGPWR or SIGUSR2) and user.*
 (free-form). All but security.privileged can be changed later with
@@ -103,7 +106,11 @@ fingerprint prefix matches several images), ImageBusy, PoolNotFound,
 InvalidConfigKey, InvalidConfigValue, ConfigKeyReadOnly (image.* or
 volatile.* keys), InvalidIdmap (-Privileged with -IsolatedIdmap or
 another id map key, a security.idmap.base outside root's subordinate
-ids, raw.idmap host ids inside the base range), IdmapExhausted, ToolMissing (busybox-static, runc or cps-monitor
+ids, raw.idmap host ids inside the base range), IdmapNotDelegated
+(raw.idmap host ids that /etc/subuid and /etc/subgid do not delegate to
+root), IdmapExhausted, RuntimeDirNotTraversable (with -Start: a directory
+above the runtime directory that the container's root cannot search,
+named with its mode), ToolMissing (busybox-static, runc or cps-monitor
 missing), ContainerStartFailed (with -Start), NetworkNotFound (a -Network
 that does not exist; the container is not created), DuplicateNetwork (a
 network named twice), CniPluginNotFound and CniPluginError (with -Start,
@@ -206,11 +213,14 @@ other isolated container shares.
         @{
             Title   = 'A host user mapped into the container'
             Code    = @'
+'root:1000:1' | Add-Content /etc/subuid, /etc/subgid   # once: delegate host id 1000 to root
 New-Container dev1 busybox -Config @{ 'raw.idmap' = 'both 1000 1000' } -Start
 Get-ContainerIdmap dev1
 '@
             Remarks = @'
-Like `lxc launch busybox dev1 -c raw.idmap="both 1000 1000"`. Container
+Like `lxc launch busybox dev1 -c raw.idmap="both 1000 1000"`, and as
+in LXD root must be delegated the host ids first (else
+IdmapNotDelegated). Container
 uid and gid 1000 are host uid and gid 1000; Get-ContainerIdmap shows the
 shared range split around them (0-999, 1000 raw, 1001-65535).
 '@

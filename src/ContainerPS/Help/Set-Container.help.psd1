@@ -35,7 +35,13 @@ Keys:
   range of the same length; blank lines and lines starting with # are
   ignored). The container ids an entry maps leave the base range, which
   is split around them (Get-ContainerIdmap shows the pieces). The host
-  ids must not be in the container's base range (InvalidIdmap).
+  ids must not be in the container's base range (InvalidIdmap), and, as
+  in LXD, root must be delegated them: a "root:FIRST:COUNT" line in both
+  /etc/subuid and /etc/subgid covers them, else IdmapNotDelegated.
+- security.idmap.unsafe: true lets raw.idmap map host ids root was not
+  delegated (host root itself included). Such a container's root owns
+  those host ids: it is root-equivalent, Get-Container reports it as
+  Privileged, and every start warns. /proc/sys stays read-only in it.
 
 security.privileged can only be given when the container is created
 (ConfigKeyReadOnly); image.* and volatile.* keys are kept by ContainerPS
@@ -62,7 +68,9 @@ Error IDs: ContainerNotFound, InvalidConfigKey (unknown key),
 InvalidConfigValue (for example a size that is not a size, or a
 malformed raw.idmap line), ConfigKeyReadOnly, InvalidIdmap (a base
 outside root's subordinate ids, raw.idmap host ids in the base range,
-more than 340 ranges, or a privileged container), IdmapExhausted,
+more than 340 ranges, or a privileged container), IdmapNotDelegated
+(raw.idmap host ids outside root's /etc/subuid and /etc/subgid ranges,
+without security.idmap.unsafe), IdmapExhausted,
 ContainerBusy (another session is changing the container).
 '@
 
@@ -123,6 +131,7 @@ and used from the restart on; its files are not chowned.
         @{
             Title   = 'Map a host user into a container'
             Code    = @'
+'root:1000:1' | Add-Content /etc/subuid, /etc/subgid   # once: delegate host id 1000 to root
 Set-Container dev1 -Config @{ 'raw.idmap' = 'both 1000 1000' }
 Restart-Container dev1
 Invoke-ContainerExec dev1 -- cat /proc/self/uid_map
