@@ -82,7 +82,7 @@ Describe 'Container lifecycle' {
             & stat -c %u (Join-Path (Get-VolumePath c1) 'bin/busybox') | Should -Be '0'
             & stat -c %u "/proc/$($c.Pid)/root/bin/busybox" | Should -Be $map[1]
             Get-MountsBelow $t.Base | Should -Be (Join-Path $t.Run 'containers/c1/rootfs')
-            Get-RuncContainer | Should -Be 'c1'
+            (@(Get-RuncContainer) -join ',') | Should -Match '^c1-[0-9a-f]{8}$' -Because 'runc ids are NAME-XXXXXXXX, one per start'
             (Get-Container c1).Pid | Should -Be $c.Pid
         }
 
@@ -203,7 +203,7 @@ Describe 'Container lifecycle' {
             Stop-Container c1 -Force
             $r = Restart-Container c1 -PassThru
             $r.State | Should -Be 'Running'
-            Get-RuncContainer | Should -Be 'c1'
+            (@(Get-RuncContainer) -join ',') | Should -Match '^c1-[0-9a-f]{8}$' -Because 'runc ids are NAME-XXXXXXXX, one per start'
         }
 
         It 'Wait-Container returns at once when the state is reached and fails with WaitTimeout otherwise' {
@@ -245,7 +245,7 @@ Describe 'Container lifecycle' {
                 $c.State | Should -Be 'Running' -Because "round $round"
                 Test-ProcessRunning $c.Pid | Should -BeTrue
                 Get-MountsBelow $t.Base | Should -Be (Join-Path $t.Run 'containers/c1/rootfs')
-                Get-RuncContainer | Should -Be 'c1'
+                (@(Get-RuncContainer) -join ',') | Should -Match '^c1-[0-9a-f]{8}$' -Because 'runc ids are NAME-XXXXXXXX, one per start'
             }
         }
 
@@ -267,7 +267,7 @@ Describe 'Container lifecycle' {
             $n.Pid | Should -Not -Be $c.Pid
             Test-ProcessRunning $c.Pid | Should -BeFalse
             Test-ProcessRunning $n.Pid | Should -BeTrue
-            Get-RuncContainer | Should -Be 'c1'
+            (@(Get-RuncContainer) -join ',') | Should -Match '^c1-[0-9a-f]{8}$' -Because 'runc ids are NAME-XXXXXXXX, one per start'
             Get-MountsBelow $t.Base | Should -Be (Join-Path $t.Run 'containers/c1/rootfs')
             (Stop-Container c1 -Force -PassThru).State | Should -Be 'Stopped'
         }
@@ -337,7 +337,7 @@ try { Start-Container c1 -ErrorAction Stop; 'RESULT=started' } catch { 'RESULT='
             @($results | Where-Object { $_ -in 'ContainerRunning', 'ContainerBusy' }) | Should -HaveCount 1 -Because "results: $($results -join ', ')"
             $c = Get-Container c1
             $c.State | Should -Be 'Running'
-            Get-RuncContainer | Should -Be 'c1'
+            (@(Get-RuncContainer) -join ',') | Should -Match '^c1-[0-9a-f]{8}$' -Because 'runc ids are NAME-XXXXXXXX, one per start'
             @(Get-MountsBelow $t.Base) | Should -HaveCount 1
         }
     }
@@ -436,7 +436,7 @@ try { Start-Container c1 -ErrorAction Stop; 'RESULT=started' } catch { 'RESULT='
             Start-Container c9
             $c = Get-Container c9
             $c.State | Should -Be 'Running'
-            Get-RuncContainer | Should -Be 'c9'
+            (@(Get-RuncContainer) -join ',') | Should -Match '^c9-[0-9a-f]{8}$' -Because 'runc ids are NAME-XXXXXXXX, one per start'
             # a running container is not renamed
             Get-ErrorId (Get-CommandError { Rename-Container c9 c8 }) | Should -Be 'ContainerRunning'
             (Get-Container c9).Pid | Should -Be $c.Pid

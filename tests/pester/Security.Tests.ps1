@@ -208,17 +208,22 @@ Describe 'Host safety' {
             $hash = (Get-FileHash $helper).Hash
             $job = Invoke-ContainerExec p -AsJob -- sleep 30
             $shim = Wait-Until { Invoke-In p 'for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = cps-exec ] && [ ${d#/proc/} != $PPID ] && echo ${d#/proc/}; done; true' } -Because 'the exec shim'
-            $attack = @"
+            # The CVE's exploit, detached from any exec session (each session runs the helper too):
+            # hold the shim's exe open, end the session, then retry writing through it until nothing
+            # runs the file any more (ETXTBSY before).
+            $rootDir = Join-Path (Get-StorageVolume -Pool default -Type container -Name p).Path 'root'
+            Set-Content -LiteralPath (Join-Path $rootDir 'attack.sh') -Value @"
 exec 3< /proc/$shim/exe || exit 9
 readlink /proc/$shim/exe
 kill -9 `$(cat /proc/$shim/task/$shim/children)
-while [ -e /proc/$shim ]; do sleep 0.1; done
-echo pwned >> /proc/self/fd/3 && echo WROTE
+i=0; while [ `$i -lt 100 ]; do if echo pwned 2>/dev/null >> /proc/self/fd/3; then echo WROTE; break; fi; i=`$((i+1)); sleep 0.1; done
+echo done
 "@
-            $r = Invoke-Sh p $attack
-            $r.Output | Should -BeLike '*memfd:cps-exec*'
-            $r.Output | Should -Not -BeLike '*WROTE*'
+            Invoke-In p 'sh /root/attack.sh > /root/attack.out 2>&1 < /dev/null &' | Out-Null
+            $out = Wait-Until { $o = Get-Content -Raw (Join-Path $rootDir 'attack.out') -ErrorAction SilentlyContinue; if ($o -match 'done') { $o } } -TimeoutSeconds 30 -Because 'the attack to finish'
+            $out | Should -Not -BeLike '*WROTE*'
             (Get-FileHash $helper).Hash | Should -Be $hash
+            $out | Should -BeLike '*memfd:cps-exec*' -Because 'the shim runs a sealed copy, not the host''s file'
             $job | Stop-Job -PassThru | Remove-Job -Force
         }
     }
@@ -227,17 +232,15 @@ echo pwned >> /proc/self/fd/3 && echo WROTE
         It 'the exec relay stays in the caller''s cgroups; only what runs in the container joins the container''s' {
             $null = New-Container c -Image busybox -Start -Config @{ 'limits.memory' = '64MiB' }
             $job = Invoke-ContainerExec c -AsJob -- sleep 30
-            $id = (Get-Content (Join-Path $t.Run 'containers/c/runtime-id')).Trim()
-            $relays = Wait-Until {
-                $found = @(& pgrep -x cps-exec | Where-Object { ((Get-Content -Raw "/proc/$_/environ" -ErrorAction SilentlyContinue) -split "`0") -contains "CONTAINERPS_EXEC=$id" })
-                if ($found.Count -ge 2) { $found }
-            } -Because 'the exec helpers'
-            $inside = @($relays | Where-Object { (Get-Content -Raw "/proc/$_/cgroup") -match 'memory:/containerps/' })
-            $outside = @($relays | Where-Object { (Get-Content -Raw "/proc/$_/cgroup") -notmatch 'memory:/containerps/' })
-            $inside.Count | Should -Be 1 -Because 'the shim runs in the container'
-            $outside.Count | Should -Be 1 -Because 'the relay stays outside'
-            (Get-Content "/proc/$($outside[0])/cgroup" | Where-Object { $_ -match ':memory:' }) |
-                Should -Be (Get-Content "/proc/$PID/cgroup" | Where-Object { $_ -match ':memory:' })
+            $pidns = (Get-Item "/proc/$((Get-Container c).Pid)/ns/pid").LinkTarget
+            # The relay is this process's child; the shim lives in the container's pid namespace.
+            $relay = Wait-Until { & pgrep -x -P $PID cps-exec } -Because 'the exec relay'
+            $shim = Wait-Until { & pgrep -x cps-exec | Where-Object { (Get-Item "/proc/$_/ns/pid" -ErrorAction SilentlyContinue).LinkTarget -eq $pidns } } -Because 'the exec shim'
+            @($relay).Count | Should -Be 1
+            (Get-Content -Raw "/proc/$shim/cgroup") | Should -Match ':memory:/containerps/' -Because 'what runs in the container is charged to it'
+            (Get-Content "/proc/$relay/cgroup" | Where-Object { $_ -match ':memory:' }) |
+                Should -Be (Get-Content "/proc/$PID/cgroup" | Where-Object { $_ -match ':memory:' }) -Because 'the relay stays in the caller''s cgroups'
+            (Get-Item "/proc/$relay/ns/mnt").LinkTarget | Should -Be (Get-Item /proc/self/ns/mnt).LinkTarget -Because 'the relay stays in the host''s namespaces'
             $job | Stop-Job -PassThru | Remove-Job -Force
         }
 
@@ -248,7 +251,8 @@ echo pwned >> /proc/self/fd/3 && echo WROTE
                 -Environment @{ CONTAINERPS_FAULT = 'container.start.in-hook'; CONTAINERPS_FAULT_SIGNAL = $signal }
             $null = Wait-SignalFile -File $signal -Child $child
             $dir = Join-Path $t.Run 'containers/x'
-            $monitor = [int]((Get-Content (Join-Path $dir 'monitor.pid')).Split(' ')[0])
+            $monitor = Wait-Until { & pgrep -x cps-monitor | Where-Object { (Get-Content -Raw "/proc/$_/cmdline") -like "*--bundle`0$dir`0*" } } -Because 'the monitor'
+            (Get-Content (Join-Path $dir 'monitor.pid')).Split(' ')[0] | Should -Be $monitor
             $firstId = (Get-Content (Join-Path $dir 'runtime-id')).Trim()
             $runc = @(& pgrep -P $monitor)
             $hook = @(& pgrep -x -P ($runc -join ',') cps-hook)

@@ -79,18 +79,7 @@ public static class SubIds
         return outside;
     }
 
-    private static (long, long)? Find(string file)
-    {
-        if (!File.Exists(file))
-            return null;
-        foreach (var line in File.ReadLines(file))
-        {
-            var f = line.Trim().Split(':');
-            if (f.Length == 3 && (f[0] == "root" || f[0] == "0")
-                && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var start)
-                && long.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count >= 65536)
-                return (start, count);
-        }
-        return null;
-    }
+    /// <summary>The first of root's ranges large enough for a container's map (65536 ids).</summary>
+    private static (long, long)? Find(string file) =>
+        RootRanges(file).Where(r => r.Count >= 65536).Select(r => ((long, long)?)r).FirstOrDefault();
 }

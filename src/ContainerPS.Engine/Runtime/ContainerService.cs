@@ -290,7 +290,7 @@ public sealed partial class ContainerService
 
         // A restore needs the user namespace it was dumped with; a start takes the map's latest config.
         var map = image is not null ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
-        var runcId = PrepareRuntime(rt, name, map);
+        var runcId = rt.Prepare(map, new[] { root, runtimeDir }, log);
         File.Delete(rt.ConsoleLog + ".1");
         File.Delete(rt.ConsoleLog);
         var volume = storage.VolumePath(row.Pool, VolumeTypes.Container, name);
@@ -481,7 +481,7 @@ public sealed partial class ContainerService
         if (!HostProcesses.KillAndWait(tree, TimeSpan.FromSeconds(15)))
             throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed",
                 $"Container '{row.Name}': the processes of an earlier start ({string.Join(", ", tree.Select(p => p.Pid))}) did not end.", row.Name);
-        log.Warning($"Container '{row.Name}': ended the monitor, runc and hooks ({tree.Count} processes) of a start whose launcher died.");
+        log.Warning($"Container '{row.Name}': ended the monitor, runc and hooks ({tree.Count} processes) of an earlier start that did not finish (its launcher died?).");
     }
 
     /// <summary>Ends the Invoke-ContainerExec relays serving the container's current start, by pid, and waits for them.</summary>
@@ -490,58 +490,6 @@ public sealed partial class ContainerService
         var helpers = HostProcesses.ExecHelpers(rt.RuncId(row.Name));
         if (helpers.Count > 0 && !HostProcesses.KillAndWait(helpers, TimeSpan.FromSeconds(15)))
             log.Warning($"Container '{row.Name}': exec helpers {string.Join(", ", helpers.Select(p => p.Pid))} did not end.");
-    }
-
-    private static readonly UnixFileMode Mode0711 =
-        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-
-    /// <summary>
-    /// Makes the runtime directory of one start (LXD's layout): owned by the container's root with mode
-    /// 0100, so that container root (whose runc init must reach the rootfs mount below it) can pass
-    /// and no other host user can (the rootfs, config.json, the console log); 0700 root's for a
-    /// privileged container. Every directory above it must let container root pass: the state root's
-    /// own runtime directories are made so (said in a warning), any other is an error naming it.
-    /// Writes and returns the start's runc id.
-    /// </summary>
-    private string PrepareRuntime(RuntimeDirectory rt, string name, IdMapping? map)
-    {
-        var containers = Path.GetDirectoryName(rt.Path)!;
-        Directory.CreateDirectory(containers, Mode0711);
-        Directory.CreateDirectory(rt.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        Directory.CreateDirectory(rt.Rootfs);
-        var uid = map?.ToHost(uid: true, 0) ?? 0;
-        var gid = map?.ToHost(uid: false, 0) ?? 0;
-        LibC.LChown(rt.Path, uid, gid);
-        File.SetUnixFileMode(rt.Path, map is null ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute : UnixFileMode.UserExecute);
-        if (map is not null)
-            CheckTraversable(containers, uid, gid);
-        var runcId = $"{name}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
-        File.WriteAllText(rt.RuntimeIdFile, runcId + "\n");
-        return runcId;
-    }
-
-    /// <summary>RuntimeDirNotTraversable unless host uid/gid can search every directory from / to <paramref name="dir"/>.</summary>
-    private void CheckTraversable(string dir, long uid, long gid)
-    {
-        var own = new[] { root, runtimeDir, Path.Join(runtimeDir, "containers") };
-        for (var d = dir; d is not null; d = Path.GetDirectoryName(d))
-        {
-            var st = LibC.LStat(d);
-            var mode = (UnixFileMode)(st.stx_mode & 0xfff);
-            var bit = st.stx_uid == uid ? UnixFileMode.UserExecute : st.stx_gid == gid ? UnixFileMode.GroupExecute : UnixFileMode.OtherExecute;
-            if ((mode & bit) != 0)
-                continue;
-            var shown = Convert.ToString((int)mode, 8).PadLeft(4, '0');
-            if (own.Contains(d, StringComparer.Ordinal) && st.stx_uid == 0)
-            {
-                File.SetUnixFileMode(d, mode | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-                log.Warning($"{d} was mode {shown}: made it searchable (o+x) so that containers' root users can reach their rootfs below it.");
-                continue;
-            }
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "RuntimeDirNotTraversable",
-                $"A container's root (host uid {uid}) cannot reach its rootfs below {dir}: {d} is mode {shown}, owned by uid {st.stx_uid}. " +
-                $"Make it searchable ('chmod o+x {d}') or keep the state root (${ContainerHost.RootVariable}) or ${ContainerHost.RuntimeVariable} elsewhere.", d);
-        }
     }
 
     /// <summary>
@@ -560,7 +508,8 @@ public sealed partial class ContainerService
         var row = ReadyRow(name);
         var rt = Runtime(name);
         var status = rt.Inspect();
-        if (status.State == RuntimeStatus.Error)
+        // Under the lock, Starting is a start whose launcher died: its monitor is ended like a broken one.
+        if (status.State is RuntimeStatus.Error or RuntimeStatus.Starting)
         {
             CleanupRuntime(row, rt);
             return ToContainer(row);

@@ -61,10 +61,10 @@ public static class HostProcesses
         return found;
     }
 
-    /// <summary>True when process <paramref name="pid"/> is a cps-exec (its comm, which the helper sets itself).</summary>
+    /// <summary>True when process <paramref name="pid"/> is a live cps-exec (its comm, which the helper sets itself; a zombie is none).</summary>
     public static bool IsExecHelper(int pid)
     {
-        try { return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n') == ExecHelperName; }
+        try { return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n') == ExecHelperName && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') }; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 

@@ -36,6 +36,57 @@ public sealed class RuntimeDirectory
     /// <summary>FIFO on which the engine answers cps-hook ("ok" or "error MESSAGE").</summary>
     public string HookReply => System.IO.Path.Join(Path, "hook.reply");
 
+    private const UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>
+    /// Makes the directory for one start (LXD's layout): owned by the container's root with mode 0100,
+    /// so that container root (whose runc init must reach the rootfs mount below it) can pass and no
+    /// other host user can (the rootfs, config.json, the console log); 0700 root's for a privileged
+    /// container (<paramref name="map"/> null). Every directory above it must let container root
+    /// pass: those of <paramref name="ownDirs"/> (the state root, the runtime dir) and the
+    /// containers directory are made so, with a warning; any other is RuntimeDirNotTraversable,
+    /// naming it. Writes and returns the start's runc id (NAME-XXXXXXXX).
+    /// </summary>
+    public string Prepare(Idmap.IdMapping? map, IReadOnlyCollection<string> ownDirs, IEngineLog log)
+    {
+        var containers = System.IO.Path.GetDirectoryName(Path)!;
+        Directory.CreateDirectory(containers, Storage.VolumeLayout.Mode0711);
+        Directory.CreateDirectory(Path, Mode0700);
+        Directory.CreateDirectory(Rootfs);
+        var uid = map?.ToHost(uid: true, 0) ?? 0;
+        var gid = map?.ToHost(uid: false, 0) ?? 0;
+        LibC.LChown(Path, uid, gid);
+        File.SetUnixFileMode(Path, map is null ? Mode0700 : UnixFileMode.UserExecute);
+        if (map is not null)
+            CheckSearchable(containers, uid, gid, ownDirs.Append(containers).ToArray(), log);
+        var id = $"{System.IO.Path.GetFileName(Path)}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        File.WriteAllText(RuntimeIdFile, id + "\n");
+        return id;
+    }
+
+    /// <summary>RuntimeDirNotTraversable unless host uid/gid can search every directory from / to <paramref name="dir"/> (ours are fixed).</summary>
+    private static void CheckSearchable(string dir, long uid, long gid, string[] own, IEngineLog log)
+    {
+        for (var d = dir; d is not null; d = System.IO.Path.GetDirectoryName(d))
+        {
+            var st = LibC.LStat(d);
+            var mode = (UnixFileMode)(st.stx_mode & 0xfff);
+            var bit = st.stx_uid == uid ? UnixFileMode.UserExecute : st.stx_gid == gid ? UnixFileMode.GroupExecute : UnixFileMode.OtherExecute;
+            if ((mode & bit) != 0)
+                continue;
+            var shown = Convert.ToString((int)mode, 8).PadLeft(4, '0');
+            if (own.Contains(d, StringComparer.Ordinal) && st.stx_uid == 0)
+            {
+                File.SetUnixFileMode(d, mode | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+                log.Warning($"{d} was mode {shown}: made it searchable (o+x) so that containers' root users can reach their rootfs below it.");
+                continue;
+            }
+            throw new ContainerPSException(ErrorKind.InvalidOperation, "RuntimeDirNotTraversable",
+                $"A container's root (host uid {uid}) cannot reach its rootfs below {dir}: {d} is mode {shown}, owned by uid {st.stx_uid}. " +
+                $"Make it searchable ('chmod o+x {d}') or keep the state root (${ContainerHost.RootVariable}) or ${ContainerHost.RuntimeVariable} elsewhere.", d);
+        }
+    }
+
     /// <summary>Reads the state from the files, checking that the processes they name are alive.</summary>
     public RuntimeStatus Inspect()
     {

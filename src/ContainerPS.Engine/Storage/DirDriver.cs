@@ -106,7 +106,6 @@ public sealed class DirDriver : IStorageDriver
         if (Path.Exists(path))
             throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
                 $"The directory for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
-        VolumeLayout.EnsureTypeDir(pool.Source, volume.Type);
         Directory.CreateDirectory(path, VolumeLayout.Mode0755);
     }
 

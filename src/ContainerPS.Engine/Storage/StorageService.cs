@@ -220,6 +220,8 @@ public sealed class StorageService : IDisposable
         var vctx = new VolumeContext(name, VolumeTypes.Custom, cfg);
         Complete(id, () =>
         {
+            // Every driver keeps a volume at TYPEDIR/NAME; pools made before custom/ was 0700 get it now.
+            VolumeLayout.MakePrivate(Path.GetDirectoryName(driver.VolumePath(Ctx(pool), vctx))!);
             driver.CreateVolume(Ctx(pool), vctx);
             // A volume's root is 0711, as in Incus: inside a container it is root's; a chmod there sticks.
             File.SetUnixFileMode(driver.MountVolume(Ctx(pool), vctx), VolumeLayout.Mode0711);

@@ -36,9 +36,11 @@ public static class VolumeLayout
     }
 
     /// <summary>Makes the directory of one volume type (0700) when missing, and makes an existing one 0700 (pools made before were 0711 for custom volumes).</summary>
-    public static void EnsureTypeDir(string root, string type)
+    public static void EnsureTypeDir(string root, string type) => MakePrivate(System.IO.Path.Join(root, TypeDir(type)));
+
+    /// <summary>Makes <paramref name="dir"/> (a type directory) when missing, and 0700 when it is not.</summary>
+    public static void MakePrivate(string dir)
     {
-        var dir = System.IO.Path.Join(root, TypeDir(type));
         if (!Directory.Exists(dir))
             Directory.CreateDirectory(dir, Mode0700);
         else if (File.GetUnixFileMode(dir) != Mode0700)

@@ -23,6 +23,11 @@ the processes they name are alive:
   its processes were saved by CRIU and stopped" (no LastExitCode).
 - Error: the monitor died without recording an exit (it was killed), or a
   start was interrupted. Start-Container or Stop-Container cleans up.
+- Starting: its monitor is starting it (runc has not reported the init
+  yet). A start whose launcher died stays Starting; the next
+  Start-Container, Stop-Container or Remove-Container -Force ends its
+  monitor, runc and hooks by pid.
+- Stopping: the init has exited and its monitor is recording the exit.
 - Creating, Deleting: another process is creating or removing it.
 
 Properties: Name, State, Pid, Image (as given to New-Container), Pool,
