@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
+using ContainerPS.Engine.Storage;
 using ContainerPS.Engine.Util;
 
 namespace ContainerPS.Engine.Runtime;
@@ -24,11 +25,9 @@ public sealed partial class ContainerService
     /// </summary>
     private string EnsureCheckpointsDir(ContainerRow row)
     {
-        var top = Path.Join(root, "checkpoints");
-        Directory.CreateDirectory(top, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(top, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); // 0711 before this version
+        VolumeLayout.MakePrivate(Path.Join(root, "checkpoints")); // 0711 before this version
         var dir = CheckpointsDir(row);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
         return dir;
     }
     private string StopStateDir(ContainerRow row) => Path.Join(CheckpointsDir(row), "stop");
@@ -162,8 +161,6 @@ public sealed partial class ContainerService
         return ToContainer(Row(name));
     }
 
-    private static readonly UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
     /// <summary>
     /// A private copy of checkpoint directory <paramref name="path"/> below ROOT/checkpoints (0700):
     /// files hard-linked (copied across filesystems), symlinks (an incremental dump's parent) kept.
@@ -171,11 +168,14 @@ public sealed partial class ContainerService
     /// </summary>
     private string StageCheckpoint(ContainerRow row, string path)
     {
-        var stage = Path.Join(EnsureCheckpointsDir(row), "restore-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
-        File.SetUnixFileMode(path, Mode0700);
+        var dir = EnsureCheckpointsDir(row);
+        foreach (var left in Directory.GetDirectories(dir, "restore-*")) // of a restore that was killed (the container's lock is held)
+            Unstage(left);
+        var stage = Path.Join(dir, "restore-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        File.SetUnixFileMode(path, VolumeLayout.Mode0700);
         void Copy(string from, string to)
         {
-            Directory.CreateDirectory(to, Mode0700);
+            Directory.CreateDirectory(to, VolumeLayout.Mode0700);
             foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
             {
                 var target = Path.Join(to, entry.Name);
@@ -228,8 +228,8 @@ public sealed partial class ContainerService
         EndExecSessions(row, rt);
         if (HostPath.IsWithin(dir, CheckpointsDir(row)))
             EnsureCheckpointsDir(row);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); // an empty -Path directory the user made
+        Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
+        File.SetUnixFileMode(dir, VolumeLayout.Mode0700); // an empty -Path directory the user made
         try
         {
             var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
