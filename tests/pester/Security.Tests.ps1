@@ -61,11 +61,12 @@ AfterAll {
 Describe 'Host safety' {
     BeforeEach { $script:t = New-ContainerTestRoot }
     AfterEach {
+        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -Confirm:$false -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-TestCephMappings
         Remove-TestContainers
-        Get-StoragePool -ErrorAction SilentlyContinue | ForEach-Object {
-            Get-StorageVolume -Pool $_.Name -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
-        }
         Remove-TestRoot
+        if ($script:ceph) { Stop-TestCeph $script:ceph; $script:ceph = $null }
     }
 
     Context 'images' {
@@ -108,10 +109,16 @@ Describe 'Host safety' {
         It 'a setuid-root file container root makes in a custom volume on a <Driver> pool does not run for uid 65534' -TestCases @(
             @{ Driver = 'dir' }
             @{ Driver = 'btrfs' }
+            @{ Driver = 'ceph' }
         ) {
             if ($Driver -eq 'dir') {
                 $source = Join-Path $t.Ext 'src'
                 $null = New-StoragePool p -Driver dir -Source $source
+            } elseif ($Driver -eq 'ceph') {
+                $script:ceph = Start-TestCeph
+                $osd = 'cpts' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+                $null = New-StoragePool p -Driver ceph -Config @{ 'ceph.osd.pool_name' = $osd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '128MiB' }
+                $source = (Get-StoragePool p).Source
             } else {
                 $null = New-StoragePool p -Driver btrfs -Config @{ size = '1GiB' }
                 $source = (Get-StoragePool p).Source
