@@ -72,6 +72,7 @@ public sealed partial class ContainerService
                 RunRunc("pause", rt.RuncId(row.Name));
                 try
                 {
+                    FaultPoints.Hit("checkpoint.snapshot.after-pause");
                     Dump(row, rt, dir, leaveRunning: true, ownsDirectory: true);
                     storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
                 }
@@ -83,20 +84,89 @@ public sealed partial class ContainerService
             else
             {
                 Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+                FaultPoints.Hit("checkpoint.snapshot.after-dump");
                 storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
             }
             store.Write(() => store.Release("snapshots", id));
         }
         catch
         {
-            if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot)))
-                storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
-            if (Directory.Exists(dir))
-                Directory.Delete(dir, recursive: true);
-            store.Write(() => store.DeleteSnapshotRow(id));
+            UndoSnapshot(row, snapshot, id);
             throw;
         }
         return ToSnapshot(row, SnapshotRowOf(row, snapshot));
+    }
+
+    /// <summary>Removes what a snapshot that did not finish left: its volume, its saved state, its row.</summary>
+    private void UndoSnapshot(ContainerRow row, string snapshot, long id)
+    {
+        if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snapshot)))
+            storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snapshot), anyType: true);
+        if (Directory.Exists(SnapshotStateDir(row, snapshot)))
+            Directory.Delete(SnapshotStateDir(row, snapshot), recursive: true);
+        store.Write(() => store.DeleteSnapshotRow(id));
+    }
+
+    /// <summary>
+    /// Repairs snapshots whose process died (New-ContainerSnapshot, Checkpoint-Container
+    /// -SnapshotName): the snapshot is rolled back, and a container its checkpoint left frozen is
+    /// thawed, or one the dump stopped is restored from that dump (the state it had).
+    /// </summary>
+    private void RepairSnapshots()
+    {
+        foreach (var s in store.UnfinishedSnapshots().Where(s => s.Owner is { IsAlive: false }))
+        {
+            var row = store.Containers().FirstOrDefault(c => c.Id == s.ContainerId);
+            if (row is null || row.State != RowState.Ready)
+                continue; // goes with its container's own repair
+            ContainerLock l;
+            try { l = ContainerLock.Take(root, row.Name, TimeSpan.Zero); }
+            catch (ContainerPSException) { continue; } // the container is busy: a later command repairs
+            using (l)
+            {
+                if (!store.Write(() => store.TakeOver("snapshots", s.Id, s.Owner!.Value)))
+                    continue;
+                try
+                {
+                    var what = s.Stateful ? RecoverFromCheckpoint(row, s.Name) : "";
+                    UndoSnapshot(row, s.Name, s.Id);
+                    log.Warning($"Repaired an interrupted operation: rolled back the unfinished {(s.Stateful ? "stateful " : "")}snapshot '{s.Name}' of container '{row.Name}'{what}.");
+                }
+                catch (Exception e) when (e is IOException or ContainerPSException)
+                {
+                    log.Warning($"Could not repair the interrupted snapshot '{s.Name}' of container '{row.Name}': {e.Message}. A later command will try again.");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A container whose checkpoint was cut short: thawed when it was left frozen (-LeaveRunning);
+    /// restored from the finished dump when the dump stopped it. Says what it did.
+    /// </summary>
+    private string RecoverFromCheckpoint(ContainerRow row, string snapshot)
+    {
+        var rt = Runtime(row.Name);
+        if (rt.Inspect().IsRunning)
+        {
+            var state = tool.Execute(Monitor.Runc, new[] { "--root", RuncRoot, "state", rt.RuncId(row.Name) }, null, null, TimeSpan.FromSeconds(30));
+            if (state.ExitCode == 0 && state.StandardOutput.Contains("\"paused\"", StringComparison.Ordinal))
+            {
+                RunRunc("resume", rt.RuncId(row.Name));
+                return "; the container, left frozen, runs again";
+            }
+            return "";
+        }
+        var dir = SnapshotStateDir(row, snapshot);
+        // CRIU's last line of a dump that succeeded; anything less is not restored from.
+        var dumpLog = Path.Join(dir, "dump.log");
+        if (rt.ReadExit() is not null && File.Exists(Path.Join(dir, CheckpointImage.MetadataFile)) && File.Exists(dumpLog)
+            && File.ReadLines(dumpLog).Any(l => l.Contains("Dumping finished successfully", StringComparison.Ordinal)))
+        {
+            Launch(row, CheckpointImage.Open(dir));
+            return "; the container, stopped by the dump, was restored from it";
+        }
+        return "";
     }
 
     /// <summary>Stop-Container -Stateful: the running state is saved and used by the next Start-Container.</summary>

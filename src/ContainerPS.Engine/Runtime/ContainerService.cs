@@ -831,7 +831,9 @@ public sealed partial class ContainerService
         var id = store.Write(() => store.InsertSnapshot(row.Id, name, snapshot, stateful: false));
         try
         {
+            FaultPoints.Hit("snapshot.create.after-row");
             storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+            FaultPoints.Hit("snapshot.create.after-disk");
             store.Write(() => store.Release("snapshots", id));
         }
         catch
@@ -880,6 +882,7 @@ public sealed partial class ContainerService
     /// <summary>Rolls back container creations and finishes removals whose process died.</summary>
     public void RepairInterrupted()
     {
+        RepairSnapshots();
         foreach (var c in store.Containers().Where(c => c.State != RowState.Ready && c.Owner is { IsAlive: false }))
         {
             if (!store.Write(() => store.TakeOver("containers", c.Id, c.Owner!.Value)))

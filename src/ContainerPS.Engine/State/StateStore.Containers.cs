@@ -80,6 +80,10 @@ public sealed partial class StateStore
         Query("SELECT id, container_id, name, stateful, created_at, state, op_pid, op_start FROM snapshots WHERE container_id = $c ORDER BY created_at, name",
             MapSnapshot, ("$c", containerId));
 
+    /// <summary>Snapshot rows still in an operation (creating), of every container: one query, for the repair.</summary>
+    public List<SnapshotRow> UnfinishedSnapshots() =>
+        Query("SELECT id, container_id, name, stateful, created_at, state, op_pid, op_start FROM snapshots WHERE state <> 'ready'", MapSnapshot);
+
     public long InsertSnapshot(long containerId, string containerName, string name, bool stateful)
     {
         var me = ProcessIdentity.Current;

@@ -1,0 +1,61 @@
+#Requires -Version 7.4
+# Crash repair of container snapshots and checkpoints: a child pwsh is SIGKILLed at a fault point
+# of New-ContainerSnapshot or Checkpoint-Container -SnapshotName, and the next command (in this
+# process) repairs: the snapshot is gone without a trace (volume, saved state, row), a new one of
+# the same name works, and the container runs as it did (thawed, or restored from the finished dump).
+# Run it in a private mount namespace (unshare --mount --propagation private), as build.ps1 does.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ModulePath) -Force
+}
+
+Describe 'Repair of snapshots and checkpoints after a SIGKILL' {
+    BeforeEach { $script:t = New-ContainerTestRoot }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }
+
+    It '<Point>: <Command>' -ForEach @(
+        @{ Point = 'snapshot.create.after-row'; Command = 'New-ContainerSnapshot c s1'; Stateful = $false; Running = 'Running' }
+        @{ Point = 'snapshot.create.after-disk'; Command = 'New-ContainerSnapshot c s1'; Stateful = $false; Running = 'Running' }
+        @{ Point = 'checkpoint.snapshot.after-pause'; Command = 'Checkpoint-Container c -SnapshotName s1 -LeaveRunning'; Stateful = $true; Running = 'Running' }
+        @{ Point = 'checkpoint.snapshot.after-dump'; Command = 'Checkpoint-Container c -SnapshotName s1'; Stateful = $true; Running = 'Running' }
+    ) {
+        $null = New-Container c -Image busybox -Start
+        Start-ContainerWorkload c counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt 2 } -Because 'the counter to run' | Out-Null
+        $signal = Join-Path $t.Base 'fault-signal'
+        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
+        try {
+            (Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 60) | Should -Be $Point
+            $null = Get-Container -WarningVariable alive -WarningAction SilentlyContinue
+            $alive | Should -BeNullOrEmpty -Because 'nothing is repaired while the owner lives'
+        } finally {
+            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
+        }
+
+        # The next command repairs, says so, once.
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished*snapshot 's1' of container 'c'*"
+        $null = Get-Container -WarningVariable w2 -WarningAction SilentlyContinue
+        $w2 | Should -BeNullOrEmpty
+
+        Get-ContainerSnapshot c | Should -BeNullOrEmpty
+        Invoke-DbQuery "select count(*) from snapshots" | Should -Be '0'
+        Invoke-DbQuery "select count(*) from volumes where state <> 'ready' or name like 'c@%'" | Should -Be '0'
+        @(Get-ChildItem (Join-Path $t.Root 'checkpoints/*/snapshot-s1') -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+
+        # The container runs on, with the same processes (thawed, or restored from the dump).
+        (Get-Container c).State | Should -Be $Running
+        (Get-Container c).Pid | Should -Not -BeNullOrEmpty
+        $a = [int](Read-ContainerFile c /tmp/count)
+        Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt $a } -Because 'the counter to go on' | Out-Null
+
+        # A snapshot of that name works now.
+        if ($Stateful) {
+            (Checkpoint-Container c -SnapshotName s1 -LeaveRunning).Stateful | Should -BeTrue
+        } else {
+            (New-ContainerSnapshot c s1).Name | Should -Be 's1'
+        }
+        (Get-ContainerSnapshot c).Name | Should -Be 's1'
+    }
+}
