@@ -172,6 +172,16 @@ Describe 'Container lifecycle' {
             Get-RuncContainer | Should -BeNullOrEmpty
         }
 
+        It 'config values valid on this host are taken: a cpu count and cpuset, 6MiB, signal names, numbers and real-time signals' {
+            $null = New-Container c1 busybox -Config @{ 'limits.cpu' = [Environment]::ProcessorCount; 'limits.memory' = '6MiB' }
+            foreach ($sig in 'SIGPWR', 'PWR', 'SIGRTMIN+3', 'RTMAX-2', '10') {
+                (Set-Container c1 -Config @{ 'boot.stop.signal' = $sig } -PassThru).Config['boot.stop.signal'] | Should -Be $sig
+            }
+            (Set-Container c1 -Config @{ 'limits.cpu' = "0-$([Environment]::ProcessorCount - 1)" } -PassThru).Config['limits.cpu'] | Should -Be "0-$([Environment]::ProcessorCount - 1)"
+            Start-Container c1
+            (Get-Container c1).State | Should -Be 'Running'
+        }
+
         It 'boot.stop.signal overrides the stop signal; an init that ignores it is killed after -Timeout with a warning' {
             # busybox init takes SIGHUP as "reload inittab" and keeps running
             $null = New-Container c1 busybox -Start -Config @{ 'boot.stop.signal' = 'SIGHUP' }
@@ -584,6 +594,16 @@ Describe 'Bad input changes nothing' {
         @{ Command = "New-Container c3 busybox -Config @{ 'limits.memory' = 'lots' }"; Id = 'InvalidConfigValue' }
         @{ Command = "New-Container c3 busybox -Config @{ 'limits.cpu' = 0 }"; Id = 'InvalidConfigValue' }
         @{ Command = "New-Container c3 busybox -Config @{ 'limits.processes' = -3 }"; Id = 'InvalidConfigValue' }
+        # Checked when set, against this host (they used to fail only at the next start).
+        @{ Command = "New-Container c3 busybox -Config @{ 'limits.cpu' = '0-999' }"; Id = 'InvalidConfigValue' }
+        @{ Command = "New-Container c3 busybox -Config @{ 'limits.cpu' = 999 }"; Id = 'InvalidConfigValue' }
+        @{ Command = "Set-Container c1 -Config @{ 'limits.cpu' = '$([Environment]::ProcessorCount)-$([Environment]::ProcessorCount + 3)' }"; Id = 'InvalidConfigValue' }
+        @{ Command = "New-Container c3 busybox -Config @{ 'limits.memory' = 1 }"; Id = 'InvalidConfigValue' }
+        @{ Command = "Set-Container c1 -Config @{ 'limits.memory' = '4MiB' }"; Id = 'InvalidConfigValue' }
+        @{ Command = "New-Container c3 busybox -Config @{ 'boot.stop.signal' = 'SIGFOO' }"; Id = 'InvalidConfigValue' }
+        @{ Command = "Set-Container c1 -Config @{ 'boot.stop.signal' = 'SIGRTMIN+99' }"; Id = 'InvalidConfigValue' }
+        @{ Command = "Set-Container c1 -Config @{ 'boot.stop.signal' = 65 }"; Id = 'InvalidConfigValue' }
+        @{ Command = "Set-Container c1 -Config @{ 'user.note' = ""two`nlines"" }"; Id = 'InvalidConfigValue' }
         @{ Command = "New-Container c3 busybox -Config @{ 'security.privileged' = 'maybe' }"; Id = 'InvalidConfigValue' }
         @{ Command = "New-Container c3 busybox -Config @{ 'image.os' = 'x' }"; Id = 'ConfigKeyReadOnly' }
         @{ Command = "New-Container c3 busybox -Config @{ 'volatile.idmap' = 'x' }"; Id = 'ConfigKeyReadOnly' }

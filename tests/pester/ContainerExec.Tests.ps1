@@ -186,6 +186,19 @@ Describe 'Invoke-ContainerExec user, group, working directory and environment' {
         Invoke-ContainerExec c -- sh -c 'id -u; id -g; pwd' | Should -Be @('0', '0', '/root')
     }
 
+    It 'falls back to / without /root; a -WorkingDirectory that does not exist is an error' {
+        Invoke-ContainerExec c -- sh -c 'mv /root /root.away' | Out-Null
+        try {
+            Invoke-ContainerExec c -- pwd | Should -Be '/'
+            $LASTEXITCODE | Should -Be 0
+            $err = Invoke-ContainerExec c -WorkingDirectory /nonexistent -ErrorVariable e -ErrorAction SilentlyContinue -- pwd 2>&1
+            $LASTEXITCODE | Should -Be 255
+            "$e" | Should -BeLike '*chdir /nonexistent*'
+        } finally {
+            Invoke-ContainerExec c -WorkingDirectory / -- sh -c 'mv /root.away /root' | Out-Null
+        }
+    }
+
     It '-Environment adds variables to the Incus defaults' {
         $vars = @(Invoke-ContainerExec c -Environment @{ FOO = 'bar' } -- env)
         $vars | Should -Contain 'FOO=bar'

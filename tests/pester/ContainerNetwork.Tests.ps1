@@ -101,6 +101,10 @@ Describe 'CNI networks' {
             $e.FullyQualifiedErrorId | Should -BeLike 'InvalidName,*'
             $e = Get-CommandError { New-ContainerNetwork -Name x -Config '{"cniVersion":"1.0.0","plugins":[{"type":"../../bin/sh"}]}' }
             $e.FullyQualifiedErrorId | Should -BeLike 'InvalidNetworkConfig,*'
+            # A bridge name the kernel would refuse (IFNAMSIZ: 15 bytes) is refused when the network is made.
+            $e = Get-CommandError { New-ContainerNetwork -Name x -Config '{"cniVersion":"1.0.0","plugins":[{"type":"bridge","bridge":"a-bridge-name-of-16"}]}' }
+            $e.FullyQualifiedErrorId | Should -BeLike 'InvalidNetworkConfig,*'
+            $e.Exception.Message | Should -Match "'bridge' of plugin 'bridge'.*1 to 15 bytes"
             $e = Get-CommandError { New-ContainerNetwork -Name x -Path (Join-Path $script:t.Ext 'missing.conflist') }
             $e.FullyQualifiedErrorId | Should -BeLike 'NetworkConfigNotFound,*'
 

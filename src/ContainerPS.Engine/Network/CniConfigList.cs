@@ -99,6 +99,11 @@ public sealed partial class CniConfigList
                 throw Invalid($"IPAM type '{Names.Printable(it.ToString())}' of plugin '{type}' is not a plugin name.", finalName);
             if (po["capabilities"] is { } caps && caps is not JsonObject)
                 throw Invalid($"'capabilities' of plugin '{type}' must be an object.", finalName);
+            // Host interface names the plugins create (the bridge plugin's bridge): Linux takes at most 15 bytes.
+            foreach (var key in new[] { "bridge", "master" })
+                if (po[key] is JsonValue bv && bv.TryGetValue<string>(out var ifname)
+                    && (System.Text.Encoding.UTF8.GetByteCount(ifname) is 0 or > 15 || ifname.Any(c => char.IsControl(c) || c is '/' or ' ')))
+                    throw Invalid($"'{key}' of plugin '{type}' is '{Names.Printable(ifname)}': a Linux interface name is 1 to 15 bytes, without '/', spaces or control characters.", finalName);
             plugins.Add(po);
         }
         var disableCheck = root["disableCheck"] switch

@@ -53,7 +53,7 @@ public sealed partial class ContainerService
         poolKeys: Array.Empty<ConfigKey>(),
         volumeKeys: new[]
         {
-            new ConfigKey("limits.memory", ConfigValues.Size, "Memory limit (512MiB, 1GiB)."),
+            new ConfigKey("limits.memory", MemoryValue, "Memory limit (512MiB, 1GiB; at least 6MiB)."),
             new ConfigKey("limits.processes", ConfigValues.PositiveInt, "Maximum number of processes."),
             new ConfigKey("limits.cpu", CpuValue, "CPUs: a count (2) or a cpuset (0-1, 0,2)."),
             new ConfigKey("security.idmap.isolated", ConfigValues.Bool, "A unique id range for this container (takes effect at the next start)."),
@@ -62,13 +62,50 @@ public sealed partial class ContainerService
             new ConfigKey("raw.idmap", RawIdmap.Check, "Host ids mapped through: lines 'both 1000 1000', 'uid 50-60 500-510', 'gid ...'. The host ids must be delegated to root in /etc/subuid and /etc/subgid."),
             new ConfigKey(UnsafeIdmapKey, ConfigValues.Bool, "Lets raw.idmap map host ids root was not delegated (host root included): the container is then root-equivalent and reported as privileged."),
             new ConfigKey("security.privileged", ConfigValues.Bool, "Run without a user namespace (not recommended).", SetOnlyAtCreation: true),
-            new ConfigKey("boot.stop.signal", ConfigValues.Any, "Signal that asks the init to shut down (default: the image's, else SIGPWR)."),
+            new ConfigKey("boot.stop.signal", SignalValue, "Signal that asks the init to shut down (default: the image's, else SIGPWR): a name (SIGPWR, PWR, SIGRTMIN+3) or a number."),
         },
         readOnlyPrefixes: "image." /* copied from the image */);
 
-    private static string? CpuValue(string v) =>
-        System.Text.RegularExpressions.Regex.IsMatch(v, @"^([0-9]+|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)\z") && v != "0"
-            ? null : $"'{v}' is not a cpu count or cpuset";
+    /// <summary>limits.cpu: a count no larger than this host's online cpus, or a cpuset of online cpus.</summary>
+    private static string? CpuValue(string v)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(v, @"^([0-9]+|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)\z") || v == "0")
+            return $"'{v}' is not a cpu count or cpuset";
+        var online = OciSpec.OnlineCpus();
+        var shown = OciSpec.FormatCpus(online);
+        if (int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+            return n <= online.Count ? null : $"this host has {online.Count} online cpus ({shown}), not {v}";
+        var wanted = OciSpec.ParseCpus(v);
+        if (wanted is null)
+            return $"'{v}' is not a cpu count or cpuset";
+        var missing = wanted.Where(c => !online.Contains(c)).ToList();
+        return missing.Count == 0 ? null : $"cpus {OciSpec.FormatCpus(missing)} are not online on this host (online: {shown})";
+    }
+
+    /// <summary>Below this, runc's own setup in the container's cgroup (about 2 MiB) exceeds the limit and every start fails.</summary>
+    public const long MinimumMemory = 6L << 20;
+
+    private static string? MemoryValue(string v) =>
+        ConfigValues.Size(v) ?? (ByteSize.TryParse(v, out var n) && n < MinimumMemory ? $"{v} is below the minimum of 6MiB (what starting a container needs)" : null);
+
+    /// <summary>boot.stop.signal: a signal name runc kill knows (with or without SIG), SIGRTMIN+N/SIGRTMAX-N, or a number 1-64.</summary>
+    private static string? SignalValue(string v)
+    {
+        var name = v.StartsWith("SIG", StringComparison.Ordinal) ? v[3..] : v;
+        if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var num))
+            return num is >= 1 and <= 64 ? null : $"'{v}' is not a signal number (1-64)";
+        var rt = System.Text.RegularExpressions.Regex.Match(name, @"^RT(MIN|MAX)(?:([+-])([0-9]{1,2}))?\z");
+        if (rt.Success)
+            return !rt.Groups[2].Success || (rt.Groups[1].Value == "MIN" ? rt.Groups[2].Value == "+" : rt.Groups[2].Value == "-") && int.Parse(rt.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) <= 30
+                ? null : $"'{v}' is not a real-time signal (SIGRTMIN+N or SIGRTMAX-N, N up to 30)";
+        return SignalNames.Contains(name) ? null : $"'{v}' is not a signal name (such as SIGPWR, SIGTERM, SIGINT, SIGRTMIN+3) or number";
+    }
+
+    private static readonly HashSet<string> SignalNames = new(StringComparer.Ordinal)
+    {
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+        "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS",
+    };
 
     private static void CheckConfig(IReadOnlyDictionary<string, string?> config, bool creating) =>
         Keys.CheckVolume(config, creating, "container");
@@ -686,7 +723,10 @@ public sealed partial class ContainerService
         a.Add("--pid"); a.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         a.Add("--uid"); a.Add(request.User.ToString(System.Globalization.CultureInfo.InvariantCulture));
         a.Add("--gid"); a.Add(request.Group.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        a.Add("--cwd"); a.Add(request.WorkingDirectory ?? "/root");
+        if (request.WorkingDirectory is { } cwd) // else cps-exec tries /root, then / (an image without /root)
+        {
+            a.Add("--cwd"); a.Add(cwd);
+        }
         foreach (var (k, v) in env)
         {
             a.Add("--env"); a.Add($"{k}={v}");

@@ -181,6 +181,48 @@ public static class OciSpec
         return r;
     }
 
+    /// <summary>This host's online cpus (/sys/devices/system/cpu/online), else 0..ProcessorCount-1.</summary>
+    public static IReadOnlySet<int> OnlineCpus()
+    {
+        try { return ParseCpus(File.ReadAllText("/sys/devices/system/cpu/online").Trim()) ?? Fallback(); }
+        catch (IOException) { return Fallback(); }
+        static HashSet<int> Fallback() => Enumerable.Range(0, Environment.ProcessorCount).ToHashSet();
+    }
+
+    /// <summary>The cpus of a cpu list ("0-3,8"), or null when it is not one (or names more than 4096 cpus).</summary>
+    public static HashSet<int>? ParseCpus(string list)
+    {
+        var set = new HashSet<int>();
+        foreach (var part in list.Split(','))
+        {
+            var ends = part.Split('-');
+            if (ends.Length is < 1 or > 2 || !ends.All(e => int.TryParse(e, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+                return null;
+            int a = int.Parse(ends[0], CultureInfo.InvariantCulture), b = int.Parse(ends[^1], CultureInfo.InvariantCulture);
+            if (b < a || b - a > 4096 || a > 65535)
+                return null;
+            for (var c = a; c <= b; c++)
+                set.Add(c);
+        }
+        return set;
+    }
+
+    /// <summary>A cpu list as the kernel writes it: ranges of consecutive cpus ("0-1,4").</summary>
+    public static string FormatCpus(IEnumerable<int> cpus)
+    {
+        var sorted = cpus.Distinct().Order().ToList();
+        var parts = new List<string>();
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1)
+                j++;
+            parts.Add(i == j ? $"{sorted[i]}" : $"{sorted[i]}-{sorted[j]}");
+            i = j + 1;
+        }
+        return string.Join(',', parts);
+    }
+
     /// <summary>limits.cpu as LXD takes it: a count N (the first N cpus) or a cpuset list/range ("0-1", "0,2").</summary>
     public static string CpuSet(string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? (n == 1 ? "0" : $"0-{n - 1}") : value;

@@ -72,7 +72,15 @@ public sealed class ConfigSchema
     private void CheckKey(string key, string? value, IReadOnlyDictionary<string, ConfigKey> keys, string noun, bool creating)
     {
         if (key.StartsWith("user.", StringComparison.Ordinal) && key.Length > 5)
+        {
+            // Free-form, but one line of text: a newline would split what `Get-... -Property` and logs print.
+            if (key.Any(char.IsControl))
+                throw Unknown(Names.Printable(key), noun, "a key name has no control characters");
+            if (value is not null && value.Any(char.IsControl))
+                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue",
+                    $"Invalid value for config key '{key}': user.* values are one line of text, without newlines or other control characters ('{Names.Printable(value)}').", key);
             return;
+        }
         if (ReadOnlyPrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) is { } prefix)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
                 $"Config keys {prefix}* are kept by ContainerPS itself and cannot be set ('{key}').", key);

@@ -67,7 +67,7 @@ taken as the command; put `--` before it when an argument starts with a
 dash (Invoke-ContainerExec web1 -- ls -la /).
 '@
         Environment      = 'Variables to add to or override in the command''s environment (@{ FOO = ''bar'' }).'
-        WorkingDirectory = 'The command''s working directory inside the container (default /root).'
+        WorkingDirectory = 'The command''s working directory inside the container. Without it: /root, or / when the image has no /root. A directory given here that does not exist is an error.'
         User             = 'The uid, inside the container, to run the command as (default 0).'
         Group            = 'The gid, inside the container, to run the command as (default 0).'
         Interactive      = 'Run the command on a pty in the container, attached to this terminal (lxc exec -t).'

@@ -54,9 +54,9 @@ shifted to the container's map once, at its first start.)
 namespace: root in the container is root on the host. Avoid it.
 
 Config keys (-Config, like the -c KEY=VALUE options of lxc init):
-limits.memory (a size such as 512MiB or 1GiB), limits.processes (a
-positive whole number), limits.cpu (a count of CPUs, 2, or a cpuset, 0-1
-or 0,2), security.idmap.isolated (true or false), security.idmap.size (a
+limits.memory (a size such as 512MiB or 1GiB, at least 6MiB),
+limits.processes (a positive whole number), limits.cpu (a count of CPUs,
+2, or a cpuset, 0-1 or 0,2; checked against this host's online CPUs), security.idmap.isolated (true or false), security.idmap.size (a
 positive whole number), security.idmap.base (the first host id of the
 range, in root's subordinate ids), raw.idmap (host ids mapped through,
 one "uid|gid|both HOST CONTAINER" entry a line; root must be delegated

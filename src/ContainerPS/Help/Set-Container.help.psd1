@@ -15,11 +15,17 @@ change changes nothing. The container may be running.
 
 Keys:
 
-- limits.memory (a size such as 512MiB or 1GiB), limits.processes (a
-  positive whole number), limits.cpu (a count of CPUs, 2, or a cpuset,
-  0-1 or 0,2): applied to the container's cgroups when it next starts.
-- boot.stop.signal: the signal the next Stop-Container sends.
-- user.*: free-form keys for your own use.
+- limits.memory (a size such as 512MiB or 1GiB, at least 6MiB),
+  limits.processes (a positive whole number), limits.cpu (a count of
+  CPUs, 2, or a cpuset, 0-1 or 0,2): applied to the container's cgroups
+  when it next starts. They are checked against this host when set: a
+  count above its online CPUs, or a cpuset naming CPUs that are not
+  online, is InvalidConfigValue.
+- boot.stop.signal: the signal the next Stop-Container sends: a name
+  with or without SIG (SIGPWR, TERM), SIGRTMIN+N, SIGRTMAX-N, or a
+  number from 1 to 64.
+- user.*: free-form keys for your own use, one line of text each (no
+  newlines or other control characters).
 - security.idmap.isolated (true or false): a range of subordinate ids of
   the container's own, or the shared map.
 - security.idmap.size: the number of ids of an isolated range or of one
