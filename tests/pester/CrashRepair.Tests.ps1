@@ -59,3 +59,43 @@ Describe 'Repair of snapshots and checkpoints after a SIGKILL' {
         (Get-ContainerSnapshot c).Name | Should -Be 's1'
     }
 }
+
+Describe 'Nothing stays behind' {
+    BeforeEach { $script:t = New-ContainerTestRoot }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestBridge; Remove-TestRoot }
+
+    It 'a full create/use/remove cycle leaves no file, lock, process, mount or cgroup of its own' {
+        # The host's standing state first: the default pool, the busybox image and the network's
+        # host-local directory (last_reserved_ip), made once.
+        $null = New-TestBridgeNetwork -Name lan -Subnet 10.205.9.0/24
+        $null = New-Container warm -Image busybox -Network lan -Start
+        Remove-Container warm -Force
+        $cgroups = { @(Get-ChildItem /sys/fs/cgroup/*/containerps -Directory -ErrorAction SilentlyContinue | ForEach-Object Name | Sort-Object -Unique) }
+        $helpers = { @(& pgrep -x 'cps-monitor|cps-exec|cps-hook|cps-mount|runc|criu' | Sort-Object) }
+        $tree = Get-TreeSnapshot $t.Root
+        $cg = & $cgroups
+        $procs = & $helpers
+        (Get-ChildItem (Join-Path $t.Root 'locks') -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+
+        $null = Add-StorageVolume default data
+        $null = New-Container c -Image busybox -Network lan -Start
+        Invoke-In c 'echo hi > /root/f' | Out-Null
+        $null = Mount-StorageVolume -Pool default -Name data -Container c -Path /data
+        Invoke-In c 'echo v > /data/f' | Out-Null
+        $null = New-ContainerSnapshot c s1
+        $null = Checkpoint-Container c -SnapshotName ck -WarningAction SilentlyContinue
+        $null = Restore-Container c -Snapshot ck
+        Dismount-StorageVolume -Pool default -Name data -Container c
+        Rename-Container c c2 -ErrorAction SilentlyContinue  # refused while running: ContainerRunning
+        Stop-Container c -Force | Out-Null
+        $null = Rename-Container c c2
+        $null = Start-Container c2
+        Remove-Container c2 -Force
+        Remove-StorageVolume default data
+
+        Get-TreeSnapshot $t.Root | Should -Be $tree
+        & $cgroups | Should -Be $cg
+        & $helpers | Should -Be $procs
+        @(Get-MountsBelow $t.Base) | Should -BeNullOrEmpty
+    }
+}

@@ -114,6 +114,10 @@ Describe 'btrfs pools' {
         Get-ErrorId (Get-CommandError { Set-StoragePool bt -Config @{ size = '2GiB' } }) | Should -Be 'ConfigKeyReadOnly'
         Get-ErrorId (Get-CommandError { Add-StorageVolume bt v -Config @{ 'zfs.blocksize' = '8k' } }) | Should -Be 'InvalidConfigKey'
         Get-ErrorId (Get-CommandError { New-StoragePool x -Driver btrfs -Config @{ 'ceph.osd.pg_num' = '8' } }) | Should -Be 'InvalidConfigKey'
+        # A loop file larger than the filesystem allows (ext4: 16 TiB) is a config error, not a .NET one.
+        $e = Get-CommandError { New-StoragePool x -Driver btrfs -Config @{ size = '1PiB' } }
+        Get-ErrorId $e | Should -Be 'InvalidConfigValue'
+        "$e" | Should -BeLike "*loop file*cannot be 1PiB*"
         Get-ContainerStateSnapshot -IgnoreLocks | Should -Be $before
     }
 }

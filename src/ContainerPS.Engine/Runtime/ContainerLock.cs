@@ -8,21 +8,30 @@ namespace ContainerPS.Engine.Runtime;
 public sealed class ContainerLock : IDisposable
 {
     private readonly FileStream stream;
+    private readonly string path;
 
-    private ContainerLock(FileStream stream) => this.stream = stream;
+    private ContainerLock(FileStream stream, string path)
+    {
+        this.stream = stream;
+        this.path = path;
+    }
 
     public static ContainerLock Take(string root, string name, TimeSpan wait)
     {
         Names.Validate(name, "container"); // the name becomes a file name: never a path
         var dir = Path.Join(root, "locks");
         Directory.CreateDirectory(dir);
-        try { return new ContainerLock(Util.FileLock.Take(Path.Join(dir, name + ".lock"), wait)); }
+        var path = Path.Join(dir, name + ".lock");
+        try { return new ContainerLock(Util.FileLock.Take(path, wait), path); }
         catch (IOException e)
         {
             throw new ContainerPSException(ErrorKind.ResourceUnavailable, "ContainerBusy",
                 $"Container '{name}' is being changed by another session (waited {wait.TotalSeconds:0} s).", name, e);
         }
     }
+
+    /// <summary>Releases the lock and deletes its file: the container of that name is gone (removed, or renamed away).</summary>
+    public void DeleteFile() => Util.FileLock.Delete(stream, path);
 
     public void Dispose() => stream.Dispose();
 }

@@ -753,7 +753,7 @@ public sealed partial class ContainerService
 
     public void Remove(string name, bool force)
     {
-        using var _ = Lock(name);
+        using var l = Lock(name);
         var row = ReadyRow(name);
         var rt = Runtime(name);
         if (rt.Inspect().IsRunning)
@@ -767,6 +767,7 @@ public sealed partial class ContainerService
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
             throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
         FinishRemove(row);
+        l.DeleteFile(); // no lock file is left for a name that no longer exists
     }
 
     private void FinishRemove(ContainerRow row)
@@ -793,8 +794,8 @@ public sealed partial class ContainerService
             return Get(name);
         // Both names are locked, always in the same order, so a->b and b->a cannot deadlock.
         var nameFirst = string.CompareOrdinal(name, newName) < 0;
-        using var _ = nameFirst ? Lock(name) : ContainerLock.Take(root, newName, LockWait);
-        using var __ = nameFirst ? ContainerLock.Take(root, newName, LockWait) : Lock(name);
+        using var first = nameFirst ? Lock(name) : ContainerLock.Take(root, newName, LockWait);
+        using var second = nameFirst ? ContainerLock.Take(root, newName, LockWait) : Lock(name);
         var row = ReadyRow(name);
         if (Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before renaming.", name);
@@ -808,6 +809,7 @@ public sealed partial class ContainerService
             storage.RenameInternalVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snap.Name), SnapshotVolume(newName, snap.Name));
         WriteHostname(storage.VolumePath(row.Pool, VolumeTypes.Container, newName), newName);
         store.Write(() => store.RenameContainerRow(row.Id, newName));
+        (nameFirst ? first : second).DeleteFile(); // the old name's
         return Get(newName);
     }
 

@@ -42,8 +42,18 @@ public static class PoolDevices
             var st = LibC.StatVfsOf(dir);
             size = Math.Clamp((long)(st.f_bavail * st.f_frsize) / 5 / GiB * GiB, 5 * GiB, 30 * GiB);
         }
-        using var f = new FileStream(image, FileMode.CreateNew, FileAccess.Write);
-        f.SetLength(size);
+        try
+        {
+            using var f = new FileStream(image, FileMode.CreateNew, FileAccess.Write);
+            f.SetLength(size);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IOException && File.Exists(image))
+        {
+            // EFBIG: larger than a file on that filesystem can be (16 TiB on ext4).
+            File.Delete(image);
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue",
+                $"Invalid value for config key 'size': the pool's loop file {image} cannot be {ByteSize.Format(size)} on that filesystem ({e.Message.Split(" (Parameter")[0].TrimEnd('.')}).", "size", e);
+        }
     }
 
     public static bool IsDevicePath(string source) => source.StartsWith("/dev/", StringComparison.Ordinal);

@@ -188,6 +188,14 @@ internal static unsafe partial class LibC
         return buf;
     }
 
+    /// <summary>statx of an open file (AT_EMPTY_PATH): what its fd refers to, even when its path is gone.</summary>
+    public static Statx FStat(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        if (statx_((int)file.DangerousGetHandle(), "", 0x1000 /* AT_EMPTY_PATH */, STATX_BASIC_STATS, out var buf) != 0)
+            throw Error("statx", "(fd)");
+        return buf;
+    }
+
     /// <summary>realpath(3): the canonical path, every symlink resolved. The path must exist.</summary>
     public static string RealPath(string path)
     {
