@@ -215,6 +215,35 @@ Describe 'Container images' {
             Invoke-DbQuery 'select count(*) from images' | Should -Be '0'
         }
 
+        It 'an unsafe tarball (<Case>) is ImageUnsafe, says why, and writes nothing outside' -TestCases @(
+            @{ Case = 'a .. member'; File = 'dotdot.tar'; Why = "*contains '..'*" }
+            @{ Case = 'a path through its own symlink'; File = 'symlink.tar'; Why = '*through a symbolic link*' }
+            @{ Case = 'a hard link to /etc/shadow'; File = 'hardlink.tar'; Why = '*hard link points outside*' }
+        ) {
+            $dir = Join-Path $t.Ext 'unsafe'
+            $null = New-Item -ItemType Directory -Force $dir
+            # Made with GNU tar itself: -P keeps '../', an appended member goes through the symlink
+            # the first one made, and a hard link whose target member was deleted points outside.
+            & bash -ec @"
+cd '$dir'
+mkdir -p d/sub s1 s2/etc h
+echo pwn > d/escape && tar -C d/sub -cPf dotdot.tar ../escape
+ln -sfn '$dir/outside' s1/etc && echo pwn > s2/etc/passwd
+tar -cf symlink.tar -C s1 etc && tar -rf symlink.tar -C s2 etc/passwd
+echo x > h/a && ln -f h/a h/b
+tar -C h -cPf hardlink.tar --transform 's,^a`$,/etc/shadow,' a b && tar --delete -Pf hardlink.tar /etc/shadow
+"@
+            $LASTEXITCODE | Should -Be 0
+            $null = Import-ContainerImage (Join-Path $dir $File) -ErrorVariable err -ErrorAction SilentlyContinue
+            Get-ErrorId $err[0] | Should -Be 'ImageUnsafe'
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            "$($err[0])" | Should -BeLike $Why
+            @(Get-ImageFiles).Count | Should -Be 0
+            Invoke-DbQuery 'select count(*) from images' | Should -Be '0'
+            Join-Path $dir 'outside' | Should -Not -Exist
+            Join-Path $t.Root 'images/escape' | Should -Not -Exist
+        }
+
         It 'a directory that is not an OCI layout is ImageInvalid' {
             $null = Import-ContainerImage (Join-Path $Inputs 'tree') -ErrorVariable err -ErrorAction SilentlyContinue
             Get-ErrorId $err[0] | Should -Be 'ImageInvalid'

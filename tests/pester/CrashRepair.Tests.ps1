@@ -98,4 +98,28 @@ Describe 'Nothing stays behind' {
         & $helpers | Should -Be $procs
         @(Get-MountsBelow $t.Base) | Should -BeNullOrEmpty
     }
+    It 'a sparse file stays sparse through import, a container, a copy and a snapshot (dir and btrfs)' {
+        $src = Join-Path $t.Ext 'sparse'
+        $null = New-Item -ItemType Directory -Force (Join-Path $src 'bin'), (Join-Path $src 'data')
+        Copy-Item /bin/busybox (Join-Path $src 'bin/busybox')
+        & truncate -s 4G (Join-Path $src 'data/hole')
+        & tar -C $src -cf (Join-Path $t.Ext 'sparse.tar') --sparse --numeric-owner .
+        (Get-Item (Join-Path $t.Ext 'sparse.tar')).Length | Should -BeLessThan 10MB
+        $img = Import-ContainerImage (Join-Path $t.Ext 'sparse.tar') -Alias sparse
+        (Get-Item (Join-Path $t.Root "images/$($img.Fingerprint).tar")).Length | Should -BeLessThan 10MB -Because 'the image tarball keeps the hole'
+        $null = New-StoragePool bt -Driver btrfs -Config @{ size = '1GiB' }
+        foreach ($pool in 'default', 'bt') {
+            $on = if ($pool -eq 'default') { @{} } else { @{ StoragePool = $pool } } # the default pool is made on first use
+            $null = New-Container "s-$pool" -Image sparse @on -ErrorAction Stop
+            $null = Copy-Container "s-$pool" "s2-$pool"
+            $null = New-ContainerSnapshot "s-$pool" snap
+            $vols = @(Get-StorageVolume $pool | Where-Object { $_.Name -in "s-$pool", "s2-$pool", "s-$pool@snap", $img.Fingerprint })
+            $vols.Count | Should -Be 4
+            foreach ($v in $vols) {
+                $file = Join-Path $v.Path 'data/hole'
+                (Get-Item $file).Length | Should -Be 4GB
+                [long]((& du -B1 $file) -split '\s+')[0] | Should -BeLessThan 1MB -Because "$($v.Type)/$($v.Name) on $pool keeps the hole"
+            }
+        }
+    }
 }

@@ -33,8 +33,21 @@ internal sealed class ImageFiles
         args.AddRange(ExtractFlags);
         if (extraArguments is not null)
             args.AddRange(extraArguments);
-        tool.Run("tar", args, TarTimeout);
+        try { tool.Run("tar", args, TarTimeout); }
+        catch (ContainerPSException e) when (e.ErrorId == "ToolFailed" && UnsafeMember(ToolOutput(e)) is { } why)
+        {
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageUnsafe",
+                $"{archive} is unsafe: {why}. GNU tar refused it and nothing was imported (tar: {ToolOutput(e)})", archive, e);
+        }
     }
+
+    /// <summary>What GNU tar's refusal says about a member that would land outside the directory, or null.</summary>
+    private static string? UnsafeMember(string tarOutput) =>
+        tarOutput.Contains("contains '..'", StringComparison.Ordinal) ? "a member name contains '..' (it would be written outside the rootfs)"
+        : tarOutput.Contains("Cannot hard link to", StringComparison.Ordinal) ? "a hard link points outside the archive (such as an absolute /etc/shadow)"
+        : tarOutput.Contains("Not a directory", StringComparison.Ordinal) || tarOutput.Contains("Cannot create symlink", StringComparison.Ordinal)
+            ? "a member's path goes through a symbolic link the archive made (it could lead outside the rootfs)"
+        : null;
 
     /// <summary>
     /// Writes the normalised image tarball of <paramref name="rootfs"/>: POSIX format, entries sorted
@@ -46,7 +59,7 @@ internal sealed class ImageFiles
     {
         var args = new List<string>
         {
-            "--create", "--file=" + tarball, "--directory=" + rootfs, "--format=posix", "--sort=name",
+            "--create", "--file=" + tarball, "--directory=" + rootfs, "--format=posix", "--sort=name", "--sparse",
             "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls",
             "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
         };

@@ -115,12 +115,12 @@ public sealed partial class ContainerService
         }
         var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
         var psi = new ProcessStartInfo("tar") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-C", dir, "-cf", "-", "." })
+        foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
             psi.ArgumentList.Add(a);
         // Fast compression on every core: the link (a remoting session) is the slow part.
         psi.Environment["ZSTD_CLEVEL"] = "1";
         psi.Environment["ZSTD_NBTHREADS"] = "0";
-        log.Verbose($"run: tar --zstd -C {dir} -cf - .");
+        log.Verbose($"run: tar --zstd --sparse -C {dir} -cf - .");
         return new ArchiveStream(Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start tar"), null);
     }
 

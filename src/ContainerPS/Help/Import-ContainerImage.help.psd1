@@ -44,6 +44,11 @@ image is returned (nothing is stored twice); with -Alias the import fails
 with ImageExists, naming the existing fingerprint. To give an existing
 image another alias, remove and re-import it with the alias.
 
+Device nodes in the image (block or character devices) are never created
+on the host: they are skipped with a warning naming them (the container
+gets its /dev from the runtime). Sparse files stay sparse in the stored
+tarball and in the containers made from it.
+
 The import is crash safe and leaves nothing behind when it fails: no
 tarball, no work directory (under STATE-ROOT/images/tmp), no entry. If the
 process is killed half way, the next ContainerPS command rolls it back and
@@ -52,7 +57,10 @@ writes a warning.
 Error IDs: PathNotFound (no such file or directory), ImageInvalid (not a
 tar archive, a corrupt or truncated one, an empty one, a directory that is
 not an OCI layout, an unreadable metadata.yaml, a bad OCI blob or an
-unsupported layer type), ImageExists (the alias is taken, or the content is
+unsupported layer type), ImageUnsafe (a member that would land outside
+the rootfs: a name with '..', a path through a symbolic link the archive
+made, a hard link to a file outside it; says which), ImageExists (the
+alias is taken, or the content is
 already imported and -Alias was given), InvalidName (a bad alias).
 '@
 
