@@ -98,7 +98,7 @@ Describe 'Nothing stays behind' {
         & $helpers | Should -Be $procs
         @(Get-MountsBelow $t.Base) | Should -BeNullOrEmpty
     }
-    It 'a sparse file stays sparse through import, a container, a copy and a snapshot (dir and btrfs)' {
+    It 'a sparse file stays sparse through import, a container, a copy and a snapshot (dir and btrfs); a pool it could not fit unpacked is refused up front' {
         $src = Join-Path $t.Ext 'sparse'
         $null = New-Item -ItemType Directory -Force (Join-Path $src 'bin'), (Join-Path $src 'data')
         Copy-Item /bin/busybox (Join-Path $src 'bin/busybox')
@@ -107,7 +107,14 @@ Describe 'Nothing stays behind' {
         (Get-Item (Join-Path $t.Ext 'sparse.tar')).Length | Should -BeLessThan 10MB
         $img = Import-ContainerImage (Join-Path $t.Ext 'sparse.tar') -Alias sparse
         (Get-Item (Join-Path $t.Root "images/$($img.Fingerprint).tar")).Length | Should -BeLessThan 10MB -Because 'the image tarball keeps the hole'
-        $null = New-StoragePool bt -Driver btrfs -Config @{ size = '1GiB' }
+        # Refused up front where it could not fit unpacked in full (a copy that is not sparse-aware would fill the pool).
+        $null = New-StoragePool small -Driver btrfs -Config @{ size = '1GiB' }
+        $before = Get-ContainerStateSnapshot -IgnoreLocks
+        $e = Get-CommandError { New-Container s-small -Image sparse -StoragePool small }
+        Get-ErrorId $e | Should -Be 'PoolSpaceInsufficient'
+        "$e" | Should -BeLike '*4GiB of files (apparent size*'
+        Get-ContainerStateSnapshot -IgnoreLocks | Should -Be $before
+        $null = New-StoragePool bt -Driver btrfs -Config @{ size = '8GiB' }
         foreach ($pool in 'default', 'bt') {
             $on = if ($pool -eq 'default') { @{} } else { @{ StoragePool = $pool } } # the default pool is made on first use
             $null = New-Container "s-$pool" -Image sparse @on -ErrorAction Stop

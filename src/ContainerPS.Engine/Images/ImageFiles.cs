@@ -97,6 +97,22 @@ internal sealed class ImageFiles
     public void MountNoDevices(string directory) =>
         tool.Run("mount", new[] { "--bind", "-o", "nodev,nosuid", "--", directory, directory });
 
+    /// <summary>The apparent size of what a tarball holds (sparse files counted in full): the sizes GNU tar lists.</summary>
+    public long ApparentSize(string tarball)
+    {
+        var r = tool.Execute("tar", new[] { "--list", "--verbose", "--numeric-owner", "--file=" + tarball }, null, null, TarTimeout);
+        if (r.ExitCode != 0)
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"tar --list {tarball} failed: {r.StandardError.Trim()}", tarball);
+        long total = 0;
+        foreach (var line in r.StandardOutput.Split('\n'))
+        {
+            var f = line.Split(' ', 4, StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 3 && line.StartsWith('-') && long.TryParse(f[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size))
+                total += size;
+        }
+        return total;
+    }
+
     /// <summary>What a tool said when it failed (its stderr), without the command line ExternalTool puts first.</summary>
     public static string ToolOutput(ContainerPSException e)
     {

@@ -475,6 +475,12 @@ public sealed class ImageService
                 if (!File.Exists(tarball))
                     throw new ContainerPSException(ErrorKind.InvalidOperation, "ImageInvalid",
                         $"The tarball of image {fingerprint[..12]} is missing ({tarball}); remove the image and import it again.", fingerprint);
+                // Refused up front when it could not fit even unpacked in full: a sparse file kept sparse
+                // would fit, but any copy that is not sparse-aware would fill the pool.
+                var apparent = files.ApparentSize(tarball);
+                if (storage.FreeBytes(pool, VolumeTypes.Image) is long free && apparent > free)
+                    throw new ContainerPSException(ErrorKind.ResourceUnavailable, "PoolSpaceInsufficient",
+                        $"Image {fingerprint[..12]} holds {ByteSize.Format(apparent)} of files (apparent size, sparse files in full) and pool '{pool}' has {ByteSize.Format(free)} free; nothing was created.", pool);
                 log.Verbose($"Unpacking image {fingerprint[..12]} into pool '{pool}'.");
                 try
                 {

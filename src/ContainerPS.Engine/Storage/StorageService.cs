@@ -412,6 +412,25 @@ public sealed class StorageService : IDisposable
         return Driver(pool.Driver).MountVolume(Ctx(pool), Ctx(VolumeRow(pool, type, name)));
     }
 
+    /// <summary>
+    /// Bytes a new volume of <paramref name="type"/> can take on the pool's filesystem (statvfs
+    /// f_bavail where its volumes live), or null where the pool's space is not the host's to measure
+    /// that way (ceph: each volume is an image of its own size).
+    /// </summary>
+    public long? FreeBytes(string poolName, string type)
+    {
+        var pool = PoolRow(poolName);
+        if (pool.Driver == "ceph")
+            return null;
+        var dir = Path.GetDirectoryName(Driver(pool.Driver).VolumePath(Ctx(pool), new VolumeContext("-", type, new Dictionary<string, string>())));
+        while (dir is not null && !Directory.Exists(dir))
+            dir = Path.GetDirectoryName(dir);
+        if (dir is null)
+            return null;
+        var st = LibC.StatVfsOf(dir);
+        return (long)(st.f_bavail * st.f_frsize);
+    }
+
     /// <summary>True when the pool has a volume row of that type and name (in any state).</summary>
     public bool HasVolume(string poolName, string type, string name) => store.Volume(PoolRow(poolName).Id, type, name) is not null;
 

@@ -108,7 +108,9 @@ volatile.* keys), InvalidIdmap (-Privileged with -IsolatedIdmap or
 another id map key, a security.idmap.base outside root's subordinate
 ids, raw.idmap host ids inside the base range), IdmapNotDelegated
 (raw.idmap host ids that /etc/subuid and /etc/subgid do not delegate to
-root), IdmapExhausted, RuntimeDirNotTraversable (with -Start: a directory
+root), IdmapExhausted, PoolSpaceInsufficient (the image's files, sparse
+ones counted in full, are larger than the pool's free space; checked
+before the image is first unpacked into a pool), RuntimeDirNotTraversable (with -Start: a directory
 above the runtime directory that the container's root cannot search,
 named with its mode), ToolMissing (busybox-static, runc or cps-monitor
 missing), ContainerStartFailed (with -Start), NetworkNotFound (a -Network
