@@ -60,6 +60,47 @@ Describe 'Repair of snapshots and checkpoints after a SIGKILL' {
     }
 }
 
+Describe 'Repair of removals and renames after a SIGKILL' {
+    BeforeEach { $script:t = New-ContainerTestRoot }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }
+
+    It '<Point>: <Command>' -ForEach @(
+        @{ Point = 'snapshot.delete.after-disk'; Command = 'Remove-ContainerSnapshot c s1'; Says = "*finished the unfinished removal of snapshot 's1' of container 'c'*" }
+        @{ Point = 'container.rename.after-volume'; Command = 'Rename-Container c d'; Says = "*finished the unfinished rename to 'd' of container 'c'*" }
+    ) {
+        $null = New-Container c -Image busybox
+        $null = New-ContainerSnapshot c s1
+        $signal = Join-Path $t.Base 'fault-signal'
+        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
+        try {
+            (Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 60) | Should -Be $Point
+            $null = Get-Container -WarningVariable alive -WarningAction SilentlyContinue
+            $alive | Should -BeNullOrEmpty
+        } finally {
+            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
+        }
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -BeLike "*Repaired an interrupted operation: $Says"
+        Invoke-DbQuery "select count(*) from containers where state <> 'ready'" | Should -Be '0'
+        Invoke-DbQuery "select count(*) from snapshots where state <> 'ready'" | Should -Be '0'
+        Invoke-DbQuery "select count(*) from volumes where state <> 'ready'" | Should -Be '0'
+        if ($Point -like 'snapshot.*') {
+            Get-ContainerSnapshot c | Should -BeNullOrEmpty
+            @(Get-StorageVolume default -Type snapshot) | Should -BeNullOrEmpty
+            (New-ContainerSnapshot c s1).Name | Should -Be 's1'
+        } else {
+            Get-Container c -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            (Get-ContainerSnapshot d).Name | Should -Be 's1'
+            @(Get-StorageVolume default -Type container).Name | Should -Be 'd'
+            @(Get-StorageVolume default -Type snapshot).Name | Should -Be 'd@s1'
+            $null = Start-Container d
+            Invoke-In d 'hostname' | Should -Be 'd'
+            Stop-Container d -Force | Out-Null
+            Restore-ContainerSnapshot d s1 -Confirm:$false
+        }
+    }
+}
+
 Describe 'Nothing stays behind' {
     BeforeEach { $script:t = New-ContainerTestRoot }
     AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestBridge; Remove-TestRoot }

@@ -128,9 +128,10 @@ public sealed partial class ContainerService
                     continue;
                 try
                 {
-                    var what = s.Stateful ? RecoverFromCheckpoint(row, s.Name) : "";
+                    var deleting = s.State == RowState.Deleting;
+                    var what = s.Stateful && !deleting ? RecoverFromCheckpoint(row, s.Name) : "";
                     UndoSnapshot(row, s.Name, s.Id);
-                    log.Warning($"Repaired an interrupted operation: rolled back the unfinished {(s.Stateful ? "stateful " : "")}snapshot '{s.Name}' of container '{row.Name}'{what}.");
+                    log.Warning($"Repaired an interrupted operation: {(deleting ? "finished the unfinished removal of" : "rolled back the unfinished")} {(s.Stateful ? "stateful " : "")}snapshot '{s.Name}' of container '{row.Name}'{what}.");
                 }
                 catch (Exception e) when (e is IOException or ContainerPSException)
                 {

@@ -804,13 +804,30 @@ public sealed partial class ContainerService
         CleanupRuntime(row, Runtime(name));
         if (Directory.Exists(Runtime(name).Path))
             Directory.Delete(Runtime(name).Path, recursive: true);
-        storage.RenameInternalVolume(row.Pool, VolumeTypes.Container, name, newName);
-        foreach (var snap in store.Snapshots(row.Id))
-            storage.RenameInternalVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snap.Name), SnapshotVolume(newName, snap.Name));
-        WriteHostname(storage.VolumePath(row.Pool, VolumeTypes.Container, newName), newName);
-        store.Write(() => store.RenameContainerRow(row.Id, newName));
+        // Claimed first (state renaming, the new name kept): a rename cut short is finished by the repair.
+        if (!store.Write(() => store.Claim("containers", row.Id, RowState.Renaming, newName)))
+            throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
+        FinishRename(row, newName);
         (nameFirst ? first : second).DeleteFile(); // the old name's
         return Get(newName);
+    }
+
+    /// <summary>The disk steps of a rename (each volume renamed unless it already was), then the row, renamed and released.</summary>
+    private void FinishRename(ContainerRow row, string newName)
+    {
+        var name = row.Name;
+        if (storage.HasVolume(row.Pool, VolumeTypes.Container, name))
+            storage.RenameInternalVolume(row.Pool, VolumeTypes.Container, name, newName);
+        FaultPoints.Hit("container.rename.after-volume");
+        foreach (var snap in store.Snapshots(row.Id))
+            if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snap.Name)))
+                storage.RenameInternalVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snap.Name), SnapshotVolume(newName, snap.Name));
+        WriteHostname(storage.VolumePath(row.Pool, VolumeTypes.Container, newName), newName);
+        store.Write(() =>
+        {
+            store.RenameContainerRow(row.Id, newName);
+            store.Release("containers", row.Id);
+        });
     }
 
     /// <summary>Copies a stopped container, or one of its snapshots (<paramref name="snapshot"/>), to a new container.</summary>
@@ -913,10 +930,12 @@ public sealed partial class ContainerService
         using var _ = Lock(name);
         var row = ReadyRow(name);
         var snap = SnapshotRowOf(row, snapshot);
+        // Claimed first (state deleting): a removal cut short is finished by the repair.
+        if (!store.Write(() => store.Claim("snapshots", snap.Id, RowState.Deleting)))
+            throw ContainerPSException.Busy($"Snapshot '{snapshot}' of container '{name}'", "ContainerBusy");
         storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
-        if (Directory.Exists(SnapshotStateDir(row, snapshot)))
-            Directory.Delete(SnapshotStateDir(row, snapshot), recursive: true);
-        store.Write(() => store.DeleteSnapshotRow(snap.Id));
+        FaultPoints.Hit("snapshot.delete.after-disk");
+        UndoSnapshot(row, snapshot, snap.Id);
     }
 
     // ------------------------------------------------------------------ repair
@@ -933,9 +952,19 @@ public sealed partial class ContainerService
             {
                 if (c.State == RowState.Creating)
                     UndoCreate(c.Id, c.Pool, c.Name);
+                else if (c.State == RowState.Renaming && c.OpArg is { } newName && store.Container(newName) is null)
+                    FinishRename(c, newName);
+                else if (c.State == RowState.Renaming)
+                    FinishRename(c with { Name = c.OpArg! }, c.Name); // the new name was taken meanwhile: back to the old one
                 else
                     FinishRemove(c);
-                log.Warning($"Repaired an interrupted operation: {(c.State == RowState.Creating ? "rolled back the unfinished creation" : "finished the unfinished removal")} of container '{c.Name}'.");
+                var what = c.State switch
+                {
+                    RowState.Creating => "rolled back the unfinished creation",
+                    RowState.Renaming => $"finished the unfinished rename to '{c.OpArg}'",
+                    _ => "finished the unfinished removal",
+                };
+                log.Warning($"Repaired an interrupted operation: {what} of container '{c.Name}'.");
             }
             catch (Exception e) when (e is IOException or ContainerPSException)
             {
