@@ -183,6 +183,17 @@ Describe 'CRIU checkpoint and restore' {
         Start-Sleep -Milliseconds 200
         (Invoke-ContainerExec -Name st -Command sh, -c, 'ps -o args | grep -c "[c]ounter.sh"') | Should -Be '0'
         Get-CheckpointDirs | Should -HaveCount 0
+
+        # A saved state whose dump did not finish (CRIU's dump.log has no success line: the command
+        # was killed mid-dump) is never restored from: discarded with a warning, and the container boots.
+        Stop-Container -Name st -Stateful
+        $log = @(Get-ChildItem (Join-Path $script:t.Root 'checkpoints/*/stop/dump.log'))[0].FullName
+        Set-Content $log ((Get-Content $log) -notmatch 'Dumping finished successfully')
+        Start-Container -Name st -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -BeLike '*incomplete*discarded*boots normally*'
+        (Get-Container st).State | Should -Be 'Running'
+        (Get-Container st).Stateful | Should -BeFalse
+        Get-CheckpointDirs | Should -HaveCount 0
     }
 
     It 'a checkpoint taken with -LeaveRunning restores the container after kill -9 of its whole process tree' {

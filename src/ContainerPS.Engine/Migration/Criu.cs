@@ -92,6 +92,14 @@ public static partial class Criu
         }
     }
 
+    /// <summary>True when <paramref name="dir"/> holds a dump CRIU finished (its dump.log ends in success): anything less is never restored from.</summary>
+    public static bool DumpFinished(string dir)
+    {
+        var log = System.IO.Path.Join(dir, "dump.log");
+        return File.Exists(System.IO.Path.Join(dir, CheckpointImage.MetadataFile)) && File.Exists(log)
+            && File.ReadLines(log).Any(l => l.Contains("Dumping finished successfully", StringComparison.Ordinal));
+    }
+
     /// <summary>The error lines of a CRIU log in <paramref name="dir"/> (dump.log, restore.log), as text to append to a message.</summary>
     public static string LogErrors(string dir, string log)
     {

@@ -159,10 +159,7 @@ public sealed partial class ContainerService
             return "";
         }
         var dir = SnapshotStateDir(row, snapshot);
-        // CRIU's last line of a dump that succeeded; anything less is not restored from.
-        var dumpLog = Path.Join(dir, "dump.log");
-        if (rt.ReadExit() is not null && File.Exists(Path.Join(dir, CheckpointImage.MetadataFile)) && File.Exists(dumpLog)
-            && File.ReadLines(dumpLog).Any(l => l.Contains("Dumping finished successfully", StringComparison.Ordinal)))
+        if (rt.ReadExit() is not null && Criu.DumpFinished(dir))
         {
             Launch(row, CheckpointImage.Open(dir));
             return "; the container, stopped by the dump, was restored from it";

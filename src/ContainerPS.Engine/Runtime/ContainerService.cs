@@ -285,6 +285,11 @@ public sealed partial class ContainerService
         if (Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is already running.", name);
         var saved = StopStateDir(row);
+        if (Directory.Exists(saved) && !stateless && !Criu.DumpFinished(saved))
+        {
+            log.Warning($"Container '{name}': the state saved by Stop-Container -Stateful is incomplete (its dump did not finish: was the command killed?); it is discarded and the container boots normally.");
+            stateless = true;
+        }
         if (Directory.Exists(saved) && !stateless)
         {
             try
