@@ -101,6 +101,46 @@ Describe 'Repair of removals and renames after a SIGKILL' {
     }
 }
 
+Describe 'Repair of container and image operations after a SIGKILL' {
+    BeforeEach { $script:t = New-ContainerTestRoot; $null = New-Container base -Image busybox }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }
+
+    It '<Point>: <Command>' -ForEach @(
+        @{ Point = 'container.create.after-disk'; Command = 'New-Container c -Image busybox'; Setup = {}
+            Check = { Get-Container c -ErrorAction SilentlyContinue | Should -BeNullOrEmpty; (New-Container c -Image busybox).Name | Should -Be 'c' } }
+        @{ Point = 'container.delete.after-disk'; Command = 'Remove-Container c'; Setup = { $null = New-Container c -Image busybox }
+            Check = { Get-Container c -ErrorAction SilentlyContinue | Should -BeNullOrEmpty; @(Get-StorageVolume default -Type container).Name | Should -Be 'base' } }
+        @{ Point = 'container.start.before-monitor'; Command = 'Start-Container base'; Setup = {}
+            Check = { (Get-Container base).State | Should -Be 'Error'; $null = Start-Container base; (Get-Container base).State | Should -Be 'Running' } }
+        @{ Point = 'image.create.after-rootfs'; Command = 'New-ContainerImage busybox -Alias bb2'; Setup = { Remove-Container base; Remove-ContainerImage busybox }
+            Check = { Get-ContainerImage -ErrorAction SilentlyContinue | Should -BeNullOrEmpty; @(Get-ChildItem (Join-Path $t.Root 'images/tmp')) | Should -BeNullOrEmpty } }
+        @{ Point = 'image.delete.after-disk'; Command = 'Remove-ContainerImage busybox'; Setup = { Remove-Container base }
+            Check = { Get-ContainerImage -ErrorAction SilentlyContinue | Should -BeNullOrEmpty; @(Get-ChildItem (Join-Path $t.Root 'images') -File) | Should -BeNullOrEmpty } }
+    ) {
+        & $Setup
+        $signal = Join-Path $t.Base 'fault-signal'
+        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
+        try { (Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 60) | Should -Be $Point }
+        finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $null = Get-Container -WarningAction SilentlyContinue   # the next command repairs
+        foreach ($table in 'containers', 'snapshots', 'images', 'volumes', 'pools') {
+            Invoke-DbQuery "select count(*) from $table where state <> 'ready'" | Should -Be '0' -Because "no $table row stays mid-operation"
+        }
+        & $Check
+    }
+
+    It 'every fault point of the engine is killed at by a test (the crash matrix)' {
+        $src = Join-Path (Get-RepoRoot) 'src'
+        $points = @(Get-ChildItem $src -Recurse -Filter *.cs | Select-String -Pattern '(?:FaultPoints\.Hit\(|, )"((?:container|image|volume|pool|snapshot|checkpoint|idmap)\.[a-z-]+\.[a-z-]+)"' -AllMatches |
+                ForEach-Object { $_.Matches } | ForEach-Object { $_.Groups[1].Value } | Sort-Object -Unique)
+        $tests = Get-ChildItem $PSScriptRoot -Filter *.Tests.ps1 | Get-Content -Raw
+        $untested = @($points | Where-Object { $p = $_; -not ($tests | Where-Object { $_.Contains("'$p'") }) })
+        Write-Host "crash matrix: $($points.Count) fault points, $($points.Count - $untested.Count) of them killed at by a test"
+        $points.Count | Should -BeGreaterThan 15
+        $untested | Should -BeNullOrEmpty -Because 'each fault point needs a test that SIGKILLs a command there and checks the repair'
+    }
+}
+
 Describe 'Nothing stays behind' {
     BeforeEach { $script:t = New-ContainerTestRoot }
     AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestBridge; Remove-TestRoot }
