@@ -49,6 +49,15 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
             WriteError(new ErrorRecord(e, "StorageIOError", ErrorCategory.WriteError, null));
             return false;
         }
+        catch (Exception e) when (e is not (RuntimeException or OperationCanceledException or OutOfMemoryException))
+        {
+            // A failure the engine did not foresee still gets a stable ID (never System.*), with the exception inside.
+            WriteError(new ErrorRecord(e, "UnexpectedError", ErrorCategory.NotSpecified, null)
+            {
+                ErrorDetails = new ErrorDetails($"Unexpected error ({e.GetType().Name}): {e.Message}"),
+            });
+            return false;
+        }
     }
 
     public static ErrorRecord ToErrorRecord(ContainerPSException e) =>
