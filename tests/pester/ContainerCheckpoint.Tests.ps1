@@ -254,6 +254,14 @@ Describe 'CRIU checkpoint and restore' {
         $e.FullyQualifiedErrorId | Should -BeLike 'CheckpointOfAnotherContainer,*'
         (Get-Container twin).State | Should -Be 'Stopped'
 
+        # A checkpoint directory whose dump did not finish (a Checkpoint-Container -Path that was
+        # killed) is refused, never half restored.
+        $log = Join-Path $other 'dump.log'
+        Set-Content $log ((Get-Content $log) -notmatch 'Dumping finished successfully')
+        $e = Get-CommandError { Restore-Container -Name twin -Path $other }
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidCheckpoint,*'
+        "$e" | Should -BeLike '*did not finish*'
+
         # A snapshot of the filesystem only cannot bring processes back.
         Stop-Container -Name run -Force
         $e = Get-CommandError { Restore-Container -Name run -Snapshot plain }

@@ -47,6 +47,9 @@ public sealed class CheckpointImage
         {
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint", $"{meta} is not valid: {e.Message}", path);
         }
+        if (!Criu.DumpFinished(path))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint",
+                $"'{path}' holds a dump that did not finish (its dump.log does not end in CRIU's success line: was the checkpoint killed?); it cannot be restored.", path);
         return new CheckpointImage(path, m ?? throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint", $"{meta} is empty.", path));
     }
 }
