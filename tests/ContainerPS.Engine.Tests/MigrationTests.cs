@@ -12,6 +12,7 @@ public class MigrationTests
     {
         using var root = new TempRoot();
         File.WriteAllText(Path.Join(root.Path, "inventory.img"), "x");
+        File.WriteAllText(Path.Join(root.Path, "dump.log"), "(00.120000) Dumping finished successfully\n"); // CRIU's last line of a dump that succeeded
         var interfaces = new Dictionary<string, InterfaceIdentity> { ["lan"] = new(new[] { "10.1.2.3/24" }, "02:42:0a:01:02:03") };
         CheckpointImage.Write(root.Path, "web", "u1", interfaces);
         var image = CheckpointImage.Open(root.Path);
@@ -31,6 +32,22 @@ public class MigrationTests
         File.WriteAllText(Path.Join(root.Path, "inventory.img"), "x");
         File.WriteAllText(Path.Join(root.Path, CheckpointImage.MetadataFile), "{not json");
         Assert.Equal("InvalidCheckpoint", Assert.Throws<ContainerPSException>(() => CheckpointImage.Open(root.Path)).ErrorId);
+    }
+
+    [Fact]
+    public void A_dump_that_did_not_finish_is_not_restored_from()
+    {
+        using var root = new TempRoot();
+        File.WriteAllText(Path.Join(root.Path, "inventory.img"), "x");
+        CheckpointImage.Write(root.Path, "web", "u1", new Dictionary<string, InterfaceIdentity>());
+        File.WriteAllText(Path.Join(root.Path, "dump.log"), "(00.010000) Dumping processes (pid: 42)\n");
+        var e = Assert.Throws<ContainerPSException>(() => CheckpointImage.Open(root.Path));
+        Assert.Equal("InvalidCheckpoint", e.ErrorId);
+        Assert.Contains("did not finish", e.Message);
+        Assert.False(Criu.DumpFinished(root.Path));
+        File.AppendAllText(Path.Join(root.Path, "dump.log"), "(00.120000) Dumping finished successfully\n");
+        Assert.True(Criu.DumpFinished(root.Path));
+        Assert.Equal("web", CheckpointImage.Open(root.Path).Container);
     }
 
     [Fact]
