@@ -270,10 +270,10 @@ public class IdmapTests
         Assert.Same(mounts[^1], binds[1]);
         Assert.Equal("/data", binds[0]!["destination"]!.GetValue<string>());
         Assert.Equal("/srv/data", binds[0]!["source"]!.GetValue<string>());
-        Assert.Equal(new[] { "rbind", "rw" }, binds[0]!["options"]!.AsArray().Select(o => o!.GetValue<string>()));
+        Assert.Equal(new[] { "rbind", "nodev", "rw" }, binds[0]!["options"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Equal("/data/ro", binds[1]!["destination"]!.GetValue<string>());
         Assert.Equal("/srv/ro", binds[1]!["source"]!.GetValue<string>());
-        Assert.Equal(new[] { "rbind", "ro" }, binds[1]!["options"]!.AsArray().Select(o => o!.GetValue<string>()));
+        Assert.Equal(new[] { "rbind", "nodev", "ro" }, binds[1]!["options"]!.AsArray().Select(o => o!.GetValue<string>()));
 
         var none = OciSpec.Build(new OciSpecInput("c1", "/x", M, new Dictionary<string, string>(), new[] { "/sbin/init" }));
         Assert.DoesNotContain(none["mounts"]!.AsArray(), m => m!["type"]!.GetValue<string>() == "bind");

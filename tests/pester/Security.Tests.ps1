@@ -95,6 +95,10 @@ Describe 'Host safety' {
             Invoke-In c 'cp /bin/busybox /root/suid && chmod 4755 /root/suid' | Out-Null
             $dir = Join-Path $t.Run 'containers/c'
             (& stat -c '%a' $dir) | Should -Be '100'
+            # The rootfs mount itself is nodev (idmapped mounts of unprivileged containers are).
+            $rootfsMount = @(Get-Content /proc/self/mountinfo | Where-Object { ($_ -split ' ')[4] -eq (Join-Path $dir 'rootfs') })
+            $rootfsMount.Count | Should -BeGreaterThan 0
+            ($rootfsMount[-1] -split ' ')[5] | Should -Match '(^|,)nodev(,|$)'
             (& stat -c '%u' $dir) | Should -Not -Be '0' -Because 'the directory is the container root''s (its host uid)'
             foreach ($f in 'config.json', 'console.log', 'rootfs/etc/hostname') {
                 $r = Invoke-AsNobody @('cat', (Join-Path $dir $f))

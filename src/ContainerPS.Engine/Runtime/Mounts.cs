@@ -13,7 +13,7 @@ public static partial class Mounts
     private const long SYS_open_tree = 428, SYS_move_mount = 429, SYS_mount_setattr = 442; // x86_64
     private const uint OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0x80000, AT_RECURSIVE = 0x8000, AT_EMPTY_PATH = 0x1000;
     private const uint MOVE_MOUNT_F_EMPTY_PATH = 0x4;
-    private const ulong MOUNT_ATTR_IDMAP = 0x00100000;
+    private const ulong MOUNT_ATTR_IDMAP = 0x00100000, MOUNT_ATTR_NODEV = 0x4;
     private const int MNT_DETACH = 2;
     private const ulong MS_BIND = 4096, MS_REC = 16384;
 
@@ -76,14 +76,18 @@ public static partial class Mounts
         }
     }
 
-    /// <summary>A detached, idmapped clone of <paramref name="source"/> (a mount fd); IdmapNotSupported when the filesystem refuses.</summary>
+    /// <summary>
+    /// A detached, idmapped clone of <paramref name="source"/> (a mount fd); IdmapNotSupported when the
+    /// filesystem refuses. It is nodev as well: an unprivileged container can use no device node of
+    /// its rootfs or volumes anyway, and none of them may serve anyone on the host.
+    /// </summary>
     private static int IdmappedTree(string source, Idmap.IdMapping map)
     {
         using var userns = UserNamespace.Create(map);
         var tree = (int)syscall_open_tree(SYS_open_tree, LibC.AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
             throw LibC.Error("open_tree", source);
-        var attr = new MountAttr { attr_set = MOUNT_ATTR_IDMAP, userns_fd = (ulong)userns.Fd };
+        var attr = new MountAttr { attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, userns_fd = (ulong)userns.Fd };
         if (syscall_mount_setattr(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, ref attr, (nuint)Marshal.SizeOf<MountAttr>()) < 0)
         {
             var errno = Marshal.GetLastPInvokeError();

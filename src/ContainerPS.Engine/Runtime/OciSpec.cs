@@ -140,7 +140,9 @@ public static class OciSpec
         foreach (var b in input.Binds ?? Array.Empty<OciBind>())
             ((JsonArray)spec["mounts"]!).Add(new JsonObject
             {
-                ["destination"] = b.Destination, ["type"] = "bind", ["source"] = b.Source, ["options"] = Arr("rbind", b.ReadOnly ? "ro" : "rw"),
+                // nodev like the idmapped mount below it: runc 1.1 remounts a read-only bind with exactly
+                // these flags, and dropping a flag the source mount has is EPERM in a user namespace.
+                ["destination"] = b.Destination, ["type"] = "bind", ["source"] = b.Source, ["options"] = Arr("rbind", "nodev", b.ReadOnly ? "ro" : "rw"),
             });
         // createRuntime hooks run once runc has made the namespaces, before the init runs; on a CRIU
         // restore, once the namespaces are set up and before the processes come back.
