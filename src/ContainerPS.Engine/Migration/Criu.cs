@@ -77,8 +77,9 @@ public static partial class Criu
     /// Makes an image directory readable by a restore into a user namespace: CRIU opens some images
     /// (timens-N.img first) from the new task before its uid map is written, when it is neither the
     /// files' owner nor privileged over them, so only "other" permissions count. Directories become
-    /// 0711 (searchable, not listable) and files 0644; the directories above a stateful snapshot or
-    /// stop state (ROOT/checkpoints/UUID, all 0711, UUIDs random) keep the images out of sight.
+    /// 0711 (searchable, not listable) and files 0644. They stay out of host users' reach because
+    /// only private directories lead to them: ROOT/checkpoints is 0700, and a -Path directory is
+    /// restored from a private copy below it (CRIU opens the images through the directory's fd).
     /// </summary>
     public static void PrepareForRestore(string dir)
     {

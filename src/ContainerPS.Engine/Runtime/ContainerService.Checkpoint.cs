@@ -296,8 +296,7 @@ public sealed partial class ContainerService
         EndExecSessions(row, rt);
         if (HostPath.IsWithin(dir, CheckpointsDir(row)))
             EnsureCheckpointsDir(row);
-        Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
-        File.SetUnixFileMode(dir, VolumeLayout.Mode0700); // an empty -Path directory the user made
+        VolumeLayout.MakePrivate(dir); // also an empty -Path directory the user made
         try
         {
             var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
@@ -349,9 +348,9 @@ public sealed partial class ContainerService
         try { pidns = new FileInfo($"/proc/{init}/ns/pid").LinkTarget; }
         catch (IOException) { return; }
         var ended = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        foreach (var pid in HostProcesses.Pids())
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == init)
+            if (pid == init)
                 continue;
             try
             {

@@ -26,11 +26,13 @@ public sealed partial class ContainerService
     /// <summary>
     /// IdmapNotDelegated unless every raw.idmap host id is delegated to root or the container opted in
     /// with security.idmap.unsafe (LXD requires root:ID:COUNT lines in /etc/subuid and /etc/subgid).
+    /// Returns the undelegated ids an opted-in container maps (empty when there are none).
     /// </summary>
-    private static void CheckDelegated(IReadOnlyDictionary<string, string> cfg, string container)
+    private static IReadOnlyList<string> CheckDelegated(IReadOnlyDictionary<string, string> cfg, string container)
     {
-        if (cfg.GetValueOrDefault(UnsafeIdmapKey) == "true" || UndelegatedIds(cfg) is not { Count: > 0 } outside)
-            return;
+        var outside = UndelegatedIds(cfg);
+        if (outside.Count == 0 || cfg.GetValueOrDefault(UnsafeIdmapKey) == "true")
+            return outside;
         throw new ContainerPSException(ErrorKind.InvalidArgument, "IdmapNotDelegated",
             $"raw.idmap of container '{container}' maps host {string.Join(", ", outside)}, which /etc/subuid and /etc/subgid do not delegate to root. " +
             "Add 'root:FIRST:COUNT' lines for them to both files (as LXD requires), or set security.idmap.unsafe=true to map them anyway: " +

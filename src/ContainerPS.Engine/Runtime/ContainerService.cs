@@ -323,12 +323,9 @@ public sealed partial class ContainerService
         CleanupRuntime(row, rt);
         if (row.Privileged)
             log.Warning($"Container '{name}' is privileged: root inside is root on the host.");
-        else
-        {
-            CheckDelegated(row.Config, name); // raw.idmap set before host ids had to be delegated, or /etc/subuid changed
-            if (HasUnsafeMap(row))
-                log.Warning($"Container '{name}' maps host ids that root was not delegated ({string.Join(", ", UndelegatedIds(row.Config))}; security.idmap.unsafe): its root is root-equivalent on the host.");
-        }
+        // raw.idmap may have been set before host ids had to be delegated, or /etc/subuid changed since.
+        else if (CheckDelegated(row.Config, name) is { Count: > 0 } outside)
+            log.Warning($"Container '{name}' maps host ids that root was not delegated ({string.Join(", ", outside)}; security.idmap.unsafe): its root is root-equivalent on the host.");
 
         // A restore needs the user namespace it was dumped with; a start takes the map's latest config.
         var map = image is not null ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
@@ -767,8 +764,8 @@ public sealed partial class ContainerService
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it first or use -Force.", name);
             Kill(row, "KILL");
             WaitStopped(rt, TimeSpan.FromSeconds(15));
+            EndExecHelpers(row, rt); // only a running container has them: no /proc scan otherwise
         }
-        EndExecHelpers(row, rt);
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
             throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
         FinishRemove(row);

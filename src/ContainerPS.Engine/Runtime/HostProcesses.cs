@@ -20,7 +20,7 @@ public static class HostProcesses
     {
         var children = new Dictionary<int, List<int>>();
         foreach (var pid in Pids())
-            if (ParentOf(pid) is int parent)
+            if (ProcessIdentity.ParentOf(pid) is int parent)
                 (children.TryGetValue(parent, out var l) ? l : children[parent] = new List<int>()).Add(pid);
         var tree = new List<ProcessIdentity> { root };
         var queue = new Queue<int>(new[] { root.Pid });
@@ -89,14 +89,5 @@ public static class HostProcesses
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
             if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
                 yield return pid;
-    }
-
-    private static int? ParentOf(int pid)
-    {
-        string stat;
-        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return rest.Length > 1 && int.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
     }
 }

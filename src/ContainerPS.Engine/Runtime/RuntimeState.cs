@@ -36,8 +36,6 @@ public sealed class RuntimeDirectory
     /// <summary>FIFO on which the engine answers cps-hook ("ok" or "error MESSAGE").</summary>
     public string HookReply => System.IO.Path.Join(Path, "hook.reply");
 
-    private const UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
     /// <summary>
     /// Makes the directory for one start (LXD's layout): owned by the container's root with mode 0100,
     /// so that container root (whose runc init must reach the rootfs mount below it) can pass and no
@@ -51,12 +49,12 @@ public sealed class RuntimeDirectory
     {
         var containers = System.IO.Path.GetDirectoryName(Path)!;
         Directory.CreateDirectory(containers, Storage.VolumeLayout.Mode0711);
-        Directory.CreateDirectory(Path, Mode0700);
+        Directory.CreateDirectory(Path, Storage.VolumeLayout.Mode0700);
         Directory.CreateDirectory(Rootfs);
         var uid = map?.ToHost(uid: true, 0) ?? 0;
         var gid = map?.ToHost(uid: false, 0) ?? 0;
         LibC.LChown(Path, uid, gid);
-        File.SetUnixFileMode(Path, map is null ? Mode0700 : UnixFileMode.UserExecute);
+        File.SetUnixFileMode(Path, map is null ? Storage.VolumeLayout.Mode0700 : UnixFileMode.UserExecute);
         if (map is not null)
             CheckSearchable(containers, uid, gid, ownDirs.Append(containers).ToArray(), log);
         var id = $"{System.IO.Path.GetFileName(Path)}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";

@@ -25,22 +25,29 @@ public readonly record struct ProcessIdentity(int Pid, long StartTime)
     public static long? ReadStartTime(int pid) => Read(pid)?.StartTime;
 
     /// <summary>State letter (field 3) and start time (field 22) of /proc/PID/stat.</summary>
-    public static (char State, long StartTime)? Read(int pid)
+    public static (char State, long StartTime)? Read(int pid) => ReadStat(pid) is { } stat ? Parse(stat) : null;
+
+    /// <summary>The parent pid (field 4 of /proc/PID/stat), or null when the process is gone.</summary>
+    public static int? ParentOf(int pid) =>
+        ReadStat(pid) is { } stat && Fields(stat) is { Length: > 1 } rest && int.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid)
+            ? ppid : null;
+
+    private static string? ReadStat(int pid)
     {
-        string stat;
-        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
+        try { return File.ReadAllText($"/proc/{pid}/stat"); }
         catch (IOException) { return null; }
         catch (UnauthorizedAccessException) { return null; }
-        return Parse(stat);
     }
 
     /// <summary>State and start time from the text of a /proc/PID/stat file.</summary>
     public static (char State, long StartTime)? Parse(string stat)
     {
-        // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var rest = Fields(stat);
         // rest[0] is field 3 (state); starttime is field 22.
         return rest.Length > 19 && rest[0].Length == 1 && long.TryParse(rest[19], NumberStyles.None, CultureInfo.InvariantCulture, out var t)
             ? (rest[0][0], t) : null;
     }
+
+    /// <summary>Fields 3 and on of a /proc/PID/stat text: the command name (field 2) may hold spaces and parentheses, so they resume after the last ')'.</summary>
+    private static string[] Fields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
 }

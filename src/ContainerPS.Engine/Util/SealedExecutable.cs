@@ -13,9 +13,9 @@ namespace ContainerPS.Engine.Util;
 public static partial class SealedExecutable
 {
     private const uint MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_EXEC = 0x10;
-    private const int F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
+    private const int F_ADD_SEALS = 1033;
     private const int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
-    public const int AllSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+    private const int AllSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 
     [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int memfd_create_(string name, uint flags);
@@ -30,9 +30,6 @@ public static partial class SealedExecutable
 
     /// <summary>The path (/proc/self/fd/N) of the sealed copy of <paramref name="path"/>, made on first use.</summary>
     public static string Of(string path) => copies.GetOrAdd(path, p => new Lazy<string>(() => Seal(p))).Value;
-
-    /// <summary>The seals of an open file (F_GET_SEALS), or -1 when it takes none.</summary>
-    public static int Seals(SafeFileHandle file) => fcntl_((int)file.DangerousGetHandle(), F_GET_SEALS, 0);
 
     private static string Seal(string path)
     {
