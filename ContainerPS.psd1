@@ -11,6 +11,9 @@
     FormatsToProcess     = @('bin/ContainerPS.format.ps1xml')
     TypesToProcess       = @('bin/ContainerPS.types.ps1xml')
     CmdletsToExport      = @(
+        'Initialize-ContainerHost'
+        'Start-ContainerHost'
+        'Stop-ContainerHost'
         'New-StoragePool'
         'Get-StoragePool'
         'Set-StoragePool'

@@ -8,19 +8,24 @@
                  idempotent and quiet when everything is present.
       Build      Bootstrap, then compiles the solution and native/ and lays the module out in bin/
                  so that Import-Module ./ContainerPS.psd1 works.
-      Test       Build, then runs xunit and Pester; prints 'N passed, N failed' (both summed).
+      Test       Build, then runs xunit and Pester on this host, then the stock-kernel lane (TestVm);
+                 prints 'N passed, N failed' (all summed). -NoTestVm leaves the lane out.
+      TestVm     Build, then only the stock-kernel lane: a Debian 12 guest (distribution kernel,
+                 cgroup v2, systemd) under QEMU runs a part of the tests and the boot tests.
       Demo       Build, then runs the main job on the embedded defaults.
       Bench      Build, then runs the benchmarks and prints medians and ratios.
       Clean      Removes build output.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'TestVm', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
     [string] $Configuration = 'Release',
     # Only run xunit tests whose fully qualified name matches this filter, and Pester files matching -PesterPath.
     [string] $TestFilter,
-    [string] $PesterPath = (Join-Path $PSScriptRoot 'tests/pester')
+    [string] $PesterPath = (Join-Path $PSScriptRoot 'tests/pester'),
+    # Test: leave out the stock-kernel lane (build.ps1 -Task TestVm).
+    [switch] $NoTestVm
 )
 
 $ErrorActionPreference = 'Stop'
@@ -28,48 +33,10 @@ Set-StrictMode -Version Latest
 $Root = $PSScriptRoot
 $Artifacts = Join-Path $Root '.artifacts'
 
-# System packages the module and its tests need (Debian 12 names).
-$AptPackages = @(
-    'libsqlite3-0'      # the state database (loaded by soname: libsqlite3.so.0)
-    'coreutils'         # cp --reflink, rm --one-file-system
-    'gcc', 'make', 'libc6-dev', 'libseccomp-dev'   # native/ (cps-exec links libseccomp)
-    'util-linux'        # unshare, losetup, nsenter
-    'runc'              # the OCI runtime containers run under
-    'busybox-static'    # the built-in busybox image (a static /bin/busybox)
-    'debootstrap'       # New-ContainerImage: Debian images
-    'xz-utils'          # .tar.xz images
-    'tar'               # image tarballs (GNU tar: --xattrs, --acls, --sort)
-    'zstd'              # Move-Container compresses what it sends (tar --zstd)
-    'containernetworking-plugins'  # CNI plugins in /usr/lib/cni (bridge, host-local, loopback, ...)
-    'iptables'          # CRIU locks established TCP connections with it while it dumps them
-    'openssh-server', 'openssh-client'   # tests: a second host reached by PowerShell remoting over SSH
-    'btrfs-progs', 'e2fsprogs'           # btrfs pools; tests: btrfs and ext4 on loop files (volumes, the id shifter)
-    'zfs-fuse'                           # zfs pools (tests start its daemon with their own pidfile)
-    'xfsprogs'                           # ceph volumes with block.filesystem=xfs
-    'acl', 'attr', 'libcap2-bin'         # tests: setfacl/getfacl, getfattr, setcap/getcap on shifted files
-)
-
-# CRIU >= 4 comes from Debian 13 (trixie), pinned low so nothing else is taken from there:
-# Debian 12's criu 3.17 fails on kernel 6.x ("Unexpected rt vDSO area bounds"). Ceph comes from
-# trixie too: installing trixie's criu upgrades (or removes) Debian 12's ceph libraries, so ceph is
-# installed in the same transaction rather than from Debian 12 first.
-$CriuMinimumMajor = 4
-$TrixiePackages = @(
-    'criu'                               # checkpoint/restore (>= 4)
-    'ceph-common', 'rbd-fuse'            # ceph pools: rbd/rados/ceph tools; images reached by rbd-fuse + loop
-    'ceph-mon', 'ceph-osd'               # tests: a throwaway one-node cluster on 127.0.0.1 (tests/ceph-cluster.sh)
-)
-
-function Invoke-Native {
-    param([string] $File, [string[]] $Arguments, [switch] $Quiet)
-    if ($Quiet) {
-        $out = & $File @Arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { $out | Out-Host; throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
-    } else {
-        & $File @Arguments
-        if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
-    }
-}
+# What the host needs (Debian 12 or 13 packages, CRIU) and how it is installed: build/HostSetup.ps1.
+. (Join-Path $PSScriptRoot 'build/HostSetup.ps1')
+# The stock-kernel lane: build/TestVm.ps1.
+. (Join-Path $PSScriptRoot 'build/TestVm.ps1')
 
 function Get-NuGetPackageRoot {
     if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
@@ -77,55 +44,10 @@ function Get-NuGetPackageRoot {
     return ($line -replace '^global-packages:\s*', '').Trim()
 }
 
-# Packages of Names that are not installed. (The status goes through a variable and a string: a
-# native command with no output is AutomationNull, which -notmatch treats as an empty list.)
-function Get-MissingPackages([string[]] $Names) {
-    @($Names | Where-Object {
-        $status = & dpkg-query -W -f '${Status}' $_ 2>$null
-        "$status" -notmatch 'install ok installed'
-    })
-}
-
-function Install-AptPackages {
-    $missing = @(Get-MissingPackages $AptPackages)
-    if ($missing.Count -gt 0) {
-        Write-Host "Installing system packages: $($missing -join ' ')"
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        Invoke-Native apt-get @('update', '-qq') -Quiet
-        Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $missing) -Quiet
-    }
-}
-
 function Invoke-Bootstrap {
-    Install-AptPackages
-    Install-Trixie
-    Install-AptPackages   # the trixie transaction can take a Debian 12 package away (a -dev package of an upgraded library)
+    Invoke-HostBootstrap
     Invoke-Native dotnet @('tool', 'restore') -Quiet
     Invoke-Native dotnet @('restore', (Join-Path $Root 'ContainerPS.sln')) -Quiet
-}
-
-function Get-CriuMajor {
-    $criu = Get-Command criu -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if (-not $criu) { return 0 }
-    $v = & $criu.Source --version 2>$null | Select-String -Pattern 'Version:\s*(\d+)' | Select-Object -First 1
-    if ($v) { [int]$v.Matches[0].Groups[1].Value } else { 0 }
-}
-
-function Install-Trixie {
-    $missing = @(Get-MissingPackages $TrixiePackages)
-    if ((Get-CriuMajor) -lt $CriuMinimumMajor -and 'criu' -notin $missing) { $missing += 'criu' }
-    if ($missing.Count -eq 0) { return }
-    Write-Host "Installing from Debian 13 (trixie), pinned at priority 100: $($missing -join ' ')"
-    $mirror = (Get-Content /etc/apt/sources.list.d/debian.sources -ErrorAction SilentlyContinue |
-            Select-String -Pattern '^URIs:\s*(\S+)' | Select-Object -First 1).Matches.Groups[1].Value
-    if (-not $mirror) { $mirror = 'http://deb.debian.org/debian' }
-    @('Types: deb', "URIs: $mirror", 'Suites: trixie', 'Components: main', 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg') |
-        Set-Content /etc/apt/sources.list.d/trixie.sources
-    "Package: *`nPin: release n=trixie`nPin-Priority: 100" | Set-Content /etc/apt/preferences.d/trixie-low
-    $env:DEBIAN_FRONTEND = 'noninteractive'
-    Invoke-Native apt-get @('update', '-qq') -Quiet
-    Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends', '-t', 'trixie') + $missing) -Quiet
-    if ((Get-CriuMajor) -lt $CriuMinimumMajor) { throw "criu $CriuMinimumMajor.x was not installed (criu --version: $(criu --version 2>&1))" }
 }
 
 function Invoke-Build {
@@ -142,9 +64,14 @@ function Get-TrxCounts([string] $Path) {
 }
 
 function Invoke-Test {
+    # The host as it was before Bootstrap, for HostSetup.Tests: its os-release and the packages of
+    # another Debian release it already had.
+    $hostBefore = Get-HostRecord
     Invoke-Build
     if (Test-Path $Artifacts) { Remove-Item -Recurse -Force $Artifacts }
     $null = New-Item -ItemType Directory -Force $Artifacts
+    $env:CONTAINERPS_TEST_HOST_BEFORE = Join-Path $Artifacts 'host-before.json'
+    $hostBefore | ConvertTo-Json | Set-Content $env:CONTAINERPS_TEST_HOST_BEFORE
     $passed = 0; $failed = 0; $skipped = 0
 
     # Every test process runs in a private mount namespace: mounts a test forgets die with it.
@@ -197,6 +124,11 @@ Import-Module '$pester' -ErrorAction Stop
         Write-Host 'No results from Pester.'
         $failed += 1
     }
+    if (-not $NoTestVm) {
+        $vm = Invoke-TestVm
+        Write-Host "TestVm lane: $($vm.Passed) passed, $($vm.Failed) failed"
+        $passed += $vm.Passed; $failed += $vm.Failed
+    }
     if ($skipped -gt 0) { Write-Host "$skipped skipped or not run" }
     Write-Host "$passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
@@ -211,11 +143,7 @@ function Invoke-Demo {
 function Invoke-Bench {
     Invoke-Build
     # Peers measured side by side (not needed by the module itself).
-    $peers = @(Get-MissingPackages @('lxc', 'openssh-server', 'openssh-client'))
-    if ($peers) {
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        Invoke-Native apt-get (@('install', '-y', '-qq', '--no-install-recommends') + $peers) -Quiet
-    }
+    Install-ReleasePackages (Get-HostRelease) @('lxc', 'openssh-server', 'openssh-client') 'the benchmark peers'
     & unshare --mount --propagation private -- dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/bench/bench.ps1')
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
@@ -232,6 +160,12 @@ switch ($Task) {
     'Bootstrap' { Invoke-Bootstrap }
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
+    'TestVm' {
+        Invoke-Build
+        $vm = Invoke-TestVm
+        Write-Host "$($vm.Passed) passed, $($vm.Failed) failed"
+        if ($vm.Failed -gt 0) { exit 1 }
+    }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
     'Clean' { Invoke-Clean }

@@ -30,6 +30,8 @@
 
 struct opts {
 	const char *runc, *root, *bundle, *id, *state, *restore;
+	const char *criu; /* runc --criu: the CRIU binary to restore with (null: runc's default, criu in PATH) */
+	const char *cgroup; /* a cgroup (v2) directory the monitor moves itself into first, out of the caller's (a login session's scope) */
 	long long log_size;
 	const char **umounts;
 	int n_umounts;
@@ -354,14 +356,19 @@ static int spawn(struct mon *m, const char *const argv[], int out_fd)
 static int start_runc(struct mon *m, char *why, size_t wsz)
 {
 	const char *img = m->o.restore;
-	const char *fixed[] = { m->o.runc, "--root", m->o.root, img ? "restore" : "run", "--detach",
+	const char *fixed[] = { "--root", m->o.root, img ? "restore" : "run", "--detach",
 				"--bundle", m->o.bundle, "--pid-file", m->pidfile };
 	size_t n = 0, nfixed = sizeof fixed / sizeof *fixed;
-	const char **av = calloc(nfixed + 3 + (size_t)m->o.n_restore_opts + 1, sizeof(*av));
+	const char **av = calloc(nfixed + 6 + (size_t)m->o.n_restore_opts + 1, sizeof(*av));
 	int p[2], r;
 
 	if (!av)
 		return say(why, wsz, "calloc: %s", strerror(errno));
+	av[n++] = m->o.runc;
+	if (m->o.criu) {
+		av[n++] = "--criu";
+		av[n++] = m->o.criu;
+	}
 	for (size_t i = 0; i < nfixed; i++)
 		av[n++] = fixed[i];
 	if (img) {
@@ -511,7 +518,8 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 		{ "bundle", required_argument, NULL, 'b' }, { "id", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, 's' }, { "log-size", required_argument, NULL, 'l' },
 		{ "umount", required_argument, NULL, 'u' }, { "restore", required_argument, NULL, 'x' },
-		{ "restore-opt", required_argument, NULL, 'X' }, { NULL, 0, NULL, 0 },
+		{ "restore-opt", required_argument, NULL, 'X' }, { "criu", required_argument, NULL, 'c' },
+		{ "cgroup", required_argument, NULL, 'g' }, { NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
@@ -529,6 +537,8 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 		case 'i': o->id = optarg; break;
 		case 's': o->state = optarg; break;
 		case 'x': o->restore = optarg; break;
+		case 'c': o->criu = optarg; break;
+		case 'g': o->cgroup = optarg; break;
 		case 'X':
 			if (strncmp(optarg, "--", 2) != 0)
 				return say(why, wsz, "--restore-opt takes a runc restore option (--...), not '%s'", optarg);
@@ -552,11 +562,33 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 	if (optind < argc)
 		return say(why, wsz, "unexpected argument '%s'", argv[optind]);
 	if (!absolute(o->runc) || !absolute(o->root) || !absolute(o->bundle) || !absolute(o->state) ||
-	    (o->restore && !absolute(o->restore)))
-		return say(why, wsz, "--runc, --runc-root, --bundle, --state-dir (and --restore) need absolute paths");
+	    (o->restore && !absolute(o->restore)) || (o->criu && !absolute(o->criu)) || (o->cgroup && !absolute(o->cgroup)))
+		return say(why, wsz, "--runc, --runc-root, --bundle, --state-dir (and --restore, --criu, --cgroup) need absolute paths");
 	if (!o->id || !o->id[0] || o->id[0] == '-' || strchr(o->id, '/'))
 		return say(why, wsz, "--id missing or invalid");
 	return 0;
+}
+
+/* Moves this process into the cgroup v2 directory dir (before it forks anything), so that the end
+ * of the caller's login session or service, which kills what is left in its cgroup, spares it. */
+static int join_cgroup(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd, n = snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (write(fd, "0", 1) != 1) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
 }
 
 static int setup(struct mon *m, char *why, size_t wsz)
@@ -579,6 +611,8 @@ static int setup(struct mon *m, char *why, size_t wsz)
 	mlog("monitor for %s starting (%s)", m->o.id, m->o.restore ? "restore" : "run");
 	if (setsid() < 0)
 		mlog("setsid: %s (already a group leader; continuing)", strerror(errno));
+	if (m->o.cgroup && join_cgroup(m->o.cgroup) < 0)
+		return say(why, wsz, "join cgroup %s: %s", m->o.cgroup, strerror(errno));
 	/* SIGCHLD must not be inherited as ignored: the kernel would then reap the init itself and
 	 * its exit status would be lost. */
 	if (signal(SIGHUP, SIG_IGN) == SIG_ERR || signal(SIGPIPE, SIG_IGN) == SIG_ERR ||

@@ -24,13 +24,6 @@ BeforeAll {
         try { $null = & $Script; $null } catch { $_ }
     }
 
-    # The value of one controller's cgroup (v1) file for a host pid, e.g. memory memory.limit_in_bytes.
-    function Get-CgroupValue([int] $ProcessId, [string] $Controller, [string] $File) {
-        $line = Get-Content "/proc/$ProcessId/cgroup" | Where-Object { ($_ -split ':')[1] -split ',' -contains $Controller } | Select-Object -First 1
-        $path = ($line -split ':', 3)[2]
-        (Get-Content -Raw "/sys/fs/cgroup/$Controller$path/$File").Trim()
-    }
-
     function Test-ProcessRunning([int] $ProcessId) {
         # Alive and not a zombie (a killed init may linger as a zombie of pid 1 when its monitor died).
         $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction SilentlyContinue
@@ -563,9 +556,11 @@ try { Start-Container c1 -ErrorAction Stop; 'RESULT=started' } catch { 'RESULT='
         It 'limits.memory, limits.processes and limits.cpu are applied to the container''s cgroups' {
             $c = New-Container c1 busybox -Start -Config @{ 'limits.memory' = '64MiB'; 'limits.processes' = 50; 'limits.cpu' = 1 }
             $c.Config['limits.processes'] | Should -Be '50'
-            Get-CgroupValue $c.Pid memory memory.limit_in_bytes | Should -Be '67108864'
-            Get-CgroupValue $c.Pid pids pids.max | Should -Be '50'
-            Get-CgroupValue $c.Pid cpuset cpuset.cpus | Should -Be '0'
+            # cgroup v1 (this VM) or v2 (a systemd host, the stock-kernel lane)
+            Get-ProcessCgroupValue $c.Pid memory memory.limit_in_bytes memory.max | Should -Be '67108864'
+            Get-ProcessCgroupValue $c.Pid pids pids.max | Should -Be '50'
+            Get-ProcessCgroupValue $c.Pid cpuset cpuset.cpus | Should -Be '0'
+            Get-ProcessCgroup $c.Pid | Should -BeLike '/containerps/c1-*'
         }
     }
 }

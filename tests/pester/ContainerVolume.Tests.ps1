@@ -10,8 +10,15 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    # Root's first subordinate uid (the shared map's base).
+    # Root's first subordinate uid (the shared map's base). On a fresh host root has none until the
+    # first New-Container adds root:1000000:1000000000 (as LXD does), so make one first if need be.
     function Get-SubuidBase {
+        if (-not (Get-Content /etc/subuid -ErrorAction SilentlyContinue | Where-Object { $_ -match '^(root|0):\d+:\d+$' })) {
+            $saved = $env:CONTAINERPS_ROOT
+            $env:CONTAINERPS_ROOT = Join-Path '/tmp' ('cps-pester-subuid-' + [guid]::NewGuid().ToString('N').Substring(0, 12))
+            try { $null = New-Container first busybox; Remove-Container first }
+            finally { Remove-Item -Recurse -Force $env:CONTAINERPS_ROOT -ErrorAction SilentlyContinue; $env:CONTAINERPS_ROOT = $saved }
+        }
         $line = Get-Content /etc/subuid | Where-Object { $_ -match '^(root|0):\d+:\d+$' } | Select-Object -First 1
         [long]($line -split ':')[1]
     }

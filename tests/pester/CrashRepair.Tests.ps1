@@ -151,7 +151,7 @@ Describe 'Nothing stays behind' {
         $null = New-TestBridgeNetwork -Name lan -Subnet 10.205.9.0/24
         $null = New-Container warm -Image busybox -Network lan -Start
         Remove-Container warm -Force
-        $cgroups = { @(Get-ChildItem /sys/fs/cgroup/*/containerps -Directory -ErrorAction SilentlyContinue | ForEach-Object Name | Sort-Object -Unique) }
+        $cgroups = { @(Get-ChildItem /sys/fs/cgroup/*/containerps, /sys/fs/cgroup/containerps -Directory -ErrorAction SilentlyContinue | ForEach-Object Name | Sort-Object -Unique) }
         $helpers = { @(& pgrep -x 'cps-monitor|cps-exec|cps-hook|cps-mount|runc|criu' | Sort-Object) }
         $tree = Get-TreeSnapshot $t.Root
         $cg = & $cgroups

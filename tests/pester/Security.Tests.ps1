@@ -248,9 +248,9 @@ echo done
             $relay = Wait-Until { & pgrep -x -P $PID cps-exec } -Because 'the exec relay'
             $shim = Wait-Until { & pgrep -x cps-exec | Where-Object { (Get-Item "/proc/$_/ns/pid" -ErrorAction SilentlyContinue).LinkTarget -eq $pidns } } -Because 'the exec shim'
             @($relay).Count | Should -Be 1
-            (Get-Content -Raw "/proc/$shim/cgroup") | Should -Match ':memory:/containerps/' -Because 'what runs in the container is charged to it'
-            (Get-Content "/proc/$relay/cgroup" | Where-Object { $_ -match ':memory:' }) |
-                Should -Be (Get-Content "/proc/$PID/cgroup" | Where-Object { $_ -match ':memory:' }) -Because 'the relay stays in the caller''s cgroups'
+            Get-ProcessCgroup $shim | Should -Be (Get-ProcessCgroup (Get-Container c).Pid) -Because 'what runs in the container is charged to it'
+            Get-ProcessCgroup $shim | Should -BeLike '/containerps/*'
+            Get-ProcessCgroup $relay | Should -Be (Get-ProcessCgroup $PID) -Because 'the relay stays in the caller''s cgroups'
             (Get-Item "/proc/$relay/ns/mnt").LinkTarget | Should -Be (Get-Item /proc/self/ns/mnt).LinkTarget -Because 'the relay stays in the host''s namespaces'
             $job | Stop-Job -PassThru | Remove-Job -Force
         }

@@ -689,4 +689,31 @@ function Stop-TestSshHost {
     if ($p -match '^\d+$') { & kill -TERM $p 2>$null }
 }
 
+
+<# True when /sys/fs/cgroup is cgroup v2 alone (a systemd host's unified hierarchy), false on v1 or hybrid. #>
+function Test-CgroupV2 { Test-Path /sys/fs/cgroup/cgroup.controllers }
+
+<#
+.SYNOPSIS
+    The cgroup of a host process that limits what it does: on cgroup v2 its one cgroup (the 0:: line
+    of /proc/PID/cgroup), on v1 its cgroup in the hierarchy of Controller (default memory).
+#>
+function Get-ProcessCgroup([int] $ProcessId, [string] $Controller = 'memory') {
+    $lines = Get-Content "/proc/$ProcessId/cgroup"
+    if (Test-CgroupV2) { return (($lines | Where-Object { $_ -like '0::*' }) -split ':', 3)[2] }
+    $line = $lines | Where-Object { ($_ -split ':')[1] -split ',' -contains $Controller } | Select-Object -First 1
+    ($line -split ':', 3)[2]
+}
+
+<#
+.SYNOPSIS
+    A cgroup file of the cgroup a host process is in, on either cgroup version: V1File of the
+    Controller hierarchy on v1, V2File (default: the same name) on v2. Example: memory,
+    memory.limit_in_bytes, memory.max.
+#>
+function Get-ProcessCgroupValue([int] $ProcessId, [string] $Controller, [string] $V1File, [string] $V2File = $V1File) {
+    $path = Get-ProcessCgroup $ProcessId $Controller
+    $file = if (Test-CgroupV2) { "/sys/fs/cgroup$path/$V2File" } else { "/sys/fs/cgroup/$Controller$path/$V1File" }
+    (Get-Content -Raw $file).Trim()
+}
 Export-ModuleMember -Function *

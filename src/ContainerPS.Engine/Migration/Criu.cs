@@ -31,7 +31,20 @@ public static partial class Criu
             ? new Dictionary<string, string?> { ["LD_PRELOAD"] = lib }
             : new Dictionary<string, string?>();
 
-    public static string? Path => Monitor.Which("criu");
+    /// <summary>Where build.ps1 -Task Bootstrap installs the CRIU it builds from Debian's source on Debian 12.</summary>
+    public const string PrivatePath = "/usr/local/lib/containerps/criu/sbin/criu";
+
+    /// <summary>
+    /// The CRIU runc runs: $CONTAINERPS_CRIU, else the private build (Debian 12), else criu from PATH
+    /// (Debian 13's package).
+    /// </summary>
+    public static string? Path =>
+        System.Environment.GetEnvironmentVariable("CONTAINERPS_CRIU") is { Length: > 0 } env ? env
+        : File.Exists(PrivatePath) ? PrivatePath
+        : Monitor.Which("criu");
+
+    /// <summary>runc's global options that make it use <see cref="Path"/> (runc's own default is criu from PATH).</summary>
+    public static IEnumerable<string> RuncOptions => Path is { } p ? new[] { "--criu", p } : Array.Empty<string>();
 
     [GeneratedRegex(@"Version:\s*(\d+)\.(\d+)(?:\.(\d+))?")]
     private static partial Regex VersionLine();
@@ -41,7 +54,7 @@ public static partial class Criu
     {
         var path = Path;
         if (path is null)
-            return new CheckpointSupport { Supported = false, Message = "criu is not installed: run 'build.ps1 -Task Bootstrap' (CRIU 4 from Debian 13)." };
+            return new CheckpointSupport { Supported = false, Message = "criu is not installed: run 'build.ps1 -Task Bootstrap' (Debian 13's criu package; on Debian 12 it builds CRIU 4 from Debian's source)." };
         string Run(params string[] args)
         {
             var r = tool.Execute(path, args, null, null, TimeSpan.FromSeconds(60));

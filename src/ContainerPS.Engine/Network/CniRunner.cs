@@ -55,6 +55,7 @@ public sealed class CniRunner
     /// <summary>ADD through the whole list; returns the last plugin's result. The caller runs DEL when this throws.</summary>
     public JsonObject Add(CniConfigList net, CniRuntime rt)
     {
+        VethMacPolicy.Ensure(tool);
         JsonNode? prev = null;
         for (var i = 0; i < net.Plugins.Count; i++)
         {

@@ -302,7 +302,7 @@ public sealed partial class ContainerService
             var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
                 .ToDictionary(a => a.Network, a => new InterfaceIdentity(a.Addresses, a.MacAddress));
             CheckpointImage.Write(dir, row.Name, row.Uuid, interfaces);
-            var args = new List<string> { "--root", RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
+            var args = new List<string>(Criu.RuncOptions) { "--root", RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
             args.AddRange(Criu.DumpOptions);
             if (leaveRunning)
                 args.Add("--leave-running");
@@ -388,7 +388,7 @@ public sealed partial class ContainerService
     {
         if (Criu.Path is null)
             throw new ContainerPSException(ErrorKind.NotSupported, "CriuMissing",
-                "CRIU is not installed: run 'build.ps1 -Task Bootstrap' (CRIU 4 from Debian 13), then Test-ContainerCheckpoint.", "criu");
+                "CRIU is not installed: run 'build.ps1 -Task Bootstrap' (Debian 13's criu package; on Debian 12 it builds CRIU 4 from Debian's source), then Test-ContainerCheckpoint.", "criu");
     }
 
     private void RunRunc(string command, string name)

@@ -47,6 +47,20 @@ public sealed partial class ContainerService
     /// <summary>The container's cgroup for one start, named by its runtime id (unique per start).</summary>
     private static string CgroupsPath(string runcId) => $"/containerps/{runcId}";
 
+    /// <summary>
+    /// Where monitors live on a cgroup v2 host (as LXC's lxc.monitor.* cgroups): out of the cgroup of
+    /// whoever started them, so that the end of a login session (logind's KillUserProcesses) or of a
+    /// service kills neither them nor, through them, the container's bookkeeping. Null on cgroup v1.
+    /// </summary>
+    private static string? MonitorCgroup()
+    {
+        if (!File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+            return null;
+        const string dir = "/sys/fs/cgroup/containerps.monitor";
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
     // ------------------------------------------------------------------ keys
 
     private static readonly ConfigSchema Keys = new("container",
@@ -63,6 +77,9 @@ public sealed partial class ContainerService
             new ConfigKey(UnsafeIdmapKey, ConfigValues.Bool, "Lets raw.idmap map host ids root was not delegated (host root included): the container is then root-equivalent and reported as privileged."),
             new ConfigKey("security.privileged", ConfigValues.Bool, "Run without a user namespace (not recommended).", SetOnlyAtCreation: true),
             new ConfigKey("boot.stop.signal", SignalValue, "Signal that asks the init to shut down (default: the image's, else SIGPWR): a name (SIGPWR, PWR, SIGRTMIN+3) or a number."),
+            new ConfigKey("boot.autostart", ConfigValues.Bool, "Start the container when the host boots (Start-ContainerHost, run at boot by the unit Initialize-ContainerHost installs)."),
+            new ConfigKey("boot.autostart.priority", ConfigValues.Int, "Order of autostart: higher starts first (default 0)."),
+            new ConfigKey("boot.autostart.delay", ConfigValues.NonNegativeInt, "Seconds to wait after starting this container before the next one is started (default 0)."),
         },
         readOnlyPrefixes: "image." /* copied from the image */);
 
@@ -427,10 +444,17 @@ public sealed partial class ContainerService
         foreach (var a in new[] { "--runc", Monitor.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", runcId,
                      "--state-dir", rt.Path, "--umount", rt.Rootfs })
             psi.ArgumentList.Add(a);
+        if (MonitorCgroup() is { } cgroup)
+        {
+            psi.ArgumentList.Add("--cgroup");
+            psi.ArgumentList.Add(cgroup);
+        }
         if (image is not null)
         {
             psi.ArgumentList.Add("--restore");
             psi.ArgumentList.Add(image.Path);
+            foreach (var o in Criu.RuncOptions) // --criu PATH: the monitor hands it on to runc as the same global option
+                psi.ArgumentList.Add(o);
             foreach (var o in Criu.RestoreOptions)
             {
                 psi.ArgumentList.Add("--restore-opt");

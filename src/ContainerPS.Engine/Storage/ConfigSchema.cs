@@ -17,6 +17,14 @@ public static class ConfigValues
     public static string? PositiveInt(string v) =>
         int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
             ? null : $"'{v}' is not a positive whole number";
+
+    public static string? NonNegativeInt(string v) =>
+        int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)
+            ? null : $"'{v}' is not a whole number (0 or more)";
+
+    public static string? Int(string v) =>
+        int.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _)
+            ? null : $"'{v}' is not a whole number";
 }
 
 /// <summary>

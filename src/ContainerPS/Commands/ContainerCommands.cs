@@ -4,28 +4,6 @@ using ContainerPS.Engine;
 
 namespace ContainerPS.Commands;
 
-[Cmdlet(VerbsData.Initialize, "ContainerHost", SupportsShouldProcess = true)]
-[OutputType(typeof(StoragePool))]
-public sealed class InitializeContainerHostCommand : ContainerPSCmdlet
-{
-    [Parameter(Position = 0)]
-    [ArgumentCompleter(typeof(DriverNameCompleter))]
-    public string StorageDriver { get; set; } = "dir";
-
-    [Parameter]
-    public Hashtable? StoragePoolConfig { get; set; }
-
-    /// <summary>Name of the default pool to create or adopt.</summary>
-    [Parameter]
-    public string StoragePool { get; set; } = "default";
-
-    protected override void EndProcessing()
-    {
-        if (ShouldProcess(StoragePool, $"Create the default storage pool ({StorageDriver}) and record it as the default"))
-            Try(() => WriteObject(Engine.Containers.InitializeHost(StorageDriver, ConfigFrom(StoragePoolConfig), StoragePool)));
-    }
-}
-
 [Cmdlet(VerbsCommon.New, "Container", SupportsShouldProcess = true)]
 [OutputType(typeof(Container))]
 public sealed class NewContainerCommand : ContainerPSCmdlet

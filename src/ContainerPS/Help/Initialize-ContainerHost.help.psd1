@@ -1,5 +1,5 @@
 @{
-    Synopsis    = 'Creates and records the default storage pool for containers (lxd init --auto).'
+    Synopsis    = 'Creates and records the default storage pool (lxd init --auto) and, with -BootUnit, installs the boot unit.'
 
     Description = @'
 Prepares a host for containers: creates the storage pool that new
@@ -40,6 +40,22 @@ below it. Containers in it are clones of snapshots of the pool's image
 datasets, volume sizes are refquotas, and the zfs daemon (zfs-fuse) must
 run (ZfsNotRunning otherwise).
 
+With -BootUnit it also installs the boot unit: the systemd unit
+containerps.service in /etc/systemd/system (or -UnitDirectory), whose
+ExecStart runs Start-ContainerHost (start the containers with
+boot.autostart, by boot.autostart.priority, waiting boot.autostart.delay
+after each) and whose ExecStop runs Stop-ContainerHost (stop every
+running container). The unit runs this same pwsh (or dotnet and
+pwsh.dll for pwsh as a dotnet tool) with this module's manifest, on the
+state root of this session (CONTAINERPS_ROOT is written into it). Where
+systemd is the init and the directory is /etc/systemd/system, it
+reloads systemd and enables the unit, so it runs at the next boot; run
+again, it rewrites the unit only if it changed (Changed on the
+ContainerPS.ContainerHostBoot object). Without systemd it writes the file
+with a warning: run Start-ContainerHost from the host's init instead. The
+monitors of the containers it starts leave the unit's cgroup (on cgroup
+v2, /sys/fs/cgroup/containerps.monitor), as they leave a login session's.
+
 Error IDs: PoolExists (a pool of that name exists with another driver),
 InvalidName, UnknownDriver, DriverNotSupported, InvalidConfigKey,
 InvalidConfigValue, ConfigKeyReadOnly, InvalidSource, SourceInsideRoot,
@@ -65,10 +81,19 @@ dataset. Ignored when the pool already exists.
 The name of the pool to create (or adopt) and record as the default:
 default unless given.
 '@
+        BootUnit          = @'
+Also install (or update) the systemd boot unit containerps.service and
+enable it, so the containers with boot.autostart start at boot.
+'@
+        UnitDirectory     = @'
+With -BootUnit: the directory the unit is written to. The default,
+/etc/systemd/system, is the only one where the unit is also enabled.
+'@
     }
 
     Outputs     = @{
         'ContainerPS.StoragePool' = 'The default pool, new or adopted.'
+        'ContainerPS.ContainerHostBoot' = 'With -BootUnit, after the pool: the unit (Unit, Path, Changed, Systemd, Enabled).'
     }
 
     Examples    = @(
@@ -105,6 +130,18 @@ time.
 '@
         }
         @{
+            Title   = 'Start containers at boot'
+            Code    = @'
+Initialize-ContainerHost -BootUnit
+Set-Container web1 -Config @{ 'boot.autostart' = $true }
+'@
+            Remarks = @'
+Installs and enables containerps.service (systemctl is-enabled
+containerps says enabled); after the next reboot web1 is running. Like
+LXD's boot.autostart.
+'@
+        }
+        @{
             Title   = 'See what would be done'
             Code    = 'Initialize-ContainerHost -WhatIf'
             Remarks = 'Shows the pool that would be created and recorded; changes nothing.'
@@ -120,6 +157,7 @@ version: containers have a loopback interface only.
         'New-Container'
         'New-StoragePool'
         'Get-StoragePool'
+        'Start-ContainerHost'
         'about_ContainerPS'
     )
 }

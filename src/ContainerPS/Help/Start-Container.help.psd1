@@ -45,7 +45,10 @@ LXC's default policy refuses (module loading, kexec, open_by_handle_at,
 forced umount). Without CNI networks the network namespace has a
 loopback interface only. limits.memory, limits.processes
 and limits.cpu are set in the container's cgroups
-(/containerps/UUID below each controller).
+(/containerps/NAME-ID below each controller on cgroup v1; one cgroup
+/sys/fs/cgroup/containerps/NAME-ID on v2, where the monitor itself moves
+to /sys/fs/cgroup/containerps.monitor so that the end of the login session
+that started the container does not kill it).
 
 A container in the Error state (its monitor was killed) is cleaned up
 first and then started. Each start begins a new console log.
