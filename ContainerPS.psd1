@@ -11,7 +11,6 @@
     FormatsToProcess     = @('bin/ContainerPS.format.ps1xml')
     TypesToProcess       = @('bin/ContainerPS.types.ps1xml')
     CmdletsToExport      = @(
-        'Initialize-ContainerHost'
         'Start-ContainerHost'
         'Stop-ContainerHost'
         'New-StoragePool'
