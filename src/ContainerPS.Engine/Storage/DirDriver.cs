@@ -125,7 +125,22 @@ public sealed class DirDriver : IStorageDriver
         var final = VolumePath(pool, target);
         VolumeLayout.CheckFree(final);
         // cp -a keeps owners, modes, times, hard links, xattrs (ACLs, file capabilities) and special files.
-        tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp });
+        // A running container's file can vanish while cp reads the tree (renamed away: "cannot stat ...
+        // No such file or directory"); the copy is then made again, as LXD's rsync copy shrugs off
+        // vanished files. A tree at rest never fails that way twice.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp });
+                break;
+            }
+            catch (ContainerPSException e) when (attempt < 3 && e.Message.Contains("cannot stat", StringComparison.Ordinal)
+                && e.Message.Contains("No such file or directory", StringComparison.Ordinal))
+            {
+                RemoveTree(temp);
+            }
+        }
         FaultPoints.Hit("volume.copy.before-rename");
         Directory.Move(temp, final);
     }
