@@ -10,13 +10,13 @@ namespace ContainerPS.Engine.Runtime;
 /// </summary>
 public sealed partial class ContainerService
 {
-    private static int IntKey(ContainerRow row, string key) =>
-        int.TryParse(row.Config.GetValueOrDefault(key), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : 0;
+    private static int IntKey(IReadOnlyDictionary<string, string> config, string key) =>
+        int.TryParse(config.GetValueOrDefault(key), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     /// <summary>The containers with boot.autostart=true, in the order the host starts them: priority (higher first), then name.</summary>
     public IReadOnlyList<Container> AutostartOrder() =>
         store.Containers().Where(r => r.State == RowState.Ready && r.Config.GetValueOrDefault("boot.autostart") == "true")
-            .OrderByDescending(r => IntKey(r, "boot.autostart.priority")).ThenBy(r => r.Name, StringComparer.Ordinal)
+            .OrderByDescending(r => IntKey(r.Config, "boot.autostart.priority")).ThenBy(r => r.Name, StringComparer.Ordinal)
             .Select(ToContainer).ToList();
 
     /// <summary>
@@ -35,7 +35,7 @@ public sealed partial class ContainerService
             catch (ContainerPSException e) { failed(order[i].Name, e); }
             if (started is not null)
                 yield return started;
-            var delay = IntKey(Row(order[i].Name), "boot.autostart.delay");
+            var delay = IntKey(order[i].Config, "boot.autostart.delay");
             if (started is not null && delay > 0 && i < order.Count - 1)
             {
                 log.Verbose($"boot.autostart.delay of '{order[i].Name}': waiting {delay} s before the next container.");

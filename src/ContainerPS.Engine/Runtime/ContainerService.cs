@@ -52,14 +52,17 @@ public sealed partial class ContainerService
     /// whoever started them, so that the end of a login session (logind's KillUserProcesses) or of a
     /// service kills neither them nor, through them, the container's bookkeeping. Null on cgroup v1.
     /// </summary>
-    private static string? MonitorCgroup()
+    private static string? MonitorCgroup() => monitorCgroup.Value;
+
+    // Looked at (and made) once per process, not at every start.
+    private static readonly Lazy<string?> monitorCgroup = new(() =>
     {
         if (!File.Exists("/sys/fs/cgroup/cgroup.controllers"))
             return null;
         const string dir = "/sys/fs/cgroup/containerps.monitor";
         Directory.CreateDirectory(dir);
         return dir;
-    }
+    });
 
     // ------------------------------------------------------------------ keys
 
