@@ -24,13 +24,9 @@ Describe 'Repair of snapshots and checkpoints after a SIGKILL' {
         Start-ContainerWorkload c counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt 2 } -Because 'the counter to run' | Out-Null
         $signal = Join-Path $t.Base 'fault-signal'
-        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
-        try {
-            (Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 60) | Should -Be $Point
+        Invoke-KilledAtFault -Point $Point -Command $Command -SignalFile $signal -WhileAlive {
             $null = Get-Container -WarningVariable alive -WarningAction SilentlyContinue
             $alive | Should -BeNullOrEmpty -Because 'nothing is repaired while the owner lives'
-        } finally {
-            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
         }
 
         # The next command repairs, says so, once.
@@ -71,13 +67,9 @@ Describe 'Repair of removals and renames after a SIGKILL' {
         $null = New-Container c -Image busybox
         $null = New-ContainerSnapshot c s1
         $signal = Join-Path $t.Base 'fault-signal'
-        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
-        try {
-            (Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 60) | Should -Be $Point
+        Invoke-KilledAtFault -Point $Point -Command $Command -SignalFile $signal -WhileAlive {
             $null = Get-Container -WarningVariable alive -WarningAction SilentlyContinue
             $alive | Should -BeNullOrEmpty
-        } finally {
-            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
         }
         $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
         "$w" | Should -BeLike "*Repaired an interrupted operation: $Says"
@@ -114,14 +106,24 @@ Describe 'Repair of container and image operations after a SIGKILL' {
             Check = { (Get-Container base).State | Should -Be 'Error'; $null = Start-Container base; (Get-Container base).State | Should -Be 'Running' } }
         @{ Point = 'image.create.after-rootfs'; Command = 'New-ContainerImage busybox -Alias bb2'; Setup = { Remove-Container base; Remove-ContainerImage busybox }
             Check = { Get-ContainerImage -ErrorAction SilentlyContinue | Should -BeNullOrEmpty; @(Get-ChildItem (Join-Path $t.Root 'images/tmp')) | Should -BeNullOrEmpty } }
+        @{ Point = 'image.create.after-tarball'; Command = "Import-ContainerImage '{EXT}/imp.tar' -Alias imp"
+            Setup = {
+                & tar -C (Get-StorageVolume default -Type image | Select-Object -First 1).Path -cf (Join-Path $t.Ext 'imp.tar') --numeric-owner .
+                Set-Content (Join-Path $t.Ext 'marker') 'another image'
+                & tar -C $t.Ext -rf (Join-Path $t.Ext 'imp.tar') marker # not busybox's content: a new fingerprint
+            }
+            Check = {
+                Get-ContainerImage imp -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+                @(Get-ContainerImage).Count | Should -Be 1 -Because 'busybox stays, the import is gone'
+                @(Get-ChildItem (Join-Path $t.Root 'images/tmp') -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+                (Import-ContainerImage (Join-Path $t.Ext 'imp.tar') -Alias imp).Alias | Should -Be 'imp'
+            } }
         @{ Point = 'image.delete.after-disk'; Command = 'Remove-ContainerImage busybox'; Setup = { Remove-Container base }
             Check = { Get-ContainerImage -ErrorAction SilentlyContinue | Should -BeNullOrEmpty; @(Get-ChildItem (Join-Path $t.Root 'images') -File) | Should -BeNullOrEmpty } }
     ) {
         & $Setup
         $signal = Join-Path $t.Base 'fault-signal'
-        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
-        try { (Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 60) | Should -Be $Point }
-        finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        Invoke-KilledAtFault -Point $Point -Command ($Command -replace "\{EXT\}", $t.Ext) -SignalFile $signal
         $null = Get-Container -WarningAction SilentlyContinue   # the next command repairs
         foreach ($table in 'containers', 'snapshots', 'images', 'volumes', 'pools') {
             Invoke-DbQuery "select count(*) from $table where state <> 'ready'" | Should -Be '0' -Because "no $table row stays mid-operation"
@@ -131,7 +133,7 @@ Describe 'Repair of container and image operations after a SIGKILL' {
 
     It 'every fault point of the engine is killed at by a test (the crash matrix)' {
         $src = Join-Path (Get-RepoRoot) 'src'
-        $points = @(Get-ChildItem $src -Recurse -Filter *.cs | Select-String -Pattern '(?:FaultPoints\.Hit\(|, )"((?:container|image|volume|pool|snapshot|checkpoint|idmap)\.[a-z-]+\.[a-z-]+)"' -AllMatches |
+        $points = @(Get-ChildItem $src -Recurse -Filter *.cs | Select-String -Pattern '(?:FaultPoints\.Hit\(|, )"((?:container|image|volume|pool|snapshot|checkpoint|idmap|network|move)\.[a-z-]+\.[a-z-]+)"' -AllMatches |
                 ForEach-Object { $_.Matches } | ForEach-Object { $_.Groups[1].Value } | Sort-Object -Unique)
         $tests = Get-ChildItem $PSScriptRoot -Filter *.Tests.ps1 | Get-Content -Raw
         $untested = @($points | Where-Object { $p = $_; -not ($tests | Where-Object { $_.Contains("'$p'") }) })
@@ -209,5 +211,138 @@ Describe 'Nothing stays behind' {
                 [long]((& du -B1 $file) -split '\s+')[0] | Should -BeLessThan 1MB -Because "$($v.Type)/$($v.Name) on $pool keeps the hole"
             }
         }
+    }
+}
+
+Describe 'Repair of checkpoints, restores, hot mounts and network changes after a SIGKILL' {
+    BeforeEach {
+        $script:t = New-ContainerTestRoot
+        $null = New-Container c -Image busybox -Start
+        Start-ContainerWorkload c counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt 2 } -Because 'the counter to run' | Out-Null
+        $script:ck = Join-Path $t.Ext 'ck'
+    }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestBridge; Remove-TestRoot }
+
+    It '<Point>: <Command>' -ForEach @(
+        @{ Point = 'checkpoint.dump.before-runc'; Command = 'Checkpoint-Container c -Path CK'; Setup = {}
+            Says = "*rolled back the unfinished checkpoint of container 'c' to *ck; the container runs on*"
+            Check = { Test-Path $ck | Should -BeFalse -Because 'the directory the checkpoint made goes'; Assert-Counting } }
+        @{ Point = 'checkpoint.dump.after-runc'; Command = 'Checkpoint-Container c -Path CK'; Setup = {}
+            Says = "*finished the unfinished checkpoint of container 'c' to *ck: it is stopped, as the checkpoint leaves it*"
+            Check = {
+                (Get-Container c).State | Should -Be 'Stopped'
+                (Get-Container c).StatusReason | Should -BeLike 'checkpointed*'
+                $null = Restore-Container c -Path $ck
+                Assert-Counting -From $script:before
+            } }
+        @{ Point = 'checkpoint.dump.after-runc'; Command = 'Checkpoint-Container c -Path CK'; Setup = {}
+            # CRIU killed the processes but its dump did not finish (its log does not end in success):
+            # nothing to restore from, nothing running.
+            Tamper = { $log = Join-Path $ck 'dump.log'; Set-Content $log (Get-Content $log | Where-Object { $_ -notmatch 'Dumping finished successfully' }) }
+            Says = "*rolled back the unfinished checkpoint of container 'c' to *ck: its dump did not finish and took the container's processes with it; the container is Error until Start-Container boots it afresh*"
+            Check = {
+                Test-Path $ck | Should -BeFalse
+                (Get-Container c).State | Should -Be 'Error'
+                (Get-Container c).StatusReason | Should -BeLike '*checkpoint was cut short*Start-Container boots it afresh*'
+                $null = Start-Container c
+                (Get-Container c).State | Should -Be 'Running'
+            } }
+        @{ Point = 'checkpoint.dump.after-runc'; Command = 'Stop-Container c -Stateful'; Setup = {}
+            Says = "*finished the unfinished stateful stop of container 'c': Start-Container restores its saved state*"
+            Check = { (Get-Container c).Stateful | Should -BeTrue; $null = Start-Container c; Assert-Counting -From $script:before } }
+        @{ Point = 'checkpoint.dump.before-runc'; Command = 'Stop-Container c -Stateful'; Setup = {}
+            Says = "*rolled back the unfinished stateful stop of container 'c'; the container runs on*"
+            Check = { (Get-Container c).Stateful | Should -BeFalse; Assert-Counting } }
+        @{ Point = 'checkpoint.restore.before-launch'; Command = 'Restore-Container c -Path CK'; Setup = { $null = Checkpoint-Container c -Path $ck }
+            Says = "*finished the unfinished restore of container 'c' from its checkpoint (it runs)*"
+            Check = { Assert-Counting -From $script:before; @(Get-ChildItem (Join-Path $t.Root 'checkpoints/*/restore-*') -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty } }
+        @{ Point = 'checkpoint.restore.before-launch'; Command = 'Restore-Container c -Snapshot s1'; Setup = { $null = Checkpoint-Container c -SnapshotName s1 }
+            Says = "*finished the unfinished restore of container 'c' from its checkpoint (it runs)*"
+            Check = { Assert-Counting -From $script:before } }
+        @{ Point = 'volume.mount.after-attach'; Command = 'Mount-StorageVolume -Pool default -Name data -Container c -Path /data'; Setup = { $null = Add-StorageVolume default data }
+            Says = "*rolled back the unfinished mount of storage volume 'default/data' into container 'c' at /data*"
+            Check = {
+                (Get-Container c).Devices | Should -BeNullOrEmpty
+                Invoke-In c 'grep -c " /data " /proc/mounts || true' | Should -Be '0'
+                (Mount-StorageVolume -Pool default -Name data -Container c -Path /data -PassThru).Path | Should -Be '/data'
+                Assert-Counting
+            } }
+        @{ Point = 'volume.dismount.after-detach'; Command = 'Dismount-StorageVolume -Pool default -Name data -Container c'
+            Setup = { $null = Add-StorageVolume default data; $null = Mount-StorageVolume -Pool default -Name data -Container c -Path /data }
+            Says = "*finished the unfinished dismount of storage volume 'default/data' from container 'c'*"
+            Check = { (Get-Container c).Devices | Should -BeNullOrEmpty; Invoke-In c 'grep -c " /data " /proc/mounts || true' | Should -Be '0'; Assert-Counting } }
+        @{ Point = 'network.attach.after-add'; Command = 'Connect-ContainerNetwork -Name c -Network lan'; Setup = { $null = New-TestBridgeNetwork -Name lan -Subnet 10.205.11.0/24 }
+            Says = "*rolled back the unfinished connection of container 'c' to network 'lan'*"
+            Check = {
+                (Get-Container c).Network | Should -BeNullOrEmpty
+                Invoke-In c 'ls /sys/class/net' | Should -Be 'lo' -Because 'the interface ADD made is deleted again'
+                @(Get-ChildItem (Join-Path $t.Root 'ipam/lan') -Exclude 'last_reserved_ip*', 'lock') | Should -BeNullOrEmpty -Because 'the address is released'
+                (Connect-ContainerNetwork -Name c -Network lan -PassThru).Attached | Should -BeTrue
+                Assert-Counting
+            } }
+        @{ Point = 'network.disconnect.after-del'; Command = 'Disconnect-ContainerNetwork -Name c -Network lan'
+            Setup = { $null = New-TestBridgeNetwork -Name lan -Subnet 10.205.12.0/24; Connect-ContainerNetwork -Name c -Network lan }
+            Says = "*finished the unfinished disconnection of container 'c' from network 'lan'*"
+            Check = {
+                (Get-Container c).Network | Should -BeNullOrEmpty
+                Invoke-In c 'ls /sys/class/net' | Should -Be 'lo'
+                @(Get-ChildItem (Join-Path $t.Root 'ipam/lan') -Exclude 'last_reserved_ip*', 'lock') | Should -BeNullOrEmpty
+                Assert-Counting
+            } }
+    ) {
+        function Assert-Counting([int] $From = 0) {
+            (Get-Container c).State | Should -Be 'Running'
+            $a = [int](Read-ContainerFile c /tmp/count)
+            $a | Should -BeGreaterOrEqual $From -Because 'the processes are the ones that were checkpointed (the counter goes on from where it was)'
+            Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt $a } -Because 'the counter to go on' | Out-Null
+        }
+        & $Setup
+        $script:before = if ((Get-Container c).State -eq 'Running') { [int](Read-ContainerFile c /tmp/count) } else { 1 }
+        $signal = Join-Path $t.Base 'fault-signal'
+        Invoke-KilledAtFault -Point $Point -Command $Command.Replace('CK', "'$ck'") -SignalFile $signal -WhileAlive {
+            $null = Get-Container -WarningVariable alive -WarningAction SilentlyContinue
+            $alive | Should -BeNullOrEmpty -Because 'nothing is repaired while the owner lives'
+        }
+        if ($Tamper) { & $Tamper }
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -BeLike "*Repaired an interrupted operation: $Says"
+        $null = Get-Container -WarningVariable w2 -WarningAction SilentlyContinue
+        $w2 | Should -BeNullOrEmpty
+        Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
+        & $Check
+    }
+
+    It 'container.config.before-write: Set-Container is one transaction (the old config stays whole, nothing to repair)' {
+        $null = Set-Container c -Config @{ 'user.a' = '1' }
+        $signal = Join-Path $t.Base 'fault-signal'
+        Invoke-KilledAtFault -Point 'container.config.before-write' -Command "Set-Container c -Config @{ 'user.a' = '2'; 'user.b' = '3' }" -SignalFile $signal
+        $c = Get-Container c -WarningVariable w -WarningAction SilentlyContinue
+        $w | Should -BeNullOrEmpty
+        $c.Config['user.a'] | Should -Be '1'
+        $c.Config.ContainsKey('user.b') | Should -BeFalse
+        (Set-Container c -Config @{ 'user.b' = '3' } -PassThru).Config['user.b'] | Should -Be '3'
+    }
+}
+
+Describe 'A start whose runc or monitor is killed says what happened' {
+    BeforeEach { $script:t = New-ContainerTestRoot; $null = New-Container c -Image busybox }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }
+
+    It '<Kills> killed during the start' -ForEach @(
+        @{ Kills = 'runc'; Target = '$$'; Says = "*Container 'c' failed to start: runc exited with status 137*" }
+        @{ Kills = 'cps-monitor'; Target = '$PPID'; Says = "*Container 'c' failed to start: cps-monitor was killed by signal 9 before it reported; the last lines of its log (*monitor.log):*" }
+    ) {
+        # runc as the monitor runs it, killed (or killing the monitor) at `runc run`; every other runc command is the real one.
+        $bin = Join-Path $t.Ext 'fakebin'
+        $null = New-Item -ItemType Directory $bin
+        Set-Content (Join-Path $bin 'runc') "#!/bin/sh`ncase `" `$* `" in *' run '*) kill -9 $Target;; esac`nexec $((Get-Command runc).Source) `"`$@`"`n"
+        & chmod 0755 (Join-Path $bin 'runc')
+        $r = Wait-ChildPwsh (Start-ChildPwsh -Script 'Start-Container c' -Environment @{ PATH = "$($bin):$env:PATH" }) -TimeoutSeconds 120
+        $r.Stderr | Should -BeLike $Says
+        $r.Stderr | Should -Not -Match 'failed to start: (error )?\s*$' -Because 'the reason is never empty'
+        (Get-Container c -WarningAction SilentlyContinue).State | Should -BeIn 'Stopped', 'Error'
+        $null = Start-Container c -WarningAction SilentlyContinue
+        (Get-Container c).State | Should -Be 'Running'
     }
 }

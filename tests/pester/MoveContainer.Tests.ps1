@@ -261,3 +261,84 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
         }
     }
 }
+
+Describe 'Repair of a move after a SIGKILL on either side' {
+    BeforeEach {
+        New-SharedNetwork -Name lan -Subnet 10.205.13.0/24
+        $null = New-Container -Name mc -Image busybox -Network lan -Start
+        Start-ContainerWorkload mc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-ContainerFile mc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $script:secret = ((Read-ContainerFile mc /tmp/count) -split ' ')[1]
+        $script:signal = Join-Path $script:t.Base 'move-fault'
+        Remove-Item $script:signal -ErrorAction SilentlyContinue
+        # The child's own session to the destination: a fresh remote pwsh (the destination's fault
+        # point, when armed, is set there before ContainerPS does anything).
+        $script:moveScript = {
+            param($Point, $Signal, $RemotePid)
+            "`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
+            "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
+            "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$p, `$f, `$pf) if (`$p) { `$env:CONTAINERPS_FAULT = `$p; `$env:CONTAINERPS_FAULT_SIGNAL = `$f }; Set-Content `$pf `$PID; Import-Module `$m } " +
+            "-ArgumentList '$(Get-ModulePath)', '$Point', '$Signal', '$RemotePid'; " +
+            "Move-Container mc -Destination `$s -DataThroughSession"
+        }
+    }
+    AfterEach {
+        Stop-ChildPwsh
+        Invoke-Command -Session $script:s -ScriptBlock { Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue }
+        Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+    }
+
+    It 'source killed at <Point>: <Outcome>' -ForEach @(
+        @{ Point = 'move.source.after-dump'; Outcome = 'the source runs it again from the move checkpoint, the destination drops its part' }
+        @{ Point = 'move.source.after-confirm'; Outcome = 'the move is finished: removed on the source, running on the destination' }
+    ) {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:moveScript '' '' $remotePid) -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal }
+        try { (Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 120) | Should -Be $Point }
+        finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        # Its session ends with it: the destination's pwsh goes too (by itself, a moment later).
+        $remote = [int](Get-Content $remotePid)
+        Wait-Until { -not (Test-Path "/proc/$remote") } -TimeoutSeconds 60 -Because 'the remote pwsh of the killed session to end' | Out-Null
+
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            $null = Get-Container -WarningAction SilentlyContinue # the destination's next command repairs its side
+            [pscustomobject]@{ Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State)" }); Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+        }
+        $there.Incoming | Should -Be 0
+        if ($Point -eq 'move.source.after-dump') {
+            "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short before the destination took it: it runs here again from the move's checkpoint*"
+            $there.Names | Should -BeNullOrEmpty
+            (Get-Container mc).State | Should -Be 'Running'
+            ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'the same processes run on'
+        } else {
+            "$w" | Should -BeLike "*Repaired an interrupted operation: finished the unfinished move of container 'mc' (the destination had confirmed it): removed it here*"
+            Get-Container mc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $there.Names | Should -Be 'mc:Running'
+            ((Read-Remote mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+        }
+        Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
+    }
+
+    It 'destination killed at move.target.after-restore: the source runs on, the destination drops its copy at its next command' {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:moveScript 'move.target.after-restore' $script:signal $remotePid)
+        try {
+            Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $r.Stderr | Should -Match 'runs on the source again'
+        (Get-Container mc).State | Should -Be 'Running'
+        ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+            [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+        }
+        $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Incoming | Should -Be 0
+    }
+}

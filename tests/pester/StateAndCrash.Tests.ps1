@@ -237,6 +237,37 @@ Describe 'Repair after a process is SIGKILLed mid-operation' {
             }
         }
         @{
+            Point = 'volume.restore.mid-swap'; Command = 'Restore-StorageVolumeSnapshot p v s1 -Confirm:$false'
+            Setup = { param($t, $custom)
+                $v = Add-StorageVolume p v
+                Set-Content (Join-Path $v.Path 'f.txt') 'snapshotted'
+                $null = New-StorageVolumeSnapshot p v s1
+                Set-Content (Join-Path $v.Path 'f.txt') 'changed'
+            }
+            Pending = { param($t, $custom)
+                Invoke-DbQuery "select name, state, op_arg from volumes where type = 'custom'" | Should -Be 'v|restoring|custom-snapshot/v@s1'
+                Join-Path $custom 'v' | Should -Not -Exist -Because 'the swap is half-way: the old tree is aside, the restored one not yet in place'
+            }
+            Repaired = { param($t, $custom)
+                $v = Get-StorageVolume p v
+                $v.Status | Should -Be 'Created'
+                Get-Content (Join-Path $v.Path 'f.txt') | Should -Be 'snapshotted'
+                @(Get-ChildItem -Force $custom | ForEach-Object Name) | Should -Be @('v') -Because 'no .tmp- or .old tree is left'
+                Invoke-DbQuery "select count(*) from volumes where state <> 'ready'" | Should -Be '0'
+                (Get-StorageVolumeSnapshot p v).Name | Should -Be 's1'
+            }
+        }
+        @{
+            Point = 'volume.copy.after-disk'; Command = 'New-StorageVolumeSnapshot p v s1'
+            Setup = { param($t, $custom) $null = Add-StorageVolume p v }
+            Pending = { param($t, $custom) Invoke-DbQuery "select name, state from volumes order by name" | Should -Be @('v|ready', 'v@s1|creating') }
+            Repaired = { param($t, $custom)
+                Get-StorageVolumeSnapshot p v | Should -BeNullOrEmpty
+                Invoke-DbQuery "select name, state from volumes" | Should -Be 'v|ready'
+                (New-StorageVolumeSnapshot p v s1).Name | Should -Be 's1'
+            }
+        }
+        @{
             Point = 'pool.create.after-disk'; Command = "New-StoragePool q -Driver dir -Source '{EXT}/q'"
             Setup = { param($t, $custom) }
             Pending = { param($t, $custom)

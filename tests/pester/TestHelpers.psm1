@@ -716,4 +716,22 @@ function Get-ProcessCgroupValue([int] $ProcessId, [string] $Controller, [string]
     $file = if (Test-CgroupV2) { "/sys/fs/cgroup$path/$V2File" } else { "/sys/fs/cgroup/$Controller$path/$V1File" }
     (Get-Content -Raw $file).Trim()
 }
+
+<#
+.SYNOPSIS
+    Runs Command in a child pwsh armed at fault point Point, waits until it stops there, runs
+    WhileAlive (checks while the owner lives: nothing may be repaired yet), and SIGKILLs it.
+#>
+function Invoke-KilledAtFault {
+    param([Parameter(Mandatory)] [string] $Point, [Parameter(Mandatory)] [string] $Command, [Parameter(Mandatory)] [string] $SignalFile,
+        [scriptblock] $WhileAlive)
+    $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $SignalFile }
+    try {
+        $reached = Wait-SignalFile -File $SignalFile -Child $child -TimeoutSeconds 60
+        if ($reached -ne $Point) { throw "The child stopped at '$reached', not at '$Point'." }
+        if ($WhileAlive) { & $WhileAlive }
+    } finally {
+        if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
+    }
+}
 Export-ModuleMember -Function *

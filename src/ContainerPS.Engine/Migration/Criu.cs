@@ -122,6 +122,8 @@ public static partial class Criu
             return "";
         var errors = File.ReadLines(file).Where(l => l.Contains("Error (", StringComparison.Ordinal) && !l.Contains("RLIMIT_NOFILE", StringComparison.Ordinal))
             .TakeLast(6).Select(l => "  " + l.Trim()).ToList();
-        return errors.Count == 0 ? $" (see {file})" : $"\nCRIU ({file}):\n{string.Join('\n', errors)}";
+        if (errors.Count == 0) // no error line (CRIU was killed?): its last words, since a failed dump's directory is removed
+            errors = File.ReadLines(file).Where(l => l.Trim().Length > 0).TakeLast(3).Select(l => "  " + l.Trim()).ToList();
+        return errors.Count == 0 ? $" ({file} is empty)" : $"\nCRIU ({file}):\n{string.Join('\n', errors)}";
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Util;
 
 namespace ContainerPS.Engine.Network;
 
@@ -177,6 +178,7 @@ public sealed class NetworkService
         try
         {
             result = runner.Add(net, rt);
+            FaultPoints.Hit("network.attach.after-add");
         }
         catch (ContainerPSException)
         {

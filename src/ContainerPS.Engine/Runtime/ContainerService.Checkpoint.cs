@@ -57,7 +57,8 @@ public sealed partial class ContainerService
         CheckCriu();
         if (path is not null)
         {
-            Dump(row, rt, path, leaveRunning, ownsDirectory: !Directory.Exists(path));
+            var owns = !Directory.Exists(path);
+            InStep(row, new Step(Step.Checkpoint, Dir: Path.GetFullPath(path), Owns: owns, LeaveRunning: leaveRunning), () => Dump(row, rt, path, leaveRunning, owns));
             return null;
         }
 
@@ -149,15 +150,7 @@ public sealed partial class ContainerService
     {
         var rt = Runtime(row.Name);
         if (rt.Inspect().IsRunning)
-        {
-            var state = tool.Execute(Monitor.Runc, new[] { "--root", RuncRoot, "state", rt.RuncId(row.Name) }, null, null, TimeSpan.FromSeconds(30));
-            if (state.ExitCode == 0 && state.StandardOutput.Contains("\"paused\"", StringComparison.Ordinal))
-            {
-                RunRunc("resume", rt.RuncId(row.Name));
-                return "; the container, left frozen, runs again";
-            }
-            return "";
-        }
+            return ThawIfPaused(row, rt) ? "; the container, left frozen, runs again" : "";
         var dir = SnapshotStateDir(row, snapshot);
         if (rt.ReadExit() is not null && Criu.DumpFinished(dir))
         {
@@ -174,17 +167,14 @@ public sealed partial class ContainerService
         var dir = StopStateDir(row);
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true); // a state the last start did not use
-        Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+        InStep(row, new Step(Step.StatefulStop, Dir: dir, Owns: true), () => Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true));
     }
 
     /// <summary>
     /// Restores a stopped container from a checkpoint directory, or from a stateful snapshot (its
     /// filesystem first, then its processes).
     /// </summary>
-    public Container Restore(string name, string? path, string? snapshot) => Restore(name, path, snapshot, acceptOtherContainer: false);
-
-    /// <param name="acceptOtherContainer">A move's destination restores the source container's checkpoint into its own copy.</param>
-    private Container Restore(string name, string? path, string? snapshot, bool acceptOtherContainer)
+    public Container Restore(string name, string? path, string? snapshot)
     {
         if ((path is null) == (snapshot is null))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpointTarget", "Give either a checkpoint path or a snapshot name.", name);
@@ -194,6 +184,7 @@ public sealed partial class ContainerService
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before restoring a checkpoint.", name);
         CheckCriu();
         CheckpointImage image;
+        string? staged = null;
         if (snapshot is not null)
         {
             var snap = SnapshotRowOf(row, snapshot);
@@ -201,45 +192,157 @@ public sealed partial class ContainerService
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotNotStateful",
                     $"Snapshot '{snapshot}' of container '{name}' holds only the filesystem: use Restore-ContainerSnapshot, then Start-Container.", snapshot);
             image = CheckpointImage.Open(SnapshotStateDir(row, snapshot));
-            storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+            BeginStep(row, new Step(Step.Restore, Dir: image.Path));
+            try
+            {
+                storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+            }
+            catch
+            {
+                EndStep(row);
+                throw;
+            }
         }
         else
         {
             image = CheckpointImage.Open(path!);
-            if (!acceptOtherContainer && image.Uuid != row.Uuid)
+            if (image.Uuid != row.Uuid)
                 throw new ContainerPSException(ErrorKind.InvalidOperation, "CheckpointOfAnotherContainer",
                     $"{path} is a checkpoint of container '{image.Container}' (uuid {image.Uuid}), not of this '{name}' (uuid {row.Uuid}): " +
                     "its processes would run on another filesystem.", path);
+            // A directory of the user's is restored from a private copy (hard links where it can):
+            // making its images readable for the restore must not show them to the host's users.
+            staged = HostPath.IsWithin(Path.GetFullPath(image.Path), root) ? null : NewStage(row);
+            BeginStep(row, new Step(Step.Restore, Dir: staged ?? image.Path, Owns: staged is not null));
+            try
+            {
+                if (staged is not null)
+                    StageCheckpoint(image.Path, staged);
+            }
+            catch
+            {
+                Unstage(staged!);
+                EndStep(row);
+                throw;
+            }
         }
-        // A directory of the user's is restored from a private copy (hard links where it can):
-        // making its images readable for the restore must not show them to the host's users.
-        var staged = HostPath.IsWithin(Path.GetFullPath(image.Path), root) ? null : StageCheckpoint(row, image.Path);
         try
         {
+            FaultPoints.Hit("checkpoint.restore.before-launch");
             Launch(row, staged is null ? image : CheckpointImage.Open(staged));
+            AfterRestore(row, staged);
         }
         finally
         {
             if (staged is not null)
                 Unstage(staged);
+            EndStep(row);
         }
-        // A saved stop state is older than what now runs.
-        if (Directory.Exists(StopStateDir(row)))
-            Directory.Delete(StopStateDir(row), recursive: true);
         return ToContainer(Row(name));
     }
 
+    /// <summary>After a restore: a saved stop state is older than what now runs.</summary>
+    private void AfterRestore(ContainerRow row, string? staged)
+    {
+        if (staged is not null)
+            Unstage(staged);
+        if (Directory.Exists(StopStateDir(row)))
+            Directory.Delete(StopStateDir(row), recursive: true);
+    }
+
+    /// <summary>
+    /// A restore whose process died: finished from its checkpoint when the container is not running
+    /// yet (the checkpoint is whole), else its private copy is removed and the container stays stopped.
+    /// </summary>
+    private string RepairRestore(ContainerRow row, Step step)
+    {
+        var staged = step.Owns ? step.Dir : null;
+        var rt = Runtime(row.Name);
+        if (rt.Inspect().IsRunning)
+        {
+            AfterRestore(row, staged);
+            return $"finished the unfinished restore of container '{row.Name}' (it runs)";
+        }
+        if (step.Dir is { } dir && Criu.DumpFinished(dir))
+        {
+            try
+            {
+                Launch(row, CheckpointImage.Open(dir));
+                AfterRestore(row, staged);
+                return $"finished the unfinished restore of container '{row.Name}' from its checkpoint (it runs)";
+            }
+            catch (ContainerPSException e)
+            {
+                if (staged is not null)
+                    Unstage(staged);
+                return $"rolled back the unfinished restore of container '{row.Name}': it could not be restored ({e.Message}); it stays stopped";
+            }
+        }
+        if (staged is not null)
+            Unstage(staged);
+        return $"rolled back the unfinished restore of container '{row.Name}' (it stays stopped)";
+    }
+
+    /// <summary>
+    /// A checkpoint (-Path) or stateful stop whose process died: finished when CRIU's dump finished
+    /// (the container is then stopped, as the command leaves it); else the partial dump is removed and
+    /// the container runs on (thawed if it was left frozen), or, when the processes went with the
+    /// dump, is Error until Start-Container boots it afresh.
+    /// </summary>
+    private string RepairDump(ContainerRow row, Step step)
+    {
+        var rt = Runtime(row.Name);
+        var dir = step.Dir!;
+        var what = step.Op == Step.StatefulStop ? $"stateful stop of container '{row.Name}'" : $"checkpoint of container '{row.Name}' to {dir}";
+        if (rt.Inspect().State == RuntimeStatus.Stopping)
+            WaitStopped(rt, TimeSpan.FromSeconds(15));
+        if (rt.Inspect().IsRunning)
+        {
+            var thawed = ThawIfPaused(row, rt) ? "; the container, left frozen, runs again" : "; the container runs on";
+            if (step.LeaveRunning && Criu.DumpFinished(dir))
+                return $"finished the unfinished {what}{thawed}";
+            DiscardDump(dir, step.Owns);
+            return $"rolled back the unfinished {what}{thawed}";
+        }
+        if (Criu.DumpFinished(dir))
+        {
+            AfterDump(row, rt);
+            return step.Op == Step.StatefulStop
+                ? $"finished the unfinished {what}: Start-Container restores its saved state"
+                : $"finished the unfinished {what}: it is stopped, as the checkpoint leaves it (Restore-Container -Path {dir} runs it again)";
+        }
+        DiscardDump(dir, step.Owns);
+        CleanupRuntime(row, rt);
+        Directory.CreateDirectory(rt.Path);
+        File.WriteAllText(rt.ExitFile, RuntimeDirectory.InterruptedExit + "\n");
+        return $"rolled back the unfinished {what}: its dump did not finish and took the container's processes with it; the container is Error until Start-Container boots it afresh";
+    }
+
+    /// <summary>Resumes a container its checkpoint left frozen (runc pause); true if it was.</summary>
+    private bool ThawIfPaused(ContainerRow row, RuntimeDirectory rt)
+    {
+        var state = tool.Execute(Monitor.Runc, new[] { "--root", RuncRoot, "state", rt.RuncId(row.Name) }, null, null, TimeSpan.FromSeconds(30));
+        if (state.ExitCode != 0 || !state.StandardOutput.Contains("\"paused\"", StringComparison.Ordinal))
+            return false;
+        RunRunc("resume", rt.RuncId(row.Name));
+        return true;
+    }
     /// <summary>
     /// A private copy of checkpoint directory <paramref name="path"/> below ROOT/checkpoints (0700):
     /// files hard-linked (copied across filesystems), symlinks (an incremental dump's parent) kept.
     /// The user's directory becomes 0700, since a hard-linked image is made readable for the restore.
     /// </summary>
-    private string StageCheckpoint(ContainerRow row, string path)
+    private string NewStage(ContainerRow row)
     {
         var dir = EnsureCheckpointsDir(row);
         foreach (var left in Directory.GetDirectories(dir, "restore-*")) // of a restore that was killed (the container's lock is held)
             Unstage(left);
-        var stage = Path.Join(dir, "restore-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        return Path.Join(dir, "restore-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+    }
+
+    /// <summary>Fills <paramref name="stage"/> (from <see cref="NewStage"/>) with a private copy of checkpoint directory <paramref name="path"/>.</summary>
+    private static void StageCheckpoint(string path, string stage)
+    {
         File.SetUnixFileMode(path, VolumeLayout.Mode0700);
         void Copy(string from, string to)
         {
@@ -255,16 +358,7 @@ public sealed partial class ContainerService
                     File.Copy(entry.FullName, target);
             }
         }
-        try
-        {
-            Copy(path, stage);
-        }
-        catch
-        {
-            Unstage(stage);
-            throw;
-        }
-        return stage;
+        Copy(path, stage);
     }
 
     /// <summary>Removes a staged copy, its files (hard links of the user's) made 0600 again first.</summary>
@@ -307,6 +401,7 @@ public sealed partial class ContainerService
             if (leaveRunning)
                 args.Add("--leave-running");
             args.Add(rt.RuncId(row.Name));
+            FaultPoints.Hit("checkpoint.dump.before-runc");
             var r = tool.Execute(Monitor.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
             if (r.ExitCode != 0)
                 throw new ContainerPSException(ErrorKind.OperationFailed, "CheckpointFailed",
@@ -315,23 +410,38 @@ public sealed partial class ContainerService
         catch
         {
             // Nothing half-written stays behind (the error message carries CRIU's error lines).
-            if (ownsDirectory)
-                Directory.Delete(dir, recursive: true);
-            else
-                foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
-                    if (entry is DirectoryInfo d) d.Delete(recursive: true); else entry.Delete();
+            DiscardDump(dir, ownsDirectory);
             throw;
         }
+        FaultPoints.Hit("checkpoint.dump.after-runc");
         if (!leaveRunning)
-        {
-            // CRIU has killed the processes: the monitor records the exit and tidies up; the exit is
-            // then marked as a checkpoint, and DEL frees the addresses (the restore asks for them again).
-            if (!WaitStopped(rt, TimeSpan.FromSeconds(15)))
-                CleanupRuntime(row, rt);
-            File.WriteAllText(rt.ExitFile, RuntimeDirectory.CheckpointedExit + "\n");
-            ReleaseNetwork(row);
-        }
+            AfterDump(row, rt);
         log.Verbose($"checkpoint {row.Name}: {clock.Elapsed.TotalMilliseconds:0.0} ms into {dir}");
+    }
+
+    /// <summary>
+    /// After a dump that stopped the container: CRIU has killed the processes, the monitor records the
+    /// exit and tidies up; the exit is then marked as a checkpoint, and DEL frees the addresses (the
+    /// restore asks for them again).
+    /// </summary>
+    private void AfterDump(ContainerRow row, RuntimeDirectory rt)
+    {
+        if (!WaitStopped(rt, TimeSpan.FromSeconds(15)))
+            CleanupRuntime(row, rt);
+        File.WriteAllText(rt.ExitFile, RuntimeDirectory.CheckpointedExit + "\n");
+        ReleaseNetwork(row);
+    }
+
+    /// <summary>Removes a dump that did not finish: the directory when the checkpoint made it, else what is in it.</summary>
+    private static void DiscardDump(string dir, bool ownsDirectory)
+    {
+        if (!Directory.Exists(dir))
+            return;
+        if (ownsDirectory)
+            Directory.Delete(dir, recursive: true);
+        else
+            foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+                if (entry is DirectoryInfo d) d.Delete(recursive: true); else entry.Delete();
     }
 
     /// <summary>

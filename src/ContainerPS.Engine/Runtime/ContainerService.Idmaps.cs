@@ -1,6 +1,7 @@
 using System.Globalization;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.State;
+using ContainerPS.Engine.Util;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -134,6 +135,7 @@ public sealed partial class ContainerService
         var idmapChanged = changes.Keys.Any(k => IdmapKeys.Contains(k));
         if (idmapChanged && row.Privileged)
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", $"Container '{name}' is privileged: it has no id map to change.", name);
+        FaultPoints.Hit("container.config.before-write"); // one transaction: a kill anywhere leaves the old config whole
         store.Write(() =>
         {
             if (idmapChanged)

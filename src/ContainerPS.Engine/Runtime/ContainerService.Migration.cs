@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Text.Json;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
+using ContainerPS.Engine.Util;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -58,18 +60,44 @@ public sealed partial class ContainerService
     public string? IncomingFormat() => storage.StreamFormat(DefaultPool());
 
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
+    /// The move is recorded on the container until <see cref="FinishMove"/> or <see cref="ResumeAfterFailedMove"/>
+    /// (<see cref="ConfirmMove"/> in between), so a source killed mid-move is repaired by its next command.
     public string? FreezeForMove(string name)
     {
         using var _ = Lock(name);
         var row = ReadyRow(name);
         var rt = Runtime(name);
         if (!rt.Inspect().IsRunning)
+        {
+            BeginStep(row, new Step(Step.MoveOut, Phase: MoveSending));
             return null;
+        }
         var dir = Path.Join(CheckpointsDir(row), "move");
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
-        Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+        BeginStep(row, new Step(Step.MoveOut, Dir: dir, Owns: true, Phase: MoveSending));
+        try
+        {
+            Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+        }
+        catch
+        {
+            EndStep(row);
+            throw;
+        }
+        FaultPoints.Hit("move.source.after-dump");
         return dir;
+    }
+
+    private const string MoveSending = "sending", MoveConfirmed = "confirmed";
+
+    /// <summary>The destination reported the container there: from now on a repair finishes the move (removes it here) instead of resuming it.</summary>
+    public void ConfirmMove(string name)
+    {
+        var row = Row(name);
+        if (row.OpArg is { } arg && JsonSerializer.Deserialize<Step>(arg) is { Op: Step.MoveOut } step)
+            UpdateStep(row, step with { Phase = MoveConfirmed });
+        FaultPoints.Hit("move.source.after-confirm");
     }
 
     /// <summary>A running producer of move data: its stdout is the stream; disposing it ends it and removes what it needed (a temporary snapshot).</summary>
@@ -127,10 +155,48 @@ public sealed partial class ContainerService
     /// <summary>After a failed move: the source container runs again from the checkpoint the move made.</summary>
     public void ResumeAfterFailedMove(string name, string? stateDir)
     {
-        if (stateDir is null)
-            return;
-        Restore(name, stateDir, null);
+        using var _ = Lock(name);
+        var row = Row(name);
+        try
+        {
+            if (stateDir is not null)
+                ResumeFromMove(row, stateDir);
+        }
+        finally
+        {
+            EndStep(row);
+        }
+    }
+
+    /// <summary>The source runs again from the checkpoint its move made (which is then removed).</summary>
+    private void ResumeFromMove(ContainerRow row, string stateDir)
+    {
+        CheckCriu();
+        Launch(row, CheckpointImage.Open(stateDir));
+        AfterRestore(row, null);
         Directory.Delete(stateDir, recursive: true);
+    }
+
+    /// <summary>
+    /// The source of a move whose process died: when the destination had confirmed, the move is
+    /// finished (removed here); before that, the container runs here again from the move's checkpoint
+    /// (a destination that took the container only in part drops it at its own next command).
+    /// </summary>
+    private string RepairMoveOut(ContainerRow row, Step step)
+    {
+        if (step.Phase == MoveConfirmed)
+        {
+            RemoveHeld(row, force: true);
+            return $"finished the unfinished move of container '{row.Name}' (the destination had confirmed it): removed it here";
+        }
+        if (step.Dir is not { } dir)
+            return $"forgot the unfinished move of container '{row.Name}', cut short before the destination took it: it stays here, as it was";
+        if (!Runtime(row.Name).Inspect().IsRunning && Criu.DumpFinished(dir))
+        {
+            ResumeFromMove(row, dir);
+            return $"the move of container '{row.Name}' was cut short before the destination took it: it runs here again from the move's checkpoint";
+        }
+        return RepairDump(row, step with { Op = Step.Checkpoint });
     }
 
     /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes.</summary>
@@ -170,11 +236,17 @@ public sealed partial class ContainerService
                 $"The filesystem of '{plan.Name}' comes as a {format} stream, which pool '{pool}' ({poolRow.Driver}) cannot receive.", plan.Name);
         var token = Guid.NewGuid().ToString("n");
         var dir = IncomingDir(token);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var id = store.Write(() => store.InsertContainer(plan.Name, plan.Image, poolRow.Id, plan.Privileged, plan.Isolated, map?.UidBase, map?.Size,
-            plan.Config.ToDictionary(kv => kv.Key, kv => kv.Value)));
+        // The row first, naming the token (op_arg): an incoming directory no row names is a leftover the repair removes.
+        var id = store.Write(() =>
+        {
+            var id = store.InsertContainer(plan.Name, plan.Image, poolRow.Id, plan.Privileged, plan.Isolated, map?.UidBase, map?.Size,
+                plan.Config.ToDictionary(kv => kv.Key, kv => kv.Value));
+            store.UpdateStep(id, token);
+            return id;
+        });
         try
         {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var row = store.Container(plan.Name)!;
             foreach (var n in plan.Networks)
                 networks.AddMembership(row, n.Network, n.Interface, AttachOptions.None);
@@ -235,18 +307,27 @@ public sealed partial class ContainerService
                 Directory.CreateDirectory(state);
                 Untar(Path.Join(dir, ArchiveState + ".tar"), state);
             }
-            store.Write(() => store.Release("containers", row.Id));
+            // Ready, with the arrival recorded until it is done: a destination killed in the restore drops the container at its next command.
+            store.Write(() =>
+            {
+                store.Release("containers", row.Id);
+                store.BeginStep(row.Id, JsonSerializer.Serialize(new Step(Step.Incoming, Dir: token)));
+            });
             if (state is not null)
             {
                 try
                 {
-                    Restore(row.Name, state, null, acceptOtherContainer: true);
+                    // The source container's checkpoint, into this copy of it (same filesystem, another uuid).
+                    using var _ = ContainerLock.Take(root, row.Name, LockWait);
+                    CheckCriu();
+                    Launch(row, CheckpointImage.Open(state));
                 }
                 finally
                 {
                     Directory.Delete(state, recursive: true);
                 }
             }
+            FaultPoints.Hit("move.target.after-restore");
         }
         catch
         {
@@ -254,7 +335,34 @@ public sealed partial class ContainerService
             throw;
         }
         Directory.Delete(dir, recursive: true);
+        EndStep(row);
         return Get(plan.Name);
+    }
+
+    /// <summary>A destination killed after the container arrived, before it told the source: the container is dropped here (the source keeps it).</summary>
+    private string RepairIncoming(ContainerRow row, Step step)
+    {
+        RemoveHeld(row, force: true);
+        if (step.Dir is { } token && Directory.Exists(IncomingDir(token)))
+            Directory.Delete(IncomingDir(token), recursive: true);
+        return $"rolled back the unfinished arrival of container '{row.Name}' moved from another host (the source keeps it)";
+    }
+
+    /// <summary>Removes incoming directories that no container row names any more (their move was undone or repaired).</summary>
+    private void RemoveLeftIncoming()
+    {
+        var dir = Path.Join(root, "incoming");
+        if (!Directory.Exists(dir))
+            return;
+        var named = store.Containers().Select(c => c.OpArg).OfType<string>().ToList();
+        foreach (var left in Directory.GetDirectories(dir))
+        {
+            var token = Path.GetFileName(left);
+            if (named.Any(a => a.Contains(token, StringComparison.Ordinal)))
+                continue;
+            try { Directory.Delete(left, recursive: true); }
+            catch (DirectoryNotFoundException) { } // removed meanwhile by its own move
+        }
     }
 
     /// <summary>Drops an incoming migration: the container (in whatever state) and what was received.</summary>

@@ -65,7 +65,21 @@ public sealed partial class ContainerService
         var status = Runtime(container).Inspect();
         if (status is { IsRunning: true, Pid: int pid })
         {
-            HotAttach(row, pid, pool, volume, volumeId, volumePath, volumeConfig, target, readOnly);
+            InStep(row, new Step(Step.Mount, Name: $"{pool}/{volume}", VolumeId: volumeId, Target: target), () =>
+            {
+                HotAttach(row, pid, pool, volume, volumeId, volumePath, volumeConfig, target, readOnly);
+                FaultPoints.Hit("volume.mount.after-attach");
+                try
+                {
+                    store.Write(() => store.InsertDevice(row.Id, volumeId, name, target, readOnly));
+                }
+                catch
+                {
+                    RunMountHelper("detach", pid, null, target, idmap: false, readOnly: false, out var _);
+                    throw;
+                }
+            });
+            return ToDevice(store.Devices(row.Id).Single(d => d.VolumeId == volumeId));
         }
         else
         {
@@ -91,12 +105,33 @@ public sealed partial class ContainerService
         var device = store.Devices(row.Id).FirstOrDefault(d => d.VolumeId == volumeId)
             ?? throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotMounted", $"Storage volume '{pool}/{volume}' is not mounted into container '{container}'.", volume);
         var rt = Runtime(container);
-        if (rt.Inspect() is { IsRunning: true, Pid: int pid })
+        InStep(row, new Step(Step.Dismount, Name: $"{pool}/{volume}", VolumeId: volumeId, Target: device.Path), () =>
         {
-            MountOk(RunMountHelper("detach", pid, null, device.Path, idmap: false, readOnly: false, out var err), err, container);
-            File.WriteAllText(rt.HotMountsFile, "");
-        }
-        store.Write(() => store.DeleteDevice(row.Id, volumeId));
+            if (rt.Inspect() is { IsRunning: true, Pid: int pid })
+            {
+                MountOk(RunMountHelper("detach", pid, null, device.Path, idmap: false, readOnly: false, out var err), err, container);
+                File.WriteAllText(rt.HotMountsFile, "");
+                FaultPoints.Hit("volume.dismount.after-detach");
+            }
+            store.Write(() => store.DeleteDevice(row.Id, volumeId));
+        });
+    }
+
+    /// <summary>
+    /// A hot mount or dismount whose process died: a mount not yet recorded is taken out of the
+    /// container again; a dismount is finished (unmounted, forgotten).
+    /// </summary>
+    private string RepairMount(ContainerRow row, Step step)
+    {
+        var recorded = store.Devices(row.Id).Any(d => d.VolumeId == step.VolumeId);
+        if (step.Op == Step.Mount && recorded)
+            return $"finished the unfinished mount of storage volume '{step.Name}' into container '{row.Name}' at {step.Target}";
+        if (Runtime(row.Name).Inspect() is { IsRunning: true, Pid: int pid })
+            RunMountHelper("detach", pid, null, step.Target!, idmap: false, readOnly: false, out _); // not mounted (any more): nothing to do
+        if (step.Op == Step.Mount)
+            return $"rolled back the unfinished mount of storage volume '{step.Name}' into container '{row.Name}' at {step.Target}";
+        store.Write(() => store.DeleteDevice(row.Id, step.VolumeId));
+        return $"finished the unfinished dismount of storage volume '{step.Name}' from container '{row.Name}'";
     }
 
     /// <summary>Mounts a volume into a running container (cps-mount): idmapped with the container's own user namespace where the storage allows.</summary>

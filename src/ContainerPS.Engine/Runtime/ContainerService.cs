@@ -422,7 +422,8 @@ public sealed partial class ContainerService
     private ContainerRow ReadyRow(string name)
     {
         var row = Row(name);
-        if (row.State != RowState.Ready)
+        // Not Ready, or Ready with a step of another live process under way (a move between its calls).
+        if (row.State != RowState.Ready || row.Owner is { IsAlive: true } owner && owner != ProcessIdentity.Current)
             throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
         return row;
     }
@@ -503,13 +504,34 @@ public sealed partial class ContainerService
             if (hookError is not null)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(hookError);
             var console = rt.ReadConsole(4096).Trim();
-            var err = p.StandardError.ReadToEnd().Trim();
+            var why = MonitorFailure(p, rt, line);
             if (image is not null)
                 throw new ContainerPSException(ErrorKind.OperationFailed, "RestoreFailed",
-                    $"Container '{row.Name}' could not be restored from {image.Path}: {(line.Length > 0 ? line : err)}{Criu.LogErrors(image.Path, "restore.log")}", row.Name);
+                    $"Container '{row.Name}' could not be restored from {image.Path}: {why}{Criu.LogErrors(image.Path, "restore.log")}", row.Name);
             throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed",
-                $"Container '{row.Name}' failed to start: {(line.Length > 0 ? line : err)}{(console.Length > 0 ? "\n" + console : "")}", row.Name);
+                $"Container '{row.Name}' failed to start: {why}{(console.Length > 0 ? "\n" + console : "")}", row.Name);
         }
+    }
+
+    /// <summary>
+    /// Why a start failed: the monitor's "error ..." status line (runc's own error), else its stderr,
+    /// else, when it died without a word (killed), how it ended and the last lines of its log.
+    /// </summary>
+    private static string MonitorFailure(Process monitor, RuntimeDirectory rt, string statusLine)
+    {
+        var why = statusLine.StartsWith("error ", StringComparison.Ordinal) ? statusLine[6..].Trim() : statusLine.Trim();
+        if (why.Length > 0)
+            return why;
+        why = monitor.StandardError.ReadToEnd().Trim();
+        if (why.Length > 0)
+            return why;
+        var ended = !monitor.HasExited ? "cps-monitor closed its output without a word"
+            : monitor.ExitCode > 128 ? $"cps-monitor was killed by signal {monitor.ExitCode - 128} before it reported"
+            : $"cps-monitor exited with code {monitor.ExitCode} before it reported";
+        string[] tail;
+        try { tail = File.ReadLines(Path.Join(rt.Path, "monitor.log")).TakeLast(4).ToArray(); }
+        catch (IOException) { tail = Array.Empty<string>(); }
+        return tail.Length == 0 ? ended : $"{ended}; the last lines of its log ({Path.Join(rt.Path, "monitor.log")}):\n  {string.Join("\n  ", tail)}";
     }
 
     /// <summary>Removes what a previous run left (runc state, the rootfs mount, pid files) when nothing runs.</summary>
@@ -653,10 +675,14 @@ public sealed partial class ContainerService
     {
         using var _ = Lock(name);
         var row = ReadyRow(name);
-        var a = networks.AddMembership(row, network, ifname, options);
-        var rt = Runtime(name);
-        if (rt.Inspect() is { IsRunning: true, Pid: int pid })
+        if (Runtime(name).Inspect() is not { IsRunning: true, Pid: int pid })
         {
+            var added = networks.AddMembership(row, network, ifname, options);
+            return networks.Attachments(name).Single(x => x.Network == added.Network);
+        }
+        var a = InStep(row, new Step(Step.Connect, Name: network), () =>
+        {
+            var a = networks.AddMembership(row, network, ifname, options);
             try
             {
                 WriteResolvConf(storage.VolumePath(row.Pool, VolumeTypes.Container, name), new[] { networks.Attach(a, NetNsOf(pid)) });
@@ -666,7 +692,8 @@ public sealed partial class ContainerService
                 networks.RemoveMembership(a);
                 throw;
             }
-        }
+            return a;
+        });
         return networks.Attachments(name).Single(x => x.Network == a.Network);
     }
 
@@ -676,8 +703,32 @@ public sealed partial class ContainerService
         using var _ = Lock(name);
         var row = ReadyRow(name);
         var a = networks.Membership(row, network);
-        networks.Detach(a, Runtime(name).Inspect() is { IsRunning: true, Pid: int pid } ? NetNsOf(pid) : null);
-        networks.RemoveMembership(a);
+        InStep(row, new Step(Step.Disconnect, Name: a.Network), () =>
+        {
+            networks.Detach(a, Runtime(name).Inspect() is { IsRunning: true, Pid: int pid } ? NetNsOf(pid) : null);
+            FaultPoints.Hit("network.disconnect.after-del");
+            networks.RemoveMembership(a);
+        });
+    }
+
+    /// <summary>
+    /// A network change of a running container whose process died: a connection whose ADD finished
+    /// is kept, one that did not is undone (DEL, membership forgotten); a disconnection is finished.
+    /// </summary>
+    private string RepairNetworkStep(ContainerRow row, Step step)
+    {
+        var a = networks.Memberships(row.Id).FirstOrDefault(m => m.Network == step.Name);
+        var connect = step.Op == Step.Connect;
+        if (connect && a?.Result is not null)
+            return $"finished the unfinished connection of container '{row.Name}' to network '{step.Name}'";
+        if (a is not null)
+        {
+            networks.Detach(a, Runtime(row.Name).Inspect() is { IsRunning: true, Pid: int pid } ? NetNsOf(pid) : null);
+            networks.RemoveMembership(a);
+        }
+        return connect
+            ? $"rolled back the unfinished connection of container '{row.Name}' to network '{step.Name}'"
+            : $"finished the unfinished disconnection of container '{row.Name}' from network '{step.Name}'";
     }
 
     /// <summary>Runs CNI CHECK for a running container's networks (all, or the one named); one entry per network.</summary>
@@ -783,7 +834,14 @@ public sealed partial class ContainerService
     public void Remove(string name, bool force)
     {
         using var l = Lock(name);
-        var row = ReadyRow(name);
+        RemoveHeld(ReadyRow(name), force);
+        l.DeleteFile(); // no lock file is left for a name that no longer exists
+    }
+
+    /// <summary>Remove-Container with the container's lock held.</summary>
+    private void RemoveHeld(ContainerRow row, bool force)
+    {
+        var name = row.Name;
         var rt = Runtime(name);
         if (rt.Inspect().IsRunning)
         {
@@ -796,7 +854,6 @@ public sealed partial class ContainerService
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
             throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
         FinishRemove(row);
-        l.DeleteFile(); // no lock file is left for a name that no longer exists
     }
 
     private void FinishRemove(ContainerRow row)
@@ -973,6 +1030,7 @@ public sealed partial class ContainerService
     public void RepairInterrupted()
     {
         RepairSnapshots();
+        RepairSteps();
         foreach (var c in store.Containers().Where(c => c.State != RowState.Ready && c.Owner is { IsAlive: false }))
         {
             if (!store.Write(() => store.TakeOver("containers", c.Id, c.Owner!.Value)))
@@ -1000,6 +1058,7 @@ public sealed partial class ContainerService
                 log.Warning($"Could not repair the interrupted operation on container '{c.Name}': {e.Message}. A later command will try again.");
             }
         }
+        RemoveLeftIncoming();
     }
 
 }

@@ -84,6 +84,33 @@ public static class HostProcesses
         return true;
     }
 
+    /// <summary>
+    /// True while a root process runs `runc --root RUNCROOT ... VERB ... ID` (a runc checkpoint whose
+    /// caller was killed goes on, since its parent's death does not end it).
+    /// </summary>
+    public static bool RuncRunning(string runcRoot, string verb, string id)
+    {
+        foreach (var pid in Pids())
+        {
+            try
+            {
+                var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+                if (args.Length < 4 || args[^1] != id || !args.Contains(verb, StringComparer.Ordinal))
+                    continue;
+                var at = Array.IndexOf(args, "--root");
+                if (at < 0 || at + 1 >= args.Length || args[at + 1] != runcRoot || LibC.LStat($"/proc/{pid}").stx_uid != 0)
+                    continue;
+                if (ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') })
+                    return true;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone meanwhile
+            }
+        }
+        return false;
+    }
+
     public static IEnumerable<int> Pids()
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))

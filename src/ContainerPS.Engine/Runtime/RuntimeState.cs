@@ -105,7 +105,7 @@ public sealed class RuntimeDirectory
                 : new RuntimeStatus(RuntimeStatus.Stopping, null, "the init has exited; its monitor is recording the exit", null);
         }
         if (exit is { } e)
-            return new RuntimeStatus(RuntimeStatus.Stopped, null, e.Reason, e.Code);
+            return new RuntimeStatus(e.Reason == InterruptedReason ? RuntimeStatus.Error : RuntimeStatus.Stopped, null, e.Reason, e.Code);
         if (monitor is not null)
             return new RuntimeStatus(RuntimeStatus.Error, null, "the container's monitor died (killed?) without recording an exit; Start-Container or Stop-Container cleans up", null);
         if (Directory.Exists(Path) && Mounts.IsMountPoint(Rootfs))
@@ -130,6 +130,11 @@ public sealed class RuntimeDirectory
     /// <summary>What the exit file says after Checkpoint-Container or Stop-Container -Stateful stopped the container.</summary>
     public const string CheckpointedExit = "checkpointed";
 
+    /// <summary>What the exit file says after the repair found a checkpoint cut short that took the processes with it (state Error until a start).</summary>
+    public const string InterruptedExit = "checkpoint-interrupted";
+
+    private const string InterruptedReason = "its checkpoint was cut short and its processes are gone (the dump did not finish); Start-Container boots it afresh";
+
     /// <summary>The exit file: "exited N", "signaled S" (reported as 128+S), "start-failed N" or "checkpointed".</summary>
     public (int? Code, string Reason)? ReadExit()
     {
@@ -144,6 +149,7 @@ public sealed class RuntimeDirectory
             "signaled" => (n + 128, $"init was killed by signal {n}"),
             "start-failed" => (null, $"start failed (runc exit code {n})"),
             CheckpointedExit => (null, "checkpointed: its processes were saved by CRIU and stopped"),
+            InterruptedExit => (null, InterruptedReason),
             _ => (null, text),
         };
     }

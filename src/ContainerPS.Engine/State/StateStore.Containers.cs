@@ -61,6 +61,26 @@ public sealed partial class StateStore
     public void SetLastStarted(long id, DateTime at) =>
         Exec("UPDATE containers SET last_started_at = $t WHERE id = $id", ("$t", Timestamp(at)), ("$id", id));
 
+    /// <summary>
+    /// Records a step of several changes on a Ready container (a checkpoint, a restore, a hot mount or
+    /// network change, a move) as op_arg, owned by this process; the state stays ready, so the
+    /// container shows as it runs. False when another step is recorded. <see cref="Release"/> ends it.
+    /// </summary>
+    public bool BeginStep(long id, string opArg)
+    {
+        var me = ProcessIdentity.Current;
+        return Exec("UPDATE containers SET op_pid = $pid, op_start = $start, op_arg = $arg WHERE id = $id AND state = 'ready' AND op_pid IS NULL",
+            ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", opArg), ("$id", id)) == 1;
+    }
+
+    /// <summary>Replaces the op_arg of a step this process owns (a move that reached its next phase).</summary>
+    public void UpdateStep(long id, string opArg)
+    {
+        var me = ProcessIdentity.Current;
+        Exec("UPDATE containers SET op_arg = $arg WHERE id = $id AND op_pid = $pid AND op_start = $start",
+            ("$arg", opArg), ("$id", id), ("$pid", me.Pid), ("$start", me.StartTime));
+    }
+
     public void RenameContainerRow(long id, string name) => Exec("UPDATE containers SET name = $n WHERE id = $id", ("$n", name), ("$id", id));
 
     public void DeleteContainerRow(long id)

@@ -10,6 +10,7 @@ public static class RowState
     public const string Creating = "creating";
     public const string Deleting = "deleting";
     public const string Renaming = "renaming";
+    public const string Restoring = "restoring";
 }
 
 public sealed record PoolRow(

@@ -305,7 +305,9 @@ public sealed class BtrfsDriver : IStorageDriver
         var final = VolumePath(pool, target);
         var old = Path.Join(Path.GetDirectoryName(final)!, ".old-" + target.Name);
         DeleteTree(old);
-        Directory.Move(final, old);
+        if (Directory.Exists(final)) // not after a restore cut short here: it is done again
+            Directory.Move(final, old);
+        FaultPoints.Hit("volume.restore.mid-swap");
         Directory.Move(temp, final);
         DeleteTree(old);
         if (target.Config.GetValueOrDefault("size") is { } size)

@@ -154,7 +154,9 @@ public sealed class DirDriver : IStorageDriver
         var final = VolumePath(pool, target);
         var old = final + ".old";
         RemoveTree(old);
-        Directory.Move(final, old);
+        if (Directory.Exists(final)) // not after a restore cut short here: it is done again
+            Directory.Move(final, old);
+        FaultPoints.Hit("volume.restore.mid-swap");
         Directory.Move(temp, final);
         RemoveTree(old);
     }

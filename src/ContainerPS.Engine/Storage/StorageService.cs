@@ -335,20 +335,27 @@ public sealed class StorageService : IDisposable
         var target = store.Write(() =>
         {
             var row = Ready(VolumeRow(pool, type, name));
-            if (!store.Claim("volumes", row.Id, RowState.Renaming, name))
+            // Claimed as restoring from that snapshot: a restore cut short is done again by the repair.
+            if (!store.Claim("volumes", row.Id, RowState.Restoring, $"{fromType}/{fromName}"))
                 throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
             return row;
         });
         try
         {
-            AbandonOnFailure("volumes", target.Id, () => Driver(pool.Driver).RestoreVolume(Ctx(pool), Ctx(from), Ctx(target)));
-            // The files came with the owners they have in the snapshot: so does the record of their id map.
-            SetVolumeState(poolName, type, name, new Dictionary<string, string?>
-            {
-                [IdmapLastKey] = from.Config.GetValueOrDefault(IdmapLastKey), [IdmapShiftingKey] = from.Config.GetValueOrDefault(IdmapShiftingKey),
-            });
+            AbandonOnFailure("volumes", target.Id, () => RestoreOnDisk(pool, from, target));
         }
         finally { store.Write(() => store.Release("volumes", target.Id)); }
+    }
+
+    /// <summary>The driver's restore (which can be run again after a crash half-way), and the record of the map the restored files are in.</summary>
+    private void RestoreOnDisk(PoolRow pool, VolumeRow from, VolumeRow target)
+    {
+        Driver(pool.Driver).RestoreVolume(Ctx(pool), Ctx(from), Ctx(target));
+        // The files came with the owners they have in the snapshot: so does the record of their id map.
+        SetVolumeState(pool.Name, target.Type, target.Name, new Dictionary<string, string?>
+        {
+            [IdmapLastKey] = from.Config.GetValueOrDefault(IdmapLastKey), [IdmapShiftingKey] = from.Config.GetValueOrDefault(IdmapShiftingKey),
+        });
     }
 
     /// <summary>Renames an engine-owned volume (a container's, or its snapshots') on disk and in the state.</summary>
@@ -787,6 +794,11 @@ public sealed class StorageService : IDisposable
                 });
                 done.Add(renamed ? $"finished renaming {what} to '{newName}'" : $"reverted the unfinished rename of {what}");
                 break;
+            case RowState.Restoring when v.OpArg?.Split('/', 2) is [var fromType, var fromName] && store.Volume(pool.Id, fromType, fromName) is { } from:
+                RestoreOnDisk(pool, from, v);
+                store.Write(() => store.Release("volumes", v.Id));
+                done.Add($"finished the unfinished restore of {what} from '{fromName}'");
+                break;
             default:
                 store.Write(() => store.Release("volumes", v.Id));
                 done.Add($"released {what} from an unknown operation '{v.State}'");
@@ -815,6 +827,7 @@ public sealed class StorageService : IDisposable
         RowState.Creating => "Creating",
         RowState.Deleting => "Deleting",
         RowState.Renaming => "Renaming",
+        RowState.Restoring => "Restoring",
         _ => state,
     };
 

@@ -77,7 +77,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         var total = Stopwatch.StartNew();
         string token;
         try { token = (string)Remote("begin", plan!.ToJson())[0].BaseObject; }
-        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException)
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException)
         {
             var record = e is ContainerPSException ce ? ToErrorRecord(ce) : new ErrorRecord(e, "MoveRefused", ErrorCategory.InvalidOperation, Name);
             record.ErrorDetails = new ErrorDetails($"The destination refused container '{Name}': {e.Message} Nothing was changed.");
@@ -102,11 +102,12 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             frozen.Stop();
             if (plan!.Running && moved?.Properties["State"]?.Value as string != "Running")
                 throw new InvalidOperationException($"the destination reports the container {moved?.Properties["State"]?.Value ?? "missing"}, not Running");
+            Engine.Containers.ConfirmMove(Name);
         }
-        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or IOException or InvalidRunspaceStateException)
         {
             try { Remote("abort", token); }
-            catch (Exception a) when (a is RuntimeException or InvalidOperationException) { WriteWarning($"Could not clean up the destination: {a.Message}"); }
+            catch (Exception a) when (a is RuntimeException or InvalidOperationException or InvalidRunspaceStateException) { WriteWarning($"Could not clean up the destination: {a.Message}"); }
             var resumed = Try(() => Engine.Containers.ResumeAfterFailedMove(Name, state));
             var record = e is ContainerPSException ce ? ToErrorRecord(ce) : new ErrorRecord(e, "MoveFailed", ErrorCategory.OperationStopped, Name);
             record.ErrorDetails = new ErrorDetails($"Moving container '{Name}' failed: {e.Message}. {(resumed ? "It runs on the source again (or is as it was)." : "Restoring it on the source failed too: see the error before this one.")}");
@@ -133,7 +134,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
     private string? Receives()
     {
         try { return Remote("receives").FirstOrDefault()?.BaseObject as string is { Length: > 0 } f ? f : null; }
-        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException) { return null; }
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException) { return null; }
     }
 
     /// <summary>

@@ -171,6 +171,14 @@ tracking (CONFIG_MEM_SOFT_DIRTY), missing from this kernel; see
 Test-ContainerCheckpoint and Move-Container -Live. A checkpoint is
 restored on the host that made it or, through Move-Container, on one
 with the same kernel features, CRIU and subordinate ids.
+
+If this command is killed (SIGKILL, a lost session), the next ContainerPS
+command repairs, with a warning "Repaired an interrupted operation": a
+dump CRIU finished is kept (the container is stopped, as the checkpoint
+leaves it; Restore-Container -Path runs it again); an unfinished one is
+removed and the container runs on, thawed if it was left frozen. When
+the unfinished dump took the processes with it, the container is Error
+with that reason until Start-Container boots it afresh.
 '@
 
     Links       = @(

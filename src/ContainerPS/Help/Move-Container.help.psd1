@@ -225,6 +225,15 @@ kept in ROOT/incoming/TOKEN there. If the session dies during a move,
 the source container is restored from its checkpoint, and an incoming
 container the destination had not finished (state Creating) is rolled
 back by the next ContainerPS command there.
+
+If Move-Container itself is killed, the next command on the source
+repairs: before the destination confirmed the container, it runs here
+again from the move's checkpoint (the destination drops its part at its
+next command); after, the move is finished (the copy here is removed).
+A destination killed after its restore and before it answered drops its
+copy at its next command; until then both hosts run the container, with
+the same addresses: run any ContainerPS command there (Get-Container) to
+end it.
 '@
 
     Links       = @(
