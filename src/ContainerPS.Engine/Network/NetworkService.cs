@@ -79,7 +79,7 @@ public sealed class NetworkService
 
     public void Remove(string name)
     {
-        store.Write(() =>
+        var removed = store.Write(() =>
         {
             var row = Row(name);
             var users = store.NetworkUsers(row.Id);
@@ -87,7 +87,33 @@ public sealed class NetworkService
                 throw new ContainerPSException(ErrorKind.InUse, "NetworkInUse",
                     $"Network '{name}' is used by container(s) {string.Join(", ", users)}; disconnect them first.", name);
             store.DeleteNetworkRow(row.Id);
+            return row.Config;
         });
+        RemoveIpamState(CniConfigList.Parse(removed));
+    }
+
+    /// <summary>
+    /// After a network is removed: the host-local IPAM directory of each of its plugins (DATADIR/NAME)
+    /// goes when it holds only the plugin's own bookkeeping (lock, last_reserved_ip.N); a directory
+    /// that still holds an address reservation, or anything else, is left as it is.
+    /// </summary>
+    private static void RemoveIpamState(CniConfigList net)
+    {
+        foreach (var plugin in net.Plugins)
+        {
+            if (plugin["ipam"] is not JsonObject ipam || (string?)ipam["type"] != "host-local")
+                continue;
+            var dir = Path.Join((string?)ipam["dataDir"] ?? "/var/lib/cni/networks", net.Name);
+            if (!Directory.Exists(dir) || HostPath.IsSymlink(dir))
+                continue;
+            var entries = Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).ToList();
+            if (!entries.All(e => e == "lock" || e!.StartsWith("last_reserved_ip.", StringComparison.Ordinal)))
+                continue;
+            foreach (var e in entries)
+                File.Delete(Path.Join(dir, e));
+            try { Directory.Delete(dir); }
+            catch (IOException) { } // a reservation arrived meanwhile
+        }
     }
 
     // ------------------------------------------------------------------ memberships

@@ -140,7 +140,7 @@ public sealed class BtrfsDriver : IStorageDriver
             while (IsMounted(pool.Source))
                 tool.Run("umount", new[] { pool.Source });
             if (!PoolDevices.IsDevicePath(device))
-                File.Delete(device);
+                PoolDevices.DeleteLoopImage(device);
         }
         if (pool.OwnsSource && Directory.Exists(pool.Source) && !Directory.EnumerateFileSystemEntries(pool.Source).Any())
             Directory.Delete(pool.Source);

@@ -56,6 +56,16 @@ public static class PoolDevices
         }
     }
 
+    /// <summary>Deletes a pool's loop file, and ROOT/disks with its last one (the directory <see cref="CreateLoopImage"/> made).</summary>
+    public static void DeleteLoopImage(string image)
+    {
+        File.Delete(image);
+        var dir = Path.GetDirectoryName(image)!;
+        if (Path.GetFileName(dir) == "disks" && Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
+            try { Directory.Delete(dir); }
+            catch (IOException) { } // another pool's loop file arrived meanwhile
+    }
+
     public static bool IsDevicePath(string source) => source.StartsWith("/dev/", StringComparison.Ordinal);
 
     /// <summary>

@@ -153,7 +153,7 @@ public sealed class ZfsDriver : IStorageDriver
             // else: a zpool of that name that is not this pool's (its creation failed): left alone.
         }
         if (pool.Config.TryGetValue(DeviceKey, out var device) && !PoolDevices.IsDevicePath(device) && File.Exists(device))
-            File.Delete(device);
+            PoolDevices.DeleteLoopImage(device);
         if (Directory.Exists(pool.Source))
         {
             foreach (var type in VolumeTypes.All)
