@@ -369,7 +369,7 @@ Describe 'Invoke-ContainerExec errors' {
         Get-ErrorId $e | Should -Be 'EmptyCommand'
     }
 
-    It 'no command at all is a parameter binding error (no host to prompt), not a run' {
+    It 'no command at all is EmptyCommand (no host to prompt), not a run' {
         $ps = [powershell]::Create()
         try {
             $null = $ps.AddCommand('Import-Module').AddArgument((Get-ModulePath)).AddStatement()
@@ -377,7 +377,7 @@ Describe 'Invoke-ContainerExec errors' {
             $out = $ps.Invoke()
             $out | Should -BeNullOrEmpty
             $ps.Streams.Error | Should -HaveCount 1
-            $ps.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'MissingMandatoryParameter,*InvokeContainerExecCommand'
+            $ps.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'EmptyCommand,*InvokeContainerExecCommand' -Because '-Command is not mandatory for the binder (with containers piped in, its first word binds to -Name by position)'
         } finally { $ps.Dispose() }
     }
 }
@@ -503,5 +503,80 @@ $r = Invoke-ContainerExec c -PassThru -- sh -c 'echo ready; sleep 100' | ForEach
         $r.Lines | Should -Contain 'rc=137 passthru=137'
         $r.ExitCode | Should -Be 0 -Because $r.Stderr
         (Get-Container c).State | Should -Be 'Stopped'
+    }
+}
+
+Describe 'Invoke-ContainerExec on piped containers (fleet) and with bytes' {
+    BeforeAll {
+        Initialize-ExecContainer
+        foreach ($n in 'web1', 'web2', 'web3') { $null = New-Container -Name $n -Image busybox -Start }
+    }
+    AfterAll { Clear-ExecContainer }
+
+    It 'Get-Container web* | Invoke-ContainerExec -- hostname runs in each, every line tagged with its container' {
+        $out = @(Get-Container web* | Invoke-ContainerExec -- hostname)
+        $out.Count | Should -Be 3
+        foreach ($line in $out) { $line | Should -Be $line.Container }
+        ($out.Container | Sort-Object) | Should -Be @('web1', 'web2', 'web3')
+    }
+
+    It '-Command with piped containers, -PassThru one ExecResult each, $LASTEXITCODE the first failure, -ThrottleLimit 1 in order' {
+        $r = @(Get-Container web* | Invoke-ContainerExec -Command sh, -c, 'echo $(hostname); [ $(hostname) = web2 ] && exit 4; exit 0' -PassThru -ThrottleLimit 1)
+        $LASTEXITCODE | Should -Be 4
+        $results = @($r | Where-Object { $_ -is [ContainerPS.ExecResult] })
+        ($results | ForEach-Object { "$($_.Container):$($_.ExitCode)" }) | Should -Be @('web1:0', 'web2:4', 'web3:0')
+        @($r | Where-Object { $_ -is [string] }) | Should -Be @('web1', 'web2', 'web3')
+    }
+
+    It 'a container name from any object with a Name property, and stderr errors naming their container' {
+        $e = @()
+        $out = @([pscustomobject]@{ Name = 'web1' }, [pscustomobject]@{ Name = 'web3' } | Invoke-ContainerExec -Command sh, -c, 'hostname; echo oops >&2' -ErrorVariable e -ErrorAction SilentlyContinue)
+        $out | Should -Be @('web1', 'web3')
+        ($e.TargetObject | Sort-Object) | Should -Be @('web1', 'web3')
+    }
+
+    It 'twenty runs at once finish (-ThrottleLimit 20)' {
+        $names = 1..20 | ForEach-Object { "web$(($_ % 3) + 1)" }
+        $out = @($names | ForEach-Object { [pscustomobject]@{ Name = $_ } } | Invoke-ContainerExec -Command sh, -c, 'sleep 0.2; hostname' -ThrottleLimit 20)
+        $out.Count | Should -Be 20
+    }
+
+    It 'a byte array piped (enumerated byte by byte) or given with -InputObject arrives as its bytes' {
+        $bytes = [byte[]]::new(300000); [Random]::new(7).NextBytes($bytes)
+        $sha = (Get-FileHash -InputStream ([IO.MemoryStream]::new($bytes)) -Algorithm SHA256).Hash.ToLowerInvariant()
+        $bytes | Invoke-ContainerExec c -- sh -c 'cat > /tmp/blob'
+        Invoke-ContainerExec c -- sh -c 'wc -c < /tmp/blob' | Should -Be '300000'
+        (Invoke-ContainerExec c -- sha256sum /tmp/blob) -split ' ' | Select-Object -First 1 | Should -Be $sha
+        Invoke-ContainerExec c -InputObject $bytes -- sh -c 'cat > /tmp/blob2'
+        (Invoke-ContainerExec c -- sha256sum /tmp/blob2) -split ' ' | Select-Object -First 1 | Should -Be $sha
+        $file = Join-Path $t.Ext 'blob.bin'
+        [IO.File]::WriteAllBytes($file, $bytes)
+        Get-Content $file -AsByteStream -ReadCount 0 | Invoke-ContainerExec c -- sh -c 'cat > /tmp/blob3'
+        (Invoke-ContainerExec c -- sha256sum /tmp/blob3) -split ' ' | Select-Object -First 1 | Should -Be $sha
+    }
+
+    It '-AsByteStream writes stdout as byte[] chunks that Set-Content -AsByteStream and WriteAllBytes take' {
+        Invoke-ContainerExec c -- sh -c 'head -c 3000000 /dev/urandom > /tmp/r'
+        $sha = ((Invoke-ContainerExec c -- sha256sum /tmp/r) -split ' ')[0]
+        $chunks = @(Invoke-ContainerExec c -AsByteStream -- cat /tmp/r)
+        $chunks | ForEach-Object { $_.GetType().Name } | Select-Object -Unique | Should -Be 'Byte[]'
+        $chunks.Count | Should -BeGreaterOrEqual 3 -Because 'chunks of at most 1 MiB'
+        $out = Join-Path $t.Ext 'r1'
+        Invoke-ContainerExec c -AsByteStream -- cat /tmp/r | Set-Content -AsByteStream $out
+        (Get-FileHash $out -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $sha
+        [IO.File]::WriteAllBytes((Join-Path $t.Ext 'r2'), [byte[]]($chunks | ForEach-Object { $_ }))
+        (Get-FileHash (Join-Path $t.Ext 'r2') -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $sha
+        Get-ErrorId (Get-CommandError { Invoke-ContainerExec c -Raw -AsByteStream -- true }) | Should -Be 'InvalidExecOutput'
+    }
+
+    It '-AsJob -PassThru ends its output with an ExecResult; with piped containers, one job each' {
+        $r = Invoke-ContainerExec c -AsJob -PassThru -- sh -c 'echo hi; exit 2' | Wait-Job | Receive-Job
+        $r[0] | Should -Be 'hi'
+        $r[-1].ExitCode | Should -Be 2
+        $r[-1].Container | Should -Be 'c'
+        $jobs = @(Get-Container web1, web2 | Invoke-ContainerExec -AsJob -- hostname)
+        $jobs.Count | Should -Be 2
+        ($jobs | Wait-Job | Receive-Job | Sort-Object) | Should -Be @('web1', 'web2')
+        $jobs | Remove-Job
     }
 }

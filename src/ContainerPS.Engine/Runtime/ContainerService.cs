@@ -826,7 +826,7 @@ public sealed partial class ContainerService
         foreach (var word in request.Command)
             a.Add(word);
         var process = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ExecFailed", "cps-exec did not start.", row.Name);
-        return new ExecSession(process, request.Interactive, request.Raw);
+        return new ExecSession(process, request.Interactive, request.Raw, request.Bytes);
     }
 
     // ------------------------------------------------------------------ remove / rename / copy

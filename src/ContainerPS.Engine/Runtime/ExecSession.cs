@@ -8,12 +8,12 @@ namespace ContainerPS.Engine.Runtime;
 /// <summary>What a command run in a container asks for.</summary>
 public sealed record ExecRequest(
     string Container, IReadOnlyList<string> Command, IReadOnlyDictionary<string, string>? Environment = null,
-    string? WorkingDirectory = null, int User = 0, int Group = 0, bool Interactive = false, bool Raw = false);
+    string? WorkingDirectory = null, int User = 0, int Group = 0, bool Interactive = false, bool Raw = false, bool Bytes = false);
 
 public enum ExecStream { Stdout, Stderr }
 
-/// <summary>One piece of output: a line (without its newline), or in raw mode a chunk of stdout.</summary>
-public readonly record struct ExecOutput(ExecStream Stream, string Text);
+/// <summary>One piece of output: a line (without its newline), in raw mode a chunk of stdout, in byte mode a chunk of stdout's bytes (Text empty).</summary>
+public readonly record struct ExecOutput(ExecStream Stream, string Text, byte[]? Bytes = null);
 
 /// <summary>
 /// A command running in a container through cps-exec. Output arrives on <see cref="Output"/> as it is
@@ -23,12 +23,15 @@ public readonly record struct ExecOutput(ExecStream Stream, string Text);
 public sealed partial class ExecSession : IDisposable
 {
     private readonly Process process;
-    private readonly Channel<ExecOutput> output = Channel.CreateUnbounded<ExecOutput>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<ExecOutput> output;
     private readonly Task pump;
 
-    internal ExecSession(Process process, bool interactive, bool raw)
+    internal ExecSession(Process process, bool interactive, bool raw, bool bytes = false)
     {
         this.process = process;
+        // Bytes are held back when the reader is slower (at most 32 MiB waiting); lines and text are not.
+        output = bytes ? Channel.CreateBounded<ExecOutput>(new BoundedChannelOptions(32) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait })
+            : Channel.CreateUnbounded<ExecOutput>(new UnboundedChannelOptions { SingleReader = true });
         Interactive = interactive;
         if (interactive)
         {
@@ -36,7 +39,8 @@ public sealed partial class ExecSession : IDisposable
             output.Writer.Complete();
             return;
         }
-        var stdout = raw ? PumpChunks(process.StandardOutput, ExecStream.Stdout) : PumpLines(process.StandardOutput, ExecStream.Stdout);
+        var stdout = bytes ? PumpBytes(process.StandardOutput.BaseStream)
+            : raw ? PumpChunks(process.StandardOutput, ExecStream.Stdout) : PumpLines(process.StandardOutput, ExecStream.Stdout);
         var stderr = PumpLines(process.StandardError, ExecStream.Stderr);
         pump = Task.WhenAll(stdout, stderr).ContinueWith(t => output.Writer.TryComplete(t.Exception), TaskScheduler.Default);
     }
@@ -67,6 +71,15 @@ public sealed partial class ExecSession : IDisposable
         int n;
         while ((n = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
             await output.Writer.WriteAsync(new ExecOutput(stream, new string(buffer, 0, n))).ConfigureAwait(false);
+    }
+
+    /// <summary>Byte mode: stdout's bytes as they are, in chunks of up to 1 MiB (each chunk its own array).</summary>
+    private async Task PumpBytes(Stream stdout)
+    {
+        var buffer = new byte[1 << 20];
+        int n;
+        while ((n = await stdout.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+            await output.Writer.WriteAsync(new ExecOutput(ExecStream.Stdout, "", buffer[..n])).ConfigureAwait(false);
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -11,17 +11,19 @@ namespace ContainerPS.Commands;
 /// </summary>
 public sealed class ContainerExecJob : Job
 {
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
     private readonly Func<ExecSession> start;
     private readonly bool raw;
     private readonly byte[] input;
+    private readonly Func<int, TimeSpan, object>? passThru;
     private readonly object gate = new();
     private readonly ManualResetEventSlim finished = new();
     private ExecSession? session;
     private bool stopping;
 
-    public ContainerExecJob(string name, string command, Func<ExecSession> start, bool raw, byte[] input) : base(command, name)
+    /// <param name="passThru">Makes the job's last output (an ExecResult) from the exit code and the duration, with -PassThru.</param>
+    public ContainerExecJob(string name, string command, Func<ExecSession> start, bool raw, byte[] input, Func<int, TimeSpan, object>? passThru = null) : base(command, name)
     {
+        this.passThru = passThru;
         this.start = start;
         this.raw = raw;
         this.input = input;
@@ -45,6 +47,7 @@ public sealed class ContainerExecJob : Job
     {
         try
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var s = start();
             lock (gate)
             {
@@ -69,6 +72,8 @@ public sealed class ContainerExecJob : Job
                     {
                         if (item.Stream == ExecStream.Stderr)
                             Error.Add(new ErrorRecord(new RemoteException(item.Text), "ContainerExecStderr", ErrorCategory.NotSpecified, null));
+                        else if (item.Bytes is { } bytes)
+                            Output.Add(PSObject.AsPSObject(bytes));
                         else if (raw)
                             text.Append(item.Text);
                         else
@@ -78,6 +83,8 @@ public sealed class ContainerExecJob : Job
                 if (raw)
                     Output.Add(PSObject.AsPSObject(text.ToString()));
                 ExitCode = s.WaitForExit();
+                if (passThru is not null)
+                    Output.Add(PSObject.AsPSObject(passThru(ExitCode.Value, clock.Elapsed)));
             }
             SetJobState(stopping ? JobState.Stopped : ExitCode == 0 ? JobState.Completed : JobState.Failed);
         }
@@ -101,11 +108,11 @@ public sealed class ContainerExecJob : Job
             s = session;
         }
         s?.Signal(InvokeContainerExecCommand.StopSignal);
-        if (!finished.Wait(Grace))
+        if (!finished.Wait(InvokeContainerExecCommand.Grace))
         {
             lock (gate)
                 session?.Kill();
-            finished.Wait(Grace);
+            finished.Wait(InvokeContainerExecCommand.Grace);
         }
     }
 

@@ -7,17 +7,30 @@ using ContainerPS.Engine.Runtime;
 
 namespace ContainerPS.Commands;
 
+/// <summary>
+/// Runs a command in a container, ssh-like: stdout to the pipeline, stderr as errors, $LASTEXITCODE.
+/// Two shapes: one named container, with pipeline input as the command's stdin (lines, or bytes
+/// for byte arrays); or containers piped in (Get-Container web* | Invoke-ContainerExec -- cmd),
+/// where the command runs in each (up to -ThrottleLimit at once) and every output line carries
+/// the name of its container.
+/// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "ContainerExec", DefaultParameterSetName = "Auto")]
-[OutputType(typeof(string), typeof(ExecResult))]
+[OutputType(typeof(string), typeof(byte[]), typeof(ExecResult))]
 public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
 {
     private const int SIGINT = 2, SIGTERM = 15;
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
 
     private ExecSession? session;
     private readonly List<PosixSignalRegistration> forwarded = new();
     private System.Diagnostics.Stopwatch clock = new();
     private bool stopping;
+    private bool nameFromCommandLine;
+    /// <summary>Containers that came down the pipeline: the command runs in each of them.</summary>
+    private readonly List<string> fleet = new();
+    private readonly List<ExecSession> running = new();
+    /// <summary>Piped bytes (a byte array enumerated by the pipeline arrives byte by byte), written in blocks.</summary>
+    private readonly MemoryStream pendingBytes = new();
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
@@ -25,12 +38,13 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
 
     /// <summary>
     /// The command and its arguments. Typed as objects so that an argument PowerShell parsed as a list
-    /// (ps -o pid,ppid) reaches the command as written ("pid,ppid").
+    /// (ps -o pid,ppid) reaches the command as written ("pid,ppid"). With containers piped in, the
+    /// first word after -- is bound to -Name by position; it is taken back as the command's first word.
     /// </summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromRemainingArguments = true)]
+    [Parameter(Position = 1, ValueFromRemainingArguments = true)]
     public object[] Command { get; set; } = Array.Empty<object>();
 
-    private string[] Words => Command.Select(Word).ToArray();
+    private string[] Words => (fleet.Count > 0 && nameFromCommandLine ? new object[] { Name }.Concat(Command) : Command).Select(Word).ToArray();
 
     private static string Word(object? o) => (o is PSObject p ? p.BaseObject : o) switch
     {
@@ -61,7 +75,11 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     [Parameter(ParameterSetName = "NonInteractive")]
     public SwitchParameter NonInteractive { get; set; }
 
-    /// <summary>Written to the command's stdin (one line per object; byte arrays as they are), then stdin is closed.</summary>
+    /// <summary>
+    /// Written to the command's stdin, then stdin is closed: a string (or any object) as a line, a
+    /// byte array as its bytes (piped byte by byte or given whole with -InputObject). Containers piped
+    /// in are not input: the command runs in each of them.
+    /// </summary>
     [Parameter(ValueFromPipeline = true)]
     public PSObject? InputObject { get; set; }
 
@@ -69,7 +87,16 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     [Parameter]
     public SwitchParameter Raw { get; set; }
 
-    /// <summary>Also write a ContainerPS.ExecResult with the exit code when the command ends.</summary>
+    /// <summary>Stdout as its bytes: byte[] chunks (up to 1 MiB each), for Set-Content -AsByteStream or [IO.File]::WriteAllBytes.</summary>
+    [Parameter]
+    public SwitchParameter AsByteStream { get; set; }
+
+    /// <summary>With containers piped in: how many run the command at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 16;
+
+    /// <summary>Also write a ContainerPS.ExecResult with the exit code when the command ends (one per container).</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -78,24 +105,39 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     public SwitchParameter AsJob { get; set; }
 
     private bool UseTerminal =>
-        Interactive || (!NonInteractive && !AsJob && !MyInvocation.ExpectingInput
+        Interactive || (!NonInteractive && !AsJob && !AsByteStream && !MyInvocation.ExpectingInput
                         && !Console.IsInputRedirected && !Console.IsOutputRedirected && Host.Name == "ConsoleHost");
 
-    private ExecRequest Request(bool interactive)
+    private ExecRequest Request(string container, bool interactive)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in ConfigFrom(Environment))
             env[k] = v ?? "";
-        return new ExecRequest(Name, Words, env, WorkingDirectory, User, Group, interactive, Raw);
+        return new ExecRequest(container, Words, env, WorkingDirectory, User, Group, interactive, Raw, AsByteStream);
     }
+
+    private ExecResult Result(string container, int code, TimeSpan duration) =>
+        new() { Container = container, Command = Words, ExitCode = code, Duration = duration };
 
     protected override void BeginProcessing()
     {
-        if (AsJob)
-            return; // started in EndProcessing, once its pipeline input is collected
+        nameFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Name));
+        if (Raw && AsByteStream)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Raw and -AsByteStream exclude each other: -Raw gives stdout as one string, -AsByteStream as bytes."),
+                "InvalidExecOutput", ErrorCategory.InvalidArgument, null));
+        }
+        // With pipeline input the first object decides: containers to run in, or stdin.
+        if (!AsJob && !MyInvocation.ExpectingInput)
+            StartSingle();
+    }
+
+    /// <summary>The one-container shape: the session starts (stdin open for what is piped).</summary>
+    private void StartSingle()
+    {
         Try(() =>
         {
-            session = Engine.Containers.Exec(Request(UseTerminal));
+            session = Engine.Containers.Exec(Request(Name, UseTerminal));
             clock = System.Diagnostics.Stopwatch.StartNew();
             // Signals sent to pwsh while the command runs reach the command too.
             foreach (var sig in new[] { PosixSignal.SIGTERM, PosixSignal.SIGHUP, (PosixSignal)10 /* SIGUSR1 */, (PosixSignal)12 /* SIGUSR2 */ })
@@ -108,13 +150,63 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 }));
             }
         });
+        inputStarted = true;
     }
+
+    private bool inputStarted;
+
+    /// <summary>A container object (live or deserialized from a remoting session) names a target, not input.</summary>
+    private static bool IsContainer(PSObject o) =>
+        o.BaseObject is Container || o.TypeNames.Any(t => t is "ContainerPS.Container" or "Deserialized.ContainerPS.Container");
 
     protected override void ProcessRecord()
     {
         if (InputObject is null)
             return;
-        var bytes = InputObject.BaseObject is byte[] raw ? raw : Encoding.UTF8.GetBytes(InputObject.ToString() + "\n");
+        if (!inputStarted && (IsContainer(InputObject) || !nameFromCommandLine))
+        {
+            // A target: piped containers, or objects whose Name property named one.
+            fleet.Add(IsContainer(InputObject) && InputObject.Properties["Name"]?.Value is string n ? n : Name);
+            return;
+        }
+        if (fleet.Count > 0)
+        {
+            WriteError(new ErrorRecord(new ArgumentException("Pipeline input mixes containers and stdin input."), "InvalidExecInput", ErrorCategory.InvalidArgument, InputObject));
+            return;
+        }
+        if (!inputStarted && !AsJob)
+            StartSingle();
+        var bytes = InputObject.BaseObject switch
+        {
+            byte b => new[] { b },
+            byte[] raw => raw,
+            object[] list when list.Length > 0 && list.All(x => (x is PSObject p ? p.BaseObject : x) is byte) => // Get-Content -AsByteStream -ReadCount N
+                list.Select(x => (byte)(x is PSObject p ? p.BaseObject : x)).ToArray(),
+            _ => null,
+        };
+        if (bytes is not null)
+        {
+            pendingBytes.Write(bytes);
+            if (pendingBytes.Length >= 1 << 16)
+                FlushInput();
+            return;
+        }
+        FlushInput();
+        Send(Encoding.UTF8.GetBytes(InputObject.ToString() + "\n"));
+    }
+
+    private void FlushInput()
+    {
+        if (pendingBytes.Length == 0)
+            return;
+        var bytes = pendingBytes.ToArray();
+        pendingBytes.SetLength(0);
+        Send(bytes);
+    }
+
+    private void Send(byte[] bytes)
+    {
+        inputStarted = true;
         if (AsJob)
         {
             jobInput.Write(bytes);
@@ -135,30 +227,102 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
 
     protected override void EndProcessing()
     {
-        if (AsJob)
+        if (fleet.Count > 0)
         {
-            var request = Request(false);
-            // The job outlives this command (and its engine): it opens a host of its own.
-            var job = new ContainerExecJob($"exec {Name}: {string.Join(' ', Words)}", MyInvocation.Line, () =>
-            {
-                using var host = ContainerHost.Open();
-                return host.Containers.Exec(request);
-            }, Raw, jobInput.ToArray());
-            JobRepository.Add(job);
-            WriteObject(job);
-            job.Start();
+            if (AsJob)
+                foreach (var name in fleet)
+                    StartJob(name);
+            else
+                RunFleet();
             return;
         }
+        FlushInput();
+        if (AsJob)
+        {
+            StartJob(Name);
+            return;
+        }
+        if (!inputStarted)
+            StartSingle(); // pipeline input was expected and none came
         if (session is null)
             return;
         try { session.CloseInput(); }
         catch (IOException) { }
         Drain(block: true);
         var code = session.WaitForExit();
-        FlushHelperLines(code);
+        FlushHelperLines(code, Name);
         SessionState.PSVariable.Set("global:LASTEXITCODE", code);
         if (PassThru)
-            WriteObject(new ExecResult { Container = Name, Command = Words, ExitCode = code, Duration = clock.Elapsed });
+            WriteObject(Result(Name, code, clock.Elapsed));
+    }
+
+    private void StartJob(string container)
+    {
+        var request = Request(container, false);
+        // The job outlives this command (and its engine): it opens a host of its own.
+        var job = new ContainerExecJob($"exec {container}: {string.Join(' ', Words)}", MyInvocation.Line, () =>
+        {
+            using var host = ContainerHost.Open();
+            return host.Containers.Exec(request);
+        }, Raw, jobInput.ToArray(), PassThru ? (code, duration) => Result(container, code, duration) : null);
+        JobRepository.Add(job);
+        WriteObject(job);
+        job.Start();
+    }
+
+    /// <summary>
+    /// The command in every piped container, up to -ThrottleLimit at once; output is written as it
+    /// comes, each line tagged with its container (a Container note property). $LASTEXITCODE is the
+    /// first non-zero exit code, else 0.
+    /// </summary>
+    private void RunFleet()
+    {
+        var pending = new Queue<string>(fleet);
+        var active = new List<(string Name, ExecSession Session, System.Diagnostics.Stopwatch Clock, List<string> HelperLines)>();
+        var worst = 0;
+        while ((pending.Count > 0 || active.Count > 0) && !stopping)
+        {
+            while (active.Count < ThrottleLimit && pending.Count > 0)
+            {
+                var name = pending.Dequeue();
+                ExecSession? s = null;
+                if (!Try(() => s = Engine.Containers.Exec(Request(name, false))))
+                {
+                    worst = worst == 0 ? 255 : worst;
+                    continue;
+                }
+                try { s!.CloseInput(); }
+                catch (IOException) { }
+                lock (running)
+                    running.Add(s!);
+                active.Add((name, s!, System.Diagnostics.Stopwatch.StartNew(), new List<string>()));
+            }
+            var progressed = false;
+            foreach (var a in active.ToList())
+            {
+                while (a.Session.Output.TryRead(out var item))
+                {
+                    Emit(item, a.Name, a.HelperLines);
+                    progressed = true;
+                }
+                if (!a.Session.Output.Completion.IsCompleted)
+                    continue;
+                var code = a.Session.WaitForExit();
+                FlushHelperLines(code, a.Name, a.HelperLines);
+                if (code != 0 && worst == 0)
+                    worst = code;
+                if (PassThru)
+                    WriteObject(Result(a.Name, code, a.Clock.Elapsed));
+                lock (running)
+                    running.Remove(a.Session);
+                a.Session.Dispose();
+                active.Remove(a);
+                progressed = true;
+            }
+            if (!progressed && active.Count > 0)
+                Task.WaitAny(active.Select(a => (Task)a.Session.Output.WaitToReadAsync().AsTask()).ToArray(), 200);
+        }
+        SessionState.PSVariable.Set("global:LASTEXITCODE", worst);
     }
 
     private readonly StringBuilder rawOutput = new();
@@ -170,7 +334,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         while (true)
         {
             while (reader.TryRead(out var item))
-                Emit(item);
+                Emit(item, null, helperLines);
             if (!block || reader.Completion.IsCompleted)
                 break;
             try { reader.WaitToReadAsync().AsTask().Wait(); }
@@ -180,58 +344,75 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
             WriteObject(rawOutput.ToString());
     }
 
-    private void Emit(ExecOutput item)
+    /// <param name="container">Set for a piped container: its lines carry its name.</param>
+    private void Emit(ExecOutput item, string? container, List<string> lines)
     {
         if (item.Stream == ExecStream.Stdout)
         {
-            if (Raw)
+            if (item.Bytes is { } bytes)
+                WriteObject(bytes);
+            else if (Raw && container is null)
                 rawOutput.Append(item.Text);
-            else
+            else if (container is null)
                 WriteObject(item.Text);
+            else
+            {
+                var line = new PSObject(item.Text);
+                line.Properties.Add(new PSNoteProperty("Container", container));
+                WriteObject(line);
+            }
         }
         else if (item.Text.StartsWith("cps-exec: ", StringComparison.Ordinal))
         {
             // Maybe the helper's own setup error (then it exits 255), maybe the command's output:
             // decided when the exit code is known.
-            helperLines.Add(item.Text);
+            lines.Add(item.Text);
         }
         else
         {
-            WriteStderr(item.Text);
+            WriteStderr(item.Text, container ?? Name);
         }
     }
 
     private readonly List<string> helperLines = new();
 
-    private void WriteStderr(string line) =>
-        WriteError(new ErrorRecord(new RemoteException(line), "ContainerExecStderr", ErrorCategory.NotSpecified, Name));
+    private void WriteStderr(string line, string container) =>
+        WriteError(new ErrorRecord(new RemoteException(line), "ContainerExecStderr", ErrorCategory.NotSpecified, container));
 
     /// <summary>Exit code 255 with a 'cps-exec: ' line is the helper failing to enter the container.</summary>
-    private void FlushHelperLines(int code)
+    private void FlushHelperLines(int code, string container, List<string>? lines = null)
     {
-        foreach (var line in helperLines)
+        lines ??= helperLines;
+        foreach (var line in lines)
         {
             if (code == 255)
-                WriteError(new ErrorRecord(new InvalidOperationException(line), "ExecFailed", ErrorCategory.OperationStopped, Name));
+                WriteError(new ErrorRecord(new InvalidOperationException(line), "ExecFailed", ErrorCategory.OperationStopped, container));
             else
-                WriteStderr(line);
+                WriteStderr(line, container);
         }
-        helperLines.Clear();
+        lines.Clear();
     }
 
-    /// <summary>Ctrl+C: SIGINT to the command first; killed only if it has not exited after a grace period.</summary>
+    /// <summary>Ctrl+C: SIGINT to the command(s) first; killed only if not exited after a grace period.</summary>
     protected override void StopProcessing()
     {
-        if (session is null || stopping)
+        if (stopping)
             return;
         stopping = true;
-        session.Signal(SIGINT);
-        var s = session;
-        Task.Run(() =>
+        List<ExecSession> all;
+        lock (running)
+            all = running.ToList();
+        if (session is not null)
+            all.Add(session);
+        foreach (var s in all)
         {
-            if (!s.WaitForExit(Grace))
-                s.Kill();
-        });
+            s.Signal(SIGINT);
+            Task.Run(() =>
+            {
+                if (!s.WaitForExit(Grace))
+                    s.Kill();
+            });
+        }
     }
 
     protected override void Dispose(bool disposing)
@@ -241,6 +422,12 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         forwarded.Clear();
         session?.Dispose();
         session = null;
+        lock (running)
+        {
+            foreach (var s in running)
+                s.Dispose();
+            running.Clear();
+        }
         base.Dispose(disposing);
     }
 
