@@ -19,10 +19,23 @@ terminal, or with -NonInteractive): every stdout line is written to the
 pipeline when the command prints it; every stderr line becomes a
 non-terminating error with the ID ContainerExecStderr (silence them with
 -ErrorAction SilentlyContinue, or collect them with -ErrorVariable); -Raw
-writes stdout as one string, unsplit. Pipeline input is written to the
-command's stdin (one line per object; byte arrays as they are), then
-stdin is closed; without pipeline input the command's stdin is at end of
-file.
+writes stdout as one string, unsplit; -AsByteStream writes it as its
+bytes, in byte[] chunks of up to 1 MiB (for Set-Content -AsByteStream or
+[IO.File]::WriteAllBytes). Pipeline input is written to the command's
+stdin (a string or other object as one line; a byte array as its bytes,
+whether it is piped, enumerated byte by byte, or given whole with
+-InputObject), then stdin is closed; without pipeline input the
+command's stdin is at end of file.
+
+Containers piped in (Get-Container web* | Invoke-ContainerExec -- CMD,
+or any objects with a Name property) are not input: the command runs in
+each of them, up to -ThrottleLimit (16) at once, and each output line
+carries a Container note property naming where it came from; stderr
+errors name their container as TargetObject.  is then the
+first non-zero exit code (0 when all succeeded); -PassThru writes one
+ExecResult per container; -AsJob starts one job per container. Through
+remoting, Invoke-Command -Session  { Get-Container web* |
+Invoke-ContainerExec -- uptime } reaches a whole fleet.
 
 Interactive (-Interactive, or automatically when pwsh's stdin and stdout
 are a terminal and nothing is piped in): the command gets a pty in the
@@ -60,7 +73,7 @@ ContainerExecStderr (one per stderr line of the command).
 '@
 
     Parameters  = @{
-        Name             = 'The running container to run the command in. Containers from Get-Container bind by their Name.'
+        Name             = 'The running container to run the command in. Containers piped in (from Get-Container) are each a target: the command runs in every one of them.'
         Command          = @'
 The command and its arguments. Everything after the container name is
 taken as the command; put `--` before it when an argument starts with a
@@ -72,8 +85,10 @@ dash (Invoke-ContainerExec web1 -- ls -la /).
         Group            = 'The gid, inside the container, to run the command as (default 0).'
         Interactive      = 'Run the command on a pty in the container, attached to this terminal (lxc exec -t).'
         NonInteractive   = 'Never use a pty, even when pwsh is attached to a terminal (lxc exec -T).'
-        InputObject      = 'Objects written to the command''s stdin, one line each (byte arrays unchanged); stdin is closed after the last one.'
+        InputObject      = 'Objects written to the command''s stdin, one line each (byte arrays and piped bytes as bytes); stdin is closed after the last one. Containers piped in are targets, not input.'
         Raw              = 'Write the command''s stdout as one string, unsplit, when the command ends.'
+        AsByteStream     = 'Write the command''s stdout as its bytes: byte[] chunks of up to 1 MiB, as they arrive. Not with -Raw.'
+        ThrottleLimit    = 'With containers piped in: how many run the command at once (default 16).'
         PassThru         = 'Also write a ContainerPS.ExecResult (Container, Command, ExitCode, Duration) when the command ends.'
         AsJob            = 'Run the command as a background job (Receive-Job for its output; Stop-Job sends SIGTERM).'
     }
@@ -81,12 +96,13 @@ dash (Invoke-ContainerExec web1 -- ls -la /).
     Inputs      = @(
         @{
             Type        = 'System.Object'
-            Description = 'Anything piped in is written to the command''s stdin.'
+            Description = 'Anything piped in is written to the command''s stdin (byte arrays as bytes), except containers: the command runs in each of those.'
         }
     )
 
     Outputs     = @{
-        'System.String'          = 'The command''s stdout lines (or, with -Raw, all of it as one string).'
+        'System.String'          = 'The command''s stdout lines (or, with -Raw, all of it as one string); with containers piped in, each line has a Container note property.'
+        'System.Byte[]'          = 'With -AsByteStream, stdout in chunks of up to 1 MiB.'
         'ContainerPS.ExecResult' = 'With -PassThru, how the command ended.'
     }
 
@@ -115,6 +131,16 @@ dash (Invoke-ContainerExec web1 -- ls -la /).
             Title   = 'A long job in the background'
             Code    = '$j = Invoke-ContainerExec web1 -AsJob -- sh -c ''sleep 30; echo done''; Stop-Job $j'
             Remarks = 'Stop-Job sends SIGTERM to the command (and kills it if it has not ended 5 seconds later).'
+        }
+        @{
+            Title   = 'Run a command in a fleet of containers'
+            Code    = 'Get-Container web* | Invoke-ContainerExec -- cat /etc/hostname | Select-Object Container, @{ n = ''Line''; e = { $_ } }'
+            Remarks = 'Runs in every container whose name starts with web (up to 16 at once); each line says which container wrote it.'
+        }
+        @{
+            Title   = 'Copy binary data in and out'
+            Code    = "[IO.File]::ReadAllBytes('/bin/ls') | Invoke-ContainerExec web1 -- sh -c 'cat > /tmp/ls'; Invoke-ContainerExec web1 -AsByteStream -- cat /tmp/ls | Set-Content -AsByteStream /tmp/ls.copy"
+            Remarks = 'The bytes go in and come back unchanged (Copy-ContainerFile does this for files, with modes and owners).'
         }
     )
 
