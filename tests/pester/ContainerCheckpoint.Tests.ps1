@@ -164,6 +164,7 @@ Describe 'CRIU checkpoint and restore' {
         Wait-Until { (Read-In st /tmp/count) -match '^\d+ ' } -Because 'the counter'
         $secret = ((Read-In st /tmp/count) -split ' ')[1]
 
+        Wait-Until { (Get-ContainerLog -Name st) -contains 'booted' } -Because 'the boot to be logged' | Out-Null
         Stop-Container -Name st -Stateful
         $c = Get-Container st
         $c.State | Should -Be 'Stopped'
@@ -172,6 +173,7 @@ Describe 'CRIU checkpoint and restore' {
 
         Start-Container -Name st
         (Get-Container st).Stateful | Should -BeFalse
+        Get-ContainerLog -Name st | Should -Contain 'booted' -Because 'the restored processes go on with the console log they had (a loop waiting for booted ends)'
         ((Read-In st /tmp/count) -split ' ')[1] | Should -Be $secret
         # The restored init's stdout is the monitor's again: what it prints at shutdown lands in the console log.
         Stop-Container -Name st

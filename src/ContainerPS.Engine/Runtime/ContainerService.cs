@@ -350,8 +350,11 @@ public sealed partial class ContainerService
         // A restore needs the user namespace it was dumped with; a start takes the map's latest config.
         var map = image is not null ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
         var runcId = rt.Prepare(map, new[] { root, runtimeDir }, log);
-        File.Delete(rt.ConsoleLog + ".1");
-        File.Delete(rt.ConsoleLog);
+        if (image is null) // a restore goes on with the processes (and the console log) it had
+        {
+            File.Delete(rt.ConsoleLog + ".1");
+            File.Delete(rt.ConsoleLog);
+        }
         var volume = storage.VolumePath(row.Pool, VolumeTypes.Container, name);
         var clock = Stopwatch.StartNew();
         // Networks: runc runs cps-hook once the namespaces exist; it hands over the init's pid and
@@ -618,6 +621,7 @@ public sealed partial class ContainerService
             Kill(row, signal);
             if (WaitStopped(rt, timeout ?? TimeSpan.FromSeconds(30)))
             {
+                rt.MarkStopped(signal, killed: false);
                 ReleaseNetwork(row);
                 return ToContainer(row);
             }
@@ -630,6 +634,8 @@ public sealed partial class ContainerService
             if (rt.Inspect().IsRunning)
                 throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed", $"Container '{name}' did not stop.", name);
         }
+        else
+            rt.MarkStopped("SIGKILL", killed: true);
         ReleaseNetwork(row);
         return ToContainer(row);
     }

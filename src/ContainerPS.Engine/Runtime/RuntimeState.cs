@@ -130,6 +130,26 @@ public sealed class RuntimeDirectory
     /// <summary>What the exit file says after Checkpoint-Container or Stop-Container -Stateful stopped the container.</summary>
     public const string CheckpointedExit = "checkpointed";
 
+    /// <summary>What the exit file says after Stop-Container ended the init with its stop signal (a clean stop: exit code 0), or killed it.</summary>
+    public const string StoppedExit = "stopped", KilledExit = "killed";
+
+    /// <summary>
+    /// Records that Stop-Container ended the init: the monitor wrote what the kernel said (killed by
+    /// signal N, or exited 0), which after a stop is the stop, not a failure. An init that exited with
+    /// a code of its own keeps it.
+    /// </summary>
+    public void MarkStopped(string signal, bool killed)
+    {
+        string text;
+        try { text = File.ReadAllText(ExitFile).Trim(); }
+        catch (IOException) { return; }
+        if (!(text.StartsWith("signaled ", StringComparison.Ordinal) || (!killed && text == "exited 0")))
+            return;
+        var name = signal.StartsWith("SIG", StringComparison.Ordinal) || signal.All(char.IsAsciiDigit) ? signal : "SIG" + signal;
+        File.WriteAllText(ExitFile + ".tmp", $"{(killed ? KilledExit : StoppedExit)} {name}\n");
+        File.Move(ExitFile + ".tmp", ExitFile, overwrite: true);
+    }
+
     /// <summary>What the exit file says after the repair found a checkpoint cut short that took the processes with it (state Error until a start).</summary>
     public const string InterruptedExit = "checkpoint-interrupted";
 
@@ -149,6 +169,8 @@ public sealed class RuntimeDirectory
             "signaled" => (n + 128, $"init was killed by signal {n}"),
             "start-failed" => (null, $"start failed (runc exit code {n})"),
             CheckpointedExit => (null, "checkpointed: its processes were saved by CRIU and stopped"),
+            StoppedExit => (0, $"stopped by Stop-Container ({parts.ElementAtOrDefault(1)})"),
+            KilledExit => (137, $"killed by Stop-Container ({parts.ElementAtOrDefault(1)})"),
             InterruptedExit => (null, InterruptedReason),
             _ => (null, text),
         };
