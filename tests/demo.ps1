@@ -32,8 +32,8 @@ try {
     Copy-StorageVolume -Pool $pool -Name web-data -NewName web-copy
     Get-StorageVolume $pool | Where-Object Used -gt 0 | Select-Object Name, Used, Path | Show
 
-    Step "Get-StorageVolume -Pool $pool | Remove-StorageVolume; Remove-StoragePool $pool"
-    Get-StorageVolume -Pool $pool | Remove-StorageVolume
+    Step "Get-StorageVolume -Pool $pool | Remove-StorageVolume -Confirm:`$false; Remove-StoragePool $pool"
+    Get-StorageVolume -Pool $pool | Remove-StorageVolume -Confirm:$false
     Remove-StoragePool $pool -Confirm:$false
 
     Step "New-Container $ctr -Image busybox -StoragePool $pool -Start   (unprivileged, idmapped rootfs)"
@@ -58,7 +58,7 @@ try {
     Step 'Get-ContainerIdmap'
     Get-ContainerIdmap $ctr | Show
     Dismount-StorageVolume -Pool $pool -Name site -Container $ctr
-    Remove-StorageVolume -Pool $pool -Name site
+    Remove-StorageVolume -Pool $pool -Name site -Confirm:$false
 
     Step "Stop-Container $ctr; Remove-Container $ctr"
     Stop-Container $ctr

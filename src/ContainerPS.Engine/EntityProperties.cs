@@ -18,6 +18,8 @@ public static class EntityProperties
                 return p.GetValue(entity);
         if (entity.GetType().GetProperty("Config")?.GetValue(entity) is IDictionary config && config.Contains(key))
             return config[key];
+        if (key.Contains('.') && entity.GetType().GetProperty("Config") is not null)
+            return null; // a config key that is not set (lxc config get prints nothing)
         throw new ContainerPSException(ErrorKind.NotFound, "PropertyNotFound",
             $"'{Names.Printable(key)}' is neither a property of {entity} nor one of its config keys.", key);
     }

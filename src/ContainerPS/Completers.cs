@@ -11,9 +11,13 @@ public abstract class NameCompleter : IArgumentCompleter
 {
     protected abstract IEnumerable<string> Names(ContainerHost host, IDictionary fakeBoundParameters);
 
+    /// <summary>The command being completed (for completers shared by several).</summary>
+    protected string CommandName { get; private set; } = "";
+
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
+        CommandName = commandName;
         List<string> names;
         try
         {
@@ -58,4 +62,30 @@ public sealed class DriverNameCompleter : NameCompleter
 public sealed class NetworkNameCompleter : NameCompleter
 {
     protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake) => host.State.Networks().Select(n => n.Name);
+}
+
+/// <summary>Snapshot names of the container given in -Container (or -Name, for Restore-Container -Snapshot).</summary>
+public sealed class SnapshotNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake)
+    {
+        var container = (fake.Contains("Container") ? fake["Container"] : fake["Name"]) switch { string s => s, Container c => c.Name, _ => null };
+        return container is null ? Enumerable.Empty<string>() : host.Containers.ListSnapshots(container).Select(s => s.Name);
+    }
+}
+
+/// <summary>-Property of the Get- cmdlets: the object's properties and the config keys set on any object of that kind.</summary>
+public sealed class PropertyNameCompleter : NameCompleter
+{
+    protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake)
+    {
+        var (type, keys) = CommandName switch
+        {
+            "Get-StoragePool" => (typeof(StoragePool), host.State.Pools().SelectMany(p => p.Config.Keys)),
+            "Get-StorageVolume" => (typeof(StorageVolume), host.State.Volumes().SelectMany(v => v.Config.Keys)),
+            "Get-ContainerNetwork" => (typeof(ContainerNetwork), Enumerable.Empty<string>()),
+            _ => (typeof(Container), host.State.Containers().SelectMany(c => c.Config.Keys)),
+        };
+        return type.GetProperties().Select(p => p.Name).Where(n => n != "Config").Concat(keys.Where(k => !k.StartsWith("volatile.", StringComparison.Ordinal))).Distinct();
+    }
 }

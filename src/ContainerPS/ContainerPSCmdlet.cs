@@ -134,7 +134,13 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
             WriteObject(entity);
             return;
         }
-        Try(() => WriteObject(EntityProperties.Get(entity, property)));
+        Try(() =>
+        {
+            // An unset config key writes nothing, as `lxc config get` prints nothing.
+            var value = EntityProperties.Get(entity, property);
+            if (value is not null || !property.Contains('.'))
+                WriteObject(value);
+        });
     }
 
     void IEngineLog.Verbose(string message) => WriteVerbose(message);

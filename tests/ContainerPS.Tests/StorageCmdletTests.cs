@@ -33,7 +33,7 @@ public sealed class StorageCmdletTests : IDisposable
         Assert.Equal(new[] { "a", "b" }, vols.Select(v => v.Properties["Name"].Value));
         Assert.All(vols, v => Assert.Equal("ContainerPS.StorageVolume", v.TypeNames[0]));
         Assert.Equal(1L << 30, ps.Ok("Get-StorageVolume p b -Property size").Single().BaseObject);
-        Assert.Empty(ps.Ok("Get-StorageVolume -Pool p | Remove-StorageVolume"));
+        Assert.Empty(ps.Ok("Get-StorageVolume -Pool p | Remove-StorageVolume -Confirm:$false"));
         Assert.Empty(ps.Ok("Get-StorageVolume -Pool p"));
     }
 
@@ -41,7 +41,7 @@ public sealed class StorageCmdletTests : IDisposable
     public void Errors_carry_stable_ids_and_categories_and_are_non_terminating()
     {
         ps.Ok("New-StoragePool p -Driver dir; Add-StorageVolume p a; Add-StorageVolume p b");
-        var (output, errors, _) = ps.Run("'a','missing','b' | ForEach-Object { [pscustomobject]@{ Pool = 'p'; Name = $_ } } | Remove-StorageVolume; 'after'");
+        var (output, errors, _) = ps.Run("'a','missing','b' | ForEach-Object { [pscustomobject]@{ Pool = 'p'; Name = $_ } } | Remove-StorageVolume -Confirm:$false; 'after'");
         Assert.Equal("after", output.Single().ToString());
         var e = Assert.Single(errors);
         Assert.StartsWith("VolumeNotFound,", e.FullyQualifiedErrorId);

@@ -47,7 +47,7 @@ function Add-Row([string] $Operation, [double] $Ms, [string] $Peer = '', [Nullab
 try {
     # ---------------------------------------------------------------- storage (dir)
     New-StoragePool bench -Driver dir | Out-Null
-    foreach ($i in 1..5) { Add-StorageVolume bench "w$i" | Out-Null; Remove-StorageVolume bench "w$i" }
+    foreach ($i in 1..5) { Add-StorageVolume bench "w$i" | Out-Null; Remove-StorageVolume bench "w$i" -Confirm:$false }
     $add = Measure-Median { param($i) Add-StorageVolume bench "v$i" | Out-Null }
     $mkdir = Measure-Median { param($i) $null = New-Item -ItemType Directory (Join-Path $root "plain$i") }
     Add-Row 'Add-StorageVolume (dir)' $add 'New-Item -ItemType Directory' $mkdir
@@ -55,7 +55,7 @@ try {
     $copy = Measure-Median { param($i) Copy-StorageVolume bench "v$i" "c$i" }
     $cp = Measure-Median { param($i) & cp -a --reflink=auto (Join-Path $root "plain$i") (Join-Path $root "plaincopy$i") }
     Add-Row 'Copy-StorageVolume (empty, dir)' $copy 'cp -a --reflink=auto' $cp
-    $remove = Measure-Median { param($i) Remove-StorageVolume bench "v$i"; Remove-StorageVolume bench "c$i" }
+    $remove = Measure-Median { param($i) Remove-StorageVolume bench "v$i" -Confirm:$false; Remove-StorageVolume bench "c$i" -Confirm:$false }
     Add-Row 'Remove-StorageVolume x2 (dir)' $remove
 
     # ---------------------------------------------------------------- containers
@@ -151,7 +151,7 @@ try {
     $null = Add-StorageVolume benchceph bv -Config @{ size = '256MiB' }
     $volSnap = Measure-Median { param($i) New-StorageVolumeSnapshot benchceph bv "s$i" | Out-Null } 5 { param($i) Remove-StorageVolumeSnapshot benchceph bv "s$i" }
     Add-Row 'New-StorageVolumeSnapshot (ceph, mounted: fsfreeze + rbd snap)' $volSnap 'rbd snap create' (Measure-Median { param($i) Sh "rbd snap create $osd/custom_bv@p$i" } 5 { param($i) Sh "rbd snap rm --no-progress $osd/custom_bv@p$i" })
-    $addVol = Measure-Median { param($i) Add-StorageVolume benchceph "av$i" -Config @{ size = '256MiB' } | Out-Null } 5 { param($i) Remove-StorageVolume benchceph "av$i" }
+    $addVol = Measure-Median { param($i) Add-StorageVolume benchceph "av$i" -Config @{ size = '256MiB' } | Out-Null } 5 { param($i) Remove-StorageVolume benchceph "av$i" -Confirm:$false }
     Add-Row 'Add-StorageVolume (ceph: rbd create, rbd-fuse, loop, mkfs.ext4, mount)' $addVol
     Remove-StoragePool benchbtrfs -Force -Confirm:$false
     Remove-StoragePool benchzfs -Force -Confirm:$false
@@ -191,7 +191,7 @@ try {
                 $how = if ($pool -eq 'default') { 'idmapped mount' } else { 'chown shift, overlayfs' }
                 Add-Row "Give a $fileCount-file volume to a container with another map ($how)" $give
                 Dismount-StorageVolume $pool "files$fileCount" (Get-StorageVolume $pool "files$fileCount").UsedBy[0]
-                Remove-StorageVolume $pool "files$fileCount"
+                Remove-StorageVolume $pool "files$fileCount" -Confirm:$false
             }
         }
         Remove-StoragePool ovbench -Confirm:$false

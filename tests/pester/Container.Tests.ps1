@@ -687,3 +687,69 @@ Describe 'Bad input on a fresh host' {
         Get-ContainerStateSnapshot | Should -Be $before
     }
 }
+
+Describe 'Daily use: several names, patterns, -PassThru, -Property, Addresses, prompts and completion' {
+    BeforeEach { $script:t = New-ContainerTestRoot }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestBridge; Remove-TestRoot }
+
+    It 'New-Container web1, web2 -Image busybox -Start makes and starts both' {
+        $c = @(New-Container web1, web2 -Image busybox -Start)
+        $c.Name | Should -Be @('web1', 'web2')
+        (Get-Container web*).State | Should -Be @('Running', 'Running')
+    }
+
+    It 'Remove-Container web* -WhatIf names each container the pattern matches; -PassThru writes what was removed' {
+        $null = New-Container web1, web2, db1 -Image busybox
+        $r = Wait-ChildPwsh (Start-ChildPwsh -Script 'Remove-Container web* -WhatIf') -TimeoutSeconds 60
+        $r.Stdout | Should -Match "Remove container.*\bweb1\b"
+        $r.Stdout | Should -Match "Remove container.*\bweb2\b"
+        $r.Stdout | Should -Not -Match 'web\*'
+        @(Get-Container).Count | Should -Be 3
+        $gone = Remove-Container web* -PassThru
+        $gone.Name | Should -Be @('web1', 'web2')
+        $gone[0] | Should -BeOfType ([ContainerPS.Container])
+        (Get-Container).Name | Should -Be 'db1'
+        Get-ErrorId (Get-CommandError { Remove-Container nosuch* , nosuch }) | Should -Be 'ContainerNotFound' -Because 'a pattern that matches nothing is silent, a name that does not exist is not'
+    }
+
+    It '-Property of an unset config key writes nothing (lxc config get); an unknown property is still an error' {
+        $null = New-Container c1 -Image busybox -Config @{ 'limits.cpu' = '1' }
+        Get-Container c1 -Property limits.cpu | Should -Be '1'
+        $e = $null
+        $v = @(Get-Container c1 -Property limits.memory -ErrorVariable e)
+        $v | Should -BeNullOrEmpty
+        $e | Should -BeNullOrEmpty
+        Get-ErrorId (Get-CommandError { Get-Container c1 -Property nosuchproperty }) | Should -Be 'PropertyNotFound'
+    }
+
+    It 'Addresses is a property (Select-Object and remoting see it), not only a table column' {
+        $null = New-TestBridgeNetwork -Name lan -Subnet 10.205.15.0/24
+        $null = New-Container c1 -Image busybox -Network lan -Start
+        $a = (Get-Container c1 | Select-Object Name, Addresses).Addresses
+        @($a).Count | Should -Be 1
+        $a[0] | Should -Match '^10\.205\.15\.\d+$'
+        Stop-Container c1 -Force
+        (Get-Container c1).Addresses | Should -BeNullOrEmpty
+    }
+
+    It 'Remove-StorageVolume asks before the data goes (ConfirmImpact High): a non-interactive run without -Confirm:$false removes nothing' {
+        $null = New-Container c1 -Image busybox   # makes the default pool
+        $null = Add-StorageVolume default data
+        $r = Wait-ChildPwsh (Start-ChildPwsh -Script '$PSDefaultParameterValues.Clear(); Remove-StorageVolume default data') -TimeoutSeconds 60
+        $r.Stderr | Should -Match 'NonInteractive'
+        (Get-StorageVolume default data).Name | Should -Be 'data'
+        Remove-StorageVolume default data -Confirm:$false
+        Get-StorageVolume default -Type custom | Should -BeNullOrEmpty
+    }
+
+    It 'completes image names for -Image, snapshot names, and -Property keys' {
+        $null = New-Container c1 -Image busybox -Config @{ 'limits.memory' = '64MiB' }
+        $null = New-ContainerSnapshot c1 before-upgrade
+        $complete = { param($line) (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText }
+        & $complete 'New-Container x -Image busy' | Should -Be 'busybox'
+        & $complete 'Restore-ContainerSnapshot c1 bef' | Should -Be 'before-upgrade'
+        & $complete 'Get-ContainerSnapshot -Container c1 -Name b' | Should -Be 'before-upgrade'
+        & $complete 'Get-Container c1 -Property limits.m' | Should -Be 'limits.memory'
+        & $complete 'Get-Container c1 -Property LastE' | Should -Be 'LastExitCode'
+    }
+}

@@ -8,6 +8,8 @@ $script:ModulePath = Join-Path $script:RepoRoot 'ContainerPS.psd1'
 $script:Current = $null
 $script:SavedRoot = $null
 $script:Children = [System.Collections.Generic.List[object]]::new()
+# Remove-StorageVolume asks (ConfirmImpact High: the data goes); tests run non-interactively and mean it.
+$global:PSDefaultParameterValues['Remove-StorageVolume:Confirm'] = $false
 
 function Get-ModulePath { $script:ModulePath }
 function Get-RepoRoot { $script:RepoRoot }
@@ -91,7 +93,7 @@ function Get-ErrorId {
 <# What every child pwsh script starts with: stop on errors, no progress, plain output, the built module (unless -NoImport). #>
 function Get-ChildPrefix {
     param([switch] $NoImport)
-    $prefix = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; "
+    $prefix = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; `$PSDefaultParameterValues['Remove-StorageVolume:Confirm'] = `$false; "
     if (-not $NoImport) { $prefix += "Import-Module '$($script:ModulePath)'; " }
     $prefix
 }

@@ -21,6 +21,8 @@ public sealed class Container
     public ContainerDevice[] Devices { get; init; } = Array.Empty<ContainerDevice>();
     /// <summary>The container's network interfaces, one per attached CNI network (addresses while it runs).</summary>
     public NetworkAttachment[] Network { get; init; } = Array.Empty<NetworkAttachment>();
+    /// <summary>The addresses of its attached interfaces, without prefix length (10.88.0.2), while it runs.</summary>
+    public string[] Addresses => Network.Where(n => n.Attached).SelectMany(n => n.Addresses).Select(a => a.Split('/')[0]).ToArray();
     /// <summary>Why the container is in Error, or how it last exited.</summary>
     public string? StatusReason { get; init; }
     /// <summary>True when Stop-Container -Stateful saved its running state: the next Start-Container restores it.</summary>

@@ -52,6 +52,7 @@ public sealed class RestoreContainerCommand : ContainerPSCmdlet
 
     /// <summary>A stateful snapshot: its filesystem and its processes are restored.</summary>
     [Parameter(Mandatory = true, ParameterSetName = "Snapshot", Position = 1)]
+    [ArgumentCompleter(typeof(SnapshotNameCompleter))]
     public string Snapshot { get; set; } = "";
 
     [Parameter]

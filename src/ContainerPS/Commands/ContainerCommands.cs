@@ -8,10 +8,12 @@ namespace ContainerPS.Commands;
 [OutputType(typeof(Container))]
 public sealed class NewContainerCommand : ContainerPSCmdlet
 {
+    /// <summary>One name or several (New-Container web1, web2 -Image busybox): a container each.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    public string Name { get; set; } = "";
+    public string[] Name { get; set; } = Array.Empty<string>();
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string Image { get; set; } = "";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -37,15 +39,18 @@ public sealed class NewContainerCommand : ContainerPSCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!ShouldProcess(Name, $"Create container from image '{Image}'"))
-            return;
-        Try(() =>
+        foreach (var name in Name)
         {
-            var c = Engine.Containers.Create(Name, Image, StoragePool, ConfigFrom(Config), IsolatedIdmap, Privileged, Network);
-            if (Start)
-                c = Engine.Containers.Start(Name);
-            WriteObject(c);
-        });
+            if (!ShouldProcess(name, $"Create container from image '{Image}'"))
+                continue;
+            Try(() =>
+            {
+                var c = Engine.Containers.Create(name, Image, StoragePool, ConfigFrom(Config), IsolatedIdmap, Privileged, Network);
+                if (Start)
+                    c = Engine.Containers.Start(name);
+                WriteObject(c);
+            });
+        }
     }
 }
 
@@ -59,6 +64,7 @@ public sealed class GetContainerCommand : ContainerPSCmdlet
     public string[]? Name { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(PropertyNameCompleter))]
     public string? Property { get; set; }
 
     protected override void ProcessRecord()
@@ -72,10 +78,11 @@ public sealed class GetContainerCommand : ContainerPSCmdlet
     }
 }
 
-/// <summary>Cmdlets that act on containers named by -Name (or piped containers).</summary>
+/// <summary>Cmdlets that act on containers named by -Name (wildcards match existing containers) or piped.</summary>
 public abstract class ContainerActionCmdlet : ContainerPSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ContainerNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
@@ -88,7 +95,17 @@ public abstract class ContainerActionCmdlet : ContainerPSCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var name in Name)
+        IEnumerable<string> names = Name;
+        if (Name.Any(WildcardPattern.ContainsWildcardCharacters))
+        {
+            // Patterns name the containers they match, so -WhatIf and -Confirm show each one.
+            IReadOnlyList<Container> all = Array.Empty<Container>();
+            if (!Try(() => all = Engine.Containers.List()))
+                return;
+            names = Select(all, c => c.Name, Name,
+                n => new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{n}' not found.", n)).Select(c => c.Name).ToList();
+        }
+        foreach (var name in names)
         {
             if (!ShouldProcess(name, Action))
                 continue;
@@ -164,10 +181,12 @@ public sealed class RemoveContainerCommand : ContainerActionCmdlet
 
     protected override string Action => Force ? "Kill and remove container" : "Remove container";
 
+    /// <returns>With -PassThru, the container as it was just before it was removed.</returns>
     protected override Container? Act(string name)
     {
+        var before = PassThru ? Engine.Containers.Get(name) : null;
         Engine.Containers.Remove(name, Force);
-        return null;
+        return before;
     }
 }
 

@@ -85,6 +85,7 @@ public sealed class GetContainerNetworkCommand : ContainerPSCmdlet
     public string[]? Name { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(PropertyNameCompleter))]
     public string? Property { get; set; }
 
     protected override void ProcessRecord()

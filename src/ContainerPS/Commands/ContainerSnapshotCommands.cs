@@ -11,6 +11,7 @@ public abstract class ContainerSnapshotCmdlet : ContainerPSCmdlet
     public string Container { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SnapshotNameCompleter))]
     public string Name { get; set; } = "";
 }
 
@@ -35,6 +36,7 @@ public sealed class GetContainerSnapshotCommand : ContainerPSCmdlet
 
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SnapshotNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

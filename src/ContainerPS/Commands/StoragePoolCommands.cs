@@ -44,6 +44,7 @@ public sealed class GetStoragePoolCommand : ContainerPSCmdlet
 
     /// <summary>Return only this property's bare value (a property name such as used, or a config key).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(PropertyNameCompleter))]
     public string? Property { get; set; }
 
     protected override void ProcessRecord()

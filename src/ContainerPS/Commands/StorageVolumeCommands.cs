@@ -56,6 +56,7 @@ public sealed class GetStorageVolumeCommand : ContainerPSCmdlet
 
     /// <summary>Return only this property's bare value (a property name such as used, or a config key).</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(PropertyNameCompleter))]
     public string? Property { get; set; }
 
     protected override void ProcessRecord()
@@ -171,7 +172,7 @@ public sealed class CopyStorageVolumeCommand : StorageVolumeCmdlet
     }
 }
 
-[Cmdlet(VerbsCommon.Remove, "StorageVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Remove, "StorageVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)] // its data goes: it asks, as Remove-StoragePool does
 public sealed class RemoveStorageVolumeCommand : StorageVolumeCmdlet
 {
     protected override void ProcessRecord()
