@@ -16,8 +16,7 @@ Describe 'Get-ContainerState' {
     BeforeEach { $script:t = New-ContainerTestRoot }
     AfterEach {
         Remove-TestContainers
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        Remove-TestBridge
+        Remove-TestNetworks
         Remove-TestRoot
     }
 
