@@ -42,6 +42,7 @@
         'Remove-Container'
         'Wait-Container'
         'Get-ContainerLog'
+        'Get-ContainerState'
         'New-ContainerSnapshot'
         'Get-ContainerSnapshot'
         'Restore-ContainerSnapshot'

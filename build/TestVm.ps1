@@ -59,6 +59,12 @@ $TestVmSelection = [ordered]@{
         '*Test-ContainerNetwork runs CHECK*'
         '*after a "reboot"*'
     )
+    'ContainerState.Tests.ps1'      = @(
+        '*a running container: typed object, memory it allocates*'
+        '*CpuTime grows while the container runs a busy loop'
+        '*network counters per interface*'
+        '*a stopped container has state Stopped and null counters*'
+    )
     'ContainerCheckpoint.Tests.ps1' = @('*')
     'MoveContainer.Tests.ps1'       = @(
         '*the destination is a separate host*'

@@ -31,6 +31,9 @@ public class ContainerPSException : Exception
     public string ErrorId { get; }
     public object? Target { get; }
 
+    public static ContainerPSException ContainerNotFound(string name) =>
+        new(ErrorKind.NotFound, "ContainerNotFound", $"Container '{Names.Printable(name)}' not found.", name);
+
     public static ContainerPSException PoolNotFound(string name) =>
         new(ErrorKind.NotFound, "PoolNotFound", $"Storage pool '{name}' not found.", name);
 

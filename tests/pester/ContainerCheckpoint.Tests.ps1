@@ -54,8 +54,7 @@ Describe 'CRIU checkpoint and restore' {
     AfterEach {
         Get-Job | Remove-Job -Force
         Remove-TestContainers
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        Remove-TestBridge
+        Remove-TestNetworks
         Remove-TestRoot
     }
 

@@ -38,8 +38,7 @@ Describe 'CNI networks' {
     BeforeEach { $script:t = New-ContainerTestRoot }
     AfterEach {
         Remove-TestContainers
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        Remove-TestBridge
+        Remove-TestNetworks
         Remove-TestRoot
     }
 

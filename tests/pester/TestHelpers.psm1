@@ -631,6 +631,12 @@ function New-TestBridgeNetwork {
     New-ContainerNetwork -Name $Name -Config ([ordered]@{ cniVersion = $Version; plugins = @($bridgeConf) + $Extra })
 }
 
+<# Removes the test root's CNI networks (DEL already done by Remove-TestContainers), then the bridges the tests made. #>
+function Remove-TestNetworks {
+    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+    Remove-TestBridge
+}
+
 <# Registers a bridge a test made by hand, so Remove-TestBridge deletes it too. #>
 function Add-TestBridge { param([Parameter(Mandatory)] [string] $Name) $script:Bridges.Add($Name) }
 

@@ -157,7 +157,7 @@ public sealed class NetworkService
         (container is null ? store.Attachments() : store.Attachments(ContainerRowId(container))).Select(ToAttachment).ToList();
 
     private long ContainerRowId(string name) =>
-        (store.Container(Names.Validate(name, "container")) ?? throw new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{name}' not found.", name)).Id;
+        (store.Container(Names.Validate(name, "container")) ?? throw ContainerPSException.ContainerNotFound(name)).Id;
 
     internal static NetworkAttachment ToAttachment(AttachmentRow a)
     {

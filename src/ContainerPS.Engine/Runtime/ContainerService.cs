@@ -265,15 +265,22 @@ public sealed partial class ContainerService
     public Container Get(string name) => ToContainer(Row(name));
 
     private ContainerRow Row(string name) =>
-        store.Container(name) ?? throw new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{Names.Printable(name)}' not found.", name);
+        store.Container(name) ?? throw ContainerPSException.ContainerNotFound(name);
+
+    /// <summary>What the runtime files say of a ready container (null while it is being created or removed), and the state shown for it.</summary>
+    private (RuntimeStatus? Runtime, string State) StatusOf(ContainerRow row)
+    {
+        var rt = row.State == RowState.Ready ? Runtime(row.Name).Inspect() : null;
+        return (rt, rt?.State ?? char.ToUpperInvariant(row.State[0]) + row.State[1..]);
+    }
 
     private Container ToContainer(ContainerRow row)
     {
-        var rt = row.State == RowState.Ready ? Runtime(row.Name).Inspect() : null;
+        var (rt, state) = StatusOf(row);
         return new Container
         {
             Name = row.Name,
-            State = rt?.State ?? char.ToUpperInvariant(row.State[0]) + row.State[1..],
+            State = state,
             Pid = rt?.Pid,
             Image = row.Image,
             Pool = row.Pool,

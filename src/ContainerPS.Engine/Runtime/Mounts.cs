@@ -128,7 +128,8 @@ public static partial class Mounts
         return false;
     }
 
-    private static string Unescape(string s) => s.Contains('\\')
+    /// <summary>A mountinfo field with its octal escapes (\040 for a space) decoded.</summary>
+    internal static string Unescape(string s) => s.Contains('\\')
         ? System.Text.RegularExpressions.Regex.Replace(s, @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString())
         : s;
 

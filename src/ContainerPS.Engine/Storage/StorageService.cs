@@ -438,6 +438,23 @@ public sealed class StorageService : IDisposable
         return (long)(st.f_bavail * st.f_frsize);
     }
 
+    /// <summary>Bytes a volume uses, as Get-StorageVolume reports them (Used), or null where the driver cannot tell.</summary>
+    public long? VolumeUsage(string poolName, string type, string name)
+    {
+        var pool = PoolRow(poolName);
+        return Usage(pool, VolumeRow(pool, type, name));
+    }
+
+    private long? Usage(PoolRow pool, VolumeRow v)
+    {
+        try { return Driver(pool.Driver).VolumeUsage(Ctx(pool), Ctx(v)); }
+        catch (IOException e)
+        {
+            log.Verbose($"usage of volume {v.Name}: {e.Message}");
+            return null;
+        }
+    }
+
     /// <summary>True when the pool has a volume row of that type and name (in any state).</summary>
     public bool HasVolume(string poolName, string type, string name) => store.Volume(PoolRow(poolName).Id, type, name) is not null;
 
@@ -625,9 +642,6 @@ public sealed class StorageService : IDisposable
     private StorageVolume ToVolume(PoolRow pool, VolumeRow v, IReadOnlyList<VolumeRow>? volumes = null)
     {
         var driver = Driver(pool.Driver);
-        long? used = null;
-        try { used = driver.VolumeUsage(Ctx(pool), Ctx(v)); }
-        catch (IOException e) { log.Verbose($"usage of volume {v.Name}: {e.Message}"); }
         return new StorageVolume
         {
             Pool = pool.Name,
@@ -635,7 +649,7 @@ public sealed class StorageService : IDisposable
             Type = v.Type,
             Description = v.Description,
             Config = new SortedDictionary<string, string>(v.Config, StringComparer.Ordinal),
-            Used = used,
+            Used = Usage(pool, v),
             Size = v.Config.TryGetValue("size", out var s) && ByteSize.TryParse(s, out var n) ? n : null,
             SizeEnforced = v.Config.ContainsKey("size") && driver.EnforcesSize(Ctx(pool)),
             Path = driver.VolumePath(Ctx(pool), Ctx(v)),
@@ -692,12 +706,9 @@ public sealed class StorageService : IDisposable
 
     private StorageVolumeSnapshot ToSnapshot(PoolRow pool, string volume, VolumeRow s)
     {
-        long? used = null;
-        try { used = Driver(pool.Driver).VolumeUsage(Ctx(pool), Ctx(s)); }
-        catch (IOException e) { log.Verbose($"usage of snapshot {s.Name}: {e.Message}"); }
         return new StorageVolumeSnapshot
         {
-            Pool = pool.Name, Volume = volume, Name = s.Name[(volume.Length + 1)..], Used = used, CreatedAt = s.CreatedAt,
+            Pool = pool.Name, Volume = volume, Name = s.Name[(volume.Length + 1)..], Used = Usage(pool, s), CreatedAt = s.CreatedAt,
         };
     }
 

@@ -72,8 +72,7 @@ public sealed class GetContainerCommand : ContainerPSCmdlet
         IReadOnlyList<Container> all = Array.Empty<Container>();
         if (!Try(() => all = Engine.Containers.List()))
             return;
-        foreach (var c in Select(all, c => c.Name, Name,
-                     n => new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{n}' not found.", n)))
+        foreach (var c in Select(all, c => c.Name, Name, ContainerPSException.ContainerNotFound))
             WriteEntity(c, Property);
     }
 }

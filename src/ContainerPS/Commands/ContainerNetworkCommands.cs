@@ -205,8 +205,7 @@ public sealed class GetContainerNetworkAttachmentCommand : ContainerPSCmdlet
         IReadOnlyList<Container> containers = Array.Empty<Container>();
         if (!Try(() => { all = Engine.Networks.Attachments(); containers = Engine.Containers.List(); }))
             return;
-        var names = Select(containers, c => c.Name, Name,
-            n => new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{n}' not found.", n)).Select(c => c.Name).ToHashSet();
+        var names = Select(containers, c => c.Name, Name, ContainerPSException.ContainerNotFound).Select(c => c.Name).ToHashSet();
         var patterns = Network?.Select(p => new WildcardPattern(p, WildcardOptions.IgnoreCase)).ToList();
         foreach (var a in all.Where(a => names.Contains(a.Container) && (patterns is null || patterns.Any(p => p.IsMatch(a.Network)))))
             WriteObject(a);

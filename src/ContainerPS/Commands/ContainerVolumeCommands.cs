@@ -86,8 +86,7 @@ public sealed class GetContainerIdmapCommand : ContainerPSCmdlet
         IReadOnlyList<Container> containers = Array.Empty<Container>();
         if (!Try(() => { all = Engine.Containers.Idmaps(null); containers = Engine.Containers.List(); }))
             return;
-        foreach (var c in Select(containers, c => c.Name, Name,
-                     n => new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{n}' not found.", n)))
+        foreach (var c in Select(containers, c => c.Name, Name, ContainerPSException.ContainerNotFound))
             foreach (var m in all.Where(m => m.Container == c.Name))
                 WriteObject(m);
     }
