@@ -64,8 +64,9 @@ function Invoke-Build {
 }
 
 # The module as users install it: a clean folder (the manifest, bin/ with the assemblies and the
-# native helpers, en-US/ help, LICENSE) published with PSResourceGet to a local repository, out/package
-# (registered for the publish only). PSResourceGet keeps no file modes: the module restores the exec
+# native helpers, en-US/ help, LICENSE) published with PSResourceGet to a local repository, out/package.
+# The repository is registered by a pwsh whose HOME is a temporary directory, so the user's own list
+# of repositories is never written. PSResourceGet keeps no file modes: the module restores the exec
 # bits of its helpers on import (Monitor.RepairPrograms).
 function Invoke-Package {
     Invoke-Bootstrap
@@ -77,10 +78,24 @@ function Invoke-Package {
     Build-ModuleBinaries (Join-Path $stage 'bin') 'Release'
     Copy-Item (Join-Path $Root 'ContainerPS.psd1'), (Join-Path $Root 'LICENSE') $stage
     Copy-Item -Recurse (Join-Path $Root 'en-US') $stage
-    $name = "ContainerPS-build-$PID"
-    Register-PSResourceRepository -Name $name -Uri $repo -Trusted
-    try { Publish-PSResource -Path $stage -Repository $name }
-    finally { Unregister-PSResourceRepository -Name $name }
+    # .NET gives "" for a special folder that does not exist, and NuGet and PSResourceGet then write
+    # below the working directory: the folders exist, and the publish runs in the temporary HOME.
+    $tempHome = Join-Path ([IO.Path]::GetTempPath()) "cps-package-$PID"
+    $null = New-Item -ItemType Directory -Force (Join-Path $tempHome '.config'), (Join-Path $tempHome '.local/share')
+    $pwsh = @([Environment]::ProcessPath) + @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    $publish = "`$ErrorActionPreference = 'Stop'; Register-PSResourceRepository -Name build -Uri '$repo' -Trusted; Publish-PSResource -Path '$stage' -Repository build"
+    $saved = $env:HOME, $env:XDG_DATA_HOME, $env:XDG_CONFIG_HOME
+    Push-Location $tempHome
+    try {
+        $env:HOME, $env:XDG_DATA_HOME, $env:XDG_CONFIG_HOME = $tempHome, $null, $null
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $publish
+        if ($LASTEXITCODE -ne 0) { throw "Publish-PSResource failed with exit code $LASTEXITCODE" }
+    }
+    finally {
+        Pop-Location
+        $env:HOME, $env:XDG_DATA_HOME, $env:XDG_CONFIG_HOME = $saved
+        Remove-Item -Recurse -Force $tempHome
+    }
     $version = (Import-PowerShellDataFile (Join-Path $Root 'ContainerPS.psd1')).ModuleVersion
     $nupkg = Join-Path $repo "ContainerPS.$version.nupkg"
     if (-not (Test-Path $nupkg)) { throw "Publish-PSResource made no $nupkg" }

@@ -1,6 +1,6 @@
 #Requires -Version 7.4
 # The package users install: build.ps1 -Task Package (unless out/package holds one newer than the
-# last build), a local PSResourceGet repository in a temporary directory, Install-PSResource into a
+# last build and the files it copies), a local PSResourceGet repository in a temporary directory, Install-PSResource into a
 # user scope whose HOME is a temporary directory (the real user module path and repository list are
 # not touched), then Import-Module ContainerPS by name in a child pwsh started elsewhere, which runs
 # a busybox container. PSResourceGet keeps no file modes: the module gives its native helpers back
@@ -14,10 +14,11 @@ BeforeAll {
     $repoRoot = Get-RepoRoot
     $version = (Import-PowerShellDataFile (Get-ModulePath)).ModuleVersion
     $built = Join-Path $repoRoot "out/package/ContainerPS.$version.nupkg"
-    $lastBuild = @(Get-ChildItem -File (Join-Path $repoRoot 'bin') -ErrorAction SilentlyContinue) + @(Get-Item (Get-ModulePath)) |
-        Measure-Object -Property LastWriteTimeUtc -Maximum
+    $lastBuild = @(Get-ChildItem -File (Join-Path $repoRoot 'bin'), (Join-Path $repoRoot 'en-US') -ErrorAction SilentlyContinue) +
+        @(Get-Item (Get-ModulePath), (Join-Path $repoRoot 'LICENSE')) | Measure-Object -Property LastWriteTimeUtc -Maximum
     if (-not (Test-Path $built) -or (Get-Item $built).LastWriteTimeUtc -lt $lastBuild.Maximum) {
-        $out = & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $repoRoot 'build.ps1') -Task Package 2>&1
+        $pwsh = Get-PwshCommand
+        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -File (Join-Path $repoRoot 'build.ps1') -Task Package 2>&1
         if ($LASTEXITCODE -ne 0) { throw "build.ps1 -Task Package failed ($LASTEXITCODE):`n$($out -join "`n")" }
     }
 
@@ -25,7 +26,8 @@ BeforeAll {
     $script:Base = Join-Path '/tmp' ('cps-pester-pkg-' + [guid]::NewGuid().ToString('N').Substring(0, 12))
     $script:UserHome = Join-Path $Base 'home'
     $repository = Join-Path $Base 'repository'
-    $null = New-Item -ItemType Directory -Force $UserHome, $repository
+    # (.NET gives "" for a special folder that does not exist; NuGet would then write below the working directory.)
+    $null = New-Item -ItemType Directory -Force $repository, (Join-Path $UserHome '.config'), (Join-Path $UserHome '.local/share')
     Copy-Item $built $repository
     $script:ChildEnvironment = @{
         HOME = $UserHome; PSModulePath = ''; XDG_DATA_HOME = ''; XDG_CONFIG_HOME = ''; XDG_CACHE_HOME = ''; CONTAINERPS_LIBEXEC = ''
