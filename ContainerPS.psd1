@@ -69,8 +69,11 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('Linux', 'Containers', 'LXC', 'LXD', 'Incus', 'runc', 'CRIU', 'CNI', 'Storage', 'btrfs', 'ZFS', 'Ceph')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('Linux', 'PSEdition_Core', 'containers', 'lxd', 'criu', 'lxc', 'incus', 'runc', 'cni', 'storage', 'btrfs', 'zfs', 'ceph')
+            # The MIT License, as in LICENSE (shipped in the package). The project has no public home
+            # page yet, so there is no ProjectUri.
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = '0.1.0: first release. Storage pools and volumes (dir, btrfs, zfs, ceph RBD) with snapshots and copies; images (built-in busybox, rootfs/LXD/OCI imports, Debian via debootstrap); unprivileged containers on runc with a native monitor and idmapped rootfs; Invoke-ContainerExec; CNI networks; CRIU checkpoint/restore and Move-Container over PowerShell remoting; custom volumes in containers; id maps. Runs as root on Debian 12 or 13 (x86_64). Installed with PSResourceGet, the module gives its native helpers back their exec bits on import.'
         }
     }
 }

@@ -14,11 +14,13 @@
                  cgroup v2, systemd) under QEMU runs a part of the tests and the boot tests.
       Demo       Build, then runs the main job on the embedded defaults.
       Bench      Build, then runs the benchmarks and prints medians and ratios.
+      Package    Bootstrap, then builds the module (Release) into a clean folder out/stage/ContainerPS and
+                 publishes it with PSResourceGet to out/package/ContainerPS.<version>.nupkg.
       Clean      Removes build output.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'TestVm', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'TestVm', 'Demo', 'Bench', 'Package', 'Clean')]
     [string] $Task = 'Build',
     [string] $Configuration = 'Release',
     # Only run xunit tests whose fully qualified name matches this filter, and Pester files matching -PesterPath.
@@ -50,11 +52,54 @@ function Invoke-Bootstrap {
     Invoke-Native dotnet @('restore', (Join-Path $Root 'ContainerPS.sln')) -Quiet
 }
 
+# The assemblies (with their dependencies) and the native helpers, into $Bin.
+function Build-ModuleBinaries([string] $Bin, [string] $Config) {
+    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/ContainerPS/ContainerPS.csproj'), '-c', $Config, '-o', $Bin, '--no-restore', '-nologo', '-v', 'quiet') -Quiet
+    Invoke-Native make @('-s', '-C', (Join-Path $Root 'native'), "OUT=$Bin") -Quiet
+}
+
 function Invoke-Build {
     Invoke-Bootstrap
-    $bin = Join-Path $Root 'bin'
-    Invoke-Native dotnet @('publish', (Join-Path $Root 'src/ContainerPS/ContainerPS.csproj'), '-c', $Configuration, '-o', $bin, '--no-restore', '-nologo', '-v', 'quiet') -Quiet
-    Invoke-Native make @('-s', '-C', (Join-Path $Root 'native'), "OUT=$bin") -Quiet
+    Build-ModuleBinaries (Join-Path $Root 'bin') $Configuration
+}
+
+# The module as users install it: a clean folder (the manifest, bin/ with the assemblies and the
+# native helpers, en-US/ help, LICENSE) published with PSResourceGet to a local repository, out/package.
+# The repository is registered by a pwsh whose HOME is a temporary directory, so the user's own list
+# of repositories is never written. PSResourceGet keeps no file modes: the module restores the exec
+# bits of its helpers on import (Monitor.RepairPrograms).
+function Invoke-Package {
+    Invoke-Bootstrap
+    $out = Join-Path $Root 'out'
+    $stage = Join-Path $out 'stage/ContainerPS'
+    $repo = Join-Path $out 'package'
+    foreach ($d in (Split-Path $stage), $repo) { if (Test-Path $d) { Remove-Item -Recurse -Force $d } }
+    $null = New-Item -ItemType Directory -Force $stage, $repo
+    Build-ModuleBinaries (Join-Path $stage 'bin') 'Release'
+    Copy-Item (Join-Path $Root 'ContainerPS.psd1'), (Join-Path $Root 'LICENSE') $stage
+    Copy-Item -Recurse (Join-Path $Root 'en-US') $stage
+    # .NET gives "" for a special folder that does not exist, and NuGet and PSResourceGet then write
+    # below the working directory: the folders exist, and the publish runs in the temporary HOME.
+    $tempHome = Join-Path ([IO.Path]::GetTempPath()) "cps-package-$PID"
+    $null = New-Item -ItemType Directory -Force (Join-Path $tempHome '.config'), (Join-Path $tempHome '.local/share')
+    $pwsh = @([Environment]::ProcessPath) + @(if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+    $publish = "`$ErrorActionPreference = 'Stop'; Register-PSResourceRepository -Name build -Uri '$repo' -Trusted; Publish-PSResource -Path '$stage' -Repository build"
+    $saved = $env:HOME, $env:XDG_DATA_HOME, $env:XDG_CONFIG_HOME
+    Push-Location $tempHome
+    try {
+        $env:HOME, $env:XDG_DATA_HOME, $env:XDG_CONFIG_HOME = $tempHome, $null, $null
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $publish
+        if ($LASTEXITCODE -ne 0) { throw "Publish-PSResource failed with exit code $LASTEXITCODE" }
+    }
+    finally {
+        Pop-Location
+        $env:HOME, $env:XDG_DATA_HOME, $env:XDG_CONFIG_HOME = $saved
+        Remove-Item -Recurse -Force $tempHome
+    }
+    $version = (Import-PowerShellDataFile (Join-Path $Root 'ContainerPS.psd1')).ModuleVersion
+    $nupkg = Join-Path $repo "ContainerPS.$version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "Publish-PSResource made no $nupkg" }
+    Write-Host $nupkg
 }
 
 function Get-TrxCounts([string] $Path) {
@@ -149,7 +194,7 @@ function Invoke-Bench {
 }
 
 function Invoke-Clean {
-    foreach ($d in @('bin', '.artifacts') + (Get-ChildItem -Path (Join-Path $Root 'src'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj | ForEach-Object FullName)) {
+    foreach ($d in @('bin', 'out', '.artifacts') + (Get-ChildItem -Path (Join-Path $Root 'src'), (Join-Path $Root 'tests') -Directory -Recurse -Include bin, obj | ForEach-Object FullName)) {
         $p = if ([IO.Path]::IsPathRooted($d)) { $d } else { Join-Path $Root $d }
         if (Test-Path $p) { Remove-Item -Recurse -Force $p }
     }
@@ -168,5 +213,6 @@ switch ($Task) {
     }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
+    'Package' { Invoke-Package }
     'Clean' { Invoke-Clean }
 }

@@ -106,15 +106,15 @@ function Get-PwshCommand {
     $pwsh + @('-NoProfile', '-NonInteractive')
 }
 
-<# The ProcessStartInfo of a child pwsh: redirected stdio, the repo as working directory, this test's state root, no fault injection. #>
+<# The ProcessStartInfo of a child pwsh: redirected stdio, the repo (or WorkingDirectory) as working directory, this test's state root, no fault injection. #>
 function New-ChildPwshStartInfo {
-    param([hashtable] $Environment = @{}, [switch] $Terminal)
+    param([hashtable] $Environment = @{}, [switch] $Terminal, [string] $WorkingDirectory = $script:RepoRoot)
     $psi = [System.Diagnostics.ProcessStartInfo]::new()
     $psi.UseShellExecute = $false
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $psi.RedirectStandardInput = $true
-    $psi.WorkingDirectory = $script:RepoRoot
+    $psi.WorkingDirectory = $WorkingDirectory
     foreach ($k in 'CONTAINERPS_FAULT', 'CONTAINERPS_FAULT_SIGNAL') { $null = $psi.Environment.Remove($k) }
     $psi.Environment['CONTAINERPS_ROOT'] = $env:CONTAINERPS_ROOT
     $psi.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
@@ -132,15 +132,18 @@ function New-ChildPwshStartInfo {
     Start it exactly as a user would (dotnet pwsh, the repository's local tool), which runs pwsh in
     a second process below the dotnet muxer. Without it the child is one process (dotnet pwsh.dll),
     so its Id is the pid of the process that runs the engine.
+.PARAMETER WorkingDirectory
+    Where the child starts (the repository by default).
 #>
 function Start-ChildPwsh {
     param(
         [Parameter(Mandatory)] [string] $Script,
         [hashtable] $Environment = @{},
         [switch] $ViaDotnetTool,
-        [switch] $NoImport
+        [switch] $NoImport,
+        [string] $WorkingDirectory = $script:RepoRoot
     )
-    $psi = New-ChildPwshStartInfo -Environment $Environment
+    $psi = New-ChildPwshStartInfo -Environment $Environment -WorkingDirectory $WorkingDirectory
     $pwsh = if ($ViaDotnetTool) { @('dotnet', 'pwsh', '-NoProfile', '-NonInteractive') } else { Get-PwshCommand }
     $psi.FileName = $pwsh[0]
     foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-Command', ((Get-ChildPrefix -NoImport:$NoImport) + $Script))) { $psi.ArgumentList.Add($a) }

@@ -1,3 +1,5 @@
+using ContainerPS.Engine.Util;
+
 namespace ContainerPS.Engine.Runtime;
 
 /// <summary>Where the native monitor and runc are.</summary>
@@ -22,15 +24,42 @@ public static class Monitor
         catch (ContainerPSException) { return null; }
     }
 
+    /// <summary>The native programs (not the preloaded .so shims), each of which must be executable.</summary>
+    public static readonly IReadOnlyList<string> Programs = new[] { "cps-monitor", "cps-exec", "cps-hook", "cps-mount" };
+
+    /// <summary>
+    /// Gives back the exec bits of the native programs that lost them (PSResourceGet installs every
+    /// file without its mode) where that is safe; what it cannot fix fails with
+    /// NativeHelperNotExecutable when the program is used. The module calls it on import.
+    /// </summary>
+    public static void RepairPrograms()
+    {
+        foreach (var name in Programs)
+        {
+            try { _ = Native(name); }
+            catch (ContainerPSException) { } // reported by the command that needs the program
+        }
+    }
+
     private static string Native(string name)
     {
         var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };
         foreach (var dir in dirs)
             if (!string.IsNullOrEmpty(dir) && File.Exists(System.IO.Path.Join(dir, name)))
-                return System.IO.Path.Join(dir, name);
+            {
+                var path = System.IO.Path.Join(dir, name);
+                if (!name.EndsWith(".so", StringComparison.Ordinal) && !executable.ContainsKey(path))
+                {
+                    NativeHelper.EnsureExecutable(path);
+                    executable[path] = true;
+                }
+                return path;
+            }
         throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
             $"{name} was not found next to the module: build it with 'build.ps1 -Task Build'.", name);
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> executable = new(StringComparer.Ordinal);
 
     /// <summary>runc from PATH (Debian installs it in /usr/sbin).</summary>
     public static string Runc => runc ??= Which("runc") ?? throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
