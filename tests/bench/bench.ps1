@@ -26,11 +26,27 @@ function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [script
     $sorted[[int][math]::Floor($sorted.Count / 2)]
 }
 
-# Peers are started through bash so their stdio is /dev/null (a detached container must not hold
-# this session's pipes); the cost of that wrapper alone is measured and shown.
+# Peers are started with Process.Start, the way ContainerPS starts its helpers (no shell wrapper in
+# their figures): arguments split on spaces (no path here has one), stdin closed, stdout and stderr
+# piped and not waited for (a detached container may hold them).
+$peerProcesses = [Collections.Generic.List[Diagnostics.Process]]::new()
+function Start-Peer([string] $Command) {
+    $parts = $Command -split ' '
+    $psi = [Diagnostics.ProcessStartInfo]::new($parts[0])
+    foreach ($a in $parts | Select-Object -Skip 1) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [Diagnostics.Process]::Start($psi)
+    $p.StandardInput.Close()
+    $peerProcesses.Add($p)
+    $p
+}
 function Sh([string] $Command) {
-    & bash -c "exec $Command </dev/null >/dev/null 2>&1"
-    if ($LASTEXITCODE -ne 0) { throw "failed ($LASTEXITCODE): $Command" }
+    $p = Start-Peer $Command
+    if (-not $p.WaitForExit([TimeSpan]::FromMinutes(5))) { $p.Kill(); throw "timed out: $Command" }
+    if ($p.ExitCode -ne 0) { throw "failed ($($p.ExitCode)): $Command" }
 }
 
 $rows = [Collections.Generic.List[object]]::new()
@@ -61,7 +77,7 @@ try {
     # ---------------------------------------------------------------- containers
     $n = $ContainerIterations
     foreach ($i in 1..3) { New-Container "warm$i" busybox -Start | Out-Null; Remove-Container "warm$i" -Force }
-    $wrapper = Measure-Median { param($i) Sh 'true' } $n
+    $wrapper = Measure-Median { param($i) Sh "true" } $n
 
     $createStart = Measure-Median { param($i) New-Container "b$i" busybox -Start | Out-Null } $n
     $stopForce = Measure-Median { param($i) Stop-Container "b$i" -Force } $n
@@ -108,7 +124,7 @@ try {
     Add-Row 'Stop-Container -Force' $stopForce 'lxc-stop -k' $lxcStop
     Add-Row 'Remove-Container' $delete 'runc delete --force' $runcDelete
     Add-Row 'Remove-Container' $delete 'lxc-destroy' $lxcDestroy
-    Add-Row '(peer wrapper: bash -c exec true)' 0 'included in every peer figure' $wrapper
+    Add-Row "(starting a peer: Process.Start of true)" 0 "included in every peer figure" $wrapper
 
     # ---------------------------------------------------------------- start time vs files in the image
     foreach ($fileCount in 1000, 100000) {
@@ -232,13 +248,13 @@ try {
     foreach ($i in 1..10) { Invoke-ContainerExec ex -NonInteractive -- true }
     $execN = 100
     $exec = Measure-Median { param($i) Invoke-ContainerExec ex -NonInteractive -- true } $execN
-    $nsenter = Measure-Median { param($i) & nsenter -t $initPid -a true } $execN
-    $runcExec = Measure-Median { param($i) & runc --root (Join-Path $root 'run/runc') exec ex true } $execN
+    $nsenter = Measure-Median { param($i) Sh "nsenter -t $initPid -a true" } $execN
+    $runcExec = Measure-Median { param($i) Sh "runc --root $(Join-Path $root 'run/runc') exec ex true" } $execN
     Add-Row 'Invoke-ContainerExec ex true' $exec 'nsenter -t PID -a true (floor)' $nsenter
     Add-Row 'Invoke-ContainerExec ex true' $exec 'runc exec' $runcExec
     if ($lxc) {
         Sh "lxc-create -P $lxcPath -n la -f $conf -t busybox"; Sh "lxc-start -P $lxcPath -n la"
-        $attach = Measure-Median { param($i) & lxc-attach -P $lxcPath -n la -- true } $execN
+        $attach = Measure-Median { param($i) Sh "lxc-attach -P $lxcPath -n la -- true" } $execN
         Add-Row 'Invoke-ContainerExec ex true' $exec 'lxc-attach -- true' $attach
         Sh "lxc-stop -P $lxcPath -n la -k"; Sh "lxc-destroy -P $lxcPath -n la"
     }
@@ -250,7 +266,7 @@ try {
         $sshArgs = @('-q', '-i', $sshHost.KeyFile, '-p', $sshHost.Port, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true')
         & ssh @sshArgs
         if ($LASTEXITCODE -eq 0) {
-            $ssh = Measure-Median { param($i) & ssh @sshArgs } 20
+            $ssh = Measure-Median { param($i) Sh "ssh $($sshArgs -join ' ')" } 20
             Add-Row 'Invoke-ContainerExec ex true' $exec 'ssh root@127.0.0.1 true' $ssh
         }
     }
