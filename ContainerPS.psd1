@@ -62,6 +62,7 @@
         'Mount-StorageVolume'
         'Dismount-StorageVolume'
         'Get-ContainerIdmap'
+        'Copy-ContainerFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
