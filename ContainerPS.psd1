@@ -63,6 +63,7 @@
         'Mount-StorageVolume'
         'Dismount-StorageVolume'
         'Get-ContainerIdmap'
+        'Copy-ContainerFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -24,7 +24,10 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
                 catch (ContainerPSException e) { ThrowTerminatingError(ToErrorRecord(e)); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or DllNotFoundException)
                 {
-                    ThrowTerminatingError(new ErrorRecord(e, "StateUnavailable", ErrorCategory.ResourceUnavailable, ContainerHost.ResolveRoot()));
+                    var record = new ErrorRecord(e, "StateUnavailable", ErrorCategory.ResourceUnavailable, ContainerHost.ResolveRoot());
+                    if (!Environment.IsPrivilegedProcess) // the usual cause: say so first
+                        record.ErrorDetails = new ErrorDetails($"ContainerPS commands must run as root; the state in {ContainerHost.ResolveRoot()} cannot be opened by this user ({e.Message}).");
+                    ThrowTerminatingError(record);
                 }
             }
             return engine!;
