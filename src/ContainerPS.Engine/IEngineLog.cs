@@ -9,7 +9,7 @@ public interface IEngineLog
     void Verbose(string message);
     void Warning(string message);
 
-    /// <summary>Progress of a long operation (Write-Progress); <paramref name="percent"/> -1 ends it.</summary>
+    /// <summary>Progress of a long operation (Write-Progress); <paramref name="percent"/> -1 ends it, -2 is a step whose share of the whole is not known.</summary>
     void Progress(string activity, string status, int percent) { }
 }
 

@@ -153,7 +153,7 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
         WriteProgress(new ProgressRecord(1, activity, status)
         {
             PercentComplete = Math.Clamp(percent, -1, 100),
-            RecordType = percent < 0 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            RecordType = percent == -1 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         });
 
     public void Dispose()

@@ -650,4 +650,17 @@ public sealed class ImageServiceTests : IDisposable
             ! kill -0 $u 2>/dev/null
             """);
     }
+
+    [Theory]
+    [InlineData("I: Retrieving InRelease ", 5)]
+    [InlineData("I: Validating Packages ", 15)]
+    [InlineData("I: Extracting libc6...", 35)]
+    [InlineData("I: Installing core packages...", 50)]
+    [InlineData("I: Unpacking the base system...", 65)]
+    [InlineData("I: Configuring tzdata...", 80)]
+    [InlineData("I: Base system installed successfully.", 100)]
+    [InlineData("W: something", null)]
+    [InlineData("Get:1 http://deb.debian.org/debian bookworm InRelease", null)]
+    public void Debootstrap_stages_are_steps_of_its_progress(string line, int? percent) =>
+        Assert.Equal(percent, ContainerPS.Engine.Images.Debootstrap.Stage(line));
 }

@@ -29,7 +29,6 @@ function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [script
 # Peers are started with Process.Start, the way ContainerPS starts its helpers (no shell wrapper in
 # their figures): arguments split on spaces (no path here has one), stdin closed, stdout and stderr
 # piped and not waited for (a detached container may hold them).
-$peerProcesses = [Collections.Generic.List[Diagnostics.Process]]::new()
 function Start-Peer([string] $Command) {
     $parts = $Command -split ' '
     $psi = [Diagnostics.ProcessStartInfo]::new($parts[0])
@@ -40,7 +39,6 @@ function Start-Peer([string] $Command) {
     $psi.RedirectStandardError = $true
     $p = [Diagnostics.Process]::Start($psi)
     $p.StandardInput.Close()
-    $peerProcesses.Add($p)
     $p
 }
 function Sh([string] $Command) {
@@ -275,6 +273,38 @@ try {
     $bytes = (Invoke-ContainerExec ex -Raw -NonInteractive -- cat /root/big).Length
     $sw.Stop()
     Add-Row ("cat of a 256 MB file, -Raw: {0:N0} MB/s" -f ($bytes / 1MB / $sw.Elapsed.TotalSeconds)) $sw.Elapsed.TotalMilliseconds
+    # 256 MB of stdout into a file as bytes, beside cps-exec alone (Process.Start, its stdout copied to the file).
+    $out = Join-Path $root 'bytes.out'
+    $byteRuns = foreach ($k in 1..3) {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $fs = [IO.File]::Create($out)
+        Invoke-ContainerExec ex -AsByteStream -- head -c 268435456 /dev/zero | ForEach-Object { $fs.Write($_, 0, $_.Length) }
+        $fs.Close()
+        $sw.Elapsed.TotalMilliseconds
+        if ((Get-Item $out).Length -ne 268435456) { throw "-AsByteStream wrote $((Get-Item $out).Length) bytes" }
+    }
+    $aloneRuns = foreach ($k in 1..3) {
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $p = Start-Peer "$(Join-Path $PSScriptRoot '../../bin/cps-exec') --pid $initPid -- head -c 268435456 /dev/zero"
+        $fs = [IO.File]::Create($out)
+        $p.StandardOutput.BaseStream.CopyTo($fs, 1MB)
+        $fs.Close()
+        $p.WaitForExit()
+        $sw.Elapsed.TotalMilliseconds
+    }
+    $bytesMs = @($byteRuns | Sort-Object)[1]
+    Add-Row ("256 MB stdout to a file, -AsByteStream: {0:N0} MB/s (goal 1,000)" -f (256 / ($bytesMs / 1000))) $bytesMs 'cps-exec alone, stdout copied to the file' @($aloneRuns | Sort-Object)[1]
+    Remove-Item $out
+
+    # Fleet exec: one command in 20 containers at once, beside 20 nsenter started at once.
+    foreach ($k in 1..20) { New-Container "fleet$k" busybox -Start | Out-Null }
+    $fleetPids = @(Get-Container fleet* | ForEach-Object Pid)
+    $fleet = Measure-Median { param($i) Get-Container fleet* | Invoke-ContainerExec -ThrottleLimit 20 -- true } 10
+    $fleetSeq = Measure-Median { param($i) Get-Container fleet* | Invoke-ContainerExec -ThrottleLimit 1 -- true } 10
+    $fleetPeer = Measure-Median { param($i) $ps = foreach ($p in $fleetPids) { Start-Peer "nsenter -t $p -a true" }; foreach ($p in $ps) { $p.WaitForExit() } } 10
+    Add-Row 'Get-Container fleet* | Invoke-ContainerExec -ThrottleLimit 20 -- true (20 containers)' $fleet '20 nsenter -a true at once' $fleetPeer
+    Add-Row 'Get-Container fleet* | Invoke-ContainerExec -ThrottleLimit 1 -- true (20 containers)' $fleetSeq 'the same, 20 at once' $fleet
+    Get-Container fleet* | Remove-Container -Force
     Remove-Container ex -Force
 
     # ---------------------------------------------------------------- CRIU: checkpoint, restore, move

@@ -186,6 +186,24 @@ Describe 'Move-Container over PowerShell remoting' {
         Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count; @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count } | Should -Be @(0, 0)
     }
 
+
+    It 'shows each phase of the move on its progress bar' {
+        New-SharedNetwork -Name lan -Subnet 10.205.16.0/24
+        $null = New-Container -Name prog -Image busybox -Network lan -Start
+        $p = Get-ProgressRecord ("`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
+            "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
+            "Invoke-Command -Session `$s -ScriptBlock { param(`$m) Import-Module `$m } -ArgumentList '$(Get-ModulePath)'; " +
+            "Move-Container prog -Destination `$s -DataThroughSession; Remove-PSSession `$s")
+        $mine = @($p | Where-Object Activity -eq 'Moving prog to 127.0.0.1')
+        $status = @($mine.StatusDescription)
+        foreach ($phase in 'asking the destination*', 'freezing it (CRIU dump)', 'sending the filesystem: * MiB (compressed)', 'sending the saved state: * MiB (compressed)', 'restoring it on the destination', 'removing it here') {
+            @($status | Where-Object { $_ -like $phase }).Count | Should -BeGreaterThan 0 -Because "the phase '$phase' is shown"
+        }
+        $percent = @($mine | Where-Object RecordType -eq 'Processing' | ForEach-Object PercentComplete)
+        $percent | Should -Be ($percent | Sort-Object) -Because 'the bar only moves forward'
+        $mine[-1].RecordType | Should -Be 'Completed'
+        Invoke-Command -Session $script:s -ScriptBlock { (Get-Container prog).State } | Should -Be 'Running'
+    }
     It '-Live says why pre-copy is not possible here and changes nothing' {
         $support = Test-ContainerCheckpoint
         $null = New-Container -Name live -Image busybox -Start

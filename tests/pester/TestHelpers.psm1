@@ -745,4 +745,21 @@ function Invoke-KilledAtFault {
         if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
     }
 }
+<#
+.SYNOPSIS
+    Runs Script (text: it sees none of the caller's variables) in a runspace of its own with the
+    module loaded, and returns the progress records it wrote: Activity, StatusDescription,
+    PercentComplete, RecordType. The script's first error is thrown.
+#>
+function Get-ProgressRecord {
+    param([Parameter(Mandatory)] [string] $Script)
+    $ps = [powershell]::Create()
+    try {
+        $null = $ps.AddCommand('Import-Module').AddArgument($script:ModulePath).AddStatement()
+        $null = $ps.AddScript("& { `$ProgressPreference = 'Continue'; $Script }").Invoke()
+        if ($ps.Streams.Error.Count -gt 0) { throw $ps.Streams.Error[0] }
+        @($ps.Streams.Progress)
+    } finally { $ps.Dispose() }
+}
+
 Export-ModuleMember -Function *

@@ -116,13 +116,34 @@ internal static partial class Debootstrap
         return null;
     }
 
+    /// <summary>How far debootstrap is, by the stage an "I: ..." line names (null for other lines).</summary>
+    public static int? Stage(string line) =>
+        !line.StartsWith("I: ", StringComparison.Ordinal) ? null
+        : line.StartsWith("I: Retrieving", StringComparison.Ordinal) ? 5
+        : line.StartsWith("I: Validating", StringComparison.Ordinal) ? 15
+        : line.StartsWith("I: Checking", StringComparison.Ordinal) || line.StartsWith("I: Found", StringComparison.Ordinal) ? 25
+        : line.StartsWith("I: Extracting", StringComparison.Ordinal) ? 35
+        : line.StartsWith("I: Installing", StringComparison.Ordinal) ? 50
+        : line.StartsWith("I: Unpacking", StringComparison.Ordinal) ? 65
+        : line.StartsWith("I: Configuring", StringComparison.Ordinal) ? 80
+        : line.StartsWith("I: Base system installed", StringComparison.Ordinal) ? 100
+        : null;
+
     /// <summary>Runs debootstrap into the existing empty <paramref name="rootfs"/> and tidies what it copies from the host; returns the image's properties.</summary>
     public static SortedDictionary<string, string> Build(string distribution, string rootfs, string mirror, ExternalTool tool, IEngineLog log)
     {
         log.Verbose($"Running debootstrap --variant=minbase {distribution} from {mirror}; this takes a few minutes.");
         try
         {
-            tool.Run("debootstrap", new[] { "--variant=minbase", distribution, rootfs, mirror }, Timeout);
+            // debootstrap says what it does in "I: ..." lines: each stage is a step of the progress bar.
+            var activity = $"Building the {distribution} image (debootstrap)";
+            tool.RunWatched("debootstrap", new[] { "--variant=minbase", distribution, rootfs, mirror }, l =>
+            {
+                if (Stage(l) is { } percent)
+                    log.Progress(activity, l[3..].Trim(), percent);
+                return false;
+            }, null, Timeout);
+            log.Progress(activity, "done", -1);
         }
         catch (ContainerPSException e) when (e.ErrorId == "ToolFailed")
         {

@@ -27,18 +27,43 @@ internal sealed class ImageFiles
     /// Extracts <paramref name="archive"/> (tar, optionally gzip, xz, bzip2 or zstd compressed: GNU tar
     /// detects it) into the existing directory <paramref name="directory"/>.
     /// </summary>
-    public void Extract(string archive, string directory, IEnumerable<string>? extraArguments = null)
+    /// <param name="activity">Shows progress under this name: tar's checkpoints (one per 1 MiB of archive read), in percent of an uncompressed archive's size.</param>
+    public void Extract(string archive, string directory, IEnumerable<string>? extraArguments = null, string? activity = null)
     {
         var args = new List<string> { "--extract", "--file=" + archive, "--directory=" + directory };
         args.AddRange(ExtractFlags);
         if (extraArguments is not null)
             args.AddRange(extraArguments);
-        try { tool.Run("tar", args, TarTimeout); }
+        try
+        {
+            if (activity is null)
+                tool.Run("tar", args, TarTimeout);
+            else
+                ExtractShowingProgress(archive, args, activity);
+        }
         catch (ContainerPSException e) when (e.ErrorId == "ToolFailed" && UnsafeMember(ToolOutput(e)) is { } why)
         {
             throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageUnsafe",
                 $"{archive} is unsafe: {why}. GNU tar refused it and nothing was imported (tar: {ToolOutput(e)})", archive, e);
         }
+    }
+
+    private void ExtractShowingProgress(string archive, List<string> args, string activity)
+    {
+        // A checkpoint every 100 records of 10 KiB: tar writes "tar: Read checkpoint N" to stderr.
+        args.AddRange(new[] { "--checkpoint=100", "--checkpoint-action=echo" });
+        var size = new FileInfo(archive).Length;
+        var compressed = !archive.EndsWith(".tar", StringComparison.OrdinalIgnoreCase);
+        tool.RunWatched("tar", args, l =>
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(l, @"checkpoint (\d+)$");
+            if (!m.Success)
+                return false;
+            var read = long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 10240;
+            tool.Log.Progress(activity, $"{read >> 20} MiB unpacked", compressed ? -2 : (int)Math.Min(99, read * 100 / Math.Max(1, size)));
+            return true;
+        }, null, TarTimeout);
+        tool.Log.Progress(activity, "done", -1);
     }
 
     /// <summary>What GNU tar's refusal says about a member that would land outside the directory, or null.</summary>

@@ -96,7 +96,7 @@ public sealed class ImageService
         {
             var content = NewDir(work, "content");
             log.Verbose($"Extracting {full}.");
-            try { files.Extract(full, content); }
+            try { files.Extract(full, content, activity: $"Importing {Path.GetFileName(full)}"); }
             catch (ContainerPSException e) when (e.ErrorId == "ToolFailed")
             {
                 throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid",
@@ -240,9 +240,11 @@ public sealed class ImageService
 
             var tarball = Path.Join(work, "image.tar");
             log.Verbose("Writing the image tarball.");
+            log.Progress($"Image {alias ?? format}", "writing the image tarball and its fingerprint", -2);
             files.Create(rootfs, tarball, deterministic);
             fingerprint = ImageFiles.Sha256(tarball);
             var size = new FileInfo(tarball).Length;
+            log.Progress($"Image {alias ?? format}", "done", -1);
             log.Verbose($"Image fingerprint {fingerprint} ({ByteSize.Format(size)}).");
 
             existing = store.Write(() =>

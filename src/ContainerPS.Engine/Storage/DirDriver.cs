@@ -117,6 +117,23 @@ public sealed class DirDriver : IStorageDriver
 
     public void RenameVolume(PoolContext pool, VolumeContext volume, string newName) => VolumeLayout.Rename(pool.Source, volume, newName);
 
+    /// <summary>
+    /// Progress of a copy into <paramref name="targetRoot"/>'s filesystem, for trees of 64 MiB or more:
+    /// what the filesystem gained since the start, of the tree's size (a reflink copy gains nothing and
+    /// is over at once). Null for small trees.
+    /// </summary>
+    private Action? CopyProgress(string source, string targetRoot, string activity)
+    {
+        if (DiskUsage.Tree(source) is not long total || total < 64L << 20)
+            return null;
+        var start = DiskUsage.Filesystem(targetRoot).Used;
+        return () =>
+        {
+            var done = Math.Max(0, DiskUsage.Filesystem(targetRoot).Used - start);
+            tool.Log.Progress(activity, $"{done >> 20} of {total >> 20} MiB", (int)Math.Min(99, done * 100 / total));
+        };
+    }
+
     public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
     {
         VolumeLayout.EnsureTypeDir(pool.Source, target.Type);
@@ -128,11 +145,12 @@ public sealed class DirDriver : IStorageDriver
         // A running container's file can vanish while cp reads the tree (renamed away: "cannot stat ...
         // No such file or directory"); the copy is then made again, as LXD's rsync copy shrugs off
         // vanished files. A tree at rest never fails that way twice.
+        var progress = CopyProgress(VolumePath(sourcePool, source), pool.Source, $"Copying {source.Type} {source.Name}");
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                tool.Run("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp });
+                tool.RunWatched("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp }, null, progress);
                 break;
             }
             catch (ContainerPSException e) when (attempt < 3 && e.Message.Contains("cannot stat", StringComparison.Ordinal)
@@ -141,6 +159,8 @@ public sealed class DirDriver : IStorageDriver
                 RemoveTree(temp);
             }
         }
+        if (progress is not null)
+            tool.Log.Progress($"Copying {source.Type} {source.Name}", "done", -1);
         FaultPoints.Hit("volume.copy.before-rename");
         Directory.Move(temp, final);
     }

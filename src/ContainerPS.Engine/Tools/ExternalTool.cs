@@ -33,6 +33,65 @@ public sealed class ExternalTool
     }
 
     /// <summary>
+    /// <see cref="Run"/> for long programs that show progress: each line the program writes (stdout
+    /// or stderr) goes to <paramref name="onLine"/> (true: a progress line, left out of the output and of an error message), and <paramref name="tick"/> runs about twice a
+    /// second, both on the calling thread (where the cmdlet may write progress) while it runs.
+    /// </summary>
+    public string RunWatched(string program, IReadOnlyList<string> args, Func<string, bool>? onLine, Action? tick, TimeSpan? timeout = null)
+    {
+        var line = CommandLine(program, args);
+        log.Verbose("run: " + line);
+        using var lines = new System.Collections.Concurrent.BlockingCollection<string>();
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        using var cts = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        Task<CommandResult> run;
+        try
+        {
+            run = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None)
+                .WithStandardOutputPipe(PipeTarget.ToDelegate(l => lines.Add("1" + l)))
+                .WithStandardErrorPipe(PipeTarget.ToDelegate(l => lines.Add("2" + l)))
+                .ExecuteAsync(cts.Token).Task;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+                $"Cannot run '{program}': {e.Message}. Run 'build.ps1 -Task Bootstrap' to install what the host lacks.", program, e);
+        }
+        _ = run.ContinueWith(_ => lines.CompleteAdding(), TaskScheduler.Default);
+        while (!lines.IsCompleted)
+        {
+            if (lines.TryTake(out var l, 500))
+            {
+                if (onLine?.Invoke(l[1..]) == true)
+                    continue;
+                (l[0] == '1' ? stdout : stderr).AppendLine(l[1..]);
+            }
+            else
+                tick?.Invoke();
+        }
+        CommandResult result;
+        try { result = run.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException)
+        {
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolTimedOut",
+                $"'{line}' did not finish within {(timeout ?? DefaultTimeout).TotalSeconds:0} s and was stopped.", program);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+                $"Cannot run '{program}': {e.Message}. Run 'build.ps1 -Task Bootstrap' to install what the host lacks.", program, e);
+        }
+        if (result.ExitCode != 0)
+        {
+            var err = stderr.ToString().Trim();
+            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed",
+                $"'{line}' failed with exit code {result.ExitCode}: {(err.Length > 0 ? err : stdout.ToString().Trim())}", program);
+        }
+        return stdout.ToString();
+    }
+
+    /// <summary>
     /// Runs <c>first | second</c> (bash with pipefail, each argv passed as it is, never through a shell
     /// string: send | receive, zstd -dc | receive) and throws ToolFailed with stderr when either fails.
     /// </summary>

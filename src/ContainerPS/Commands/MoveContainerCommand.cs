@@ -75,6 +75,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             ? $"The filesystem goes as a {format} send stream (both pools are {format})."
             : "The filesystem goes as a tar.");
         var total = Stopwatch.StartNew();
+        Phase("asking the destination to take it", 2);
         string token;
         try { token = (string)Remote("begin", plan!.ToJson())[0].BaseObject; }
         catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException)
@@ -88,21 +89,25 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         string? state = null;
         var frozen = new Stopwatch();
         PSObject? moved;
+        var confirmed = false;
         MigrationChannel.Sender? link = null;
         try
         {
             link = DataThroughSession ? null : OpenDataLink(token);
             frozen.Start();
+            Phase(plan!.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
             state = Engine.Containers.FreezeForMove(Name);
-            Send(token, link, ContainerService.ArchiveRootfs, null, plan!.RootfsFormat);
+            Send(token, link, ContainerService.ArchiveRootfs, null, plan!.RootfsFormat, 20);
             if (state is not null)
-                Send(token, link, ContainerService.ArchiveState, state, null);
+                Send(token, link, ContainerService.ArchiveState, state, null, 70);
             link?.Finish();
+            Phase(plan.Running ? "restoring it on the destination" : "creating it on the destination", 85);
             moved = Remote("complete", token).FirstOrDefault();
             frozen.Stop();
             if (plan!.Running && moved?.Properties["State"]?.Value as string != "Running")
                 throw new InvalidOperationException($"the destination reports the container {moved?.Properties["State"]?.Value ?? "missing"}, not Running");
             Engine.Containers.ConfirmMove(Name);
+            confirmed = true;
         }
         catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or IOException or InvalidRunspaceStateException)
         {
@@ -117,10 +122,13 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         finally
         {
             link?.Dispose();
-            WriteProgress(new ProgressRecord(1, $"Moving {Name}", "Done") { RecordType = ProgressRecordType.Completed });
+            if (!confirmed) // the bar ends here when the move did not go through; else after the source is removed
+                WriteProgress(new ProgressRecord(1, $"Moving {Name} to {Destination.ComputerName}", "done") { RecordType = ProgressRecordType.Completed });
         }
+        Phase("removing it here", 95);
         if (!Try(() => Engine.Containers.FinishMove(Name)))
             WriteWarning($"Container '{Name}' runs on {Destination.ComputerName}, but removing it here failed: remove it with Remove-Container -Force.");
+        WriteProgress(new ProgressRecord(1, $"Moving {Name} to {Destination.ComputerName}", "done") { RecordType = ProgressRecordType.Completed });
         WriteVerbose($"moved {Name} to {Destination.ComputerName}: {total.Elapsed.TotalMilliseconds:0} ms in all, frozen {frozen.Elapsed.TotalMilliseconds:0} ms");
         if (PassThru && moved is not null)
         {
@@ -129,6 +137,10 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             WriteObject(moved);
         }
     }
+
+    /// <summary>One step of the move on its progress bar.</summary>
+    private void Phase(string status, int percent) =>
+        WriteProgress(new ProgressRecord(1, $"Moving {Name} to {Destination.ComputerName}", status) { PercentComplete = percent });
 
     /// <summary>The volume stream the destination's pool receives (btrfs, zfs), or null (tar only, or a destination that cannot say).</summary>
     private string? Receives()
@@ -158,7 +170,8 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
     }
 
     /// <summary>Streams one archive (a tar, or the rootfs as a driver stream) to the destination in chunks, with progress in bytes.</summary>
-    private void Send(string token, MigrationChannel.Sender? link, string part, string? state, string? format)
+    /// <param name="percent">Where this archive starts on the move's progress bar.</param>
+    private void Send(string token, MigrationChannel.Sender? link, string part, string? state, string? format, int percent)
     {
         using var archive = Engine.Containers.OpenArchive(Name, state, format);
         var tar = archive.Process;
@@ -183,7 +196,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             else
                 Remote("append", token, part, n == buffer.Length ? buffer : buffer[..n]);
             sent += n;
-            WriteProgress(new ProgressRecord(1, $"Moving {Name}", $"Sending {part}: {sent / 1048576.0:0.0} MiB"));
+            Phase($"sending the {(part == ContainerService.ArchiveRootfs ? "filesystem" : "saved state")}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
         }
         tar.WaitForExit();
         if (tar.ExitCode != 0)
