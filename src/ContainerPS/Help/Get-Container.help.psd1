@@ -47,14 +47,17 @@ piped to the snapshot cmdlets.
 
 -Property returns one bare value, like lxc config get: a property of the
 object (state, pid, idmap, last_started_at...: case, '_' and '-' are
-ignored), else a config key (exact, e.g. limits.memory or image.os).
+ignored), else a config key (exact, e.g. limits.memory or image.os). A
+config key that is not set writes nothing (as lxc config get prints
+nothing); a name that is neither is PropertyNotFound.
 
 Network lists the container's interfaces, one ContainerPS.NetworkAttachment
 per connected CNI network (Network, Interface, Attached, Addresses,
 MacAddress, Gateways, Routes, Nameservers): `Get-Container c | Select-Object
 -ExpandProperty Network`. The table view's Addresses column shows the
 attached addresses without their prefix length, like the IPV4 column of
-`lxc list`. Network objects stay objects through remoting.
+`lxc list`; the same list is the Addresses property (Select-Object
+Name, Addresses). Network objects stay objects through remoting.
 
 Error IDs: ContainerNotFound (a name without wildcards that matches no
 container; the other names are still returned), PropertyNotFound.

@@ -121,7 +121,8 @@ a network's ADD failed).
 
     Parameters  = @{
         Name          = @'
-The name of the new container, also its hostname: 1 to 63 letters,
+The name of the new container (or several: New-Container web1, web2
+-Image busybox makes one each), also its hostname: 1 to 63 letters,
 digits, '.', '_' and '-', starting with a letter or digit, without '..'.
 '@
         Image         = @'

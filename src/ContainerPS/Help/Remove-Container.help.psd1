@@ -33,13 +33,15 @@ Error IDs: ContainerNotFound, ContainerRunning, ContainerBusy.
 
     Parameters  = @{
         Name     = @'
-The names of the containers to remove (exact, no wildcards). Containers
-from Get-Container bind by their Name.
+The names of the containers to remove. Wildcards (web*) match existing
+containers, and -WhatIf and -Confirm name each match; a pattern that
+matches nothing does nothing, a name that does not exist is
+ContainerNotFound. Containers from Get-Container bind by their Name.
 '@
         Force    = 'Kill a running container (SIGKILL) and remove it (lxc delete --force).'
         PassThru = @'
-Accepted for symmetry with the other container cmdlets; nothing is
-written, because the container no longer exists.
+Write each removed container as it was just before its removal (its
+last state, config and addresses), for a log or to re-create it.
 '@
     }
 

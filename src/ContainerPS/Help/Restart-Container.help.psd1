@@ -22,8 +22,10 @@ ToolMissing.
 
     Parameters  = @{
         Name     = @'
-The names of the containers to restart (exact, no wildcards). Containers
-from Get-Container bind by their Name.
+The names of the containers to restart. Wildcards (web*) match existing
+containers, and -WhatIf and -Confirm name each match; a pattern that
+matches nothing does nothing, a name that does not exist is
+ContainerNotFound. Containers from Get-Container bind by their Name.
 '@
         Force    = 'Kill a running container (SIGKILL) instead of asking its init to stop.'
         Timeout  = @'

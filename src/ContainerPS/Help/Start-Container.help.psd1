@@ -95,8 +95,10 @@ that cannot be idmapped is shared with containers of another map).
 
     Parameters  = @{
         Name     = @'
-The names of the containers to start (exact, no wildcards). Containers
-from Get-Container bind by their Name.
+The names of the containers to start. Wildcards (web*) match existing
+containers, and -WhatIf and -Confirm name each match; a pattern that
+matches nothing does nothing, a name that does not exist is
+ContainerNotFound. Containers from Get-Container bind by their Name.
 '@
         PassThru = 'Write each started container (State Running) to the pipeline.'
         Stateless = @'

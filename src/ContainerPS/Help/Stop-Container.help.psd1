@@ -18,10 +18,11 @@ written and the container is killed with SIGKILL. -Force sends SIGKILL at
 once. With -Timeout 0 the signal is sent and the container is killed
 without waiting.
 
-After the stop, State is Stopped, and StatusReason and LastExitCode say
-how the init ended: 137 when it was killed. A busybox container that
-powered off reports 130, because the kernel ends the init of a pid
-namespace that asks to power off with SIGINT.
+After the stop, State is Stopped. A clean stop (the init ended within
+-Timeout, of the stop signal or with exit code 0) is LastExitCode 0 and
+StatusReason "stopped by Stop-Container (SIGNAL)"; a kill (-Force, or
+after the timeout) is 137, "killed by Stop-Container (SIGKILL)". An init
+that exited with a code of its own keeps it.
 
 A container in the Error state (its monitor was killed) is cleaned up:
 its runc state, rootfs mount and pid files are removed, and no error is
@@ -59,8 +60,10 @@ without -Stateful).
 
     Parameters  = @{
         Name     = @'
-The names of the containers to stop (exact, no wildcards). Containers
-from Get-Container bind by their Name.
+The names of the containers to stop. Wildcards (web*) match existing
+containers, and -WhatIf and -Confirm name each match; a pattern that
+matches nothing does nothing, a name that does not exist is
+ContainerNotFound. Containers from Get-Container bind by their Name.
 '@
         Force    = 'Kill the container with SIGKILL at once (lxc stop --force).'
         Stateful = @'
