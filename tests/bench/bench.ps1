@@ -250,6 +250,8 @@ try {
     $runcExec = Measure-Median { param($i) Sh "runc --root $(Join-Path $root 'run/runc') exec ex true" } $execN
     Add-Row 'Invoke-ContainerExec ex true' $exec 'nsenter -t PID -a true (floor)' $nsenter
     Add-Row 'Invoke-ContainerExec ex true' $exec 'runc exec' $runcExec
+    $cpsAlone = Measure-Median { param($i) Sh "$(Join-Path $PSScriptRoot '../../bin/cps-exec') --pid $initPid -- true" } $execN
+    Add-Row 'Invoke-ContainerExec ex true' $exec 'cps-exec --pid PID -- true alone (the helper without the cmdlet)' $cpsAlone
     if ($lxc) {
         Sh "lxc-create -P $lxcPath -n la -f $conf -t busybox"; Sh "lxc-start -P $lxcPath -n la"
         $attach = Measure-Median { param($i) Sh "lxc-attach -P $lxcPath -n la -- true" } $execN
@@ -278,14 +280,14 @@ try {
     $byteRuns = foreach ($k in 1..3) {
         $sw = [Diagnostics.Stopwatch]::StartNew()
         $fs = [IO.File]::Create($out)
-        Invoke-ContainerExec ex -AsByteStream -- head -c 268435456 /dev/zero | ForEach-Object { $fs.Write($_, 0, $_.Length) }
+        Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $fs.Write($_, 0, $_.Length) }
         $fs.Close()
         $sw.Elapsed.TotalMilliseconds
         if ((Get-Item $out).Length -ne 268435456) { throw "-AsByteStream wrote $((Get-Item $out).Length) bytes" }
     }
     $aloneRuns = foreach ($k in 1..3) {
         $sw = [Diagnostics.Stopwatch]::StartNew()
-        $p = Start-Peer "$(Join-Path $PSScriptRoot '../../bin/cps-exec') --pid $initPid -- head -c 268435456 /dev/zero"
+        $p = Start-Peer "$(Join-Path $PSScriptRoot '../../bin/cps-exec') --pid $initPid -- dd if=/dev/zero bs=1M count=256 status=none"
         $fs = [IO.File]::Create($out)
         $p.StandardOutput.BaseStream.CopyTo($fs, 1MB)
         $fs.Close()
