@@ -284,13 +284,19 @@ done
         $home65534 = Join-Path $t.Ext 'home'
         $null = New-Item -ItemType Directory $home65534
         & chown 65534:65534 $home65534
-        $script = "Import-Module '$(Get-ModulePath)'; Copy-ContainerFile '$w/f.txt' -ToContainer c1 -Destination /root/f.txt; `$Error[0].FullyQualifiedErrorId"
+        # The module too, copied: a clone may itself be a 0700 directory (mktemp -d, as in CI).
+        $moduleDir = Join-Path $t.Base 'module'
+        $null = New-Item -ItemType Directory $moduleDir
+        foreach ($part in 'ContainerPS.psd1', 'bin', 'en-US') { & cp -a (Join-Path (Get-RepoRoot) $part) $moduleDir }
+        & chmod -R go+rX $moduleDir
+        $script = "Import-Module '$moduleDir/ContainerPS.psd1'; Copy-ContainerFile '$w/f.txt' -ToContainer c1 -Destination /root/f.txt; `$Error[0].FullyQualifiedErrorId"
         $dotnet = [Environment]::ProcessPath
-        $out = & env "HOME=$home65534" "CONTAINERPS_ROOT=$($t.Root)" setpriv --reuid=65534 --regid=65534 --clear-groups -- $dotnet "$pwshDir/pwsh.dll" -NoProfile -NonInteractive -Command $script 2>&1
+        try {
+            $out = & env "HOME=$home65534" "CONTAINERPS_ROOT=$($t.Root)" setpriv --reuid=65534 --regid=65534 --clear-groups -- $dotnet "$pwshDir/pwsh.dll" -NoProfile -NonInteractive -Command $script 2>&1
+        } finally { & umount $pwshDir }
         $text = ($out | ForEach-Object { "$_" }) -join "`n"
         $text | Should -BeLike '*must run as root*'
         $text | Should -Match 'StateUnavailable|RootRequired'
         Invoke-In c1 'test -e /root/f.txt || echo absent' | Should -Be 'absent'
-        & umount $pwshDir
     }
 }
