@@ -281,6 +281,9 @@ echo done
                 if ($stat) { ($stat -split '\) ')[1][0] | Should -Be 'Z' -Because "process $p of the interrupted start must be gone" }
             }
             Get-RuncContainer $t.Run | Should -BeNullOrEmpty
+            # runc, killed before it recorded the container, never deleted its cgroups: the cleanup does.
+            @(Get-ChildItem "/sys/fs/cgroup/*/containerps/$firstId", "/sys/fs/cgroup/containerps/$firstId" -Directory -ErrorAction SilentlyContinue) |
+                Should -BeNullOrEmpty -Because 'no cgroup of the interrupted start stays behind'
             $null = New-Container x -Image busybox -Start
             $secondId = (Get-Content (Join-Path $dir 'runtime-id')).Trim()
             $secondId | Should -Not -Be $firstId

@@ -556,6 +556,7 @@ public sealed partial class ContainerService
             try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "delete", "--force", runcId }, TimeSpan.FromSeconds(30)); }
             catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
         }
+        RemoveCgroups(runcId);
         // Also when the runtime directory is gone (a reboot emptied /run): DEL still frees the addresses.
         ReleaseNetwork(row);
         if (!Directory.Exists(rt.Path))
@@ -564,6 +565,27 @@ public sealed partial class ContainerService
         Mounts.Unmount(rt.Rootfs);
         foreach (var f in new[] { rt.InitPidFile, rt.MonitorPidFile, rt.ExitFile, rt.HotMountsFile })
             File.Delete(f);
+    }
+
+    /// <summary>
+    /// Removes the (empty) cgroup directories of a start in every hierarchy. runc deletes them itself,
+    /// except after a start it never finished (runc killed before it recorded the container), which
+    /// would leave one per hierarchy behind. A cgroup still in use is not removable and stays.
+    /// </summary>
+    private static void RemoveCgroups(string runcId)
+    {
+        var relative = CgroupsPath(runcId).TrimStart('/');
+        var roots = File.Exists("/sys/fs/cgroup/cgroup.controllers") ? new[] { "/sys/fs/cgroup" } : Directory.GetDirectories("/sys/fs/cgroup");
+        foreach (var root in roots)
+        {
+            var dir = Path.Join(root, relative);
+            try
+            {
+                if (Directory.Exists(dir))
+                    Directory.Delete(dir); // rmdir: a cgroup's control files do not count
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
     }
 
     /// <summary>
