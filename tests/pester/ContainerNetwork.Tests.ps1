@@ -326,7 +326,14 @@ Describe 'CNI networks' {
             $c = New-Container -Name r -Image busybox -Network lan -Start
             $old = $c.Network[0].Addresses[0] -replace '/24$'
             # Simulate the reboot: the monitor and the init die, the runtime directory (tmpfs /run) is empty.
+            $runcId = (Get-Content (Join-Path $env:CONTAINERPS_ROOT 'run/containers/r/runtime-id')).Trim()
             & kill -KILL (Get-MonitorPid r) $c.Pid
+            # A reboot empties the cgroup filesystems too.
+            Wait-Until { -not (Test-Path "/proc/$($c.Pid)") } -Because 'the init to die' | Out-Null
+            foreach ($cg in Get-ChildItem "/sys/fs/cgroup/*/containerps/$runcId", "/sys/fs/cgroup/containerps/$runcId" -Directory -ErrorAction SilentlyContinue) {
+                Wait-Until { -not (Get-Content (Join-Path $cg.FullName 'cgroup.procs')) } -Because "$cg to empty" | Out-Null
+                [IO.Directory]::Delete($cg.FullName)
+            }
             $run = Join-Path $env:CONTAINERPS_ROOT 'run'
             foreach ($m in @(Get-MountsBelow $run | Sort-Object Length -Descending)) { & umount -l $m }
             & runc --root (Join-Path $run 'runc') delete --force r 2>$null
