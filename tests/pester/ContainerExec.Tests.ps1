@@ -29,7 +29,9 @@ BeforeAll {
     #>
     function Assert-PtyRoundTrip($Child, [string] $Enter) {
         for ($n = 1; $n -le 25; $n++) {
-            $null = Wait-ChildLine $Child "\bgo $n`$"
+            # The first line waits for the child pwsh to start and load the module: about 10 s in the
+            # stock-kernel guest under TCG, more while the host is busy (over 20 s once in CI).
+            $null = Wait-ChildLine $Child "\bgo $n`$" -TimeoutSeconds $(if ($n -eq 1) { 120 } else { 20 })
             $Child.Process.StandardInput.Write("abc$n$Enter")
             $Child.Process.StandardInput.Flush()
             $lines = Wait-ChildLine $Child "\brc $n "
