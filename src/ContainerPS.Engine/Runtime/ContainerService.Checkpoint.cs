@@ -230,7 +230,7 @@ public sealed partial class ContainerService
         {
             FaultPoints.Hit("checkpoint.restore.before-launch");
             Launch(row, staged is null ? image : CheckpointImage.Open(staged));
-            AfterRestore(row, staged);
+            AfterRestore(row, null); // the staged copy goes below, on failure too
         }
         finally
         {

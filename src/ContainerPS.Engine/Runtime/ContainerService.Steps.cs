@@ -43,9 +43,9 @@ public sealed partial class ContainerService
     private void InStep(ContainerRow row, Step step, Action work) => InStep(row, step, () => { work(); return 0; });
 
     /// <summary>Finishes or undoes the steps whose process died; a container busy with another command is left to a later one.</summary>
-    private void RepairSteps()
+    private void RepairSteps(IReadOnlyList<ContainerRow> rows)
     {
-        foreach (var c in store.Containers().Where(c => c.State == RowState.Ready && c.OpArg is not null && c.Owner is { IsAlive: false }))
+        foreach (var c in rows.Where(c => c.State == RowState.Ready && c.OpArg is not null && c.Owner is { IsAlive: false }))
         {
             Step? step;
             try { step = JsonSerializer.Deserialize<Step>(c.OpArg!); }

@@ -1065,8 +1065,9 @@ public sealed partial class ContainerService
     public void RepairInterrupted()
     {
         RepairSnapshots();
-        RepairSteps();
-        foreach (var c in store.Containers().Where(c => c.State != RowState.Ready && c.Owner is { IsAlive: false }))
+        var rows = store.Containers(); // one read for both scans: this runs at every command's start
+        RepairSteps(rows);
+        foreach (var c in rows.Where(c => c.State != RowState.Ready && c.Owner is { IsAlive: false }))
         {
             if (!store.Write(() => store.TakeOver("containers", c.Id, c.Owner!.Value)))
                 continue;

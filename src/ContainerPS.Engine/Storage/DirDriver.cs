@@ -120,18 +120,23 @@ public sealed class DirDriver : IStorageDriver
     /// <summary>
     /// Progress of a copy into <paramref name="targetRoot"/>'s filesystem, for trees of 64 MiB or more:
     /// what the filesystem gained since the start, of the tree's size (a reflink copy gains nothing and
-    /// is over at once). Null for small trees.
+    /// is over at once). The source tree is measured on the first tick, so a copy over within half a
+    /// second (the tick's interval) costs one statvfs; trees under 64 MiB show no bar.
     /// </summary>
-    private Action? CopyProgress(string source, string targetRoot, string activity)
+    private (Action Tick, Func<bool> Shown) CopyProgress(string source, string targetRoot, string activity)
     {
-        if (DiskUsage.Tree(source) is not long total || total < 64L << 20)
-            return null;
         var start = DiskUsage.Filesystem(targetRoot).Used;
-        return () =>
+        long? total = null;
+        var shown = false;
+        return (() =>
         {
+            total ??= DiskUsage.Tree(source) ?? 0; // once, and only for a copy still running after half a second
+            if (total < 64L << 20)
+                return;
+            shown = true;
             var done = Math.Max(0, DiskUsage.Filesystem(targetRoot).Used - start);
-            tool.Log.Progress(activity, $"{done >> 20} of {total >> 20} MiB", (int)Math.Min(99, done * 100 / total));
-        };
+            tool.Log.Progress(activity, $"{done >> 20} of {total >> 20} MiB", (int)Math.Min(99, done * 100 / total.Value));
+        }, () => shown);
     }
 
     public void CopyVolume(PoolContext sourcePool, VolumeContext source, PoolContext pool, VolumeContext target)
@@ -150,7 +155,7 @@ public sealed class DirDriver : IStorageDriver
         {
             try
             {
-                tool.RunWatched("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp }, null, progress);
+                tool.RunWatched("cp", new[] { "-a", "--reflink=auto", "--no-target-directory", VolumePath(sourcePool, source), temp }, null, progress.Tick);
                 break;
             }
             catch (ContainerPSException e) when (attempt < 3 && e.Message.Contains("cannot stat", StringComparison.Ordinal)
@@ -159,7 +164,7 @@ public sealed class DirDriver : IStorageDriver
                 RemoveTree(temp);
             }
         }
-        if (progress is not null)
+        if (progress.Shown())
             tool.Log.Progress($"Copying {source.Type} {source.Name}", "done", -1);
         FaultPoints.Hit("volume.copy.before-rename");
         Directory.Move(temp, final);
