@@ -533,7 +533,7 @@ Describe 'Invoke-ContainerExec on piped containers (fleet) and with bytes' {
     It 'a container name from any object with a Name property, and stderr errors naming their container' {
         $e = @()
         $out = @([pscustomobject]@{ Name = 'web1' }, [pscustomobject]@{ Name = 'web3' } | Invoke-ContainerExec -Command sh, -c, 'hostname; echo oops >&2' -ErrorVariable e -ErrorAction SilentlyContinue)
-        $out | Should -Be @('web1', 'web3')
+        ($out | Sort-Object) | Should -Be @('web1', 'web3') -Because 'both run, at once (their order is not fixed)'
         ($e.TargetObject | Sort-Object) | Should -Be @('web1', 'web3')
     }
 
