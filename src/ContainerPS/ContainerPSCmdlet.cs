@@ -146,15 +146,26 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
         });
     }
 
-    void IEngineLog.Verbose(string message) => WriteVerbose(message);
-    void IEngineLog.Warning(string message) => WriteWarning(message);
+    // The engine's messages never throw into it: after Ctrl+C (Stopping) a Write* call throws
+    // PipelineStoppedException, which would cut an engine step at an arbitrary line and run its undo
+    // half-way. The step finishes (or stops at its own cancellation) and its messages are dropped.
+    void IEngineLog.Verbose(string message) => UnlessStopping(() => WriteVerbose(message));
+    void IEngineLog.Warning(string message) => UnlessStopping(() => WriteWarning(message));
 
     void IEngineLog.Progress(string activity, string status, int percent) =>
-        WriteProgress(new ProgressRecord(1, activity, status)
+        UnlessStopping(() => WriteProgress(new ProgressRecord(1, activity, status)
         {
             PercentComplete = Math.Clamp(percent, -1, 100),
             RecordType = percent == -1 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-        });
+        }));
+
+    private void UnlessStopping(Action write)
+    {
+        if (Stopping)
+            return;
+        try { write(); }
+        catch (PipelineStoppedException) { } // Ctrl+C came between the check and the write
+    }
 
     public void Dispose()
     {

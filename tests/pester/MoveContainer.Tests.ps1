@@ -196,7 +196,7 @@ Describe 'Move-Container over PowerShell remoting' {
             "Move-Container prog -Destination `$s -DataThroughSession; Remove-PSSession `$s")
         $mine = @($p | Where-Object Activity -eq 'Moving prog to 127.0.0.1')
         $status = @($mine.StatusDescription)
-        foreach ($phase in 'asking the destination*', 'freezing it (CRIU dump)', 'sending the filesystem: * MiB (compressed)', 'sending the saved state: * MiB (compressed)', 'restoring it on the destination', 'removing it here') {
+        foreach ($phase in 'asking the destination*', 'freezing it (CRIU dump)', 'sending the filesystem: * MiB (compressed)', 'sending the saved state: * MiB (compressed)', 'restoring it on the destination', 'telling the destination to keep it', 'removing it here') {
             @($status | Where-Object { $_ -like $phase }).Count | Should -BeGreaterThan 0 -Because "the phase '$phase' is shown"
         }
         $percent = @($mine | Where-Object RecordType -eq 'Processing' | ForEach-Object PercentComplete)
@@ -281,6 +281,27 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
 }
 
 Describe 'Repair of a move after a SIGKILL on either side' {
+    BeforeAll {
+        <# The destination after its next command (which repairs its side): the warning, its containers, what is left in ROOT/incoming. #>
+        function Get-DestinationAfterRepair {
+            Invoke-Command -Session $script:s -ScriptBlock {
+                $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+            }
+        }
+
+        <# A move whose commit got no answer: mc stays Stopped here with its running state, and Start-Container restores those processes. #>
+        function Assert-KeptUnconfirmed {
+            $c = Get-Container mc
+            $c.State | Should -Be 'Stopped'
+            $c.Stateful | Should -BeTrue
+            $c.StatusReason | Should -Match 'did not confirm that it kept it'
+            Start-Container mc
+            (Get-Container mc).State | Should -Be 'Running'
+            ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'Start-Container restores the processes the move saved'
+            Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
+        }
+    }
     BeforeEach {
         New-SharedNetwork -Name lan -Subnet 10.205.13.0/24
         $null = New-Container -Name mc -Image busybox -Network lan -Start
@@ -310,6 +331,7 @@ Describe 'Repair of a move after a SIGKILL on either side' {
 
     It 'source killed at <Point>: <Outcome>' -ForEach @(
         @{ Point = 'move.source.after-dump'; Outcome = 'the source runs it again from the move checkpoint, the destination drops its part' }
+        @{ Point = 'move.source.before-commit'; Outcome = 'which host keeps it is unknown to the source: it stays Stopped there with its state, the destination drops its frozen copy, Start-Container restores it' }
         @{ Point = 'move.source.after-confirm'; Outcome = 'the move is finished: removed on the source, running on the destination' }
     ) {
         $remotePid = Join-Path $script:t.Base 'remote-pid'
@@ -331,6 +353,10 @@ Describe 'Repair of a move after a SIGKILL on either side' {
             $there.Names | Should -BeNullOrEmpty
             (Get-Container mc).State | Should -Be 'Running'
             ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'the same processes run on'
+        } elseif ($Point -eq 'move.source.before-commit') {
+            "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short as the destination took it, so which host keeps it is unknown: container 'mc' stays here Stopped, its running state saved*"
+            $there.Names | Should -BeNullOrEmpty -Because 'the destination never got the commit: it drops its copy'
+            Assert-KeptUnconfirmed
         } else {
             "$w" | Should -BeLike "*Repaired an interrupted operation: finished the unfinished move of container 'mc' (the destination had confirmed it): removed it here*"
             Get-Container mc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -345,6 +371,13 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $child = Start-ChildPwsh -Script (& $script:moveScript 'move.target.after-restore' $script:signal $remotePid)
         try {
             Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            # The arrived copy is frozen until the source commits: its counter stands still.
+            $counter = Invoke-Command -Session $script:s -ScriptBlock {
+                $f = Join-Path (Get-StorageVolume -Pool default -Type container -Name mc).Path 'tmp/count'
+                $a = (Get-Content -Raw $f).Trim(); Start-Sleep -Milliseconds 800; [pscustomobject]@{ A = $a; B = (Get-Content -Raw $f).Trim() }
+            }
+            $counter.A | Should -Match "^\d+ $([regex]::Escape($script:secret))$"
+            $counter.B | Should -Be $counter.A -Because 'the copy on the destination stays frozen until the source commits the move'
             & /usr/bin/kill -9 ([int](Get-Content $remotePid))
             $r = Wait-ChildPwsh $child -TimeoutSeconds 120
         } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
@@ -358,12 +391,60 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         }
         (Get-Container mc).State | Should -Be 'Running'
         ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
-        $there = Invoke-Command -Session $script:s -ScriptBlock {
-            $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
-            [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
-        }
+        $there = Get-DestinationAfterRepair
         $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
         $there.Names | Should -BeNullOrEmpty
         $there.Incoming | Should -Be 0
+    }
+
+    It 'destination killed while it commits (move.target.commit): the source keeps it Stopped with its state, the destination drops its copy, Start-Container restores it on the source' {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:moveScript 'move.target.commit' $script:signal $remotePid)
+        try {
+            Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $r.TimedOut | Should -BeFalse
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        if ($r.Stderr -notmatch 'did not answer when told to keep it') {
+            $r.Stderr | Should -Match 'SSHClientSessionTransportManager' -Because 'the only other way the source ends is pwsh dying with its SSH client'
+            "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short as the destination took it, so which host keeps it is unknown*"
+        }
+        $there = Get-DestinationAfterRepair
+        $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Incoming | Should -Be 0
+        Assert-KeptUnconfirmed
+    }
+
+    It 'Ctrl+C while the destination works ends Move-Container at once: the source runs on, the destination drops its part after its session ends' {
+        $result = Join-Path $script:t.Base 'stop-result'
+        Remove-Item $result, (Join-Path $script:t.Base 'remote-pid') -ErrorAction SilentlyContinue
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        # In a child pwsh: the session whose remote end is killed afterwards stays out of the test's process.
+        $script = (& $script:moveScript 'move.target.after-restore' $script:signal $remotePid) -replace '; Move-Container mc -Destination \$s -DataThroughSession$', ''
+        $script += "; `$ps = [powershell]::Create(); `$null = `$ps.AddScript('Import-Module ''$(Get-ModulePath)''; Move-Container mc -Destination `$args[0] -DataThroughSession').AddArgument(`$s); " +
+            "`$h = `$ps.BeginInvoke(); `$deadline = [DateTime]::UtcNow.AddSeconds(120); while (-not (Test-Path '$($script:signal)') -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 50 }; " +
+            "`$clock = [Diagnostics.Stopwatch]::StartNew(); `$ps.Stop(); Set-Content '$result' `"stopped `$([int]`$clock.Elapsed.TotalMilliseconds) `$(`$ps.InvocationStateInfo.State) `$(`$ps.Streams.Error)`""
+        $child = Start-ChildPwsh -Script $script
+        try {
+            Wait-Until { Test-Path $result } -TimeoutSeconds 180 -Because 'the child to stop its Move-Container' | Out-Null
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid)) # else the child's exit waits for the session it cannot close
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+            $r | Add-Member Result (Get-Content -Raw $result)
+        }
+        finally {
+            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
+            if ((Test-Path $remotePid) -and (Test-Path "/proc/$(Get-Content $remotePid)")) { & /usr/bin/kill -9 ([int](Get-Content $remotePid)) }
+        }
+        $r.Result | Should -Match 'stopped \d+ Stopped' -Because "the child wrote: $($r.Result) $($r.Stderr)"
+        [int]($r.Result -replace '(?s).*stopped (\d+).*', '$1') | Should -BeLessThan 10000 -Because 'Ctrl+C does not wait for the destination, which sleeps at its fault point'
+        (Get-Container mc).State | Should -Be 'Running'
+        ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'the source resumed the same processes'
+        Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
+        $there = Get-DestinationAfterRepair
+        $there.Warning | Should -BeLike "*rolled back the unfinished arrival of container 'mc'*"
+        $there.Names | Should -BeNullOrEmpty
     }
 }

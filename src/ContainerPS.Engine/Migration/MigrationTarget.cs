@@ -5,7 +5,8 @@ namespace ContainerPS.Engine.Migration;
 /// state in memory between calls: what arrives is kept under ROOT/incoming/TOKEN). Begin creates
 /// the container (state Creating, owned by the session's process, so a dead session is rolled back
 /// by the next command), Append receives the archives, Complete unpacks them and restores the
-/// container from its checkpoint, Abort removes everything.
+/// container from its checkpoint (frozen), Commit thaws and keeps it, Abort removes everything. A
+/// container the source never commits is rolled back by the next command after the session ends.
 /// </summary>
 public static class MigrationTarget
 {
@@ -75,6 +76,13 @@ public static class MigrationTarget
         }
         using var host = ContainerHost.Open();
         return host.Containers.CompleteIncoming(token);
+    }
+
+    /// <summary>The source's commit: the arrived container is thawed and kept (until then it is frozen and can be rolled back).</summary>
+    public static Container Commit(string token)
+    {
+        using var host = ContainerHost.Open();
+        return host.Containers.CommitIncoming(token);
     }
 
     public static void Abort(string token)

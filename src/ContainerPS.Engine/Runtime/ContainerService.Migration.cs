@@ -89,15 +89,52 @@ public sealed partial class ContainerService
         return dir;
     }
 
-    private const string MoveSending = "sending", MoveConfirmed = "confirmed";
+    private const string MoveSending = "sending", MoveCommitting = "committing", MoveConfirmed = "confirmed";
 
-    /// <summary>The destination reported the container there: from now on a repair finishes the move (removes it here) instead of resuming it.</summary>
-    public void ConfirmMove(string name)
+    /// <summary>
+    /// The destination has the container (frozen there): recorded before the source tells it to keep
+    /// it, because from then on the source cannot know by itself which copy lives. A repair in this
+    /// phase resumes neither copy here (see <see cref="KeepUnconfirmedMove"/>).
+    /// </summary>
+    public void BeginCommitMove(string name) => SetMovePhase(name, MoveCommitting, "move.source.before-commit");
+
+    /// <summary>The destination kept the container: from now on a repair finishes the move (removes it here) instead of resuming it.</summary>
+    public void ConfirmMove(string name) => SetMovePhase(name, MoveConfirmed, "move.source.after-confirm");
+
+    private void SetMovePhase(string name, string phase, string faultPoint)
     {
         var row = Row(name);
-        if (row.OpArg is { } arg && JsonSerializer.Deserialize<Step>(arg) is { Op: Step.MoveOut } step)
-            UpdateStep(row, step with { Phase = MoveConfirmed });
-        FaultPoints.Hit("move.source.after-confirm");
+        if (StepOf(row) is { Op: Step.MoveOut } step)
+            UpdateStep(row, step with { Phase = phase });
+        FaultPoints.Hit(faultPoint);
+    }
+
+    /// <summary>
+    /// A move whose commit got no answer (the session died as the destination took it): the source
+    /// cannot know whether the destination kept the container, so it runs nowhere here. It stays
+    /// Stopped, its running state kept as a stateful stop: Start-Container restores it here when the
+    /// destination does not have it. Returns what was done, for the caller's message.
+    /// </summary>
+    public string KeepUnconfirmedMove(string name)
+    {
+        using var _ = Lock(name);
+        var row = Row(name);
+        try { return KeepUnconfirmedHeld(row, StepOf(row)); }
+        finally { EndStep(row); }
+    }
+
+    private string KeepUnconfirmedHeld(ContainerRow row, Step? step)
+    {
+        if (step?.Dir is { } dir && Criu.DumpFinished(dir))
+        {
+            var stop = StopStateDir(row);
+            if (Directory.Exists(stop))
+                Directory.Delete(stop, recursive: true);
+            Directory.Move(dir, stop);
+            File.WriteAllText(Runtime(row.Name).ExitFile, RuntimeDirectory.MoveUnconfirmedExit + "\n");
+            return $"container '{row.Name}' stays here Stopped, its running state saved: if the destination does not have it, Start-Container restores it here; if it does, remove it here with Remove-Container";
+        }
+        return $"container '{row.Name}' stays here Stopped: if the destination does not have it, start it here; if it does, remove it here with Remove-Container";
     }
 
     /// <summary>A running producer of move data: its stdout is the stream; disposing it ends it and removes what it needed (a temporary snapshot).</summary>
@@ -184,6 +221,8 @@ public sealed partial class ContainerService
     /// </summary>
     private string RepairMoveOut(ContainerRow row, Step step)
     {
+        if (step.Phase == MoveCommitting)
+            return $"the move of container '{row.Name}' was cut short as the destination took it, so which host keeps it is unknown: {KeepUnconfirmedHeld(row, step)}";
         if (step.Phase == MoveConfirmed)
         {
             RemoveHeld(row, force: true);
@@ -307,7 +346,8 @@ public sealed partial class ContainerService
                 Directory.CreateDirectory(state);
                 Untar(Path.Join(dir, ArchiveState + ".tar"), state);
             }
-            // Ready, with the arrival recorded until it is done: a destination killed in the restore drops the container at its next command.
+            // Ready, with the arrival recorded until the source commits it (CommitIncoming): a destination
+            // killed before that, or whose source never commits, drops the container at its next command.
             store.Write(() =>
             {
                 store.Release("containers", row.Id);
@@ -321,6 +361,8 @@ public sealed partial class ContainerService
                     using var _ = ContainerLock.Take(root, row.Name, LockWait);
                     CheckCriu();
                     Launch(row, CheckpointImage.Open(state));
+                    // Frozen until the commit: a source that resumes its own copy (it never heard back) never runs beside this one.
+                    RunRunc("pause", Runtime(row.Name).RuncId(row.Name));
                 }
                 finally
                 {
@@ -334,12 +376,32 @@ public sealed partial class ContainerService
             AbortIncoming(token);
             throw;
         }
-        Directory.Delete(dir, recursive: true);
-        EndStep(row);
         return Get(plan.Name);
     }
 
-    /// <summary>A destination killed after the container arrived, before it told the source: the container is dropped here (the source keeps it).</summary>
+    /// <summary>
+    /// The source's word that the move is done (it has stopped its copy for good): the arrived
+    /// container is thawed and kept. Until this, the arrival can be rolled back.
+    /// </summary>
+    public Container CommitIncoming(string token)
+    {
+        var dir = IncomingDir(token);
+        var row = store.Containers().FirstOrDefault(c => StepOf(c) is { Op: Step.Incoming } s && s.Dir == token)
+            ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} waits for its commit on this host.", token);
+        using (Lock(row.Name))
+        {
+            FaultPoints.Hit("move.target.commit");
+            var rt = Runtime(row.Name);
+            if (rt.Inspect().IsRunning)
+                ThawIfPaused(row, rt);
+            EndStep(row);
+        }
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+        return Get(row.Name);
+    }
+
+    /// <summary>A destination killed after the container arrived, or whose source never committed it: the container is dropped here (the source keeps it).</summary>
     private string RepairIncoming(ContainerRow row, Step step)
     {
         RemoveHeld(row, force: true);

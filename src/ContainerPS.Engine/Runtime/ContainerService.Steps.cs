@@ -30,6 +30,15 @@ public sealed partial class ContainerService
 
     private void UpdateStep(ContainerRow row, Step step) => store.Write(() => store.UpdateStep(row.Id, JsonSerializer.Serialize(step)));
 
+    /// <summary>The step recorded on a row, or null (none, or an incoming row's bare token).</summary>
+    private static Step? StepOf(ContainerRow row)
+    {
+        if (row.OpArg is not { Length: > 0 } arg || arg[0] != '{')
+            return null;
+        try { return JsonSerializer.Deserialize<Step>(arg); }
+        catch (JsonException) { return null; }
+    }
+
     private void EndStep(ContainerRow row) => store.Write(() => store.Release("containers", row.Id));
 
     /// <summary>Runs <paramref name="work"/> as a recorded step; the record ends with it, done or failed (a failure undoes its own changes).</summary>
@@ -47,9 +56,7 @@ public sealed partial class ContainerService
     {
         foreach (var c in rows.Where(c => c.State == RowState.Ready && c.OpArg is not null && c.Owner is { IsAlive: false }))
         {
-            Step? step;
-            try { step = JsonSerializer.Deserialize<Step>(c.OpArg!); }
-            catch (JsonException) { step = null; }
+            var step = StepOf(c);
             // A runc checkpoint whose caller was killed goes on: its end is waited for by a later command.
             if (step?.Op is Step.Checkpoint or Step.StatefulStop or Step.MoveOut && HostProcesses.RuncRunning(RuncRoot, "checkpoint", Runtime(c.Name).RuncId(c.Name)))
                 continue;

@@ -155,6 +155,9 @@ public sealed class RuntimeDirectory
 
     private const string InterruptedReason = "its checkpoint was cut short and its processes are gone (the dump did not finish); Start-Container boots it afresh";
 
+    /// <summary>What the exit file says when a move's commit got no answer: the destination may or may not have kept the container (state Stopped, with its running state saved).</summary>
+    public const string MoveUnconfirmedExit = "move-unconfirmed";
+
     /// <summary>The exit file: "exited N", "signaled S" (reported as 128+S), "start-failed N" or "checkpointed".</summary>
     public (int? Code, string Reason)? ReadExit()
     {
@@ -172,6 +175,7 @@ public sealed class RuntimeDirectory
             StoppedExit => (0, $"stopped by Stop-Container ({parts.ElementAtOrDefault(1)})"),
             KilledExit => (137, $"killed by Stop-Container ({parts.ElementAtOrDefault(1)})"),
             InterruptedExit => (null, InterruptedReason),
+            MoveUnconfirmedExit => (null, "moved to another host, which did not confirm that it kept it: if it runs there, remove it here; else Start-Container restores it here from its saved state"),
             _ => (null, text),
         };
     }

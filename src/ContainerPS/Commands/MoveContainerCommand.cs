@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -53,6 +52,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
                 'listen'   { [ContainerPS.Engine.Migration.MigrationTarget]::Listen($A) }
                 'append'   { [ContainerPS.Engine.Migration.MigrationTarget]::Append($A, $B, [byte[]]$C) }
                 'complete' { [ContainerPS.Engine.Migration.MigrationTarget]::Complete($A) }
+                'commit'   { [ContainerPS.Engine.Migration.MigrationTarget]::Commit($A) }
                 'abort'    { [ContainerPS.Engine.Migration.MigrationTarget]::Abort($A) }
             }
         } catch {
@@ -78,7 +78,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         Phase("asking the destination to take it", 2);
         string token;
         try { token = (string)Remote("begin", plan!.ToJson())[0].BaseObject; }
-        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException)
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException or IOException or OperationCanceledException)
         {
             var record = e is ContainerPSException ce ? ToErrorRecord(ce) : new ErrorRecord(e, "MoveRefused", ErrorCategory.InvalidOperation, Name);
             record.ErrorDetails = new ErrorDetails($"The destination refused container '{Name}': {e.Message} Nothing was changed.");
@@ -90,6 +90,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         var frozen = new Stopwatch();
         PSObject? moved;
         var confirmed = false;
+        var committing = false;
         MigrationChannel.Sender? link = null;
         try
         {
@@ -103,17 +104,43 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             link?.Finish();
             Phase(plan.Running ? "restoring it on the destination" : "creating it on the destination", 85);
             moved = Remote("complete", token).FirstOrDefault();
-            frozen.Stop();
             if (plan!.Running && moved?.Properties["State"]?.Value as string != "Running")
                 throw new InvalidOperationException($"the destination reports the container {moved?.Properties["State"]?.Value ?? "missing"}, not Running");
+            // The destination holds it frozen until told to keep it; from the commit on, this side
+            // cannot tell by itself which copy lives, so it is recorded first.
+            Phase("telling the destination to keep it", 90);
+            Engine.Containers.BeginCommitMove(Name);
+            committing = true;
+            moved = Remote("commit", token).FirstOrDefault();
+            frozen.Stop();
             Engine.Containers.ConfirmMove(Name);
             confirmed = true;
         }
-        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or IOException or InvalidRunspaceStateException)
+        catch (Exception e) when (committing && !confirmed && e is not ContainerPSException && e is RuntimeException or InvalidOperationException or IOException or InvalidRunspaceStateException or OperationCanceledException)
         {
-            try { Remote("abort", token); }
-            catch (Exception a) when (a is RuntimeException or InvalidOperationException or InvalidRunspaceStateException) { WriteWarning($"Could not clean up the destination: {a.Message}"); }
+            // No answer to the commit: the destination may have kept the container, or not. It runs on neither host by this side's doing.
+            string? kept = null;
+            Try(() => kept = Engine.Containers.KeepUnconfirmedMove(Name));
+            var record = new ErrorRecord(e, "MoveUnconfirmed", ErrorCategory.OperationStopped, Name)
+            {
+                ErrorDetails = new ErrorDetails($"Moving container '{Name}' to {Destination.ComputerName}: the destination did not answer when told to keep it ({e.Message}), " +
+                    $"so whether it kept the container is unknown. Check there with Get-Container: {kept ?? "see the error before this one"}."),
+            };
+            WriteError(record);
+            return;
+        }
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or IOException or InvalidRunspaceStateException or OperationCanceledException)
+        {
+            // The source is resumed before anything is written: after Ctrl+C, writing ends the command.
+            string? notCleaned = abandoned ? "its session is still busy with the step that was cut short. It rolls back its part at its first ContainerPS command after that session ends (Remove-PSSession)" : null;
+            if (!abandoned)
+            {
+                try { Remote("abort", token); }
+                catch (Exception a) when (a is RuntimeException or InvalidOperationException or InvalidRunspaceStateException or IOException or OperationCanceledException) { notCleaned = a.Message; }
+            }
             var resumed = Try(() => Engine.Containers.ResumeAfterFailedMove(Name, state));
+            if (notCleaned is not null)
+                WriteWarning($"Could not clean up the destination: {notCleaned}");
             var record = e is ContainerPSException ce ? ToErrorRecord(ce) : new ErrorRecord(e, "MoveFailed", ErrorCategory.OperationStopped, Name);
             record.ErrorDetails = new ErrorDetails($"Moving container '{Name}' failed: {e.Message}. {(resumed ? "It runs on the source again (or is as it was)." : "Restoring it on the source failed too: see the error before this one.")}");
             WriteError(record);
@@ -146,7 +173,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
     private string? Receives()
     {
         try { return Remote("receives").FirstOrDefault()?.BaseObject as string is { Length: > 0 } f ? f : null; }
-        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException) { return null; }
+        catch (Exception e) when (e is ContainerPSException or RuntimeException or InvalidOperationException or InvalidRunspaceStateException or IOException or OperationCanceledException) { return null; }
     }
 
     /// <summary>
@@ -203,14 +230,38 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             throw new IOException($"{format ?? "tar"} of the {part} failed: {errors.Result.Trim()}");
     }
 
-    private Collection<PSObject> Remote(string step, params object[] args)
+    /// <summary>Set when a remote step was left running (Ctrl+C, or the session broke): the destination is not called again.</summary>
+    private bool abandoned;
+
+    /// <summary>
+    /// One step on the destination. It is waited for in slices, so Ctrl+C (StopProcessing) and a
+    /// session that breaks end the wait at once instead of leaving Move-Container hanging on a
+    /// destination that will not answer.
+    /// </summary>
+    private IList<PSObject> Remote(string step, params object[] args)
     {
-        using var ps = PowerShell.Create();
+        if (abandoned)
+            throw new InvalidOperationException($"the session to {Destination.ComputerName} is still busy with a step that was cut short");
+        var ps = PowerShell.Create();
         ps.Runspace = Destination.Runspace;
         ps.AddScript(RemoteScript).AddArgument(step);
         foreach (var a in args)
             ps.AddArgument(a);
-        var result = ps.Invoke();
+        var pending = ps.BeginInvoke();
+        while (!pending.AsyncWaitHandle.WaitOne(200))
+        {
+            var session = Destination.Runspace.RunspaceStateInfo;
+            if (!Stopping && session.State == RunspaceState.Opened)
+                continue;
+            abandoned = true; // and ps is not disposed: that would wait for the remote step
+            try { ps.BeginStop(null, null); }
+            catch (InvalidOperationException) { }
+            throw Stopping
+                ? new OperationCanceledException($"the move was stopped while the destination ran its '{step}' step")
+                : new IOException($"the session to {Destination.ComputerName} is {session.State}{(session.Reason is { } why ? ": " + why.Message : "")}");
+        }
+        using var _ = ps;
+        var result = ps.EndInvoke(pending);
         if (ps.Streams.Error.Count > 0)
             throw new InvalidOperationException(ps.Streams.Error[0].Exception?.Message ?? ps.Streams.Error[0].ToString());
         if (result.Count > 0 && result[0].Properties["ErrorId"]?.Value is string id && result[0].TypeNames.Any(t => t.EndsWith("ContainerPS.RemoteError", StringComparison.Ordinal)))

@@ -44,9 +44,12 @@ and addresses, by stop-and-copy:
    here, against several hundred for the direct link).
 4. The destination unpacks them and restores the container: same pids,
    same memory, same listening and established TCP connections, and CNI
-   ADD asks its networks for the same addresses and MAC address.
-5. Only when the destination reports the container Running is it
-   removed from the source (Remove-Container -Force).
+   ADD asks its networks for the same addresses and MAC address. The
+   restored container stays frozen there until step 5.
+5. When the destination reports the container Running, the source
+   records that it commits the move and tells the destination to keep
+   it; the destination thaws it. Only then is it removed from the
+   source (Remove-Container -Force).
 
 If a step after the checkpoint fails, the destination drops everything
 it received and the container is restored on the source from the
@@ -54,6 +57,24 @@ checkpoint the move made: it runs there again, with its processes and
 addresses. The error is MoveFailed (CheckpointFailed when the dump
 itself failed) and its message ends "It runs on the source again (or is
 as it was)".
+
+If the session dies while the destination is told to keep the container
+(step 5), the source cannot know whether the destination kept it. It then
+runs it on neither host by its own doing: the container stays on the
+source Stopped, its running state saved as by Stop-Container -Stateful,
+with StatusReason "moved to another host, which did not confirm that it
+kept it ...", and the error is MoveUnconfirmed. Look on the destination
+with Get-Container: if it runs there, remove the source's copy
+(Remove-Container); if not (a destination that never got the commit
+drops its frozen copy at its first command after that session ended),
+Start-Container on the source restores the saved processes.
+
+Ctrl+C (or a session that breaks) ends the wait for the destination at
+once: the container runs on the source again (during step 5 it stays
+Stopped there, MoveUnconfirmed, as above), and the destination, whose
+session is still busy, drops its frozen copy at its first ContainerPS
+command after that session ends (Remove-PSSession). A kill -9 of either
+side at any step is repaired by that side's next ContainerPS command.
 
 The container is down from the checkpoint until the destination has
 restored it, which includes copying its whole filesystem and memory:
@@ -100,7 +121,8 @@ MigrationFormatNotSupported (the stream format changed on the destination
 between the two calls);
 MoveRefused (the destination could not be asked, e.g. ContainerPS is
 not installed there), MoveFailed (a step after the checkpoint failed;
-the container was put back on the source), MigrationDataFailed (the
+the container was put back on the source), MoveUnconfirmed (the destination did not
+answer the commit: the container stays Stopped on the source, see above), MigrationDataFailed (the
 data link broke or carried a frame that does not open), CheckpointFailed.
 '@
 
