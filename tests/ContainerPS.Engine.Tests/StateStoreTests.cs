@@ -22,6 +22,43 @@ public class StateStoreTests
     }
 
     [Fact]
+    public void A_connection_handed_back_serves_the_next_open_of_the_same_file_only()
+    {
+        using var root = new TempRoot();
+        var db = Path.Join(root.Path, "state.db");
+        var first = StateStore.Open(db);
+        first.SetSetting("marker", "old");
+        first.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => first.GetSetting("marker")); // its connection may serve another command now
+        using (var again = StateStore.Open(db))
+            Assert.Equal("old", again.GetSetting("marker"));
+
+        // The state root removed and made again at the same path: a new file, never the idle connection to the old one.
+        foreach (var f in Directory.GetFiles(root.Path, "state.db*"))
+            File.Delete(f);
+        using (var fresh = StateStore.Open(db))
+        {
+            Assert.Null(fresh.GetSetting("marker"));
+            fresh.SetSetting("marker", "new");
+        }
+        using (var s = StateStore.Open(db))
+            Assert.Equal("new", s.GetSetting("marker"));
+    }
+
+    [Fact]
+    public void A_connection_in_a_transaction_is_not_handed_back()
+    {
+        using var root = new TempRoot();
+        var db = Path.Join(root.Path, "state.db");
+        var s = StateStore.Open(db);
+        s.Exec("BEGIN IMMEDIATE");
+        s.Dispose(); // closed: its transaction rolls back and its write lock goes
+        using var other = StateStore.Open(db);
+        other.Write(() => other.SetSetting("k", "v")); // would wait 30 s for the lock if the connection had been kept
+        Assert.Equal("v", other.GetSetting("k"));
+    }
+
+    [Fact]
     public void Refuses_a_database_from_a_newer_version()
     {
         using var root = new TempRoot();

@@ -514,7 +514,7 @@ public sealed class ImageService
     public IReadOnlyList<string> RepairInterrupted()
     {
         var done = new List<string>();
-        var rows = store.Images();
+        var rows = store.AnyUnfinished("images") ? store.Images() : new();
         foreach (var r in rows.Where(r => r.State != RowState.Ready && r.Owner is { IsAlive: false }))
         {
             if (!store.Write(() => store.TakeOver("images", r.Id, r.Owner!.Value)))

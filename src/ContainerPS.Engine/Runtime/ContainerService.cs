@@ -1064,6 +1064,11 @@ public sealed partial class ContainerService
     /// <summary>Rolls back container creations and finishes removals whose process died.</summary>
     public void RepairInterrupted()
     {
+        if (!store.AnyUnfinished("containers", "snapshots"))
+        {
+            RemoveLeftIncoming();
+            return;
+        }
         RepairSnapshots();
         var rows = store.Containers(); // one read for both scans: this runs at every command's start
         RepairSteps(rows);

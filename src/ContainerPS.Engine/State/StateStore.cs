@@ -12,14 +12,53 @@ public sealed partial class StateStore : IDisposable
 {
     public const int BusyTimeoutMs = 30_000;
     private readonly SqliteConnection conn;
+    private readonly (ulong Ino, uint Major, uint Minor) file; // the database file the connection opened
+    private bool disposed;
 
-    private StateStore(SqliteConnection conn) => this.conn = conn;
+    private StateStore(SqliteConnection conn, (ulong, uint, uint) file) => (this.conn, this.file) = (conn, file);
+
+    /// <summary>
+    /// Open connections that finished commands handed back, per database file, for the next command of
+    /// this process: opening SQLite, setting its pragmas and reading the schema is most of what a
+    /// command costs before it does anything (a millisecond of each Invoke-ContainerExec). A connection
+    /// is reused only for the same file (device and inode: a state root removed and made again is a
+    /// new file) and only outside a transaction.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Collections.Concurrent.ConcurrentBag<StateStore>> Idle = new(StringComparer.Ordinal);
+
+    private const int IdleAtMost = 8; // in all: a process that used many state roots (tests) keeps few files open
+    private static int idleCount;
+
+    private static (ulong, uint, uint)? FileOf(string path)
+    {
+        try
+        {
+            var st = Util.LibC.LStat(path);
+            return (st.stx_ino, st.stx_dev_major, st.stx_dev_minor);
+        }
+        catch (IOException) { return null; }
+    }
 
     public string DatabasePath { get; private init; } = "";
 
     public static StateStore Open(string path)
     {
         SqliteLoader.EnsureLoaded();
+        if (FileOf(path) is { } current && Idle.TryGetValue(path, out var idle))
+        {
+            while (idle.TryTake(out var reused))
+            {
+                Interlocked.Decrement(ref idleCount);
+                if (reused.file == current)
+                {
+                    var again = new StateStore(reused.conn, reused.file) { DatabasePath = path };
+                    try { again.Migrate(); } // one read of user_version: another ContainerPS may have changed the schema meanwhile
+                    catch { reused.conn.Dispose(); throw; }
+                    return again;
+                }
+                reused.conn.Dispose(); // the file was replaced
+            }
+        }
         var isNew = !File.Exists(path);
         var cs = new SqliteConnectionStringBuilder
         {
@@ -33,7 +72,7 @@ public sealed partial class StateStore : IDisposable
         conn.Open();
         if (isNew)
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var store = new StateStore(conn) { DatabasePath = path };
+        var store = new StateStore(conn, FileOf(path) ?? default) { DatabasePath = path };
         try
         {
             store.Exec($"PRAGMA busy_timeout = {BusyTimeoutMs}");
@@ -113,12 +152,27 @@ public sealed partial class StateStore : IDisposable
 
     private SqliteCommand Command(string sql, (string Name, object? Value)[] args)
     {
+        ObjectDisposedException.ThrowIf(disposed, this); // its connection may serve another command now
         var cmd = conn.CreateCommand();
         cmd.CommandText = sql;
         cmd.CommandTimeout = BusyTimeoutMs / 1000;
         foreach (var (name, value) in args)
             cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
         return cmd;
+    }
+
+    private static readonly string[] RowTables = { "pools", "volumes", "images", "containers", "snapshots" };
+
+    /// <summary>
+    /// Whether any row of <paramref name="tables"/> is mid-operation (a state other than ready, or an
+    /// owner recorded): the repairs at the start of every command read their tables only then.
+    /// </summary>
+    public bool AnyUnfinished(params string[] tables)
+    {
+        if (tables.Length == 0 || tables.Any(t => !RowTables.Contains(t, StringComparer.Ordinal)))
+            throw new ArgumentException("Not a table with row states.", nameof(tables));
+        var sql = "SELECT " + string.Join(" OR ", tables.Select(t => $"EXISTS(SELECT 1 FROM {t} WHERE state <> 'ready' OR op_pid IS NOT NULL)"));
+        return Convert.ToInt64(Scalar(sql), CultureInfo.InvariantCulture) != 0;
     }
 
     public string? GetSetting(string key) => Scalar("SELECT value FROM settings WHERE key = $k", ("$k", key)) as string;
@@ -142,5 +196,38 @@ public sealed partial class StateStore : IDisposable
     internal static DateTime ParseTimestamp(string s) =>
         DateTime.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
 
-    public void Dispose() => conn.Dispose();
+    /// <summary>Hands the connection back for the next command of this process (outside a transaction), else closes it.</summary>
+    public void Dispose()
+    {
+        if (disposed)
+            return;
+        disposed = true;
+        if (conn.State != System.Data.ConnectionState.Open || SQLitePCL.raw.sqlite3_get_autocommit(conn.Handle) == 0)
+        {
+            conn.Dispose();
+            return;
+        }
+        if (Interlocked.Increment(ref idleCount) > IdleAtMost && !CloseIdleOfAnother(DatabasePath))
+        {
+            Interlocked.Decrement(ref idleCount);
+            conn.Dispose();
+            return;
+        }
+        Idle.GetOrAdd(DatabasePath, _ => new()).Add(new StateStore(conn, file) { DatabasePath = DatabasePath });
+    }
+
+    /// <summary>Closes one idle connection to another database (a state root this process used before), to make room.</summary>
+    private static bool CloseIdleOfAnother(string path)
+    {
+        foreach (var (other, idle) in Idle)
+        {
+            if (other != path && idle.TryTake(out var old))
+            {
+                Interlocked.Decrement(ref idleCount);
+                old.conn.Dispose();
+                return true;
+            }
+        }
+        return false;
+    }
 }

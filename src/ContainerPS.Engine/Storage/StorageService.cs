@@ -739,6 +739,8 @@ public sealed class StorageService : IDisposable
     public IReadOnlyList<string> RepairInterrupted()
     {
         var done = new List<string>();
+        if (!store.AnyUnfinished("pools", "volumes"))
+            return done;
         foreach (var v in store.Volumes().Where(v => v.State != RowState.Ready && v.Owner is { IsAlive: false }))
         {
             if (!store.Write(() => store.TakeOver("volumes", v.Id, v.Owner!.Value)))
