@@ -247,7 +247,7 @@ try {
     $execN = 100
     $exec = Measure-Median { param($i) Invoke-ContainerExec ex -NonInteractive -- true } $execN
     $nsenter = Measure-Median { param($i) Sh "nsenter -t $initPid -a true" } $execN
-    $runcId = (Get-Content (Join-Path $root 'run/containers/ex/runtime-id')).Trim()   # runc knows each start by its own id (NAME-XXXXXXXX)
+    $runcId = Get-RuncId ex -Run (Join-Path $root 'run')
     $runcExec = Measure-Median { param($i) Sh "runc --root $(Join-Path $root 'run/runc') exec $runcId true" } $execN
     Add-Row 'Invoke-ContainerExec ex true' $exec 'nsenter -t PID -a true (floor)' $nsenter
     Add-Row 'Invoke-ContainerExec ex true' $exec 'runc exec' $runcExec

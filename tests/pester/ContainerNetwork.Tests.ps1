@@ -326,11 +326,11 @@ Describe 'CNI networks' {
             $c = New-Container -Name r -Image busybox -Network lan -Start
             $old = $c.Network[0].Addresses[0] -replace '/24$'
             # Simulate the reboot: the monitor and the init die, the runtime directory (tmpfs /run) is empty.
-            $runcId = (Get-Content (Join-Path $env:CONTAINERPS_ROOT 'run/containers/r/runtime-id')).Trim()
+            $runcId = Get-RuncId r
             & kill -KILL (Get-MonitorPid r) $c.Pid
             # A reboot empties the cgroup filesystems too.
             Wait-Until { -not (Test-Path "/proc/$($c.Pid)") } -Because 'the init to die' | Out-Null
-            foreach ($cg in Get-ChildItem "/sys/fs/cgroup/*/containerps/$runcId", "/sys/fs/cgroup/containerps/$runcId" -Directory -ErrorAction SilentlyContinue) {
+            foreach ($cg in Get-RuncCgroup $runcId) {
                 Wait-Until { -not (Get-Content (Join-Path $cg.FullName 'cgroup.procs')) } -Because "$cg to empty" | Out-Null
                 [IO.Directory]::Delete($cg.FullName)
             }

@@ -264,7 +264,7 @@ echo done
             $dir = Join-Path $t.Run 'containers/x'
             $monitor = Wait-Until { & pgrep -x cps-monitor | Where-Object { (Get-Content -Raw "/proc/$_/cmdline") -like "*--bundle`0$dir`0*" } } -Because 'the monitor'
             (Get-Content (Join-Path $dir 'monitor.pid')).Split(' ')[0] | Should -Be $monitor
-            $firstId = (Get-Content (Join-Path $dir 'runtime-id')).Trim()
+            $firstId = Get-RuncId x -Run $t.Run
             $runc = @(& pgrep -P $monitor)
             $hook = @(& pgrep -x -P ($runc -join ',') cps-hook)
             $tree = @($monitor) + $runc + @(& pgrep -P ($runc -join ','))
@@ -282,10 +282,9 @@ echo done
             }
             Get-RuncContainer $t.Run | Should -BeNullOrEmpty
             # runc, killed before it recorded the container, never deleted its cgroups: the cleanup does.
-            @(Get-ChildItem "/sys/fs/cgroup/*/containerps/$firstId", "/sys/fs/cgroup/containerps/$firstId" -Directory -ErrorAction SilentlyContinue) |
-                Should -BeNullOrEmpty -Because 'no cgroup of the interrupted start stays behind'
+            Get-RuncCgroup $firstId | Should -BeNullOrEmpty -Because 'no cgroup of the interrupted start stays behind'
             $null = New-Container x -Image busybox -Start
-            $secondId = (Get-Content (Join-Path $dir 'runtime-id')).Trim()
+            $secondId = Get-RuncId x -Run $t.Run
             $secondId | Should -Not -Be $firstId
             $secondId | Should -BeLike 'x-*'
             (Get-Container x).State | Should -Be 'Running'

@@ -263,6 +263,18 @@ function Get-RuncContainer {
     @(& runc --root $runcRoot list -q 2>$null | Where-Object { $_ })
 }
 
+<# The runc id of a container's current (or last) start: runc knows each start as NAME-XXXXXXXX. #>
+function Get-RuncId {
+    param([Parameter(Mandatory)] [string] $Container, [string] $Run = (Join-Path $env:CONTAINERPS_ROOT 'run'))
+    (Get-Content -LiteralPath (Join-Path $Run "containers/$Container/runtime-id")).Trim()
+}
+
+<# The cgroup directories of one start (runc id) that exist, in every hierarchy (v1) or the unified one (v2). #>
+function Get-RuncCgroup {
+    param([Parameter(Mandatory)] [string] $RuncId)
+    @(Get-ChildItem "/sys/fs/cgroup/*/containerps/$RuncId", "/sys/fs/cgroup/containerps/$RuncId" -Directory -ErrorAction SilentlyContinue)
+}
+
 <#
 .SYNOPSIS
     Everything a container command could change: the test directory tree, the rows of every table

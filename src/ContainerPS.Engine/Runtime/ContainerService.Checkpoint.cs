@@ -314,7 +314,7 @@ public sealed partial class ContainerService
         DiscardDump(dir, step.Owns);
         CleanupRuntime(row, rt);
         Directory.CreateDirectory(rt.Path);
-        File.WriteAllText(rt.ExitFile, RuntimeDirectory.InterruptedExit + "\n");
+        rt.WriteExit(RuntimeDirectory.InterruptedExit);
         return $"rolled back the unfinished {what}: its dump did not finish and took the container's processes with it; the container is Error until Start-Container boots it afresh";
     }
 
@@ -428,7 +428,7 @@ public sealed partial class ContainerService
     {
         if (!WaitStopped(rt, TimeSpan.FromSeconds(15)))
             CleanupRuntime(row, rt);
-        File.WriteAllText(rt.ExitFile, RuntimeDirectory.CheckpointedExit + "\n");
+        rt.WriteExit(RuntimeDirectory.CheckpointedExit);
         ReleaseNetwork(row);
     }
 

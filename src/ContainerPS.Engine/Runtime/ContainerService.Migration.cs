@@ -131,7 +131,7 @@ public sealed partial class ContainerService
             if (Directory.Exists(stop))
                 Directory.Delete(stop, recursive: true);
             Directory.Move(dir, stop);
-            File.WriteAllText(Runtime(row.Name).ExitFile, RuntimeDirectory.MoveUnconfirmedExit + "\n");
+            Runtime(row.Name).WriteExit(RuntimeDirectory.MoveUnconfirmedExit);
             return $"container '{row.Name}' stays here Stopped, its running state saved: if the destination does not have it, Start-Container restores it here; if it does, remove it here with Remove-Container";
         }
         return $"container '{row.Name}' stays here Stopped: if the destination does not have it, start it here; if it does, remove it here with Remove-Container";
@@ -322,11 +322,8 @@ public sealed partial class ContainerService
     public Container CompleteIncoming(string token)
     {
         var dir = IncomingDir(token);
-        var planFile = Path.Join(dir, "plan.json");
-        if (!File.Exists(planFile))
-            throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
-        var plan = MigrationPlan.FromJson(File.ReadAllText(planFile));
-        var row = store.Container(plan.Name) ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"The incoming container '{plan.Name}' is gone.", plan.Name);
+        var (plan, found) = Incoming(token) ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
+        var row = found ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"The incoming container '{plan.Name}' is gone.", plan.Name);
         try
         {
             // The files come with the owners they had on the source's storage, and so does the record of their map.
@@ -386,8 +383,9 @@ public sealed partial class ContainerService
     public Container CommitIncoming(string token)
     {
         var dir = IncomingDir(token);
-        var row = store.Containers().FirstOrDefault(c => StepOf(c) is { Op: Step.Incoming } s && s.Dir == token)
-            ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} waits for its commit on this host.", token);
+        var row = Incoming(token) is (_, { } r) && StepOf(r) is { Op: Step.Incoming } s && s.Dir == token ? r : null;
+        if (row is null)
+            throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} waits for its commit on this host.", token);
         using (Lock(row.Name))
         {
             FaultPoints.Hit("move.target.commit");
@@ -427,12 +425,21 @@ public sealed partial class ContainerService
         }
     }
 
+    /// <summary>An incoming migration's plan (ROOT/incoming/TOKEN/plan.json) and the row of its container (null when gone); null when there is no such migration.</summary>
+    private (MigrationPlan Plan, ContainerRow? Row)? Incoming(string token)
+    {
+        var planFile = Path.Join(IncomingDir(token), "plan.json");
+        if (!File.Exists(planFile))
+            return null;
+        var plan = MigrationPlan.FromJson(File.ReadAllText(planFile));
+        return (plan, store.Container(plan.Name));
+    }
+
     /// <summary>Drops an incoming migration: the container (in whatever state) and what was received.</summary>
     public void AbortIncoming(string token)
     {
         var dir = IncomingDir(token);
-        var planFile = Path.Join(dir, "plan.json");
-        if (File.Exists(planFile) && store.Container(MigrationPlan.FromJson(File.ReadAllText(planFile)).Name) is { } row)
+        if (Incoming(token) is (_, { } row))
         {
             if (row.State == RowState.Ready)
                 Remove(row.Name, force: true);

@@ -1064,11 +1064,13 @@ public sealed partial class ContainerService
     /// <summary>Rolls back container creations and finishes removals whose process died.</summary>
     public void RepairInterrupted()
     {
-        if (!store.AnyUnfinished("containers", "snapshots"))
-        {
-            RemoveLeftIncoming();
-            return;
-        }
+        if (store.AnyUnfinished("containers", "snapshots"))
+            RepairRows();
+        RemoveLeftIncoming();
+    }
+
+    private void RepairRows()
+    {
         RepairSnapshots();
         var rows = store.Containers(); // one read for both scans: this runs at every command's start
         RepairSteps(rows);
@@ -1099,7 +1101,6 @@ public sealed partial class ContainerService
                 log.Warning($"Could not repair the interrupted operation on container '{c.Name}': {e.Message}. A later command will try again.");
             }
         }
-        RemoveLeftIncoming();
     }
 
 }

@@ -146,7 +146,13 @@ public sealed class RuntimeDirectory
         if (!(text.StartsWith("signaled ", StringComparison.Ordinal) || (!killed && text == "exited 0")))
             return;
         var name = signal.StartsWith("SIG", StringComparison.Ordinal) || signal.All(char.IsAsciiDigit) ? signal : "SIG" + signal;
-        File.WriteAllText(ExitFile + ".tmp", $"{(killed ? KilledExit : StoppedExit)} {name}\n");
+        WriteExit($"{(killed ? KilledExit : StoppedExit)} {name}");
+    }
+
+    /// <summary>Records what ended the container in the exit file (written aside and renamed: never read half-written).</summary>
+    public void WriteExit(string what)
+    {
+        File.WriteAllText(ExitFile + ".tmp", what + "\n");
         File.Move(ExitFile + ".tmp", ExitFile, overwrite: true);
     }
 
