@@ -35,6 +35,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -48,6 +49,7 @@
 #define BUF_SIZE       65536
 #define MSG_MAX        1024
 #define PTY_DRAIN_MAX  (4 << 20)          /* a pty holds < 1 MiB: more is a background writer */
+#define PIPE_SIZE      (1 << 20)          /* our pipes, when F_SETPIPE_SZ lets us */
 
 extern char **environ;
 
@@ -68,6 +70,7 @@ struct opts {
 struct relay {
 	int sock, sfd, out, err, master;  /* -1 once closed */
 	bool pty, tty, pid_seen, in_eof, out_broken, err_broken, hung_up;
+	bool splice_out, splice_err;      /* our stdout, stderr are pipes: splice */
 	size_t in_len, in_off;
 	char in[4096];
 };
@@ -345,16 +348,30 @@ static size_t read_proc(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/* The init's cgroups: its `ID:CONTROLLERS:/path` lines of /proc/PID/cgroup, read by O. */
+struct cgroups {
+	char lines[16384];
+	bool v1;        /* v1 hierarchies: a hybrid host, where the v2 one is mounted at "unified" */
+	int v2;         /* the init's v2 cgroup directory, -1 if there is none here */
+};
+
+static void cgroup_path(char *path, const char *hier, size_t hier_len, const char *cg, size_t cg_len,
+			const char *leaf)
+{
+	int n = snprintf(path, PATH_MAX, "/sys/fs/cgroup%s%.*s%.*s%s", hier_len ? "/" : "", (int)hier_len,
+			 hier, (int)cg_len, cg, leaf);
+
+	if (n < 0 || n >= PATH_MAX)
+		fail(ENAMETOOLONG, "cgroup path for %.*s", (int)cg_len, cg);
+}
+
 /* Returns false when the hierarchy (or the cgroup) does not exist here. */
 static bool write_cgroup(const char *hier, size_t hier_len, const char *cg)
 {
 	char path[PATH_MAX];
-	int fd, n;
+	int fd;
 
-	n = snprintf(path, sizeof(path), "/sys/fs/cgroup%s%.*s%s/cgroup.procs", hier_len ? "/" : "",
-		     (int)hier_len, hier, cg);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		fail(ENAMETOOLONG, "cgroup path for %s", cg);
+	cgroup_path(path, hier, hier_len, cg, strlen(cg), "/cgroup.procs");
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			return false;
@@ -367,16 +384,48 @@ static bool write_cgroup(const char *hier, size_t hier_len, const char *cg)
 	return true;
 }
 
-/* Joins every hierarchy the init is in: `ID:CONTROLLERS:/path` lines of /proc/PID/cgroup. */
-static void join_cgroups(pid_t pid)
+/* O: reads the init's cgroups and opens its v2 cgroup, for A to be born in. */
+static void read_cgroups(pid_t pid, struct cgroups *c)
 {
-	char path[64], buf[16384], *save = NULL;
-	bool v1;
+	char path[PATH_MAX];
+	const char *v2;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	read_proc(path, buf, sizeof(buf));
-	v1 = strncmp(buf, "0::", 3) != 0;              /* a pure v2 host has just "0::/path" */
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	read_proc(path, c->lines, sizeof(c->lines));
+	c->v1 = strncmp(c->lines, "0::", 3) != 0;         /* a pure v2 host has just "0::/path" */
+	c->v2 = -1;
+	v2 = !c->v1 ? c->lines + 3 : strstr(c->lines, "\n0::/");
+	if (!v2)
+		return;
+	if (c->v1)
+		v2 += 4;
+	cgroup_path(path, "unified", c->v1 ? 7 : 0, v2, strcspn(v2, "\n"), "");
+	c->v2 = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);  /* else A writes itself in */
+}
+
+/* O forks A into the init's v2 cgroup when it can: a process born in a cgroup (clone3 with
+ * CLONE_INTO_CGROUP) is not migrated, and a migration write-locks cgroup_threadgroup_rwsem, whose
+ * first writer after a quiet spell waits out an RCU grace period (7-15 ms measured here, on
+ * every exec that is not part of a burst). A pure v2 host has no other hierarchy to join. */
+static pid_t fork_into(const struct cgroups *c, bool *born_in_v2)
+{
+	struct clone_args ca = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (__u64)c->v2 };
+	long r;
+
+	*born_in_v2 = false;
+	if (c->v2 >= 0 && (r = syscall(SYS_clone3, &ca, sizeof(ca))) >= 0) {
+		*born_in_v2 = true;
+		return (pid_t)r;
+	}
+	return fork();                                    /* then A joins by writing, and says why not */
+}
+
+/* A: joins the hierarchies it was not born in (the v1 ones, and v2 if the clone3 failed). */
+static void join_cgroups(struct cgroups *c, bool born_in_v2)
+{
+	char *save = NULL;
+
+	for (char *line = strtok_r(c->lines, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *ctl = strchr(line, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL;
 		size_t len;
 
@@ -385,10 +434,8 @@ static void join_cgroups(pid_t pid)
 		*cg++ = '\0';
 		ctl++;
 		if (!*ctl) {                              /* the v2 hierarchy */
-			if (v1)
-				write_cgroup("unified", 7, cg);
-			else
-				write_cgroup("", 0, cg);
+			if (!born_in_v2)
+				write_cgroup("unified", c->v1 ? 7 : 0, cg);
 			continue;
 		}
 		if (!strncmp(ctl, "name=", 5))
@@ -427,11 +474,13 @@ static int enter_pidns(const struct opts *o)
 
 /* A: the init's cgroups (read and written through the host's /proc and /sys), then its other
  * namespaces. */
-static void enter_container(const struct opts *o, int pidfd)
+static void enter_container(const struct opts *o, int pidfd, struct cgroups *cg, bool born_in_v2)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 
-	join_cgroups(o->pid);                             /* while still privileged in the host */
+	join_cgroups(cg, born_in_v2);    /* while still privileged in the host */
+	if (cg->v2 >= 0)
+		close(cg->v2);
 	if (!same_userns(o->pid))
 		flags |= CLONE_NEWUSER;
 	/* The files above were read by pid: still alive now means they were the init's. */
@@ -643,12 +692,68 @@ static void put(int fd, const char *p, size_t n, bool *broken)
 	}
 }
 
+static bool is_pipe(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* Best effort: a user over its pipe quota (fs.pipe-user-pages-soft) keeps 64 KiB pipes. */
+static void grow_pipe(int fd)
+{
+	if (fcntl(fd, F_GETPIPE_SZ) < PIPE_SIZE && fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE) < 0) { /* keep its size */ }
+}
+
+/* Pipe to pipe (our stdout is one when the engine runs us): the kernel moves the pages, nothing
+ * is copied through this process. Blocks like put() while our reader is behind. Returns false
+ * when splice cannot serve (then read and write do). */
+static bool splice_pipe(int *fd, int dst, bool *broken, bool close_on_broken)
+{
+	for (;;) {
+		ssize_t r = splice(*fd, NULL, dst, NULL, PIPE_SIZE, SPLICE_F_MOVE);
+		int left = 0;
+
+		if (r > 0)
+			return true;
+		if (r == 0) {                                 /* EOF */
+			close(*fd);
+			*fd = -1;
+			return true;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN && ioctl(*fd, FIONREAD, &left) == 0 && left > 0) {
+			struct pollfd pf = { .fd = dst, .events = POLLOUT };   /* our reader is full */
+			poll(&pf, 1, -1);
+			continue;
+		}
+		if (errno == EAGAIN)
+			return true;
+		if (errno == EINVAL)
+			return false;
+		*broken = true;                               /* EPIPE: our reader is gone */
+		if (close_on_broken) {
+			close(*fd);
+			*fd = -1;
+		}
+		return true;
+	}
+}
+
 /* One read from a pipe or the pty master; closes it at EOF (EIO: every slave is closed). When
  * our reader is gone, a pipe is closed too: the command gets EPIPE/SIGPIPE as it would in a
  * local pipeline (`cps-exec -- yes | head -1` ends) instead of being drained forever. */
-static void pump(int *fd, int dst, bool *broken, bool close_on_broken)
+static void pump(int *fd, int dst, bool *broken, bool close_on_broken, bool *spliced)
 {
-	ssize_t r = read(*fd, iobuf, sizeof(iobuf));
+	ssize_t r;
+
+	if (*spliced && !*broken) {
+		if (splice_pipe(fd, dst, broken, close_on_broken))
+			return;
+		*spliced = false;
+	}
+	r = read(*fd, iobuf, sizeof(iobuf));
 
 	if (r > 0) {
 		put(dst, iobuf, (size_t)r, broken);
@@ -861,6 +966,8 @@ static void raw_mode(struct relay *x)
 
 static __attribute__((noreturn)) void relay(struct relay *x)
 {
+	bool no = false;                              /* the pty master is no pipe */
+
 	for (;;) {
 		struct pollfd p[6];
 		int n = 0, i_out = -1, i_err = -1, i_master = -1, i_in = -1;
@@ -882,13 +989,13 @@ static __attribute__((noreturn)) void relay(struct relay *x)
 			fail(errno, "poll");
 		}
 		if (i_out >= 0 && p[i_out].revents)
-			pump(&x->out, 1, &x->out_broken, true);
+			pump(&x->out, 1, &x->out_broken, true, &x->splice_out);
 		if (i_err >= 0 && p[i_err].revents)
-			pump(&x->err, 2, &x->err_broken, true);
+			pump(&x->err, 2, &x->err_broken, true, &x->splice_err);
 		if (i_master >= 0 && (p[i_master].revents & POLLOUT))
 			flush_stdin(x);
 		if (i_master >= 0 && (p[i_master].revents & (POLLIN | POLLHUP | POLLERR)))
-			pump(&x->master, 1, &x->out_broken, false);
+			pump(&x->master, 1, &x->out_broken, false, &no);
 		if (x->out_broken && x->pty && !x->hung_up) {   /* what a terminal's hangup does */
 			send_msg(x->sock, -1, MSG_DONTWAIT, "signal %d", SIGHUP);
 			x->hung_up = true;
@@ -912,9 +1019,11 @@ int main(int argc, char **argv)
 	char *area;
 	size_t area_len = 0;
 	int sv[2], outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, fd, pidfd;
+	static struct cgroups cg;
 	scmp_filter_ctx filter;
 	sigset_t set;
 	pid_t a;
+	bool born_in_v2;
 
 	/* The engine runs a sealed copy of this binary (/proc/self/fd/N, a memfd): the container can
 	 * see the shim's /proc/PID/exe but never write to the host's file. Named for ps and pgrep. */
@@ -942,11 +1051,19 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(errno, "PR_SET_DUMPABLE");
 	pidfd = enter_pidns(&o);
+	read_cgroups(o.pid, &cg);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fail(errno, "socketpair");
 	if (!o.pty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
 		fail(errno, "pipe2");
+	if (!o.pty) {
+		x.splice_out = is_pipe(1);
+		x.splice_err = is_pipe(2);
+		grow_pipe(outp[0]);                       /* bulk output moves in 1 MiB steps */
+		if (x.splice_out)
+			grow_pipe(1);
+	}
 	/* Blocked before the fork: the shim shares our process group and must not die of a ^C. */
 	sigemptyset(&set);
 	for (const int *s = (const int[]){ SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0 }; *s; s++)
@@ -956,7 +1073,7 @@ int main(int argc, char **argv)
 		fail(errno, "signals");
 
 	hide_args(area, area_len);
-	if ((a = fork()) < 0)
+	if ((a = fork_into(&cg, &born_in_v2)) < 0)
 		fail(errno, "fork");
 	if (a == 0) {                                      /* A: enters; S is in the container's pid namespace */
 		pid_t s;
@@ -967,7 +1084,7 @@ int main(int argc, char **argv)
 			close(errp[0]);
 		}
 		report_sock = sv[1];
-		enter_container(&o, pidfd);
+		enter_container(&o, pidfd, &cg, born_in_v2);
 		if ((s = fork()) < 0)
 			shim_fail(sv[1], errno, "fork");
 		if (s == 0)
@@ -976,6 +1093,8 @@ int main(int argc, char **argv)
 	}
 	close(sv[1]);
 	close(pidfd);
+	if (cg.v2 >= 0)
+		close(cg.v2);
 	x.sock = sv[0];
 	if (!o.pty) {
 		close(outp[1]);

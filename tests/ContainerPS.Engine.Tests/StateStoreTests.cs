@@ -46,6 +46,25 @@ public class StateStoreTests
     }
 
     [Fact]
+    public void Prepared_statements_kept_for_reuse_hold_no_read_snapshot_and_nest()
+    {
+        using var root = new TempRoot();
+        var db = Path.Join(root.Path, "state.db");
+        using var a = StateStore.Open(db);
+        using var b = StateStore.Open(db); // a second connection: a is not handed back yet
+        a.SetSetting("k", "1");
+        Assert.Equal("1", a.GetSetting("k"));
+        Assert.Empty(a.Containers());
+        b.SetSetting("k", "2");
+        Assert.Equal("2", a.GetSetting("k")); // a's kept statements saw the new write: no old snapshot
+        // A reader left open (a statement not reset) would make the checkpoint busy.
+        Assert.Equal(0L, b.Query("PRAGMA wal_checkpoint(TRUNCATE)", r => r.GetInt64(0)).Single());
+        // The same SQL used inside its own reader gets a command of its own.
+        var nested = a.Query("SELECT value FROM settings WHERE key = $k", r => a.GetSetting("k") + r.GetString(0), ("$k", "k"));
+        Assert.Equal("22", nested.Single());
+    }
+
+    [Fact]
     public void A_connection_in_a_transaction_is_not_handed_back()
     {
         using var root = new TempRoot();

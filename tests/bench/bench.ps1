@@ -26,6 +26,24 @@ function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [script
     $sorted[[int][math]::Floor($sorted.Count / 2)]
 }
 
+# Medians of several bodies measured in turn (one of each per round), so that drift of the machine
+# over the run falls on all of them alike; -PauseMs waits after each body, untimed.
+function Measure-Interleaved([System.Collections.Specialized.OrderedDictionary] $Bodies, [int] $Count = $Iterations, [int] $PauseMs = 0) {
+    $times = @{}
+    foreach ($k in $Bodies.Keys) { $times[$k] = [Collections.Generic.List[double]]::new() }
+    foreach ($i in 1..$Count) {
+        foreach ($k in $Bodies.Keys) {
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            & $Bodies[$k] $i
+            $times[$k].Add($sw.Elapsed.TotalMilliseconds)
+            if ($PauseMs) { Start-Sleep -Milliseconds $PauseMs }
+        }
+    }
+    $medians = [ordered]@{}
+    foreach ($k in $Bodies.Keys) { $sorted = @($times[$k] | Sort-Object); $medians[$k] = $sorted[[int][math]::Floor($sorted.Count / 2)] }
+    $medians
+}
+
 # Peers are started with Process.Start, the way ContainerPS starts its helpers (no shell wrapper in
 # their figures): arguments split on spaces (no path here has one), stdin closed, stdout and stderr
 # piped and not waited for (a detached container may hold them).
@@ -243,19 +261,30 @@ try {
     # ---------------------------------------------------------------- exec
     New-Container ex busybox -Start | Out-Null
     $initPid = (Get-Container ex).Pid
-    foreach ($i in 1..10) { Invoke-ContainerExec ex -NonInteractive -- true }
-    $execN = 100
-    $exec = Measure-Median { param($i) Invoke-ContainerExec ex -NonInteractive -- true } $execN
-    $nsenter = Measure-Median { param($i) Sh "nsenter -t $initPid -a true" } $execN
     $runcId = Get-RuncId ex -Run (Join-Path $root 'run')
-    $runcExec = Measure-Median { param($i) Sh "runc --root $(Join-Path $root 'run/runc') exec $runcId true" } $execN
-    Add-Row 'Invoke-ContainerExec ex true' $exec 'nsenter -t PID -a true (floor)' $nsenter
-    Add-Row 'Invoke-ContainerExec ex true' $exec 'runc exec' $runcExec
-    $cpsAlone = Measure-Median { param($i) Sh "$(Join-Path $PSScriptRoot '../../bin/cps-exec') --pid $initPid -- true" } $execN
-    Add-Row 'Invoke-ContainerExec ex true' $exec 'cps-exec --pid PID -- true alone (the helper without the cmdlet)' $cpsAlone
+    $helper = Join-Path $PSScriptRoot '../../bin/cps-exec'
+    foreach ($i in 1..10) { Invoke-ContainerExec ex -NonInteractive -- true }
+    # Round robin (one of each in turn), so that the machine's drift over the run falls on every row alike.
+    $execs = Measure-Interleaved ([ordered]@{
+        exec    = { Invoke-ContainerExec ex -NonInteractive -- true }
+        nsenter = { Sh "nsenter -t $initPid -a true" }
+        runc    = { Sh "runc --root $(Join-Path $root 'run/runc') exec $runcId true" }
+        alone   = { Sh "$helper --pid $initPid -- true" }
+    }) 100
+    $exec = $execs.exec
+    Add-Row 'Invoke-ContainerExec ex true' $exec 'nsenter -t PID -a true (floor)' $execs.nsenter
+    Add-Row 'Invoke-ContainerExec ex true' $exec 'runc exec' $execs.runc
+    Add-Row 'Invoke-ContainerExec ex true' $exec 'cps-exec --pid PID -- true alone (the helper without the cmdlet)' $execs.alone
+    # An exec after a quiet spell (300 ms apart): joining cgroup v1 hierarchies waits out an RCU grace
+    # period then (cgroup_threadgroup_rwsem); nsenter joins no cgroup.
+    $cold = Measure-Interleaved ([ordered]@{
+        exec    = { Invoke-ContainerExec ex -NonInteractive -- true }
+        nsenter = { Sh "nsenter -t $initPid -a true" }
+    }) 15 -PauseMs 300
+    Add-Row 'Invoke-ContainerExec ex true, 300 ms after the last (cold)' $cold.exec 'nsenter -t PID -a true, the same' $cold.nsenter
     if ($lxc) {
         Sh "lxc-create -P $lxcPath -n la -f $conf -t busybox"; Sh "lxc-start -P $lxcPath -n la"
-        $attach = Measure-Median { param($i) Sh "lxc-attach -P $lxcPath -n la -- true" } $execN
+        $attach = Measure-Median { param($i) Sh "lxc-attach -P $lxcPath -n la -- true" } 100
         Add-Row 'Invoke-ContainerExec ex true' $exec 'lxc-attach -- true' $attach
         Sh "lxc-stop -P $lxcPath -n la -k"; Sh "lxc-destroy -P $lxcPath -n la"
     }
@@ -276,28 +305,29 @@ try {
     $bytes = (Invoke-ContainerExec ex -Raw -NonInteractive -- cat /root/big).Length
     $sw.Stop()
     Add-Row ("cat of a 256 MB file, -Raw: {0:N0} MB/s" -f ($bytes / 1MB / $sw.Elapsed.TotalSeconds)) $sw.Elapsed.TotalMilliseconds
-    # 256 MB of stdout into a file as bytes, beside cps-exec alone (Process.Start, its stdout copied to the file).
+    # 256 MB of stdout as bytes, into a file and counted only, beside cps-exec alone (Process.Start)
+    # and beside writing 256 MB from memory into the same file (what the file system costs here).
     $out = Join-Path $root 'bytes.out'
-    $byteRuns = foreach ($k in 1..3) {
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        $fs = [IO.File]::Create($out)
-        Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $fs.Write($_, 0, $_.Length) }
-        $fs.Close()
-        $sw.Elapsed.TotalMilliseconds
-        if ((Get-Item $out).Length -ne 268435456) { throw "-AsByteStream wrote $((Get-Item $out).Length) bytes" }
-    }
-    $aloneRuns = foreach ($k in 1..3) {
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        $p = Start-Peer "$(Join-Path $PSScriptRoot '../../bin/cps-exec') --pid $initPid -- dd if=/dev/zero bs=1M count=256 status=none"
-        $fs = [IO.File]::Create($out)
-        $p.StandardOutput.BaseStream.CopyTo($fs, 1MB)
-        $fs.Close()
-        $p.WaitForExit()
-        $sw.Elapsed.TotalMilliseconds
-    }
-    $bytesMs = @($byteRuns | Sort-Object)[1]
-    Add-Row ("256 MB stdout to a file, -AsByteStream: {0:N0} MB/s (goal 1,000)" -f (256 / ($bytesMs / 1000))) $bytesMs 'cps-exec alone, stdout copied to the file' @($aloneRuns | Sort-Object)[1]
+    $dd = "$helper --pid $initPid -- dd if=/dev/zero bs=1M count=256 status=none"
+    $zeros = [byte[]]::new(1MB)
+    $script:counted = 0
+    $bytesRows = Measure-Interleaved ([ordered]@{
+        file      = { Remove-Item $out -ErrorAction Ignore; $fs = [IO.File]::Create($out); Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $fs.Write($_, 0, $_.Length) }; $fs.Close()
+                      if ((Get-Item $out).Length -ne 256MB) { throw "-AsByteStream wrote $((Get-Item $out).Length) bytes" } }
+        outFile   = { Remove-Item $out -ErrorAction Ignore; Invoke-ContainerExec ex -OutFile $out -- dd if=/dev/zero bs=1M count=256 status=none
+                      if ((Get-Item $out).Length -ne 256MB) { throw "-OutFile wrote $((Get-Item $out).Length) bytes" } }
+        aloneFile = { Remove-Item $out -ErrorAction Ignore; $p = Start-Peer $dd; $fs = [IO.File]::Create($out); $p.StandardOutput.BaseStream.CopyTo($fs, 1MB); $fs.Close(); $p.WaitForExit() }
+        write     = { Remove-Item $out -ErrorAction Ignore; $fs = [IO.File]::Create($out); foreach ($k in 1..256) { $fs.Write($zeros, 0, $zeros.Length) }; $fs.Close() }
+        counted   = { $script:counted = 0; Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $script:counted += $_.Length }
+                      if ($script:counted -ne 256MB) { throw "-AsByteStream gave $($script:counted) bytes" } }
+        aloneNull = { $p = Start-Peer $dd; $p.StandardOutput.BaseStream.CopyTo([IO.Stream]::Null, 1MB); $p.WaitForExit() }
+    }) 5
     Remove-Item $out
+    $mbs = { param($ms) '{0:N0} MB/s' -f (256 / ($ms / 1000)) }
+    Add-Row "256 MB stdout to a file, -OutFile: $(& $mbs $bytesRows.outFile) (goal 1,000)" $bytesRows.outFile 'cps-exec alone, stdout copied to the file' $bytesRows.aloneFile
+    Add-Row "256 MB stdout to a file, -AsByteStream | ForEach-Object { FileStream.Write }: $(& $mbs $bytesRows.file)" $bytesRows.file 'cps-exec alone, stdout copied to the file' $bytesRows.aloneFile
+    Add-Row "256 MB stdout to a file, -AsByteStream" $bytesRows.file "256 MB written to the file from memory: $(& $mbs $bytesRows.write) (the file system)" $bytesRows.write
+    Add-Row "256 MB stdout, -AsByteStream, counted (no file): $(& $mbs $bytesRows.counted)" $bytesRows.counted 'cps-exec alone, stdout read and dropped' $bytesRows.aloneNull
 
     # Fleet exec: one command in 20 containers at once, beside 20 nsenter started at once.
     foreach ($k in 1..20) { New-Container "fleet$k" busybox -Start | Out-Null }

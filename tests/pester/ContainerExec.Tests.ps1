@@ -564,13 +564,53 @@ Describe 'Invoke-ContainerExec on piped containers (fleet) and with bytes' {
         $sha = ((Invoke-ContainerExec c -- sha256sum /tmp/r) -split ' ')[0]
         $chunks = @(Invoke-ContainerExec c -AsByteStream -- cat /tmp/r)
         $chunks | ForEach-Object { $_.GetType().Name } | Select-Object -Unique | Should -Be 'Byte[]'
-        $chunks.Count | Should -BeGreaterOrEqual 3 -Because 'chunks of at most 1 MiB'
+        $chunks.Count | Should -BeGreaterOrEqual 46 -Because 'chunks of at most 64 KiB'
+        ($chunks | Measure-Object Length -Maximum).Maximum | Should -BeLessOrEqual 64KB
         $out = Join-Path $t.Ext 'r1'
         Invoke-ContainerExec c -AsByteStream -- cat /tmp/r | Set-Content -AsByteStream $out
         (Get-FileHash $out -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $sha
         [IO.File]::WriteAllBytes((Join-Path $t.Ext 'r2'), [byte[]]($chunks | ForEach-Object { $_ }))
         (Get-FileHash (Join-Path $t.Ext 'r2') -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $sha
         Get-ErrorId (Get-CommandError { Invoke-ContainerExec c -Raw -AsByteStream -- true }) | Should -Be 'InvalidExecOutput'
+    }
+
+    It '-OutFile writes stdout into a file (relative to the current location); bad input creates nothing; a full disk is OutFileWriteFailed and ends the command' {
+        Invoke-ContainerExec c -- sh -c 'head -c 3000000 /dev/urandom > /tmp/r'
+        $sha = ((Invoke-ContainerExec c -- sha256sum /tmp/r) -split ' ')[0]
+        Push-Location $t.Ext
+        try { Invoke-ContainerExec c -OutFile r.out -- sh -c 'cat /tmp/r; exit 3' | Should -BeNullOrEmpty } finally { Pop-Location }
+        $LASTEXITCODE | Should -Be 3
+        (Get-FileHash (Join-Path $t.Ext 'r.out') -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $sha
+        Get-ErrorId (Get-CommandError { Invoke-ContainerExec nosuch -OutFile (Join-Path $t.Ext 'n.out') -- true }) | Should -Be 'ContainerNotFound'
+        Join-Path $t.Ext 'n.out' | Should -Not -Exist
+        Get-ErrorId (Get-CommandError { Invoke-ContainerExec c -OutFile (Join-Path $t.Ext 'no/such/dir') -- true }) | Should -Be 'OutFileUnavailable'
+        Get-ErrorId (Get-CommandError { Invoke-ContainerExec c -Raw -OutFile x -- true }) | Should -Be 'InvalidExecOutput'
+        Get-ErrorId (Get-CommandError { Get-Container web1, web2 | Invoke-ContainerExec -OutFile x -- true }) | Should -Be 'InvalidExecOutput'
+        $small = (New-Item -ItemType Directory (Join-Path $t.Ext 'small')).FullName
+        & mount -t tmpfs -o size=1m tmpfs $small
+        try {
+            Invoke-ContainerExec c -OutFile (Join-Path $small 'r') -ErrorVariable ev -ErrorAction SilentlyContinue -- head -c 20000000 /dev/zero
+            @($ev).Count | Should -Be 1
+            Get-ErrorId $ev[0] | Should -Be 'OutFileWriteFailed'
+            $LASTEXITCODE | Should -Be 141 -Because 'head got EPIPE/SIGPIPE once the file could take no more (no hang; the pipes hold 3 MiB)'
+        }
+        finally { & umount $small }
+        Invoke-ContainerExec c -- rm /tmp/r
+    }
+
+    It 'cps-exec moves stdout pipe to pipe (splice): 48 MiB arrive whole, and a reader that goes away ends the command with SIGPIPE' {
+        $helper = Join-Path (Split-Path (Get-ModulePath)) 'bin/cps-exec'
+        $init = (Get-Container c).Pid
+        Invoke-ContainerExec c -- sh -c 'head -c 50331648 /dev/urandom > /tmp/big'
+        $sha = ((Invoke-ContainerExec c -- sha256sum /tmp/big) -split ' ')[0]
+        (& bash -c "'$helper' --pid $init -- cat /tmp/big | sha256sum") -split ' ' | Select-Object -First 1 | Should -Be $sha
+        # The same through a file (not a pipe: read and write), and stderr beside it.
+        $file = Join-Path $t.Ext 'big'
+        & bash -c "'$helper' --pid $init -- sh -c 'cat /tmp/big; echo done >&2' > '$file' 2> '$file.err'"
+        (Get-FileHash $file -Algorithm SHA256).Hash.ToLowerInvariant() | Should -Be $sha
+        Get-Content "$file.err" | Should -Be 'done'
+        & bash -c "'$helper' --pid $init -- yes | head -c 4 >/dev/null; echo `${PIPESTATUS[0]}" | Should -Be '141' -Because 'yes got EPIPE/SIGPIPE (128+13) once head was gone'
+        Invoke-ContainerExec c -- rm /tmp/big
     }
 
     It '-AsJob -PassThru ends its output with an ExecResult; with piped containers, one job each' {

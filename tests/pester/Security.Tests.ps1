@@ -250,6 +250,7 @@ echo done
             @($relay).Count | Should -Be 1
             Get-ProcessCgroup $shim | Should -Be (Get-ProcessCgroup (Get-Container c).Pid) -Because 'what runs in the container is charged to it'
             Get-ProcessCgroup $shim | Should -BeLike '/containerps/*'
+            Get-Content "/proc/$shim/cgroup" | Should -Be (Get-Content "/proc/$((Get-Container c).Pid)/cgroup") -Because 'every hierarchy: the v2 one by birth (clone3 into the cgroup), v1 ones by joining'
             Get-ProcessCgroup $relay | Should -Be (Get-ProcessCgroup $PID) -Because 'the relay stays in the caller''s cgroups'
             (Get-Item "/proc/$relay/ns/mnt").LinkTarget | Should -Be (Get-Item /proc/self/ns/mnt).LinkTarget -Because 'the relay stays in the host''s namespaces'
             $job | Stop-Job -PassThru | Remove-Job -Force

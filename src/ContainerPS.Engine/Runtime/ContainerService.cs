@@ -793,6 +793,8 @@ public sealed partial class ContainerService
     {
         if (request.Command.Count == 0 || string.IsNullOrEmpty(request.Command[0]))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "EmptyCommand", "Give a command to run in the container.", request.Container);
+        if (request.OutputFile is { } file && (request.Interactive || request.Raw || !Path.IsPathFullyQualified(file)))
+            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidExecOutput", "Output into a file (an absolute path) is neither interactive nor raw text.", request.Container);
         var row = ReadyRow(Names.Validate(request.Container, "container"));
         var status = Runtime(row.Name).Inspect();
         if (!status.IsRunning || status.Pid is not int pid)
@@ -860,8 +862,23 @@ public sealed partial class ContainerService
         a.Add("--");
         foreach (var word in request.Command)
             a.Add(word);
-        var process = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ExecFailed", "cps-exec did not start.", row.Name);
-        return new ExecSession(process, request.Interactive, request.Raw, request.Bytes);
+        FileStream? sink = null;
+        if (request.OutputFile is { } outputFile)
+        {
+            try { sink = new FileStream(outputFile, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ContainerPSException(ErrorKind.ResourceUnavailable, "OutFileUnavailable", $"Cannot write '{Names.Printable(outputFile)}': {e.Message}", outputFile, e);
+            }
+        }
+        Process process;
+        try { process = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ExecFailed", "cps-exec did not start.", row.Name); }
+        catch
+        {
+            sink?.Dispose();
+            throw;
+        }
+        return new ExecSession(process, request.Interactive, request.Raw, request.Bytes, sink);
     }
 
     // ------------------------------------------------------------------ remove / rename / copy

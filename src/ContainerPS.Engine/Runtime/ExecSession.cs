@@ -5,10 +5,15 @@ using System.Threading.Channels;
 
 namespace ContainerPS.Engine.Runtime;
 
-/// <summary>What a command run in a container asks for.</summary>
+/// <summary>
+/// What a command run in a container asks for. <paramref name="OutputFile"/> (an absolute path): stdout
+/// goes into this file (created or overwritten once the container is found running) as its bytes, not
+/// to <see cref="ExecSession.Output"/>.
+/// </summary>
 public sealed record ExecRequest(
     string Container, IReadOnlyList<string> Command, IReadOnlyDictionary<string, string>? Environment = null,
-    string? WorkingDirectory = null, int User = 0, int Group = 0, bool Interactive = false, bool Raw = false, bool Bytes = false);
+    string? WorkingDirectory = null, int User = 0, int Group = 0, bool Interactive = false, bool Raw = false, bool Bytes = false,
+    string? OutputFile = null);
 
 public enum ExecStream { Stdout, Stderr }
 
@@ -26,7 +31,7 @@ public sealed partial class ExecSession : IDisposable
     private readonly Channel<ExecOutput> output;
     private readonly Task pump;
 
-    internal ExecSession(Process process, bool interactive, bool raw, bool bytes = false)
+    internal ExecSession(Process process, bool interactive, bool raw, bool bytes = false, Stream? sink = null)
     {
         this.process = process;
         // Bytes are held back when the reader is slower (at most 32 MiB waiting); lines and text are not.
@@ -39,13 +44,20 @@ public sealed partial class ExecSession : IDisposable
             output.Writer.Complete();
             return;
         }
-        var stdout = bytes ? PumpBytes(process.StandardOutput.BaseStream)
+        this.sink = sink;
+        var stdout = sink is not null ? CopyInto(process.StandardOutput.BaseStream, sink)
+            : bytes ? PumpBytes(process.StandardOutput.BaseStream)
             : raw ? PumpChunks(process.StandardOutput, ExecStream.Stdout) : PumpLines(process.StandardOutput, ExecStream.Stdout);
         var stderr = PumpLines(process.StandardError, ExecStream.Stderr);
         pump = Task.WhenAll(stdout, stderr).ContinueWith(t => output.Writer.TryComplete(t.Exception), TaskScheduler.Default);
     }
 
+    private readonly Stream? sink;
+
     public bool Interactive { get; }
+    /// <summary>Why writing stdout into the output file stopped (a full disk), if it did.</summary>
+    public Exception? OutputError { get; private set; }
+
     public int ProcessId => process.Id;
     public ChannelReader<ExecOutput> Output => output.Reader;
 
@@ -73,14 +85,38 @@ public sealed partial class ExecSession : IDisposable
             await output.Writer.WriteAsync(new ExecOutput(stream, new string(buffer, 0, n))).ConfigureAwait(false);
     }
 
-    /// <summary>Byte mode: stdout's bytes as they are, in chunks of up to 1 MiB (each chunk its own array).</summary>
+    /// <summary>Stdout into a file, 1 MiB at a time; a failed write closes stdout, so the command gets EPIPE as when a reader goes away.</summary>
+    private async Task CopyInto(Stream stdout, Stream file)
+    {
+        try { await stdout.CopyToAsync(file, 1 << 20).ConfigureAwait(false); }
+        catch (IOException e)
+        {
+            OutputError = e;
+            stdout.Dispose();
+        }
+        finally { await file.DisposeAsync().ConfigureAwait(false); }
+    }
+
+    /// <summary>Byte mode: stdout's bytes as they are, in chunks of up to 64 KiB (each chunk its own array).</summary>
     private async Task PumpBytes(Stream stdout)
     {
-        var buffer = new byte[1 << 20];
+        // cps-exec's pipe holds 1 MiB, so a read usually fills the buffer: then the buffer itself is the
+        // chunk (no copy) and the next read gets a new one (not zeroed: every byte handed out was read).
+        var buffer = GC.AllocateUninitializedArray<byte>(ChunkSize);
         int n;
         while ((n = await stdout.ReadAsync(buffer).ConfigureAwait(false)) > 0)
-            await output.Writer.WriteAsync(new ExecOutput(ExecStream.Stdout, "", buffer[..n])).ConfigureAwait(false);
+        {
+            var chunk = n == buffer.Length ? buffer : buffer[..n];
+            if (n == buffer.Length)
+                buffer = GC.AllocateUninitializedArray<byte>(ChunkSize);
+            await output.Writer.WriteAsync(new ExecOutput(ExecStream.Stdout, "", chunk)).ConfigureAwait(false);
+        }
     }
+
+    // Under the large-object threshold (85,000 bytes): 1 MiB chunks went to the large-object heap, whose
+    // budget set off 16 full collections per 256 MB and made the transfer twice as slow (220-300 ms
+    // against 130 ms here, no file written).
+    private const int ChunkSize = 1 << 16;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int kill_(int pid, int sig);
@@ -109,6 +145,10 @@ public sealed partial class ExecSession : IDisposable
 
     public bool WaitForExit(TimeSpan timeout) => process.WaitForExit(timeout);
 
-    public void Dispose() => process.Dispose();
+    public void Dispose()
+    {
+        sink?.Dispose();
+        process.Dispose();
+    }
 
 }

@@ -12,10 +12,16 @@ public sealed partial class StateStore : IDisposable
 {
     public const int BusyTimeoutMs = 30_000;
     private readonly SqliteConnection conn;
+    // Commands of this connection, prepared once and kept by their SQL text (they go along when the
+    // connection is reused): SQLite parses and plans a statement at every prepare, 40-80 us of each
+    // query here, and a command opens the state several times before it does anything.
+    private readonly Dictionary<string, SqliteCommand> prepared;
+    private const int PreparedAtMost = 64;
     private readonly (ulong Ino, uint Major, uint Minor) file; // the database file the connection opened
     private bool disposed;
 
-    private StateStore(SqliteConnection conn, (ulong, uint, uint) file) => (this.conn, this.file) = (conn, file);
+    private StateStore(SqliteConnection conn, (ulong, uint, uint) file, Dictionary<string, SqliteCommand>? prepared = null) =>
+        (this.conn, this.file, this.prepared) = (conn, file, prepared ?? new(StringComparer.Ordinal));
 
     /// <summary>
     /// Open connections that finished commands handed back, per database file, for the next command of
@@ -51,12 +57,12 @@ public sealed partial class StateStore : IDisposable
                 Interlocked.Decrement(ref idleCount);
                 if (reused.file == current)
                 {
-                    var again = new StateStore(reused.conn, reused.file) { DatabasePath = path };
+                    var again = new StateStore(reused.conn, reused.file, reused.prepared) { DatabasePath = path };
                     try { again.Migrate(); } // one read of user_version: another ContainerPS may have changed the schema meanwhile
-                    catch { reused.conn.Dispose(); throw; }
+                    catch { reused.CloseConnection(); throw; }
                     return again;
                 }
-                reused.conn.Dispose(); // the file was replaced
+                reused.CloseConnection(); // the file was replaced
             }
         }
         var isNew = !File.Exists(path);
@@ -130,35 +136,54 @@ public sealed partial class StateStore : IDisposable
 
     internal int Exec(string sql, params (string Name, object? Value)[] args)
     {
-        using var cmd = Command(sql, args);
-        return cmd.ExecuteNonQuery();
+        var cmd = Command(sql, args);
+        try { return cmd.ExecuteNonQuery(); }
+        finally { Return(cmd); }
     }
 
     internal object? Scalar(string sql, params (string Name, object? Value)[] args)
     {
-        using var cmd = Command(sql, args);
-        return cmd.ExecuteScalar();
+        var cmd = Command(sql, args);
+        try { return cmd.ExecuteScalar(); }
+        finally { Return(cmd); }
     }
 
     internal List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] args)
     {
-        using var cmd = Command(sql, args);
-        using var r = cmd.ExecuteReader();
-        var list = new List<T>();
-        while (r.Read())
-            list.Add(map(r));
-        return list;
+        var cmd = Command(sql, args);
+        try
+        {
+            using var r = cmd.ExecuteReader(); // disposing the reader resets the statement (no read snapshot is kept)
+            var list = new List<T>();
+            while (r.Read())
+                list.Add(map(r));
+            return list;
+        }
+        finally { Return(cmd); }
     }
 
+    /// <summary>The prepared command for <paramref name="sql"/>, taken out of the cache while in use (a nested use of the same SQL gets a new one).</summary>
     private SqliteCommand Command(string sql, (string Name, object? Value)[] args)
     {
         ObjectDisposedException.ThrowIf(disposed, this); // its connection may serve another command now
-        var cmd = conn.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.CommandTimeout = BusyTimeoutMs / 1000;
+        if (prepared.Remove(sql, out var cmd))
+            cmd.Parameters.Clear();
+        else
+        {
+            cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.CommandTimeout = BusyTimeoutMs / 1000;
+        }
         foreach (var (name, value) in args)
             cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
         return cmd;
+    }
+
+    private void Return(SqliteCommand cmd)
+    {
+        cmd.Parameters.Clear(); // no value (a config, a secret) stays referenced between commands
+        if (disposed || prepared.Count >= PreparedAtMost || !prepared.TryAdd(cmd.CommandText, cmd))
+            cmd.Dispose();
     }
 
     private static readonly string[] RowTables = { "pools", "volumes", "images", "containers", "snapshots" };
@@ -196,6 +221,14 @@ public sealed partial class StateStore : IDisposable
     internal static DateTime ParseTimestamp(string s) =>
         DateTime.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
 
+    private void CloseConnection()
+    {
+        foreach (var cmd in prepared.Values)
+            cmd.Dispose();
+        prepared.Clear();
+        conn.Dispose();
+    }
+
     /// <summary>Hands the connection back for the next command of this process (outside a transaction), else closes it.</summary>
     public void Dispose()
     {
@@ -204,16 +237,16 @@ public sealed partial class StateStore : IDisposable
         disposed = true;
         if (conn.State != System.Data.ConnectionState.Open || SQLitePCL.raw.sqlite3_get_autocommit(conn.Handle) == 0)
         {
-            conn.Dispose();
+            CloseConnection();
             return;
         }
         if (Interlocked.Increment(ref idleCount) > IdleAtMost && !CloseIdleOfAnother(DatabasePath))
         {
             Interlocked.Decrement(ref idleCount);
-            conn.Dispose();
+            CloseConnection();
             return;
         }
-        Idle.GetOrAdd(DatabasePath, _ => new()).Add(new StateStore(conn, file) { DatabasePath = DatabasePath });
+        Idle.GetOrAdd(DatabasePath, _ => new()).Add(new StateStore(conn, file, prepared) { DatabasePath = DatabasePath });
     }
 
     /// <summary>Closes one idle connection to another database (a state root this process used before), to make room.</summary>
@@ -224,7 +257,7 @@ public sealed partial class StateStore : IDisposable
             if (other != path && idle.TryTake(out var old))
             {
                 Interlocked.Decrement(ref idleCount);
-                old.conn.Dispose();
+                old.CloseConnection();
                 return true;
             }
         }

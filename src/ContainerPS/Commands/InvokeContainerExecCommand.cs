@@ -87,9 +87,19 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     [Parameter]
     public SwitchParameter Raw { get; set; }
 
-    /// <summary>Stdout as its bytes: byte[] chunks (up to 1 MiB each), for Set-Content -AsByteStream or [IO.File]::WriteAllBytes.</summary>
+    /// <summary>Stdout as its bytes: byte[] chunks (up to 64 KiB each), for Set-Content -AsByteStream or [IO.File]::WriteAllBytes.</summary>
     [Parameter]
     public SwitchParameter AsByteStream { get; set; }
+
+    /// <summary>
+    /// Writes stdout, as its bytes, into this file (created, or overwritten) instead of the pipeline, as
+    /// Invoke-WebRequest -OutFile does: the fast way to keep large output (the pipeline hands each chunk
+    /// to the next command, and Set-Content -AsByteStream writes byte by byte). One container only.
+    /// </summary>
+    [Parameter]
+    public string? OutFile { get; set; }
+
+    private string? outFilePath;
 
     /// <summary>With containers piped in: how many run the command at once.</summary>
     [Parameter]
@@ -105,7 +115,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     public SwitchParameter AsJob { get; set; }
 
     private bool UseTerminal =>
-        Interactive || (!NonInteractive && !AsJob && !AsByteStream && !MyInvocation.ExpectingInput
+        Interactive || (!NonInteractive && !AsJob && !AsByteStream && OutFile is null && !MyInvocation.ExpectingInput
                         && !Console.IsInputRedirected && !Console.IsOutputRedirected && Host.Name == "ConsoleHost");
 
     private ExecRequest Request(string container, bool interactive)
@@ -113,7 +123,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in ConfigFrom(Environment))
             env[k] = v ?? "";
-        return new ExecRequest(container, Words, env, WorkingDirectory, User, Group, interactive, Raw, AsByteStream);
+        return new ExecRequest(container, Words, env, WorkingDirectory, User, Group, interactive, Raw, AsByteStream, outFilePath);
     }
 
     private ExecResult Result(string container, int code, TimeSpan duration) =>
@@ -126,6 +136,15 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         {
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Raw and -AsByteStream exclude each other: -Raw gives stdout as one string, -AsByteStream as bytes."),
                 "InvalidExecOutput", ErrorCategory.InvalidArgument, null));
+        }
+        if (OutFile is not null)
+        {
+            if (Raw || AsByteStream || Interactive || AsJob)
+            {
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile writes stdout into a file: not with -Raw, -AsByteStream, -Interactive or -AsJob."),
+                    "InvalidExecOutput", ErrorCategory.InvalidArgument, OutFile));
+            }
+            outFilePath = GetUnresolvedProviderPathFromPSPath(OutFile); // relative to the current location, like Out-File
         }
         // With pipeline input the first object decides: containers to run in, or stdin.
         if (!AsJob && !MyInvocation.ExpectingInput)
@@ -251,6 +270,8 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         Drain(block: true);
         var code = session.WaitForExit();
         FlushHelperLines(code, Name);
+        if (session.OutputError is { } outputError)
+            WriteError(new ErrorRecord(outputError, "OutFileWriteFailed", ErrorCategory.WriteError, outFilePath));
         SessionState.PSVariable.Set("global:LASTEXITCODE", code);
         if (PassThru)
             WriteObject(Result(Name, code, clock.Elapsed));
@@ -277,6 +298,11 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     /// </summary>
     private void RunFleet()
     {
+        if (outFilePath is not null && fleet.Count > 1)
+        {
+            WriteError(new ErrorRecord(new ArgumentException("-OutFile takes the output of one container; here came several."), "InvalidExecOutput", ErrorCategory.InvalidArgument, OutFile));
+            return;
+        }
         var pending = new Queue<string>(fleet);
         var active = new List<(string Name, ExecSession Session, System.Diagnostics.Stopwatch Clock, List<string> HelperLines)>();
         var worst = 0;
@@ -308,6 +334,8 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 if (!a.Session.Output.Completion.IsCompleted)
                     continue;
                 var code = a.Session.WaitForExit();
+                if (a.Session.OutputError is { } outputError)
+                    WriteError(new ErrorRecord(outputError, "OutFileWriteFailed", ErrorCategory.WriteError, outFilePath));
                 FlushHelperLines(code, a.Name, a.HelperLines);
                 if (code != 0 && worst == 0)
                     worst = code;

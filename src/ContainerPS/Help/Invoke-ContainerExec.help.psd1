@@ -20,8 +20,11 @@ pipeline when the command prints it; every stderr line becomes a
 non-terminating error with the ID ContainerExecStderr (silence them with
 -ErrorAction SilentlyContinue, or collect them with -ErrorVariable); -Raw
 writes stdout as one string, unsplit; -AsByteStream writes it as its
-bytes, in byte[] chunks of up to 1 MiB (for Set-Content -AsByteStream or
-[IO.File]::WriteAllBytes). Pipeline input is written to the command's
+bytes, in byte[] chunks of up to 64 KiB (for Set-Content -AsByteStream or
+[IO.File]::WriteAllBytes); -OutFile writes it, as its bytes, straight into a
+file (the fast way to keep large output: 256 MB in about 0.15 s here,
+where piping the chunks into Set-Content -AsByteStream, which writes byte
+by byte, manages about 7 MB/s). Pipeline input is written to the command's
 stdin (a string or other object as one line; a byte array as its bytes,
 whether it is piped, enumerated byte by byte, or given whole with
 -InputObject), then stdin is closed; without pipeline input the
@@ -31,10 +34,10 @@ Containers piped in (Get-Container web* | Invoke-ContainerExec -- CMD,
 or any objects with a Name property) are not input: the command runs in
 each of them, up to -ThrottleLimit (16) at once, and each output line
 carries a Container note property naming where it came from; stderr
-errors name their container as TargetObject.  is then the
+errors name their container as TargetObject. $LASTEXITCODE is then the
 first non-zero exit code (0 when all succeeded); -PassThru writes one
 ExecResult per container; -AsJob starts one job per container. Through
-remoting, Invoke-Command -Session  { Get-Container web* |
+remoting, Invoke-Command -Session $hosts { Get-Container web* |
 Invoke-ContainerExec -- uptime } reaches a whole fleet.
 
 Interactive (-Interactive, or automatically when pwsh's stdin and stdout
@@ -69,7 +72,11 @@ or overrides variables.
 Error IDs: ContainerNotFound, ContainerNotRunning (the container is
 stopped: nothing is run), EmptyCommand, InvalidName, InvalidEnvironment,
 ContainerBusy, ExecFailed (the helper could not enter the container),
-ContainerExecStderr (one per stderr line of the command).
+ContainerExecStderr (one per stderr line of the command), InvalidExecOutput
+(-Raw with -AsByteStream; -OutFile with -Raw, -AsByteStream, -Interactive
+or -AsJob, or with several containers), OutFileUnavailable (the file
+cannot be created: nothing is run), OutFileWriteFailed (writing it failed
+part way, a full disk: the command gets EPIPE as when a reader goes away).
 '@
 
     Parameters  = @{
@@ -87,7 +94,8 @@ dash (Invoke-ContainerExec web1 -- ls -la /).
         NonInteractive   = 'Never use a pty, even when pwsh is attached to a terminal (lxc exec -T).'
         InputObject      = 'Objects written to the command''s stdin, one line each (byte arrays and piped bytes as bytes); stdin is closed after the last one. Containers piped in are targets, not input.'
         Raw              = 'Write the command''s stdout as one string, unsplit, when the command ends.'
-        AsByteStream     = 'Write the command''s stdout as its bytes: byte[] chunks of up to 1 MiB, as they arrive. Not with -Raw.'
+        AsByteStream     = 'Write the command''s stdout as its bytes: byte[] chunks of up to 64 KiB, as they arrive. Not with -Raw.'
+        OutFile          = 'Write the command''s stdout, as its bytes, into this file (created, or overwritten; a relative path is relative to the current location) instead of the pipeline, like Invoke-WebRequest -OutFile. Stderr and the exit code as usual. One container only; not with -Raw, -AsByteStream, -Interactive or -AsJob.'
         ThrottleLimit    = 'With containers piped in: how many run the command at once (default 16).'
         PassThru         = 'Also write a ContainerPS.ExecResult (Container, Command, ExitCode, Duration) when the command ends.'
         AsJob            = 'Run the command as a background job (Receive-Job for its output; Stop-Job sends SIGTERM).'
@@ -102,7 +110,7 @@ dash (Invoke-ContainerExec web1 -- ls -la /).
 
     Outputs     = @{
         'System.String'          = 'The command''s stdout lines (or, with -Raw, all of it as one string); with containers piped in, each line has a Container note property.'
-        'System.Byte[]'          = 'With -AsByteStream, stdout in chunks of up to 1 MiB.'
+        'System.Byte[]'          = 'With -AsByteStream, stdout in chunks of up to 64 KiB.'
         'ContainerPS.ExecResult' = 'With -PassThru, how the command ended.'
     }
 
@@ -141,6 +149,11 @@ dash (Invoke-ContainerExec web1 -- ls -la /).
             Title   = 'Copy binary data in and out'
             Code    = "[IO.File]::ReadAllBytes('/bin/ls') | Invoke-ContainerExec web1 -- sh -c 'cat > /tmp/ls'; Invoke-ContainerExec web1 -AsByteStream -- cat /tmp/ls | Set-Content -AsByteStream /tmp/ls.copy"
             Remarks = 'The bytes go in and come back unchanged (Copy-ContainerFile does this for files, with modes and owners).'
+        }
+        @{
+            Title   = 'Keep large output in a file'
+            Code    = 'Invoke-ContainerExec web1 -OutFile ./etc.tar -- tar -C / -cf - etc; (Get-Item ./etc.tar).Length'
+            Remarks = 'The archive goes as bytes straight into etc.tar in the current directory (256 MB take about 0.15 s here).'
         }
     )
 
