@@ -27,12 +27,14 @@ function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [script
 }
 
 # Medians of several bodies measured in turn (one of each per round), so that drift of the machine
-# over the run falls on all of them alike; -PauseMs waits after each body, untimed.
-function Measure-Interleaved([System.Collections.Specialized.OrderedDictionary] $Bodies, [int] $Count = $Iterations, [int] $PauseMs = 0) {
+# over the run falls on all of them alike; -PauseMs waits after each body and -Before runs before
+# each one, both untimed.
+function Measure-Interleaved([System.Collections.Specialized.OrderedDictionary] $Bodies, [int] $Count = $Iterations, [int] $PauseMs = 0, [scriptblock] $Before) {
     $times = @{}
     foreach ($k in $Bodies.Keys) { $times[$k] = [Collections.Generic.List[double]]::new() }
     foreach ($i in 1..$Count) {
         foreach ($k in $Bodies.Keys) {
+            if ($Before) { & $Before }
             $sw = [Diagnostics.Stopwatch]::StartNew()
             & $Bodies[$k] $i
             $times[$k].Add($sw.Elapsed.TotalMilliseconds)
@@ -306,23 +308,24 @@ try {
     $sw.Stop()
     Add-Row ("cat of a 256 MB file, -Raw: {0:N0} MB/s" -f ($bytes / 1MB / $sw.Elapsed.TotalSeconds)) $sw.Elapsed.TotalMilliseconds
     # 256 MB of stdout as bytes, into a file and counted only, beside cps-exec alone (Process.Start)
-    # and beside writing 256 MB from memory into the same file (what the file system costs here).
+    # and beside writing 256 MB from memory into the same file (what the file system costs here). Each
+    # starts with the file removed and the page cache written back (untimed): no run pays for the last.
     $out = Join-Path $root 'bytes.out'
     $dd = "$helper --pid $initPid -- dd if=/dev/zero bs=1M count=256 status=none"
     $zeros = [byte[]]::new(1MB)
     $script:counted = 0
     $bytesRows = Measure-Interleaved ([ordered]@{
-        file      = { Remove-Item $out -ErrorAction Ignore; $fs = [IO.File]::Create($out); Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $fs.Write($_, 0, $_.Length) }; $fs.Close()
+        file      = { $fs = [IO.File]::Create($out); Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $fs.Write($_, 0, $_.Length) }; $fs.Close()
                       if ((Get-Item $out).Length -ne 256MB) { throw "-AsByteStream wrote $((Get-Item $out).Length) bytes" } }
-        outFile   = { Remove-Item $out -ErrorAction Ignore; Invoke-ContainerExec ex -OutFile $out -- dd if=/dev/zero bs=1M count=256 status=none
+        outFile   = { Invoke-ContainerExec ex -OutFile $out -- dd if=/dev/zero bs=1M count=256 status=none
                       if ((Get-Item $out).Length -ne 256MB) { throw "-OutFile wrote $((Get-Item $out).Length) bytes" } }
-        aloneFile = { Remove-Item $out -ErrorAction Ignore; $p = Start-Peer $dd; $fs = [IO.File]::Create($out); $p.StandardOutput.BaseStream.CopyTo($fs, 1MB); $fs.Close(); $p.WaitForExit() }
-        write     = { Remove-Item $out -ErrorAction Ignore; $fs = [IO.File]::Create($out); foreach ($k in 1..256) { $fs.Write($zeros, 0, $zeros.Length) }; $fs.Close() }
+        aloneFile = { $p = Start-Peer $dd; $fs = [IO.File]::Create($out); $p.StandardOutput.BaseStream.CopyTo($fs, 1MB); $fs.Close(); $p.WaitForExit() }
+        write     = { $fs = [IO.File]::Create($out); foreach ($k in 1..256) { $fs.Write($zeros, 0, $zeros.Length) }; $fs.Close() }
         counted   = { $script:counted = 0; Invoke-ContainerExec ex -AsByteStream -- dd if=/dev/zero bs=1M count=256 status=none | ForEach-Object { $script:counted += $_.Length }
                       if ($script:counted -ne 256MB) { throw "-AsByteStream gave $($script:counted) bytes" } }
         aloneNull = { $p = Start-Peer $dd; $p.StandardOutput.BaseStream.CopyTo([IO.Stream]::Null, 1MB); $p.WaitForExit() }
-    }) 5
-    Remove-Item $out
+    }) 5 -Before { Remove-Item $out -ErrorAction Ignore; & sync }
+    Remove-Item $out -ErrorAction Ignore
     $mbs = { param($ms) '{0:N0} MB/s' -f (256 / ($ms / 1000)) }
     Add-Row "256 MB stdout to a file, -OutFile: $(& $mbs $bytesRows.outFile) (goal 1,000)" $bytesRows.outFile 'cps-exec alone, stdout copied to the file' $bytesRows.aloneFile
     Add-Row "256 MB stdout to a file, -AsByteStream | ForEach-Object { FileStream.Write }: $(& $mbs $bytesRows.file)" $bytesRows.file 'cps-exec alone, stdout copied to the file' $bytesRows.aloneFile
