@@ -88,13 +88,16 @@ public sealed class RuntimeDirectory
     /// <summary>Reads the state from the files, checking that the processes they name are alive.</summary>
     public RuntimeStatus Inspect()
     {
+        // The exit file is read after the monitor: a monitor writes it before it exits, so a monitor
+        // found dead has written it (read first, it could be missed and the exit taken for a crash).
+        // A running container has none (nor the exception its absence costs).
         var monitor = ReadIdentity(MonitorPidFile);
-        var exit = ReadExit();
         if (monitor is { IsAlive: true })
         {
             var init = ReadInt(InitPidFile);
             if (init is int pid && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') })
                 return new RuntimeStatus(RuntimeStatus.Running, pid, null, null);
+            var exit = ReadExit();
             // The monitor writes its pid file first: no init yet and no exit is a start under way
             // (or one whose launcher died, which the next command under the container's lock ends).
             if (init is null && exit is null)
@@ -104,7 +107,7 @@ public sealed class RuntimeDirectory
                 ? new RuntimeStatus(RuntimeStatus.Stopping, null, done.Reason, done.Code)
                 : new RuntimeStatus(RuntimeStatus.Stopping, null, "the init has exited; its monitor is recording the exit", null);
         }
-        if (exit is { } e)
+        if (ReadExit() is { } e)
             return new RuntimeStatus(e.Reason == InterruptedReason ? RuntimeStatus.Error : RuntimeStatus.Stopped, null, e.Reason, e.Code);
         if (monitor is not null)
             return new RuntimeStatus(RuntimeStatus.Error, null, "the container's monitor died (killed?) without recording an exit; Start-Container or Stop-Container cleans up", null);
