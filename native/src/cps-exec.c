@@ -743,12 +743,13 @@ static bool splice_pipe(int *fd, int dst, bool *broken, bool close_on_broken)
 
 /* One read from a pipe or the pty master; closes it at EOF (EIO: every slave is closed). When
  * our reader is gone, a pipe is closed too: the command gets EPIPE/SIGPIPE as it would in a
- * local pipeline (`cps-exec -- yes | head -1` ends) instead of being drained forever. */
+ * local pipeline (`cps-exec -- yes | head -1` ends) instead of being drained forever. *spliced (NULL for
+ * the pty master): splice it, until splice says it cannot. */
 static void pump(int *fd, int dst, bool *broken, bool close_on_broken, bool *spliced)
 {
 	ssize_t r;
 
-	if (*spliced && !*broken) {
+	if (spliced && *spliced && !*broken) {
 		if (splice_pipe(fd, dst, broken, close_on_broken))
 			return;
 		*spliced = false;
@@ -966,8 +967,6 @@ static void raw_mode(struct relay *x)
 
 static __attribute__((noreturn)) void relay(struct relay *x)
 {
-	bool no = false;                              /* the pty master is no pipe */
-
 	for (;;) {
 		struct pollfd p[6];
 		int n = 0, i_out = -1, i_err = -1, i_master = -1, i_in = -1;
@@ -995,7 +994,7 @@ static __attribute__((noreturn)) void relay(struct relay *x)
 		if (i_master >= 0 && (p[i_master].revents & POLLOUT))
 			flush_stdin(x);
 		if (i_master >= 0 && (p[i_master].revents & (POLLIN | POLLHUP | POLLERR)))
-			pump(&x->master, 1, &x->out_broken, false, &no);
+			pump(&x->master, 1, &x->out_broken, false, NULL);
 		if (x->out_broken && x->pty && !x->hung_up) {   /* what a terminal's hangup does */
 			send_msg(x->sock, -1, MSG_DONTWAIT, "signal %d", SIGHUP);
 			x->hung_up = true;

@@ -22,7 +22,11 @@ function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [script
         $sw.Elapsed.TotalMilliseconds
         if ($After) { & $After $i }
     }
-    $sorted = @($times | Sort-Object)
+    Get-Median $times
+}
+
+function Get-Median([double[]] $Values) {
+    $sorted = @($Values | Sort-Object)
     $sorted[[int][math]::Floor($sorted.Count / 2)]
 }
 
@@ -42,7 +46,7 @@ function Measure-Interleaved([System.Collections.Specialized.OrderedDictionary] 
         }
     }
     $medians = [ordered]@{}
-    foreach ($k in $Bodies.Keys) { $sorted = @($times[$k] | Sort-Object); $medians[$k] = $sorted[[int][math]::Floor($sorted.Count / 2)] }
+    foreach ($k in $Bodies.Keys) { $medians[$k] = Get-Median $times[$k] }
     $medians
 }
 
@@ -344,7 +348,6 @@ try {
     Remove-Container ex -Force
 
     # ---------------------------------------------------------------- CRIU: checkpoint, restore, move
-    function Get-Median([double[]] $xs) { $sorted = @($xs | Sort-Object); $sorted[[int][math]::Floor($sorted.Count / 2)] }
     $ck = (New-Item -ItemType Directory (Join-Path $root 'ck')).FullName
     $dirty = Join-Path $root 'dirty'
     & gcc -static -O2 -o $dirty (Join-Path $PSScriptRoot '../pester/workloads/dirty.c')

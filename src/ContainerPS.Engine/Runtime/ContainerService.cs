@@ -796,7 +796,8 @@ public sealed partial class ContainerService
         if (request.OutputFile is { } file && (request.Interactive || request.Raw || !Path.IsPathFullyQualified(file)))
             throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidExecOutput", "Output into a file (an absolute path) is neither interactive nor raw text.", request.Container);
         var row = ReadyRow(Names.Validate(request.Container, "container"));
-        var status = Runtime(row.Name).Inspect();
+        var rt = Runtime(row.Name);
+        var status = rt.Inspect();
         if (!status.IsRunning || status.Pid is not int pid)
             throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{row.Name}' is not running.", row.Name);
 
@@ -835,7 +836,7 @@ public sealed partial class ContainerService
         // Nothing of the caller's environment goes along (the command gets exactly --env); the tag
         // names the start it serves, so Remove-Container -Force finds it.
         psi.Environment.Clear();
-        psi.Environment[HostProcesses.ExecTagVariable] = Runtime(row.Name).RuncId(row.Name);
+        psi.Environment[HostProcesses.ExecTagVariable] = rt.RuncId(row.Name);
         var a = psi.ArgumentList;
         a.Add("--pid"); a.Add(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         a.Add("--uid"); a.Add(request.User.ToString(System.Globalization.CultureInfo.InvariantCulture));

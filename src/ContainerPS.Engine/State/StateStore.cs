@@ -166,9 +166,10 @@ public sealed partial class StateStore : IDisposable
     private SqliteCommand Command(string sql, (string Name, object? Value)[] args)
     {
         ObjectDisposedException.ThrowIf(disposed, this); // its connection may serve another command now
-        if (prepared.Remove(sql, out var cmd))
-            cmd.Parameters.Clear();
-        else
+        SqliteCommand? cmd;
+        lock (prepared) // a host may serve several threads (jobs, Parallel): each gets a command of its own
+            prepared.Remove(sql, out cmd);
+        if (cmd is null) // a kept one comes back with no parameters (Return)
         {
             cmd = conn.CreateCommand();
             cmd.CommandText = sql;
@@ -182,8 +183,12 @@ public sealed partial class StateStore : IDisposable
     private void Return(SqliteCommand cmd)
     {
         cmd.Parameters.Clear(); // no value (a config, a secret) stays referenced between commands
-        if (disposed || prepared.Count >= PreparedAtMost || !prepared.TryAdd(cmd.CommandText, cmd))
-            cmd.Dispose();
+        lock (prepared)
+        {
+            if (!disposed && prepared.Count < PreparedAtMost && prepared.TryAdd(cmd.CommandText, cmd))
+                return;
+        }
+        cmd.Dispose();
     }
 
     private static readonly string[] RowTables = { "pools", "volumes", "images", "containers", "snapshots" };
@@ -223,9 +228,12 @@ public sealed partial class StateStore : IDisposable
 
     private void CloseConnection()
     {
-        foreach (var cmd in prepared.Values)
-            cmd.Dispose();
-        prepared.Clear();
+        lock (prepared)
+        {
+            foreach (var cmd in prepared.Values)
+                cmd.Dispose();
+            prepared.Clear();
+        }
         conn.Dispose();
     }
 

@@ -270,8 +270,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         Drain(block: true);
         var code = session.WaitForExit();
         FlushHelperLines(code, Name);
-        if (session.OutputError is { } outputError)
-            WriteError(new ErrorRecord(outputError, "OutFileWriteFailed", ErrorCategory.WriteError, outFilePath));
+        WriteOutputError(session);
         SessionState.PSVariable.Set("global:LASTEXITCODE", code);
         if (PassThru)
             WriteObject(Result(Name, code, clock.Elapsed));
@@ -334,8 +333,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 if (!a.Session.Output.Completion.IsCompleted)
                     continue;
                 var code = a.Session.WaitForExit();
-                if (a.Session.OutputError is { } outputError)
-                    WriteError(new ErrorRecord(outputError, "OutFileWriteFailed", ErrorCategory.WriteError, outFilePath));
+                WriteOutputError(a.Session);
                 FlushHelperLines(code, a.Name, a.HelperLines);
                 if (code != 0 && worst == 0)
                     worst = code;
@@ -351,6 +349,13 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 Task.WaitAny(active.Select(a => (Task)a.Session.Output.WaitToReadAsync().AsTask()).ToArray(), 200);
         }
         SessionState.PSVariable.Set("global:LASTEXITCODE", worst);
+    }
+
+    /// <summary>-OutFile: writing the file failed part way (a full disk).</summary>
+    private void WriteOutputError(ExecSession s)
+    {
+        if (s.OutputError is { } e)
+            WriteError(new ErrorRecord(e, "OutFileWriteFailed", ErrorCategory.WriteError, outFilePath));
     }
 
     private readonly StringBuilder rawOutput = new();
