@@ -105,7 +105,9 @@ function Invoke-Package {
 function Get-TrxCounts([string] $Path) {
     [xml] $trx = Get-Content -Raw $Path
     $c = $trx.TestRun.ResultSummary.Counters
-    [pscustomobject]@{ Passed = [int]$c.passed; Failed = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted; Skipped = [int]$c.notExecuted }
+    $names = @($trx.TestRun.Results.UnitTestResult | Where-Object outcome -ne 'Passed' | Where-Object outcome -ne 'NotExecuted' |
+        ForEach-Object { "$($_.testName): $(("$($_.Output.ErrorInfo.Message)" -split "`n")[0])" })
+    [pscustomobject]@{ Passed = [int]$c.passed; Failed = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted; Skipped = [int]$c.notExecuted; Failures = $names }
 }
 
 function Invoke-Test {
@@ -118,6 +120,7 @@ function Invoke-Test {
     $env:CONTAINERPS_TEST_HOST_BEFORE = Join-Path $Artifacts 'host-before.json'
     $hostBefore | ConvertTo-Json | Set-Content $env:CONTAINERPS_TEST_HOST_BEFORE
     $passed = 0; $failed = 0; $skipped = 0
+    $failures = [Collections.Generic.List[string]]::new()   # named again just before the closing line
 
     # Every test process runs in a private mount namespace: mounts a test forgets die with it.
     $isolate = @('--mount', '--propagation', 'private', '--')
@@ -130,9 +133,10 @@ function Invoke-Test {
         if (Test-Path $trx) {
             $c = Get-TrxCounts $trx
             $passed += $c.Passed; $failed += $c.Failed; $skipped += $c.Skipped
+            foreach ($n in $c.Failures) { $failures.Add("${project}: $n") }
         } else {
             Write-Host "No results from $project (build or run failed)."
-            $failed += 1
+            $failed += 1; $failures.Add("${project}: no results (build or run failed)")
         }
     }
 
@@ -145,7 +149,10 @@ Import-Module '$pester' -ErrorAction Stop
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$r = Invoke-Pester -Configuration `$c
-@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$r.SkippedCount + `$r.NotRunCount } | ConvertTo-Json | Set-Content '$result'
+`$names = @(`$r.Failed | ForEach-Object { "`$(`$_.ExpandedPath): `$((`"`$(`$_.ErrorRecord | Select-Object -First 1)`" -split "``n")[0])" }) +
+    @(`$r.FailedBlocks | ForEach-Object { "block `$(`$_.Path -join ' '): `$((`"`$(`$_.ErrorRecord | Select-Object -First 1)`" -split "``n")[0])" }) +
+    @(`$r.FailedContainers | ForEach-Object { "file `$(`$_.Item): `$((`"`$(`$_.ErrorRecord | Select-Object -First 1)`" -split "``n")[0])" })
+@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$r.SkippedCount + `$r.NotRunCount; Failures = `$names } | ConvertTo-Json | Set-Content '$result'
 "@
     # One throwaway Ceph cluster (one mon, one memstore OSD on 127.0.0.1) for the whole Pester run.
     $cephDir = Join-Path ([IO.Path]::GetTempPath()) "cps-ceph-run-$PID"
@@ -165,16 +172,19 @@ Import-Module '$pester' -ErrorAction Stop
     if (Test-Path $result) {
         $p = Get-Content -Raw $result | ConvertFrom-Json
         $passed += $p.Passed; $failed += $p.Failed; $skipped += $p.Skipped
+        foreach ($n in $p.Failures) { $failures.Add("Pester: $n") }
     } else {
         Write-Host 'No results from Pester.'
-        $failed += 1
+        $failed += 1; $failures.Add('Pester: no results')
     }
     if (-not $NoTestVm) {
         $vm = Invoke-TestVm
         Write-Host "TestVm lane: $($vm.Passed) passed, $($vm.Failed) failed"
         $passed += $vm.Passed; $failed += $vm.Failed
+        foreach ($n in $vm.Failures) { $failures.Add("TestVm: $n") }
     }
     if ($skipped -gt 0) { Write-Host "$skipped skipped or not run" }
+    foreach ($n in $failures) { Write-Host "FAILED $n" }
     Write-Host "$passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
 }

@@ -171,7 +171,7 @@ function Invoke-TestVm {
     $run = Join-Path $TestVmCache "run-$PID"
     $stage = Join-Path $run 'stage'
     $null = New-Item -ItemType Directory -Force $run
-    $passed = 0; $failed = 0
+    $passed = 0; $failed = 0; $failures = [Collections.Generic.List[string]]::new()
     try {
         New-TestVmStage $stage
         Remove-Item (Join-Path $run 'disk.qcow2') -ErrorAction SilentlyContinue   # every lane run starts from the fresh image
@@ -200,7 +200,7 @@ unshare --mount --propagation private -- /opt/dotnet/dotnet $($net.PwshInGuest) 
         $passed += $result.Passed; $failed += $result.Failed
         foreach ($f in $result.Files) {
             Write-Host ("TestVm file {0}: {1} passed, {2} failed, {3:0} s" -f $f.Name, $f.Passed, $f.Failed, $f.Seconds)
-            foreach ($x in $f.Failures) { Write-Host "  FAILED $x" }
+            foreach ($x in $f.Failures) { Write-Host "  FAILED $x"; $failures.Add("$($f.Name): $x") }
         }
 
         # The host-side part: sessions and a reboot, driven over ssh.
@@ -213,13 +213,15 @@ Import-Module '$pester' -ErrorAction Stop
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$r = Invoke-Pester -Configuration `$c
-@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Seconds = `$r.Duration.TotalSeconds } | ConvertTo-Json | Set-Content '$json'
+`$names = @(`$r.Failed | ForEach-Object { "`$(`$_.ExpandedPath): `$(`$_.ErrorRecord | Select-Object -First 1)" }) + @(`$r.FailedBlocks + `$r.FailedContainers | ForEach-Object { "`$(`$_.Name) (setup): `$(`$_.ErrorRecord | Select-Object -First 1)" })
+@{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Seconds = `$r.Duration.TotalSeconds; Failures = `$names } | ConvertTo-Json | Set-Content '$json'
 "@ | Out-Host
         if (Test-Path $json) {
             $b = Get-Content -Raw $json | ConvertFrom-Json
             $passed += $b.Passed; $failed += $b.Failed
             Write-Host ("TestVm file Boot.Tests.ps1 (host side): {0} passed, {1} failed, {2:0} s" -f $b.Passed, $b.Failed, $b.Seconds)
-        } else { $failed++ }
+            foreach ($x in $b.Failures) { $failures.Add("Boot.Tests.ps1: $x") }
+        } else { $failed++; $failures.Add('Boot.Tests.ps1: no results') }
 
         # One benchmark row on both sides, so later lane benchmarks can be read.
         $guestMs = [double]((& $ssh "cd /root/cps && /opt/dotnet/dotnet $($net.PwshInGuest) -NoProfile -NonInteractive -File tests/vm/start-bench.ps1") | Select-Object -Last 1)
@@ -228,7 +230,7 @@ Import-Module '$pester' -ErrorAction Stop
     }
     catch {
         Write-Host "TestVm: $($_.Exception.Message)"
-        $failed++
+        $failed++; $failures.Add("lane: $($_.Exception.Message)")
     }
     finally {
         & bash (Join-Path $vm 'stop.sh') $run | Out-Host
@@ -236,5 +238,5 @@ Import-Module '$pester' -ErrorAction Stop
         if ((& findmnt -rno TARGET) -notmatch "^$([regex]::Escape($run))") { Remove-Item -Recurse -Force $run -ErrorAction SilentlyContinue }
     }
     Write-Host "TestVm: $([int]$clock.Elapsed.TotalSeconds) s in all"
-    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed; Failures = $failures }
 }
