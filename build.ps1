@@ -53,8 +53,18 @@ function Invoke-Bootstrap {
 }
 
 # The assemblies (with their dependencies) and the native helpers, into $Bin.
+# bin/ holds what PowerShell loads into its default context (the cmdlets, ContainerPS.Model, the
+# format and type files) and the native helpers; bin/engine/ the engine and the libraries it uses,
+# which the module loads into a context of its own (src/ContainerPS/EngineLoadContext.cs).
+$DefaultContextAssemblies = 'ContainerPS', 'ContainerPS.Model'
+
 function Build-ModuleBinaries([string] $Bin, [string] $Config) {
     Invoke-Native dotnet @('publish', (Join-Path $Root 'src/ContainerPS/ContainerPS.csproj'), '-c', $Config, '-o', $Bin, '--no-restore', '-nologo', '-v', 'quiet') -Quiet
+    $engine = Join-Path $Bin 'engine'
+    $null = New-Item -ItemType Directory -Force $engine
+    Get-ChildItem -File -Path (Join-Path $Bin "*") -Include *.dll, *.pdb |
+        Where-Object { $_.BaseName -notin $DefaultContextAssemblies } |
+        Move-Item -Destination $engine -Force
     Invoke-Native make @('-s', '-C', (Join-Path $Root 'native'), "OUT=$Bin") -Quiet
 }
 
@@ -67,7 +77,7 @@ function Invoke-Build {
 # native helpers, en-US/ help, LICENSE) published with PSResourceGet to a local repository, out/package.
 # The repository is registered by a pwsh whose HOME is a temporary directory, so the user's own list
 # of repositories is never written. PSResourceGet keeps no file modes: the module restores the exec
-# bits of its helpers on import (Monitor.RepairPrograms).
+# bits of its helpers on import (NativePrograms.RepairPrograms).
 function Invoke-Package {
     Invoke-Bootstrap
     $out = Join-Path $Root 'out'

@@ -22,9 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RUNC_TIMEOUT_MS   60000
 #define DELETE_TIMEOUT_MS 30000
-#define FAILED_DELETE_MS  20000   /* keeps a failed start under the engine's 90 s wait */
+#define START_TIMEOUT_MS  90000   /* the engine's wait for the status line, unless --start-timeout gives it */
 #define DRAIN_TIMEOUT_MS  2000
 #define HEAD_MAX          4096
 
@@ -33,6 +32,9 @@ struct opts {
 	const char *criu; /* runc --criu: the CRIU binary to restore with (null: runc's default, criu in PATH) */
 	const char *cgroup; /* a cgroup (v2) directory the monitor moves itself into first, out of the caller's (a login session's scope) */
 	long long log_size;
+	/* How long the engine waits for the status line (--start-timeout, ms). A start must end within
+	 * it: runc gets two thirds, the delete after a failed start two ninths, the rest is margin. */
+	long long start_timeout_ms;
 	const char **umounts;
 	int n_umounts;
 	const char **restore_opts; /* extra runc restore options (--tcp-established, --empty-ns network...) */
@@ -519,12 +521,14 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 		{ "state-dir", required_argument, NULL, 's' }, { "log-size", required_argument, NULL, 'l' },
 		{ "umount", required_argument, NULL, 'u' }, { "restore", required_argument, NULL, 'x' },
 		{ "restore-opt", required_argument, NULL, 'X' }, { "criu", required_argument, NULL, 'c' },
-		{ "cgroup", required_argument, NULL, 'g' }, { NULL, 0, NULL, 0 },
+		{ "cgroup", required_argument, NULL, 'g' }, { "start-timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
 
 	o->log_size = 1048576;
+	o->start_timeout_ms = START_TIMEOUT_MS;
 	if (!(o->umounts = calloc((size_t)argc, sizeof(*o->umounts))) ||
 	    !(o->restore_opts = calloc((size_t)argc, sizeof(*o->restore_opts))))
 		return say(why, wsz, "calloc: %s", strerror(errno));
@@ -548,6 +552,12 @@ static int parse_args(int argc, char **argv, struct opts *o, char *why, size_t w
 			if (!absolute(optarg))
 				return say(why, wsz, "--umount needs an absolute path");
 			o->umounts[o->n_umounts++] = optarg;
+			break;
+		case 't':
+			errno = 0;
+			o->start_timeout_ms = strtoll(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->start_timeout_ms < 1000 || o->start_timeout_ms > 3600000)
+				return say(why, wsz, "invalid --start-timeout '%s' (milliseconds, 1000 to 3600000)", optarg);
 			break;
 		case 'l':
 			errno = 0;
@@ -648,7 +658,7 @@ static pid_t start_container(struct mon *m, int *code, char *why, size_t wsz)
 	*code = -1;
 	if (start_runc(m, reason, sizeof(reason)) < 0)
 		return say(why, wsz, "%s", reason);
-	if (!wait_want(m, RUNC_TIMEOUT_MS)) {
+	if (!wait_want(m, (int)(m->o.start_timeout_ms * 2 / 3))) {
 		*code = 128 + SIGKILL;
 		return say(why, wsz, "runc timed out");
 	}
@@ -716,7 +726,7 @@ int main(int argc, char **argv)
 		m.init = 0;
 		snprintf(line, sizeof(line), "start-failed %d\n", code);
 		write_atomic(&m, "exit", line);
-		finish(&m, FAILED_DELETE_MS);
+		finish(&m, (int)(m.o.start_timeout_ms * 2 / 9));
 		status("error", why);
 		return 1;
 	}

@@ -3,7 +3,7 @@ using ContainerPS.Engine.Network;
 using ContainerPS.Engine.Runtime;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine;
 
@@ -63,7 +63,7 @@ public sealed class ContainerHost : IDisposable
         if (string.IsNullOrEmpty(r))
             r = DefaultRoot;
         if (!Path.IsPathRooted(r) || r.Any(char.IsControl))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidRoot",
+            throw new ContainerPSException(Errors.InvalidRoot,
                 $"The state root '{Names.Printable(r)}' ({RootVariable}) must be an absolute path.", r);
         return Path.GetFullPath(r);
     }
@@ -71,8 +71,18 @@ public sealed class ContainerHost : IDisposable
     public static ContainerHost Open(string? root = null, IEngineLog? log = null)
     {
         var dir = ResolveRoot(root);
-        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        var store = StateStore.Open(Path.Join(dir, "state.db"));
+        StateStore store;
+        try
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+            store = StateStore.Open(Path.Join(dir, "state.db"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or DllNotFoundException)
+        {
+            throw new ContainerPSException(Errors.StateUnavailable, Environment.IsPrivilegedProcess // else the usual cause: say so first
+                ? $"The state in {dir} cannot be opened: {e.Message}"
+                : $"ContainerPS commands must run as root; the state in {dir} cannot be opened by this user ({e.Message}).", dir, e);
+        }
         var host = new ContainerHost(dir, store, log ?? NullEngineLog.Instance);
         try
         {

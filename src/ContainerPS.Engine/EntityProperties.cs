@@ -20,7 +20,7 @@ public static class EntityProperties
             return config[key];
         if (key.Contains('.') && entity.GetType().GetProperty("Config") is not null)
             return null; // a config key that is not set (lxc config get prints nothing)
-        throw new ContainerPSException(ErrorKind.NotFound, "PropertyNotFound",
+        throw new ContainerPSException(Errors.PropertyNotFound,
             $"'{Names.Printable(key)}' is neither a property of {entity} nor one of its config keys.", key);
     }
 

@@ -22,13 +22,6 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
             {
                 try { engine = ContainerHost.Open(null, this); }
                 catch (ContainerPSException e) { ThrowTerminatingError(ToErrorRecord(e)); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or DllNotFoundException)
-                {
-                    var record = new ErrorRecord(e, "StateUnavailable", ErrorCategory.ResourceUnavailable, ContainerHost.ResolveRoot());
-                    if (!Environment.IsPrivilegedProcess) // the usual cause: say so first
-                        record.ErrorDetails = new ErrorDetails($"ContainerPS commands must run as root; the state in {ContainerHost.ResolveRoot()} cannot be opened by this user ({e.Message}).");
-                    ThrowTerminatingError(record);
-                }
             }
             return engine!;
         }
@@ -49,22 +42,23 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            WriteError(new ErrorRecord(e, "StorageIOError", ErrorCategory.WriteError, null));
+            WriteError(Record(e, Errors.StorageIOError, null));
             return false;
         }
         catch (Exception e) when (e is not (RuntimeException or OperationCanceledException or OutOfMemoryException))
         {
             // A failure the engine did not foresee still gets a stable ID (never System.*), with the exception inside.
-            WriteError(new ErrorRecord(e, "UnexpectedError", ErrorCategory.NotSpecified, null)
-            {
-                ErrorDetails = new ErrorDetails($"Unexpected error ({e.GetType().Name}): {e.Message}"),
-            });
+            var record = Record(e, Errors.UnexpectedError, null);
+            record.ErrorDetails = new ErrorDetails($"Unexpected error ({e.GetType().Name}): {e.Message}");
+            WriteError(record);
             return false;
         }
     }
 
-    public static ErrorRecord ToErrorRecord(ContainerPSException e) =>
-        new(e, e.ErrorId, Category(e.Kind), e.Target);
+    public static ErrorRecord ToErrorRecord(ContainerPSException e) => Record(e, e.Code, e.Target);
+
+    /// <summary>An error record for a catalogued error (<see cref="Errors"/>): its ID, and the category of its kind.</summary>
+    public static ErrorRecord Record(Exception e, ErrorCode code, object? target) => new(e, code.Id, Category(code.Kind), target);
 
     private static ErrorCategory Category(ErrorKind kind) => kind switch
     {
@@ -75,6 +69,8 @@ public abstract class ContainerPSCmdlet : PSCmdlet, IEngineLog, IDisposable
         ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
         ErrorKind.NotSupported => ErrorCategory.NotImplemented,
         ErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        ErrorKind.OperationStopped => ErrorCategory.OperationStopped,
+        ErrorKind.WriteError => ErrorCategory.WriteError,
         _ => ErrorCategory.NotSpecified,
     };
 

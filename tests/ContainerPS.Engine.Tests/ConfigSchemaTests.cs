@@ -1,5 +1,5 @@
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Tests;
 

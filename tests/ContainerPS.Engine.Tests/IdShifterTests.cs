@@ -390,8 +390,12 @@ public class IdShifterTests
             if (File.Exists(Image))
             {
                 // mount -o loop sets autoclear: the umount frees the device. Detach it if it is still there.
+                // Autoclear runs after the last close, so the device may go between the listing and the detach.
                 foreach (var line in TestProcess.Run("losetup", "-j", Image).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                    TestProcess.Run("losetup", "-d", line[..line.IndexOf(':')]);
+                {
+                    try { TestProcess.Run("losetup", "-d", line[..line.IndexOf(':')]); }
+                    catch (InvalidOperationException) when (TestProcess.Run("losetup", "-j", Image).Trim().Length == 0) { }
+                }
             }
             Directory.Delete(Dir, recursive: true);
         }

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using ContainerPS.Engine.Images;
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Tests;
 
@@ -226,6 +226,29 @@ public sealed class ImageServiceTests : IDisposable
         Assert.False(m.Properties.ContainsKey("deep"));
         Assert.Throws<FormatException>(() => LxdMetadata.Parse("just text without a colon"));
         Assert.Throws<FormatException>(() => LxdMetadata.Parse("\n# only a comment\n"));
+        Assert.Throws<FormatException>(() => LxdMetadata.Parse("architecture: [unclosed\n"));
+        Assert.Throws<FormatException>(() => LxdMetadata.Parse("- a list\n- not a mapping\n"));
+
+        // What the old line reader did not take: flow mappings and block scalars (YamlDotNet).
+        var flow = LxdMetadata.Parse("properties: {os: Alpine, release: \"3.20\"}\ncreation_date: 1700000000\n");
+        Assert.Equal("Alpine", flow.Properties["os"]);
+        Assert.Equal("3.20", flow.Properties["release"]);
+        var block = LxdMetadata.Parse("properties:\n  description: |\n    two\n    lines\n");
+        Assert.Equal("two\nlines\n", block.Properties["description"]);
+    }
+
+    [Fact]
+    public void Lxd_metadata_with_nested_aliases_is_read_without_expanding_them()
+    {
+        // A "billion laughs" document: 9 levels of 9 aliases each. Only scalars are read, so nothing is expanded.
+        var text = new System.Text.StringBuilder("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (var i = 1; i < 10; i++)
+            text.Append($"l{i}: &l{i} [{string.Join(", ", Enumerable.Repeat($"*l{i - 1}", 9))}]\n");
+        text.Append("architecture: x86_64\n");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var m = LxdMetadata.Parse(text.ToString());
+        Assert.Equal("x86_64", m.TopLevel["architecture"]);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
     // ------------------------------------------------------------------ OCI layouts

@@ -1,4 +1,4 @@
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Tests;
 
@@ -27,7 +27,7 @@ public class NativeHelperTests
         Assert.True(Environment.IsPrivilegedProcess, "the engine tests run as root");
         using var t = new TempRoot();
         var file = Helper(t, "755", before);
-        NativeHelper.EnsureExecutable(file);
+        NativePrograms.EnsureExecutable(file);
         Assert.Equal(Mode(after), File.GetUnixFileMode(file));
     }
 
@@ -36,7 +36,7 @@ public class NativeHelperTests
     {
         using var t = new TempRoot();
         var file = Helper(t, "777", "764"); // even where the engine would not repair it
-        NativeHelper.EnsureExecutable(file);
+        NativePrograms.EnsureExecutable(file);
         Assert.Equal(Mode("764"), File.GetUnixFileMode(file));
     }
 
@@ -49,7 +49,7 @@ public class NativeHelperTests
     {
         using var t = new TempRoot();
         var file = Helper(t, dirMode, fileMode);
-        var e = Assert.Throws<ContainerPSException>(() => NativeHelper.EnsureExecutable(file, root));
+        var e = Assert.Throws<ContainerPSException>(() => NativePrograms.EnsureExecutable(file, root));
         Assert.Equal("NativeHelperNotExecutable", e.ErrorId);
         Assert.Equal(file, e.Target);
         Assert.Contains(reason, e.Message);
@@ -63,7 +63,7 @@ public class NativeHelperTests
         using var t = new TempRoot();
         var file = Helper(t, "755", "644");
         LibC.LChown(file, 1000, 1000);
-        var e = Assert.Throws<ContainerPSException>(() => NativeHelper.EnsureExecutable(file));
+        var e = Assert.Throws<ContainerPSException>(() => NativePrograms.EnsureExecutable(file));
         Assert.Contains("owned by uid 1000, not by root", e.Message);
         Assert.Equal(Mode("644"), File.GetUnixFileMode(file));
     }

@@ -1,5 +1,5 @@
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Tests;
 

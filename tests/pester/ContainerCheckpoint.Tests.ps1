@@ -36,7 +36,9 @@ BeforeAll {
             $parent = $all[[int]($v -split ' ')[0]]
             # A subshell the forker forks for a moment has the forker's command line: not a workload.
             if ($parent -and ($parent -split ' ', 3)[2] -eq ($v -split ' ', 3)[2]) { continue }
-            if ($v -match ' (init|sh /root/\S+|nc .*|sleep 100000|sh -c while :; do date.*)$' -or ($v -match '^\d+ Z' -and $parent -match 'sleep 100000$')) { $keep[$p] = $v }
+            # The command must start the args: busybox ps shows a process whose comm differs from its
+            # argv[0] as '{comm} argv...', as the exec loop's child between fork and exec ('{date} sh -c while...').
+            if ($v -match '^\d+ \S+ (init|sh /root/\S+|nc .*|sleep 100000|sh -c while :; do date.*)$' -or ($v -match '^\d+ Z' -and $parent -match 'sleep 100000$')) { $keep[$p] = $v }
         }
         $keep
     }

@@ -316,6 +316,28 @@ Describe 'Invoke-ContainerExec output, input and background processes' {
         $ev[0].Exception.Message | Should -Be 'cps-exec: not really'
     }
 
+    It 'the helper failing to enter the container is ExecFailed, in the foreground and in an -AsJob job alike' {
+        $null = Invoke-ContainerExec c -WorkingDirectory /nonexistent -ErrorVariable ev -ErrorAction SilentlyContinue -- pwd
+        $LASTEXITCODE | Should -Be 255
+        $ev | Should -HaveCount 1
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'ExecFailed*'
+        $ev[0].CategoryInfo.Category | Should -Be 'OperationStopped'
+
+        $job = Invoke-ContainerExec c -AsJob -WorkingDirectory /nonexistent -- pwd
+        $null = $job | Wait-Job -Timeout 30
+        $job.ExitCode | Should -Be 255
+        $job.Error | Should -HaveCount 1
+        $job.Error[0].FullyQualifiedErrorId | Should -BeLike 'ExecFailed*'
+        "$($job.Error[0])" | Should -BeLike '*chdir /nonexistent*'
+
+        $job2 = Invoke-ContainerExec c -AsJob -- sh -c 'echo "cps-exec: not really" >&2; exit 3'
+        $null = $job2 | Wait-Job -Timeout 30
+        $job2.ExitCode | Should -Be 3
+        $job2.Error | Should -HaveCount 1
+        $job2.Error[0].FullyQualifiedErrorId | Should -BeLike 'ContainerExecStderr*'
+        $job, $job2 | Remove-Job -Force
+    }
+
     It '-Raw writes stdout as one string with its newlines' {
         $r = @(Invoke-ContainerExec c -Raw -- sh -c 'printf "a\nb\n\nc"')
         $r | Should -HaveCount 1

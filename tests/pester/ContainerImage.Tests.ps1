@@ -144,7 +144,7 @@ Describe 'Container images' {
             $i = New-ContainerImage busybox
             $null = New-StoragePool p -Driver dir
             # Unpack it the way New-Container does (engine API), then remove the image.
-            $h = [ContainerPS.Engine.ContainerHost]::Open($t.Root, $null)
+            $h = (Get-EngineType ContainerPS.Engine.ContainerHost)::Open($t.Root, $null)
             try { $null = $h.Images.EnsureVolume($i, 'p') } finally { $h.Dispose() }
             (Get-StorageVolume p -Type image).Name | Should -Be $i.Fingerprint
             $i | Remove-ContainerImage

@@ -94,8 +94,8 @@ Describe 'The installable package' {
     It 'holds what Import-Module needs and nothing from the tests' {
         $files = @(Get-ChildItem -Recurse -File $Installed | ForEach-Object { $_.FullName.Substring($Installed.Length + 1) })
         foreach ($f in 'ContainerPS.psd1', 'LICENSE', 'en-US/ContainerPS.dll-Help.xml', 'en-US/about_ContainerPS.help.txt',
-            'bin/ContainerPS.dll', 'bin/ContainerPS.Engine.dll', 'bin/Microsoft.Data.Sqlite.dll', 'bin/SQLitePCLRaw.core.dll',
-            'bin/SQLitePCLRaw.provider.sqlite3.dll', 'bin/CliWrap.dll', 'bin/ContainerPS.format.ps1xml', 'bin/ContainerPS.types.ps1xml',
+            'bin/ContainerPS.dll', 'bin/ContainerPS.Model.dll', 'bin/engine/ContainerPS.Engine.dll', 'bin/engine/Microsoft.Data.Sqlite.dll', 'bin/engine/SQLitePCLRaw.core.dll',
+            'bin/engine/SQLitePCLRaw.provider.sqlite3.dll', 'bin/engine/CliWrap.dll', 'bin/ContainerPS.format.ps1xml', 'bin/ContainerPS.types.ps1xml',
             'bin/cps-monitor', 'bin/cps-exec', 'bin/cps-hook', 'bin/cps-mount', 'bin/cps-criu-compat.so', 'bin/cps-rbd-fuse-compat.so') {
             $files | Should -Contain $f
         }

@@ -83,6 +83,15 @@ function Get-StateSnapshot {
 }
 
 <# The error ID part (before the first comma) of an ErrorRecord's FullyQualifiedErrorId. #>
+# A type of the engine (ContainerPS.Engine.dll), which loads into the module's own load context,
+# where PowerShell's [type] names do not reach: (Get-EngineType ContainerPS.Engine.ContainerHost)::Open(...).
+function Get-EngineType([string] $Name) {
+    $context = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'ContainerPS'
+    $engine = $context.Assemblies | Where-Object { $_.GetName().Name -eq 'ContainerPS.Engine' }
+    if (-not $engine) { throw "The engine is not loaded in the ContainerPS load context (import ContainerPS and run a command first)." }
+    $engine.GetType($Name, $true)
+}
+
 function Get-ErrorId {
     param([Parameter(Mandatory)] [System.Management.Automation.ErrorRecord] $ErrorRecord)
     ($ErrorRecord.FullyQualifiedErrorId -split ',')[0]

@@ -16,7 +16,7 @@ public sealed record IdRange(long ContainerStart, long HostStart, long Count)
 /// for maps read back from the state (volatile.idmap.*), of the uid and gid ranges themselves.
 /// Two maps are equal when they map the same ids.
 /// </summary>
-public sealed class IdMapping : IEquatable<IdMapping>
+public sealed class IdMapping : IEquatable<IdMapping>, Platform.IUserNamespaceMap
 {
     public IdMapping(long uidBase, long gidBase, long size, string? rawIdmap = null)
     {
@@ -79,10 +79,10 @@ public sealed class IdMapping : IEquatable<IdMapping>
         for (var i = 0; i < result.Count; i++)
             for (var j = i + 1; j < result.Count; j++)
                 if (result[i].HostStart < result[j].HostEnd && result[j].HostStart < result[i].HostEnd)
-                    throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap",
+                    throw new ContainerPSException(Errors.InvalidIdmap,
                         $"The id map maps host ids {Math.Max(result[i].HostStart, result[j].HostStart)}.. twice (raw.idmap overlaps the base range {baseStart}-{baseStart + size - 1}).", null);
         if (result.Count > 340)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "An id map has at most 340 ranges (the kernel's limit).", null);
+            throw new ContainerPSException(Errors.InvalidIdmap, "An id map has at most 340 ranges (the kernel's limit).", null);
         return result;
     }
 
@@ -112,7 +112,7 @@ public sealed class IdMapping : IEquatable<IdMapping>
         {
             var f = part.Split(' ');
             if (f.Length != 4 || f[0] is not ("u" or "g") || !Number(f[1], out var c) || !Number(f[2], out var h) || !Number(f[3], out var n))
-                throw new ContainerPSException(ErrorKind.OperationFailed, "InvalidIdmap", $"'{text}' is not a recorded id map.", text);
+                throw new ContainerPSException(Errors.InvalidIdmap, $"'{text}' is not a recorded id map.", text);
             (f[0] == "u" ? uids : gids).Add(new IdRange(c, h, n));
         }
         return new IdMapping(Canonical(uids), Canonical(gids));

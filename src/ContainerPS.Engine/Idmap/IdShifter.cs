@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Idmap;
 

@@ -25,7 +25,7 @@ public static class IdmapAllocator
         }
         var limit = Math.Min(uids.Count, gids.Count);
         if (candidate + size > uids.Start + limit)
-            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "IdmapExhausted",
+            throw new ContainerPSException(Errors.IdmapExhausted,
                 $"No free range of {size} ids is left in root's subordinate ids ({uids.Start}-{uids.Start + limit - 1}) for an isolated map.", null);
         var offset = candidate - uids.Start;
         return new IdMapping(candidate, gids.Start + offset, size);

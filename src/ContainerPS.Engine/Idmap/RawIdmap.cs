@@ -59,5 +59,5 @@ public static class RawIdmap
         long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v < uint.MaxValue ? v : null;
 
     private static ContainerPSException Invalid(int line, string text, string why) =>
-        new(ErrorKind.InvalidArgument, "InvalidIdmap", $"raw.idmap line {line + 1} ('{text}'): {why}.", text);
+        new(Errors.InvalidIdmap, $"raw.idmap line {line + 1} ('{text}'): {why}.", text);
 }

@@ -15,7 +15,7 @@ public static class SubIds
         if (Find(file) is { } range)
             return range;
         if (!create)
-            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "NoSubordinateIds", $"{file} has no range for root.", file);
+            throw new ContainerPSException(Errors.NoSubordinateIds, $"{file} has no range for root.", file);
         using (var lockFile = new FileStream(file + ".containerps-lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
         {
             if (Find(file) is { } again)

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Images;
 
@@ -46,12 +46,12 @@ internal static partial class BusyboxRootfs
     public static SortedDictionary<string, string> Build(string rootfs, ExternalTool tool)
     {
         if (!File.Exists(BusyboxPath))
-            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+            throw new ContainerPSException(Errors.ToolMissing,
                 $"The built-in busybox image needs {BusyboxPath} (Debian package busybox-static). Run 'build.ps1 -Task Bootstrap' to install what the host lacks.", BusyboxPath);
         var elf = ElfInfo.Read(BusyboxPath)
-            ?? throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing", $"{BusyboxPath} is not an ELF executable.", BusyboxPath);
+            ?? throw new ContainerPSException(Errors.ToolMissing, $"{BusyboxPath} is not an ELF executable.", BusyboxPath);
         if (elf.Dynamic)
-            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+            throw new ContainerPSException(Errors.ToolMissing,
                 $"{BusyboxPath} is dynamically linked, so it cannot run in a container without the host's libraries; install busybox-static.", BusyboxPath);
         var banner = tool.Run(BusyboxPath, Array.Empty<string>());
         var version = VersionPattern().Match(banner) is { Success: true } m ? m.Groups[1].Value : "unknown";

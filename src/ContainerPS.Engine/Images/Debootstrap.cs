@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Images;
 
@@ -23,7 +23,7 @@ internal static partial class Debootstrap
     {
         if (distribution is not null && DistributionPattern().IsMatch(distribution))
             return distribution;
-        throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidName",
+        throw new ContainerPSException(Errors.InvalidName,
             $"Invalid distribution '{Names.Printable(distribution ?? "(null)")}': give a Debian suite or codename such as bookworm, trixie or stable (lower-case letters, digits, '.', '+', '-').",
             distribution);
     }
@@ -32,7 +32,7 @@ internal static partial class Debootstrap
     {
         if (Uri.TryCreate(mirror, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "file" && !mirror.Any(char.IsControl) && !mirror.Contains(' '))
             return mirror;
-        throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMirror",
+        throw new ContainerPSException(Errors.InvalidMirror,
             $"Invalid mirror '{Names.Printable(mirror)}': give an http://, https:// or file:// URL of a Debian archive, such as http://deb.debian.org/debian.", mirror);
     }
 
@@ -145,18 +145,18 @@ internal static partial class Debootstrap
             }, null, Timeout);
             log.Progress(activity, "done", -1);
         }
-        catch (ContainerPSException e) when (e.ErrorId == "ToolFailed")
+        catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
         {
             var logFile = Path.Join(rootfs, "debootstrap", "debootstrap.log");
             var tail = File.Exists(logFile) ? string.Join(" | ", File.ReadLines(logFile).TakeLast(5)) : "";
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ImageBuildFailed",
+            throw new ContainerPSException(Errors.ImageBuildFailed,
                 $"debootstrap could not build {distribution} from {mirror}: {e.Message}{(tail.Length > 0 ? " Log: " + tail : "")}", distribution, e);
         }
 
         // debootstrap copies the host's hostname and resolv.conf into the target: they are not the image's.
         File.WriteAllText(Path.Join(rootfs, "etc/hostname"), "debian\n");
         var resolv = Path.Join(rootfs, "etc/resolv.conf");
-        if (File.Exists(resolv) && !Engine.Util.HostPath.IsSymlink(resolv))
+        if (File.Exists(resolv) && !Engine.Platform.HostPath.IsSymlink(resolv))
             File.Delete(resolv);
         var archives = Path.Join(rootfs, "var/cache/apt/archives");
         if (Directory.Exists(archives))

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Images;
 
@@ -41,9 +40,9 @@ internal sealed class ImageFiles
             else
                 ExtractShowingProgress(archive, args, activity);
         }
-        catch (ContainerPSException e) when (e.ErrorId == "ToolFailed" && UnsafeMember(ToolOutput(e)) is { } why)
+        catch (ContainerPSException e) when (e.Code == Errors.ToolFailed && UnsafeMember(ToolOutput(e)) is { } why)
         {
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageUnsafe",
+            throw new ContainerPSException(Errors.ImageUnsafe,
                 $"{archive} is unsafe: {why}. GNU tar refused it and nothing was imported (tar: {ToolOutput(e)})", archive, e);
         }
     }
@@ -104,7 +103,7 @@ internal sealed class ImageFiles
     {
         var r = tool.Execute("find", new[] { root, "-xdev", "(", "-type", "b", "-o", "-type", "c", ")", "-print0", "-delete" }, null, null, TarTimeout);
         if (r.ExitCode != 0)
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"find in {root} failed: {r.StandardError.Trim()}", root);
+            throw new ContainerPSException(Errors.ToolFailed, $"find in {root} failed: {r.StandardError.Trim()}", root);
         var prefix = root.TrimEnd('/') + "/";
         return r.StandardOutput.Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.StartsWith(prefix, StringComparison.Ordinal) ? p[prefix.Length..] : p).ToList();
@@ -127,7 +126,7 @@ internal sealed class ImageFiles
     {
         var r = tool.Execute("tar", new[] { "--list", "--verbose", "--numeric-owner", "--file=" + tarball }, null, null, TarTimeout);
         if (r.ExitCode != 0)
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"tar --list {tarball} failed: {r.StandardError.Trim()}", tarball);
+            throw new ContainerPSException(Errors.ToolFailed, $"tar --list {tarball} failed: {r.StandardError.Trim()}", tarball);
         long total = 0;
         foreach (var line in r.StandardOutput.Split('\n'))
         {

@@ -1,7 +1,6 @@
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Images;
 
@@ -73,12 +72,12 @@ public sealed class ImageService
         if (alias is not null)
             Names.Validate(alias, "image alias");
         if (string.IsNullOrEmpty(path) || path.Any(char.IsControl))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "PathNotFound", $"Invalid image path '{Names.Printable(path ?? "")}'.", path);
+            throw new ContainerPSException(Errors.PathNotFound, $"Invalid image path '{Names.Printable(path ?? "")}'.", path);
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
             if (!OciLayout.IsLayout(full))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid",
+                throw new ContainerPSException(Errors.ImageInvalid,
                     $"The directory {full} is not an OCI image layout (it has no oci-layout and index.json). Import a directory only when it is an OCI layout; pack a rootfs directory with tar first.", path);
             log.Verbose($"Importing the OCI image layout {full}.");
             return Create(alias, Formats.Oci, description, returnExisting: alias is null, work =>
@@ -89,7 +88,7 @@ public sealed class ImageService
             });
         }
         if (!File.Exists(full))
-            throw new ContainerPSException(ErrorKind.NotFound, "PathNotFound", $"Cannot import '{path}': no such file or directory.", path);
+            throw new ContainerPSException(Errors.PathNotFound, $"Cannot import '{path}': no such file or directory.", path);
 
         string format = Formats.Rootfs;
         var image = Create(alias, Formats.Rootfs, description, returnExisting: alias is null, work =>
@@ -97,9 +96,9 @@ public sealed class ImageService
             var content = NewDir(work, "content");
             log.Verbose($"Extracting {full}.");
             try { files.Extract(full, content, activity: $"Importing {Path.GetFileName(full)}"); }
-            catch (ContainerPSException e) when (e.ErrorId == "ToolFailed")
+            catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
             {
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid",
+                throw new ContainerPSException(Errors.ImageInvalid,
                     $"{full} is not a readable tar archive (plain, gzip, xz or bzip2): {ImageFiles.ToolOutput(e)}", path, e);
             }
             var metadata = Path.Join(content, "metadata.yaml");
@@ -112,7 +111,7 @@ public sealed class ImageService
                 try { meta = LxdMetadata.Parse(File.ReadAllText(metadata)); }
                 catch (FormatException e)
                 {
-                    throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid", $"The metadata.yaml of {full} cannot be read: {e.Message}.", path);
+                    throw new ContainerPSException(Errors.ImageInvalid, $"The metadata.yaml of {full} cannot be read: {e.Message}.", path);
                 }
                 var props = new SortedDictionary<string, string>(meta.Properties, StringComparer.Ordinal);
                 if (!props.ContainsKey("architecture") && meta.TopLevel.TryGetValue("architecture", out var arch))
@@ -120,10 +119,10 @@ public sealed class ImageService
                 return (lxdRootfs, props);
             }
             if (File.Exists(metadata) && Directory.EnumerateFileSystemEntries(content).All(e => Path.GetFileName(e) is "metadata.yaml" or "templates"))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid",
+                throw new ContainerPSException(Errors.ImageInvalid,
                     $"{full} holds only the metadata of an LXD split image (metadata.yaml without rootfs/). Split images (a metadata tarball plus a squashfs rootfs) are not supported; import a unified image (metadata.yaml and rootfs/ in one tarball).", path);
             if (!Directory.EnumerateFileSystemEntries(content).Any())
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid", $"{full} is an empty archive: there is no rootfs in it.", path);
+                throw new ContainerPSException(Errors.ImageInvalid, $"{full} is an empty archive: there is no rootfs in it.", path);
             log.Verbose("The tarball is a rootfs.");
             return (content, RootfsProperties(content));
         }, formatOf: () => format);
@@ -139,7 +138,7 @@ public sealed class ImageService
         if (alias is not null)
             Names.Validate(alias, "image alias");
         mirror = mirror is null
-            ? Debootstrap.DefaultMirror() ?? throw new ContainerPSException(ErrorKind.NotFound, "MirrorNotFound",
+            ? Debootstrap.DefaultMirror() ?? throw new ContainerPSException(Errors.MirrorNotFound,
                 "No Debian mirror was found in /etc/apt/sources.list or /etc/apt/sources.list.d; give one with -Mirror (for example http://deb.debian.org/debian).")
             : Debootstrap.ValidateMirror(mirror);
         return Create(alias, Formats.Debootstrap, null, returnExisting: false, work =>
@@ -267,7 +266,7 @@ public sealed class ImageService
         {
             Discard(id, work, placed);
             if (e is IOException or UnauthorizedAccessException)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "StorageIOError", e.Message, alias, e);
+                throw new ContainerPSException(Errors.StorageIOError, e.Message, alias, e);
             throw;
         }
         if (existing is null)
@@ -276,7 +275,7 @@ public sealed class ImageService
         // The same content is already an image: drop this copy.
         Discard(id, work, null);
         if (!returnExisting)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "ImageExists",
+            throw new ContainerPSException(Errors.ImageExists,
                 $"This image is already imported as {existing.Fingerprint}{(existing.Alias is null ? "" : $" (alias '{existing.Alias}')")}.", existing.Fingerprint);
         log.Verbose($"The image is already there as {existing.Fingerprint[..12]}{(existing.Alias is null ? "" : $" ({existing.Alias})")}.");
         return existing.State == RowState.Ready ? ToImage(existing) : WaitReady(existing.Fingerprint);
@@ -323,7 +322,7 @@ public sealed class ImageService
         if (row is null && aliasOrFingerprint == BuiltinAlias)
         {
             try { return BuildBuiltin(BuiltinAlias); }
-            catch (ContainerPSException e) when (e.ErrorId == "ImageExists")
+            catch (ContainerPSException e) when (e.Code == Errors.ImageExists)
             {
                 // Another process is building it right now: wait for it.
                 return WaitReady(null, BuiltinAlias);
@@ -335,7 +334,7 @@ public sealed class ImageService
         {
             if (aliasOrFingerprint == BuiltinAlias && row.State == RowState.Creating)
                 return WaitReady(null, BuiltinAlias);
-            throw ContainerPSException.Busy($"Image '{aliasOrFingerprint}'", "ImageBusy");
+            throw ContainerPSException.Busy($"Image '{aliasOrFingerprint}'", Errors.ImageBusy);
         }
         return ToImage(row);
     }
@@ -351,11 +350,11 @@ public sealed class ImageService
         if (store.ImageByAlias(aliasOrFingerprint) is { } byAlias)
             return byAlias;
         var hex = aliasOrFingerprint.ToLowerInvariant();
-        if (hex.Length < 12 || hex.Length > 64 || !hex.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
+        if (hex.Length < MinPrefix || hex.Length > 64 || !hex.All(char.IsAsciiHexDigit))
             return null;
         var matches = store.ImagesByFingerprintPrefix(hex);
         if (matches.Count > 1)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageAmbiguous",
+            throw new ContainerPSException(Errors.ImageAmbiguous,
                 $"The fingerprint prefix '{aliasOrFingerprint}' matches {matches.Count} images ({string.Join(", ", matches.Select(m => m.Fingerprint[..16]))}); give more digits.", aliasOrFingerprint);
         return matches.SingleOrDefault();
     }
@@ -365,7 +364,7 @@ public sealed class ImageService
         var hint = what.Length < 12 && what.Length > 0 && what.All(c => char.IsAsciiHexDigit(c))
             ? " A fingerprint prefix needs at least 12 hex digits."
             : "";
-        return new ContainerPSException(ErrorKind.NotFound, "ImageNotFound", $"Image '{Names.Printable(what)}' not found.{hint}", what);
+        return new ContainerPSException(Errors.ImageNotFound, $"Image '{Names.Printable(what)}' not found.{hint}", what);
     }
 
     /// <summary>Waits until another process's create of the image (by fingerprint or alias) is ready.</summary>
@@ -386,7 +385,7 @@ public sealed class ImageService
             if (row.Owner is { IsAlive: false })
                 RepairInterrupted();
             else if (DateTime.UtcNow > deadline)
-                throw ContainerPSException.Busy($"Image '{fingerprint ?? alias}'", "ImageBusy");
+                throw ContainerPSException.Busy($"Image '{fingerprint ?? alias}'", Errors.ImageBusy);
             else
                 Thread.Sleep(200);
         }
@@ -408,8 +407,20 @@ public sealed class ImageService
 
     /// <summary>Whether a container's image reference (alias, fingerprint or 12+ digit prefix, as given at creation) names this image.</summary>
     private static bool Refers(string reference, ImageRow r) =>
-        reference.Length > 0 && (reference == r.Alias || reference == r.Fingerprint
-            || (reference.Length >= 12 && r.HasFingerprint && r.Fingerprint.StartsWith(reference.ToLowerInvariant(), StringComparison.Ordinal)));
+        reference == r.Fingerprint || IsNamedBy(r.Alias, r.HasFingerprint ? r.Fingerprint : "", reference, MinPrefix);
+
+    /// <summary>The fewest fingerprint digits that name an image for a command that uses or changes it (a listing takes any).</summary>
+    public const int MinPrefix = 12;
+
+    /// <summary>
+    /// Whether <paramref name="name"/> names an image: its alias, or its fingerprint or a prefix of it
+    /// (hex digits, any case) of at least <paramref name="minPrefix"/> digits. The one rule for
+    /// Get-ContainerImage's filter, the images a command acts on and the containers an image is used by.
+    /// </summary>
+    public static bool IsNamedBy(string? alias, string fingerprint, string name, int minPrefix = 1) =>
+        name.Length > 0 && (name == alias
+            || (name.Length >= minPrefix && fingerprint.Length > 0 && name.All(char.IsAsciiHexDigit)
+                && fingerprint.StartsWith(name.ToLowerInvariant(), StringComparison.Ordinal)));
 
     // ------------------------------------------------------------------ remove
 
@@ -423,7 +434,7 @@ public sealed class ImageService
         store.Write(() =>
         {
             if (!store.Claim("images", row.Id, RowState.Deleting))
-                throw ContainerPSException.Busy($"Image '{aliasOrFingerprint}'", "ImageBusy");
+                throw ContainerPSException.Busy($"Image '{aliasOrFingerprint}'", Errors.ImageBusy);
         });
         try
         {
@@ -468,20 +479,20 @@ public sealed class ImageService
         {
             var row = store.ImageByFingerprint(fingerprint) ?? throw NotFound(fingerprint);
             if (row.State != RowState.Ready)
-                throw ContainerPSException.Busy($"Image '{image}'", "ImageBusy");
+                throw ContainerPSException.Busy($"Image '{image}'", Errors.ImageBusy);
             var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
             var volume = store.Volume(poolRow.Id, VolumeTypes.Image, fingerprint);
             if (volume is null)
             {
                 var tarball = TarballPath(fingerprint);
                 if (!File.Exists(tarball))
-                    throw new ContainerPSException(ErrorKind.InvalidOperation, "ImageInvalid",
+                    throw new ContainerPSException(Errors.ImageInvalid,
                         $"The tarball of image {fingerprint[..12]} is missing ({tarball}); remove the image and import it again.", fingerprint);
                 // Refused up front when it could not fit even unpacked in full: a sparse file kept sparse
                 // would fit, but any copy that is not sparse-aware would fill the pool.
                 var apparent = files.ApparentSize(tarball);
                 if (storage.FreeBytes(pool, VolumeTypes.Image) is long free && apparent > free)
-                    throw new ContainerPSException(ErrorKind.ResourceUnavailable, "PoolSpaceInsufficient",
+                    throw new ContainerPSException(Errors.PoolSpaceInsufficient,
                         $"Image {fingerprint[..12]} holds {ByteSize.Format(apparent)} of files (apparent size, sparse files in full) and pool '{pool}' has {ByteSize.Format(free)} free; nothing was created.", pool);
                 log.Verbose($"Unpacking image {fingerprint[..12]} into pool '{pool}'.");
                 try
@@ -489,7 +500,7 @@ public sealed class ImageService
                     storage.CreateInternalVolume(pool, VolumeTypes.Image, fingerprint, null, dir => files.Extract(tarball, dir));
                     return fingerprint;
                 }
-                catch (ContainerPSException e) when (e.ErrorId == "VolumeExists" && store.Volume(poolRow.Id, VolumeTypes.Image, fingerprint) is not null)
+                catch (ContainerPSException e) when (e.Code == Errors.VolumeExists && store.Volume(poolRow.Id, VolumeTypes.Image, fingerprint) is not null)
                 {
                     continue; // another process created it at the same moment: wait for it below
                 }
@@ -499,7 +510,7 @@ public sealed class ImageService
             if (volume?.Owner is { IsAlive: false })
                 storage.RepairInterrupted();
             else if (DateTime.UtcNow > deadline)
-                throw ContainerPSException.Busy($"Storage volume '{pool}/image/{fingerprint}'", "VolumeBusy");
+                throw ContainerPSException.Busy($"Storage volume '{pool}/image/{fingerprint}'", Errors.VolumeBusy);
             else
                 Thread.Sleep(200);
         }

@@ -50,7 +50,7 @@ internal sealed class OciLayout
         File.Exists(Path.Join(directory, "oci-layout")) && File.Exists(Path.Join(directory, "index.json"));
 
     private static ContainerPSException Invalid(string why) =>
-        new(ErrorKind.InvalidArgument, "ImageInvalid", "Not a usable OCI image layout: " + why + ".");
+        new(Errors.ImageInvalid, "Not a usable OCI image layout: " + why + ".");
 
     /// <summary>Unpacks the image into the existing directory <paramref name="rootfs"/>; returns its properties.</summary>
     public SortedDictionary<string, string> Unpack(string rootfs)
@@ -200,7 +200,7 @@ internal sealed class OciLayout
             var path = ImageFiles.SafePath(rootfs, dir);
             if (dir.Length == 0)
                 path = rootfs;
-            if (path is null || !Directory.Exists(path) || Engine.Util.HostPath.IsSymlink(path))
+            if (path is null || !Directory.Exists(path) || Engine.Platform.HostPath.IsSymlink(path))
                 continue;
             foreach (var child in Directory.EnumerateFileSystemEntries(path).ToList())
                 files.RemoveTree(child);
@@ -220,9 +220,9 @@ internal sealed class OciLayout
                 args.Insert(0, "--gzip");
             files.Extract(blob, rootfs, args);
         }
-        catch (ContainerPSException e) when (e.ErrorId == "ToolFailed")
+        catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
         {
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "ImageInvalid", $"Not a usable OCI image layout: layer {n} could not be extracted: {ImageFiles.ToolOutput(e)}", null, e);
+            throw new ContainerPSException(Errors.ImageInvalid, $"Not a usable OCI image layout: layer {n} could not be extracted: {ImageFiles.ToolOutput(e)}", null, e);
         }
     }
 

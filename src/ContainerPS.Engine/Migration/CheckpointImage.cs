@@ -39,17 +39,17 @@ public sealed class CheckpointImage
     {
         var meta = System.IO.Path.Join(path, MetadataFile);
         if (!Directory.Exists(path) || !File.Exists(meta) || !File.Exists(System.IO.Path.Join(path, "inventory.img")))
-            throw new ContainerPSException(ErrorKind.NotFound, "CheckpointNotFound",
+            throw new ContainerPSException(Errors.CheckpointNotFound,
                 $"'{path}' is not a checkpoint made by Checkpoint-Container (no {MetadataFile} and CRIU inventory there).", path);
         Metadata? m;
         try { m = JsonSerializer.Deserialize<Metadata>(File.ReadAllText(meta)); }
         catch (JsonException e)
         {
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint", $"{meta} is not valid: {e.Message}", path);
+            throw new ContainerPSException(Errors.InvalidCheckpoint, $"{meta} is not valid: {e.Message}", path);
         }
         if (!Criu.DumpFinished(path))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint",
+            throw new ContainerPSException(Errors.InvalidCheckpoint,
                 $"'{path}' holds a dump that did not finish (its dump.log does not end in CRIU's success line: was the checkpoint killed?); it cannot be restored.", path);
-        return new CheckpointImage(path, m ?? throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpoint", $"{meta} is empty.", path));
+        return new CheckpointImage(path, m ?? throw new ContainerPSException(Errors.InvalidCheckpoint, $"{meta} is empty.", path));
     }
 }

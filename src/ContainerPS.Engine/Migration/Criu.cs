@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
-using Monitor = ContainerPS.Engine.Runtime.Monitor;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Migration;
 
@@ -27,7 +26,7 @@ public static partial class Criu
     /// cps-criu-compat library, without which CRIU 4.1.1 cannot dump inet sockets on Linux 6.16+.
     /// </summary>
     public static IReadOnlyDictionary<string, string?> Environment =>
-        Monitor.NativeOrNull("cps-criu-compat.so") is { } lib
+        NativePrograms.NativeOrNull("cps-criu-compat.so") is { } lib
             ? new Dictionary<string, string?> { ["LD_PRELOAD"] = lib }
             : new Dictionary<string, string?>();
 
@@ -41,7 +40,7 @@ public static partial class Criu
     public static string? Path =>
         System.Environment.GetEnvironmentVariable("CONTAINERPS_CRIU") is { Length: > 0 } env ? env
         : File.Exists(PrivatePath) ? PrivatePath
-        : Monitor.Which("criu");
+        : NativePrograms.Which("criu");
 
     /// <summary>runc's global options that make it use <see cref="Path"/> (runc's own default is criu from PATH).</summary>
     public static IEnumerable<string> RuncOptions => Path is { } p ? new[] { "--criu", p } : Array.Empty<string>();
@@ -100,7 +99,7 @@ public static partial class Criu
         var read = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Append(dir))
         {
-            if (Util.HostPath.IsSymlink(entry))
+            if (Platform.HostPath.IsSymlink(entry))
                 continue; // 'parent' links of incremental dumps
             File.SetUnixFileMode(entry, Directory.Exists(entry) ? search : read);
         }

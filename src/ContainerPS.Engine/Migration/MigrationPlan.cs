@@ -21,5 +21,5 @@ public sealed record MigrationPlan(
     public string ToJson() => JsonSerializer.Serialize(this);
 
     public static MigrationPlan FromJson(string json) =>
-        JsonSerializer.Deserialize<MigrationPlan>(json) ?? throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMigrationPlan", "Empty migration plan.");
+        JsonSerializer.Deserialize<MigrationPlan>(json) ?? throw new ContainerPSException(Errors.InvalidMigrationPlan, "Empty migration plan.");
 }

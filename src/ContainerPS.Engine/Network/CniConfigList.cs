@@ -62,7 +62,7 @@ public sealed partial class CniConfigList
         if (version is null)
             throw Invalid("The network configuration has no cniVersion.", name);
         if (!SupportedVersions.Contains(version))
-            throw new ContainerPSException(ErrorKind.NotSupported, "UnsupportedCniVersion",
+            throw new ContainerPSException(Errors.UnsupportedCniVersion,
                 $"cniVersion '{Names.Printable(version)}' is not supported: use {string.Join(", ", SupportedVersions)}.", version);
 
         var own = root["name"] is JsonValue nv && nv.TryGetValue<string>(out var n) ? n : null;
@@ -156,5 +156,5 @@ public sealed partial class CniConfigList
     }
 
     private static ContainerPSException Invalid(string message, string? target) =>
-        new(ErrorKind.InvalidArgument, "InvalidNetworkConfig", message, target);
+        new(Errors.InvalidNetworkConfig, message, target);
 }

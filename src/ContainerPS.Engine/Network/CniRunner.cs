@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Network;
 
@@ -36,7 +36,7 @@ public sealed class CniRunner
     }
 
     private static string Plugin(string type, string network) =>
-        FindPlugin(type) ?? throw new ContainerPSException(ErrorKind.NotFound, "CniPluginNotFound",
+        FindPlugin(type) ?? throw new ContainerPSException(Errors.CniPluginNotFound,
             $"CNI plugin '{type}' of network '{network}' was not found in {SearchPath} (CNI_PATH). Install containernetworking-plugins or set CNI_PATH.", type);
 
     /// <summary>Checks that every plugin exists and supports the list's cniVersion (the VERSION command).</summary>
@@ -47,7 +47,7 @@ public sealed class CniRunner
             var output = Invoke(Plugin(type, net.Name), "VERSION", new JsonObject { ["cniVersion"] = net.CniVersion }, null, net.Name);
             var supported = output?["supportedVersions"] as JsonArray;
             if (supported is not null && !supported.Any(v => v?.GetValue<string>() == net.CniVersion))
-                throw new ContainerPSException(ErrorKind.NotSupported, "UnsupportedCniVersion",
+                throw new ContainerPSException(Errors.UnsupportedCniVersion,
                     $"CNI plugin '{type}' does not support cniVersion {net.CniVersion} (it supports {string.Join(", ", supported.Select(v => v?.ToString()))}).", type);
         }
     }
@@ -61,7 +61,7 @@ public sealed class CniRunner
         {
             var conf = net.PluginConfig(i, rt.Capabilities, prev);
             prev = Invoke(Plugin((string)conf["type"]!, net.Name), "ADD", conf, rt, net.Name)
-                ?? throw new ContainerPSException(ErrorKind.OperationFailed, "CniPluginError",
+                ?? throw new ContainerPSException(Errors.CniPluginError,
                     $"CNI plugin '{conf["type"]}' of network '{net.Name}' returned no result for ADD.", net.Name);
         }
         return (JsonObject)prev!;
@@ -120,7 +120,7 @@ public sealed class CniRunner
             catch (System.Text.Json.JsonException)
             {
                 if (result.ExitCode == 0)
-                    throw new ContainerPSException(ErrorKind.OperationFailed, "CniPluginError",
+                    throw new ContainerPSException(Errors.CniPluginError,
                         $"CNI plugin '{Path.GetFileName(plugin)}' of network '{network}' ({command}) printed something that is not JSON: {Trim(stdout)}", network);
             }
         }
@@ -148,7 +148,7 @@ public sealed class CniRunner
 public sealed class CniPluginException : ContainerPSException
 {
     public CniPluginException(int? code, string cniMessage, string message, string network)
-        : base(ErrorKind.OperationFailed, "CniPluginError", message, network)
+        : base(Errors.CniPluginError, message, network)
     {
         CniCode = code;
         CniMessage = cniMessage;

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Network;
 
@@ -47,7 +46,7 @@ public sealed class NetworkService
             Names.Validate(name, "network");
         var net = CniConfigList.Parse(config, name);
         if (store.Network(net.Name) is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "NetworkExists", $"Network '{net.Name}' already exists.", net.Name);
+            throw new ContainerPSException(Errors.NetworkExists, $"Network '{net.Name}' already exists.", net.Name);
         runner.Validate(net);
         store.Write(() => store.InsertNetwork(net.Name, net.ToJsonString(), description ?? ""));
         return Get(net.Name);
@@ -58,7 +57,7 @@ public sealed class NetworkService
     public ContainerNetwork Get(string name) => ToNetwork(Row(name));
 
     internal NetworkRow Row(string name) =>
-        store.Network(Names.Validate(name, "network")) ?? throw new ContainerPSException(ErrorKind.NotFound, "NetworkNotFound", $"Network '{name}' not found.", name);
+        store.Network(Names.Validate(name, "network")) ?? throw new ContainerPSException(Errors.NetworkNotFound, $"Network '{name}' not found.", name);
 
     private ContainerNetwork ToNetwork(NetworkRow row)
     {
@@ -84,7 +83,7 @@ public sealed class NetworkService
             var row = Row(name);
             var users = store.NetworkUsers(row.Id);
             if (users.Count > 0)
-                throw new ContainerPSException(ErrorKind.InUse, "NetworkInUse",
+                throw new ContainerPSException(Errors.NetworkInUse,
                     $"Network '{name}' is used by container(s) {string.Join(", ", users)}; disconnect them first.", name);
             store.DeleteNetworkRow(row.Id);
             return row.Config;
@@ -122,7 +121,7 @@ public sealed class NetworkService
     public AttachmentRow AddMembership(ContainerRow container, string network, string? ifname, AttachOptions options)
     {
         if (ifname is not null && (!System.Text.RegularExpressions.Regex.IsMatch(ifname, "^[A-Za-z0-9_.-]{1,15}\\z") || ifname is "lo" or "." or ".."))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidInterfaceName",
+            throw new ContainerPSException(Errors.InvalidInterfaceName,
                 $"Invalid interface name '{Names.Printable(ifname)}': 1 to 15 letters, digits, '.', '_' or '-', and not 'lo'.", ifname);
         var opts = OptionsJson(options);
         return store.Write(() =>
@@ -130,10 +129,10 @@ public sealed class NetworkService
             var net = Row(network);
             var existing = store.Attachments(container.Id);
             if (existing.Any(a => a.NetworkId == net.Id))
-                throw new ContainerPSException(ErrorKind.AlreadyExists, "NetworkAlreadyConnected",
+                throw new ContainerPSException(Errors.NetworkAlreadyConnected,
                     $"Container '{container.Name}' is already connected to network '{network}'.", network);
             if (ifname is not null && existing.Any(a => a.IfName == ifname))
-                throw new ContainerPSException(ErrorKind.AlreadyExists, "InterfaceExists",
+                throw new ContainerPSException(Errors.InterfaceExists,
                     $"Container '{container.Name}' already has an interface named '{ifname}'.", ifname);
             var name = ifname ?? Enumerable.Range(0, 1000).Select(i => $"eth{i}").First(n => existing.All(a => a.IfName != n));
             store.InsertAttachment(container.Id, net.Id, name, opts);
@@ -147,7 +146,7 @@ public sealed class NetworkService
     {
         var net = Row(network);
         return store.Attachments(container.Id).FirstOrDefault(a => a.NetworkId == net.Id)
-            ?? throw new ContainerPSException(ErrorKind.InvalidOperation, "NetworkNotConnected",
+            ?? throw new ContainerPSException(Errors.NetworkNotConnected,
                 $"Container '{container.Name}' is not connected to network '{network}'.", network);
     }
 
@@ -197,7 +196,7 @@ public sealed class NetworkService
     /// </summary>
     public CniResult Attach(AttachmentRow a, string netns, InterfaceIdentity? identity = null)
     {
-        var net = CniConfigList.Parse(store.Network(a.Network)?.Config ?? throw new ContainerPSException(ErrorKind.NotFound, "NetworkNotFound", $"Network '{a.Network}' not found.", a.Network));
+        var net = CniConfigList.Parse(store.Network(a.Network)?.Config ?? throw new ContainerPSException(Errors.NetworkNotFound, $"Network '{a.Network}' not found.", a.Network));
         var rt = Runtime(a, netns, identity);
         store.Write(() => store.SetAttachmentResult(a.ContainerId, a.NetworkId, net.ToJsonString(), null));
         JsonObject result;
@@ -263,7 +262,7 @@ public sealed class NetworkService
     public bool Check(AttachmentRow a, string netns)
     {
         if (a.AddConfig is null || a.Result is null)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "NetworkNotAttached",
+            throw new ContainerPSException(Errors.NetworkNotAttached,
                 $"Container '{a.Container}' has no interface on network '{a.Network}' (it is not running, or was never started).", a.Network);
         var net = CniConfigList.Parse(a.AddConfig);
         if (!net.SupportsCheck)
@@ -319,12 +318,12 @@ public sealed class NetworkService
     {
         foreach (var ip in o.Addresses ?? Array.Empty<string>())
             if (!IsAddress(ip))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIPAddress", $"'{Names.Printable(ip)}' is not an IP address (10.88.0.5 or 10.88.0.5/24).", ip);
+                throw new ContainerPSException(Errors.InvalidIPAddress, $"'{Names.Printable(ip)}' is not an IP address (10.88.0.5 or 10.88.0.5/24).", ip);
         if (o.MacAddress is { } mac && !System.Text.RegularExpressions.Regex.IsMatch(mac, "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}\\z"))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMacAddress", $"'{Names.Printable(mac)}' is not a MAC address (aa:bb:cc:dd:ee:ff).", mac);
+            throw new ContainerPSException(Errors.InvalidMacAddress, $"'{Names.Printable(mac)}' is not a MAC address (aa:bb:cc:dd:ee:ff).", mac);
         foreach (var p in o.PortMappings ?? Array.Empty<PortMapping>())
             if (p.HostPort is < 1 or > 65535 || p.ContainerPort is < 1 or > 65535 || p.Protocol is not ("tcp" or "udp" or "sctp"))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPortMapping",
+                throw new ContainerPSException(Errors.InvalidPortMapping,
                     $"Invalid port mapping {p.HostPort}->{p.ContainerPort}/{p.Protocol}: ports are 1-65535, protocol tcp, udp or sctp.", p);
         return JsonSerializer.Serialize(o, OptionJson);
     }

@@ -1,4 +1,4 @@
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Network;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -53,7 +53,7 @@ public static class BootUnit
     public static string Quote(string word)
     {
         if (word.Any(char.IsControl))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidUnitValue", $"'{Names.Printable(word)}' cannot be written into a systemd unit (control characters).", word);
+            throw new ContainerPSException(Errors.InvalidUnitValue, $"'{Names.Printable(word)}' cannot be written into a systemd unit (control characters).", word);
         var e = word.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
             .Replace("$", "$$", StringComparison.Ordinal).Replace("%", "%%", StringComparison.Ordinal);
         return "\"" + e + "\"";

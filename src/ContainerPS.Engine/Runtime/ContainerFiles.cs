@@ -1,5 +1,5 @@
 using ContainerPS.Engine.Idmap;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -90,7 +90,7 @@ internal sealed class ContainerFiles : IDisposable
     private static void CheckContainerPath(string path)
     {
         if (!path.StartsWith('/') || path.Contains('\0'))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPath",
+            throw new ContainerPSException(Errors.InvalidPath,
                 $"Invalid container path '{Names.Printable(path)}': it must be an absolute path inside the container.", path);
     }
 
@@ -100,7 +100,7 @@ internal sealed class ContainerFiles : IDisposable
         var trimmed = path.TrimEnd('/');
         var leaf = trimmed[(trimmed.LastIndexOf('/') + 1)..];
         if (leaf is "" or "." or "..")
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPath",
+            throw new ContainerPSException(Errors.InvalidPath,
                 $"Invalid path '{Names.Printable(path)}': it must end in the name of a file or directory (copy a root directory's entries one by one).", path);
         return leaf;
     }
@@ -114,15 +114,15 @@ internal sealed class ContainerFiles : IDisposable
         var errno = LibC.TryOpenat2(dirfd, path, LibC.O_PATH, resolve, out var probe);
         if (probe is null)
             throw errno is LibC.ENOENT or LibC.ENOTDIR or LibC.ELOOP
-                ? new ContainerPSException(ErrorKind.NotFound, "PathNotFound", $"Cannot copy '{Names.Printable(path)}': no such file or directory.", path)
+                ? new ContainerPSException(Errors.PathNotFound, $"Cannot copy '{Names.Printable(path)}': no such file or directory.", path)
                 : LibC.ErrnoError("open", path, errno);
         using (probe)
             st = LibC.FStat(probe);
         var type = st.stx_mode & LibC.S_IFMT;
         if (type == LibC.S_IFDIR && !recurse)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "RecurseRequired", $"'{Names.Printable(path)}' is a directory: use -Recurse to copy it.", path);
+            throw new ContainerPSException(Errors.RecurseRequired, $"'{Names.Printable(path)}' is a directory: use -Recurse to copy it.", path);
         if (type is not (LibC.S_IFDIR or LibC.S_IFREG))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "NotAFile",
+            throw new ContainerPSException(Errors.NotAFile,
                 $"'{Names.Printable(path)}' is not a regular file or directory (a FIFO, socket or device is never opened).", path);
         // Opened for reading only now that its fd showed what it is; it must still be the same file.
         var flags = type == LibC.S_IFDIR ? LibC.O_RDONLY | LibC.O_DIRECTORY : LibC.O_RDONLY | LibC.O_NONBLOCK | LibC.O_NOCTTY;
@@ -172,7 +172,7 @@ internal sealed class ContainerFiles : IDisposable
     }
 
     private static ContainerPSException NoParent(string path, string parent) =>
-        new(ErrorKind.NotFound, "DestinationParentNotFound",
+        new(Errors.DestinationParentNotFound,
             $"Cannot copy to '{Names.Printable(path)}': the directory '{Names.Printable(parent)}' does not exist.", path);
 
     // ------------------------------------------------------------------ ids
@@ -270,7 +270,7 @@ internal sealed class ContainerFiles : IDisposable
         if (existing is null)
             LibC.Mkdirat(dir.Value, name, 0x1C0 /* 0700 until its own mode is set */);
         else if ((existing.Value.stx_mode & LibC.S_IFMT) != LibC.S_IFDIR)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "DestinationNotADirectory",
+            throw new ContainerPSException(Errors.DestinationNotADirectory,
                 $"Cannot copy a directory to '{Names.Printable(shown)}': it exists and is not a directory.", shown);
         return LibC.Openat(dir.Value, name, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW);
     }
@@ -279,7 +279,7 @@ internal sealed class ContainerFiles : IDisposable
     private void CopyFile(LibC.Fd source, long length, LibC.Fd dir, string name, string shown, long uid, long gid, uint mode)
     {
         if (LibC.StatAt(dir.Value, name) is { } existing && (existing.stx_mode & LibC.S_IFMT) == LibC.S_IFDIR)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "DestinationIsDirectory",
+            throw new ContainerPSException(Errors.DestinationIsDirectory,
                 $"Cannot copy a file to '{Names.Printable(shown)}': it is a directory.", shown);
         Replace(dir, name, tmp =>
         {

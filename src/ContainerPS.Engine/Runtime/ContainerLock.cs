@@ -22,16 +22,16 @@ public sealed class ContainerLock : IDisposable
         var dir = Path.Join(root, "locks");
         Directory.CreateDirectory(dir);
         var path = Path.Join(dir, name + ".lock");
-        try { return new ContainerLock(Util.FileLock.Take(path, wait), path); }
+        try { return new ContainerLock(Platform.FileLock.Take(path, wait), path); }
         catch (IOException e)
         {
-            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "ContainerBusy",
+            throw new ContainerPSException(Errors.ContainerBusy,
                 $"Container '{name}' is being changed by another session (waited {wait.TotalSeconds:0} s).", name, e);
         }
     }
 
     /// <summary>Releases the lock and deletes its file: the container of that name is gone (removed, or renamed away).</summary>
-    public void DeleteFile() => Util.FileLock.Delete(stream, path);
+    public void DeleteFile() => Platform.FileLock.Delete(stream, path);
 
     public void Dispose() => stream.Dispose();
 }

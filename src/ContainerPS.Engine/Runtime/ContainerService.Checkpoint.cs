@@ -3,7 +3,7 @@ using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -44,7 +44,7 @@ public sealed partial class ContainerService
     public ContainerSnapshot? Checkpoint(string name, string? path, string? snapshot, bool leaveRunning)
     {
         if (path is not null && snapshot is not null)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpointTarget", "Give either a path or a snapshot name, not both.", name);
+            throw new ContainerPSException(Errors.InvalidCheckpointTarget, "Give either a path or a snapshot name, not both.", name);
         if (snapshot is not null)
             Names.Validate(snapshot, "snapshot");
         if (path is not null)
@@ -53,7 +53,7 @@ public sealed partial class ContainerService
         var row = ReadyRow(name);
         var rt = Runtime(name);
         if (!rt.Inspect().IsRunning)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+            throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{name}' is not running.", name);
         CheckCriu();
         if (path is not null)
         {
@@ -177,11 +177,11 @@ public sealed partial class ContainerService
     public Container Restore(string name, string? path, string? snapshot)
     {
         if ((path is null) == (snapshot is null))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidCheckpointTarget", "Give either a checkpoint path or a snapshot name.", name);
+            throw new ContainerPSException(Errors.InvalidCheckpointTarget, "Give either a checkpoint path or a snapshot name.", name);
         using var _ = Lock(name);
         var row = ReadyRow(name);
         if (Runtime(name).Inspect().IsRunning)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before restoring a checkpoint.", name);
+            throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it before restoring a checkpoint.", name);
         CheckCriu();
         CheckpointImage image;
         string? staged = null;
@@ -189,7 +189,7 @@ public sealed partial class ContainerService
         {
             var snap = SnapshotRowOf(row, snapshot);
             if (!snap.Stateful)
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotNotStateful",
+                throw new ContainerPSException(Errors.SnapshotNotStateful,
                     $"Snapshot '{snapshot}' of container '{name}' holds only the filesystem: use Restore-ContainerSnapshot, then Start-Container.", snapshot);
             image = CheckpointImage.Open(SnapshotStateDir(row, snapshot));
             BeginStep(row, new Step(Step.Restore, Dir: image.Path));
@@ -207,7 +207,7 @@ public sealed partial class ContainerService
         {
             image = CheckpointImage.Open(path!);
             if (image.Uuid != row.Uuid)
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "CheckpointOfAnotherContainer",
+                throw new ContainerPSException(Errors.CheckpointOfAnotherContainer,
                     $"{path} is a checkpoint of container '{image.Container}' (uuid {image.Uuid}), not of this '{name}' (uuid {row.Uuid}): " +
                     "its processes would run on another filesystem.", path);
             // A directory of the user's is restored from a private copy (hard links where it can):
@@ -321,7 +321,7 @@ public sealed partial class ContainerService
     /// <summary>Resumes a container its checkpoint left frozen (runc pause); true if it was.</summary>
     private bool ThawIfPaused(ContainerRow row, RuntimeDirectory rt)
     {
-        var state = tool.Execute(Monitor.Runc, new[] { "--root", RuncRoot, "state", rt.RuncId(row.Name) }, null, null, TimeSpan.FromSeconds(30));
+        var state = tool.Execute(NativePrograms.Runc, new[] { "--root", RuncRoot, "state", rt.RuncId(row.Name) }, null, null, TimeSpan.FromSeconds(30));
         if (state.ExitCode != 0 || !state.StandardOutput.Contains("\"paused\"", StringComparison.Ordinal))
             return false;
         RunRunc("resume", rt.RuncId(row.Name));
@@ -384,7 +384,7 @@ public sealed partial class ContainerService
     private void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
     {
         if (File.Exists(rt.HotMountsFile))
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "HotMountNotCheckpointable",
+            throw new ContainerPSException(Errors.HotMountNotCheckpointable,
                 $"A storage volume was mounted into or dismounted from container '{row.Name}' while it runs; CRIU restores the mounts the container started with. Restart it before checkpointing.", row.Name);
         var clock = Stopwatch.StartNew();
         EndExecSessions(row, rt);
@@ -402,9 +402,9 @@ public sealed partial class ContainerService
                 args.Add("--leave-running");
             args.Add(rt.RuncId(row.Name));
             FaultPoints.Hit("checkpoint.dump.before-runc");
-            var r = tool.Execute(Monitor.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
+            var r = tool.Execute(NativePrograms.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
             if (r.ExitCode != 0)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "CheckpointFailed",
+                throw new ContainerPSException(Errors.CheckpointFailed,
                     $"Container '{row.Name}' could not be checkpointed: {RuncMessage(r.StandardError)}{Criu.LogErrors(dir, "dump.log")}", row.Name);
         }
         catch
@@ -473,13 +473,13 @@ public sealed partial class ContainerService
             {
                 continue; // gone meanwhile
             }
-            if (Util.LibC.Kill(pid, 9))
+            if (Platform.LibC.Kill(pid, 9))
                 ended.Add(pid);
         }
         if (ended.Count == 0)
             return;
         var clock = Stopwatch.StartNew();
-        while (ended.Any(p => Directory.Exists($"/proc/{p}") && Util.ProcessIdentity.Read(p) is { State: not ('Z' or 'X') }) && clock.ElapsedMilliseconds < 5000)
+        while (ended.Any(p => Directory.Exists($"/proc/{p}") && Platform.ProcessIdentity.Read(p) is { State: not ('Z' or 'X') }) && clock.ElapsedMilliseconds < 5000)
             Thread.Sleep(5);
         log.Warning($"Container '{row.Name}': ended {ended.Count} attached Invoke-ContainerExec session(s) before the checkpoint; their commands go on inside the container.");
     }
@@ -487,25 +487,25 @@ public sealed partial class ContainerService
     private static void CheckNewCheckpointPath(string path)
     {
         if (!Path.IsPathRooted(path) || path.Any(char.IsControl))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPath", $"The checkpoint path '{Names.Printable(path)}' must be an absolute path.", path);
+            throw new ContainerPSException(Errors.InvalidPath, $"The checkpoint path '{Names.Printable(path)}' must be an absolute path.", path);
         if (File.Exists(path) || (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any()))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "CheckpointPathNotEmpty", $"'{path}' exists and is not an empty directory.", path);
+            throw new ContainerPSException(Errors.CheckpointPathNotEmpty, $"'{path}' exists and is not an empty directory.", path);
         if (!Directory.Exists(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(path))))
-            throw new ContainerPSException(ErrorKind.NotFound, "CheckpointPathNotFound", $"The parent directory of '{path}' does not exist.", path);
+            throw new ContainerPSException(Errors.CheckpointPathNotFound, $"The parent directory of '{path}' does not exist.", path);
     }
 
     private void CheckCriu()
     {
         if (Criu.Path is null)
-            throw new ContainerPSException(ErrorKind.NotSupported, "CriuMissing",
+            throw new ContainerPSException(Errors.CriuMissing,
                 "CRIU is not installed: run 'build.ps1 -Task Bootstrap' (Debian 13's criu package; on Debian 12 it builds CRIU 4 from Debian's source), then Test-ContainerCheckpoint.", "criu");
     }
 
     private void RunRunc(string command, string name)
     {
-        var r = tool.Execute(Monitor.Runc, new[] { "--root", RuncRoot, command, name }, null, null, TimeSpan.FromSeconds(30));
+        var r = tool.Execute(NativePrograms.Runc, new[] { "--root", RuncRoot, command, name }, null, null, TimeSpan.FromSeconds(30));
         if (r.ExitCode != 0)
-            throw new ContainerPSException(ErrorKind.OperationFailed, "RuncFailed", $"runc {command} {name}: {RuncMessage(r.StandardError)}", name);
+            throw new ContainerPSException(Errors.RuncFailed, $"runc {command} {name}: {RuncMessage(r.StandardError)}", name);
     }
 
     /// <summary>runc's msg="..." of its last error line, else its whole stderr.</summary>

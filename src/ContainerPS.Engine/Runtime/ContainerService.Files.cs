@@ -36,7 +36,7 @@ public sealed partial class ContainerService
         // Only root reaches the state and the containers' files (see host safety); a user with a state
         // root of their own gets a clear error instead of EPERM half-way through a copy.
         if (!Environment.IsPrivilegedProcess)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "RootRequired", "Copy-ContainerFile must run as root (as every ContainerPS command).", name);
+            throw new ContainerPSException(Errors.RootRequired, "Copy-ContainerFile must run as root (as every ContainerPS command).", name);
         using var _ = Lock(name);
         var row = ReadyRow(name);
         var (_, path, cfg) = storage.VolumeState(row.Pool, VolumeTypes.Container, name);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -34,7 +34,7 @@ public sealed partial class ContainerService
         var outside = UndelegatedIds(cfg);
         if (outside.Count == 0 || cfg.GetValueOrDefault(UnsafeIdmapKey) == "true")
             return outside;
-        throw new ContainerPSException(ErrorKind.InvalidArgument, "IdmapNotDelegated",
+        throw new ContainerPSException(Errors.IdmapNotDelegated,
             $"raw.idmap of container '{container}' maps host {string.Join(", ", outside)}, which /etc/subuid and /etc/subgid do not delegate to root. " +
             "Add 'root:FIRST:COUNT' lines for them to both files (as LXD requires), or set security.idmap.unsafe=true to map them anyway: " +
             "the container's root then owns those host ids (host root itself for id 0), and the container counts as privileged.", container);
@@ -70,7 +70,7 @@ public sealed partial class ContainerService
             var start = long.Parse(b, CultureInfo.InvariantCulture);
             var limit = Math.Min(Uids.Count, Gids.Count);
             if (start < Uids.Start || start + size > Uids.Start + limit)
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap",
+                throw new ContainerPSException(Errors.InvalidIdmap,
                     $"security.idmap.base {start} with {size} ids is outside root's subordinate ids ({Uids.Start}-{Uids.Start + limit - 1} in /etc/subuid and /etc/subgid).", b);
             return (start, size);
         }
@@ -134,7 +134,7 @@ public sealed partial class ContainerService
         }
         var idmapChanged = changes.Keys.Any(k => IdmapKeys.Contains(k));
         if (idmapChanged && row.Privileged)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", $"Container '{name}' is privileged: it has no id map to change.", name);
+            throw new ContainerPSException(Errors.InvalidIdmap, $"Container '{name}' is privileged: it has no id map to change.", name);
         FaultPoints.Hit("container.config.before-write"); // one transaction: a kill anywhere leaves the old config whole
         store.Write(() =>
         {

@@ -1,3 +1,4 @@
+using CliWrap;
 using System.Diagnostics;
 using System.Text.Json;
 using ContainerPS.Engine.Idmap;
@@ -5,7 +6,7 @@ using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -31,7 +32,7 @@ public sealed partial class ContainerService
         var row = ReadyRow(Names.Validate(name, "container"));
         var running = Runtime(name).Inspect().IsRunning;
         if (live)
-            throw new ContainerPSException(ErrorKind.NotSupported, "PreCopyNotSupported",
+            throw new ContainerPSException(Errors.PreCopyNotSupported,
                 (CheckpointSupport().MemoryTracking
                     ? "Live migration by pre-copy is not in this version (it was built on a kernel without memory dirty tracking, where it cannot work or be tested). "
                     : "Live migration by pre-copy needs memory dirty tracking, which this kernel lacks (CONFIG_MEM_SOFT_DIRTY is not set; " +
@@ -41,13 +42,13 @@ public sealed partial class ContainerService
             CheckCriu();
         // What a move does not carry yet is refused rather than lost with the source.
         if (store.Snapshots(row.Id).Count is var snaps and > 0)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotsNotMoved",
+            throw new ContainerPSException(Errors.SnapshotsNotMoved,
                 $"Container '{name}' has {snaps} snapshot(s); Move-Container does not carry snapshots: remove them (or copy them to containers of their own) first.", name);
         if (store.Devices(row.Id) is { Count: > 0 } devices)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumesNotMoved",
+            throw new ContainerPSException(Errors.VolumesNotMoved,
                 $"Container '{name}' has storage volumes mounted ({string.Join(", ", devices.Select(d => $"{d.Pool}/{d.Volume}"))}); Move-Container does not carry volumes: dismount them first.", name);
         if (Directory.Exists(StopStateDir(row)))
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "StatefulStopNotMoved",
+            throw new ContainerPSException(Errors.StatefulStopNotMoved,
                 $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = MapOf(row);
         var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
@@ -137,56 +138,42 @@ public sealed partial class ContainerService
         return $"container '{row.Name}' stays here Stopped: if the destination does not have it, start it here; if it does, remove it here with Remove-Container";
     }
 
-    /// <summary>A running producer of move data: its stdout is the stream; disposing it ends it and removes what it needed (a temporary snapshot).</summary>
-    public sealed class ArchiveStream : IDisposable
-    {
-        private readonly Action? cleanup;
-
-        internal ArchiveStream(Process process, Action? cleanup) => (Process, this.cleanup) = (process, cleanup);
-
-        public Process Process { get; }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-                try { Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            Process.WaitForExit();
-            Process.Dispose();
-            cleanup?.Invoke();
-        }
-    }
-
     /// <summary>
-    /// A zstd-compressed stream of the container's filesystem: the pool driver's own stream when
-    /// <paramref name="format"/> names it (btrfs or zfs send of a temporary snapshot), else a tar
-    /// (numeric owners, xattrs, ACLs); or a tar of a checkpoint directory.
+    /// Streams the container's filesystem, zstd-compressed, into <paramref name="consume"/> (in chunks, on this thread): the pool
+    /// driver's own stream when <paramref name="format"/> names it (btrfs or zfs send of a temporary
+    /// snapshot, which is removed afterwards), else a tar (numeric owners, xattrs, ACLs); or a tar of
+    /// a checkpoint directory. A producer that fails is an IOException with its stderr.
     /// </summary>
-    public ArchiveStream OpenArchive(string name, string? stateDir, string? format = null)
+    public void SendArchive(string name, string? stateDir, string? format, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
     {
         var row = ReadyRow(name);
+        Command command;
+        string line;
+        Action? cleanup = null;
         if (stateDir is null && format is not null)
         {
-            var (command, cleanup) = storage.SendVolume(row.Pool, VolumeTypes.Container, name);
-            var send = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "-o", "pipefail", "-c", "\"$@\" | zstd -1 -T0 -c", "send" }.Concat(command))
-                send.ArgumentList.Add(a);
-            log.Verbose($"run: {string.Join(' ', command)} | zstd");
-            try { return new ArchiveStream(Process.Start(send) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start bash"), cleanup); }
-            catch
-            {
-                cleanup();
-                throw;
-            }
+            string[] send;
+            (send, cleanup) = storage.SendVolume(row.Pool, VolumeTypes.Container, name);
+            command = Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" });
+            line = $"{string.Join(' ', send)} | zstd -1 -T0 -c";
         }
-        var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
-        var psi = new ProcessStartInfo("tar") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
-            psi.ArgumentList.Add(a);
-        // Fast compression on every core: the link (a remoting session) is the slow part.
-        psi.Environment["ZSTD_CLEVEL"] = "1";
-        psi.Environment["ZSTD_NBTHREADS"] = "0";
-        log.Verbose($"run: tar --zstd --sparse -C {dir} -cf - .");
-        return new ArchiveStream(Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start tar"), null);
+        else
+        {
+            var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
+            // Fast compression on every core: the link (a remoting session) is the slow part.
+            command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
+                .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
+            line = $"tar --zstd --sparse -C {dir} -cf - .";
+        }
+        try { tool.RunInto(command, line, chunkSize, consume); }
+        catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
+        {
+            throw new IOException(e.Message, e);
+        }
+        finally
+        {
+            cleanup?.Invoke();
+        }
     }
 
     /// <summary>After a failed move: the source container runs again from the checkpoint the move made.</summary>
@@ -246,7 +233,7 @@ public sealed partial class ContainerService
     private string IncomingDir(string token)
     {
         if (token.Length != 32 || !token.All(char.IsAsciiHexDigitLower))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidMigrationToken", "Not a migration token.", token);
+            throw new ContainerPSException(Errors.InvalidMigrationToken, "Not a migration token.", token);
         return Path.Join(root, "incoming", token);
     }
 
@@ -255,7 +242,7 @@ public sealed partial class ContainerService
     {
         Names.Validate(plan.Name, "container");
         if (store.Container(plan.Name) is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{plan.Name}' already exists on the destination.", plan.Name);
+            throw new ContainerPSException(Errors.ContainerExists, $"Container '{plan.Name}' already exists on the destination.", plan.Name);
         foreach (var n in plan.Networks)
             networks.Row(n.Network);
         IdMapping? map = null;
@@ -264,14 +251,14 @@ public sealed partial class ContainerService
             CheckDelegated(plan.Config, plan.Name); // this host's /etc/subuid decides
             map = plan.Isolated ? AllocateIsolated(plan.IdmapSize ?? IdmapAllocator.DefaultSize) : SharedMap();
             if (plan.Running && (map.UidBase != plan.IdmapBase || map.Size != plan.IdmapSize))
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "IdmapMismatch",
+                throw new ContainerPSException(Errors.IdmapMismatch,
                     $"Container '{plan.Name}' runs with the id map 0 {plan.IdmapBase} {plan.IdmapSize}; this host would give it 0 {map.UidBase} {map.Size}. " +
                     "CRIU restores a user namespace as it was dumped: stop the container to move it, or give both hosts the same subordinate ids.", plan.Name);
         }
         var pool = DefaultPool();
         var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
         if (plan.RootfsFormat is { } format && storage.StreamFormat(pool) != format)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "MigrationFormatNotSupported",
+            throw new ContainerPSException(Errors.MigrationFormatNotSupported,
                 $"The filesystem of '{plan.Name}' comes as a {format} stream, which pool '{pool}' ({poolRow.Driver}) cannot receive.", plan.Name);
         var token = Guid.NewGuid().ToString("n");
         var dir = IncomingDir(token);
@@ -305,10 +292,10 @@ public sealed partial class ContainerService
     public string IncomingArchivePath(string token, string part)
     {
         if (part is not (ArchiveRootfs or ArchiveState))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidArchivePart", $"Unknown archive '{Names.Printable(part)}'.", part);
+            throw new ContainerPSException(Errors.InvalidArchivePart, $"Unknown archive '{Names.Printable(part)}'.", part);
         var dir = IncomingDir(token);
         if (!Directory.Exists(dir))
-            throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
+            throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
         return Path.Join(dir, part + ".tar");
     }
 
@@ -322,8 +309,8 @@ public sealed partial class ContainerService
     public Container CompleteIncoming(string token)
     {
         var dir = IncomingDir(token);
-        var (plan, found) = Incoming(token) ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} on this host.", token);
-        var row = found ?? throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"The incoming container '{plan.Name}' is gone.", plan.Name);
+        var (plan, found) = Incoming(token) ?? throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
+        var row = found ?? throw new ContainerPSException(Errors.MigrationNotFound, $"The incoming container '{plan.Name}' is gone.", plan.Name);
         try
         {
             // The files come with the owners they had on the source's storage, and so does the record of their map.
@@ -385,7 +372,7 @@ public sealed partial class ContainerService
         var dir = IncomingDir(token);
         var row = Incoming(token) is (_, { } r) && StepOf(r) is { Op: Step.Incoming } s && s.Dir == token ? r : null;
         if (row is null)
-            throw new ContainerPSException(ErrorKind.NotFound, "MigrationNotFound", $"No incoming migration {token} waits for its commit on this host.", token);
+            throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} waits for its commit on this host.", token);
         using (Lock(row.Name))
         {
             FaultPoints.Hit("move.target.commit");
@@ -456,5 +443,5 @@ public sealed partial class ContainerService
     /// <summary>The path of an archive that arrived; ArchiveMissing when nothing was received for it.</summary>
     private static string Received(string archive) =>
         File.Exists(archive) ? archive
-            : throw new ContainerPSException(ErrorKind.InvalidOperation, "ArchiveMissing", $"Nothing was received for {Path.GetFileName(archive)}.", archive);
+            : throw new ContainerPSException(Errors.ArchiveMissing, $"Nothing was received for {Path.GetFileName(archive)}.", archive);
 }

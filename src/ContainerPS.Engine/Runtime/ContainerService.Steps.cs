@@ -1,6 +1,6 @@
 using System.Text.Json;
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -25,7 +25,7 @@ public sealed partial class ContainerService
     private void BeginStep(ContainerRow row, Step step)
     {
         if (!store.Write(() => store.BeginStep(row.Id, JsonSerializer.Serialize(step))))
-            throw ContainerPSException.Busy($"Container '{row.Name}'", "ContainerBusy");
+            throw ContainerPSException.Busy($"Container '{row.Name}'", Errors.ContainerBusy);
     }
 
     private void UpdateStep(ContainerRow row, Step step) => store.Write(() => store.UpdateStep(row.Id, JsonSerializer.Serialize(step)));

@@ -3,7 +3,7 @@ using System.Globalization;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -29,7 +29,7 @@ public sealed partial class ContainerService
     public static string CheckMountPath(string? path)
     {
         static ContainerPSException Bad(string? p, string why) =>
-            new(ErrorKind.InvalidArgument, "InvalidMountPath", $"Invalid mount path '{Names.Printable(p ?? "")}': {why}.", p);
+            new(Errors.InvalidMountPath, $"Invalid mount path '{Names.Printable(p ?? "")}': {why}.", p);
         if (string.IsNullOrEmpty(path) || !path.StartsWith('/'))
             throw Bad(path, "it must be an absolute path inside the container");
         if (HostPath.HasControlCharacters(path))
@@ -54,13 +54,13 @@ public sealed partial class ContainerService
         var (volumeId, volumePath, volumeConfig) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
         var devices = store.Devices(row.Id);
         if (devices.FirstOrDefault(d => d.VolumeId == volumeId) is { } same)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeAlreadyMounted",
+            throw new ContainerPSException(Errors.VolumeAlreadyMounted,
                 $"Storage volume '{pool}/{volume}' is already mounted into container '{container}' at {same.Path}.", volume);
         if (devices.FirstOrDefault(d => d.Path == target) is { } taken)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "MountPathInUse",
+            throw new ContainerPSException(Errors.MountPathInUse,
                 $"Container '{container}' already has storage volume '{taken.Pool}/{taken.Volume}' mounted at {target}.", target);
         if (devices.Any(d => d.Name == name))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "DeviceExists", $"Container '{container}' already has a device named '{name}'; give another -DeviceName.", name);
+            throw new ContainerPSException(Errors.DeviceExists, $"Container '{container}' already has a device named '{name}'; give another -DeviceName.", name);
 
         var status = Runtime(container).Inspect();
         if (status is { IsRunning: true, Pid: int pid })
@@ -103,7 +103,7 @@ public sealed partial class ContainerService
             throw ContainerPSException.PoolNotFound(pool);
         var (volumeId, _) = storage.VolumeRecord(pool, VolumeTypes.Custom, volume);
         var device = store.Devices(row.Id).FirstOrDefault(d => d.VolumeId == volumeId)
-            ?? throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotMounted", $"Storage volume '{pool}/{volume}' is not mounted into container '{container}'.", volume);
+            ?? throw new ContainerPSException(Errors.VolumeNotMounted, $"Storage volume '{pool}/{volume}' is not mounted into container '{container}'.", volume);
         var rt = Runtime(container);
         InStep(row, new Step(Step.Dismount, Name: $"{pool}/{volume}", VolumeId: volumeId, Target: device.Path), () =>
         {
@@ -160,7 +160,7 @@ public sealed partial class ContainerService
     private static void MountOk(MountResult result, string error, string container)
     {
         if (result != MountResult.Ok)
-            throw new ContainerPSException(ErrorKind.OperationFailed, "MountFailed", $"Container '{container}': {error}", container);
+            throw new ContainerPSException(Errors.MountFailed, $"Container '{container}': {error}", container);
     }
 
     private MountResult RunMountHelper(string verb, int pid, string? source, string target, bool idmap, bool readOnly, out string error)
@@ -172,7 +172,7 @@ public sealed partial class ContainerService
             args.Add("--idmap");
         if (readOnly)
             args.Add("--readonly");
-        var r = tool.Execute(Monitor.MountHelper, args, null, null, TimeSpan.FromSeconds(30));
+        var r = tool.Execute(NativePrograms.MountHelper, args, null, null, TimeSpan.FromSeconds(30));
         error = r.StandardError.Trim();
         return r.ExitCode switch { 0 => MountResult.Ok, 3 => MountResult.CannotIdmap, _ => MountResult.Failed };
     }
@@ -193,7 +193,7 @@ public sealed partial class ContainerService
                 Mounts.IdmappedBind(path, target, map);
                 return;
             }
-            catch (ContainerPSException e) when (e.ErrorId == "IdmapNotSupported")
+            catch (ContainerPSException e) when (e.Code == Errors.IdmapNotSupported)
             {
                 log.Verbose($"{e.Message} Falling back to shifting the files of {pool}/{type}/{volume} on disk.");
             }
@@ -231,7 +231,7 @@ public sealed partial class ContainerService
         var others = users.Where(o => !Equals(Needs(o.Map), Needs(map))).ToList();
         if (others.Count == 0)
             return;
-        throw new ContainerPSException(ErrorKind.InvalidOperation, "IdmapsNotIdentical",
+        throw new ContainerPSException(Errors.IdmapsNotIdentical,
             $"Idmaps of container '{row.Name}' ({Describe(map)}) and storage volume '{pool}/{volume}' ({Describe(others[0].Map)}, the map of {string.Join(", ", others.Select(o => o.Name))}) are not identical. " +
             $"The storage of pool '{pool}' cannot be idmapped, so the volume's files are stored in one map and can be shared only by containers with identical maps: " +
             $"give '{row.Name}' the same map (Set-Container) or dismount the volume from the others.", row.Name);

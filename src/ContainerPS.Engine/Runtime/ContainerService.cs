@@ -5,8 +5,7 @@ using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -142,7 +141,7 @@ public sealed partial class ContainerService
         {
             log.Verbose("No default storage pool: creating dir pool 'default'.");
             try { storage.CreatePool("default", "dir", null, null, "Default pool, created on first use"); }
-            catch (ContainerPSException e) when (e.ErrorId == "PoolExists") { }
+            catch (ContainerPSException e) when (e.Code == Errors.PoolExists) { }
         }
         store.Write(() => store.SetSetting(DefaultPoolSetting, "default"));
         return "default";
@@ -156,7 +155,7 @@ public sealed partial class ContainerService
             ? storage.CreatePool(poolName, driver, null, poolConfig, "Default pool")
             : storage.GetPool(poolName);
         if (existing is not null && existing.Driver != driver)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "PoolExists",
+            throw new ContainerPSException(Errors.PoolExists,
                 $"Storage pool '{poolName}' already exists with driver {existing.Driver}, not {driver}.", poolName);
         store.Write(() => store.SetSetting(DefaultPoolSetting, poolName));
         return pool;
@@ -169,15 +168,15 @@ public sealed partial class ContainerService
         var changes = new Dictionary<string, string?>(config ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
         CheckConfig(changes, creating: true);
         if (store.Container(name) is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{name}' already exists.", name);
+            throw new ContainerPSException(Errors.ContainerExists, $"Container '{name}' already exists.", name);
         isolated |= changes.TryGetValue("security.idmap.isolated", out var iso) && iso == "true";
         privileged |= changes.TryGetValue("security.privileged", out var priv) && priv == "true";
         if (privileged && isolated)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "A privileged container has no id map to isolate.", name);
+            throw new ContainerPSException(Errors.InvalidIdmap, "A privileged container has no id map to isolate.", name);
         foreach (var n in networkNames ?? Array.Empty<string>())
             networks.Row(n);
         if (networkNames is not null && networkNames.Distinct(StringComparer.Ordinal).Count() != networkNames.Count)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "DuplicateNetwork", "A network is named twice: a container has one interface per network.", name);
+            throw new ContainerPSException(Errors.DuplicateNetwork, "A network is named twice: a container has one interface per network.", name);
         var img = images.Resolve(image);
         if (poolName is not null && store.Pool(poolName) is null)
             throw ContainerPSException.PoolNotFound(poolName);
@@ -192,7 +191,7 @@ public sealed partial class ContainerService
         if (isolated)
             cfg["security.idmap.isolated"] = "true";
         if (privileged && changes.Keys.Any(k => IdmapKeys.Contains(k)))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidIdmap", "A privileged container has no id map: security.idmap.* and raw.idmap do not apply.", name);
+            throw new ContainerPSException(Errors.InvalidIdmap, "A privileged container has no id map: security.idmap.* and raw.idmap do not apply.", name);
 
         var id = store.Write(() =>
         {
@@ -310,7 +309,7 @@ public sealed partial class ContainerService
         using var _ = Lock(name);
         var row = ReadyRow(name);
         if (Runtime(name).Inspect().IsRunning)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is already running.", name);
+            throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is already running.", name);
         var saved = StopStateDir(row);
         if (Directory.Exists(saved) && !stateless && !Criu.DumpFinished(saved))
         {
@@ -323,9 +322,9 @@ public sealed partial class ContainerService
             {
                 Launch(row, CheckpointImage.Open(saved));
             }
-            catch (ContainerPSException e) when (e.ErrorId is "RestoreFailed" or "CheckpointNotFound" or "InvalidCheckpoint")
+            catch (ContainerPSException e) when (e.Code == Errors.RestoreFailed || e.Code == Errors.CheckpointNotFound || e.Code == Errors.InvalidCheckpoint)
             {
-                throw new ContainerPSException(e.Kind, e.ErrorId,
+                throw new ContainerPSException(e.Code,
                     e.Message + "\nThe state saved by Stop-Container -Stateful is kept; Start-Container -Stateless boots the container normally and discards it.", name, e);
             }
             Directory.Delete(saved, recursive: true);
@@ -434,7 +433,7 @@ public sealed partial class ContainerService
         var row = Row(name);
         // Not Ready, or Ready with a step of another live process under way (a move between its calls).
         if (row.State != RowState.Ready || row.Owner is { IsAlive: true } owner && owner != ProcessIdentity.Current)
-            throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
+            throw ContainerPSException.Busy($"Container '{name}'", Errors.ContainerBusy);
         return row;
     }
 
@@ -445,9 +444,12 @@ public sealed partial class ContainerService
     /// the network hook: <paramref name="attach"/> runs for the pid it sends, and its error (a CNI
     /// plugin's, say) is what the start fails with.
     /// </summary>
+    /// <summary>How long a start (or restore) may take until the monitor reports; the monitor gets it too (--start-timeout) and ends a start within it.</summary>
+    internal static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private void RunMonitor(ContainerRow row, RuntimeDirectory rt, string runcId, NetworkHook? hook, Action<int> attach, CheckpointImage? image = null)
     {
-        var monitor = Monitor.Path;
+        var monitor = NativePrograms.Path;
         var psi = new ProcessStartInfo(monitor)
         {
             RedirectStandardOutput = true,
@@ -455,8 +457,8 @@ public sealed partial class ContainerService
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--runc", Monitor.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", runcId,
-                     "--state-dir", rt.Path, "--umount", rt.Rootfs })
+        foreach (var a in new[] { "--runc", NativePrograms.Runc, "--runc-root", RuncRoot, "--bundle", rt.Path, "--id", runcId,
+                     "--state-dir", rt.Path, "--umount", rt.Rootfs, "--start-timeout", ((long)StartTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
         if (MonitorCgroup() is { } cgroup)
         {
@@ -478,18 +480,18 @@ public sealed partial class ContainerService
                 psi.Environment[k] = v;
         }
         log.Verbose($"run: {monitor} {string.Join(' ', psi.ArgumentList)}");
-        using var p = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "MonitorFailed", "cps-monitor did not start.", row.Name);
+        using var p = Process.Start(psi) ?? throw new ContainerPSException(Errors.MonitorFailed, "cps-monitor did not start.", row.Name);
         var lineTask = p.StandardOutput.ReadLineAsync();
         var deadline = Stopwatch.StartNew();
         Exception? hookError = null;
         while (!lineTask.IsCompleted)
         {
-            var left = TimeSpan.FromSeconds(90) - deadline.Elapsed;
+            var left = StartTimeout - deadline.Elapsed;
             var tasks = hook is null ? new Task[] { lineTask } : new Task[] { lineTask, hook.NextRequest() };
             if (left <= TimeSpan.Zero || Task.WaitAny(tasks, left) < 0)
             {
                 try { p.Kill(); } catch (InvalidOperationException) { }
-                throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed", $"Container '{row.Name}': the monitor did not report within 90 s.", row.Name);
+                throw new ContainerPSException(Errors.ContainerStartFailed, $"Container '{row.Name}': the monitor did not report within {StartTimeout.TotalSeconds:0} s.", row.Name);
             }
             if (hook is not null && hook.NextRequest().IsCompleted)
             {
@@ -516,9 +518,9 @@ public sealed partial class ContainerService
             var console = rt.ReadConsole(4096).Trim();
             var why = MonitorFailure(p, rt, line);
             if (image is not null)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "RestoreFailed",
+                throw new ContainerPSException(Errors.RestoreFailed,
                     $"Container '{row.Name}' could not be restored from {image.Path}: {why}{Criu.LogErrors(image.Path, "restore.log")}", row.Name);
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStartFailed",
+            throw new ContainerPSException(Errors.ContainerStartFailed,
                 $"Container '{row.Name}' failed to start: {why}{(console.Length > 0 ? "\n" + console : "")}", row.Name);
         }
     }
@@ -551,9 +553,9 @@ public sealed partial class ContainerService
         var runcId = rt.RuncId(row.Name);
         if (Directory.Exists(rt.Path) && Directory.Exists(Path.Join(RuncRoot, runcId)))
         {
-            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", runcId, "KILL" }, TimeSpan.FromSeconds(10)); }
+            try { tool.Run(NativePrograms.Runc, new[] { "--root", RuncRoot, "kill", runcId, "KILL" }, TimeSpan.FromSeconds(10)); }
             catch (ContainerPSException) { }
-            try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "delete", "--force", runcId }, TimeSpan.FromSeconds(30)); }
+            try { tool.Run(NativePrograms.Runc, new[] { "--root", RuncRoot, "delete", "--force", runcId }, TimeSpan.FromSeconds(30)); }
             catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
         }
         RemoveCgroups(runcId);
@@ -599,7 +601,7 @@ public sealed partial class ContainerService
             return;
         var tree = HostProcesses.Tree(monitor);
         if (!HostProcesses.KillAndWait(tree, TimeSpan.FromSeconds(15)))
-            throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed",
+            throw new ContainerPSException(Errors.ContainerStopFailed,
                 $"Container '{row.Name}': the processes of an earlier start ({string.Join(", ", tree.Select(p => p.Pid))}) did not end.", row.Name);
         log.Warning($"Container '{row.Name}': ended the monitor, runc and hooks ({tree.Count} processes) of an earlier start that did not finish (its launcher died?).");
     }
@@ -637,7 +639,7 @@ public sealed partial class ContainerService
         if (!status.IsRunning)
         {
             ReleaseNetwork(row); // an init that exited by itself leaves its network to the next command
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+            throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{name}' is not running.", name);
         }
         if (stateful)
         {
@@ -661,7 +663,7 @@ public sealed partial class ContainerService
         {
             CleanupRuntime(row, rt);
             if (rt.Inspect().IsRunning)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "ContainerStopFailed", $"Container '{name}' did not stop.", name);
+                throw new ContainerPSException(Errors.ContainerStopFailed, $"Container '{name}' did not stop.", name);
         }
         else
             rt.MarkStopped("SIGKILL", killed: true);
@@ -671,7 +673,7 @@ public sealed partial class ContainerService
 
     private void Kill(ContainerRow row, string signal)
     {
-        try { tool.Run(Monitor.Runc, new[] { "--root", RuncRoot, "kill", Runtime(row.Name).RuncId(row.Name), signal.StartsWith("SIG", StringComparison.Ordinal) ? signal[3..] : signal }, TimeSpan.FromSeconds(10)); }
+        try { tool.Run(NativePrograms.Runc, new[] { "--root", RuncRoot, "kill", Runtime(row.Name).RuncId(row.Name), signal.StartsWith("SIG", StringComparison.Ordinal) ? signal[3..] : signal }, TimeSpan.FromSeconds(10)); }
         catch (ContainerPSException e) { log.Verbose("runc kill: " + e.Message); }
     }
 
@@ -697,7 +699,7 @@ public sealed partial class ContainerService
             if (string.Equals(c.State, state, StringComparison.OrdinalIgnoreCase))
                 return c;
             if (clock.Elapsed >= timeout)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "WaitTimeout", $"Container '{name}' is {c.State}, not {state}, after {timeout.TotalSeconds:0} s.", name);
+                throw new ContainerPSException(Errors.WaitTimeout, $"Container '{name}' is {c.State}, not {state}, after {timeout.TotalSeconds:0} s.", name);
             cancel.WaitHandle.WaitOne(20);
             cancel.ThrowIfCancellationRequested();
         }
@@ -771,7 +773,7 @@ public sealed partial class ContainerService
     {
         var row = ReadyRow(Names.Validate(name, "container"));
         if (Runtime(name).Inspect() is not { IsRunning: true, Pid: int pid })
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{name}' is not running.", name);
+            throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{name}' is not running.", name);
         var list = network is null ? networks.Memberships(row.Id) : new[] { networks.Membership(row, network) };
         var checks = new List<NetworkCheck>();
         foreach (var a in list)
@@ -792,14 +794,14 @@ public sealed partial class ContainerService
     public ExecSession Exec(ExecRequest request)
     {
         if (request.Command.Count == 0 || string.IsNullOrEmpty(request.Command[0]))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "EmptyCommand", "Give a command to run in the container.", request.Container);
+            throw new ContainerPSException(Errors.EmptyCommand, "Give a command to run in the container.", request.Container);
         if (request.OutputFile is { } file && (request.Interactive || request.Raw || !Path.IsPathFullyQualified(file)))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidExecOutput", "Output into a file (an absolute path) is neither interactive nor raw text.", request.Container);
+            throw new ContainerPSException(Errors.InvalidExecOutput, "Output into a file (an absolute path) is neither interactive nor raw text.", request.Container);
         var row = ReadyRow(Names.Validate(request.Container, "container"));
         var rt = Runtime(row.Name);
         var status = rt.Inspect();
         if (!status.IsRunning || status.Pid is not int pid)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerNotRunning", $"Container '{row.Name}' is not running.", row.Name);
+            throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{row.Name}' is not running.", row.Name);
 
         var env = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
@@ -816,12 +818,12 @@ public sealed partial class ContainerService
         foreach (var (k, v) in request.Environment ?? new Dictionary<string, string>())
         {
             if (k.Length == 0 || k.Contains('=') || k.Contains('\0') || v.Contains('\0'))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidEnvironment", $"Invalid environment variable name '{Names.Printable(k)}'.", k);
+                throw new ContainerPSException(Errors.InvalidEnvironment, $"Invalid environment variable name '{Names.Printable(k)}'.", k);
             env[k] = v;
         }
 
         // The sealed copy: the shim's /proc/PID/exe, seen from inside, is never the host's file.
-        var psi = new ProcessStartInfo(SealedExecutable.Of(Monitor.ExecHelper))
+        var psi = new ProcessStartInfo(SealedExecutable.Of(NativePrograms.ExecHelper))
         {
             UseShellExecute = false,
             RedirectStandardInput = !request.Interactive,
@@ -869,11 +871,11 @@ public sealed partial class ContainerService
             try { sink = new FileStream(outputFile, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ContainerPSException(ErrorKind.ResourceUnavailable, "OutFileUnavailable", $"Cannot write '{Names.Printable(outputFile)}': {e.Message}", outputFile, e);
+                throw new ContainerPSException(Errors.OutFileUnavailable, $"Cannot write '{Names.Printable(outputFile)}': {e.Message}", outputFile, e);
             }
         }
         Process process;
-        try { process = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ExecFailed", "cps-exec did not start.", row.Name); }
+        try { process = Process.Start(psi) ?? throw new ContainerPSException(Errors.ExecFailed, "cps-exec did not start.", row.Name); }
         catch
         {
             sink?.Dispose();
@@ -899,13 +901,13 @@ public sealed partial class ContainerService
         if (rt.Inspect().IsRunning)
         {
             if (!force)
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it first or use -Force.", name);
+                throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it first or use -Force.", name);
             Kill(row, "KILL");
             WaitStopped(rt, TimeSpan.FromSeconds(15));
             EndExecHelpers(row, rt); // only a running container has them: no /proc scan otherwise
         }
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
-            throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
+            throw ContainerPSException.Busy($"Container '{name}'", Errors.ContainerBusy);
         FinishRemove(row);
     }
 
@@ -937,15 +939,15 @@ public sealed partial class ContainerService
         using var second = nameFirst ? ContainerLock.Take(root, newName, LockWait) : Lock(name);
         var row = ReadyRow(name);
         if (Runtime(name).Inspect().IsRunning)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before renaming.", name);
+            throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it before renaming.", name);
         if (store.Container(newName) is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{newName}' already exists.", newName);
+            throw new ContainerPSException(Errors.ContainerExists, $"Container '{newName}' already exists.", newName);
         CleanupRuntime(row, Runtime(name));
         if (Directory.Exists(Runtime(name).Path))
             Directory.Delete(Runtime(name).Path, recursive: true);
         // Claimed first (state renaming, the new name kept): a rename cut short is finished by the repair.
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Renaming, newName)))
-            throw ContainerPSException.Busy($"Container '{name}'", "ContainerBusy");
+            throw ContainerPSException.Busy($"Container '{name}'", Errors.ContainerBusy);
         FinishRename(row, newName);
         (nameFirst ? first : second).DeleteFile(); // the old name's
         return Get(newName);
@@ -975,7 +977,7 @@ public sealed partial class ContainerService
         Names.Validate(newName, "container");
         var row = ReadyRow(name);
         if (snapshot is null && Runtime(name).Inspect().IsRunning)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning",
+            throw new ContainerPSException(Errors.ContainerRunning,
                 $"Container '{name}' is running; stop it or copy one of its snapshots (live copies come with checkpoints).", name);
         if (snapshot is not null)
             SnapshotRowOf(row, snapshot);
@@ -1019,7 +1021,7 @@ public sealed partial class ContainerService
 
     private SnapshotRow SnapshotRowOf(ContainerRow row, string snapshot) =>
         store.Snapshots(row.Id).FirstOrDefault(s => s.Name == snapshot)
-        ?? throw new ContainerPSException(ErrorKind.NotFound, "SnapshotNotFound", $"Snapshot '{Names.Printable(snapshot)}' of container '{row.Name}' not found.", snapshot);
+        ?? throw new ContainerPSException(Errors.SnapshotNotFound, $"Snapshot '{Names.Printable(snapshot)}' of container '{row.Name}' not found.", snapshot);
 
     public ContainerSnapshot CreateSnapshot(string name, string snapshot)
     {
@@ -1057,7 +1059,7 @@ public sealed partial class ContainerService
         var row = ReadyRow(name);
         SnapshotRowOf(row, snapshot);
         if (Runtime(name).Inspect().IsRunning)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "ContainerRunning", $"Container '{name}' is running; stop it before restoring a snapshot.", name);
+            throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it before restoring a snapshot.", name);
         storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
         // A state saved by Stop-Container -Stateful belongs to the filesystem just replaced.
         if (Directory.Exists(StopStateDir(row)))
@@ -1071,7 +1073,7 @@ public sealed partial class ContainerService
         var snap = SnapshotRowOf(row, snapshot);
         // Claimed first (state deleting): a removal cut short is finished by the repair.
         if (!store.Write(() => store.Claim("snapshots", snap.Id, RowState.Deleting)))
-            throw ContainerPSException.Busy($"Snapshot '{snapshot}' of container '{name}'", "ContainerBusy");
+            throw ContainerPSException.Busy($"Snapshot '{snapshot}' of container '{name}'", Errors.ContainerBusy);
         storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
         FaultPoints.Hit("snapshot.delete.after-disk");
         UndoSnapshot(row, snapshot, snap.Id);

@@ -1,3 +1,4 @@
+using ContainerPS.Engine.Platform;
 using System.Globalization;
 
 namespace ContainerPS.Engine.Runtime;

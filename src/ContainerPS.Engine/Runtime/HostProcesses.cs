@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

@@ -1,3 +1,4 @@
+using ContainerPS.Engine.Platform;
 using System.Text;
 
 namespace ContainerPS.Engine.Runtime;
@@ -28,7 +29,7 @@ internal sealed class NetworkHook : IDisposable
         foreach (var f in new[] { rt.HookRequest, rt.HookReply })
         {
             File.Delete(f);
-            Util.LibC.MakeFifo(f);
+            Platform.LibC.MakeFifo(f);
         }
         FileStream? req = null;
         try
@@ -49,7 +50,7 @@ internal sealed class NetworkHook : IDisposable
         new(File.OpenHandle(fifo, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite), FileAccess.ReadWrite, 0);
 
     /// <summary>The hook as runc runs it: path and arguments.</summary>
-    public string[] Command => new[] { Monitor.Hook, rt.HookRequest, rt.HookReply };
+    public string[] Command => new[] { NativePrograms.Hook, rt.HookRequest, rt.HookReply };
 
     /// <summary>The next pid the hook sends (null when the hook is disposed).</summary>
     public Task<string?> NextRequest() => pending ??= reader.ReadLineAsync();

@@ -1,5 +1,5 @@
 using System.Globalization;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -79,7 +79,7 @@ public sealed class RuntimeDirectory
                 log.Warning($"{d} was mode {shown}: made it searchable (o+x) so that containers' root users can reach their rootfs below it.");
                 continue;
             }
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "RuntimeDirNotTraversable",
+            throw new ContainerPSException(Errors.RuntimeDirNotTraversable,
                 $"A container's root (host uid {uid}) cannot reach its rootfs below {dir}: {d} is mode {shown}, owned by uid {st.stx_uid}. " +
                 $"Make it searchable ('chmod o+x {d}') or keep the state root (${ContainerHost.RootVariable}) or ${ContainerHost.RuntimeVariable} elsewhere.", d);
         }

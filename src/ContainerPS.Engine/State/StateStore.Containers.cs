@@ -1,4 +1,4 @@
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 using Microsoft.Data.Sqlite;
 
 namespace ContainerPS.Engine.State;
@@ -45,7 +45,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "ContainerExists", $"Container '{name}' already exists.", name);
+            throw new ContainerPSException(Errors.ContainerExists, $"Container '{name}' already exists.", name);
         }
         return (long)Scalar("SELECT last_insert_rowid()")!;
     }
@@ -115,7 +115,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "SnapshotExists", $"Snapshot '{name}' of container '{containerName}' already exists.", name);
+            throw new ContainerPSException(Errors.SnapshotExists, $"Snapshot '{name}' of container '{containerName}' already exists.", name);
         }
         return (long)Scalar("SELECT last_insert_rowid()")!;
     }

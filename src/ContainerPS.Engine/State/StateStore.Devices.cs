@@ -31,7 +31,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "DeviceExists",
+            throw new ContainerPSException(Errors.DeviceExists,
                 $"The container already has a device named '{name}', a volume mounted at {path}, or this volume mounted.", name);
         }
     }

@@ -1,4 +1,4 @@
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 using Microsoft.Data.Sqlite;
 
 namespace ContainerPS.Engine.State;
@@ -69,7 +69,7 @@ public sealed partial class StateStore
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
             var holder = alias is null ? null : ImageByAlias(alias);
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "ImageExists",
+            throw new ContainerPSException(Errors.ImageExists,
                 holder is { HasFingerprint: true }
                     ? $"The image alias '{alias}' is taken by image {holder.Fingerprint[..12]}."
                     : $"The image alias '{alias}' is taken by an image that is being created.", alias);

@@ -31,7 +31,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "NetworkExists", $"Network '{name}' already exists.", name);
+            throw new ContainerPSException(Errors.NetworkExists, $"Network '{name}' already exists.", name);
         }
     }
 
@@ -67,7 +67,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "NetworkAlreadyConnected", "The container is already connected to that network or uses that interface name.", ifname);
+            throw new ContainerPSException(Errors.NetworkAlreadyConnected, "The container is already connected to that network or uses that interface name.", ifname);
         }
     }
 

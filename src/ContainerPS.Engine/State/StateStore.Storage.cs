@@ -1,4 +1,4 @@
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 using Microsoft.Data.Sqlite;
 
 namespace ContainerPS.Engine.State;
@@ -65,7 +65,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "PoolExists", $"Storage pool '{name}' already exists.", name);
+            throw new ContainerPSException(Errors.PoolExists, $"Storage pool '{name}' already exists.", name);
         }
         return (long)Scalar("SELECT last_insert_rowid()")!;
     }
@@ -103,7 +103,7 @@ public sealed partial class StateStore
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+            throw new ContainerPSException(Errors.VolumeExists,
                 $"Storage volume '{type}/{name}' already exists in pool '{poolName}'.", $"{poolName}/{type}/{name}");
         }
         return (long)Scalar("SELECT last_insert_rowid()")!;

@@ -39,7 +39,7 @@ public sealed partial class StateStore : IDisposable
     {
         try
         {
-            var st = Util.LibC.LStat(path);
+            var st = Platform.LibC.LStat(path);
             return (st.stx_ino, st.stx_dev_major, st.stx_dev_minor);
         }
         catch (IOException) { return null; }
@@ -105,7 +105,7 @@ public sealed partial class StateStore : IDisposable
         {
             var version = SchemaVersion; // re-read under the write lock: another process may have migrated
             if (version > Schema.Version)
-                throw new ContainerPSException(ErrorKind.NotSupported, "StateTooNew",
+                throw new ContainerPSException(Errors.StateTooNew,
                     $"The state database {DatabasePath} has schema version {version}; this ContainerPS knows up to {Schema.Version}. Use a newer ContainerPS.");
             for (var v = version; v < Schema.Version; v++)
             {

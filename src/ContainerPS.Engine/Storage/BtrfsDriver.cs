@@ -1,6 +1,5 @@
 using System.Globalization;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -54,7 +53,7 @@ public sealed class BtrfsDriver : IStorageDriver
         {
             PoolDevices.CheckBlockDevice(tool, source, "btrfs", "btrfs");
             if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's mount point {defaultSource} is not empty.", defaultSource);
+                throw new ContainerPSException(Errors.SourceNotEmpty, $"The pool's mount point {defaultSource} is not empty.", defaultSource);
             return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
         }
         string path;
@@ -65,14 +64,14 @@ public sealed class BtrfsDriver : IStorageDriver
         if (!IsBtrfs(path))
             throw InvalidSource(source, "it is not on a btrfs filesystem");
         if (Directory.EnumerateFileSystemEntries(path).Any())
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"Source '{source}' is a directory that is not empty.", source);
+            throw new ContainerPSException(Errors.SourceNotEmpty, $"Source '{source}' is a directory that is not empty.", source);
         return new PoolSource(path, Owned: false);
     }
 
     private static bool IsBtrfs(string path) => LibC.StatFsType(path) == BTRFS_SUPER_MAGIC;
 
     private static ContainerPSException InvalidSource(string source, string why) =>
-        new(ErrorKind.InvalidArgument, "InvalidSource", $"Invalid source '{Names.Printable(source)}' for a btrfs pool: {why}.", source);
+        new(Errors.InvalidSource, $"Invalid source '{Names.Printable(source)}' for a btrfs pool: {why}.", source);
 
     public void CreatePool(PoolContext pool)
     {
@@ -108,7 +107,7 @@ public sealed class BtrfsDriver : IStorageDriver
         return pool.Source;
     }
 
-    private static bool IsMounted(string path) => Directory.Exists(path) && IsBtrfs(path) && Runtime.Mounts.IsMountPoint(path);
+    private static bool IsMounted(string path) => Directory.Exists(path) && IsBtrfs(path) && Mounts.IsMountPoint(path);
 
     public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
     {
@@ -172,7 +171,7 @@ public sealed class BtrfsDriver : IStorageDriver
     {
         var path = VolumePath(pool, volume);
         if (Path.Exists(path))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+            throw new ContainerPSException(Errors.VolumeExists,
                 $"The subvolume for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
         tool.Run("btrfs", new[] { "-q", "subvolume", "create", path });
         try { ApplySize(pool, path, volume.Config.GetValueOrDefault("size")); }
@@ -330,7 +329,7 @@ public sealed class BtrfsDriver : IStorageDriver
             return;
         }
         if (!ByteSize.TryParse(size, out var bytes))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue", $"Invalid size '{size}'.", size);
+            throw new ContainerPSException(Errors.InvalidConfigValue, $"Invalid size '{size}'.", size);
         if (!QuotaEnabled(Root(pool)))
             tool.Run("btrfs", new[] { "quota", "enable", Root(pool) });
         tool.Run("btrfs", new[] { "qgroup", "limit", bytes.ToString(CultureInfo.InvariantCulture), subvolume });

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -107,9 +106,9 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         if (err.Contains("couldn't connect to the cluster", StringComparison.Ordinal) || err.Contains("error connecting to the cluster", StringComparison.Ordinal)
             || err.Contains("conf_read_file", StringComparison.Ordinal) || err.Contains("unable to open config file", StringComparison.Ordinal)
             || err.Contains("failed to fetch mon config", StringComparison.Ordinal) || err.Contains("timed out", StringComparison.Ordinal))
-            return new ContainerPSException(ErrorKind.ResourceUnavailable, "CephNotReachable",
+            return new ContainerPSException(Errors.CephNotReachable,
                 $"Cannot reach Ceph cluster '{Cluster(pool)}' as client.{User(pool)} (config {ConfigFile(pool)}): {err}", Cluster(pool));
-        return new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"'{program} {string.Join(' ', args)}' failed with exit code {exitCode}: {err}", program);
+        return new ContainerPSException(Errors.ToolFailed, $"'{program} {string.Join(' ', args)}' failed with exit code {exitCode}: {err}", program);
     }
 
     private string Rbd(PoolContext pool, params string[] args) => Ceph(pool, "rbd", args);
@@ -172,10 +171,10 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public PoolSource CheckSource(string? source, string defaultSource)
     {
         if (source is not null && !OsdPoolName.IsMatch(source))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidSource",
+            throw new ContainerPSException(Errors.InvalidSource,
                 $"Invalid source '{Names.Printable(source)}' for a ceph pool: give the name of an OSD pool (letters, digits, '.', '_', '-').", source);
         if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+            throw new ContainerPSException(Errors.SourceNotEmpty,
                 $"The pool's directory {defaultSource}, where its volumes are mounted, is not empty (left over from an earlier pool?).", defaultSource);
         return new PoolSource(defaultSource, Owned: true, source is null ? null : new Dictionary<string, string> { [OsdPoolKey] = source });
     }
@@ -184,7 +183,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     {
         var conf = ConfigFile(pool);
         if (!File.Exists(conf))
-            throw new ContainerPSException(ErrorKind.NotFound, "CephConfigNotFound",
+            throw new ContainerPSException(Errors.CephConfigNotFound,
                 $"No config for Ceph cluster '{Cluster(pool)}': {conf} does not exist (set CEPH_CONF or ceph.cluster_name).", conf);
         var osd = OsdPool(pool);
         var existing = Ceph(pool, "rados", "lspools").Split('\n', StringSplitOptions.RemoveEmptyEntries).Contains(osd);
@@ -193,10 +192,10 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         {
             var owner = TryCeph(pool, "rados", "-p", osd, "get", MarkerObject, "-");
             if (owner.ExitCode == 0)
-                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse",
+                throw new ContainerPSException(Errors.SourceInUse,
                     $"OSD pool '{osd}' is used by ContainerPS pool '{owner.StandardOutput.Split(' ')[0]}' already.", osd);
             if (Client(pool).List(osd).Count > 0)
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"OSD pool '{osd}' holds RBD images; give an empty OSD pool.", osd);
+                throw new ContainerPSException(Errors.SourceNotEmpty, $"OSD pool '{osd}' holds RBD images; give an empty OSD pool.", osd);
             marker = pool.Name + " existing";
         }
         else
@@ -262,7 +261,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             foreach (var dir in VolumeTypes.All.Select(t => Path.Join(pool.Source, VolumeLayout.TypeDir(t))).Append(FuseRoot(pool)))
                 if (Directory.Exists(dir))
                     foreach (var d in Directory.GetDirectories(dir).Append(dir))
-                        if (!Runtime.Mounts.IsMountPoint(d) && !Directory.EnumerateFileSystemEntries(d).Any())
+                        if (!Mounts.IsMountPoint(d) && !Directory.EnumerateFileSystemEntries(d).Any())
                             Directory.Delete(d);
             if (pool.OwnsSource && !Directory.EnumerateFileSystemEntries(pool.Source).Any())
                 Directory.Delete(pool.Source);
@@ -276,7 +275,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         {
             var leaves = images.Values.Where(i => !images.Values.Any(c => c.ParentImage == i.Name)).ToList();
             if (leaves.Count == 0)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"RBD images of OSD pool '{OsdPool(pool)}' depend on each other in a cycle.", OsdPool(pool));
+                throw new ContainerPSException(Errors.ToolFailed, $"RBD images of OSD pool '{OsdPool(pool)}' depend on each other in a cycle.", OsdPool(pool));
             foreach (var image in leaves)
                 RemoveImage(pool, image);
         }
@@ -349,21 +348,21 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public string MountVolume(PoolContext pool, VolumeContext volume)
     {
         if (VolumeTypes.IsSnapshot(volume.Type))
-            throw new ContainerPSException(ErrorKind.NotSupported, "SnapshotNotMountable",
+            throw new ContainerPSException(Errors.SnapshotNotMountable,
                 $"The files of ceph snapshot '{volume.Name}' cannot be read directly (rbd-fuse maps only an image's head): copy the container from the snapshot within the pool, or restore it.", volume.Name);
         var path = VolumePath(pool, volume);
         var image = ImageName(volume);
-        if (Runtime.Mounts.IsMountPoint(path) && !File.Exists(GrowMarker(pool, volume)) && Alive(pool, image))
+        if (Mounts.IsMountPoint(path) && !File.Exists(GrowMarker(pool, volume)) && Alive(pool, image))
             return path;
         using var _ = MapLock(pool, image);
-        if (Runtime.Mounts.IsMountPoint(path) && !Alive(pool, image))
+        if (Mounts.IsMountPoint(path) && !Alive(pool, image))
         {
             // Its rbd-fuse died (killed, crashed): what was not flushed is lost, as in any crash; the
             // dead mounts go lazily and the image is mapped again.
             tool.Log.Warning($"The rbd-fuse process of volume '{volume.Name}' is gone: mapping RBD image {OsdPool(pool)}/{image} again.");
             DropDeadMapping(pool, image);
         }
-        if (Runtime.Mounts.IsMountPoint(path))
+        if (Mounts.IsMountPoint(path))
         {
             if (File.Exists(GrowMarker(pool, volume)))
                 GrowWhenFree(pool, volume, path);
@@ -395,12 +394,12 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     private void DropDeadMapping(PoolContext pool, string image)
     {
         foreach (var path in MountPathsOf(pool, image))
-            Runtime.Mounts.Unmount(path);
+            Mounts.Unmount(path);
         var dir = FuseDir(pool, image);
         foreach (var line in tool.Run("losetup", new[] { "-l", "-n", "-O", "NAME,BACK-FILE" }).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             if (line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var loop, var back] && back.Trim().StartsWith(dir + "/", StringComparison.Ordinal))
                 tool.Execute("losetup", new[] { "-d", loop }, null, null);
-        Runtime.Mounts.Unmount(dir);
+        Mounts.Unmount(dir);
         // The dead client still holds the image's exclusive lock, and its watch stays until the OSD's
         // watch timeout (30 s): break the lock (rbd blocklists that client) so the next mapping writes at once.
         var spec = $"{OsdPool(pool)}/{image}";
@@ -437,7 +436,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         try { return FileLock.Take(Path.Join(FuseRoot(pool), "." + image + ".lock"), TimeSpan.FromSeconds(60)); }
         catch (IOException e)
         {
-            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "VolumeBusy", $"RBD image {OsdPool(pool)}/{image} is being mapped or unmapped by another session (waited 60 s).", image, e);
+            throw new ContainerPSException(Errors.VolumeBusy, $"RBD image {OsdPool(pool)}/{image} is being mapped or unmapped by another session (waited 60 s).", image, e);
         }
     }
 
@@ -447,14 +446,14 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         var dir = FuseDir(pool, image);
         var file = Path.Join(dir, image);
         Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
-        if (Runtime.Mounts.IsMountPoint(dir) && !File.Exists(file))
-            Runtime.Mounts.Unmount(dir); // a dead rbd-fuse's mount (ENOTCONN)
-        if (!Runtime.Mounts.IsMountPoint(dir))
+        if (Mounts.IsMountPoint(dir) && !File.Exists(file))
+            Mounts.Unmount(dir); // a dead rbd-fuse's mount (ENOTCONN)
+        if (!Mounts.IsMountPoint(dir))
         {
             // rbd-fuse connects as client.admin of the -c config unless CEPH_ARGS says otherwise; Debian 13's
             // crashes on -p without cps-rbd-fuse-compat.so (native/lib).
             var env = new Dictionary<string, string?> { ["CEPH_ARGS"] = $"--cluster {Cluster(pool)} --id {User(pool)} --client_mount_timeout 20" };
-            if (Runtime.Monitor.NativeOrNull("cps-rbd-fuse-compat.so") is { } compat)
+            if (NativePrograms.NativeOrNull("cps-rbd-fuse-compat.so") is { } compat)
                 env["LD_PRELOAD"] = compat;
             var args = new[] { "-c", ConfigFile(pool), "-p", OsdPool(pool), "-r", image, dir };
             var r = tool.Execute("rbd-fuse", args, null, env, CephTimeout);
@@ -464,7 +463,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             if (!File.Exists(file))
             {
                 UnmountFuse(dir);
-                throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{image} could not be mapped (rbd-fuse shows no such image).", image);
+                throw new ContainerPSException(Errors.VolumeNotFound, $"RBD image {OsdPool(pool)}/{image} could not be mapped (rbd-fuse shows no such image).", image);
             }
         }
         return LoopsOf(file).FirstOrDefault() ?? tool.Run("losetup", new[] { "-f", "--show", file }).Trim();
@@ -478,15 +477,15 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     /// <summary>Undoes <see cref="Map"/> and the mount: umount the volume, detach the loop, unmount the fuse. Idempotent; VolumeBusy while the filesystem is in use.</summary>
     private void Unmap(PoolContext pool, string image)
     {
-        if (Runtime.Mounts.IsMountPoint(FuseDir(pool, image)) && !Alive(pool, image))
+        if (Mounts.IsMountPoint(FuseDir(pool, image)) && !Alive(pool, image))
             DropDeadMapping(pool, image);
         foreach (var path in MountPathsOf(pool, image))
         {
-            while (Runtime.Mounts.IsMountPoint(path))
+            while (Mounts.IsMountPoint(path))
             {
                 var r = tool.Execute("umount", new[] { path }, null, null);
                 if (r.ExitCode != 0)
-                    throw new ContainerPSException(ErrorKind.InUse, "VolumeBusy", $"Cannot unmount {path}: {r.StandardError.Trim()} (is a container using it?).", path);
+                    throw new ContainerPSException(Errors.VolumeBusy, $"Cannot unmount {path}: {r.StandardError.Trim()} (is a container using it?).", path);
             }
         }
         var dir = FuseDir(pool, image);
@@ -508,11 +507,11 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     private void UnmountFuse(string dir)
     {
         // A detached loop device lets go of the file a moment later: retry while the fuse is busy.
-        for (var i = 0; Runtime.Mounts.IsMountPoint(dir); i++)
+        for (var i = 0; Mounts.IsMountPoint(dir); i++)
         {
             var r = tool.Execute("umount", new[] { dir }, null, null);
             if (r.ExitCode != 0 && i >= 50)
-                throw new ContainerPSException(ErrorKind.InUse, "VolumeBusy", $"Cannot unmount the rbd-fuse mount {dir}: {r.StandardError.Trim()}.", dir);
+                throw new ContainerPSException(Errors.VolumeBusy, $"Cannot unmount the rbd-fuse mount {dir}: {r.StandardError.Trim()}.", dir);
             if (r.ExitCode != 0)
                 Thread.Sleep(100);
         }
@@ -542,7 +541,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     private void Snapshot(PoolContext pool, VolumeContext volume, string snapshot)
     {
         var path = VolumePath(pool, volume);
-        var frozen = !VolumeTypes.IsSnapshot(volume.Type) && Runtime.Mounts.IsMountPoint(path);
+        var frozen = !VolumeTypes.IsSnapshot(volume.Type) && Mounts.IsMountPoint(path);
         if (frozen)
             tool.Run("fsfreeze", new[] { "-f", path });
         try { Client(pool).SnapCreate(OsdPool(pool), ImageName(volume), snapshot); }
@@ -573,7 +572,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             return;
         }
         if (exists)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
+            throw new ContainerPSException(Errors.VolumeExists, $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
         var size = SizeOf(pool, volume);
         Client(pool).Create(OsdPool(pool), image, size, FeatureMask(pool));
         try
@@ -635,7 +634,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             }
         }
         var path = VolumePath(pool, volume);
-        if (Directory.Exists(path) && !Runtime.Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
+        if (Directory.Exists(path) && !Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
             Directory.Delete(path);
         foreach (var leftover in new[] { Path.Join(FuseRoot(pool), "." + image + ".lock"), GrowMarker(pool, volume) })
             if (File.Exists(leftover))
@@ -688,17 +687,17 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             if (VolumeExists(pool, target))
                 return;
             if (ImageName(volume) != ImageName(target))
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeExists", $"Snapshot {Spec(pool, volume)} cannot move to another image ({Spec(pool, target)}).", newName);
+                throw new ContainerPSException(Errors.VolumeExists, $"Snapshot {Spec(pool, volume)} cannot move to another image ({Spec(pool, target)}).", newName);
             Client(pool).SnapRename(osd, ImageName(volume), SnapshotName(volume), SnapshotName(target));
             return;
         }
         if (VolumeExists(pool, target))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", newName);
+            throw new ContainerPSException(Errors.VolumeExists, $"RBD image {Spec(pool, target)} already exists.", newName);
         using (MapLock(pool, ImageName(volume)))
             Unmap(pool, ImageName(volume));
         Client(pool).Rename(osd, ImageName(volume), ImageName(target));
         var old = VolumePath(pool, volume);
-        if (Directory.Exists(old) && !Runtime.Mounts.IsMountPoint(old) && !Directory.EnumerateFileSystemEntries(old).Any())
+        if (Directory.Exists(old) && !Mounts.IsMountPoint(old) && !Directory.EnumerateFileSystemEntries(old).Any())
             Directory.Delete(old);
         MountAfter(pool, target, "renaming");
     }
@@ -724,12 +723,12 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         if (VolumeTypes.IsSnapshot(target.Type))
         {
             if (VolumeTypes.IsSnapshot(source.Type) || ImageName(source) != ImageName(target))
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "InvalidSnapshot", $"An RBD snapshot is taken of its own image: {target.Name} is not a snapshot of {source.Name}.", target.Name);
+                throw new ContainerPSException(Errors.InvalidSnapshot, $"An RBD snapshot is taken of its own image: {target.Name} is not a snapshot of {source.Name}.", target.Name);
             Snapshot(sourcePool, source, SnapshotName(target));
             return;
         }
         if (Image(pool, ImageName(target)) is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"RBD image {Spec(pool, target)} already exists.", target.Name);
+            throw new ContainerPSException(Errors.VolumeExists, $"RBD image {Spec(pool, target)} already exists.", target.Name);
         var sameCluster = Cluster(sourcePool) == Cluster(pool) && ConfigFile(sourcePool) == ConfigFile(pool);
         var clone = sameCluster && OsdPool(sourcePool) == OsdPool(pool) && pool.Config.GetValueOrDefault(CloneCopyKey) != "false";
         var (originImage, originSnap, originSize) = Origin(sourcePool, source, protect: clone);
@@ -771,7 +770,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     private (string Image, string Snapshot, long Size) Origin(PoolContext pool, VolumeContext source, bool protect)
     {
         if (Image(pool, ImageName(source)) is not { } image)
-            throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
+            throw new ContainerPSException(Errors.VolumeNotFound, $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
         var snapshot = source.Type switch
         {
             VolumeTypes.Snapshot or VolumeTypes.CustomSnapshot => SnapshotName(source),
@@ -782,7 +781,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         if (existing is null)
         {
             if (VolumeTypes.IsSnapshot(source.Type))
-                throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD snapshot {Spec(pool, source)} does not exist.", source.Name);
+                throw new ContainerPSException(Errors.VolumeNotFound, $"RBD snapshot {Spec(pool, source)} does not exist.", source.Name);
             Snapshot(pool, source, snapshot);
         }
         if (protect && existing is not { Protected: true })
@@ -804,7 +803,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         if (changes.ContainsKey("block.mount_options"))
         {
             var path = VolumePath(pool, volume);
-            if (Runtime.Mounts.IsMountPoint(path))
+            if (Mounts.IsMountPoint(path))
             {
                 tool.Run("mount", new[] { "-o", "remount," + MountOptionsOf(pool, volume, FilesystemOf(pool, volume)), path });
             }
@@ -813,9 +812,9 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             return;
         var wanted = SizeOf(pool, volume);
         var current = Image(pool, ImageName(volume)) is { } image ? image.Size
-            : throw new ContainerPSException(ErrorKind.NotFound, "VolumeNotFound", $"RBD image {Spec(pool, volume)} does not exist.", volume.Name);
+            : throw new ContainerPSException(Errors.VolumeNotFound, $"RBD image {Spec(pool, volume)} does not exist.", volume.Name);
         if (wanted < current)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeShrinkNotSupported",
+            throw new ContainerPSException(Errors.VolumeShrinkNotSupported,
                 $"A ceph volume can grow, not shrink: '{volume.Name}' is {ByteSize.Format(current)} and size {size ?? DefaultVolumeSize} is smaller.", volume.Name);
         if (wanted > current)
             Grow(pool, volume, wanted);
@@ -841,7 +840,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             f.SetLength(bytes);
         tool.Run("losetup", new[] { "-c", loop });
         var fs = FilesystemOf(pool, volume);
-        if (!Runtime.Mounts.IsMountPoint(path))
+        if (!Mounts.IsMountPoint(path))
             return;
         if (fs == "xfs")
         {
@@ -887,7 +886,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public long? VolumeUsage(PoolContext pool, VolumeContext volume)
     {
         var path = VolumePath(pool, volume);
-        if (!VolumeTypes.IsSnapshot(volume.Type) && Runtime.Mounts.IsMountPoint(path))
+        if (!VolumeTypes.IsSnapshot(volume.Type) && Mounts.IsMountPoint(path))
             return DiskUsage.Filesystem(path).Used;
         using var doc = JsonDocument.Parse(DiskUsageJson(pool));
         if (!doc.RootElement.TryGetProperty("images", out var list))

@@ -85,17 +85,17 @@ public sealed class ConfigSchema
             if (key.Any(char.IsControl))
                 throw Unknown(Names.Printable(key), noun, "a key name has no control characters");
             if (value is not null && value.Any(char.IsControl))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue",
+                throw new ContainerPSException(Errors.InvalidConfigValue,
                     $"Invalid value for config key '{key}': user.* values are one line of text, without newlines or other control characters ('{Names.Printable(value)}').", key);
             return;
         }
         if (ReadOnlyPrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) is { } prefix)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
+            throw new ContainerPSException(Errors.ConfigKeyReadOnly,
                 $"Config keys {prefix}* are kept by ContainerPS itself and cannot be set ('{key}').", key);
         if (!keys.TryGetValue(key, out var k))
             throw Unknown(key, noun, Describe(key, keys));
         if (k.SetOnlyAtCreation && !creating)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "ConfigKeyReadOnly",
+            throw new ContainerPSException(Errors.ConfigKeyReadOnly,
                 $"Config key '{key}' of a {noun} can only be set when it is created.", key);
         CheckValue(key, value, k);
     }
@@ -105,7 +105,7 @@ public sealed class ConfigSchema
         if (value is null)
             return; // unset
         if (k.Check(value) is string why)
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue", $"Invalid value for config key '{key}': {why}.", key);
+            throw new ContainerPSException(Errors.InvalidConfigValue, $"Invalid value for config key '{key}': {why}.", key);
     }
 
     private string Describe(string key, IReadOnlyDictionary<string, ConfigKey> keys)
@@ -118,5 +118,5 @@ public sealed class ConfigSchema
     }
 
     private static ContainerPSException Unknown(string key, string noun, string why) =>
-        new(ErrorKind.InvalidArgument, "InvalidConfigKey", $"Config key '{key}' is not valid for a {noun}: {why}.", key);
+        new(Errors.InvalidConfigKey, $"Config key '{key}' is not valid for a {noun}: {why}.", key);
 }

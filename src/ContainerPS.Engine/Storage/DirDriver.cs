@@ -1,5 +1,4 @@
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -32,7 +31,7 @@ public sealed class DirDriver : IStorageDriver
         if (source is null)
         {
             if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+                throw new ContainerPSException(Errors.SourceNotEmpty,
                     $"The default location of the pool, {defaultSource}, is not empty (left over from an earlier pool?). Remove it or give -Source.", defaultSource);
             return new PoolSource(defaultSource, Owned: true);
         }
@@ -49,7 +48,7 @@ public sealed class DirDriver : IStorageDriver
         if (Directory.Exists(path))
         {
             if (Directory.EnumerateFileSystemEntries(path).Any())
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+                throw new ContainerPSException(Errors.SourceNotEmpty,
                     $"Source '{source}' is a directory that is not empty; a dir pool needs an empty or new directory.", source);
             return new PoolSource(path, Owned: false);
         }
@@ -60,7 +59,7 @@ public sealed class DirDriver : IStorageDriver
     }
 
     private static ContainerPSException InvalidSource(string source, string why) =>
-        new(ErrorKind.InvalidArgument, "InvalidSource", $"Invalid source '{Names.Printable(source)}' for a dir pool: {why}.", source);
+        new(Errors.InvalidSource, $"Invalid source '{Names.Printable(source)}' for a dir pool: {why}.", source);
 
     public void CreatePool(PoolContext pool)
     {
@@ -104,7 +103,7 @@ public sealed class DirDriver : IStorageDriver
     {
         var path = VolumePath(pool, volume);
         if (Path.Exists(path))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+            throw new ContainerPSException(Errors.VolumeExists,
                 $"The directory for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
         Directory.CreateDirectory(path, VolumeLayout.Mode0755);
     }

@@ -1,5 +1,4 @@
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -23,11 +22,11 @@ public static class PoolDevices
     public static string CheckLoopImage(string defaultSource)
     {
         if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty",
+            throw new ContainerPSException(Errors.SourceNotEmpty,
                 $"The default location of the pool, {defaultSource}, is not empty (left over from an earlier pool?). Remove it or give -Source.", defaultSource);
         var image = LoopImage(defaultSource);
         if (File.Exists(image))
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"The pool's loop file {image} already exists; remove it first.", image);
+            throw new ContainerPSException(Errors.SourceNotEmpty, $"The pool's loop file {image} already exists; remove it first.", image);
         return image;
     }
 
@@ -51,7 +50,7 @@ public static class PoolDevices
         {
             // EFBIG: larger than a file on that filesystem can be (16 TiB on ext4).
             File.Delete(image);
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue",
+            throw new ContainerPSException(Errors.InvalidConfigValue,
                 $"Invalid value for config key 'size': the pool's loop file {image} cannot be {ByteSize.Format(size)} on that filesystem ({e.Message.Split(" (Parameter")[0].TrimEnd('.')}).", "size", e);
         }
     }
@@ -75,7 +74,7 @@ public static class PoolDevices
     public static void CheckBlockDevice(ExternalTool tool, string source, string ownType, string driver)
     {
         ContainerPSException Invalid(string why) =>
-            new(ErrorKind.InvalidArgument, "InvalidSource", $"Invalid source '{Names.Printable(source)}' for a {driver} pool: {why}.", source);
+            new(Errors.InvalidSource, $"Invalid source '{Names.Printable(source)}' for a {driver} pool: {why}.", source);
         if (!File.Exists(source) || (LibC.LStat(HostPath.Canonical(source)).stx_mode & 0xF000) != 0x6000)
             throw Invalid("it is not a block device");
         var found = Signatures(tool, source);
@@ -85,7 +84,7 @@ public static class PoolDevices
             throw Invalid($"it holds a {type} filesystem; ContainerPS formats only an empty device or uses a {ownType} one");
         var canonical = HostPath.Canonical(source);
         if (File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(" - ", 2)).Any(p => p.Length == 2 && p[1].Split(' ')[1] is var dev && (dev == source || dev == canonical)))
-            throw new ContainerPSException(ErrorKind.InUse, "SourceInUse", $"Block device '{source}' is mounted already (by another pool, or elsewhere).", source);
+            throw new ContainerPSException(Errors.SourceInUse, $"Block device '{source}' is mounted already (by another pool, or elsewhere).", source);
     }
 
     /// <summary>What blkid's low-level probe finds on a device (TYPE, PTTYPE...); empty for a blank device.</summary>

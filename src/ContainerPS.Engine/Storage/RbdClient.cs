@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -79,7 +79,7 @@ internal sealed unsafe partial class RbdClient : IDisposable
         try { r = rados_create2(out handle, clusterName, "client." + user, 0); }
         catch (DllNotFoundException e)
         {
-            throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing", $"librados/librbd are not installed ({e.Message}): run 'build.ps1 -Task Bootstrap'.", clusterName, e);
+            throw new ContainerPSException(Errors.ToolMissing, $"librados/librbd are not installed ({e.Message}): run 'build.ps1 -Task Bootstrap'.", clusterName, e);
         }
         if (r < 0)
             throw Unreachable(clusterName, user, conf, "rados_create2", r);
@@ -96,7 +96,7 @@ internal sealed unsafe partial class RbdClient : IDisposable
     }
 
     private static ContainerPSException Unreachable(string cluster, string user, string conf, string call, int r) =>
-        new(ErrorKind.ResourceUnavailable, "CephNotReachable",
+        new(Errors.CephNotReachable,
             $"Cannot reach Ceph cluster '{cluster}' as client.{user} (config {conf}): {call}: {LibC.StrError(-r)} (errno {-r}).", cluster);
 
     private nint Io(string pool)
@@ -111,7 +111,7 @@ internal sealed unsafe partial class RbdClient : IDisposable
     {
         if (r >= 0)
             return;
-        throw new ContainerPSException(-r == ENOENT ? ErrorKind.NotFound : ErrorKind.OperationFailed, -r == ENOENT ? "VolumeNotFound" : "ToolFailed",
+        throw new ContainerPSException(-r == ENOENT ? Errors.VolumeNotFound : Errors.ToolFailed,
             $"librbd {call}({what}) failed: {LibC.StrError(-r)} (errno {-r}).", what);
     }
 

@@ -1,4 +1,4 @@
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -26,8 +26,8 @@ public static class StorageDrivers
         if (factories.TryGetValue(name, out var make))
             return make(tool);
         if (impossible.TryGetValue(name, out var why))
-            throw new ContainerPSException(ErrorKind.NotSupported, "DriverNotSupported", $"The {name} storage driver is not supported here: {why}", name);
-        throw new ContainerPSException(ErrorKind.InvalidArgument, "UnknownDriver",
+            throw new ContainerPSException(Errors.DriverNotSupported, $"The {name} storage driver is not supported here: {why}", name);
+        throw new ContainerPSException(Errors.UnknownDriver,
             $"Unknown storage driver '{Engine.Names.Printable(name)}'. Available drivers: {string.Join(", ", factories.Keys)}.", name);
     }
 }

@@ -1,6 +1,5 @@
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -54,13 +53,13 @@ public sealed class StorageService : IDisposable
         if (changes.Remove("source", out var configSource) && configSource is not null)
         {
             if (source is not null && source != configSource)
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidSource",
+                throw new ContainerPSException(Errors.InvalidSource,
                     $"-Source '{source}' and config key source '{configSource}' disagree; give one.", source);
             source = configSource;
         }
         driver.Schema.CheckPool(changes, creating: true);
         if (store.Pool(name) is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "PoolExists", $"Storage pool '{name}' already exists.", name);
+            throw new ContainerPSException(Errors.PoolExists, $"Storage pool '{name}' already exists.", name);
 
         var pools = Path.Join(root, "storage-pools");
         if (source is not null)
@@ -107,14 +106,14 @@ public sealed class StorageService : IDisposable
         try { canonical = HostPath.Canonical(path); }
         catch (IOException) { return; }
         if (userGiven && HostPath.IsWithin(canonical, HostPath.Canonical(root)))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "SourceInsideRoot",
+            throw new ContainerPSException(Errors.SourceInsideRoot,
                 $"Source '{asGiven}' is inside the ContainerPS state root {root}; give a directory outside it, or omit -Source to let ContainerPS place the pool.", asGiven);
         foreach (var other in store.Pools())
         {
             if (!Path.IsPathRooted(other.Source))
                 continue;
             if (HostPath.IsWithin(canonical, other.Source) || HostPath.IsWithin(other.Source, canonical))
-                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse",
+                throw new ContainerPSException(Errors.SourceInUse,
                     $"Source '{asGiven}' overlaps the source of storage pool '{other.Name}' ({other.Source}); pools cannot share or nest directories.", asGiven);
         }
     }
@@ -136,7 +135,7 @@ public sealed class StorageService : IDisposable
     private PoolRow PoolRow(string name) => store.Pool(name) ?? throw ContainerPSException.PoolNotFound(name);
 
     private static PoolRow Ready(PoolRow p) =>
-        p.State == RowState.Ready ? p : throw ContainerPSException.Busy($"Storage pool '{p.Name}'", "PoolBusy");
+        p.State == RowState.Ready ? p : throw ContainerPSException.Busy($"Storage pool '{p.Name}'", Errors.PoolBusy);
 
     public StoragePool UpdatePool(string name, IReadOnlyDictionary<string, string?> changes, string? description = null)
     {
@@ -158,12 +157,12 @@ public sealed class StorageService : IDisposable
         var volumes = store.Volumes(pool.Id);
         var owned = volumes.Where(v => v.Type is VolumeTypes.Container or VolumeTypes.Snapshot).Select(v => v.Name.Split('@')[0]).Distinct().ToList();
         if (owned.Count > 0)
-            throw new ContainerPSException(ErrorKind.InUse, "PoolInUse",
+            throw new ContainerPSException(Errors.PoolInUse,
                 $"Storage pool '{name}' holds the containers {string.Join(", ", owned.Take(5))}{(owned.Count > 5 ? ", ..." : "")}; remove them first (-Force removes only custom and image volumes).", name);
         if (volumes.Count > 0)
         {
             if (!force)
-                throw new ContainerPSException(ErrorKind.InUse, "PoolInUse",
+                throw new ContainerPSException(Errors.PoolInUse,
                     $"Storage pool '{name}' is in use by {volumes.Count} volume(s) ({string.Join(", ", volumes.Take(5).Select(v => $"{v.Type}/{v.Name}"))}); remove them first or use -Force.", name);
             foreach (var v in volumes.OrderByDescending(v => VolumeTypes.IsSnapshot(v.Type)))
                 RemoveVolume(name, v.Type, v.Name, anyType: true);
@@ -172,9 +171,9 @@ public sealed class StorageService : IDisposable
         {
             var left = store.Volumes(pool.Id).Count;
             if (left > 0)
-                throw new ContainerPSException(ErrorKind.InUse, "PoolInUse", $"Storage pool '{name}' gained {left} volume(s) while it was being removed.", name);
+                throw new ContainerPSException(Errors.PoolInUse, $"Storage pool '{name}' gained {left} volume(s) while it was being removed.", name);
             if (!store.Claim("pools", pool.Id, RowState.Deleting))
-                throw ContainerPSException.Busy($"Storage pool '{name}'", "PoolBusy");
+                throw ContainerPSException.Busy($"Storage pool '{name}'", Errors.PoolBusy);
         });
         AbandonOnFailure("pools", pool.Id, () => Driver(pool.Driver).DeletePool(Ctx(pool)));
         FaultPoints.Hit("pool.delete.after-disk");
@@ -337,7 +336,7 @@ public sealed class StorageService : IDisposable
             var row = Ready(VolumeRow(pool, type, name));
             // Claimed as restoring from that snapshot: a restore cut short is done again by the repair.
             if (!store.Claim("volumes", row.Id, RowState.Restoring, $"{fromType}/{fromName}"))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", Errors.VolumeBusy);
             return row;
         });
         try
@@ -366,9 +365,9 @@ public sealed class StorageService : IDisposable
         {
             var row = Ready(VolumeRow(pool, type, name));
             if (store.Volume(pool.Id, type, newName) is not null)
-                throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Storage volume '{type}/{newName}' already exists in pool '{poolName}'.", newName);
+                throw new ContainerPSException(Errors.VolumeExists, $"Storage volume '{type}/{newName}' already exists in pool '{poolName}'.", newName);
             if (!store.Claim("volumes", row.Id, RowState.Renaming, newName))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", Errors.VolumeBusy);
             return row;
         });
         AbandonOnFailure("volumes", v.Id, () => Driver(pool.Driver).RenameVolume(Ctx(pool), Ctx(v), newName));
@@ -521,7 +520,7 @@ public sealed class StorageService : IDisposable
     private static void CheckType(string type)
     {
         if (!VolumeTypes.All.Contains(type))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidVolumeType",
+            throw new ContainerPSException(Errors.InvalidVolumeType,
                 $"Unknown volume type '{Names.Printable(type)}' (known: {string.Join(", ", VolumeTypes.All)}).", type);
     }
 
@@ -529,12 +528,12 @@ public sealed class StorageService : IDisposable
     {
         CheckType(type);
         if (type != VolumeTypes.Custom)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeTypeNotSupported",
+            throw new ContainerPSException(Errors.VolumeTypeNotSupported,
                 $"Only custom volumes are {verb} with the storage cmdlets; '{type}/{name}' belongs to its {type}.", $"{type}/{name}");
     }
 
     private static VolumeRow Ready(VolumeRow v) =>
-        v.State == RowState.Ready ? v : throw ContainerPSException.Busy($"Storage volume '{v.Pool}/{v.Type}/{v.Name}'", "VolumeBusy");
+        v.State == RowState.Ready ? v : throw ContainerPSException.Busy($"Storage volume '{v.Pool}/{v.Type}/{v.Name}'", Errors.VolumeBusy);
 
     public StorageVolume UpdateVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes, string? description = null)
     {
@@ -565,9 +564,9 @@ public sealed class StorageService : IDisposable
             if (newName == name)
                 return row;
             if (store.Volume(pool.Id, VolumeTypes.Custom, newName) is not null)
-                throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Storage volume 'custom/{newName}' already exists in pool '{poolName}'.", newName);
+                throw new ContainerPSException(Errors.VolumeExists, $"Storage volume 'custom/{newName}' already exists in pool '{poolName}'.", newName);
             if (!store.Claim("volumes", row.Id, RowState.Renaming, newName))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/custom/{name}'", "VolumeBusy");
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/custom/{name}'", Errors.VolumeBusy);
             return row;
         });
         if (newName == name)
@@ -593,7 +592,7 @@ public sealed class StorageService : IDisposable
         var target = Names.Validate(newName ?? name, "storage volume");
         var source = Ready(VolumeRow(pool, VolumeTypes.Custom, name));
         if (targetPool.Id == pool.Id && target == name)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists",
+            throw new ContainerPSException(Errors.VolumeExists,
                 $"Copying 'custom/{name}' onto itself: give -NewName or -TargetPool.", name);
         var driver = Driver(targetPool.Driver);
 
@@ -613,7 +612,7 @@ public sealed class StorageService : IDisposable
     {
         var pool = PoolRow(poolName);
         if (type != VolumeTypes.Custom && !anyType)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeTypeNotRemovable",
+            throw new ContainerPSException(Errors.VolumeTypeNotRemovable,
                 $"Storage volumes of type {type} belong to their {type}; remove the {type} instead.", $"{poolName}/{type}/{name}");
         if (type == VolumeTypes.Custom)
         {
@@ -630,7 +629,7 @@ public sealed class StorageService : IDisposable
             if (store.VolumeDevices(row.Id) is { Count: > 0 } users)
                 throw VolumeInUse(poolName, type, name, users.Select(u => u.Container), "Dismount-StorageVolume it first");
             if (!store.Claim("volumes", row.Id, RowState.Deleting))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", "VolumeBusy");
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", Errors.VolumeBusy);
             return row;
         });
         AbandonOnFailure("volumes", v.Id, () => Driver(pool.Driver).DeleteVolume(Ctx(pool), Ctx(v)));
@@ -661,7 +660,7 @@ public sealed class StorageService : IDisposable
     }
 
     private static ContainerPSException VolumeInUse(string pool, string type, string name, IEnumerable<string> containers, string hint) =>
-        new(ErrorKind.InUse, "VolumeInUse", $"Storage volume '{pool}/{type}/{name}' is mounted into {string.Join(", ", containers)}; {hint}.", $"{pool}/{type}/{name}");
+        new(Errors.VolumeInUse, $"Storage volume '{pool}/{type}/{name}' is mounted into {string.Join(", ", containers)}; {hint}.", $"{pool}/{type}/{name}");
 
     /// <summary>The snapshot volumes (NAME@SNAPSHOT) of a container or custom volume among <paramref name="volumes"/>, by name.</summary>
     /// <param name="volumes">The pool's rows when already read; else they are read, only for a type that has snapshots.</param>
@@ -679,7 +678,7 @@ public sealed class StorageService : IDisposable
         var pool = Ready(PoolRow(poolName));
         Ready(VolumeRow(pool, VolumeTypes.Custom, volume));
         if (store.Volume(pool.Id, VolumeTypes.CustomSnapshot, $"{volume}@{name}") is not null)
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "SnapshotExists", $"Snapshot '{name}' of storage volume '{poolName}/{volume}' already exists.", name);
+            throw new ContainerPSException(Errors.SnapshotExists, $"Snapshot '{name}' of storage volume '{poolName}/{volume}' already exists.", name);
         CloneVolume(poolName, VolumeTypes.Custom, volume, poolName, VolumeTypes.CustomSnapshot, $"{volume}@{name}");
         return GetVolumeSnapshot(poolName, volume, name);
     }
@@ -701,7 +700,7 @@ public sealed class StorageService : IDisposable
     {
         VolumeRow(pool, VolumeTypes.Custom, volume);
         return store.Volume(pool.Id, VolumeTypes.CustomSnapshot, $"{volume}@{name}")
-               ?? throw new ContainerPSException(ErrorKind.NotFound, "SnapshotNotFound", $"Snapshot '{name}' of storage volume '{pool.Name}/{volume}' not found.", name);
+               ?? throw new ContainerPSException(Errors.SnapshotNotFound, $"Snapshot '{name}' of storage volume '{pool.Name}/{volume}' not found.", name);
     }
 
     private StorageVolumeSnapshot ToSnapshot(PoolRow pool, string volume, VolumeRow s)
@@ -855,7 +854,7 @@ public sealed class StorageService : IDisposable
         {
             store.Write(() => store.Release(table, id));
             if (e is IOException or UnauthorizedAccessException)
-                throw new ContainerPSException(ErrorKind.OperationFailed, "StorageIOError", e.Message, null, e);
+                throw new ContainerPSException(Errors.StorageIOError, e.Message, null, e);
             throw;
         }
     }

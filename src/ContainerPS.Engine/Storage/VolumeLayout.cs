@@ -56,7 +56,7 @@ public static class VolumeLayout
     {
         var target = Path(root, volume with { Name = newName });
         if (System.IO.Path.Exists(target))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"{target} already exists.", target);
+            throw new ContainerPSException(Errors.VolumeExists, $"{target} already exists.", target);
         Directory.Move(Path(root, volume), target);
     }
 
@@ -64,6 +64,6 @@ public static class VolumeLayout
     public static void CheckFree(string path)
     {
         if (System.IO.Path.Exists(path))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"{path} already exists.", path);
+            throw new ContainerPSException(Errors.VolumeExists, $"{path} already exists.", path);
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Tools;
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
@@ -64,9 +63,9 @@ public sealed class ZfsDriver : IStorageDriver
             return r.StandardOutput;
         var err = (r.StandardError + r.StandardOutput).Trim();
         if (err.Contains("zfs-fuse daemon", StringComparison.Ordinal) || err.Contains("connect:", StringComparison.Ordinal))
-            throw new ContainerPSException(ErrorKind.ResourceUnavailable, "ZfsNotRunning",
+            throw new ContainerPSException(Errors.ZfsNotRunning,
                 "The zfs daemon is not running: start zfs-fuse (zfs-fuse --pidfile /run/zfs-fuse.pid) or load the zfs module.", program);
-        throw new ContainerPSException(ErrorKind.OperationFailed, "ToolFailed", $"'{program} {string.Join(' ', args)}' failed with exit code {r.ExitCode}: {err}", program);
+        throw new ContainerPSException(Errors.ToolFailed, $"'{program} {string.Join(' ', args)}' failed with exit code {r.ExitCode}: {err}", program);
     }
 
     private bool Exists(string dataset) => tool.Execute("zfs", new[] { "list", "-H", "-o", "name", "-t", "all", dataset }, null, null).ExitCode == 0;
@@ -87,12 +86,12 @@ public sealed class ZfsDriver : IStorageDriver
             return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
         }
         if (!DatasetName.IsMatch(source))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidSource",
+            throw new ContainerPSException(Errors.InvalidSource,
                 $"Invalid source '{Names.Printable(source)}' for a zfs pool: give an existing zpool or dataset (tank, tank/containerps) or a block device.", source);
         if (!Exists(source))
-            throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidSource", $"Invalid source '{source}' for a zfs pool: no such zpool or dataset.", source);
+            throw new ContainerPSException(Errors.InvalidSource, $"Invalid source '{source}' for a zfs pool: no such zpool or dataset.", source);
         if (Zfs("zfs", "list", "-H", "-o", "name", "-r", "-d", "1", source).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 1)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SourceNotEmpty", $"Dataset '{source}' has datasets below it; give an empty one.", source);
+            throw new ContainerPSException(Errors.SourceNotEmpty, $"Dataset '{source}' has datasets below it; give an empty one.", source);
         return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [PoolNameKey] = source });
     }
 
@@ -102,9 +101,9 @@ public sealed class ZfsDriver : IStorageDriver
         if (pool.Config.TryGetValue(DeviceKey, out var device))
         {
             if (ds.Contains('/'))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidConfigValue", $"zfs.pool_name '{ds}' names a dataset; a new zpool needs a plain name.", ds);
+                throw new ContainerPSException(Errors.InvalidConfigValue, $"zfs.pool_name '{ds}' names a dataset; a new zpool needs a plain name.", ds);
             if (Exists(ds))
-                throw new ContainerPSException(ErrorKind.InUse, "SourceInUse", $"A zpool named '{ds}' exists already; set zfs.pool_name or give -Source {ds}.", ds);
+                throw new ContainerPSException(Errors.SourceInUse, $"A zpool named '{ds}' exists already; set zfs.pool_name or give -Source {ds}.", ds);
             if (!PoolDevices.IsDevicePath(device))
                 PoolDevices.CreateLoopImage(device, pool.Config);
             Zfs("zpool", "create", "-o", "cachefile=none", "-m", "none", ds, device);
@@ -202,7 +201,7 @@ public sealed class ZfsDriver : IStorageDriver
             return;
         }
         if (Exists(ds))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", Parked(pool).Contains(ds)
+            throw new ContainerPSException(Errors.VolumeExists, Parked(pool).Contains(ds)
                 ? $"Dataset {ds} of an earlier volume of that name is kept while copies cloned from it exist; remove them or choose another name."
                 : $"Dataset {ds} already exists but the pool has no such volume; remove it first.", ds);
         var args = new List<string> { "create", "-o", "mountpoint=" + VolumePath(pool, volume) };
@@ -243,7 +242,7 @@ public sealed class ZfsDriver : IStorageDriver
         }
         CollectDeleted(pool);
         var path = VolumePath(pool, volume);
-        if (Directory.Exists(path) && !Runtime.Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
+        if (Directory.Exists(path) && !Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
             Directory.Delete(path);
     }
 
@@ -290,12 +289,12 @@ public sealed class ZfsDriver : IStorageDriver
             if (Exists(to))
                 return;
             if (from.Split('@')[0] != to.Split('@')[0])
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "VolumeExists", $"Snapshot {from} cannot move to another dataset ({to}).", to);
+                throw new ContainerPSException(Errors.VolumeExists, $"Snapshot {from} cannot move to another dataset ({to}).", to);
             Zfs("zfs", "rename", from, to);
             return;
         }
         if (Exists(to))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Dataset {to} already exists.", to);
+            throw new ContainerPSException(Errors.VolumeExists, $"Dataset {to} already exists.", to);
         // zfs-fuse cannot rename a mounted dataset ("dataset is busy"): unmount, rename, mount at the new place.
         Zfs("zfs", "set", "mountpoint=none", from);
         Zfs("zfs", "rename", from, to);
@@ -314,11 +313,11 @@ public sealed class ZfsDriver : IStorageDriver
         var from = Dataset(sourcePool, source);
         var to = Dataset(pool, target);
         if (Exists(to))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Dataset {to} already exists.", to);
+            throw new ContainerPSException(Errors.VolumeExists, $"Dataset {to} already exists.", to);
         if (VolumeTypes.IsSnapshot(target.Type))
         {
             if (from.Contains('@') || to.Split('@')[0] != from)
-                throw new ContainerPSException(ErrorKind.InvalidOperation, "InvalidSnapshot", $"A zfs snapshot is taken of its own dataset: {to} is not a snapshot of {from}.", to);
+                throw new ContainerPSException(Errors.InvalidSnapshot, $"A zfs snapshot is taken of its own dataset: {to} is not a snapshot of {from}.", to);
             Zfs("zfs", "snapshot", to);
             return;
         }
@@ -362,7 +361,7 @@ public sealed class ZfsDriver : IStorageDriver
     {
         var ds = Dataset(pool, volume);
         if (Exists(ds))
-            throw new ContainerPSException(ErrorKind.AlreadyExists, "VolumeExists", $"Dataset {ds} already exists.", ds);
+            throw new ContainerPSException(Errors.VolumeExists, $"Dataset {ds} already exists.", ds);
         Receive(new[] { "zstd", "-dc", compressedFile }, ds);
         foreach (var snap in Zfs("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                      .Where(s => s.Contains("@send-", StringComparison.Ordinal)))
@@ -392,7 +391,7 @@ public sealed class ZfsDriver : IStorageDriver
         var later = Zfs("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .SkipWhile(s => s != snap).Skip(1).Where(s => !s.Contains("@copy-", StringComparison.Ordinal)).ToList();
         if (later.Count > 0)
-            throw new ContainerPSException(ErrorKind.InvalidOperation, "SnapshotNotLatest",
+            throw new ContainerPSException(Errors.SnapshotNotLatest,
                 $"zfs rolls back only to a dataset's latest snapshot; remove the later snapshot(s) first: {string.Join(", ", later.Select(s => s.Split('@')[1]))}.", snap);
         Zfs("zfs", "rollback", "-r", snap);
     }

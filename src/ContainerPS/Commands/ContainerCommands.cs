@@ -102,7 +102,7 @@ public abstract class ContainerActionCmdlet : ContainerPSCmdlet
             if (!Try(() => all = Engine.Containers.List()))
                 return;
             names = Select(all, c => c.Name, Name,
-                n => new ContainerPSException(ErrorKind.NotFound, "ContainerNotFound", $"Container '{n}' not found.", n)).Select(c => c.Name).ToList();
+                n => new ContainerPSException(Errors.ContainerNotFound, $"Container '{n}' not found.", n)).Select(c => c.Name).ToList();
         }
         foreach (var name in names)
         {

@@ -65,13 +65,17 @@ public sealed class ContainerExecJob : Job
                 }
                 catch (IOException) { /* the command does not read its stdin */ }
                 var text = new StringBuilder();
+                var held = new ExecStderr();
                 var reader = s.Output;
                 while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
                 {
                     while (reader.TryRead(out var item))
                     {
                         if (item.Stream == ExecStream.Stderr)
-                            Error.Add(new ErrorRecord(new RemoteException(item.Text), "ContainerExecStderr", ErrorCategory.NotSpecified, null));
+                        {
+                            if (!held.Hold(item.Text)) // a helper line waits for the exit code
+                                Error.Add(InvokeContainerExecCommand.StderrRecord(item.Text, null));
+                        }
                         else if (item.Bytes is { } bytes)
                             Output.Add(PSObject.AsPSObject(bytes));
                         else if (raw)
@@ -83,6 +87,8 @@ public sealed class ContainerExecJob : Job
                 if (raw)
                     Output.Add(PSObject.AsPSObject(text.ToString()));
                 ExitCode = s.WaitForExit();
+                foreach (var (line, helperFailed) in held.Release(ExitCode.Value))
+                    Error.Add(helperFailed ? InvokeContainerExecCommand.ExecFailed(line, null) : InvokeContainerExecCommand.StderrRecord(line, null));
                 if (passThru is not null)
                     Output.Add(PSObject.AsPSObject(passThru(ExitCode.Value, clock.Elapsed)));
             }
@@ -90,7 +96,7 @@ public sealed class ContainerExecJob : Job
         }
         catch (Exception e)
         {
-            Error.Add(new ErrorRecord(e, e is Engine.ContainerPSException ce ? ce.ErrorId : "ExecFailed", ErrorCategory.OperationStopped, null));
+            Error.Add(ContainerPSCmdlet.Record(e, e is Engine.ContainerPSException ce ? ce.Code : Engine.Errors.ExecFailed, null));
             SetJobState(stopping ? JobState.Stopped : JobState.Failed);
         }
         finally
@@ -108,11 +114,11 @@ public sealed class ContainerExecJob : Job
             s = session;
         }
         s?.Signal(InvokeContainerExecCommand.StopSignal);
-        if (!finished.Wait(InvokeContainerExecCommand.Grace))
+        if (!finished.Wait(ExecStderr.StopGrace))
         {
             lock (gate)
                 session?.Kill();
-            finished.Wait(InvokeContainerExecCommand.Grace);
+            finished.Wait(ExecStderr.StopGrace);
         }
     }
 

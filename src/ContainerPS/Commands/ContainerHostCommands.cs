@@ -54,7 +54,7 @@ public sealed class InitializeContainerHostCommand : ContainerPSCmdlet
                 env[ContainerHost.RuntimeVariable] = run;
             var module = MyInvocation.MyCommand.Module?.ModuleBase is { } b && File.Exists(System.IO.Path.Join(b, "ContainerPS.psd1"))
                 ? System.IO.Path.Join(b, "ContainerPS.psd1")
-                : MyInvocation.MyCommand.Module?.Path ?? throw new ContainerPSException(ErrorKind.InvalidOperation, "ModuleNotFound",
+                : MyInvocation.MyCommand.Module?.Path ?? throw new ContainerPSException(Errors.ModuleNotFound,
                     "Initialize-ContainerHost must run from the imported ContainerPS module.", null);
             var unit = Unit.Text(PwshCommand(), module, env);
             var result = Unit.Install(dir, unit, Engine.Tool);
@@ -67,12 +67,12 @@ public sealed class InitializeContainerHostCommand : ContainerPSCmdlet
     /// <summary>The argv of this pwsh: pwsh itself, or dotnet and pwsh.dll for the dotnet tool.</summary>
     private static string[] PwshCommand()
     {
-        var process = Environment.ProcessPath ?? throw new ContainerPSException(ErrorKind.InvalidOperation, "PwshNotFound", "The path of this pwsh is not known.", null);
+        var process = Environment.ProcessPath ?? throw new ContainerPSException(Errors.PwshNotFound, "The path of this pwsh is not known.", null);
         if (System.IO.Path.GetFileNameWithoutExtension(process) != "dotnet")
             return new[] { process };
         var dll = System.IO.Path.Join(System.IO.Path.GetDirectoryName(typeof(PSObject).Assembly.Location), "pwsh.dll");
         return File.Exists(dll) ? new[] { process, dll }
-            : throw new ContainerPSException(ErrorKind.InvalidOperation, "PwshNotFound", $"pwsh.dll was not found next to {typeof(PSObject).Assembly.Location}.", null);
+            : throw new ContainerPSException(Errors.PwshNotFound, $"pwsh.dll was not found next to {typeof(PSObject).Assembly.Location}.", null);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using ContainerPS.Engine;
+using ContainerPS.Engine.Images;
 
 namespace ContainerPS.Commands;
 
@@ -87,7 +88,7 @@ public sealed class GetContainerImageCommand : ContainerPSCmdlet
             {
                 var match = wildcard
                     ? (image.Alias is not null && matcher.IsMatch(image.Alias)) || matcher.IsMatch(image.Fingerprint)
-                    : image.Alias == pattern || (pattern.Length > 0 && image.Fingerprint.StartsWith(pattern.ToLowerInvariant(), StringComparison.Ordinal));
+                    : ImageService.IsNamedBy(image.Alias, image.Fingerprint, pattern);
                 if (!match)
                     continue;
                 any = true;
@@ -95,7 +96,7 @@ public sealed class GetContainerImageCommand : ContainerPSCmdlet
                     WriteObject(image);
             }
             if (!any && !wildcard)
-                WriteError(ToErrorRecord(new ContainerPSException(ErrorKind.NotFound, "ImageNotFound", $"Image '{pattern}' not found.", pattern)));
+                WriteError(ToErrorRecord(new ContainerPSException(Errors.ImageNotFound, $"Image '{pattern}' not found.", pattern)));
         }
     }
 }
@@ -115,7 +116,7 @@ public sealed class RemoveContainerImageCommand : ContainerPSCmdlet
         foreach (var name in Name)
         {
             // Show which image a name means: "alias (fingerprint prefix)".
-            var image = images.FirstOrDefault(i => i.Alias == name || i.Fingerprint == name);
+            var image = images.FirstOrDefault(i => ImageService.IsNamedBy(i.Alias, i.Fingerprint, name, ImageService.MinPrefix));
             var target = image is null ? name : image.Alias is null ? image.Fingerprint : $"{image.Alias} ({image.Fingerprint[..12]})";
             if (ShouldProcess(target, "Remove container image"))
                 Try(() => Engine.Images.Remove(name));

@@ -34,8 +34,8 @@ public sealed class NewContainerNetworkCommand : ContainerPSCmdlet
             var file = GetUnresolvedProviderPathFromPSPath(Path);
             if (!File.Exists(file))
             {
-                WriteError(new ErrorRecord(new FileNotFoundException($"Network configuration file '{file}' not found.", file),
-                    "NetworkConfigNotFound", ErrorCategory.ObjectNotFound, Path));
+                WriteError(Record(new FileNotFoundException($"Network configuration file '{file}' not found.", file),
+                    Errors.NetworkConfigNotFound, Path));
                 return;
             }
             text = File.ReadAllText(file);
@@ -94,7 +94,7 @@ public sealed class GetContainerNetworkCommand : ContainerPSCmdlet
         if (!Try(() => all = Engine.Networks.List()))
             return;
         foreach (var n in Select(all, n => n.Name, Name,
-                     n => new ContainerPSException(ErrorKind.NotFound, "NetworkNotFound", $"Network '{n}' not found.", n)))
+                     n => new ContainerPSException(Errors.NetworkNotFound, $"Network '{n}' not found.", n)))
             WriteEntity(n, Property);
     }
 }
@@ -167,7 +167,7 @@ public sealed class ConnectContainerNetworkCommand : ContainerNetworkCmdlet
     {
         var c = ConfigFrom(h).ToDictionary(kv => kv.Key.ToLowerInvariant(), kv => kv.Value);
         int Port(string key) => c.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
-            : throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPortMapping", $"A port mapping needs a numeric {key} (keys: HostPort, ContainerPort, Protocol, HostIP).", h);
+            : throw new ContainerPSException(Errors.InvalidPortMapping, $"A port mapping needs a numeric {key} (keys: HostPort, ContainerPort, Protocol, HostIP).", h);
         return new PortMapping(Port("hostport"), Port("containerport"), c.GetValueOrDefault("protocol") ?? "tcp", c.GetValueOrDefault("hostip"));
     }
 }

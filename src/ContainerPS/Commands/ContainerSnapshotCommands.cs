@@ -45,7 +45,7 @@ public sealed class GetContainerSnapshotCommand : ContainerPSCmdlet
         if (!Try(() => snaps = Engine.Containers.ListSnapshots(Container)))
             return;
         foreach (var s in Select(snaps, s => s.Name, Name,
-                     n => new ContainerPSException(ErrorKind.NotFound, "SnapshotNotFound", $"Snapshot '{n}' of container '{Container}' not found.", n)))
+                     n => new ContainerPSException(Errors.SnapshotNotFound, $"Snapshot '{n}' of container '{Container}' not found.", n)))
             WriteObject(s);
     }
 }

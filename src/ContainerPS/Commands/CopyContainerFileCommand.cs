@@ -94,20 +94,20 @@ public sealed class CopyContainerFileCommand : ContainerPSCmdlet
         {
             literal = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
             if (provider.ImplementingType != typeof(FileSystemProvider))
-                throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidPath", $"'{path}' is not a file system path.", path);
+                throw new ContainerPSException(Errors.InvalidPath, $"'{path}' is not a file system path.", path);
         }
         catch (Exception e) when (e is ContainerPSException or ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or NotSupportedException)
         {
-            WriteError(e is ContainerPSException c ? ToErrorRecord(c) : new ErrorRecord(e, "InvalidPath", ErrorCategory.InvalidArgument, path));
+            WriteError(e is ContainerPSException c ? ToErrorRecord(c) : Record(e, Errors.InvalidPath, path));
             return Array.Empty<string>();
         }
-        if (System.IO.Path.Exists(literal) || ContainerPS.Engine.Util.HostPath.IsSymlink(literal) || !WildcardPattern.ContainsWildcardCharacters(path))
+        if (System.IO.Path.Exists(literal) || ContainerPS.Engine.Platform.HostPath.IsSymlink(literal) || !WildcardPattern.ContainsWildcardCharacters(path))
             return new[] { literal };
         IReadOnlyList<string> matches;
         try { matches = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out _); }
         catch (ItemNotFoundException) { matches = Array.Empty<string>(); }
         if (matches.Count == 0)
-            WriteError(ToErrorRecord(new ContainerPSException(ErrorKind.NotFound, "PathNotFound", $"Cannot copy '{path}': no file matches.", path)));
+            WriteError(ToErrorRecord(new ContainerPSException(Errors.PathNotFound, $"Cannot copy '{path}': no file matches.", path)));
         return matches;
     }
 

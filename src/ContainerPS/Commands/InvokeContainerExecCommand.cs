@@ -19,7 +19,6 @@ namespace ContainerPS.Commands;
 public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
 {
     private const int SIGINT = 2, SIGTERM = 15;
-    internal static readonly TimeSpan Grace = TimeSpan.FromSeconds(5);
 
     private ExecSession? session;
     private readonly List<PosixSignalRegistration> forwarded = new();
@@ -134,15 +133,15 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         nameFromCommandLine = MyInvocation.BoundParameters.ContainsKey(nameof(Name));
         if (Raw && AsByteStream)
         {
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-Raw and -AsByteStream exclude each other: -Raw gives stdout as one string, -AsByteStream as bytes."),
-                "InvalidExecOutput", ErrorCategory.InvalidArgument, null));
+            ThrowTerminatingError(Record(new ArgumentException("-Raw and -AsByteStream exclude each other: -Raw gives stdout as one string, -AsByteStream as bytes."),
+                Errors.InvalidExecOutput, null));
         }
         if (OutFile is not null)
         {
             if (Raw || AsByteStream || Interactive || AsJob)
             {
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException("-OutFile writes stdout into a file: not with -Raw, -AsByteStream, -Interactive or -AsJob."),
-                    "InvalidExecOutput", ErrorCategory.InvalidArgument, OutFile));
+                ThrowTerminatingError(Record(new ArgumentException("-OutFile writes stdout into a file: not with -Raw, -AsByteStream, -Interactive or -AsJob."),
+                    Errors.InvalidExecOutput, OutFile));
             }
             outFilePath = GetUnresolvedProviderPathFromPSPath(OutFile); // relative to the current location, like Out-File
         }
@@ -190,7 +189,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         }
         if (fleet.Count > 0)
         {
-            WriteError(new ErrorRecord(new ArgumentException("Pipeline input mixes containers and stdin input."), "InvalidExecInput", ErrorCategory.InvalidArgument, InputObject));
+            WriteError(Record(new ArgumentException("Pipeline input mixes containers and stdin input."), Errors.InvalidExecInput, InputObject));
             return;
         }
         if (!inputStarted && !AsJob)
@@ -299,11 +298,11 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     {
         if (outFilePath is not null && fleet.Count > 1)
         {
-            WriteError(new ErrorRecord(new ArgumentException("-OutFile takes the output of one container; here came several."), "InvalidExecOutput", ErrorCategory.InvalidArgument, OutFile));
+            WriteError(Record(new ArgumentException("-OutFile takes the output of one container; here came several."), Errors.InvalidExecOutput, OutFile));
             return;
         }
         var pending = new Queue<string>(fleet);
-        var active = new List<(string Name, ExecSession Session, System.Diagnostics.Stopwatch Clock, List<string> HelperLines)>();
+        var active = new List<(string Name, ExecSession Session, System.Diagnostics.Stopwatch Clock, ExecStderr Stderr)>();
         var worst = 0;
         while ((pending.Count > 0 || active.Count > 0) && !stopping)
         {
@@ -320,21 +319,21 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 catch (IOException) { }
                 lock (running)
                     running.Add(s!);
-                active.Add((name, s!, System.Diagnostics.Stopwatch.StartNew(), new List<string>()));
+                active.Add((name, s!, System.Diagnostics.Stopwatch.StartNew(), new ExecStderr()));
             }
             var progressed = false;
             foreach (var a in active.ToList())
             {
                 while (a.Session.Output.TryRead(out var item))
                 {
-                    Emit(item, a.Name, a.HelperLines);
+                    Emit(item, a.Name, a.Stderr);
                     progressed = true;
                 }
                 if (!a.Session.Output.Completion.IsCompleted)
                     continue;
                 var code = a.Session.WaitForExit();
                 WriteOutputError(a.Session);
-                FlushHelperLines(code, a.Name, a.HelperLines);
+                FlushHelperLines(code, a.Name, a.Stderr);
                 if (code != 0 && worst == 0)
                     worst = code;
                 if (PassThru)
@@ -355,7 +354,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     private void WriteOutputError(ExecSession s)
     {
         if (s.OutputError is { } e)
-            WriteError(new ErrorRecord(e, "OutFileWriteFailed", ErrorCategory.WriteError, outFilePath));
+            WriteError(Record(e, Errors.OutFileWriteFailed, outFilePath));
     }
 
     private readonly StringBuilder rawOutput = new();
@@ -367,7 +366,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         while (true)
         {
             while (reader.TryRead(out var item))
-                Emit(item, null, helperLines);
+                Emit(item, null, stderr);
             if (!block || reader.Completion.IsCompleted)
                 break;
             try { reader.WaitToReadAsync().AsTask().Wait(); }
@@ -378,7 +377,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     }
 
     /// <param name="container">Set for a piped container: its lines carry its name.</param>
-    private void Emit(ExecOutput item, string? container, List<string> lines)
+    private void Emit(ExecOutput item, string? container, ExecStderr held)
     {
         if (item.Stream == ExecStream.Stdout)
         {
@@ -395,36 +394,36 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 WriteObject(line);
             }
         }
-        else if (item.Text.StartsWith("cps-exec: ", StringComparison.Ordinal))
-        {
-            // Maybe the helper's own setup error (then it exits 255), maybe the command's output:
-            // decided when the exit code is known.
-            lines.Add(item.Text);
-        }
-        else
+        else if (!held.Hold(item.Text)) // a helper line waits for the exit code
         {
             WriteStderr(item.Text, container ?? Name);
         }
     }
 
-    private readonly List<string> helperLines = new();
+    private readonly ExecStderr stderr = new();
 
     private void WriteStderr(string line, string container) =>
-        WriteError(new ErrorRecord(new RemoteException(line), "ContainerExecStderr", ErrorCategory.NotSpecified, container));
+        WriteError(StderrRecord(line, container));
 
-    /// <summary>Exit code 255 with a 'cps-exec: ' line is the helper failing to enter the container.</summary>
-    private void FlushHelperLines(int code, string container, List<string>? lines = null)
+    /// <summary>A line the command wrote to stderr, as an error record (as remoting reports a remote command's).</summary>
+    internal static ErrorRecord StderrRecord(string line, string? container) =>
+        Record(new RemoteException(line), Errors.ContainerExecStderr, container);
+
+    /// <summary>The held helper lines once the exit code is known: the helper's failure (ExecFailed) or the command's stderr.</summary>
+    private void FlushHelperLines(int code, string container, ExecStderr? held = null)
     {
-        lines ??= helperLines;
-        foreach (var line in lines)
+        foreach (var (line, helperFailed) in (held ?? stderr).Release(code))
         {
-            if (code == 255)
-                WriteError(new ErrorRecord(new InvalidOperationException(line), "ExecFailed", ErrorCategory.OperationStopped, container));
+            if (helperFailed)
+                WriteError(ExecFailed(line, container));
             else
                 WriteStderr(line, container);
         }
-        lines.Clear();
     }
+
+    /// <summary>cps-exec could not run the command in the container (its own error line).</summary>
+    internal static ErrorRecord ExecFailed(string line, string? container) =>
+        Record(new InvalidOperationException(line), Errors.ExecFailed, container);
 
     /// <summary>Ctrl+C: SIGINT to the command(s) first; killed only if not exited after a grace period.</summary>
     protected override void StopProcessing()
@@ -442,7 +441,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
             s.Signal(SIGINT);
             Task.Run(() =>
             {
-                if (!s.WaitForExit(Grace))
+                if (!s.WaitForExit(ExecStderr.StopGrace))
                     s.Kill();
             });
         }

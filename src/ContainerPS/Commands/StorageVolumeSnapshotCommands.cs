@@ -50,7 +50,7 @@ public sealed class GetStorageVolumeSnapshotCommand : VolumeSnapshotsCmdlet
         if (!Try(() => snaps = Engine.Storage.ListVolumeSnapshots(Pool, Volume)))
             return;
         foreach (var s in Select(snaps, s => s.Name, Name,
-                     n => new ContainerPSException(ErrorKind.NotFound, "SnapshotNotFound", $"Snapshot '{n}' of storage volume '{Pool}/{Volume}' not found.", n)))
+                     n => new ContainerPSException(Errors.SnapshotNotFound, $"Snapshot '{n}' of storage volume '{Pool}/{Volume}' not found.", n)))
             WriteObject(s);
     }
 }

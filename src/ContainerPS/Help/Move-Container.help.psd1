@@ -242,7 +242,7 @@ changed; move without -Live.
 
     Notes       = @'
 The destination side is reached only through the session: one call per
-step ([ContainerPS.Engine.Migration.MigrationTarget]), with what arrives
+step ([ContainerPS.Commands.MoveTarget]), with what arrives
 kept in ROOT/incoming/TOKEN there. If the session dies during a move,
 the source container is restored from its checkpoint, and an incoming
 container the destination had not finished (state Creating) is rolled

@@ -8,6 +8,10 @@
     live command metadata (parameter sets, types, mandatory, position, pipeline input, wildcards,
     aliases, ValidateSet values, default values, OutputType) into one MAML file that Get-Help reads.
 
+    Why not PlatyPS (Microsoft.PowerShell.PlatyPS 1.0, which writes MAML from markdown): no version of
+    it, under that name or as platyPS, is served by the package sources this project builds from
+    (checked 2026-12-06), and the build installs nothing from elsewhere. The generator stays until it is.
+
     A help source is a PowerShell data file:
         @{
             Synopsis    = 'One sentence.'

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using ContainerPS.Engine.Network;
-using ContainerPS.Engine.Tools;
+using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Tests.Networking;
 

@@ -1,6 +1,6 @@
 using System.IO.Enumeration;
 
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>Space figures for directories and the filesystems that hold them.</summary>
 public static class DiskUsage

@@ -1,8 +1,14 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using ContainerPS.Engine.Util;
 
-namespace ContainerPS.Engine.Runtime;
+namespace ContainerPS.Engine.Platform;
+
+/// <summary>The maps of a user namespace, as written to /proc/PID/uid_map and gid_map (Idmap's IdMapping is one).</summary>
+public interface IUserNamespaceMap
+{
+    /// <summary>The lines of uid_map (<paramref name="uid"/>) or gid_map: "inside host count" each.</summary>
+    string ToProcMap(bool uid);
+}
 
 /// <summary>
 /// Mounts the engine makes itself: idmapped mounts (open_tree + mount_setattr(MOUNT_ATTR_IDMAP) +
@@ -48,7 +54,7 @@ public static partial class Mounts
     /// Mounts <paramref name="source"/> at <paramref name="target"/> so that files owned by on-disk id N
     /// appear owned by host id (base + N): container root sees its own files as root, and nothing is chowned.
     /// </summary>
-    public static void IdmappedBind(string source, string target, Idmap.IdMapping map)
+    public static void IdmappedBind(string source, string target, IUserNamespaceMap map)
     {
         var tree = IdmappedTree(source, map);
         try
@@ -63,14 +69,14 @@ public static partial class Mounts
     }
 
     /// <summary>Whether the filesystem of <paramref name="path"/> takes idmapped mounts (overlayfs and most FUSE filesystems do not).</summary>
-    public static bool CanIdmap(string path, Idmap.IdMapping map)
+    public static bool CanIdmap(string path, IUserNamespaceMap map)
     {
         try
         {
             close_(IdmappedTree(path, map));
             return true;
         }
-        catch (ContainerPSException e) when (e.ErrorId == "IdmapNotSupported")
+        catch (ContainerPSException e) when (e.Code == Errors.IdmapNotSupported)
         {
             return false;
         }
@@ -81,7 +87,7 @@ public static partial class Mounts
     /// filesystem refuses. It is nodev as well: an unprivileged container can use no device node of
     /// its rootfs or volumes anyway, and none of them may serve anyone on the host.
     /// </summary>
-    private static int IdmappedTree(string source, Idmap.IdMapping map)
+    private static int IdmappedTree(string source, IUserNamespaceMap map)
     {
         using var userns = UserNamespace.Create(map);
         var tree = (int)syscall_open_tree(SYS_open_tree, LibC.AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -92,7 +98,7 @@ public static partial class Mounts
         {
             var errno = Marshal.GetLastPInvokeError();
             close_(tree);
-            throw new ContainerPSException(ErrorKind.NotSupported, "IdmapNotSupported",
+            throw new ContainerPSException(Errors.IdmapNotSupported,
                 $"The filesystem of {source} cannot be idmapped: {LibC.StrError(errno)}.", source);
         }
         return tree;
@@ -138,44 +144,32 @@ public static partial class Mounts
     {
         public int Fd { get; private set; } = -1;
 
-        public static UserNamespace Create(Idmap.IdMapping map)
+        public static UserNamespace Create(IUserNamespaceMap map)
         {
             // The CLR must never unshare itself: a helper process enters a new user namespace, the
             // maps are written from here (root in the parent namespace), its namespace is opened by
             // fd, and the helper is killed.
-            var psi = new ProcessStartInfo("unshare", new[] { "--user", "--", "sleep", "30" })
+            using var helper = new ExternalTool.Helper("unshare", new[] { "--user", "--", "sleep", "30" });
+            var own = new FileInfo("/proc/self/ns/user").LinkTarget;
+            var deadline = Stopwatch.StartNew();
+            while (true)
             {
-                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            };
-            using var helper = Process.Start(psi) ?? throw new ContainerPSException(ErrorKind.OperationFailed, "ToolMissing", "cannot start unshare");
-            try
-            {
-                var own = new FileInfo("/proc/self/ns/user").LinkTarget;
-                var deadline = Stopwatch.StartNew();
-                while (true)
-                {
-                    string? ns = null;
-                    try { ns = new FileInfo($"/proc/{helper.Id}/ns/user").LinkTarget; }
-                    catch (IOException) { }
-                    if (ns is not null && ns != own && File.Exists($"/proc/{helper.Id}/uid_map"))
-                        break;
-                    if (helper.HasExited || deadline.ElapsedMilliseconds > 5000)
-                        throw new ContainerPSException(ErrorKind.OperationFailed, "UserNamespaceFailed",
-                            "Could not create a user namespace for an idmapped mount: " + (helper.HasExited ? helper.StandardError.ReadToEnd() : "timed out"));
-                    Thread.Sleep(1);
-                }
-                WriteMap($"/proc/{helper.Id}/uid_map", map.ToProcMap(uid: true));
-                WriteMap($"/proc/{helper.Id}/gid_map", map.ToProcMap(uid: false));
-                var fd = open_($"/proc/{helper.Id}/ns/user", 0x80000 /* O_RDONLY|O_CLOEXEC */);
-                if (fd < 0)
-                    throw LibC.Error("open", $"/proc/{helper.Id}/ns/user");
-                return new UserNamespace { Fd = fd };
+                string? ns = null;
+                try { ns = new FileInfo($"/proc/{helper.ProcessId}/ns/user").LinkTarget; }
+                catch (IOException) { }
+                if (ns is not null && ns != own && File.Exists($"/proc/{helper.ProcessId}/uid_map"))
+                    break;
+                if (helper.HasExited || deadline.ElapsedMilliseconds > 5000)
+                    throw new ContainerPSException(Errors.UserNamespaceFailed,
+                        "Could not create a user namespace for an idmapped mount: " + (helper.HasExited ? helper.StandardError : "timed out"));
+                Thread.Sleep(1);
             }
-            finally
-            {
-                try { helper.Kill(); } catch (InvalidOperationException) { }
-                helper.WaitForExit();
-            }
+            WriteMap($"/proc/{helper.ProcessId}/uid_map", map.ToProcMap(uid: true));
+            WriteMap($"/proc/{helper.ProcessId}/gid_map", map.ToProcMap(uid: false));
+            var fd = open_($"/proc/{helper.ProcessId}/ns/user", 0x80000 /* O_RDONLY|O_CLOEXEC */);
+            if (fd < 0)
+                throw LibC.Error("open", $"/proc/{helper.ProcessId}/ns/user");
+            return new UserNamespace { Fd = fd };
         }
 
         /// <summary>Writes a /proc map file with one write(2), as the kernel requires (no O_TRUNC, no O_CREAT).</summary>

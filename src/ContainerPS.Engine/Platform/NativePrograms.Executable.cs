@@ -1,4 +1,4 @@
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>
 /// The exec bit of a native helper of the module. PSResourceGet installs every file of a package
@@ -6,10 +6,8 @@ namespace ContainerPS.Engine.Util;
 /// the bit back: the engine does it itself where that cannot run a file another user could have
 /// written, and otherwise says how to fix it (NativeHelperNotExecutable), never "Permission denied".
 /// </summary>
-internal static class NativeHelper
+public static partial class NativePrograms
 {
-    public const string NotExecutableId = "NativeHelperNotExecutable";
-
     private const uint AnyExec = 0b001_001_001, AnyRead = 0b100_100_100, GroupOrOtherWrite = 0b000_010_010, OwnerExec = 0b001_000_000;
 
     /// <summary>Makes <paramref name="path"/> executable if it is not (as root, a root-owned file nobody else can write, in such a directory), else throws NativeHelperNotExecutable.</summary>
@@ -22,7 +20,7 @@ internal static class NativeHelper
         var mode = st.stx_mode & 0xfffu; // permission bits with setuid/setgid/sticky
         if ((mode & AnyExec) != 0)
             return;
-        var dir = Path.GetDirectoryName(real) ?? "/";
+        var dir = System.IO.Path.GetDirectoryName(real) ?? "/";
         var dirSt = LibC.LStat(dir);
         var reason =
             !root ? "this process does not run as root"
@@ -40,7 +38,7 @@ internal static class NativeHelper
             }
             catch (IOException e) { reason = e.Message; }
         }
-        throw new ContainerPSException(ErrorKind.ResourceUnavailable, NotExecutableId,
+        throw new ContainerPSException(Errors.NativeHelperNotExecutable,
             $"The native helper {path} is not executable (mode {Octal(mode)}), and ContainerPS did not restore its exec bit: {reason}. " +
             "Installing the module with PSResourceGet drops file modes; ContainerPS restores them itself only when it runs as root and the file " +
             $"and its directory belong to root and no one else can write them. Check that the file is the one the module shipped, then run as root: chmod 0755 '{path}'",

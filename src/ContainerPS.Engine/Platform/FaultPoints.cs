@@ -1,4 +1,4 @@
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>
 /// Named points in multi-step operations where crash tests stop the process. When the environment

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>
 /// A process named by pid and start time (field 22 of /proc/PID/stat), so a recycled pid is never

@@ -19,7 +19,7 @@ public static partial class Names
         if (IsValid(name))
             return name!;
         var shown = name is null ? "(null)" : Printable(name);
-        throw new ContainerPSException(ErrorKind.InvalidArgument, "InvalidName",
+        throw new ContainerPSException(Errors.InvalidName,
             $"Invalid {what} name '{shown}': a name is 1 to {MaxLength} characters of letters, digits, '.', '_' and '-', " +
             "starts with a letter or digit, and contains no '..', '/' or control characters.", name);
     }

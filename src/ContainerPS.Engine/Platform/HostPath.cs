@@ -1,4 +1,4 @@
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>Checks and canonical forms of host paths users give.</summary>
 public static class HostPath

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>
 /// The few libc calls the engine makes directly. Every call is checked: failures become

@@ -1,4 +1,6 @@
-namespace ContainerPS.Engine.Migration;
+using ContainerPS.Engine.Migration;
+
+namespace ContainerPS.Engine.Moves;
 
 /// <summary>
 /// The destination's side of Move-Container, called through the remoting session (so it keeps no
@@ -66,11 +68,11 @@ public static class MigrationTarget
                 try
                 {
                     if (!receiver.Completion.Wait(TimeSpan.FromMinutes(10)))
-                        throw new ContainerPSException(ErrorKind.OperationFailed, "MigrationTimedOut", "The data of the migration did not arrive within 10 minutes.", token);
+                        throw new ContainerPSException(Errors.MigrationTimedOut, "The data of the migration did not arrive within 10 minutes.", token);
                 }
                 catch (AggregateException e)
                 {
-                    throw new ContainerPSException(ErrorKind.OperationFailed, "MigrationDataFailed", $"The migration's data link failed: {e.InnerException?.Message}", token, e);
+                    throw new ContainerPSException(Errors.MigrationDataFailed, $"The migration's data link failed: {e.InnerException?.Message}", token, e);
                 }
             }
         }

@@ -1,11 +1,11 @@
-using ContainerPS.Engine.Util;
+using ContainerPS.Engine.Platform;
 
-namespace ContainerPS.Engine.Runtime;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>Where the native monitor and runc are.</summary>
-public static class Monitor
+public static partial class NativePrograms
 {
-    /// <summary>cps-monitor: $CONTAINERPS_LIBEXEC, else next to the engine assembly (bin/ of the module).</summary>
+    /// <summary>cps-monitor: $CONTAINERPS_LIBEXEC, else next to the engine assembly, else the module's bin/ (the engine is in bin/engine/).</summary>
     public static string Path => Native("cps-monitor");
 
     /// <summary>cps-exec, the exec helper, found like the monitor.</summary>
@@ -43,26 +43,31 @@ public static class Monitor
 
     private static string Native(string name)
     {
-        var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), System.IO.Path.GetDirectoryName(typeof(Monitor).Assembly.Location) };
+        var dirs = new[] { Environment.GetEnvironmentVariable("CONTAINERPS_LIBEXEC"), EngineDirectory, ModuleBin };
         foreach (var dir in dirs)
             if (!string.IsNullOrEmpty(dir) && File.Exists(System.IO.Path.Join(dir, name)))
             {
                 var path = System.IO.Path.Join(dir, name);
                 if (!name.EndsWith(".so", StringComparison.Ordinal) && !executable.ContainsKey(path))
                 {
-                    NativeHelper.EnsureExecutable(path);
+                    NativePrograms.EnsureExecutable(path);
                     executable[path] = true;
                 }
                 return path;
             }
-        throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+        throw new ContainerPSException(Errors.ToolMissing,
             $"{name} was not found next to the module: build it with 'build.ps1 -Task Build'.", name);
     }
+
+    private static readonly string? EngineDirectory = System.IO.Path.GetDirectoryName(typeof(NativePrograms).Assembly.Location);
+
+    /// <summary>The module's bin/ when the engine sits in bin/engine/ (the module's own load context), else null.</summary>
+    private static readonly string? ModuleBin = System.IO.Path.GetFileName(EngineDirectory) == "engine" ? System.IO.Path.GetDirectoryName(EngineDirectory) : null;
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> executable = new(StringComparer.Ordinal);
 
     /// <summary>runc from PATH (Debian installs it in /usr/sbin).</summary>
-    public static string Runc => runc ??= Which("runc") ?? throw new ContainerPSException(ErrorKind.NotSupported, "ToolMissing",
+    public static string Runc => runc ??= Which("runc") ?? throw new ContainerPSException(Errors.ToolMissing,
         "runc is not installed: run 'build.ps1 -Task Bootstrap' (Debian package runc).", "runc");
 
     private static string? runc; // found once per process, not on every start and stop

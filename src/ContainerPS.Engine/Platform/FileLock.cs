@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>
 /// An exclusive lock across processes on a lock file: .NET takes flock for FileShare.None, released

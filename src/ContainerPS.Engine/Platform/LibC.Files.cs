@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ContainerPS.Engine.Util;
+namespace ContainerPS.Engine.Platform;
 
 /// <summary>
 /// The fd-relative calls used to reach files of a directory tree that someone else controls (a

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using ContainerPS.Engine.Migration;
+using ContainerPS.Engine.Runtime;
+
+namespace ContainerPS.Engine.Moves;
+
+/// <summary>
+/// The destination host of a move, as the source sees it: one call per step of
+/// <see cref="MigrationTarget"/> there. Move-Container implements it over a PowerShell remoting
+/// session. A transport failure (the session broke, a step could not be sent or was cut short) is
+/// an <see cref="IOException"/>; Ctrl+C during a step is an <see cref="OperationCanceledException"/>;
+/// an engine error on the destination comes back as the <see cref="ContainerPSException"/> it was.
+/// </summary>
+public interface IMoveDestination
+{
+    /// <summary>The destination's name in messages (the session's computer name).</summary>
+    string Name { get; }
+
+    string Receives();
+    string Begin(string planJson);
+    IReadOnlyList<string?> Listen(string token);
+    void Append(string token, string part, byte[] data);
+
+    /// <summary>The container as the destination reports it after the step: its state, and the object itself for -PassThru.</summary>
+    MovedContainer Complete(string token);
+
+    MovedContainer Commit(string token);
+    void Abort(string token);
+}
+
+/// <summary>The destination's answer to Complete and Commit: the container's state there, and the object as it arrived.</summary>
+public sealed record MovedContainer(string? State, object? Result);
+
+/// <summary>What a move did: the container as the destination keeps it, how long it was frozen and how long the move took.</summary>
+public sealed record MoveResult(object? Moved, TimeSpan Downtime, TimeSpan Total);
+
+/// <summary>
+/// Moves a container to another host (Move-Container): plan, ask the destination to take it, freeze
+/// it (CRIU dump), stream the filesystem and the saved state, restore it there frozen, record the
+/// commit, tell the destination to keep it, confirm, and remove it here. Every failure before the
+/// commit resumes the container here and rolls the destination back; after the commit, an unanswered
+/// keep leaves it stopped on this side, marked for the operator (MoveUnconfirmed).
+/// </summary>
+public sealed class ContainerMove
+{
+    private const int ChunkSize = 8 << 20;
+
+    private readonly ContainerService containers;
+    private readonly IEngineLog log;
+
+    public ContainerMove(ContainerService containers, IEngineLog log) => (this.containers, this.log) = (containers, log);
+
+    /// <param name="dataThroughSession">Send the data through the destination's calls instead of a direct encrypted TCP link.</param>
+    public MoveResult Run(string name, IMoveDestination destination, bool live, bool dataThroughSession)
+    {
+        var plan = containers.PlanMove(name, live, Receives(destination));
+        var activity = $"Moving {name} to {destination.Name}";
+        void Phase(string status, int percent) => log.Progress(activity, status, percent);
+        log.Verbose(plan.RootfsFormat is { } format
+            ? $"The filesystem goes as a {format} send stream (both pools are {format})."
+            : "The filesystem goes as a tar.");
+        var total = Stopwatch.StartNew();
+        Phase("asking the destination to take it", 2);
+        string token;
+        try { token = destination.Begin(plan.ToJson()); }
+        catch (Exception e) when (e is ContainerPSException or IOException or OperationCanceledException)
+        {
+            throw new ContainerPSException(e is ContainerPSException ce ? ce.Code : Errors.MoveRefused,
+                $"The destination refused container '{name}': {e.Message} Nothing was changed.", name, e);
+        }
+
+        string? state = null;
+        var frozen = new Stopwatch();
+        MovedContainer? moved;
+        var confirmed = false;
+        var committing = false;
+        MigrationChannel.Sender? link = null;
+        try
+        {
+            link = dataThroughSession ? null : OpenDataLink(destination, token);
+            frozen.Start();
+            Phase(plan.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
+            state = containers.FreezeForMove(name);
+            Send(name, destination, token, link, ContainerService.ArchiveRootfs, null, plan.RootfsFormat, 20, Phase);
+            if (state is not null)
+                Send(name, destination, token, link, ContainerService.ArchiveState, state, null, 70, Phase);
+            link?.Finish();
+            Phase(plan.Running ? "restoring it on the destination" : "creating it on the destination", 85);
+            moved = destination.Complete(token);
+            if (plan.Running && moved.State != "Running")
+                throw new IOException($"the destination reports the container {moved.State ?? "missing"}, not Running");
+            // The destination holds it frozen until told to keep it; from the commit on, this side
+            // cannot tell by itself which copy lives, so it is recorded first.
+            Phase("telling the destination to keep it", 90);
+            containers.BeginCommitMove(name);
+            committing = true;
+            moved = destination.Commit(token);
+            frozen.Stop();
+            containers.ConfirmMove(name);
+            confirmed = true;
+        }
+        catch (Exception e) when (committing && !confirmed && e is IOException or OperationCanceledException)
+        {
+            // No answer to the commit: the destination may have kept the container, or not. It runs on neither host by this side's doing.
+            string kept;
+            try { kept = containers.KeepUnconfirmedMove(name); }
+            catch (ContainerPSException k) { kept = k.Message; }
+            throw new ContainerPSException(Errors.MoveUnconfirmed,
+                $"Moving container '{name}' to {destination.Name}: the destination did not answer when told to keep it ({e.Message}), " +
+                $"so whether it kept the container is unknown. Check there with Get-Container: {kept}", name, e);
+        }
+        catch (Exception e) when (e is ContainerPSException or IOException or OperationCanceledException)
+        {
+            // The source is resumed before anything is reported: after Ctrl+C, reporting ends the command.
+            string? notCleaned = null;
+            try { destination.Abort(token); }
+            catch (Exception a) when (a is ContainerPSException or IOException or OperationCanceledException) { notCleaned = a.Message; }
+            string? notResumed = null;
+            try { containers.ResumeAfterFailedMove(name, state); }
+            catch (ContainerPSException r) { notResumed = r.Message; }
+            if (notCleaned is not null)
+                log.Warning($"Could not clean up the destination: {notCleaned}");
+            throw new ContainerPSException(e is ContainerPSException ce ? ce.Code : Errors.MoveFailed,
+                $"Moving container '{name}' failed: {e.Message}. " +
+                (notResumed is null ? "It runs on the source again (or is as it was)." : $"Restoring it on the source failed too: {notResumed}"), name, e);
+        }
+        finally
+        {
+            link?.Dispose();
+            if (!confirmed) // the bar ends here when the move did not go through; else after the source is removed
+                log.Progress(activity, "done", -1);
+        }
+        Phase("removing it here", 95);
+        try { containers.FinishMove(name); }
+        catch (ContainerPSException e)
+        {
+            log.Warning($"Container '{name}' runs on {destination.Name}, but removing it here failed ({e.Message}): remove it with Remove-Container -Force.");
+        }
+        log.Progress(activity, "done", -1);
+        log.Verbose($"moved {name} to {destination.Name}: {total.Elapsed.TotalMilliseconds:0} ms in all, frozen {frozen.Elapsed.TotalMilliseconds:0} ms");
+        return new MoveResult(moved.Result, frozen.Elapsed, total.Elapsed);
+    }
+
+    /// <summary>The volume stream the destination's pool receives (btrfs, zfs), or null (tar only, or a destination that cannot say).</summary>
+    private static string? Receives(IMoveDestination destination)
+    {
+        try { return destination.Receives() is { Length: > 0 } f ? f : null; }
+        catch (Exception e) when (e is ContainerPSException or IOException or OperationCanceledException) { return null; }
+    }
+
+    /// <summary>
+    /// The direct, encrypted data link to the destination (its key comes through the session), or
+    /// null when the destination cannot offer one or it cannot be reached: the data then goes
+    /// through the session (slower: about 30 MB/s here).
+    /// </summary>
+    private MigrationChannel.Sender? OpenDataLink(IMoveDestination destination, string token)
+    {
+        var offer = destination.Listen(token);
+        if (offer.Count != 3 || offer.Any(o => o is null) || !int.TryParse(offer[1], out var port))
+        {
+            log.Verbose("The destination offers no direct data link: sending through the remoting session.");
+            return null;
+        }
+        var link = MigrationChannel.Sender.TryConnect(offer[0]!, port, Convert.FromBase64String(offer[2]!), TimeSpan.FromSeconds(5));
+        log.Verbose(link is null
+            ? $"Cannot reach {offer[0]}:{port}: sending through the remoting session."
+            : $"Data link to {offer[0]}:{port} (AES-256-GCM, key exchanged through the session).");
+        return link;
+    }
+
+    /// <summary>Streams one archive (a tar, or the rootfs as a driver stream) to the destination in chunks, with progress in bytes.</summary>
+    /// <param name="percent">Where this archive starts on the move's progress bar.</param>
+    private void Send(string name, IMoveDestination destination, string token, MigrationChannel.Sender? link, string part, string? state, string? format, int percent, Action<string, int> phase)
+    {
+        long sent = 0;
+        containers.SendArchive(name, state, format, ChunkSize, chunk =>
+        {
+            if (link is not null)
+                link.Send(part == ContainerService.ArchiveRootfs ? (byte)0 : (byte)1, chunk.Span);
+            else
+                destination.Append(token, part, chunk.ToArray());
+            sent += chunk.Length;
+            phase($"sending the {(part == ContainerService.ArchiveRootfs ? "filesystem" : "saved state")}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
+        });
+    }
+}
