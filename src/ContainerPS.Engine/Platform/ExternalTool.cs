@@ -7,10 +7,10 @@ namespace ContainerPS.Engine.Platform;
 /// <summary>
 /// The one way the engine runs an external program (CliWrap): logs the command line, applies a
 /// timeout, and turns a non-zero exit into a <see cref="ContainerPSException"/> carrying stderr;
-/// pipes between programs and streams out of them go through CliWrap's pipes too. Two native
-/// helpers are started with Process, for reasons of their own: cps-monitor (its daemon keeps the
-/// pipes the engine reads its first status line from) and cps-exec (its stdio is the exec session's,
-/// relayed as it comes).
+/// pipes between programs and streams out of them go through CliWrap's pipes too. Three processes
+/// are started with Process, for reasons of their own: <see cref="Helper"/> (killed by pid the
+/// moment it has served), cps-monitor (its daemon keeps the pipes the engine reads its first status
+/// line from) and cps-exec (its stdio is the exec session's, relayed as it comes).
 /// </summary>
 public sealed class ExternalTool
 {
@@ -148,39 +148,34 @@ public sealed class ExternalTool
     /// <summary>
     /// A helper program that runs until disposed (it is killed then), for what needs a live process of
     /// its own: a user namespace held open by <c>unshare --user sleep</c>. Its pid is known at once.
+    /// (A plain Process: CliWrap's cancellation kills the whole process tree, which scans /proc, and
+    /// this runs for every idmapped mount, so twice per container start.)
     /// </summary>
     public sealed class Helper : IDisposable
     {
-        private readonly CancellationTokenSource stop = new();
-        private readonly StringBuilder stderr = new();
-        private readonly CommandTask<CommandResult> run;
+        private readonly System.Diagnostics.Process process;
 
         public Helper(string program, IReadOnlyList<string> args)
         {
-            try
-            {
-                run = Cli.Wrap(program).WithArguments(args).WithValidation(CommandResultValidation.None)
-                    .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr)).ExecuteAsync(stop.Token);
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                stop.Dispose();
-                throw Missing(program, e);
-            }
+            var psi = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in args)
+                psi.ArgumentList.Add(a);
+            try { process = System.Diagnostics.Process.Start(psi) ?? throw new System.ComponentModel.Win32Exception("not started"); }
+            catch (System.ComponentModel.Win32Exception e) { throw Missing(program, e); }
         }
 
-        public int ProcessId => run.ProcessId;
-        public bool HasExited => run.Task.IsCompleted;
+        public int ProcessId => process.Id;
+        public bool HasExited => process.HasExited;
 
         /// <summary>What it wrote to stderr, once it has exited.</summary>
-        public string StandardError => HasExited ? stderr.ToString() : "";
+        public string StandardError => HasExited ? process.StandardError.ReadToEnd() : "";
 
         public void Dispose()
         {
-            stop.Cancel();
-            try { run.Task.Wait(); }
-            catch (AggregateException) { } // cancelled: killed, as intended
-            stop.Dispose();
+            try { process.Kill(); }
+            catch (InvalidOperationException) { } // it has exited
+            process.WaitForExit();
+            process.Dispose();
         }
     }
 
