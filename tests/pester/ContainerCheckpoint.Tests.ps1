@@ -204,13 +204,20 @@ Describe 'CRIU checkpoint and restore' {
 
     It 'a checkpoint taken with -LeaveRunning restores the container after kill -9 of its whole process tree' {
         $c = New-Container -Name crash -Image busybox -Start
-        Start-ContainerWorkload crash counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        # While /tmp/hold exists the counter holds no file open: a checkpoint that caught it writing
+        # /tmp/count.new would need that file at the restore, and the loop renames it away (CRIU:
+        # "Can't open file tmp/count.new on restore"; seen once in the slow lane).
+        Start-ContainerWorkload crash counter 'i=0; while :; do if [ -e /tmp/hold ]; then [ -e /tmp/held ] || : > /tmp/held; sleep 0.05; continue; fi; i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { [int](Read-In crash /tmp/count) -gt 5 } -Because 'the counter'
+        Invoke-In crash @('touch', '/tmp/hold') | Out-Null
+        Wait-Until { (Invoke-In crash @('sh', '-c', 'test -e /tmp/held && echo yes || true')) -eq 'yes' } -Because 'the counter to hold'
+        Start-Sleep -Milliseconds 300
         $dir = Join-Path $script:t.Ext 'ckpt'
         Checkpoint-Container -Name crash -Path $dir -LeaveRunning | Should -BeNullOrEmpty
         (Get-Container crash).State | Should -Be 'Running'
         Test-Path (Join-Path $dir 'inventory.img') | Should -BeTrue
         $atCheckpoint = [int](Read-In-Volume crash)
+        Invoke-In crash @('rm', '/tmp/hold') | Out-Null
         Wait-Until { [int](Read-In crash /tmp/count) -gt $atCheckpoint + 20 } -Because 'the counter to move past the checkpoint'
 
         # The crash: the monitor and every process of the container killed.
