@@ -1,5 +1,4 @@
 using CliWrap;
-using System.Diagnostics;
 using System.Text.Json;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Migration;

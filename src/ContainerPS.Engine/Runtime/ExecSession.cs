@@ -27,6 +27,9 @@ public readonly record struct ExecOutput(ExecStream Stream, string Text, byte[]?
 /// </summary>
 public sealed partial class ExecSession : IDisposable
 {
+    /// <summary>How long a command has after SIGINT or SIGTERM (Ctrl+C, Stop-Job) before it is killed.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
     private readonly Process process;
     private readonly Channel<ExecOutput> output;
     private readonly Task pump;

@@ -13,9 +13,6 @@ public sealed class ExecStderr
     /// <summary>The exit code of cps-exec when it could not run the command.</summary>
     public const int HelperFailedExitCode = 255;
 
-    /// <summary>How long a command has after SIGINT or SIGTERM (Ctrl+C, Stop-Job) before it is killed.</summary>
-    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
-
     private readonly List<string> held = new();
 
     /// <summary>True when <paramref name="line"/> is held until the exit code is known; false: it is the command's stderr, to report now.</summary>

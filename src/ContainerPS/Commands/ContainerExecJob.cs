@@ -114,11 +114,11 @@ public sealed class ContainerExecJob : Job
             s = session;
         }
         s?.Signal(InvokeContainerExecCommand.StopSignal);
-        if (!finished.Wait(ExecStderr.StopGrace))
+        if (!finished.Wait(ExecSession.StopGrace))
         {
             lock (gate)
                 session?.Kill();
-            finished.Wait(ExecStderr.StopGrace);
+            finished.Wait(ExecSession.StopGrace);
         }
     }
 

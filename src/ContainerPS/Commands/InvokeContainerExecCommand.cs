@@ -441,7 +441,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
             s.Signal(SIGINT);
             Task.Run(() =>
             {
-                if (!s.WaitForExit(ExecStderr.StopGrace))
+                if (!s.WaitForExit(ExecSession.StopGrace))
                     s.Kill();
             });
         }
