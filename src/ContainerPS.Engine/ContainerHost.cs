@@ -27,7 +27,24 @@ public sealed class ContainerHost : IDisposable
         Images = new ImageService(store, Storage, Tool, log, root);
         RuntimeDir = ResolveRuntimeDir(root);
         Networks = new NetworkService(store, Tool, log);
-        Containers = new ContainerService(store, Storage, Images, Networks, Tool, log, root, RuntimeDir);
+        // The container services, each on the ones below it (records and paths at the bottom).
+        var paths = new ContainerPaths(root, RuntimeDir);
+        Idmaps = new ContainerIdmaps(store, paths);
+        var records = new ContainerRecords(store, paths, Idmaps, Networks);
+        Config = new ContainerConfig(store, Storage, log, records, paths, Idmaps);
+        var presenter = new VolumePresenter(store, Storage, log, Idmaps);
+        var launcher = new ContainerLauncher(store, Storage, Networks, Tool, log, paths, Idmaps, presenter);
+        Snapshots = new ContainerSnapshots(store, Storage, log, records, paths, launcher);
+        Checkpoints = new ContainerCheckpoints(store, Storage, Networks, Tool, log, records, paths, launcher, Snapshots);
+        Containers = new ContainerService(store, Storage, Images, Networks, log, records, paths, Idmaps, Config, launcher, Snapshots, Checkpoints);
+        Exec = new ContainerExec(records, paths);
+        ContainerNetworks = new ContainerNetworks(Storage, Networks, records, paths);
+        VolumeMounts = new ContainerVolumes(store, Storage, Tool, log, records, paths, Idmaps, presenter);
+        Files = new ContainerFileCopy(Storage, log, records, Idmaps, presenter);
+        Autostart = new HostAutostart(store, log, records, Containers);
+        Outgoing = new OutgoingMoves(store, Storage, Networks, Tool, records, paths, Idmaps, launcher, Checkpoints, Containers);
+        Incoming = new IncomingMoves(store, Storage, Networks, Tool, log, records, paths, Idmaps, Config, launcher, Containers);
+        repair = new ContainerRepair(store, log, paths, records, Containers, Snapshots, Checkpoints, VolumeMounts, ContainerNetworks, Outgoing, Incoming);
     }
 
     public string Root { get; }
@@ -36,8 +53,25 @@ public sealed class ContainerHost : IDisposable
     public ExternalTool Tool { get; }
     public StorageService Storage { get; }
     public ImageService Images { get; }
-    public ContainerService Containers { get; }
     public NetworkService Networks { get; }
+    /// <summary>Container lifecycle: create, start, stop, copy, rename, remove, and what containers are and use.</summary>
+    public ContainerService Containers { get; }
+    public ContainerSnapshots Snapshots { get; }
+    public ContainerCheckpoints Checkpoints { get; }
+    public ContainerExec Exec { get; }
+    /// <summary>Networks of containers (connect, disconnect, check); <see cref="Networks"/> are the networks themselves.</summary>
+    public ContainerNetworks ContainerNetworks { get; }
+    /// <summary>Custom volumes mounted into containers.</summary>
+    public ContainerVolumes VolumeMounts { get; }
+    public ContainerFileCopy Files { get; }
+    public ContainerIdmaps Idmaps { get; }
+    /// <summary>Container config keys, Set-Container, and the host's default pool.</summary>
+    public ContainerConfig Config { get; }
+    public HostAutostart Autostart { get; }
+    /// <summary>Both ends of Move-Container on this host.</summary>
+    public OutgoingMoves Outgoing { get; }
+    public IncomingMoves Incoming { get; }
+    private readonly ContainerRepair repair;
 
     /// <summary>
     /// Runtime files (bundles, runc state, monitor files): $CONTAINERPS_RUNTIME_DIR, else
@@ -88,7 +122,7 @@ public sealed class ContainerHost : IDisposable
         {
             host.Storage.RepairInterrupted();
             host.Images.RepairInterrupted();
-            host.Containers.RepairInterrupted();
+            host.repair.Run();
         }
         catch
         {

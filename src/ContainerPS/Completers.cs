@@ -70,7 +70,7 @@ public sealed class SnapshotNameCompleter : NameCompleter
     protected override IEnumerable<string> Names(ContainerHost host, IDictionary fake)
     {
         var container = (fake.Contains("Container") ? fake["Container"] : fake["Name"]) switch { string s => s, Container c => c.Name, _ => null };
-        return container is null ? Enumerable.Empty<string>() : host.Containers.ListSnapshots(container).Select(s => s.Name);
+        return container is null ? Enumerable.Empty<string>() : host.Snapshots.List(container).Select(s => s.Name);
     }
 }
 

@@ -87,10 +87,10 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         host.Containers.Create("c1", "busybox", null, null, false, false);
         var volume = host.Storage.GetVolume("default", "container", "c1").Path!;
         File.WriteAllText(Path.Join(volume, "root", "v"), "one");
-        host.Containers.CreateSnapshot("c1", "s1");
+        host.Snapshots.Create("c1", "s1");
         File.WriteAllText(Path.Join(volume, "root", "v"), "two");
-        Assert.Equal("SnapshotExists", Fails(() => host.Containers.CreateSnapshot("c1", "s1")).ErrorId);
-        Assert.Equal(new[] { "s1" }, host.Containers.ListSnapshots("c1").Select(s => s.Name));
+        Assert.Equal("SnapshotExists", Fails(() => host.Snapshots.Create("c1", "s1")).ErrorId);
+        Assert.Equal(new[] { "s1" }, host.Snapshots.List("c1").Select(s => s.Name));
 
         var copy = host.Containers.Copy("c1", "s1", "c2", null);
         var copyVolume = host.Storage.GetVolume("default", "container", "c2").Path!;
@@ -98,10 +98,10 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         Assert.Equal("c2", File.ReadAllText(Path.Join(copyVolume, "etc", "hostname")).Trim());
         Assert.Equal("Running", host.Containers.Start("c2").State);
 
-        host.Containers.RestoreSnapshot("c1", "s1");
+        host.Snapshots.Restore("c1", "s1");
         Assert.Equal("one", File.ReadAllText(Path.Join(volume, "root", "v")));
-        host.Containers.RemoveSnapshot("c1", "s1");
-        Assert.Empty(host.Containers.ListSnapshots("c1"));
+        host.Snapshots.Remove("c1", "s1");
+        Assert.Empty(host.Snapshots.List("c1"));
 
         var plain = host.Containers.Copy("c1", null, "c3", null);
         Assert.Equal("Stopped", plain.State);
@@ -207,7 +207,7 @@ public sealed class ContainerPoolTests : HostOnTempRoot
     [Fact]
     public void A_pool_holding_containers_is_not_removed_even_with_Force()
     {
-        host.Containers.InitializeHost("dir", null, "main");
+        host.Config.InitializeHost("dir", null, "main");
         var c = host.Containers.Create("c1", "busybox", null, null, false, false);
         Assert.Equal("main", c.Pool);
         var e = Assert.Throws<ContainerPSException>(() => host.Storage.RemovePool("main", force: true));

@@ -21,11 +21,11 @@ public sealed class ExecTests : IClassFixture<RunningContainer>
 
     public ExecTests(RunningContainer fixture) => this.fixture = fixture;
 
-    private ContainerService Containers => fixture.Host.Containers;
+    private ContainerExec Exec => fixture.Host.Exec;
 
     private (int Code, List<string> Out, List<string> Err) Run(ExecRequest request, string? input = null)
     {
-        using var s = Containers.Exec(request);
+        using var s = Exec.Start(request);
         if (input is not null)
             s.Input.Write(System.Text.Encoding.UTF8.GetBytes(input));
         s.CloseInput();
@@ -118,7 +118,7 @@ public sealed class ExecTests : IClassFixture<RunningContainer>
     [Fact]
     public async Task SIGINT_reaches_the_command()
     {
-        using var s = Containers.Exec(new ExecRequest("x1", new[] { "sh", "-c", "trap 'echo got INT; exit 3' INT; echo ready; sleep 100 & wait" }));
+        using var s = Exec.Start(new ExecRequest("x1", new[] { "sh", "-c", "trap 'echo got INT; exit 3' INT; echo ready; sleep 100 & wait" }));
         s.CloseInput();
         Assert.Equal("ready", (await s.Output.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Text);
         s.Signal(2);
@@ -147,9 +147,9 @@ public sealed class ExecTests : IClassFixture<RunningContainer>
     [Fact]
     public void Bad_requests_run_nothing()
     {
-        Assert.Equal("EmptyCommand", Assert.Throws<ContainerPSException>(() => Containers.Exec(new ExecRequest("x1", Array.Empty<string>()))).ErrorId);
-        Assert.Equal("ContainerNotFound", Assert.Throws<ContainerPSException>(() => Containers.Exec(new ExecRequest("nope", new[] { "true" }))).ErrorId);
-        Assert.Equal("InvalidName", Assert.Throws<ContainerPSException>(() => Containers.Exec(new ExecRequest("a/b", new[] { "true" }))).ErrorId);
+        Assert.Equal("EmptyCommand", Assert.Throws<ContainerPSException>(() => Exec.Start(new ExecRequest("x1", Array.Empty<string>()))).ErrorId);
+        Assert.Equal("ContainerNotFound", Assert.Throws<ContainerPSException>(() => Exec.Start(new ExecRequest("nope", new[] { "true" }))).ErrorId);
+        Assert.Equal("InvalidName", Assert.Throws<ContainerPSException>(() => Exec.Start(new ExecRequest("a/b", new[] { "true" }))).ErrorId);
     }
 }
 
@@ -162,12 +162,12 @@ public sealed class ExecStopTests : HostOnTempRoot
     {
         host.Containers.Create("x2", "busybox", null, null, false, false);
         host.Containers.Start("x2");
-        using var s = host.Containers.Exec(new ExecRequest("x2", new[] { "sleep", "100" }));
+        using var s = host.Exec.Start(new ExecRequest("x2", new[] { "sleep", "100" }));
         s.CloseInput();
         Thread.Sleep(300);
         host.Containers.Stop("x2", force: true);
         Assert.Equal(137, s.WaitForExit());
-        var e = Assert.Throws<ContainerPSException>(() => host.Containers.Exec(new ExecRequest("x2", new[] { "true" })));
+        var e = Assert.Throws<ContainerPSException>(() => host.Exec.Start(new ExecRequest("x2", new[] { "true" })));
         Assert.Equal("ContainerNotRunning", e.ErrorId);
     }
 }

@@ -87,7 +87,7 @@ public class MigrationTests
         Assert.NotNull(exit);
         Assert.Null(exit!.Value.Code);
         Assert.Contains("checkpointed", exit.Value.Reason);
-        Assert.Equal(RuntimeStatus.Stopped, rt.Inspect().State);
+        Assert.Equal(RunState.Stopped, rt.Inspect().State);
     }
 
     [Fact]

@@ -45,15 +45,15 @@ public sealed class ContainerMove
 {
     private const int ChunkSize = 8 << 20;
 
-    private readonly ContainerService containers;
+    private readonly OutgoingMoves source;
     private readonly IEngineLog log;
 
-    public ContainerMove(ContainerService containers, IEngineLog log) => (this.containers, this.log) = (containers, log);
+    public ContainerMove(OutgoingMoves source, IEngineLog log) => (this.source, this.log) = (source, log);
 
     /// <param name="dataThroughSession">Send the data through the destination's calls instead of a direct encrypted TCP link.</param>
     public MoveResult Run(string name, IMoveDestination destination, bool live, bool dataThroughSession)
     {
-        var plan = containers.PlanMove(name, live, Receives(destination));
+        var plan = source.PlanMove(name, live, Receives(destination));
         var activity = $"Moving {name} to {destination.Name}";
         void Phase(string status, int percent) => log.Progress(activity, status, percent);
         log.Verbose(plan.RootfsFormat is { } format
@@ -80,10 +80,10 @@ public sealed class ContainerMove
             link = dataThroughSession ? null : OpenDataLink(destination, token);
             frozen.Start();
             Phase(plan.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
-            state = containers.FreezeForMove(name);
-            Send(name, destination, token, link, ContainerService.ArchiveRootfs, null, plan.RootfsFormat, 20, Phase);
+            state = source.FreezeForMove(name);
+            Send(name, destination, token, link, IncomingMoves.ArchiveRootfs, null, plan.RootfsFormat, 20, Phase);
             if (state is not null)
-                Send(name, destination, token, link, ContainerService.ArchiveState, state, null, 70, Phase);
+                Send(name, destination, token, link, IncomingMoves.ArchiveState, state, null, 70, Phase);
             link?.Finish();
             Phase(plan.Running ? "restoring it on the destination" : "creating it on the destination", 85);
             moved = destination.Complete(token);
@@ -92,18 +92,18 @@ public sealed class ContainerMove
             // The destination holds it frozen until told to keep it; from the commit on, this side
             // cannot tell by itself which copy lives, so it is recorded first.
             Phase("telling the destination to keep it", 90);
-            containers.BeginCommitMove(name);
+            source.BeginCommitMove(name);
             committing = true;
             moved = destination.Commit(token);
             frozen.Stop();
-            containers.ConfirmMove(name);
+            source.ConfirmMove(name);
             confirmed = true;
         }
         catch (Exception e) when (committing && !confirmed && e is IOException or OperationCanceledException)
         {
             // No answer to the commit: the destination may have kept the container, or not. It runs on neither host by this side's doing.
             string kept;
-            try { kept = containers.KeepUnconfirmedMove(name); }
+            try { kept = source.KeepUnconfirmedMove(name); }
             catch (ContainerPSException k) { kept = k.Message; }
             throw new ContainerPSException(Errors.MoveUnconfirmed,
                 $"Moving container '{name}' to {destination.Name}: the destination did not answer when told to keep it ({e.Message}), " +
@@ -116,7 +116,7 @@ public sealed class ContainerMove
             try { destination.Abort(token); }
             catch (Exception a) when (a is ContainerPSException or IOException or OperationCanceledException) { notCleaned = a.Message; }
             string? notResumed = null;
-            try { containers.ResumeAfterFailedMove(name, state); }
+            try { source.ResumeAfterFailedMove(name, state); }
             catch (ContainerPSException r) { notResumed = r.Message; }
             if (notCleaned is not null)
                 log.Warning($"Could not clean up the destination: {notCleaned}");
@@ -131,7 +131,7 @@ public sealed class ContainerMove
                 log.Progress(activity, "done", -1);
         }
         Phase("removing it here", 95);
-        try { containers.FinishMove(name); }
+        try { source.FinishMove(name); }
         catch (ContainerPSException e)
         {
             log.Warning($"Container '{name}' runs on {destination.Name}, but removing it here failed ({e.Message}): remove it with Remove-Container -Force.");
@@ -173,14 +173,14 @@ public sealed class ContainerMove
     private void Send(string name, IMoveDestination destination, string token, MigrationChannel.Sender? link, string part, string? state, string? format, int percent, Action<string, int> phase)
     {
         long sent = 0;
-        containers.SendArchive(name, state, format, ChunkSize, chunk =>
+        source.SendArchive(name, state, format, ChunkSize, chunk =>
         {
             if (link is not null)
-                link.Send(part == ContainerService.ArchiveRootfs ? (byte)0 : (byte)1, chunk.Span);
+                link.Send(part == IncomingMoves.ArchiveRootfs ? (byte)0 : (byte)1, chunk.Span);
             else
                 destination.Append(token, part, chunk.ToArray());
             sent += chunk.Length;
-            phase($"sending the {(part == ContainerService.ArchiveRootfs ? "filesystem" : "saved state")}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
+            phase($"sending the {(part == IncomingMoves.ArchiveRootfs ? "filesystem" : "saved state")}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
         });
     }
 }

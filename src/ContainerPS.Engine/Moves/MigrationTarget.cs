@@ -16,13 +16,13 @@ public static class MigrationTarget
     public static string Receives()
     {
         using var host = ContainerHost.Open();
-        return host.Containers.IncomingFormat() ?? "";
+        return host.Incoming.IncomingFormat() ?? "";
     }
 
     public static string Begin(string planJson)
     {
         using var host = ContainerHost.Open();
-        return host.Containers.BeginIncoming(MigrationPlan.FromJson(planJson));
+        return host.Incoming.BeginIncoming(MigrationPlan.FromJson(planJson));
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, MigrationChannel.Receiver> Receivers = new();
@@ -38,8 +38,8 @@ public static class MigrationTarget
         if (ssh is not { Length: 4 } || !System.Net.IPAddress.TryParse(ssh[2], out var address))
             return null;
         using var host = ContainerHost.Open();
-        var rootfs = host.Containers.IncomingArchivePath(token, Runtime.ContainerService.ArchiveRootfs);
-        var state = host.Containers.IncomingArchivePath(token, Runtime.ContainerService.ArchiveState);
+        var rootfs = host.Incoming.IncomingArchivePath(token, Runtime.IncomingMoves.ArchiveRootfs);
+        var state = host.Incoming.IncomingArchivePath(token, Runtime.IncomingMoves.ArchiveState);
         var files = new Dictionary<byte, FileStream>();
         var receiver = new MigrationChannel.Receiver(address, (part, data) =>
         {
@@ -56,7 +56,7 @@ public static class MigrationTarget
     public static void Append(string token, string part, byte[] data)
     {
         using var host = ContainerHost.Open();
-        host.Containers.AppendIncoming(token, part, data);
+        host.Incoming.AppendIncoming(token, part, data);
     }
 
     public static Container Complete(string token)
@@ -77,14 +77,14 @@ public static class MigrationTarget
             }
         }
         using var host = ContainerHost.Open();
-        return host.Containers.CompleteIncoming(token);
+        return host.Incoming.CompleteIncoming(token);
     }
 
     /// <summary>The source's commit: the arrived container is thawed and kept (until then it is frozen and can be rolled back).</summary>
     public static Container Commit(string token)
     {
         using var host = ContainerHost.Open();
-        return host.Containers.CommitIncoming(token);
+        return host.Incoming.CommitIncoming(token);
     }
 
     public static void Abort(string token)
@@ -92,6 +92,6 @@ public static class MigrationTarget
         if (Receivers.TryRemove(token, out var receiver))
             receiver.Dispose();
         using var host = ContainerHost.Open();
-        host.Containers.AbortIncoming(token);
+        host.Incoming.AbortIncoming(token);
     }
 }

@@ -3,11 +3,23 @@ using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
-/// <summary>What the runtime files of one container say: running, stopped (and how), or broken.</summary>
-public sealed record RuntimeStatus(string State, int? Pid, string? Reason, int? ExitCode)
+/// <summary>Where a container's processes are, as its runtime files say (Container.State shows the name).</summary>
+public enum RunState
 {
-    public const string Running = "Running", Stopped = "Stopped", Stopping = "Stopping", Starting = "Starting", Error = "Error";
-    public bool IsRunning => State == Running;
+    Stopped,
+    /// <summary>The monitor is starting it (runc create, the network hook).</summary>
+    Starting,
+    Running,
+    /// <summary>The init has exited and the monitor is recording the exit.</summary>
+    Stopping,
+    /// <summary>Broken: the monitor died without recording an exit, or a start or checkpoint was cut short.</summary>
+    Error,
+}
+
+/// <summary>What the runtime files of one container say: running, stopped (and how), or broken.</summary>
+public sealed record RuntimeStatus(RunState State, int? Pid, string? Reason, int? ExitCode)
+{
+    public bool IsRunning => State == RunState.Running;
 }
 
 /// <summary>
@@ -85,6 +97,19 @@ public sealed class RuntimeDirectory
         }
     }
 
+    /// <summary>Waits for the monitor to record the exit and finish its cleanup.</summary>
+    public bool WaitStopped(TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (File.Exists(ExitFile) && !File.Exists(MonitorPidFile))
+                return true;
+            Thread.Sleep(5);
+        }
+        return false;
+    }
+
     /// <summary>Reads the state from the files, checking that the processes they name are alive.</summary>
     public RuntimeStatus Inspect()
     {
@@ -96,24 +121,24 @@ public sealed class RuntimeDirectory
         {
             var init = ReadInt(InitPidFile);
             if (init is int pid && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') })
-                return new RuntimeStatus(RuntimeStatus.Running, pid, null, null);
+                return new RuntimeStatus(RunState.Running, pid, null, null);
             var exit = ReadExit();
             // The monitor writes its pid file first: no init yet and no exit is a start under way
             // (or one whose launcher died, which the next command under the container's lock ends).
             if (init is null && exit is null)
-                return new RuntimeStatus(RuntimeStatus.Starting, null, "the monitor is starting the container", null);
+                return new RuntimeStatus(RunState.Starting, null, "the monitor is starting the container", null);
             // The init is gone; the monitor is recording its exit and tidying up (a moment).
             return exit is { } done
-                ? new RuntimeStatus(RuntimeStatus.Stopping, null, done.Reason, done.Code)
-                : new RuntimeStatus(RuntimeStatus.Stopping, null, "the init has exited; its monitor is recording the exit", null);
+                ? new RuntimeStatus(RunState.Stopping, null, done.Reason, done.Code)
+                : new RuntimeStatus(RunState.Stopping, null, "the init has exited; its monitor is recording the exit", null);
         }
         if (ReadExit() is { } e)
-            return new RuntimeStatus(e.Reason == InterruptedReason ? RuntimeStatus.Error : RuntimeStatus.Stopped, null, e.Reason, e.Code);
+            return new RuntimeStatus(e.Reason == InterruptedReason ? RunState.Error : RunState.Stopped, null, e.Reason, e.Code);
         if (monitor is not null)
-            return new RuntimeStatus(RuntimeStatus.Error, null, "the container's monitor died (killed?) without recording an exit; Start-Container or Stop-Container cleans up", null);
+            return new RuntimeStatus(RunState.Error, null, "the container's monitor died (killed?) without recording an exit; Start-Container or Stop-Container cleans up", null);
         if (Directory.Exists(Path) && Mounts.IsMountPoint(Rootfs))
-            return new RuntimeStatus(RuntimeStatus.Error, null, "a start was interrupted; Start-Container or Stop-Container cleans up", null);
-        return new RuntimeStatus(RuntimeStatus.Stopped, null, null, null);
+            return new RuntimeStatus(RunState.Error, null, "a start was interrupted; Start-Container or Stop-Container cleans up", null);
+        return new RuntimeStatus(RunState.Stopped, null, null, null);
     }
 
     /// <summary>The monitor of the current (or last) start, by pid and start time (alive or not), or null.</summary>

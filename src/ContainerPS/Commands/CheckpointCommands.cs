@@ -30,7 +30,7 @@ public sealed class CheckpointContainerCommand : ContainerPSCmdlet
             return;
         Try(() =>
         {
-            var snap = Engine.Containers.Checkpoint(Name, target, target is null ? SnapshotName : null, LeaveRunning);
+            var snap = Engine.Checkpoints.Checkpoint(Name, target, target is null ? SnapshotName : null, LeaveRunning);
             if (snap is not null)
                 WriteObject(snap);
         });
@@ -65,7 +65,7 @@ public sealed class RestoreContainerCommand : ContainerPSCmdlet
             return;
         Try(() =>
         {
-            var c = Engine.Containers.Restore(Name, path, path is null ? Snapshot : null);
+            var c = Engine.Checkpoints.Restore(Name, path, path is null ? Snapshot : null);
             if (PassThru)
                 WriteObject(c);
         });
@@ -82,7 +82,7 @@ public sealed class TestContainerCheckpointCommand : ContainerPSCmdlet
 
     protected override void EndProcessing()
     {
-        var r = Engine.Containers.CheckpointSupport();
+        var r = Engine.Checkpoints.Support();
         if (Quiet)
             WriteObject(r.Supported);
         else

@@ -38,7 +38,7 @@ public sealed class InitializeContainerHostCommand : ContainerPSCmdlet
     protected override void EndProcessing()
     {
         if (ShouldProcess(StoragePool, $"Create the default storage pool ({StorageDriver}) and record it as the default")
-            && !Try(() => WriteObject(Engine.Containers.InitializeHost(StorageDriver, ConfigFrom(StoragePoolConfig), StoragePool))))
+            && !Try(() => WriteObject(Engine.Config.InitializeHost(StorageDriver, ConfigFrom(StoragePoolConfig), StoragePool))))
             return;
         if (!BootUnit)
             return;
@@ -87,7 +87,7 @@ public sealed class StartContainerHostCommand : ContainerPSCmdlet
             return;
         Try(() =>
         {
-            foreach (var c in Engine.Containers.StartAutostart((name, e) => WriteError(ToErrorRecord(e))))
+            foreach (var c in Engine.Autostart.Start((name, e) => WriteError(ToErrorRecord(e))))
                 WriteObject(c);
         });
     }
@@ -113,7 +113,7 @@ public sealed class StopContainerHostCommand : ContainerPSCmdlet
             return;
         Try(() =>
         {
-            foreach (var c in Engine.Containers.StopAll(TimeSpan.FromSeconds(Timeout), Force, (name, e) => WriteError(ToErrorRecord(e))))
+            foreach (var c in Engine.Autostart.StopAll(TimeSpan.FromSeconds(Timeout), Force, (name, e) => WriteError(ToErrorRecord(e))))
                 WriteObject(c);
         });
     }

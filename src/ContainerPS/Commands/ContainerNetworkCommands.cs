@@ -157,7 +157,7 @@ public sealed class ConnectContainerNetworkCommand : ContainerNetworkCmdlet
         Try(() =>
         {
             var ports = PortMapping?.Select(ToPortMapping).ToList();
-            var a = Engine.Containers.Connect(Name, Network, Interface, new AttachOptions(IPAddress, MacAddress, ports));
+            var a = Engine.ContainerNetworks.Connect(Name, Network, Interface, new AttachOptions(IPAddress, MacAddress, ports));
             if (PassThru)
                 WriteObject(a);
         });
@@ -178,7 +178,7 @@ public sealed class DisconnectContainerNetworkCommand : ContainerNetworkCmdlet
     protected override void ProcessRecord()
     {
         if (ShouldProcess(Name, $"Disconnect from network '{Network}'"))
-            Try(() => Engine.Containers.Disconnect(Name, Network));
+            Try(() => Engine.ContainerNetworks.Disconnect(Name, Network));
     }
 }
 
@@ -229,7 +229,7 @@ public sealed class TestContainerNetworkCommand : ContainerPSCmdlet
     protected override void ProcessRecord()
     {
         IReadOnlyList<NetworkCheck> checks = Array.Empty<NetworkCheck>();
-        if (!Try(() => checks = Engine.Containers.CheckNetworks(Name, Network)))
+        if (!Try(() => checks = Engine.ContainerNetworks.Check(Name, Network)))
             return;
         foreach (var c in checks)
         {

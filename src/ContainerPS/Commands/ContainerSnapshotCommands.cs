@@ -22,7 +22,7 @@ public sealed class NewContainerSnapshotCommand : ContainerSnapshotCmdlet
     protected override void ProcessRecord()
     {
         if (ShouldProcess($"{Container}/{Name}", "Create snapshot"))
-            Try(() => WriteObject(Engine.Containers.CreateSnapshot(Container, Name)));
+            Try(() => WriteObject(Engine.Snapshots.Create(Container, Name)));
     }
 }
 
@@ -42,7 +42,7 @@ public sealed class GetContainerSnapshotCommand : ContainerPSCmdlet
     protected override void ProcessRecord()
     {
         IReadOnlyList<ContainerSnapshot> snaps = Array.Empty<ContainerSnapshot>();
-        if (!Try(() => snaps = Engine.Containers.ListSnapshots(Container)))
+        if (!Try(() => snaps = Engine.Snapshots.List(Container)))
             return;
         foreach (var s in Select(snaps, s => s.Name, Name,
                      n => new ContainerPSException(Errors.SnapshotNotFound, $"Snapshot '{n}' of container '{Container}' not found.", n)))
@@ -56,7 +56,7 @@ public sealed class RestoreContainerSnapshotCommand : ContainerSnapshotCmdlet
     protected override void ProcessRecord()
     {
         if (ShouldProcess(Container, $"Replace the container's filesystem with snapshot '{Name}'"))
-            Try(() => Engine.Containers.RestoreSnapshot(Container, Name));
+            Try(() => Engine.Snapshots.Restore(Container, Name));
     }
 }
 
@@ -66,6 +66,6 @@ public sealed class RemoveContainerSnapshotCommand : ContainerSnapshotCmdlet
     protected override void ProcessRecord()
     {
         if (ShouldProcess($"{Container}/{Name}", "Remove snapshot"))
-            Try(() => Engine.Containers.RemoveSnapshot(Container, Name));
+            Try(() => Engine.Snapshots.Remove(Container, Name));
     }
 }

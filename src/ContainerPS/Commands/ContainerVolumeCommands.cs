@@ -44,7 +44,7 @@ public sealed class MountStorageVolumeCommand : ContainerVolumeCmdlet
             return;
         Try(() =>
         {
-            var d = Engine.Containers.MountVolume(Pool, Name, Container, Path, ReadOnly, DeviceName);
+            var d = Engine.VolumeMounts.Mount(Pool, Name, Container, Path, ReadOnly, DeviceName);
             if (PassThru)
                 WriteObject(d);
         });
@@ -57,7 +57,7 @@ public sealed class DismountStorageVolumeCommand : ContainerVolumeCmdlet
     protected override void ProcessRecord()
     {
         if (ShouldProcess(Container, $"Dismount storage volume {Pool}/{Name}"))
-            Try(() => Engine.Containers.DismountVolume(Pool, Name, Container));
+            Try(() => Engine.VolumeMounts.Dismount(Pool, Name, Container));
     }
 }
 
@@ -79,12 +79,12 @@ public sealed class GetContainerIdmapCommand : ContainerPSCmdlet
     {
         if (Host)
         {
-            Try(() => WriteObject(Engine.Containers.HostIdmaps(), enumerateCollection: true));
+            Try(() => WriteObject(Engine.Idmaps.HostRanges(), enumerateCollection: true));
             return;
         }
         IReadOnlyList<Idmap> all = Array.Empty<Idmap>();
         IReadOnlyList<Container> containers = Array.Empty<Container>();
-        if (!Try(() => { all = Engine.Containers.Idmaps(null); containers = Engine.Containers.List(); }))
+        if (!Try(() => { all = Engine.Idmaps.List(null); containers = Engine.Containers.List(); }))
             return;
         foreach (var c in Select(containers, c => c.Name, Name, ContainerPSException.ContainerNotFound))
             foreach (var m in all.Where(m => m.Container == c.Name))
@@ -115,7 +115,7 @@ public sealed class SetContainerCommand : ContainerPSCmdlet
                 continue;
             Try(() =>
             {
-                var c = Engine.Containers.UpdateConfig(name, ConfigFrom(Config));
+                var c = Engine.Config.Update(name, ConfigFrom(Config));
                 if (PassThru)
                     WriteObject(c);
             });

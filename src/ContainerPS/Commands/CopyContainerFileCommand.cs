@@ -56,7 +56,7 @@ public sealed class CopyContainerFileCommand : ContainerPSCmdlet
                 continue;
             Try(() =>
             {
-                var written = Engine.Containers.PushFile(ToContainer, source, Destination, Recurse, cancel.Token);
+                var written = Engine.Files.Push(ToContainer, source, Destination, Recurse, cancel.Token);
                 if (PassThru)
                     WriteObject(written, enumerateCollection: true);
             });
@@ -74,7 +74,7 @@ public sealed class CopyContainerFileCommand : ContainerPSCmdlet
                 continue;
             Try(() =>
             {
-                var written = Engine.Containers.PullFile(FromContainer, source, destination, Recurse, cancel.Token);
+                var written = Engine.Files.Pull(FromContainer, source, destination, Recurse, cancel.Token);
                 // As Copy-Item -PassThru: the provider's items (UnixMode, User, Group and PSPath filled in).
                 if (PassThru)
                     foreach (var item in written)

@@ -155,7 +155,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
     {
         Try(() =>
         {
-            session = Engine.Containers.Exec(Request(Name, UseTerminal));
+            session = Engine.Exec.Start(Request(Name, UseTerminal));
             clock = System.Diagnostics.Stopwatch.StartNew();
             // Signals sent to pwsh while the command runs reach the command too.
             foreach (var sig in new[] { PosixSignal.SIGTERM, PosixSignal.SIGHUP, (PosixSignal)10 /* SIGUSR1 */, (PosixSignal)12 /* SIGUSR2 */ })
@@ -282,7 +282,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         var job = new ContainerExecJob($"exec {container}: {string.Join(' ', Words)}", MyInvocation.Line, () =>
         {
             using var host = ContainerHost.Open();
-            return host.Containers.Exec(request);
+            return host.Exec.Start(request);
         }, Raw, jobInput.ToArray(), PassThru ? (code, duration) => Result(container, code, duration) : null);
         JobRepository.Add(job);
         WriteObject(job);
@@ -310,7 +310,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
             {
                 var name = pending.Dequeue();
                 ExecSession? s = null;
-                if (!Try(() => s = Engine.Containers.Exec(Request(name, false))))
+                if (!Try(() => s = Engine.Exec.Start(Request(name, false))))
                 {
                     worst = worst == 0 ? 255 : worst;
                     continue;

@@ -43,7 +43,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         if (!ShouldProcess(Name, $"Move container to {Destination.ComputerName}"))
             return;
         MoveResult? result = null;
-        if (!Try(() => result = new ContainerMove(Engine.Containers, this).Run(Name, new SessionMoveDestination(Destination, this, Name), Live, DataThroughSession)))
+        if (!Try(() => result = new ContainerMove(Engine.Outgoing, this).Run(Name, new SessionMoveDestination(Destination, this, Name), Live, DataThroughSession)))
             return;
         if (PassThru && result!.Moved is PSObject moved)
         {

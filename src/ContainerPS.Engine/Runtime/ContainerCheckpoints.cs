@@ -13,28 +13,34 @@ namespace ContainerPS.Engine.Runtime;
 /// a new one, configured by CNI ADD (from the createRuntime hook) with the addresses the
 /// container had, before its processes and sockets come back.
 /// </summary>
-public sealed partial class ContainerService
+public sealed class ContainerCheckpoints
 {
-    private string CheckpointsDir(ContainerRow row) => Path.Join(root, "checkpoints", row.Uuid);
+    private readonly StateStore store;
+    private readonly StorageService storage;
+    private readonly NetworkService networks;
+    private readonly ExternalTool tool;
+    private readonly IEngineLog log;
+    private readonly ContainerRecords records;
+    private readonly ContainerPaths paths;
+    private readonly ContainerLauncher launcher;
+    private readonly ContainerSnapshots snapshots;
 
-    /// <summary>
-    /// Makes the container's checkpoints directory. ROOT/checkpoints is 0700: no host user but root
-    /// reaches a CRIU image (memory pages included), though images are made readable for a restore
-    /// into a user namespace (<see cref="Criu.PrepareForRestore"/>); CRIU opens them through the
-    /// image directory's fd, so the directories above it need not be searchable.
-    /// </summary>
-    private string EnsureCheckpointsDir(ContainerRow row)
+    internal ContainerCheckpoints(StateStore store, StorageService storage, NetworkService networks, ExternalTool tool, IEngineLog log,
+        ContainerRecords records, ContainerPaths paths, ContainerLauncher launcher, ContainerSnapshots snapshots)
     {
-        VolumeLayout.MakePrivate(Path.Join(root, "checkpoints")); // 0711 before this version
-        var dir = CheckpointsDir(row);
-        Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
-        return dir;
+        this.store = store;
+        this.storage = storage;
+        this.networks = networks;
+        this.tool = tool;
+        this.log = log;
+        this.records = records;
+        this.paths = paths;
+        this.launcher = launcher;
+        this.snapshots = snapshots;
     }
-    private string StopStateDir(ContainerRow row) => Path.Join(CheckpointsDir(row), "stop");
-    private string SnapshotStateDir(ContainerRow row, string snapshot) => Path.Join(CheckpointsDir(row), "snapshot-" + snapshot);
 
     /// <summary>Test-ContainerCheckpoint: CRIU's version, `criu check`, and what this kernel allows.</summary>
-    public CheckpointSupport CheckpointSupport() => Criu.Check(tool);
+    public CheckpointSupport Support() => Criu.Check(tool);
 
     /// <summary>
     /// Dumps a running container: to <paramref name="path"/> (a new or empty directory), else into a
@@ -49,125 +55,63 @@ public sealed partial class ContainerService
             Names.Validate(snapshot, "snapshot");
         if (path is not null)
             CheckNewCheckpointPath(path);
-        using var _ = Lock(name);
-        var row = ReadyRow(name);
-        var rt = Runtime(name);
+        using var _ = records.Lock(name);
+        var row = records.ReadyRow(name);
+        var rt = paths.Runtime(name);
         if (!rt.Inspect().IsRunning)
             throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{name}' is not running.", name);
-        CheckCriu();
+        ContainerLauncher.CheckCriu();
         if (path is not null)
         {
             var owns = !Directory.Exists(path);
-            InStep(row, new Step(Step.Checkpoint, Dir: Path.GetFullPath(path), Owns: owns, LeaveRunning: leaveRunning), () => Dump(row, rt, path, leaveRunning, owns));
+            records.InStep(row, new ContainerStep(ContainerStep.Checkpoint, Dir: Path.GetFullPath(path), Owns: owns, LeaveRunning: leaveRunning), () => Dump(row, rt, path, leaveRunning, owns));
             return null;
         }
 
         snapshot ??= Enumerable.Range(0, int.MaxValue).Select(i => $"snap{i}").First(n => store.Snapshots(row.Id).All(s => s.Name != n));
         var id = store.Write(() => store.InsertSnapshot(row.Id, name, snapshot, stateful: true));
-        var dir = SnapshotStateDir(row, snapshot);
+        var dir = paths.SnapshotStateDir(row, snapshot);
         try
         {
             if (leaveRunning)
             {
                 // Frozen while both the processes and the filesystem are saved, so they match.
-                RunRunc("pause", rt.RuncId(row.Name));
+                launcher.RunRunc("pause", rt.RuncId(row.Name));
                 try
                 {
                     FaultPoints.Hit("checkpoint.snapshot.after-pause");
                     Dump(row, rt, dir, leaveRunning: true, ownsDirectory: true);
-                    storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+                    storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot));
                 }
                 finally
                 {
-                    RunRunc("resume", rt.RuncId(row.Name));
+                    launcher.RunRunc("resume", rt.RuncId(row.Name));
                 }
             }
             else
             {
                 Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
                 FaultPoints.Hit("checkpoint.snapshot.after-dump");
-                storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+                storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot));
             }
             store.Write(() => store.Release("snapshots", id));
         }
         catch
         {
-            UndoSnapshot(row, snapshot, id);
+            snapshots.UndoSnapshot(row, snapshot, id);
             throw;
         }
-        return ToSnapshot(row, SnapshotRowOf(row, snapshot));
-    }
-
-    /// <summary>Removes what a snapshot that did not finish left: its volume, its saved state, its row.</summary>
-    private void UndoSnapshot(ContainerRow row, string snapshot, long id)
-    {
-        if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snapshot)))
-            storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snapshot), anyType: true);
-        if (Directory.Exists(SnapshotStateDir(row, snapshot)))
-            Directory.Delete(SnapshotStateDir(row, snapshot), recursive: true);
-        store.Write(() => store.DeleteSnapshotRow(id));
-    }
-
-    /// <summary>
-    /// Repairs snapshots whose process died (New-ContainerSnapshot, Checkpoint-Container
-    /// -SnapshotName): the snapshot is rolled back, and a container its checkpoint left frozen is
-    /// thawed, or one the dump stopped is restored from that dump (the state it had).
-    /// </summary>
-    private void RepairSnapshots()
-    {
-        foreach (var s in store.UnfinishedSnapshots().Where(s => s.Owner is { IsAlive: false }))
-        {
-            var row = store.Containers().FirstOrDefault(c => c.Id == s.ContainerId);
-            if (row is null || row.State != RowState.Ready)
-                continue; // goes with its container's own repair
-            ContainerLock l;
-            try { l = ContainerLock.Take(root, row.Name, TimeSpan.Zero); }
-            catch (ContainerPSException) { continue; } // the container is busy: a later command repairs
-            using (l)
-            {
-                if (!store.Write(() => store.TakeOver("snapshots", s.Id, s.Owner!.Value)))
-                    continue;
-                try
-                {
-                    var deleting = s.State == RowState.Deleting;
-                    var what = s.Stateful && !deleting ? RecoverFromCheckpoint(row, s.Name) : "";
-                    UndoSnapshot(row, s.Name, s.Id);
-                    log.Warning($"Repaired an interrupted operation: {(deleting ? "finished the unfinished removal of" : "rolled back the unfinished")} {(s.Stateful ? "stateful " : "")}snapshot '{s.Name}' of container '{row.Name}'{what}.");
-                }
-                catch (Exception e) when (e is IOException or ContainerPSException)
-                {
-                    log.Warning($"Could not repair the interrupted snapshot '{s.Name}' of container '{row.Name}': {e.Message}. A later command will try again.");
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// A container whose checkpoint was cut short: thawed when it was left frozen (-LeaveRunning);
-    /// restored from the finished dump when the dump stopped it. Says what it did.
-    /// </summary>
-    private string RecoverFromCheckpoint(ContainerRow row, string snapshot)
-    {
-        var rt = Runtime(row.Name);
-        if (rt.Inspect().IsRunning)
-            return ThawIfPaused(row, rt) ? "; the container, left frozen, runs again" : "";
-        var dir = SnapshotStateDir(row, snapshot);
-        if (rt.ReadExit() is not null && Criu.DumpFinished(dir))
-        {
-            Launch(row, CheckpointImage.Open(dir));
-            return "; the container, stopped by the dump, was restored from it";
-        }
-        return "";
+        return ContainerSnapshots.ToSnapshot(row, snapshots.SnapshotRowOf(row, snapshot));
     }
 
     /// <summary>Stop-Container -Stateful: the running state is saved and used by the next Start-Container.</summary>
-    private void StopStateful(ContainerRow row, RuntimeDirectory rt)
+    internal void StopStateful(ContainerRow row, RuntimeDirectory rt)
     {
-        CheckCriu();
-        var dir = StopStateDir(row);
+        ContainerLauncher.CheckCriu();
+        var dir = paths.StopStateDir(row);
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true); // a state the last start did not use
-        InStep(row, new Step(Step.StatefulStop, Dir: dir, Owns: true), () => Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true));
+        records.InStep(row, new ContainerStep(ContainerStep.StatefulStop, Dir: dir, Owns: true), () => Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true));
     }
 
     /// <summary>
@@ -178,28 +122,28 @@ public sealed partial class ContainerService
     {
         if ((path is null) == (snapshot is null))
             throw new ContainerPSException(Errors.InvalidCheckpointTarget, "Give either a checkpoint path or a snapshot name.", name);
-        using var _ = Lock(name);
-        var row = ReadyRow(name);
-        if (Runtime(name).Inspect().IsRunning)
+        using var _ = records.Lock(name);
+        var row = records.ReadyRow(name);
+        if (paths.Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it before restoring a checkpoint.", name);
-        CheckCriu();
+        ContainerLauncher.CheckCriu();
         CheckpointImage image;
         string? staged = null;
         if (snapshot is not null)
         {
-            var snap = SnapshotRowOf(row, snapshot);
+            var snap = snapshots.SnapshotRowOf(row, snapshot);
             if (!snap.Stateful)
                 throw new ContainerPSException(Errors.SnapshotNotStateful,
                     $"Snapshot '{snapshot}' of container '{name}' holds only the filesystem: use Restore-ContainerSnapshot, then Start-Container.", snapshot);
-            image = CheckpointImage.Open(SnapshotStateDir(row, snapshot));
-            BeginStep(row, new Step(Step.Restore, Dir: image.Path));
+            image = CheckpointImage.Open(paths.SnapshotStateDir(row, snapshot));
+            records.BeginStep(row, new ContainerStep(ContainerStep.Restore, Dir: image.Path));
             try
             {
-                storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+                storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
             }
             catch
             {
-                EndStep(row);
+                records.EndStep(row);
                 throw;
             }
         }
@@ -212,52 +156,52 @@ public sealed partial class ContainerService
                     "its processes would run on another filesystem.", path);
             // A directory of the user's is restored from a private copy (hard links where it can):
             // making its images readable for the restore must not show them to the host's users.
-            staged = HostPath.IsWithin(Path.GetFullPath(image.Path), root) ? null : NewStage(row);
-            BeginStep(row, new Step(Step.Restore, Dir: staged ?? image.Path, Owns: staged is not null));
+            staged = HostPath.IsWithin(Path.GetFullPath(image.Path), paths.Root) ? null : NewStage(row);
+            records.BeginStep(row, new ContainerStep(ContainerStep.Restore, Dir: staged ?? image.Path, Owns: staged is not null));
             try
             {
                 if (staged is not null)
-                    StageCheckpoint(image.Path, staged);
+                    CheckpointStage.StageCheckpoint(image.Path, staged);
             }
             catch
             {
-                Unstage(staged!);
-                EndStep(row);
+                CheckpointStage.Unstage(staged!);
+                records.EndStep(row);
                 throw;
             }
         }
         try
         {
             FaultPoints.Hit("checkpoint.restore.before-launch");
-            Launch(row, staged is null ? image : CheckpointImage.Open(staged));
+            launcher.Launch(row, staged is null ? image : CheckpointImage.Open(staged));
             AfterRestore(row, null); // the staged copy goes below, on failure too
         }
         finally
         {
             if (staged is not null)
-                Unstage(staged);
-            EndStep(row);
+                CheckpointStage.Unstage(staged);
+            records.EndStep(row);
         }
-        return ToContainer(Row(name));
+        return records.ToContainer(records.Row(name));
     }
 
     /// <summary>After a restore: a saved stop state is older than what now runs.</summary>
-    private void AfterRestore(ContainerRow row, string? staged)
+    internal void AfterRestore(ContainerRow row, string? staged)
     {
         if (staged is not null)
-            Unstage(staged);
-        if (Directory.Exists(StopStateDir(row)))
-            Directory.Delete(StopStateDir(row), recursive: true);
+            CheckpointStage.Unstage(staged);
+        if (Directory.Exists(paths.StopStateDir(row)))
+            Directory.Delete(paths.StopStateDir(row), recursive: true);
     }
 
     /// <summary>
     /// A restore whose process died: finished from its checkpoint when the container is not running
     /// yet (the checkpoint is whole), else its private copy is removed and the container stays stopped.
     /// </summary>
-    private string RepairRestore(ContainerRow row, Step step)
+    internal string RepairRestore(ContainerRow row, ContainerStep step)
     {
         var staged = step.Owns ? step.Dir : null;
-        var rt = Runtime(row.Name);
+        var rt = paths.Runtime(row.Name);
         if (rt.Inspect().IsRunning)
         {
             AfterRestore(row, staged);
@@ -267,19 +211,19 @@ public sealed partial class ContainerService
         {
             try
             {
-                Launch(row, CheckpointImage.Open(dir));
+                launcher.Launch(row, CheckpointImage.Open(dir));
                 AfterRestore(row, staged);
                 return $"finished the unfinished restore of container '{row.Name}' from its checkpoint (it runs)";
             }
             catch (ContainerPSException e)
             {
                 if (staged is not null)
-                    Unstage(staged);
+                    CheckpointStage.Unstage(staged);
                 return $"rolled back the unfinished restore of container '{row.Name}': it could not be restored ({e.Message}); it stays stopped";
             }
         }
         if (staged is not null)
-            Unstage(staged);
+            CheckpointStage.Unstage(staged);
         return $"rolled back the unfinished restore of container '{row.Name}' (it stays stopped)";
     }
 
@@ -289,16 +233,16 @@ public sealed partial class ContainerService
     /// the container runs on (thawed if it was left frozen), or, when the processes went with the
     /// dump, is Error until Start-Container boots it afresh.
     /// </summary>
-    private string RepairDump(ContainerRow row, Step step)
+    internal string RepairDump(ContainerRow row, ContainerStep step)
     {
-        var rt = Runtime(row.Name);
+        var rt = paths.Runtime(row.Name);
         var dir = step.Dir!;
-        var what = step.Op == Step.StatefulStop ? $"stateful stop of container '{row.Name}'" : $"checkpoint of container '{row.Name}' to {dir}";
-        if (rt.Inspect().State == RuntimeStatus.Stopping)
-            WaitStopped(rt, TimeSpan.FromSeconds(15));
+        var what = step.Op == ContainerStep.StatefulStop ? $"stateful stop of container '{row.Name}'" : $"checkpoint of container '{row.Name}' to {dir}";
+        if (rt.Inspect().State == RunState.Stopping)
+            rt.WaitStopped(TimeSpan.FromSeconds(15));
         if (rt.Inspect().IsRunning)
         {
-            var thawed = ThawIfPaused(row, rt) ? "; the container, left frozen, runs again" : "; the container runs on";
+            var thawed = launcher.ThawIfPaused(row, rt) ? "; the container, left frozen, runs again" : "; the container runs on";
             if (step.LeaveRunning && Criu.DumpFinished(dir))
                 return $"finished the unfinished {what}{thawed}";
             DiscardDump(dir, step.Owns);
@@ -307,26 +251,17 @@ public sealed partial class ContainerService
         if (Criu.DumpFinished(dir))
         {
             AfterDump(row, rt);
-            return step.Op == Step.StatefulStop
+            return step.Op == ContainerStep.StatefulStop
                 ? $"finished the unfinished {what}: Start-Container restores its saved state"
                 : $"finished the unfinished {what}: it is stopped, as the checkpoint leaves it (Restore-Container -Path {dir} runs it again)";
         }
         DiscardDump(dir, step.Owns);
-        CleanupRuntime(row, rt);
+        launcher.CleanupRuntime(row, rt);
         Directory.CreateDirectory(rt.Path);
         rt.WriteExit(RuntimeDirectory.InterruptedExit);
         return $"rolled back the unfinished {what}: its dump did not finish and took the container's processes with it; the container is Error until Start-Container boots it afresh";
     }
 
-    /// <summary>Resumes a container its checkpoint left frozen (runc pause); true if it was.</summary>
-    private bool ThawIfPaused(ContainerRow row, RuntimeDirectory rt)
-    {
-        var state = tool.Execute(NativePrograms.Runc, new[] { "--root", RuncRoot, "state", rt.RuncId(row.Name) }, null, null, TimeSpan.FromSeconds(30));
-        if (state.ExitCode != 0 || !state.StandardOutput.Contains("\"paused\"", StringComparison.Ordinal))
-            return false;
-        RunRunc("resume", rt.RuncId(row.Name));
-        return true;
-    }
     /// <summary>
     /// A private copy of checkpoint directory <paramref name="path"/> below ROOT/checkpoints (0700):
     /// files hard-linked (copied across filesystems), symlinks (an incremental dump's parent) kept.
@@ -334,69 +269,29 @@ public sealed partial class ContainerService
     /// </summary>
     private string NewStage(ContainerRow row)
     {
-        var dir = EnsureCheckpointsDir(row);
+        var dir = paths.EnsureCheckpointsDir(row);
         foreach (var left in Directory.GetDirectories(dir, "restore-*")) // of a restore that was killed (the container's lock is held)
-            Unstage(left);
+            CheckpointStage.Unstage(left);
         return Path.Join(dir, "restore-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
     }
 
-    /// <summary>Fills <paramref name="stage"/> (from <see cref="NewStage"/>) with a private copy of checkpoint directory <paramref name="path"/>.</summary>
-    private static void StageCheckpoint(string path, string stage)
-    {
-        File.SetUnixFileMode(path, VolumeLayout.Mode0700);
-        void Copy(string from, string to)
-        {
-            Directory.CreateDirectory(to, VolumeLayout.Mode0700);
-            foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
-            {
-                var target = Path.Join(to, entry.Name);
-                if (entry.LinkTarget is { } link)
-                    File.CreateSymbolicLink(target, link);
-                else if (entry is DirectoryInfo)
-                    Copy(entry.FullName, target);
-                else if (!LibC.TryLink(entry.FullName, target))
-                    File.Copy(entry.FullName, target);
-            }
-        }
-        Copy(path, stage);
-    }
-
-    /// <summary>Removes a staged copy, its files (hard links of the user's) made 0600 again first.</summary>
-    private static void Unstage(string stage)
-    {
-        if (!Directory.Exists(stage))
-            return;
-        void Close(DirectoryInfo dir)
-        {
-            foreach (var entry in dir.EnumerateFileSystemInfos())
-                if (entry.LinkTarget is not null)
-                    continue;
-                else if (entry is DirectoryInfo sub)
-                    Close(sub);
-                else
-                    File.SetUnixFileMode(entry.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        Close(new DirectoryInfo(stage));
-        Directory.Delete(stage, recursive: true);
-    }
-
     /// <summary>runc checkpoint into <paramref name="dir"/>, with the record of the container's addresses next to CRIU's images.</summary>
-    private void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
+    internal void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
     {
         if (File.Exists(rt.HotMountsFile))
             throw new ContainerPSException(Errors.HotMountNotCheckpointable,
                 $"A storage volume was mounted into or dismounted from container '{row.Name}' while it runs; CRIU restores the mounts the container started with. Restart it before checkpointing.", row.Name);
         var clock = Stopwatch.StartNew();
         EndExecSessions(row, rt);
-        if (HostPath.IsWithin(dir, CheckpointsDir(row)))
-            EnsureCheckpointsDir(row);
+        if (HostPath.IsWithin(dir, paths.CheckpointsDir(row)))
+            paths.EnsureCheckpointsDir(row);
         VolumeLayout.MakePrivate(dir); // also an empty -Path directory the user made
         try
         {
             var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
                 .ToDictionary(a => a.Network, a => new InterfaceIdentity(a.Addresses, a.MacAddress));
             CheckpointImage.Write(dir, row.Name, row.Uuid, interfaces);
-            var args = new List<string>(Criu.RuncOptions) { "--root", RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
+            var args = new List<string>(Criu.RuncOptions) { "--root", paths.RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
             args.AddRange(Criu.DumpOptions);
             if (leaveRunning)
                 args.Add("--leave-running");
@@ -405,7 +300,7 @@ public sealed partial class ContainerService
             var r = tool.Execute(NativePrograms.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
             if (r.ExitCode != 0)
                 throw new ContainerPSException(Errors.CheckpointFailed,
-                    $"Container '{row.Name}' could not be checkpointed: {RuncMessage(r.StandardError)}{Criu.LogErrors(dir, "dump.log")}", row.Name);
+                    $"Container '{row.Name}' could not be checkpointed: {ContainerLauncher.RuncMessage(r.StandardError)}{Criu.LogErrors(dir, "dump.log")}", row.Name);
         }
         catch
         {
@@ -426,10 +321,10 @@ public sealed partial class ContainerService
     /// </summary>
     private void AfterDump(ContainerRow row, RuntimeDirectory rt)
     {
-        if (!WaitStopped(rt, TimeSpan.FromSeconds(15)))
-            CleanupRuntime(row, rt);
+        if (!rt.WaitStopped(TimeSpan.FromSeconds(15)))
+            launcher.CleanupRuntime(row, rt);
         rt.WriteExit(RuntimeDirectory.CheckpointedExit);
-        ReleaseNetwork(row);
+        launcher.ReleaseNetwork(row);
     }
 
     /// <summary>Removes a dump that did not finish: the directory when the checkpoint made it, else what is in it.</summary>
@@ -492,26 +387,5 @@ public sealed partial class ContainerService
             throw new ContainerPSException(Errors.CheckpointPathNotEmpty, $"'{path}' exists and is not an empty directory.", path);
         if (!Directory.Exists(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(path))))
             throw new ContainerPSException(Errors.CheckpointPathNotFound, $"The parent directory of '{path}' does not exist.", path);
-    }
-
-    private void CheckCriu()
-    {
-        if (Criu.Path is null)
-            throw new ContainerPSException(Errors.CriuMissing,
-                "CRIU is not installed: run 'build.ps1 -Task Bootstrap' (Debian 13's criu package; on Debian 12 it builds CRIU 4 from Debian's source), then Test-ContainerCheckpoint.", "criu");
-    }
-
-    private void RunRunc(string command, string name)
-    {
-        var r = tool.Execute(NativePrograms.Runc, new[] { "--root", RuncRoot, command, name }, null, null, TimeSpan.FromSeconds(30));
-        if (r.ExitCode != 0)
-            throw new ContainerPSException(Errors.RuncFailed, $"runc {command} {name}: {RuncMessage(r.StandardError)}", name);
-    }
-
-    /// <summary>runc's msg="..." of its last error line, else its whole stderr.</summary>
-    private static string RuncMessage(string stderr)
-    {
-        var m = System.Text.RegularExpressions.Regex.Matches(stderr, "msg=\"((?:[^\"\\\\]|\\\\.)*)\"");
-        return m.Count > 0 ? System.Text.RegularExpressions.Regex.Unescape(m[^1].Groups[1].Value).Trim() : stderr.Trim();
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.State;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 
@@ -10,13 +9,27 @@ namespace ContainerPS.Engine.Runtime;
 /// isolated or at security.idmap.base, with raw.idmap entries), changed by Set-Container and taking
 /// effect at the next start; the map a container runs with is kept in volatile.idmap.current.
 /// </summary>
-public sealed partial class ContainerService
+public sealed class ContainerIdmaps
 {
+    private readonly StateStore store;
+    private readonly ContainerPaths paths;
+
+    internal ContainerIdmaps(StateStore store, ContainerPaths paths) => (this.store, this.paths) = (store, paths);
+
     public const string IdmapCurrentKey = "volatile.idmap.current";
-    private static readonly string[] IdmapKeys = { "security.idmap.isolated", "security.idmap.size", "security.idmap.base", "raw.idmap", UnsafeIdmapKey };
+
+    internal static readonly string[] IdmapKeys = { "security.idmap.isolated", "security.idmap.size", "security.idmap.base", "raw.idmap", UnsafeIdmapKey };
 
     /// <summary>The opt-in that lets raw.idmap map host ids root was not delegated (the container is then root-equivalent).</summary>
     public const string UnsafeIdmapKey = "security.idmap.unsafe";
+
+    private readonly Lazy<(long Start, long Count)> uids = new(() => SubIds.Root("/etc/subuid"));
+
+    private readonly Lazy<(long Start, long Count)> gids = new(() => SubIds.Root("/etc/subgid"));
+
+    private (long Start, long Count) Uids => uids.Value;
+
+    private (long Start, long Count) Gids => gids.Value;
 
     /// <summary>The raw.idmap host ids of <paramref name="cfg"/> that /etc/subuid and /etc/subgid do not delegate to root.</summary>
     private static IReadOnlyList<string> UndelegatedIds(IReadOnlyDictionary<string, string> cfg) =>
@@ -29,7 +42,7 @@ public sealed partial class ContainerService
     /// with security.idmap.unsafe (LXD requires root:ID:COUNT lines in /etc/subuid and /etc/subgid).
     /// Returns the undelegated ids an opted-in container maps (empty when there are none).
     /// </summary>
-    private static IReadOnlyList<string> CheckDelegated(IReadOnlyDictionary<string, string> cfg, string container)
+    internal static IReadOnlyList<string> CheckDelegated(IReadOnlyDictionary<string, string> cfg, string container)
     {
         var outside = UndelegatedIds(cfg);
         if (outside.Count == 0 || cfg.GetValueOrDefault(UnsafeIdmapKey) == "true")
@@ -41,11 +54,8 @@ public sealed partial class ContainerService
     }
 
     /// <summary>True when the container maps host ids that were not delegated (security.idmap.unsafe): it is root-equivalent.</summary>
-    private static bool HasUnsafeMap(ContainerRow row) =>
+    internal static bool HasUnsafeMap(ContainerRow row) =>
         !row.Privileged && row.Config.GetValueOrDefault(UnsafeIdmapKey) == "true" && UndelegatedIds(row.Config).Count > 0;
-
-    private static string? IdValue(string v) =>
-        long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n < uint.MaxValue ? null : $"'{v}' is not a host id";
 
     /// <summary>
     /// The base allocation a container with config <paramref name="cfg"/> gets: security.idmap.base if
@@ -53,7 +63,7 @@ public sealed partial class ContainerService
     /// still fits), else the shared map. <paramref name="self"/> is left out of the ranges taken.
     /// Throws InvalidIdmap when raw.idmap does not fit the allocation (host ids mapped twice).
     /// </summary>
-    private (long Base, long Size) AllocateBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep, string container)
+    internal (long Base, long Size) AllocateBase(IReadOnlyDictionary<string, string> cfg, long? self, (long Base, long Size)? keep, string container)
     {
         var alloc = ChooseBase(cfg, self, keep);
         _ = new IdMapping(alloc.Base, Gids.Start + (alloc.Base - Uids.Start), alloc.Size, cfg.GetValueOrDefault("raw.idmap"));
@@ -96,13 +106,13 @@ public sealed partial class ContainerService
         }
     }
 
-    private IdMapping SharedMap() => IdmapAllocator.Shared(Uids, Gids);
+    internal IdMapping SharedMap() => IdmapAllocator.Shared(Uids, Gids);
 
-    private IdMapping AllocateIsolated(long size) =>
+    internal IdMapping AllocateIsolated(long size) =>
         IdmapAllocator.Isolated(Uids, Gids, size, TakenRanges(null));
 
     /// <summary>The map the container's next start uses (null: privileged).</summary>
-    private IdMapping? MapOf(ContainerRow row)
+    internal IdMapping? MapOf(ContainerRow row)
     {
         if (row.Privileged || row.IdmapBase is null)
             return null;
@@ -111,49 +121,17 @@ public sealed partial class ContainerService
     }
 
     /// <summary>The map the container runs with, or ran with last (null: never started, or privileged).</summary>
-    private static IdMapping? CurrentMap(ContainerRow row) =>
+    internal static IdMapping? CurrentMap(ContainerRow row) =>
         row.Config.TryGetValue(IdmapCurrentKey, out var v) && v.Length > 0 ? IdMapping.Deserialize(v) : null;
 
     /// <summary>The map of a container as it is now: the current one while it runs, else the next one.</summary>
-    private IdMapping? EffectiveMap(ContainerRow row) =>
-        Runtime(row.Name).Inspect().IsRunning ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
-
-    /// <summary>Set-Container: changes config keys. Id map keys take effect at the next start (a new allocation is made now).</summary>
-    public Container UpdateConfig(string name, IReadOnlyDictionary<string, string?> changes)
-    {
-        using var _ = Lock(name);
-        var row = ReadyRow(name);
-        CheckConfig(changes, creating: false);
-        var cfg = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal);
-        foreach (var (k, v) in changes)
-        {
-            if (v is null)
-                cfg.Remove(k);
-            else
-                cfg[k] = v;
-        }
-        var idmapChanged = changes.Keys.Any(k => IdmapKeys.Contains(k));
-        if (idmapChanged && row.Privileged)
-            throw new ContainerPSException(Errors.InvalidIdmap, $"Container '{name}' is privileged: it has no id map to change.", name);
-        FaultPoints.Hit("container.config.before-write"); // one transaction: a kill anywhere leaves the old config whole
-        store.Write(() =>
-        {
-            if (idmapChanged)
-            {
-                var (b, size) = AllocateBase(cfg, row.Id, row.IdmapBase is long ob ? (ob, row.IdmapSize ?? IdmapAllocator.DefaultSize) : null, name);
-                store.UpdateContainerIdmap(row.Id, cfg.GetValueOrDefault("security.idmap.isolated") == "true", b, size);
-            }
-            store.UpdateContainerConfig(row.Id, cfg);
-        });
-        if (idmapChanged && Runtime(name).Inspect().IsRunning)
-            log.Warning($"Container '{name}' runs with its old id map; the new one takes effect when it restarts.");
-        return Get(name);
-    }
+    internal IdMapping? EffectiveMap(ContainerRow row) =>
+        paths.Runtime(row.Name).Inspect().IsRunning ? CurrentMap(row) ?? MapOf(row) : MapOf(row);
 
     /// <summary>Get-ContainerIdmap: the ranges of each container's current and next map.</summary>
-    public IReadOnlyList<ContainerPS.Idmap> Idmaps(string? name)
+    public IReadOnlyList<ContainerPS.Idmap> List(string? name)
     {
-        var rows = name is null ? store.Containers() : new List<ContainerRow> { Row(Names.Validate(name, "container")) };
+        var rows = name is null ? store.Containers() : new List<ContainerRow> { store.Container(Names.Validate(name, "container")) ?? throw ContainerPSException.ContainerNotFound(name) };
         var result = new List<ContainerPS.Idmap>();
         foreach (var row in rows.Where(r => !r.Privileged))
         {
@@ -189,7 +167,7 @@ public sealed partial class ContainerService
     }
 
     /// <summary>Get-ContainerIdmap -Host: root's subordinate ranges and who uses which part.</summary>
-    public IReadOnlyList<HostIdmap> HostIdmaps()
+    public IReadOnlyList<HostIdmap> HostRanges()
     {
         var result = new List<HostIdmap>();
         var rows = store.Containers().Where(r => !r.Privileged).ToList();

@@ -3,13 +3,22 @@ using ContainerPS.Engine.Storage;
 namespace ContainerPS.Engine.Runtime;
 
 /// <summary>Copy-ContainerFile: files pushed into and pulled from a container's root filesystem (see <see cref="ContainerFiles"/>).</summary>
-public sealed partial class ContainerService
+public sealed class ContainerFileCopy
 {
+    private readonly StorageService storage;
+    private readonly IEngineLog log;
+    private readonly ContainerRecords records;
+    private readonly ContainerIdmaps idmaps;
+    private readonly VolumePresenter presenter;
+
+    internal ContainerFileCopy(StorageService storage, IEngineLog log, ContainerRecords records, ContainerIdmaps idmaps, VolumePresenter presenter) =>
+        (this.storage, this.log, this.records, this.idmaps, this.presenter) = (storage, log, records, idmaps, presenter);
+
     /// <summary>
     /// Copies the host's <paramref name="localPath"/> (absolute; a directory with <paramref name="recurse"/>)
     /// to <paramref name="destination"/> in container <paramref name="name"/>, running or stopped. Returns what was written.
     /// </summary>
-    public IReadOnlyList<ContainerFile> PushFile(string name, string localPath, string destination, bool recurse, CancellationToken cancel = default) =>
+    public IReadOnlyList<ContainerFile> Push(string name, string localPath, string destination, bool recurse, CancellationToken cancel = default) =>
         WithFiles(name, cancel, files => files.Push(localPath, destination, recurse))
             .Select(w => new ContainerFile
             {
@@ -21,7 +30,7 @@ public sealed partial class ContainerService
     /// <paramref name="localDestination"/> (absolute). The copies are owned by the ids the container sees.
     /// Returns the host paths written.
     /// </summary>
-    public IReadOnlyList<FileSystemInfo> PullFile(string name, string containerPath, string localDestination, bool recurse, CancellationToken cancel = default) =>
+    public IReadOnlyList<FileSystemInfo> Pull(string name, string containerPath, string localDestination, bool recurse, CancellationToken cancel = default) =>
         WithFiles(name, cancel, files => files.Pull(containerPath, localDestination, recurse))
             .Select(w => w.Type == "Directory" ? (FileSystemInfo)new DirectoryInfo(w.Path) : new FileInfo(w.Path)).ToList();
 
@@ -37,11 +46,11 @@ public sealed partial class ContainerService
         // root of their own gets a clear error instead of EPERM half-way through a copy.
         if (!Environment.IsPrivilegedProcess)
             throw new ContainerPSException(Errors.RootRequired, "Copy-ContainerFile must run as root (as every ContainerPS command).", name);
-        using var _ = Lock(name);
-        var row = ReadyRow(name);
+        using var _ = records.Lock(name);
+        var row = records.ReadyRow(name);
         var (_, path, cfg) = storage.VolumeState(row.Pool, VolumeTypes.Container, name);
-        cfg = FinishInterruptedShift(row.Pool, VolumeTypes.Container, name, path, cfg);
-        using var files = new ContainerFiles(name, path, LastMap(cfg), row.Privileged ? null : EffectiveMap(row), log, cancel);
+        cfg = presenter.FinishInterruptedShift(row.Pool, VolumeTypes.Container, name, path, cfg);
+        using var files = new ContainerFiles(name, path, VolumePresenter.LastMap(cfg), row.Privileged ? null : idmaps.EffectiveMap(row), log, cancel);
         return copy(files);
     }
 }

@@ -1,0 +1,54 @@
+using ContainerPS.Engine.Storage;
+using ContainerPS.Engine.Platform;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// Private copies of a user's checkpoint directory, made below ROOT/checkpoints (0700) for a
+/// restore: making the images readable for a restore into a user namespace must not show them to
+/// the host's users.
+/// </summary>
+internal static class CheckpointStage
+{
+
+
+    /// <summary>Fills <paramref name="stage"/> (from <see cref="NewStage"/>) with a private copy of checkpoint directory <paramref name="path"/>.</summary>
+    internal static void StageCheckpoint(string path, string stage)
+    {
+        File.SetUnixFileMode(path, VolumeLayout.Mode0700);
+        void Copy(string from, string to)
+        {
+            Directory.CreateDirectory(to, VolumeLayout.Mode0700);
+            foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+            {
+                var target = Path.Join(to, entry.Name);
+                if (entry.LinkTarget is { } link)
+                    File.CreateSymbolicLink(target, link);
+                else if (entry is DirectoryInfo)
+                    Copy(entry.FullName, target);
+                else if (!LibC.TryLink(entry.FullName, target))
+                    File.Copy(entry.FullName, target);
+            }
+        }
+        Copy(path, stage);
+    }
+
+    /// <summary>Removes a staged copy, its files (hard links of the user's) made 0600 again first.</summary>
+    internal static void Unstage(string stage)
+    {
+        if (!Directory.Exists(stage))
+            return;
+        void Close(DirectoryInfo dir)
+        {
+            foreach (var entry in dir.EnumerateFileSystemInfos())
+                if (entry.LinkTarget is not null)
+                    continue;
+                else if (entry is DirectoryInfo sub)
+                    Close(sub);
+                else
+                    File.SetUnixFileMode(entry.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        Close(new DirectoryInfo(stage));
+        Directory.Delete(stage, recursive: true);
+    }
+}

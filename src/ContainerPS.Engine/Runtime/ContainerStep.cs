@@ -1,0 +1,12 @@
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// What a recorded step of a change on a Ready container holds (see <see cref="ContainerRecords"/>):
+/// its kind and what its repair needs. Stored as JSON in the container's op_arg.
+/// </summary>
+internal sealed record ContainerStep(string Op, string? Dir = null, bool Owns = false, bool LeaveRunning = false,
+    string? Name = null, long VolumeId = 0, string? Target = null, string? Phase = null)
+{
+    public const string Checkpoint = "checkpoint", StatefulStop = "stateful-stop", Restore = "restore", Mount = "mount",
+        Dismount = "dismount", Connect = "connect", Disconnect = "disconnect", MoveOut = "move-out", Incoming = "incoming";
+}

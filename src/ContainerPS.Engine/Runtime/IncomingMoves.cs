@@ -1,0 +1,265 @@
+using System.Text.Json;
+using ContainerPS.Engine.Idmap;
+using ContainerPS.Engine.Migration;
+using ContainerPS.Engine.Network;
+using ContainerPS.Engine.State;
+using ContainerPS.Engine.Storage;
+using ContainerPS.Engine.Platform;
+
+namespace ContainerPS.Engine.Runtime;
+
+/// <summary>
+/// The destination of Move-Container: the container is created (Creating) from the source's plan,
+/// its archives are collected and unpacked, it is restored frozen, and it is kept (thawed) only when
+/// the source commits; until then a failure or a kill drops it here and the source keeps it.
+/// </summary>
+public sealed class IncomingMoves
+{
+    private readonly StateStore store;
+    private readonly StorageService storage;
+    private readonly NetworkService networks;
+    private readonly ExternalTool tool;
+    private readonly IEngineLog log;
+    private readonly ContainerRecords records;
+    private readonly ContainerPaths paths;
+    private readonly ContainerIdmaps idmaps;
+    private readonly ContainerConfig config;
+    private readonly ContainerLauncher launcher;
+    private readonly ContainerService containers;
+
+    internal IncomingMoves(StateStore store, StorageService storage, NetworkService networks, ExternalTool tool, IEngineLog log, ContainerRecords records,
+        ContainerPaths paths, ContainerIdmaps idmaps, ContainerConfig config, ContainerLauncher launcher, ContainerService containers)
+    {
+        this.store = store;
+        this.storage = storage;
+        this.networks = networks;
+        this.tool = tool;
+        this.log = log;
+        this.records = records;
+        this.paths = paths;
+        this.idmaps = idmaps;
+        this.config = config;
+        this.launcher = launcher;
+        this.containers = containers;
+    }
+
+    public const string ArchiveRootfs = "rootfs", ArchiveState = "state";
+
+    /// <summary>The volume stream (btrfs, zfs) the default pool of this host, where moved containers land, receives; null: tar only.</summary>
+    public string? IncomingFormat() => storage.StreamFormat(config.DefaultPool());
+
+    private string IncomingDir(string token)
+    {
+        if (token.Length != 32 || !token.All(char.IsAsciiHexDigitLower))
+            throw new ContainerPSException(Errors.InvalidMigrationToken, "Not a migration token.", token);
+        return Path.Join(paths.Root, "incoming", token);
+    }
+
+    /// <summary>Creates the incoming container (state Creating) after checking that this host can take it.</summary>
+    public string BeginIncoming(MigrationPlan plan)
+    {
+        Names.Validate(plan.Name, "container");
+        if (store.Container(plan.Name) is not null)
+            throw new ContainerPSException(Errors.ContainerExists, $"Container '{plan.Name}' already exists on the destination.", plan.Name);
+        foreach (var n in plan.Networks)
+            networks.Row(n.Network);
+        IdMapping? map = null;
+        if (!plan.Privileged)
+        {
+            ContainerIdmaps.CheckDelegated(plan.Config, plan.Name); // this host's /etc/subuid decides
+            map = plan.Isolated ? idmaps.AllocateIsolated(plan.IdmapSize ?? IdmapAllocator.DefaultSize) : idmaps.SharedMap();
+            if (plan.Running && (map.UidBase != plan.IdmapBase || map.Size != plan.IdmapSize))
+                throw new ContainerPSException(Errors.IdmapMismatch,
+                    $"Container '{plan.Name}' runs with the id map 0 {plan.IdmapBase} {plan.IdmapSize}; this host would give it 0 {map.UidBase} {map.Size}. " +
+                    "CRIU restores a user namespace as it was dumped: stop the container to move it, or give both hosts the same subordinate ids.", plan.Name);
+        }
+        var pool = config.DefaultPool();
+        var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
+        if (plan.RootfsFormat is { } format && storage.StreamFormat(pool) != format)
+            throw new ContainerPSException(Errors.MigrationFormatNotSupported,
+                $"The filesystem of '{plan.Name}' comes as a {format} stream, which pool '{pool}' ({poolRow.Driver}) cannot receive.", plan.Name);
+        var token = Guid.NewGuid().ToString("n");
+        var dir = IncomingDir(token);
+        // The row first, naming the token (op_arg): an incoming directory no row names is a leftover the repair removes.
+        var id = store.Write(() =>
+        {
+            var id = store.InsertContainer(plan.Name, plan.Image, poolRow.Id, plan.Privileged, plan.Isolated, map?.UidBase, map?.Size,
+                plan.Config.ToDictionary(kv => kv.Key, kv => kv.Value));
+            store.UpdateStep(id, token);
+            return id;
+        });
+        try
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var row = store.Container(plan.Name)!;
+            foreach (var n in plan.Networks)
+                networks.AddMembership(row, n.Network, n.Interface, AttachOptions.None);
+            File.WriteAllText(Path.Join(dir, "plan.json"), plan.ToJson());
+        }
+        catch
+        {
+            containers.UndoCreate(id, pool, plan.Name);
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+        log.Verbose($"incoming {plan.Name}: token {token}");
+        return token;
+    }
+
+    /// <summary>Where an incoming archive (part: rootfs or state) is collected.</summary>
+    public string IncomingArchivePath(string token, string part)
+    {
+        if (part is not (ArchiveRootfs or ArchiveState))
+            throw new ContainerPSException(Errors.InvalidArchivePart, $"Unknown archive '{Names.Printable(part)}'.", part);
+        var dir = IncomingDir(token);
+        if (!Directory.Exists(dir))
+            throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
+        return Path.Join(dir, part + ".tar");
+    }
+
+    public void AppendIncoming(string token, string part, byte[] data)
+    {
+        using var f = new FileStream(IncomingArchivePath(token, part), FileMode.Append, FileAccess.Write);
+        f.Write(data);
+    }
+
+    /// <summary>Unpacks the archives and restores (or just creates, for a stopped container) the incoming container.</summary>
+    public Container CompleteIncoming(string token)
+    {
+        var dir = IncomingDir(token);
+        var (plan, found) = Incoming(token) ?? throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
+        var row = found ?? throw new ContainerPSException(Errors.MigrationNotFound, $"The incoming container '{plan.Name}' is gone.", plan.Name);
+        try
+        {
+            // The files come with the owners they had on the source's storage, and so does the record of their map.
+            var stored = plan.RootfsIdmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
+            var rootfs = Path.Join(dir, ArchiveRootfs + ".tar");
+            if (plan.RootfsFormat is not null)
+                storage.ReceiveInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, Received(rootfs));
+            else
+                storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, path => Untar(rootfs, path));
+            // A filesystem that arrives brings no device nodes onto this host, as an image does not.
+            if (new Images.ImageFiles(tool).RemoveDeviceNodes(storage.VolumePath(row.Pool, VolumeTypes.Container, row.Name)) is { Count: > 0 } nodes)
+                log.Warning($"Container '{row.Name}': skipped {nodes.Count} device node(s) of the moved filesystem ({Images.ImageFiles.NameList(nodes)}).");
+            string? state = null;
+            if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))
+            {
+                state = Path.Join(paths.EnsureCheckpointsDir(row), "move");
+                Directory.CreateDirectory(state);
+                Untar(Path.Join(dir, ArchiveState + ".tar"), state);
+            }
+            // Ready, with the arrival recorded until the source commits it (CommitIncoming): a destination
+            // killed before that, or whose source never commits, drops the container at its next command.
+            store.Write(() =>
+            {
+                store.Release("containers", row.Id);
+                store.BeginStep(row.Id, JsonSerializer.Serialize(new ContainerStep(ContainerStep.Incoming, Dir: token)));
+            });
+            if (state is not null)
+            {
+                try
+                {
+                    // The source container's checkpoint, into this copy of it (same filesystem, another uuid).
+                    using var _ = ContainerLock.Take(paths.Root, row.Name, ContainerRecords.LockWait);
+                    ContainerLauncher.CheckCriu();
+                    launcher.Launch(row, CheckpointImage.Open(state));
+                    // Frozen until the commit: a source that resumes its own copy (it never heard back) never runs beside this one.
+                    launcher.RunRunc("pause", paths.Runtime(row.Name).RuncId(row.Name));
+                }
+                finally
+                {
+                    Directory.Delete(state, recursive: true);
+                }
+            }
+            FaultPoints.Hit("move.target.after-restore");
+        }
+        catch
+        {
+            AbortIncoming(token);
+            throw;
+        }
+        return containers.Get(plan.Name);
+    }
+
+    /// <summary>
+    /// The source's word that the move is done (it has stopped its copy for good): the arrived
+    /// container is thawed and kept. Until this, the arrival can be rolled back.
+    /// </summary>
+    public Container CommitIncoming(string token)
+    {
+        var dir = IncomingDir(token);
+        var row = Incoming(token) is (_, { } r) && ContainerRecords.StepOf(r) is { Op: ContainerStep.Incoming } s && s.Dir == token ? r : null;
+        if (row is null)
+            throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} waits for its commit on this host.", token);
+        using (records.Lock(row.Name))
+        {
+            FaultPoints.Hit("move.target.commit");
+            var rt = paths.Runtime(row.Name);
+            if (rt.Inspect().IsRunning)
+                launcher.ThawIfPaused(row, rt);
+            records.EndStep(row);
+        }
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+        return containers.Get(row.Name);
+    }
+
+    /// <summary>A destination killed after the container arrived, or whose source never committed it: the container is dropped here (the source keeps it).</summary>
+    internal string RepairIncoming(ContainerRow row, ContainerStep step)
+    {
+        containers.RemoveHeld(row, force: true);
+        if (step.Dir is { } token && Directory.Exists(IncomingDir(token)))
+            Directory.Delete(IncomingDir(token), recursive: true);
+        return $"rolled back the unfinished arrival of container '{row.Name}' moved from another host (the source keeps it)";
+    }
+
+    /// <summary>Removes incoming directories that no container row names any more (their move was undone or repaired).</summary>
+    internal void RemoveLeftIncoming()
+    {
+        var dir = Path.Join(paths.Root, "incoming");
+        if (!Directory.Exists(dir))
+            return;
+        var named = store.Containers().Select(c => c.OpArg).OfType<string>().ToList();
+        foreach (var left in Directory.GetDirectories(dir))
+        {
+            var token = Path.GetFileName(left);
+            if (named.Any(a => a.Contains(token, StringComparison.Ordinal)))
+                continue;
+            try { Directory.Delete(left, recursive: true); }
+            catch (DirectoryNotFoundException) { } // removed meanwhile by its own move
+        }
+    }
+
+    /// <summary>An incoming migration's plan (ROOT/incoming/TOKEN/plan.json) and the row of its container (null when gone); null when there is no such migration.</summary>
+    private (MigrationPlan Plan, ContainerRow? Row)? Incoming(string token)
+    {
+        var planFile = Path.Join(IncomingDir(token), "plan.json");
+        if (!File.Exists(planFile))
+            return null;
+        var plan = MigrationPlan.FromJson(File.ReadAllText(planFile));
+        return (plan, store.Container(plan.Name));
+    }
+
+    /// <summary>Drops an incoming migration: the container (in whatever state) and what was received.</summary>
+    public void AbortIncoming(string token)
+    {
+        var dir = IncomingDir(token);
+        if (Incoming(token) is (_, { } row))
+        {
+            if (row.State == RowState.Ready)
+                containers.Remove(row.Name, force: true);
+            else
+                containers.UndoCreate(row.Id, row.Pool, row.Name);
+        }
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+    }
+
+    private void Untar(string archive, string into) =>
+        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-xpf", Received(archive), "-C", into });
+
+    /// <summary>The path of an archive that arrived; ArchiveMissing when nothing was received for it.</summary>
+    private static string Received(string archive) =>
+        File.Exists(archive) ? archive
+            : throw new ContainerPSException(Errors.ArchiveMissing, $"Nothing was received for {Path.GetFileName(archive)}.", archive);
+}
