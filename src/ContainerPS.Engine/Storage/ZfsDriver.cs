@@ -13,6 +13,7 @@ namespace ContainerPS.Engine.Storage;
 /// still depend on (an image, say) is kept unmounted (containerps:deleted=true) and destroyed with
 /// its last clone.
 /// Works with zfs-fuse (pool version 23: no zvols, no .zfs directory), whose daemon must run.
+/// The zfs and zpool commands are run by <see cref="ZfsTools"/>.
 /// </summary>
 public sealed class ZfsDriver : IStorageDriver
 {
@@ -27,8 +28,13 @@ public sealed class ZfsDriver : IStorageDriver
     private static readonly Regex DatasetName = new(@"^[A-Za-z][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)*\z", RegexOptions.CultureInvariant);
 
     private readonly ExternalTool tool;
+    private readonly ZfsTools zfs;
 
-    public ZfsDriver(ExternalTool tool) => this.tool = tool;
+    public ZfsDriver(ExternalTool tool)
+    {
+        this.tool = tool;
+        zfs = new ZfsTools(tool);
+    }
 
     public string Name => "zfs";
 
@@ -47,31 +53,6 @@ public sealed class ZfsDriver : IStorageDriver
 
     private static string? PoolName(string v) => DatasetName.IsMatch(v) ? null : $"'{v}' is not a zpool or dataset name";
 
-    // ------------------------------------------------------------------ the zfs tools
-
-    /// <summary>Runs zfs or zpool; a missing zfs-fuse daemon becomes ZfsNotRunning, other failures ToolFailed.</summary>
-    private string Zfs(string program, params string[] args)
-    {
-        var r = tool.Execute(program, args, null, null);
-        // zfs-fuse answers "busy" for a while after a dataset was last used or unmounted: retry.
-        for (var i = 0; i < 100 && r.ExitCode != 0 && r.StandardError.Contains("busy", StringComparison.Ordinal); i++)
-        {
-            Thread.Sleep(200);
-            r = tool.Execute(program, args, null, null);
-        }
-        if (r.ExitCode == 0)
-            return r.StandardOutput;
-        var err = (r.StandardError + r.StandardOutput).Trim();
-        if (err.Contains("zfs-fuse daemon", StringComparison.Ordinal) || err.Contains("connect:", StringComparison.Ordinal))
-            throw new ContainerPSException(Errors.ZfsNotRunning,
-                "The zfs daemon is not running: start zfs-fuse (zfs-fuse --pidfile /run/zfs-fuse.pid) or load the zfs module.", program);
-        throw new ContainerPSException(Errors.ToolFailed, $"'{program} {string.Join(' ', args)}' failed with exit code {r.ExitCode}: {err}", program);
-    }
-
-    private bool Exists(string dataset) => tool.Execute("zfs", new[] { "list", "-H", "-o", "name", "-t", "all", dataset }, null, null).ExitCode == 0;
-
-    private string Get(string dataset, string property) => Zfs("zfs", "get", "-H", "-p", "-o", "value", property, dataset).Trim();
-
     // ------------------------------------------------------------------ pools
 
     private static string Dataset(PoolContext pool) => pool.Config.GetValueOrDefault(PoolNameKey) ?? pool.Name;
@@ -88,9 +69,9 @@ public sealed class ZfsDriver : IStorageDriver
         if (!DatasetName.IsMatch(source))
             throw new ContainerPSException(Errors.InvalidSource,
                 $"Invalid source '{Names.Printable(source)}' for a zfs pool: give an existing zpool or dataset (tank, tank/containerps) or a block device.", source);
-        if (!Exists(source))
+        if (!zfs.Exists(source))
             throw new ContainerPSException(Errors.InvalidSource, $"Invalid source '{source}' for a zfs pool: no such zpool or dataset.", source);
-        if (Zfs("zfs", "list", "-H", "-o", "name", "-r", "-d", "1", source).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 1)
+        if (zfs.Run("zfs", "list", "-H", "-o", "name", "-r", "-d", "1", source).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length > 1)
             throw new ContainerPSException(Errors.SourceNotEmpty, $"Dataset '{source}' has datasets below it; give an empty one.", source);
         return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [PoolNameKey] = source });
     }
@@ -102,18 +83,18 @@ public sealed class ZfsDriver : IStorageDriver
         {
             if (ds.Contains('/'))
                 throw new ContainerPSException(Errors.InvalidConfigValue, $"zfs.pool_name '{ds}' names a dataset; a new zpool needs a plain name.", ds);
-            if (Exists(ds))
+            if (zfs.Exists(ds))
                 throw new ContainerPSException(Errors.SourceInUse, $"A zpool named '{ds}' exists already; set zfs.pool_name or give -Source {ds}.", ds);
             if (!PoolDevices.IsDevicePath(device))
                 PoolDevices.CreateLoopImage(device, pool.Config);
-            Zfs("zpool", "create", "-o", "cachefile=none", "-m", "none", ds, device);
-            Zfs("zfs", "set", $"{OwnerProperty}={pool.Name}", ds);
+            zfs.Run("zpool", "create", "-o", "cachefile=none", "-m", "none", ds, device);
+            zfs.Run("zfs", "set", $"{OwnerProperty}={pool.Name}", ds);
         }
         Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
         VolumeLayout.CreateTypeDirs(pool.Source);
         foreach (var child in new[] { VolumeTypes.Custom, VolumeTypes.Container, VolumeTypes.Image }.Select(VolumeLayout.TypeDir))
-            if (!Exists($"{ds}/{child}"))
-                Zfs("zfs", "create", "-o", "mountpoint=none", $"{ds}/{child}");
+            if (!zfs.Exists($"{ds}/{child}"))
+                zfs.Run("zfs", "create", "-o", "mountpoint=none", $"{ds}/{child}");
     }
 
     /// <summary>Pool datasets seen present (a driver lives for one command): checked with zfs list once, not on every volume operation.</summary>
@@ -125,8 +106,8 @@ public sealed class ZfsDriver : IStorageDriver
         var ds = Dataset(pool);
         if (ready.Contains(ds))
             return ds;
-        if (!Exists(ds) && pool.Config.TryGetValue(DeviceKey, out var device))
-            Zfs("zpool", "import", "-o", "cachefile=none", "-d", PoolDevices.IsDevicePath(device) ? "/dev" : Path.GetDirectoryName(device)!, ds);
+        if (!zfs.Exists(ds) && pool.Config.TryGetValue(DeviceKey, out var device))
+            zfs.Run("zpool", "import", "-o", "cachefile=none", "-d", PoolDevices.IsDevicePath(device) ? "/dev" : Path.GetDirectoryName(device)!, ds);
         ready.Add(ds);
         return ds;
     }
@@ -139,16 +120,16 @@ public sealed class ZfsDriver : IStorageDriver
     public void DeletePool(PoolContext pool)
     {
         var ds = Dataset(pool);
-        if (Exists(ds) || (pool.Config.ContainsKey(DeviceKey) && TryImport(pool)))
+        if (zfs.Exists(ds) || (pool.Config.ContainsKey(DeviceKey) && TryImport(pool)))
         {
-            if (pool.Config.ContainsKey(DeviceKey) && Get(ds, OwnerProperty) == pool.Name)
+            if (pool.Config.ContainsKey(DeviceKey) && zfs.Get(ds, OwnerProperty) == pool.Name)
             {
-                Zfs("zpool", "destroy", "-f", ds);
+                zfs.Run("zpool", "destroy", "-f", ds);
                 ready.Remove(ds);
             }
             else if (!pool.Config.ContainsKey(DeviceKey))
-                foreach (var child in Zfs("zfs", "list", "-H", "-o", "name", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
-                    Zfs("zfs", "destroy", "-R", child);
+                foreach (var child in zfs.Run("zfs", "list", "-H", "-o", "name", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+                    zfs.Run("zfs", "destroy", "-R", child);
             // else: a zpool of that name that is not this pool's (its creation failed): left alone.
         }
         if (pool.Config.TryGetValue(DeviceKey, out var device) && !PoolDevices.IsDevicePath(device) && File.Exists(device))
@@ -175,8 +156,8 @@ public sealed class ZfsDriver : IStorageDriver
     public (long? Used, long? Size) PoolUsage(PoolContext pool)
     {
         var ds = Ready(pool);
-        var used = long.Parse(Get(ds, "used"), CultureInfo.InvariantCulture);
-        return (used, used + long.Parse(Get(ds, "available"), CultureInfo.InvariantCulture));
+        var used = long.Parse(zfs.Get(ds, "used"), CultureInfo.InvariantCulture);
+        return (used, used + long.Parse(zfs.Get(ds, "available"), CultureInfo.InvariantCulture));
     }
 
     // ------------------------------------------------------------------ volumes
@@ -188,19 +169,19 @@ public sealed class ZfsDriver : IStorageDriver
     /// <summary>Where the volume's dataset is mounted (a snapshot is not mounted: zfs-fuse has no .zfs directory).</summary>
     public string VolumePath(PoolContext pool, VolumeContext volume) => VolumeLayout.Path(pool.Source, volume);
 
-    public bool VolumeExists(PoolContext pool, VolumeContext volume) => Exists(Dataset(pool, volume));
+    public bool VolumeExists(PoolContext pool, VolumeContext volume) => zfs.Exists(Dataset(pool, volume));
 
     public void CreateVolume(PoolContext pool, VolumeContext volume)
     {
         var ds = Dataset(pool, volume);
-        if (Exists(ds) && volume.Type == VolumeTypes.Image && Parked(pool).Contains(ds))
+        if (zfs.Exists(ds) && volume.Type == VolumeTypes.Image && Parked(pool).Contains(ds))
         {
             // The same image again (its name is its content's hash): the dataset kept for its clones is taken back.
-            Zfs("zfs", "inherit", DeletedProperty, ds);
-            Zfs("zfs", "set", "mountpoint=" + VolumePath(pool, volume), ds);
+            zfs.Run("zfs", "inherit", DeletedProperty, ds);
+            zfs.Run("zfs", "set", "mountpoint=" + VolumePath(pool, volume), ds);
             return;
         }
-        if (Exists(ds))
+        if (zfs.Exists(ds))
             throw new ContainerPSException(Errors.VolumeExists, Parked(pool).Contains(ds)
                 ? $"Dataset {ds} of an earlier volume of that name is kept while copies cloned from it exist; remove them or choose another name."
                 : $"Dataset {ds} already exists but the pool has no such volume; remove it first.", ds);
@@ -208,36 +189,36 @@ public sealed class ZfsDriver : IStorageDriver
         if (volume.Config.GetValueOrDefault("size") is { } size && ByteSize.TryParse(size, out var bytes))
             args.AddRange(new[] { "-o", "refquota=" + bytes.ToString(CultureInfo.InvariantCulture) });
         args.Add(ds);
-        Zfs("zfs", args.ToArray());
+        zfs.Run("zfs", args.ToArray());
     }
 
     public void DeleteVolume(PoolContext pool, VolumeContext volume)
     {
         var ds = Dataset(pool, volume);
-        if (Exists(ds))
+        if (zfs.Exists(ds))
         {
             if (VolumeTypes.IsSnapshot(volume.Type))
             {
                 // Deferred: a snapshot that copies were cloned from goes with its last clone.
-                Zfs("zfs", "destroy", "-d", ds);
+                zfs.Run("zfs", "destroy", "-d", ds);
             }
             else
             {
-                var origin = Get(ds, "origin");
+                var origin = zfs.Get(ds, "origin");
                 if (HasDependentClones(ds))
                 {
                     // Kept, unmounted, until its last clone is gone, as Incus keeps images. (Not renamed
                     // away: a rename remounts the clones, which fails while a container uses one.)
-                    Zfs("zfs", "set", "mountpoint=none", ds);
-                    Zfs("zfs", "set", DeletedProperty + "=true", ds);
+                    zfs.Run("zfs", "set", "mountpoint=none", ds);
+                    zfs.Run("zfs", "set", DeletedProperty + "=true", ds);
                 }
                 else
                 {
-                    Zfs("zfs", "destroy", "-r", ds);
+                    zfs.Run("zfs", "destroy", "-r", ds);
                 }
                 // The snapshot a copy was cloned from is not needed once the copy is gone.
-                if (origin.Contains("@copy-", StringComparison.Ordinal) && Exists(origin))
-                    Zfs("zfs", "destroy", "-d", origin);
+                if (origin.Contains("@copy-", StringComparison.Ordinal) && zfs.Exists(origin))
+                    zfs.Run("zfs", "destroy", "-d", origin);
             }
         }
         CollectDeleted(pool);
@@ -250,7 +231,7 @@ public sealed class ZfsDriver : IStorageDriver
     private bool HasDependentClones(string snapshotOrDataset)
     {
         var zpool = snapshotOrDataset.Split('/', '@')[0];
-        return Zfs("zfs", "list", "-H", "-o", "origin", "-t", "filesystem", "-r", zpool).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        return zfs.Run("zfs", "list", "-H", "-o", "origin", "-t", "filesystem", "-r", zpool).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Any(o => snapshotOrDataset.Contains('@') ? o == snapshotOrDataset : o.StartsWith(snapshotOrDataset + "@", StringComparison.Ordinal));
     }
 
@@ -264,10 +245,10 @@ public sealed class ZfsDriver : IStorageDriver
             {
                 if (HasDependentClones(ds))
                     continue;
-                var origin = Get(ds, "origin");
-                Zfs("zfs", "destroy", "-r", ds);
-                if (origin.Contains("@copy-", StringComparison.Ordinal) && Exists(origin))
-                    Zfs("zfs", "destroy", "-d", origin);
+                var origin = zfs.Get(ds, "origin");
+                zfs.Run("zfs", "destroy", "-r", ds);
+                if (origin.Contains("@copy-", StringComparison.Ordinal) && zfs.Exists(origin))
+                    zfs.Run("zfs", "destroy", "-d", origin);
                 progress = true; // a kept dataset it was cloned from may be free now
             }
         }
@@ -275,7 +256,7 @@ public sealed class ZfsDriver : IStorageDriver
 
     /// <summary>The pool's datasets kept for their clones (user property containerps:deleted).</summary>
     private List<string> Parked(PoolContext pool) =>
-        Zfs("zfs", "get", "-H", "-o", "name,value", "-r", DeletedProperty, Ready(pool))
+        zfs.Run("zfs", "get", "-H", "-o", "name,value", "-r", DeletedProperty, Ready(pool))
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t'))
             .Where(f => f.Length == 2 && f[1] == "true" && !f[0].Contains('@')).Select(f => f[0]).ToList();
 
@@ -286,19 +267,19 @@ public sealed class ZfsDriver : IStorageDriver
         if (VolumeTypes.IsSnapshot(volume.Type))
         {
             // A snapshot moves with its container's dataset; only a rename within one dataset is left to do.
-            if (Exists(to))
+            if (zfs.Exists(to))
                 return;
             if (from.Split('@')[0] != to.Split('@')[0])
                 throw new ContainerPSException(Errors.VolumeExists, $"Snapshot {from} cannot move to another dataset ({to}).", to);
-            Zfs("zfs", "rename", from, to);
+            zfs.Run("zfs", "rename", from, to);
             return;
         }
-        if (Exists(to))
+        if (zfs.Exists(to))
             throw new ContainerPSException(Errors.VolumeExists, $"Dataset {to} already exists.", to);
         // zfs-fuse cannot rename a mounted dataset ("dataset is busy"): unmount, rename, mount at the new place.
-        Zfs("zfs", "set", "mountpoint=none", from);
-        Zfs("zfs", "rename", from, to);
-        Zfs("zfs", "set", "mountpoint=" + VolumePath(pool, volume with { Name = newName }), to);
+        zfs.Run("zfs", "set", "mountpoint=none", from);
+        zfs.Run("zfs", "rename", from, to);
+        zfs.Run("zfs", "set", "mountpoint=" + VolumePath(pool, volume with { Name = newName }), to);
         var old = VolumePath(pool, volume);
         if (Directory.Exists(old) && !Directory.EnumerateFileSystemEntries(old).Any())
             Directory.Delete(old);
@@ -312,37 +293,37 @@ public sealed class ZfsDriver : IStorageDriver
     {
         var from = Dataset(sourcePool, source);
         var to = Dataset(pool, target);
-        if (Exists(to))
+        if (zfs.Exists(to))
             throw new ContainerPSException(Errors.VolumeExists, $"Dataset {to} already exists.", to);
         if (VolumeTypes.IsSnapshot(target.Type))
         {
             if (from.Contains('@') || to.Split('@')[0] != from)
                 throw new ContainerPSException(Errors.InvalidSnapshot, $"A zfs snapshot is taken of its own dataset: {to} is not a snapshot of {from}.", to);
-            Zfs("zfs", "snapshot", to);
+            zfs.Run("zfs", "snapshot", to);
             return;
         }
         var origin = from.Contains('@') ? from : $"{from}@copy-{Guid.NewGuid():n}";
         if (!from.Contains('@'))
-            Zfs("zfs", "snapshot", origin);
+            zfs.Run("zfs", "snapshot", origin);
         var mount = "mountpoint=" + VolumePath(pool, target);
         var quota = target.Config.GetValueOrDefault("size") is { } size && ByteSize.TryParse(size, out var bytes) ? bytes.ToString(CultureInfo.InvariantCulture) : "none";
         try
         {
             if (Dataset(sourcePool) == Dataset(pool) && pool.Config.GetValueOrDefault("zfs.clone_copy") != "false")
             {
-                Zfs("zfs", "clone", "-o", mount, "-o", "refquota=" + quota, origin, to);
+                zfs.Run("zfs", "clone", "-o", mount, "-o", "refquota=" + quota, origin, to);
                 return;
             }
-            Receive(new[] { "zfs", "send", origin }, to);
-            Zfs("zfs", "destroy", $"{to}@{origin.Split('@')[1]}");
-            Zfs("zfs", "set", "refquota=" + quota, to);
-            Zfs("zfs", "set", mount, to);
+            zfs.Receive(new[] { "zfs", "send", origin }, to);
+            zfs.Run("zfs", "destroy", $"{to}@{origin.Split('@')[1]}");
+            zfs.Run("zfs", "set", "refquota=" + quota, to);
+            zfs.Run("zfs", "set", mount, to);
         }
         finally
         {
             // A clone keeps its origin snapshot until it is destroyed itself; a full copy needs it no more.
-            if (!from.Contains('@') && Exists(origin) && !HasDependentClones(origin))
-                Zfs("zfs", "destroy", origin);
+            if (!from.Contains('@') && zfs.Exists(origin) && !HasDependentClones(origin))
+                zfs.Run("zfs", "destroy", origin);
         }
     }
 
@@ -352,35 +333,23 @@ public sealed class ZfsDriver : IStorageDriver
     public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume)
     {
         var snap = $"{Dataset(pool, volume)}@send-{Guid.NewGuid():n}";
-        Zfs("zfs", "snapshot", snap);
-        return (new[] { "zfs", "send", snap }, () => { if (Exists(snap)) Zfs("zfs", "destroy", snap); });
+        zfs.Run("zfs", "snapshot", snap);
+        return (new[] { "zfs", "send", snap }, () => { if (zfs.Exists(snap)) zfs.Run("zfs", "destroy", snap); });
     }
 
     /// <summary>zfs receive of the stream, then its send-* snapshot goes and the dataset gets its mount point and refquota.</summary>
     public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile)
     {
         var ds = Dataset(pool, volume);
-        if (Exists(ds))
+        if (zfs.Exists(ds))
             throw new ContainerPSException(Errors.VolumeExists, $"Dataset {ds} already exists.", ds);
-        Receive(new[] { "zstd", "-dc", compressedFile }, ds);
-        foreach (var snap in Zfs("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        zfs.Receive(new[] { "zstd", "-dc", compressedFile }, ds);
+        foreach (var snap in zfs.Run("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                      .Where(s => s.Contains("@send-", StringComparison.Ordinal)))
-            Zfs("zfs", "destroy", snap);
+            zfs.Run("zfs", "destroy", snap);
         var quota = volume.Config.GetValueOrDefault("size") is { } size && ByteSize.TryParse(size, out var bytes) ? bytes.ToString(CultureInfo.InvariantCulture) : "none";
-        Zfs("zfs", "set", "refquota=" + quota, ds);
-        Zfs("zfs", "set", "mountpoint=" + VolumePath(pool, volume), ds);
-    }
-
-    /// <summary>zfs receive -u of what <paramref name="from"/> writes, into <paramref name="dataset"/>; a half-received dataset is destroyed.</summary>
-    private void Receive(string[] from, string dataset)
-    {
-        try { tool.RunPipe(from, new[] { "zfs", "receive", "-u", dataset }); }
-        catch
-        {
-            if (Exists(dataset))
-                Zfs("zfs", "destroy", "-r", dataset);
-            throw;
-        }
+        zfs.Run("zfs", "set", "refquota=" + quota, ds);
+        zfs.Run("zfs", "set", "mountpoint=" + VolumePath(pool, volume), ds);
     }
 
     /// <summary>zfs rollback: the snapshot must be the container's latest (zfs cannot roll back past later ones).</summary>
@@ -388,12 +357,12 @@ public sealed class ZfsDriver : IStorageDriver
     {
         var snap = Dataset(pool, snapshot);
         var ds = Dataset(pool, target);
-        var later = Zfs("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var later = zfs.Run("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .SkipWhile(s => s != snap).Skip(1).Where(s => !s.Contains("@copy-", StringComparison.Ordinal)).ToList();
         if (later.Count > 0)
             throw new ContainerPSException(Errors.SnapshotNotLatest,
                 $"zfs rolls back only to a dataset's latest snapshot; remove the later snapshot(s) first: {string.Join(", ", later.Select(s => s.Split('@')[1]))}.", snap);
-        Zfs("zfs", "rollback", "-r", snap);
+        zfs.Run("zfs", "rollback", "-r", snap);
     }
 
     public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)
@@ -401,13 +370,13 @@ public sealed class ZfsDriver : IStorageDriver
         if (!changes.TryGetValue("size", out var size))
             return;
         var value = size is not null && ByteSize.TryParse(size, out var bytes) ? bytes.ToString(CultureInfo.InvariantCulture) : "none";
-        Zfs("zfs", "set", "refquota=" + value, Dataset(pool, volume));
+        zfs.Run("zfs", "set", "refquota=" + value, Dataset(pool, volume));
     }
 
     public long? VolumeUsage(PoolContext pool, VolumeContext volume)
     {
         var ds = Dataset(pool, volume);
-        return Exists(ds) && long.TryParse(Get(ds, VolumeTypes.IsSnapshot(volume.Type) ? "referenced" : "used"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+        return zfs.Exists(ds) && long.TryParse(zfs.Get(ds, VolumeTypes.IsSnapshot(volume.Type) ? "referenced" : "used"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
     public bool EnforcesSize(PoolContext pool) => true;

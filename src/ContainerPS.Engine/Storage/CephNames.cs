@@ -1,0 +1,73 @@
+using static ContainerPS.Engine.Storage.CephCluster;
+
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>
+/// Names and places of the ceph driver: the RBD image and snapshot of each volume, where the
+/// rbd-fuse mounts and their marker files live in the pool's directory, and a volume's settings
+/// (its own, else the pool's volume.* default).
+/// </summary>
+internal static class CephNames
+{
+    /// <summary>The snapshot of an image volume that containers are cloned from.</summary>
+    public const string ImageSnapshot = "readonly";
+    public const string DefaultVolumeSize = "10GiB";
+
+    private static string Prefix(string type) => type switch
+    {
+        VolumeTypes.Custom or VolumeTypes.CustomSnapshot => "custom",
+        VolumeTypes.Container or VolumeTypes.Snapshot => "container",
+        VolumeTypes.Image => "image",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
+    };
+
+    /// <summary>The RBD image of a volume (a snapshot volume CONTAINER@NAME: its container's image).</summary>
+    public static string ImageName(VolumeContext volume) =>
+        $"{Prefix(volume.Type)}_{(VolumeTypes.IsSnapshot(volume.Type) ? volume.Name.Split('@')[0] : volume.Name)}";
+
+    /// <summary>The RBD snapshot of a snapshot volume CONTAINER@NAME.</summary>
+    public static string SnapshotName(VolumeContext volume) => "snapshot_" + volume.Name.Split('@', 2)[1];
+
+    public static string Spec(PoolContext pool, VolumeContext volume) =>
+        VolumeTypes.IsSnapshot(volume.Type)
+            ? $"{OsdPool(pool)}/{ImageName(volume)}@{SnapshotName(volume)}"
+            : $"{OsdPool(pool)}/{ImageName(volume)}";
+
+    /// <summary>The name an image gets while clones keep it: an image volume's is fixed (a later import takes it back), others' are unique.</summary>
+    public static string Zombie(string image) =>
+        image.StartsWith("image_", StringComparison.Ordinal) ? "zombie_" + image : $"zombie_{image}_{Guid.NewGuid():n}";
+
+    /// <summary>Where the rbd-fuse mounts of the pool's images are: one directory per mapped image.</summary>
+    public static string FuseRoot(PoolContext pool) => Path.Join(pool.Source, ".rbd");
+
+    public static string FuseDir(PoolContext pool, string image) => Path.Join(FuseRoot(pool), image);
+
+    /// <summary>The file whose lock serialises mapping and unmapping one image.</summary>
+    public static string LockFile(PoolContext pool, string image) => Path.Join(FuseRoot(pool), "." + image + ".lock");
+
+    /// <summary>Marks a volume whose image grew while its ext4 filesystem could not (in use, no online resize here).</summary>
+    public static string GrowMarker(PoolContext pool, string image) => Path.Join(FuseRoot(pool), "." + image + ".grow");
+
+    public static string VolumePath(PoolContext pool, VolumeContext volume) => VolumeLayout.Path(pool.Source, volume);
+
+    /// <summary>Where the volume of an image (custom_NAME, container_NAME, image_NAME) is mounted.</summary>
+    public static IEnumerable<string> MountPathsOf(PoolContext pool, string image) =>
+        VolumeTypes.All.Where(t => !VolumeTypes.IsSnapshot(t) && Prefix(t) == image.Split('_')[0])
+            .Select(t => VolumePath(pool, new VolumeContext(image[(image.IndexOf('_') + 1)..], t, new Dictionary<string, string>())));
+
+    private static string Setting(PoolContext pool, VolumeContext volume, string key, string fallback) =>
+        volume.Config.GetValueOrDefault(key) ?? pool.Config.GetValueOrDefault("volume." + key) ?? fallback;
+
+    public static long SizeOf(PoolContext pool, VolumeContext volume) =>
+        ByteSize.TryParse(Setting(pool, volume, "size", DefaultVolumeSize), out var n) ? n : throw new ArgumentException("bad size");
+
+    public static string FilesystemOf(PoolContext pool, VolumeContext volume) => Setting(pool, volume, "block.filesystem", "ext4");
+
+    /// <summary>The mount options: the volume's block.mount_options, plus what a clone needs (xfs: nouuid) and what keeps ext4 from zeroing its inode tables over RBD.</summary>
+    public static string MountOptionsOf(PoolContext pool, VolumeContext volume, string fs)
+    {
+        var options = Setting(pool, volume, "block.mount_options", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        options.Add(fs == "xfs" ? "nouuid" : "noinit_itable");
+        return string.Join(',', options.Distinct());
+    }
+}
