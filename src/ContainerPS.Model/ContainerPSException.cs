@@ -44,6 +44,8 @@ public class ContainerPSException : Exception
     public static ContainerPSException PoolNotFound(string name) =>
         new(Errors.PoolNotFound, $"Storage pool '{name}' not found.", name);
 
+    public static ContainerPSException VolumeNotFound(string pool, VolumeType type, string name) => VolumeNotFound(pool, type.Name(), name);
+
     public static ContainerPSException VolumeNotFound(string pool, string type, string name) =>
         new(Errors.VolumeNotFound,
             $"Storage volume '{type}/{name}' not found in {(pool.Length == 0 ? "any selected pool" : $"pool '{pool}'")}.", $"{pool}/{type}/{name}");

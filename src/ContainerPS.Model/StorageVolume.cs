@@ -1,3 +1,5 @@
+using ContainerPS.Engine;
+
 namespace ContainerPS;
 
 /// <summary>A storage volume as users see it (ContainerPS.StorageVolume).</summary>
@@ -29,24 +31,74 @@ public sealed class StorageVolume
     public override string ToString() => $"{Pool}/{Type}/{Name}";
 }
 
+/// <summary>What a storage volume holds; its name (<see cref="VolumeTypes.Name"/>) is what users see and type.</summary>
+public enum VolumeType
+{
+    Custom,
+    /// <summary>A container's root filesystem.</summary>
+    Container,
+    /// <summary>An image's unpacked filesystem, which containers are cloned from.</summary>
+    Image,
+    /// <summary>A container snapshot's filesystem, named CONTAINER@SNAPSHOT.</summary>
+    Snapshot,
+    /// <summary>A custom volume's snapshot, named VOLUME@SNAPSHOT.</summary>
+    CustomSnapshot,
+}
+
+/// <summary>The names of volume types (as LXD spells them) and how the types relate.</summary>
 public static class VolumeTypes
 {
-    public const string Custom = "custom";
-    public const string Container = "container";
-    public const string Image = "image";
-    /// <summary>A container snapshot's filesystem, named CONTAINER@SNAPSHOT.</summary>
-    public const string Snapshot = "snapshot";
-    /// <summary>A custom volume's snapshot, named VOLUME@SNAPSHOT.</summary>
-    public const string CustomSnapshot = "custom-snapshot";
-    public static readonly string[] All = { Custom, Container, Image, Snapshot, CustomSnapshot };
+    /// <summary>The names, for parameter validation (attribute arguments must be constants).</summary>
+    public const string Custom = "custom", Container = "container", Image = "image", Snapshot = "snapshot", CustomSnapshot = "custom-snapshot";
 
-    public static bool IsSnapshot(string type) => type is Snapshot or CustomSnapshot;
+    public static readonly VolumeType[] All = Enum.GetValues<VolumeType>();
+
+    public static string Name(this VolumeType type) => type switch
+    {
+        VolumeType.Custom => Custom,
+        VolumeType.Container => Container,
+        VolumeType.Image => Image,
+        VolumeType.Snapshot => Snapshot,
+        VolumeType.CustomSnapshot => CustomSnapshot,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    /// <summary>The type named <paramref name="name"/> (custom, container, image, snapshot, custom-snapshot); false for any other name.</summary>
+    public static bool TryParse(string? name, out VolumeType type)
+    {
+        foreach (var t in All)
+            if (t.Name() == name)
+            {
+                type = t;
+                return true;
+            }
+        type = default;
+        return false;
+    }
+
+    /// <summary>The type named <paramref name="name"/>; InvalidVolumeType for any other name.</summary>
+    public static VolumeType Parse(string name) =>
+        TryParse(name, out var type) ? type
+            : throw new ContainerPSException(Errors.InvalidVolumeType,
+                $"Unknown volume type '{Names.Printable(name)}' (known: {string.Join(", ", All.Select(t => t.Name()))}).", name);
+
+    public static bool IsSnapshot(this VolumeType type) => type is VolumeType.Snapshot or VolumeType.CustomSnapshot;
 
     /// <summary>The type of the volumes a snapshot type is taken of (container for snapshot, custom for custom-snapshot); other types are their own.</summary>
-    public static string Parent(string type) => type switch { Snapshot => Container, CustomSnapshot => Custom, _ => type };
+    public static VolumeType Parent(this VolumeType type) => type switch
+    {
+        VolumeType.Snapshot => VolumeType.Container,
+        VolumeType.CustomSnapshot => VolumeType.Custom,
+        _ => type,
+    };
 
     /// <summary>The snapshot type of a volume type (snapshot for container, custom-snapshot for custom), or null when it has none.</summary>
-    public static string? SnapshotOf(string type) => type switch { Container => Snapshot, Custom => CustomSnapshot, _ => null };
+    public static VolumeType? SnapshotOf(this VolumeType type) => type switch
+    {
+        VolumeType.Container => VolumeType.Snapshot,
+        VolumeType.Custom => VolumeType.CustomSnapshot,
+        _ => null,
+    };
 }
 
 /// <summary>A snapshot of a custom storage volume (ContainerPS.StorageVolumeSnapshot).</summary>

@@ -40,7 +40,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         // Seen from the host through the container's root, files are owned by the mapped root (container uid 0) ...
         Assert.Equal("1000000", Run("stat", "-c", "%u", $"/proc/{pid}/root/etc/hostname").Trim());
         // ... while on disk they are still owned by 0: nothing was chowned.
-        var volume = host.Storage.GetVolume("default", "container", "c1").Path!;
+        var volume = host.Storage.GetVolume("default", VolumeType.Container, "c1").Path!;
         Assert.Equal("0", Run("stat", "-c", "%u", Path.Join(volume, "etc", "hostname")).Trim());
         // A file created by container root lands on disk owned by 0.
         Run("nsenter", "-t", pid.ToString(), "-U", "-m", "--", "/bin/busybox", "touch", "/root/made-inside");
@@ -85,7 +85,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
     public void Copies_snapshots_and_restores()
     {
         host.Containers.Create("c1", "busybox", null, null, false, false);
-        var volume = host.Storage.GetVolume("default", "container", "c1").Path!;
+        var volume = host.Storage.GetVolume("default", VolumeType.Container, "c1").Path!;
         File.WriteAllText(Path.Join(volume, "root", "v"), "one");
         host.Snapshots.Create("c1", "s1");
         File.WriteAllText(Path.Join(volume, "root", "v"), "two");
@@ -93,7 +93,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         Assert.Equal(new[] { "s1" }, host.Snapshots.List("c1").Select(s => s.Name));
 
         var copy = host.Containers.Copy("c1", "s1", "c2", null);
-        var copyVolume = host.Storage.GetVolume("default", "container", "c2").Path!;
+        var copyVolume = host.Storage.GetVolume("default", VolumeType.Container, "c2").Path!;
         Assert.Equal("one", File.ReadAllText(Path.Join(copyVolume, "root", "v")));
         Assert.Equal("c2", File.ReadAllText(Path.Join(copyVolume, "etc", "hostname")).Trim());
         Assert.Equal("Running", host.Containers.Start("c2").State);
@@ -146,7 +146,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         Assert.False(Directory.Exists(memoryDir));
         Assert.False(Directory.Exists(RuntimePath("c1")));
         Assert.Empty(MountsUnder(root.Path));
-        Assert.DoesNotContain(host.State.Volumes(), v => v.Type == "container");
+        Assert.DoesNotContain(host.State.Volumes(), v => v.Type == VolumeType.Container);
         Assert.Empty(Run("runc", "--root", Path.Join(root.Path, "run", "runc"), "list", "-q").Trim());
     }
 
@@ -154,7 +154,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
     public void A_failed_start_undoes_everything()
     {
         host.Containers.Create("c1", "busybox", null, null, false, false);
-        var volume = host.Storage.GetVolume("default", "container", "c1").Path!;
+        var volume = host.Storage.GetVolume("default", VolumeType.Container, "c1").Path!;
         File.Delete(Path.Join(volume, "sbin", "init"));
         var e = Fails(() => host.Containers.Start("c1"));
         Assert.Equal("ContainerStartFailed", e.ErrorId);
@@ -178,7 +178,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         host.Containers.Start("c1");
         Assert.Equal("ContainerRunning", Fails(() => host.Containers.Start("c1")).ErrorId);
         Assert.Equal(new[] { "c1" }, host.Containers.List().Select(c => c.Name));
-        Assert.Equal(new[] { "c1" }, host.State.Volumes().Where(v => v.Type == "container").Select(v => v.Name));
+        Assert.Equal(new[] { "c1" }, host.State.Volumes().Where(v => v.Type == VolumeType.Container).Select(v => v.Name));
         host.Containers.Stop("c1", force: true);
     }
 
@@ -213,7 +213,7 @@ public sealed class ContainerPoolTests : HostOnTempRoot
         var e = Assert.Throws<ContainerPSException>(() => host.Storage.RemovePool("main", force: true));
         Assert.Equal("PoolInUse", e.ErrorId);
         Assert.Contains("c1", e.Message);
-        Assert.True(host.Storage.HasVolume("main", "container", "c1"));
+        Assert.True(host.Storage.HasVolume("main", VolumeType.Container, "c1"));
         host.Containers.Remove("c1", force: false);
         host.Storage.RemovePool("main", force: true); // only the cached image volume is left: -Force drops it
         Assert.Empty(host.Storage.ListPools());

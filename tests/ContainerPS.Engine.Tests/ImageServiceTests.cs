@@ -114,7 +114,7 @@ public sealed class ImageServiceTests : IDisposable
         Assert.Equal(Acl, GetXattr(Path.Join(vol, "etc/greeting"), "system.posix_acl_access"));
     }
 
-    private string ImageVolume(string pool, string fingerprint) => host.Storage.GetVolume(pool, "image", fingerprint).Path!;
+    private string ImageVolume(string pool, string fingerprint) => host.Storage.GetVolume(pool, VolumeType.Image, fingerprint).Path!;
 
     /// <summary>Nothing of an image is left: no rows, no tarballs, an empty work directory.</summary>
     private void AssertNoImageLeftovers()
@@ -553,7 +553,7 @@ public sealed class ImageServiceTests : IDisposable
         Assert.Equal("PoolNotFound", Fails(() => host.Images.EnsureVolume(image, "nope")).ErrorId);
 
         // A container cloned from the image volume is a copy: it outlives the image (as in LXD).
-        host.Storage.CloneVolume("p1", "image", image.Fingerprint, "p1", "container", "c1");
+        host.Storage.CloneVolume("p1", VolumeType.Image, image.Fingerprint, "p1", VolumeType.Container, "c1");
         host.State.Exec("INSERT INTO containers(name, uuid, image, pool_id, created_at, state) VALUES ('c1', 'u1', 'img', $p, '2024-01-01T00:00:00Z', 'ready')",
             ("$p", host.State.Pool("p1")!.Id));
         Assert.Equal(new[] { "c1" }, host.Images.Resolve("img").UsedBy);
@@ -562,7 +562,7 @@ public sealed class ImageServiceTests : IDisposable
         Assert.Empty(host.Images.List());
         Assert.DoesNotContain(host.Storage.ListVolumes(), v => v.Type == "image");
         Assert.False(File.Exists(host.Images.TarballPath(image.Fingerprint)));
-        Assert.True(File.Exists(Path.Join(host.Storage.GetVolume("p1", "container", "c1").Path!, "etc/greeting")));
+        Assert.True(File.Exists(Path.Join(host.Storage.GetVolume("p1", VolumeType.Container, "c1").Path!, "etc/greeting")));
         Assert.Equal("ImageNotFound", Fails(() => host.Images.Remove("img")).ErrorId);
         Assert.Equal("ImageNotFound", Fails(() => host.Images.EnsureVolume(image, "p1")).ErrorId);
     }

@@ -6,6 +6,26 @@ namespace ContainerPS.Engine.Tests;
 public class StateStoreTests
 {
     [Fact]
+    public void Row_states_are_stored_by_their_lower_case_names_and_an_unknown_one_reads_as_Unknown()
+    {
+        foreach (var state in Enum.GetValues<RowState>().Where(s => s != RowState.Unknown))
+        {
+            Assert.Equal(state.ToString().ToLowerInvariant(), state.ToDb());
+            Assert.Equal(state, RowStates.Parse(state.ToDb()));
+        }
+        Assert.Equal(RowState.Unknown, RowStates.Parse("frobbing"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RowState.Unknown.ToDb());
+
+        using var root = new TempRoot();
+        using var store = StateStore.Open(Path.Join(root.Path, "state.db"));
+        var id = store.Write(() => store.InsertPool("p", "dir", "/x", false, "", new Dictionary<string, string>()));
+        Assert.Equal(RowState.Creating, store.Pool("p")!.State);
+        store.Write(() => store.Release("pools", id));
+        Assert.True(store.Write(() => store.Claim("pools", id, RowState.Renaming, "q")));
+        Assert.Equal((RowState.Renaming, "q"), (store.Pool("p")!.State, store.Pool("p")!.OpArg));
+    }
+
+    [Fact]
     public void Creates_a_versioned_WAL_database_readable_only_by_root()
     {
         using var root = new TempRoot();

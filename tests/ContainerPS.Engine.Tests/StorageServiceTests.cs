@@ -39,24 +39,24 @@ public sealed class StorageServiceTests : IDisposable
         Assert.True(Directory.Exists(v.Path));
         Assert.Equal("x", v.Config["user.k"]);
         File.WriteAllBytes(Path.Join(v.Path!, "data"), new byte[64 * 1024]);
-        Assert.True(host.Storage.GetVolume("p1", "custom", "v1").Used >= 64 * 1024);
+        Assert.True(host.Storage.GetVolume("p1", VolumeType.Custom, "v1").Used >= 64 * 1024);
         Assert.Equal(new[] { "custom/v1" }, host.Storage.GetPool("p1").UsedBy);
 
-        var copy = host.Storage.CopyVolume("p1", "custom", "v1", null, "v2");
+        var copy = host.Storage.CopyVolume("p1", VolumeType.Custom, "v1", null, "v2");
         Assert.Equal(64 * 1024, new FileInfo(Path.Join(copy.Path!, "data")).Length);
         Assert.Equal("x", copy.Config["user.k"]);
 
-        var renamed = host.Storage.RenameVolume("p1", "custom", "v2", "v3");
+        var renamed = host.Storage.RenameVolume("p1", VolumeType.Custom, "v2", "v3");
         Assert.False(Directory.Exists(copy.Path));
         Assert.True(File.Exists(Path.Join(renamed.Path!, "data")));
 
-        var updated = host.Storage.UpdateVolume("p1", "custom", "v3", C(("user.k", null), ("user.j", "y")), "d");
+        var updated = host.Storage.UpdateVolume("p1", VolumeType.Custom, "v3", C(("user.k", null), ("user.j", "y")), "d");
         Assert.False(updated.Config.ContainsKey("user.k"));
         Assert.Equal("y", updated.Config["user.j"]);
         Assert.Equal("d", updated.Description);
 
         Assert.Equal("PoolInUse", Fails(() => host.Storage.RemovePool("p1", force: false)).ErrorId);
-        host.Storage.RemoveVolume("p1", "custom", "v1");
+        host.Storage.RemoveVolume("p1", VolumeType.Custom, "v1");
         Assert.False(Directory.Exists(v.Path));
         host.Storage.RemovePool("p1", force: true);
         Assert.Empty(host.Storage.ListPools());
@@ -76,7 +76,7 @@ public sealed class StorageServiceTests : IDisposable
         Assert.Equal(1L << 30, b.Size);
         host.Storage.UpdatePool("p", C(("volume.size", null)));
         Assert.Null(host.Storage.CreateVolume("p", "c", null).Size);
-        Assert.Equal(2L << 30, host.Storage.GetVolume("p", "custom", "a").Size);
+        Assert.Equal(2L << 30, host.Storage.GetVolume("p", VolumeType.Custom, "a").Size);
     }
 
     [Fact]
@@ -134,10 +134,10 @@ public sealed class StorageServiceTests : IDisposable
         Assert.Equal("InvalidConfigValue", Fails(() => host.Storage.CreateVolume("p", "v", C(("size", "-1")))).ErrorId);
         host.Storage.CreateVolume("p", "v", null);
         Assert.Equal("VolumeExists", Fails(() => host.Storage.CreateVolume("p", "v", null)).ErrorId);
-        Assert.Equal("VolumeNotFound", Fails(() => host.Storage.RemoveVolume("p", "custom", "w")).ErrorId);
-        Assert.Equal("VolumeTypeNotRemovable", Fails(() => host.Storage.RemoveVolume("p", "container", "v")).ErrorId);
-        Assert.Equal("VolumeExists", Fails(() => host.Storage.CopyVolume("p", "custom", "v", null, null)).ErrorId);
-        Assert.Equal("InvalidName", Fails(() => host.Storage.RenameVolume("p", "custom", "v", "x/y")).ErrorId);
+        Assert.Equal("VolumeNotFound", Fails(() => host.Storage.RemoveVolume("p", VolumeType.Custom, "w")).ErrorId);
+        Assert.Equal("VolumeTypeNotRemovable", Fails(() => host.Storage.RemoveVolume("p", VolumeType.Container, "v")).ErrorId);
+        Assert.Equal("VolumeExists", Fails(() => host.Storage.CopyVolume("p", VolumeType.Custom, "v", null, null)).ErrorId);
+        Assert.Equal("InvalidName", Fails(() => host.Storage.RenameVolume("p", VolumeType.Custom, "v", "x/y")).ErrorId);
         Assert.Equal("ConfigKeyReadOnly", Fails(() => host.Storage.UpdatePool("p", C(("source", "/tmp")))).ErrorId);
 
         Assert.Equal(new[] { "p" }, host.Storage.ListPools().Select(p => p.Name));
@@ -182,9 +182,9 @@ public sealed class StorageServiceTests : IDisposable
     {
         var v = host.Storage.CreateVolume(host.Storage.CreatePool("p", "dir", null, null).Name, "v", null);
         Directory.Delete(v.Path!); // removed behind ContainerPS's back
-        Assert.Equal("StorageIOError", Fails(() => host.Storage.RenameVolume("p", "custom", "v", "w")).ErrorId);
-        Assert.Equal("Created", host.Storage.GetVolume("p", "custom", "v").Status);
-        host.Storage.RemoveVolume("p", "custom", "v"); // idempotent removal still works
+        Assert.Equal("StorageIOError", Fails(() => host.Storage.RenameVolume("p", VolumeType.Custom, "v", "w")).ErrorId);
+        Assert.Equal("Created", host.Storage.GetVolume("p", VolumeType.Custom, "v").Status);
+        host.Storage.RemoveVolume("p", VolumeType.Custom, "v"); // idempotent removal still works
         Assert.Empty(host.Storage.ListVolumes());
     }
 
@@ -206,7 +206,7 @@ public sealed class StorageServiceTests : IDisposable
         host.Storage.CreatePool("p", "dir", null, C(("user.tier", "ssd")));
         host.Storage.CreateVolume("p", "v", C(("size", "1GiB")));
         var pool = host.Storage.GetPool("p");
-        var vol = host.Storage.GetVolume("p", "custom", "v");
+        var vol = host.Storage.GetVolume("p", VolumeType.Custom, "v");
         Assert.Equal(1L << 30, EntityProperties.Get(vol, "size"));
         Assert.IsType<long>(EntityProperties.Get(vol, "used"));
         Assert.Equal("1GiB", vol.Config["size"]);
@@ -226,7 +226,7 @@ public sealed class StorageServiceTests : IDisposable
     public void Repair_rolls_back_a_create_whose_process_died()
     {
         var pool = host.Storage.CreatePool("p", "dir", null, null);
-        var row = host.State.Write(() => host.State.InsertVolume(host.State.Pool("p")!.Id, "p", "v", "custom", "", new Dictionary<string, string>()));
+        var row = host.State.Write(() => host.State.InsertVolume(host.State.Pool("p")!.Id, "p", "v", VolumeType.Custom, "", new Dictionary<string, string>()));
         Directory.CreateDirectory(Path.Join(pool.Source, "custom", "v"));
         OrphanVolume(row);
 
@@ -261,7 +261,7 @@ public sealed class StorageServiceTests : IDisposable
             var names = again.Storage.ListVolumes("p").ToDictionary(v => v.Name);
             Assert.Equal(new[] { "busy", "new" }, names.Keys.Order());
             Assert.Equal("Deleting", names["busy"].Status);
-            Assert.Equal("VolumeBusy", Fails(() => again.Storage.RemoveVolume("p", "custom", "busy")).ErrorId);
+            Assert.Equal("VolumeBusy", Fails(() => again.Storage.RemoveVolume("p", VolumeType.Custom, "busy")).ErrorId);
         }
         Assert.False(Directory.Exists(Path.Join(pool.Source, "custom", "gone")));
     }

@@ -454,10 +454,10 @@ public sealed class ImageService
     {
         foreach (var pool in store.Pools())
         {
-            if (store.Volume(pool.Id, VolumeTypes.Image, fingerprint) is null)
+            if (store.Volume(pool.Id, VolumeType.Image, fingerprint) is null)
                 continue;
             log.Verbose($"Removing the image volume of {fingerprint[..12]} from pool '{pool.Name}'.");
-            storage.RemoveVolume(pool.Name, VolumeTypes.Image, fingerprint, anyType: true);
+            storage.RemoveVolume(pool.Name, VolumeType.Image, fingerprint, anyType: true);
         }
         var tarball = TarballPath(fingerprint);
         if (File.Exists(tarball))
@@ -481,7 +481,7 @@ public sealed class ImageService
             if (row.State != RowState.Ready)
                 throw ContainerPSException.Busy($"Image '{image}'", Errors.ImageBusy);
             var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
-            var volume = store.Volume(poolRow.Id, VolumeTypes.Image, fingerprint);
+            var volume = store.Volume(poolRow.Id, VolumeType.Image, fingerprint);
             if (volume is null)
             {
                 var tarball = TarballPath(fingerprint);
@@ -491,16 +491,16 @@ public sealed class ImageService
                 // Refused up front when it could not fit even unpacked in full: a sparse file kept sparse
                 // would fit, but any copy that is not sparse-aware would fill the pool.
                 var apparent = files.ApparentSize(tarball);
-                if (storage.FreeBytes(pool, VolumeTypes.Image) is long free && apparent > free)
+                if (storage.FreeBytes(pool, VolumeType.Image) is long free && apparent > free)
                     throw new ContainerPSException(Errors.PoolSpaceInsufficient,
                         $"Image {fingerprint[..12]} holds {ByteSize.Format(apparent)} of files (apparent size, sparse files in full) and pool '{pool}' has {ByteSize.Format(free)} free; nothing was created.", pool);
                 log.Verbose($"Unpacking image {fingerprint[..12]} into pool '{pool}'.");
                 try
                 {
-                    storage.CreateInternalVolume(pool, VolumeTypes.Image, fingerprint, null, dir => files.Extract(tarball, dir));
+                    storage.CreateInternalVolume(pool, VolumeType.Image, fingerprint, null, dir => files.Extract(tarball, dir));
                     return fingerprint;
                 }
-                catch (ContainerPSException e) when (e.Code == Errors.VolumeExists && store.Volume(poolRow.Id, VolumeTypes.Image, fingerprint) is not null)
+                catch (ContainerPSException e) when (e.Code == Errors.VolumeExists && store.Volume(poolRow.Id, VolumeType.Image, fingerprint) is not null)
                 {
                     continue; // another process created it at the same moment: wait for it below
                 }

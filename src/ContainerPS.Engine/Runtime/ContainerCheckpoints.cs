@@ -81,7 +81,7 @@ public sealed class ContainerCheckpoints
                 {
                     FaultPoints.Hit("checkpoint.snapshot.after-pause");
                     Dump(row, rt, dir, leaveRunning: true, ownsDirectory: true);
-                    storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot));
+                    storage.CloneVolume(row.Pool, VolumeType.Container, name, row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot));
                 }
                 finally
                 {
@@ -92,7 +92,7 @@ public sealed class ContainerCheckpoints
             {
                 Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
                 FaultPoints.Hit("checkpoint.snapshot.after-dump");
-                storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot));
+                storage.CloneVolume(row.Pool, VolumeType.Container, name, row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot));
             }
             store.Write(() => store.Release("snapshots", id));
         }
@@ -139,7 +139,7 @@ public sealed class ContainerCheckpoints
             records.BeginStep(row, new ContainerStep(ContainerStep.Restore, Dir: image.Path));
             try
             {
-                storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+                storage.RestoreVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), VolumeType.Container, name);
             }
             catch
             {

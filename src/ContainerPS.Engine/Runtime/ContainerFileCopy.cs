@@ -48,8 +48,8 @@ public sealed class ContainerFileCopy
             throw new ContainerPSException(Errors.RootRequired, "Copy-ContainerFile must run as root (as every ContainerPS command).", name);
         using var _ = records.Lock(name);
         var row = records.ReadyRow(name);
-        var (_, path, cfg) = storage.VolumeState(row.Pool, VolumeTypes.Container, name);
-        cfg = presenter.FinishInterruptedShift(row.Pool, VolumeTypes.Container, name, path, cfg);
+        var (_, path, cfg) = storage.VolumeState(row.Pool, VolumeType.Container, name);
+        cfg = presenter.FinishInterruptedShift(row.Pool, VolumeType.Container, name, path, cfg);
         using var files = new ContainerFiles(name, path, VolumePresenter.LastMap(cfg), row.Privileged ? null : idmaps.EffectiveMap(row), log, cancel);
         return copy(files);
     }

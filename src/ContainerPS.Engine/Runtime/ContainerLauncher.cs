@@ -80,7 +80,7 @@ internal sealed class ContainerLauncher
             File.Delete(rt.ConsoleLog + ".1");
             File.Delete(rt.ConsoleLog);
         }
-        var volume = storage.VolumePath(row.Pool, VolumeTypes.Container, name);
+        var volume = storage.VolumePath(row.Pool, VolumeType.Container, name);
         var clock = Stopwatch.StartNew();
         // Networks: runc runs cps-hook once the namespaces exist; it hands over the init's pid and
         // the engine runs CNI ADD into its network namespace before the init starts.
@@ -90,7 +90,7 @@ internal sealed class ContainerLauncher
         {
             if (image is not null && map is not null)
                 Criu.PrepareForRestore(image.Path);
-            presenter.PresentVolume(row, map, row.Pool, VolumeTypes.Container, name, rt.Rootfs);
+            presenter.PresentVolume(row, map, row.Pool, VolumeType.Container, name, rt.Rootfs);
             var binds = presenter.PrepareDevices(row, map, rt);
             var mounted = clock.Elapsed.TotalMilliseconds;
             var spec = OciSpec.Build(new OciSpecInput(name, ContainerPaths.CgroupsPath(runcId), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command, binds));

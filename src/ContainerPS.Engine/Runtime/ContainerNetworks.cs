@@ -34,7 +34,7 @@ public sealed class ContainerNetworks
             var a = networks.AddMembership(row, network, ifname, options);
             try
             {
-                ContainerLauncher.WriteResolvConf(storage.VolumePath(row.Pool, VolumeTypes.Container, name), new[] { networks.Attach(a, ContainerLauncher.NetNsOf(pid)) });
+                ContainerLauncher.WriteResolvConf(storage.VolumePath(row.Pool, VolumeType.Container, name), new[] { networks.Attach(a, ContainerLauncher.NetNsOf(pid)) });
             }
             catch
             {

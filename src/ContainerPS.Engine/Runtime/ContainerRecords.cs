@@ -36,7 +36,7 @@ internal sealed class ContainerRecords
     internal (RuntimeStatus? Runtime, string State) StatusOf(ContainerRow row)
     {
         var rt = row.State == RowState.Ready ? paths.Runtime(row.Name).Inspect() : null;
-        return (rt, rt?.State.ToString() ?? char.ToUpperInvariant(row.State[0]) + row.State[1..]);
+        return (rt, (rt?.State.ToString() ?? row.State.ToString()));
     }
 
     internal Container ToContainer(ContainerRow row)

@@ -95,8 +95,8 @@ public sealed class ContainerService
             foreach (var n in networkNames ?? Array.Empty<string>())
                 networks.AddMembership(created, n, null, AttachOptions.None);
             var fingerprint = images.EnsureVolume(img, pool);
-            storage.CloneVolume(pool, VolumeTypes.Image, fingerprint, pool, VolumeTypes.Container, name);
-            ContainerLauncher.WriteHostname(storage.VolumePath(pool, VolumeTypes.Container, name), name);
+            storage.CloneVolume(pool, VolumeType.Image, fingerprint, pool, VolumeType.Container, name);
+            ContainerLauncher.WriteHostname(storage.VolumePath(pool, VolumeType.Container, name), name);
             FaultPoints.Hit("container.create.after-disk");
             store.Write(() => store.Release("containers", id));
         }
@@ -112,8 +112,8 @@ public sealed class ContainerService
     {
         try
         {
-            if (storage.HasVolume(pool, VolumeTypes.Container, name))
-                storage.RemoveVolume(pool, VolumeTypes.Container, name, anyType: true);
+            if (storage.HasVolume(pool, VolumeType.Container, name))
+                storage.RemoveVolume(pool, VolumeType.Container, name, anyType: true);
             store.Write(() => store.DeleteContainerRow(id));
         }
         catch (Exception e) when (e is IOException or ContainerPSException)
@@ -264,12 +264,12 @@ public sealed class ContainerService
         if (Directory.Exists(rt.Path))
             Directory.Delete(rt.Path, recursive: true);
         foreach (var snap in store.Snapshots(row.Id))
-            if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(row.Name, snap.Name)))
-                storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(row.Name, snap.Name), anyType: true);
+            if (storage.HasVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(row.Name, snap.Name)))
+                storage.RemoveVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(row.Name, snap.Name), anyType: true);
         if (Directory.Exists(paths.CheckpointsDir(row)))
             Directory.Delete(paths.CheckpointsDir(row), recursive: true);
-        if (storage.HasVolume(row.Pool, VolumeTypes.Container, row.Name))
-            storage.RemoveVolume(row.Pool, VolumeTypes.Container, row.Name, anyType: true);
+        if (storage.HasVolume(row.Pool, VolumeType.Container, row.Name))
+            storage.RemoveVolume(row.Pool, VolumeType.Container, row.Name, anyType: true);
         FaultPoints.Hit("container.delete.after-disk");
         store.Write(() => store.DeleteContainerRow(row.Id));
     }
@@ -303,13 +303,13 @@ public sealed class ContainerService
     internal void FinishRename(ContainerRow row, string newName)
     {
         var name = row.Name;
-        if (storage.HasVolume(row.Pool, VolumeTypes.Container, name))
-            storage.RenameInternalVolume(row.Pool, VolumeTypes.Container, name, newName);
+        if (storage.HasVolume(row.Pool, VolumeType.Container, name))
+            storage.RenameInternalVolume(row.Pool, VolumeType.Container, name, newName);
         FaultPoints.Hit("container.rename.after-volume");
         foreach (var snap in store.Snapshots(row.Id))
-            if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snap.Name)))
-                storage.RenameInternalVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snap.Name), ContainerSnapshots.SnapshotVolume(newName, snap.Name));
-        ContainerLauncher.WriteHostname(storage.VolumePath(row.Pool, VolumeTypes.Container, newName), newName);
+            if (storage.HasVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snap.Name)))
+                storage.RenameInternalVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snap.Name), ContainerSnapshots.SnapshotVolume(newName, snap.Name));
+        ContainerLauncher.WriteHostname(storage.VolumePath(row.Pool, VolumeType.Container, newName), newName);
         store.Write(() =>
         {
             store.RenameContainerRow(row.Id, newName);
@@ -339,10 +339,10 @@ public sealed class ContainerService
         try
         {
             if (snapshot is null)
-                storage.CloneVolume(row.Pool, VolumeTypes.Container, name, pool, VolumeTypes.Container, newName);
+                storage.CloneVolume(row.Pool, VolumeType.Container, name, pool, VolumeType.Container, newName);
             else
-                storage.CloneVolume(row.Pool, VolumeTypes.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), pool, VolumeTypes.Container, newName);
-            ContainerLauncher.WriteHostname(storage.VolumePath(pool, VolumeTypes.Container, newName), newName);
+                storage.CloneVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), pool, VolumeType.Container, newName);
+            ContainerLauncher.WriteHostname(storage.VolumePath(pool, VolumeType.Container, newName), newName);
             var copy = store.Container(newName)!;
             foreach (var a in networks.Memberships(row.Id)) // same networks and interfaces; addresses are the copy's own
                 networks.AddMembership(copy, a.Network, a.IfName, AttachOptions.None);
@@ -376,7 +376,7 @@ public sealed class ContainerService
         long? disk = null;
         if (row.State == RowState.Ready)
         {
-            try { disk = storage.VolumeUsage(row.Pool, VolumeTypes.Container, row.Name); }
+            try { disk = storage.VolumeUsage(row.Pool, VolumeType.Container, row.Name); }
             catch (ContainerPSException e) { log.Verbose($"disk usage of container {row.Name}: {e.Message}"); }
         }
         return new ContainerState

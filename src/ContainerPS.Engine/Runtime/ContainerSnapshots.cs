@@ -38,7 +38,7 @@ public sealed class ContainerSnapshots
         try
         {
             FaultPoints.Hit("snapshot.create.after-row");
-            storage.CloneVolume(row.Pool, VolumeTypes.Container, name, row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot));
+            storage.CloneVolume(row.Pool, VolumeType.Container, name, row.Pool, VolumeType.Snapshot, SnapshotVolume(name, snapshot));
             FaultPoints.Hit("snapshot.create.after-disk");
             store.Write(() => store.Release("snapshots", id));
         }
@@ -66,7 +66,7 @@ public sealed class ContainerSnapshots
         SnapshotRowOf(row, snapshot);
         if (paths.Runtime(name).Inspect().IsRunning)
             throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it before restoring a snapshot.", name);
-        storage.RestoreVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), VolumeTypes.Container, name);
+        storage.RestoreVolume(row.Pool, VolumeType.Snapshot, SnapshotVolume(name, snapshot), VolumeType.Container, name);
         // A state saved by Stop-Container -Stateful belongs to the filesystem just replaced.
         if (Directory.Exists(paths.StopStateDir(row)))
             Directory.Delete(paths.StopStateDir(row), recursive: true);
@@ -80,7 +80,7 @@ public sealed class ContainerSnapshots
         // Claimed first (state deleting): a removal cut short is finished by the repair.
         if (!store.Write(() => store.Claim("snapshots", snap.Id, RowState.Deleting)))
             throw ContainerPSException.Busy($"Snapshot '{snapshot}' of container '{name}'", Errors.ContainerBusy);
-        storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
+        storage.RemoveVolume(row.Pool, VolumeType.Snapshot, SnapshotVolume(name, snapshot), anyType: true);
         FaultPoints.Hit("snapshot.delete.after-disk");
         UndoSnapshot(row, snapshot, snap.Id);
     }
@@ -88,8 +88,8 @@ public sealed class ContainerSnapshots
     /// <summary>Removes what a snapshot that did not finish left: its volume, its saved state, its row.</summary>
     internal void UndoSnapshot(ContainerRow row, string snapshot, long id)
     {
-        if (storage.HasVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snapshot)))
-            storage.RemoveVolume(row.Pool, VolumeTypes.Snapshot, SnapshotVolume(row.Name, snapshot), anyType: true);
+        if (storage.HasVolume(row.Pool, VolumeType.Snapshot, SnapshotVolume(row.Name, snapshot)))
+            storage.RemoveVolume(row.Pool, VolumeType.Snapshot, SnapshotVolume(row.Name, snapshot), anyType: true);
         if (Directory.Exists(paths.SnapshotStateDir(row, snapshot)))
             Directory.Delete(paths.SnapshotStateDir(row, snapshot), recursive: true);
         store.Write(() => store.DeleteSnapshotRow(id));

@@ -61,7 +61,7 @@ public sealed class ContainerVolumes
         var row = records.ReadyRow(container);
         if (store.Pool(pool) is null)
             throw ContainerPSException.PoolNotFound(pool);
-        var (volumeId, volumePath, volumeConfig) = storage.VolumeState(pool, VolumeTypes.Custom, volume);
+        var (volumeId, volumePath, volumeConfig) = storage.VolumeState(pool, VolumeType.Custom, volume);
         var devices = store.Devices(row.Id);
         if (devices.FirstOrDefault(d => d.VolumeId == volumeId) is { } same)
             throw new ContainerPSException(Errors.VolumeAlreadyMounted,
@@ -111,7 +111,7 @@ public sealed class ContainerVolumes
         var row = records.ReadyRow(container);
         if (store.Pool(pool) is null)
             throw ContainerPSException.PoolNotFound(pool);
-        var (volumeId, _) = storage.VolumeRecord(pool, VolumeTypes.Custom, volume);
+        var (volumeId, _) = storage.VolumeRecord(pool, VolumeType.Custom, volume);
         var device = store.Devices(row.Id).FirstOrDefault(d => d.VolumeId == volumeId)
             ?? throw new ContainerPSException(Errors.VolumeNotMounted, $"Storage volume '{pool}/{volume}' is not mounted into container '{container}'.", volume);
         var rt = paths.Runtime(container);
@@ -148,7 +148,7 @@ public sealed class ContainerVolumes
     private void HotAttach(ContainerRow row, int pid, string pool, string volume, long volumeId, string path, IReadOnlyDictionary<string, string> cfg,
         string target, bool readOnly)
     {
-        cfg = presenter.FinishInterruptedShift(pool, VolumeTypes.Custom, volume, path, cfg);
+        cfg = presenter.FinishInterruptedShift(pool, VolumeType.Custom, volume, path, cfg);
         var map = ContainerIdmaps.CurrentMap(row) ?? idmaps.MapOf(row);
         var clock = Stopwatch.StartNew();
         var how = "idmapped";
@@ -157,7 +157,7 @@ public sealed class ContainerVolumes
         if (code == MountResult.CannotIdmap)
         {
             how = "shifted";
-            presenter.EnsureShifted(row, map, pool, VolumeTypes.Custom, volume, volumeId, path, cfg);
+            presenter.EnsureShifted(row, map, pool, VolumeType.Custom, volume, volumeId, path, cfg);
             code = RunMountHelper("attach", pid, path, target, idmap: false, readOnly, out error);
         }
         MountOk(code, error, row.Name);

@@ -135,11 +135,11 @@ public sealed class IncomingMoves
             var stored = plan.RootfsIdmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
             var rootfs = Path.Join(dir, ArchiveRootfs + ".tar");
             if (plan.RootfsFormat is not null)
-                storage.ReceiveInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, Received(rootfs));
+                storage.ReceiveInternalVolume(row.Pool, VolumeType.Container, row.Name, stored, Received(rootfs));
             else
-                storage.CreateInternalVolume(row.Pool, VolumeTypes.Container, row.Name, stored, path => Untar(rootfs, path));
+                storage.CreateInternalVolume(row.Pool, VolumeType.Container, row.Name, stored, path => Untar(rootfs, path));
             // A filesystem that arrives brings no device nodes onto this host, as an image does not.
-            if (new Images.ImageFiles(tool).RemoveDeviceNodes(storage.VolumePath(row.Pool, VolumeTypes.Container, row.Name)) is { Count: > 0 } nodes)
+            if (new Images.ImageFiles(tool).RemoveDeviceNodes(storage.VolumePath(row.Pool, VolumeType.Container, row.Name)) is { Count: > 0 } nodes)
                 log.Warning($"Container '{row.Name}': skipped {nodes.Count} device node(s) of the moved filesystem ({Images.ImageFiles.NameList(nodes)}).");
             string? state = null;
             if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))

@@ -71,7 +71,7 @@ public sealed class OutgoingMoves
                 $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = idmaps.MapOf(row);
         var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
-        var stored = storage.VolumeRecord(row.Pool, VolumeTypes.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
+        var stored = storage.VolumeRecord(row.Pool, VolumeType.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
         return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored);
     }
@@ -169,13 +169,13 @@ public sealed class OutgoingMoves
         if (stateDir is null && format is not null)
         {
             string[] send;
-            (send, cleanup) = storage.SendVolume(row.Pool, VolumeTypes.Container, name);
+            (send, cleanup) = storage.SendVolume(row.Pool, VolumeType.Container, name);
             command = Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" });
             line = $"{string.Join(' ', send)} | zstd -1 -T0 -c";
         }
         else
         {
-            var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeTypes.Container, name);
+            var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
             // Fast compression on every core: the link (a remoting session) is the slow part.
             command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
                 .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });

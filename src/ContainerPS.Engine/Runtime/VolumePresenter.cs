@@ -33,7 +33,7 @@ internal sealed class VolumePresenter
     /// an idmapped mount of its unshifted files, else (the storage refuses, or the files are already
     /// shifted) the files shifted to the map and a plain bind mount.
     /// </summary>
-    internal void PresentVolume(ContainerRow row, IdMapping? map, string pool, string type, string volume, string target)
+    internal void PresentVolume(ContainerRow row, IdMapping? map, string pool, VolumeType type, string volume, string target)
     {
         var (volumeId, path, cfg) = storage.VolumeState(pool, type, volume);
         cfg = FinishInterruptedShift(pool, type, volume, path, cfg);
@@ -46,7 +46,7 @@ internal sealed class VolumePresenter
             }
             catch (ContainerPSException e) when (e.Code == Errors.IdmapNotSupported)
             {
-                log.Verbose($"{e.Message} Falling back to shifting the files of {pool}/{type}/{volume} on disk.");
+                log.Verbose($"{e.Message} Falling back to shifting the files of {pool}/{type.Name()}/{volume} on disk.");
             }
         }
         EnsureShifted(row, map, pool, type, volume, volumeId, path, cfg);
@@ -57,9 +57,9 @@ internal sealed class VolumePresenter
         cfg.TryGetValue(StorageService.IdmapLastKey, out var v) && v.Length > 0 ? IdMapping.Deserialize(v) : null;
 
     /// <summary>Shifts a volume's files to <paramref name="map"/> unless they are in it, after checking no other container needs them in another map.</summary>
-    internal void EnsureShifted(ContainerRow row, IdMapping? map, string pool, string type, string volume, long volumeId, string path, IReadOnlyDictionary<string, string> cfg)
+    internal void EnsureShifted(ContainerRow row, IdMapping? map, string pool, VolumeType type, string volume, long volumeId, string path, IReadOnlyDictionary<string, string> cfg)
     {
-        if (type == VolumeTypes.Custom)
+        if (type == VolumeType.Custom)
             CheckShareable(row, map, pool, volumeId, volume, new Lazy<bool>(() => Mounts.CanIdmap(path, idmaps.SharedMap())));
         var last = LastMap(cfg);
         if (!Equals(last, map))
@@ -91,10 +91,10 @@ internal sealed class VolumePresenter
     private static string Describe(IdMapping? map) => map?.ToString() ?? "no map: privileged";
 
     /// <summary>Shifts a volume's files from one map to another, recording where it goes first so a crash can be finished later.</summary>
-    private void Shift(string pool, string type, string volume, string path, IdMapping? from, IdMapping? to)
+    private void Shift(string pool, VolumeType type, string volume, string path, IdMapping? from, IdMapping? to)
     {
         storage.SetVolumeState(pool, type, volume, new Dictionary<string, string?> { [StorageService.IdmapShiftingKey] = to?.Serialize() ?? Unshifted });
-        var activity = $"Shifting the ids of {pool}/{type}/{volume} to {Describe(to)}";
+        var activity = $"Shifting the ids of {pool}/{type.Name()}/{volume} to {Describe(to)}";
         var clock = Stopwatch.StartNew();
         var result = IdShifter.Shift(path, from, to, (done, total) => log.Progress(activity, $"{done} of {total} files", (int)(done * 100 / Math.Max(1, total))));
         log.Progress(activity, "done", -1);
@@ -106,11 +106,11 @@ internal sealed class VolumePresenter
     }
 
     /// <summary>Completes a shift a crash interrupted (volatile.idmap.shifting is set), and returns the volume's config after it.</summary>
-    internal IReadOnlyDictionary<string, string> FinishInterruptedShift(string pool, string type, string volume, string path, IReadOnlyDictionary<string, string> cfg)
+    internal IReadOnlyDictionary<string, string> FinishInterruptedShift(string pool, VolumeType type, string volume, string path, IReadOnlyDictionary<string, string> cfg)
     {
         if (!cfg.TryGetValue(StorageService.IdmapShiftingKey, out var to))
             return cfg;
-        log.Warning($"Finishing the id shift of storage volume '{pool}/{type}/{volume}' that was interrupted.");
+        log.Warning($"Finishing the id shift of storage volume '{pool}/{type.Name()}/{volume}' that was interrupted.");
         Shift(pool, type, volume, path, LastMap(cfg), to == Unshifted ? null : IdMapping.Deserialize(to));
         return storage.VolumeRecord(pool, type, volume).Config;
     }
@@ -124,7 +124,7 @@ internal sealed class VolumePresenter
         {
             var staging = Path.Join(rt.DevicesDir, i.ToString(CultureInfo.InvariantCulture));
             Directory.CreateDirectory(staging);
-            PresentVolume(row, map, devices[i].Pool, VolumeTypes.Custom, devices[i].Volume, staging);
+            PresentVolume(row, map, devices[i].Pool, VolumeType.Custom, devices[i].Volume, staging);
             binds.Add(new OciBind(devices[i].Path, staging, devices[i].ReadOnly));
         }
         return binds;

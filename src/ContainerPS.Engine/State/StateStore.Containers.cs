@@ -6,9 +6,9 @@ namespace ContainerPS.Engine.State;
 public sealed record ContainerRow(
     long Id, string Name, string Uuid, string Image, long PoolId, string Pool, bool Privileged, bool Isolated,
     long? IdmapBase, long? IdmapSize, SortedDictionary<string, string> Config,
-    DateTime CreatedAt, DateTime? LastStartedAt, string State, ProcessIdentity? Owner, string? OpArg);
+    DateTime CreatedAt, DateTime? LastStartedAt, RowState State, ProcessIdentity? Owner, string? OpArg);
 
-public sealed record SnapshotRow(long Id, long ContainerId, string Name, bool Stateful, DateTime CreatedAt, string State, ProcessIdentity? Owner);
+public sealed record SnapshotRow(long Id, long ContainerId, string Name, bool Stateful, DateTime CreatedAt, RowState State, ProcessIdentity? Owner);
 
 public sealed partial class StateStore
 {
@@ -19,7 +19,7 @@ public sealed partial class StateStore
     private static ContainerRow MapContainer(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), r.GetString(5), r.GetInt64(6) != 0, r.GetInt64(7) != 0,
         r.IsDBNull(8) ? null : r.GetInt64(8), r.IsDBNull(9) ? null : r.GetInt64(9), FromJson(r.GetString(10)),
-        ParseTimestamp(r.GetString(11)), r.IsDBNull(12) ? null : ParseTimestamp(r.GetString(12)), r.GetString(13), Owner(r, 14),
+        ParseTimestamp(r.GetString(11)), r.IsDBNull(12) ? null : ParseTimestamp(r.GetString(12)), RowStates.Parse(r.GetString(13)), Owner(r, 14),
         r.IsDBNull(16) ? null : r.GetString(16));
 
     public List<ContainerRow> Containers() =>
@@ -41,7 +41,7 @@ public sealed partial class StateStore
                 """,
                 ("$n", name), ("$u", Guid.NewGuid().ToString("n")), ("$i", image), ("$p", poolId), ("$priv", privileged ? 1 : 0),
                 ("$iso", isolated ? 1 : 0), ("$ib", idmapBase), ("$is", idmapSize), ("$c", ToJson(config)), ("$t", Timestamp(DateTime.UtcNow)),
-                ("$st", RowState.Creating), ("$pid", me.Pid), ("$start", me.StartTime));
+                ("$st", RowState.Creating.ToDb()), ("$pid", me.Pid), ("$start", me.StartTime));
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
@@ -94,7 +94,7 @@ public sealed partial class StateStore
     // ---- snapshots ----
 
     private static SnapshotRow MapSnapshot(SqliteDataReader r) => new(
-        r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3) != 0, ParseTimestamp(r.GetString(4)), r.GetString(5), Owner(r, 6));
+        r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3) != 0, ParseTimestamp(r.GetString(4)), RowStates.Parse(r.GetString(5)), Owner(r, 6));
 
     public List<SnapshotRow> Snapshots(long containerId) =>
         Query("SELECT id, container_id, name, stateful, created_at, state, op_pid, op_start FROM snapshots WHERE container_id = $c ORDER BY created_at, name",
@@ -111,7 +111,7 @@ public sealed partial class StateStore
         {
             Exec("INSERT INTO snapshots(container_id, name, stateful, created_at, state, op_pid, op_start) VALUES ($c, $n, $s, $t, $st, $pid, $start)",
                 ("$c", containerId), ("$n", name), ("$s", stateful ? 1 : 0), ("$t", Timestamp(DateTime.UtcNow)),
-                ("$st", RowState.Creating), ("$pid", me.Pid), ("$start", me.StartTime));
+                ("$st", RowState.Creating.ToDb()), ("$pid", me.Pid), ("$start", me.StartTime));
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {

@@ -10,7 +10,7 @@ namespace ContainerPS.Engine.State;
 /// </summary>
 public sealed record ImageRow(
     long Id, string Fingerprint, string? Alias, string Format, string Description,
-    SortedDictionary<string, string> Properties, long Size, DateTime CreatedAt, string State, ProcessIdentity? Owner, string? OpArg)
+    SortedDictionary<string, string> Properties, long Size, DateTime CreatedAt, RowState State, ProcessIdentity? Owner, string? OpArg)
 {
     public bool HasFingerprint => !Fingerprint.StartsWith(StateStore.PendingFingerprintPrefix, StringComparison.Ordinal);
 }
@@ -24,7 +24,7 @@ public sealed partial class StateStore
 
     private static ImageRow MapImage(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetString(4),
-        FromJson(r.GetString(5)), r.GetInt64(6), ParseTimestamp(r.GetString(7)), r.GetString(8), Owner(r, 9),
+        FromJson(r.GetString(5)), r.GetInt64(6), ParseTimestamp(r.GetString(7)), RowStates.Parse(r.GetString(8)), Owner(r, 9),
         r.IsDBNull(11) ? null : r.GetString(11));
 
     /// <summary>All image rows (any state): aliased images by alias first, then the others by fingerprint.</summary>
@@ -64,7 +64,7 @@ public sealed partial class StateStore
                 VALUES ($f, $a, $fmt, $d, '{}', 0, $t, $st, $pid, $start, $arg)
                 """,
                 ("$f", PendingFingerprintPrefix + workName), ("$a", alias), ("$fmt", format), ("$d", description),
-                ("$t", Timestamp(DateTime.UtcNow)), ("$st", RowState.Creating), ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", workName));
+                ("$t", Timestamp(DateTime.UtcNow)), ("$st", RowState.Creating.ToDb()), ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", workName));
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {

@@ -4,22 +4,48 @@ using Microsoft.Data.Sqlite;
 namespace ContainerPS.Engine.State;
 
 /// <summary>States of a row. Anything but Ready has an owner process (op_pid, op_start) doing it.</summary>
-public static class RowState
+public enum RowState
 {
-    public const string Ready = "ready";
-    public const string Creating = "creating";
-    public const string Deleting = "deleting";
-    public const string Renaming = "renaming";
-    public const string Restoring = "restoring";
+    Ready,
+    Creating,
+    Deleting,
+    Renaming,
+    Restoring,
+    /// <summary>A state this version does not know (written by a newer one).</summary>
+    Unknown,
+}
+
+/// <summary>How a <see cref="RowState"/> is stored: its name in lower case.</summary>
+internal static class RowStates
+{
+    public static string ToDb(this RowState state) => state switch
+    {
+        RowState.Ready => "ready",
+        RowState.Creating => "creating",
+        RowState.Deleting => "deleting",
+        RowState.Renaming => "renaming",
+        RowState.Restoring => "restoring",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not a state a row is stored in"),
+    };
+
+    public static RowState Parse(string stored) => stored switch
+    {
+        "ready" => RowState.Ready,
+        "creating" => RowState.Creating,
+        "deleting" => RowState.Deleting,
+        "renaming" => RowState.Renaming,
+        "restoring" => RowState.Restoring,
+        _ => RowState.Unknown,
+    };
 }
 
 public sealed record PoolRow(
     long Id, string Name, string Driver, string Source, bool OwnsSource, string Description,
-    SortedDictionary<string, string> Config, DateTime CreatedAt, string State, ProcessIdentity? Owner, string? OpArg);
+    SortedDictionary<string, string> Config, DateTime CreatedAt, RowState State, ProcessIdentity? Owner, string? OpArg);
 
 public sealed record VolumeRow(
-    long Id, long PoolId, string Pool, string Name, string Type, string Description,
-    SortedDictionary<string, string> Config, DateTime CreatedAt, string State, ProcessIdentity? Owner, string? OpArg);
+    long Id, long PoolId, string Pool, string Name, VolumeType Type, string Description,
+    SortedDictionary<string, string> Config, DateTime CreatedAt, RowState State, ProcessIdentity? Owner, string? OpArg);
 
 public sealed partial class StateStore
 {
@@ -31,11 +57,14 @@ public sealed partial class StateStore
 
     private static PoolRow MapPool(SqliteDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4) != 0, r.GetString(5),
-        FromJson(r.GetString(6)), ParseTimestamp(r.GetString(7)), r.GetString(8), Owner(r, 9), r.IsDBNull(11) ? null : r.GetString(11));
+        FromJson(r.GetString(6)), ParseTimestamp(r.GetString(7)), RowStates.Parse(r.GetString(8)), Owner(r, 9), r.IsDBNull(11) ? null : r.GetString(11));
 
     private static VolumeRow MapVolume(SqliteDataReader r) => new(
-        r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
-        FromJson(r.GetString(6)), ParseTimestamp(r.GetString(7)), r.GetString(8), Owner(r, 9), r.IsDBNull(11) ? null : r.GetString(11));
+        r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), StoredType(r.GetString(4)), r.GetString(5),
+        FromJson(r.GetString(6)), ParseTimestamp(r.GetString(7)), RowStates.Parse(r.GetString(8)), Owner(r, 9), r.IsDBNull(11) ? null : r.GetString(11));
+
+    private static VolumeType StoredType(string name) =>
+        VolumeTypes.TryParse(name, out var type) ? type : throw new InvalidDataException($"The state database holds a volume of unknown type '{name}'.");
 
     private static bool IsUniqueViolation(SqliteException e) => e.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
 
@@ -60,7 +89,7 @@ public sealed partial class StateStore
                 VALUES ($n, $d, $s, $o, $desc, $c, $t, $st, $pid, $start)
                 """,
                 ("$n", name), ("$d", driver), ("$s", source), ("$o", ownsSource ? 1 : 0), ("$desc", description),
-                ("$c", ToJson(config)), ("$t", Timestamp(DateTime.UtcNow)), ("$st", RowState.Creating),
+                ("$c", ToJson(config)), ("$t", Timestamp(DateTime.UtcNow)), ("$st", RowState.Creating.ToDb()),
                 ("$pid", me.Pid), ("$start", me.StartTime));
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
@@ -81,15 +110,15 @@ public sealed partial class StateStore
         ? Query($"SELECT {VolumeColumns} FROM volumes v JOIN pools p ON p.id = v.pool_id ORDER BY p.name, v.type, v.name", MapVolume)
         : Query($"SELECT {VolumeColumns} FROM volumes v JOIN pools p ON p.id = v.pool_id WHERE v.pool_id = $p ORDER BY v.type, v.name", MapVolume, ("$p", poolId));
 
-    public VolumeRow? Volume(long poolId, string type, string name) =>
+    public VolumeRow? Volume(long poolId, VolumeType type, string name) =>
         Query($"SELECT {VolumeColumns} FROM volumes v JOIN pools p ON p.id = v.pool_id WHERE v.pool_id = $p AND v.type = $t AND v.name = $n",
-            MapVolume, ("$p", poolId), ("$t", type), ("$n", name)).SingleOrDefault();
+            MapVolume, ("$p", poolId), ("$t", type.Name()), ("$n", name)).SingleOrDefault();
 
     public VolumeRow? Volume(long id) =>
         Query($"SELECT {VolumeColumns} FROM volumes v JOIN pools p ON p.id = v.pool_id WHERE v.id = $id", MapVolume, ("$id", id)).SingleOrDefault();
 
     /// <summary>Inserts a volume in state Creating, owned by this process. Throws VolumeExists on a duplicate.</summary>
-    public long InsertVolume(long poolId, string poolName, string name, string type, string description, IReadOnlyDictionary<string, string> config, string? opArg = null)
+    public long InsertVolume(long poolId, string poolName, string name, VolumeType type, string description, IReadOnlyDictionary<string, string> config, string? opArg = null)
     {
         var me = ProcessIdentity.Current;
         try
@@ -98,13 +127,13 @@ public sealed partial class StateStore
                 INSERT INTO volumes(pool_id, name, type, description, config, created_at, state, op_pid, op_start, op_arg)
                 VALUES ($p, $n, $t, $d, $c, $ts, $st, $pid, $start, $arg)
                 """,
-                ("$p", poolId), ("$n", name), ("$t", type), ("$d", description), ("$c", ToJson(config)),
-                ("$ts", Timestamp(DateTime.UtcNow)), ("$st", RowState.Creating), ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", opArg));
+                ("$p", poolId), ("$n", name), ("$t", type.Name()), ("$d", description), ("$c", ToJson(config)),
+                ("$ts", Timestamp(DateTime.UtcNow)), ("$st", RowState.Creating.ToDb()), ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", opArg));
         }
         catch (SqliteException e) when (IsUniqueViolation(e))
         {
             throw new ContainerPSException(Errors.VolumeExists,
-                $"Storage volume '{type}/{name}' already exists in pool '{poolName}'.", $"{poolName}/{type}/{name}");
+                $"Storage volume '{type.Name()}/{name}' already exists in pool '{poolName}'.", $"{poolName}/{type.Name()}/{name}");
         }
         return (long)Scalar("SELECT last_insert_rowid()")!;
     }
@@ -123,11 +152,11 @@ public sealed partial class StateStore
     /// Moves a Ready row into <paramref name="state"/>, owned by this process. False if the row is
     /// gone or already in another operation.
     /// </summary>
-    public bool Claim(string table, long id, string state, string? opArg = null)
+    public bool Claim(string table, long id, RowState state, string? opArg = null)
     {
         var me = ProcessIdentity.Current;
         return Exec($"UPDATE {Table(table)} SET state = $st, op_pid = $pid, op_start = $start, op_arg = $arg WHERE id = $id AND state = 'ready'",
-            ("$st", state), ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", opArg), ("$id", id)) == 1;
+            ("$st", state.ToDb()), ("$pid", me.Pid), ("$start", me.StartTime), ("$arg", opArg), ("$id", id)) == 1;
     }
 
     /// <summary>Takes over an operation whose owner is <paramref name="from"/> (a dead process). False if someone else took it first.</summary>

@@ -176,7 +176,8 @@ public sealed partial class StateStore : IDisposable
             cmd.CommandTimeout = BusyTimeoutMs / 1000;
         }
         foreach (var (name, value) in args)
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            // States and types are stored by name: an enum would be bound as its number.
+            cmd.Parameters.AddWithValue(name, value is Enum ? throw new ArgumentException($"{name}: store {value.GetType().Name} values by name", nameof(args)) : value ?? DBNull.Value);
         return cmd;
     }
 

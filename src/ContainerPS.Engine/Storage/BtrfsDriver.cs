@@ -172,7 +172,7 @@ public sealed class BtrfsDriver : IStorageDriver
         var path = VolumePath(pool, volume);
         if (Path.Exists(path))
             throw new ContainerPSException(Errors.VolumeExists,
-                $"The subvolume for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
+                $"The subvolume for volume '{volume.Type.Name()}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
         tool.Run("btrfs", new[] { "-q", "subvolume", "create", path });
         try { ApplySize(pool, path, volume.Config.GetValueOrDefault("size")); }
         catch

@@ -143,7 +143,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     {
         var image = ImageName(volume);
         var exists = osdPool.Image(pool, image) is not null;
-        if (volume.Type == VolumeTypes.Image && !exists && osdPool.Image(pool, Zombie(image)) is not null)
+        if (volume.Type == VolumeType.Image && !exists && osdPool.Image(pool, Zombie(image)) is not null)
         {
             // The same image again (its name is its content's hash): the image kept for its clones is taken back.
             cluster.Client(pool).Rename(OsdPool(pool), Zombie(image), image);
@@ -277,8 +277,8 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             throw new ContainerPSException(Errors.VolumeNotFound, $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
         var snapshot = source.Type switch
         {
-            VolumeTypes.Snapshot or VolumeTypes.CustomSnapshot => SnapshotName(source),
-            VolumeTypes.Image => ImageSnapshot,
+            VolumeType.Snapshot or VolumeType.CustomSnapshot => SnapshotName(source),
+            VolumeType.Image => ImageSnapshot,
             _ => $"copy-{Guid.NewGuid():n}",
         };
         var existing = image.Snapshots.FirstOrDefault(s => s.Name == snapshot);

@@ -13,11 +13,11 @@ internal static class CephNames
     public const string ImageSnapshot = "readonly";
     public const string DefaultVolumeSize = "10GiB";
 
-    private static string Prefix(string type) => type switch
+    private static string Prefix(VolumeType type) => type switch
     {
-        VolumeTypes.Custom or VolumeTypes.CustomSnapshot => "custom",
-        VolumeTypes.Container or VolumeTypes.Snapshot => "container",
-        VolumeTypes.Image => "image",
+        VolumeType.Custom or VolumeType.CustomSnapshot => "custom",
+        VolumeType.Container or VolumeType.Snapshot => "container",
+        VolumeType.Image => "image",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
     };
 

@@ -104,7 +104,7 @@ public sealed class DirDriver : IStorageDriver
         var path = VolumePath(pool, volume);
         if (Path.Exists(path))
             throw new ContainerPSException(Errors.VolumeExists,
-                $"The directory for volume '{volume.Type}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
+                $"The directory for volume '{volume.Type.Name()}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
         Directory.CreateDirectory(path, VolumeLayout.Mode0755);
     }
 
@@ -149,7 +149,7 @@ public sealed class DirDriver : IStorageDriver
         // A running container's file can vanish while cp reads the tree (renamed away: "cannot stat ...
         // No such file or directory"); the copy is then made again, as LXD's rsync copy shrugs off
         // vanished files. A tree at rest never fails that way twice.
-        var progress = CopyProgress(VolumePath(sourcePool, source), pool.Source, $"Copying {source.Type} {source.Name}");
+        var progress = CopyProgress(VolumePath(sourcePool, source), pool.Source, $"Copying {source.Type.Name()} {source.Name}");
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -164,7 +164,7 @@ public sealed class DirDriver : IStorageDriver
             }
         }
         if (progress.Shown())
-            tool.Log.Progress($"Copying {source.Type} {source.Name}", "done", -1);
+            tool.Log.Progress($"Copying {source.Type.Name()} {source.Name}", "done", -1);
         FaultPoints.Hit("volume.copy.before-rename");
         Directory.Move(temp, final);
     }

@@ -4,7 +4,7 @@ namespace ContainerPS.Engine.Storage;
 public sealed record PoolContext(string Name, string Source, bool OwnsSource, IReadOnlyDictionary<string, string> Config);
 
 /// <summary>What a driver needs to know about a volume.</summary>
-public sealed record VolumeContext(string Name, string Type, IReadOnlyDictionary<string, string> Config);
+public sealed record VolumeContext(string Name, VolumeType Type, IReadOnlyDictionary<string, string> Config);
 
 /// <summary>
 /// A checked pool source: where the pool will live, whether ContainerPS creates (and later removes)

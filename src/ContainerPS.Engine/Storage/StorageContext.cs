@@ -46,33 +46,24 @@ internal sealed class StorageContext(StateStore store, string root, ExternalTool
     public static PoolRow Ready(PoolRow p) =>
         p.State == RowState.Ready ? p : throw ContainerPSException.Busy($"Storage pool '{p.Name}'", Errors.PoolBusy);
 
-    public VolumeRow VolumeRow(PoolRow pool, string type, string name)
+    public VolumeRow VolumeRow(PoolRow pool, VolumeType type, string name)
     {
-        CheckType(type);
         return Store.Volume(pool.Id, type, name) ?? throw ContainerPSException.VolumeNotFound(pool.Name, type, name);
     }
 
     public static VolumeRow Ready(VolumeRow v) =>
-        v.State == RowState.Ready ? v : throw ContainerPSException.Busy($"Storage volume '{v.Pool}/{v.Type}/{v.Name}'", Errors.VolumeBusy);
+        v.State == RowState.Ready ? v : throw ContainerPSException.Busy($"Storage volume '{v.Pool}/{v.Type.Name()}/{v.Name}'", Errors.VolumeBusy);
 
-    public static void CheckType(string type)
+    public static void CustomOnly(VolumeType type, string name, string verb)
     {
-        if (!VolumeTypes.All.Contains(type))
-            throw new ContainerPSException(Errors.InvalidVolumeType,
-                $"Unknown volume type '{Names.Printable(type)}' (known: {string.Join(", ", VolumeTypes.All)}).", type);
-    }
-
-    public static void CustomOnly(string type, string name, string verb)
-    {
-        CheckType(type);
-        if (type != VolumeTypes.Custom)
+        if (type != VolumeType.Custom)
             throw new ContainerPSException(Errors.VolumeTypeNotSupported,
-                $"Only custom volumes are {verb} with the storage cmdlets; '{type}/{name}' belongs to its {type}.", $"{type}/{name}");
+                $"Only custom volumes are {verb} with the storage cmdlets; '{type.Name()}/{name}' belongs to its {type.Name()}.", $"{type.Name()}/{name}");
     }
 
     /// <summary>The snapshot volumes (NAME@SNAPSHOT) of a container or custom volume among <paramref name="volumes"/>, by name.</summary>
     /// <param name="volumes">The pool's rows when already read; else they are read, only for a type that has snapshots.</param>
-    public IEnumerable<VolumeRow> SnapshotRows(PoolRow pool, string type, string name, IEnumerable<VolumeRow>? volumes = null) =>
+    public IEnumerable<VolumeRow> SnapshotRows(PoolRow pool, VolumeType type, string name, IEnumerable<VolumeRow>? volumes = null) =>
         VolumeTypes.SnapshotOf(type) is { } snapshotType
             ? (volumes ?? Store.Volumes(pool.Id)).Where(s => s.PoolId == pool.Id && s.Type == snapshotType && s.Name.StartsWith(name + "@", StringComparison.Ordinal)).OrderBy(s => s.Name, StringComparer.Ordinal)
             : Enumerable.Empty<VolumeRow>();
@@ -100,15 +91,7 @@ internal sealed class StorageContext(StateStore store, string root, ExternalTool
         return merged;
     }
 
-    public static string Status(string state) => state switch
-    {
-        RowState.Ready => "Created",
-        RowState.Creating => "Creating",
-        RowState.Deleting => "Deleting",
-        RowState.Renaming => "Renaming",
-        RowState.Restoring => "Restoring",
-        _ => state,
-    };
+    public static string Status(RowState state) => state == RowState.Ready ? "Created" : state.ToString();
 
     /// <summary>
     /// Runs the disk step of an operation on a claimed row; if it fails, the row is released (back

@@ -15,9 +15,8 @@ internal sealed class StorageCopies(StorageContext ctx, StorageVolumes volumes)
     /// <paramref name="sourceType"/>/<paramref name="sourceName"/> in <paramref name="poolName"/> (any types;
     /// the driver clones where it can). Used for containers from images, container copies and snapshots.
     /// </summary>
-    public StorageVolume CloneVolume(string poolName, string sourceType, string sourceName, string targetPoolName, string type, string name)
+    public StorageVolume CloneVolume(string poolName, VolumeType sourceType, string sourceName, string targetPoolName, VolumeType type, string name)
     {
-        CheckType(type);
         var pool = ctx.PoolRow(poolName);
         var source = Ready(ctx.VolumeRow(pool, sourceType, sourceName));
         var targetPool = Ready(ctx.PoolRow(targetPoolName));
@@ -33,13 +32,13 @@ internal sealed class StorageCopies(StorageContext ctx, StorageVolumes volumes)
         return volumes.GetVolume(targetPoolName, type, name);
     }
 
-    public StorageVolume CopyVolume(string poolName, string type, string name, string? targetPoolName, string? newName)
+    public StorageVolume CopyVolume(string poolName, VolumeType type, string name, string? targetPoolName, string? newName)
     {
         CustomOnly(type, name, "copied");
         var pool = Ready(ctx.PoolRow(poolName));
         var targetPool = targetPoolName is null ? pool : Ready(ctx.PoolRow(targetPoolName));
         var target = Names.Validate(newName ?? name, "storage volume");
-        var source = Ready(ctx.VolumeRow(pool, VolumeTypes.Custom, name));
+        var source = Ready(ctx.VolumeRow(pool, VolumeType.Custom, name));
         if (targetPool.Id == pool.Id && target == name)
             throw new ContainerPSException(Errors.VolumeExists,
                 $"Copying 'custom/{name}' onto itself: give -NewName or -TargetPool.", name);
@@ -48,12 +47,12 @@ internal sealed class StorageCopies(StorageContext ctx, StorageVolumes volumes)
         var id = ctx.Store.Write(() =>
         {
             Ready(ctx.PoolRow(targetPool.Name));
-            return ctx.Store.InsertVolume(targetPool.Id, targetPool.Name, target, VolumeTypes.Custom, source.Description, source.Config);
+            return ctx.Store.InsertVolume(targetPool.Id, targetPool.Name, target, VolumeType.Custom, source.Description, source.Config);
         });
-        var vctx = new VolumeContext(target, VolumeTypes.Custom, source.Config);
+        var vctx = new VolumeContext(target, VolumeType.Custom, source.Config);
         ctx.Complete(id, () => Copy(pool, source, targetPool, vctx),
             () => driver.DeleteVolume(Ctx(targetPool), vctx), "volume.copy.after-disk");
-        return volumes.GetVolume(targetPool.Name, VolumeTypes.Custom, target);
+        return volumes.GetVolume(targetPool.Name, VolumeType.Custom, target);
     }
 
     /// <summary>
@@ -77,7 +76,7 @@ internal sealed class StorageCopies(StorageContext ctx, StorageVolumes volumes)
         }
         catch
         {
-            ctx.Undo($"volume {target.Type}/{target.Name}", () => to.DeleteVolume(Ctx(targetPool), target));
+            ctx.Undo($"volume {target.Type.Name()}/{target.Name}", () => to.DeleteVolume(Ctx(targetPool), target));
             throw;
         }
     }

@@ -115,7 +115,7 @@ internal sealed class StoragePools(StorageContext ctx, StorageVolumes storageVol
     {
         var pool = ctx.PoolRow(name);
         var volumes = ctx.Store.Volumes(pool.Id);
-        var owned = volumes.Where(v => v.Type is VolumeTypes.Container or VolumeTypes.Snapshot).Select(v => v.Name.Split('@')[0]).Distinct().ToList();
+        var owned = volumes.Where(v => v.Type is VolumeType.Container or VolumeType.Snapshot).Select(v => v.Name.Split('@')[0]).Distinct().ToList();
         if (owned.Count > 0)
             throw new ContainerPSException(Errors.PoolInUse,
                 $"Storage pool '{name}' holds the containers {string.Join(", ", owned.Take(5))}{(owned.Count > 5 ? ", ..." : "")}; remove them first (-Force removes only custom and image volumes).", name);
@@ -123,7 +123,7 @@ internal sealed class StoragePools(StorageContext ctx, StorageVolumes storageVol
         {
             if (!force)
                 throw new ContainerPSException(Errors.PoolInUse,
-                    $"Storage pool '{name}' is in use by {volumes.Count} volume(s) ({string.Join(", ", volumes.Take(5).Select(v => $"{v.Type}/{v.Name}"))}); remove them first or use -Force.", name);
+                    $"Storage pool '{name}' is in use by {volumes.Count} volume(s) ({string.Join(", ", volumes.Take(5).Select(v => $"{v.Type.Name()}/{v.Name}"))}); remove them first or use -Force.", name);
             foreach (var v in volumes.OrderByDescending(v => VolumeTypes.IsSnapshot(v.Type)))
                 storageVolumes.RemoveVolume(name, v.Type, v.Name, anyType: true);
         }
@@ -155,7 +155,7 @@ internal sealed class StoragePools(StorageContext ctx, StorageVolumes storageVol
             Used = used,
             Size = size,
             CreatedAt = p.CreatedAt,
-            UsedBy = allVolumes.Where(v => v.PoolId == p.Id).Select(v => $"{v.Type}/{v.Name}").ToArray(),
+            UsedBy = allVolumes.Where(v => v.PoolId == p.Id).Select(v => $"{v.Type.Name()}/{v.Name}").ToArray(),
             Status = Status(p.State),
         };
     }

@@ -25,7 +25,7 @@ internal sealed class StorageRepair(StorageContext ctx, StorageSnapshots snapsho
                 continue;
             var pool = ctx.Store.Pool(v.PoolId)!;
             var driver = ctx.Driver(pool.Driver);
-            var what = $"storage volume '{pool.Name}/{v.Type}/{v.Name}'";
+            var what = $"storage volume '{pool.Name}/{v.Type.Name()}/{v.Name}'";
             TryRepair(what, () => RepairVolume(pool, driver, v, what, done));
         }
         foreach (var p in ctx.Store.Pools().Where(p => p.State != RowState.Ready && p.Owner is { IsAlive: false }))
@@ -85,7 +85,7 @@ internal sealed class StorageRepair(StorageContext ctx, StorageSnapshots snapsho
                 });
                 done.Add(renamed ? $"finished renaming {what} to '{newName}'" : $"reverted the unfinished rename of {what}");
                 break;
-            case RowState.Restoring when v.OpArg?.Split('/', 2) is [var fromType, var fromName] && ctx.Store.Volume(pool.Id, fromType, fromName) is { } from:
+            case RowState.Restoring when v.OpArg?.Split('/', 2) is [var fromType, var fromName] && VolumeTypes.TryParse(fromType, out var type) && ctx.Store.Volume(pool.Id, type, fromName) is { } from:
                 snapshots.RestoreOnDisk(pool, from, v);
                 ctx.Store.Write(() => ctx.Store.Release("volumes", v.Id));
                 done.Add($"finished the unfinished restore of {what} from '{fromName}'");

@@ -67,11 +67,11 @@ public sealed class StorageService : IDisposable
         volumes.CreateVolume(poolName, name, config, description);
 
     /// <inheritdoc cref="StorageVolumes.CreateInternalVolume"/>
-    public StorageVolume CreateInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
+    public StorageVolume CreateInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
         volumes.CreateInternalVolume(poolName, type, name, config, fill);
 
     /// <inheritdoc cref="StorageVolumes.ReceiveInternalVolume"/>
-    public StorageVolume ReceiveInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
+    public StorageVolume ReceiveInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
         volumes.ReceiveInternalVolume(poolName, type, name, config, compressedFile);
 
     /// <inheritdoc cref="StorageVolumes.StreamFormat"/>
@@ -79,39 +79,39 @@ public sealed class StorageService : IDisposable
         volumes.StreamFormat(poolName);
 
     /// <inheritdoc cref="StorageVolumes.SendVolume"/>
-    public (string[] Command, Action Cleanup) SendVolume(string poolName, string type, string name) =>
+    public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name) =>
         volumes.SendVolume(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.RenameInternalVolume"/>
-    public void RenameInternalVolume(string poolName, string type, string name, string newName) =>
+    public void RenameInternalVolume(string poolName, VolumeType type, string name, string newName) =>
         volumes.RenameInternalVolume(poolName, type, name, newName);
 
     /// <inheritdoc cref="StorageVolumes.VolumeState"/>
-    public (long Id, string Path, IReadOnlyDictionary<string, string> Config) VolumeState(string poolName, string type, string name) =>
+    public (long Id, string Path, IReadOnlyDictionary<string, string> Config) VolumeState(string poolName, VolumeType type, string name) =>
         volumes.VolumeState(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.VolumeRecord"/>
-    public (long Id, IReadOnlyDictionary<string, string> Config) VolumeRecord(string poolName, string type, string name) =>
+    public (long Id, IReadOnlyDictionary<string, string> Config) VolumeRecord(string poolName, VolumeType type, string name) =>
         volumes.VolumeRecord(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.SetVolumeState"/>
-    public void SetVolumeState(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes) =>
+    public void SetVolumeState(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string?> changes) =>
         volumes.SetVolumeState(poolName, type, name, changes);
 
     /// <inheritdoc cref="StorageVolumes.VolumePath"/>
-    public string VolumePath(string poolName, string type, string name) =>
+    public string VolumePath(string poolName, VolumeType type, string name) =>
         volumes.VolumePath(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.FreeBytes"/>
-    public long? FreeBytes(string poolName, string type) =>
+    public long? FreeBytes(string poolName, VolumeType type) =>
         volumes.FreeBytes(poolName, type);
 
     /// <inheritdoc cref="StorageVolumes.VolumeUsage"/>
-    public long? VolumeUsage(string poolName, string type, string name) =>
+    public long? VolumeUsage(string poolName, VolumeType type, string name) =>
         volumes.VolumeUsage(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.HasVolume"/>
-    public bool HasVolume(string poolName, string type, string name) =>
+    public bool HasVolume(string poolName, VolumeType type, string name) =>
         volumes.HasVolume(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.ListVolumes"/>
@@ -119,27 +119,27 @@ public sealed class StorageService : IDisposable
         volumes.ListVolumes(poolName);
 
     /// <inheritdoc cref="StorageVolumes.GetVolume"/>
-    public StorageVolume GetVolume(string poolName, string type, string name) =>
+    public StorageVolume GetVolume(string poolName, VolumeType type, string name) =>
         volumes.GetVolume(poolName, type, name);
 
     /// <inheritdoc cref="StorageVolumes.UpdateVolume"/>
-    public StorageVolume UpdateVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes, string? description = null) =>
+    public StorageVolume UpdateVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string?> changes, string? description = null) =>
         volumes.UpdateVolume(poolName, type, name, changes, description);
 
     /// <inheritdoc cref="StorageVolumes.RenameVolume"/>
-    public StorageVolume RenameVolume(string poolName, string type, string name, string newName) =>
+    public StorageVolume RenameVolume(string poolName, VolumeType type, string name, string newName) =>
         volumes.RenameVolume(poolName, type, name, newName);
 
     /// <inheritdoc cref="StorageVolumes.RemoveVolume"/>
-    public void RemoveVolume(string poolName, string type, string name, bool anyType = false) =>
+    public void RemoveVolume(string poolName, VolumeType type, string name, bool anyType = false) =>
         volumes.RemoveVolume(poolName, type, name, anyType);
 
     /// <inheritdoc cref="StorageCopies.CloneVolume"/>
-    public StorageVolume CloneVolume(string poolName, string sourceType, string sourceName, string targetPoolName, string type, string name) =>
+    public StorageVolume CloneVolume(string poolName, VolumeType sourceType, string sourceName, string targetPoolName, VolumeType type, string name) =>
         copies.CloneVolume(poolName, sourceType, sourceName, targetPoolName, type, name);
 
     /// <inheritdoc cref="StorageCopies.CopyVolume"/>
-    public StorageVolume CopyVolume(string poolName, string type, string name, string? targetPoolName, string? newName) =>
+    public StorageVolume CopyVolume(string poolName, VolumeType type, string name, string? targetPoolName, string? newName) =>
         copies.CopyVolume(poolName, type, name, targetPoolName, newName);
 
     /// <inheritdoc cref="StorageSnapshots.CreateVolumeSnapshot"/>
@@ -163,7 +163,7 @@ public sealed class StorageService : IDisposable
         snapshots.RemoveVolumeSnapshot(poolName, volume, name);
 
     /// <inheritdoc cref="StorageSnapshots.RestoreVolume"/>
-    public void RestoreVolume(string poolName, string fromType, string fromName, string type, string name) =>
+    public void RestoreVolume(string poolName, VolumeType fromType, string fromName, VolumeType type, string name) =>
         snapshots.RestoreVolume(poolName, fromType, fromName, type, name);
 
     /// <inheritdoc cref="StorageRepair.RepairInterrupted"/>

@@ -14,18 +14,18 @@ internal sealed class StorageSnapshots(StorageContext ctx, StorageVolumes volume
     {
         Names.Validate(name, "snapshot");
         var pool = Ready(ctx.PoolRow(poolName));
-        Ready(ctx.VolumeRow(pool, VolumeTypes.Custom, volume));
-        if (ctx.Store.Volume(pool.Id, VolumeTypes.CustomSnapshot, $"{volume}@{name}") is not null)
+        Ready(ctx.VolumeRow(pool, VolumeType.Custom, volume));
+        if (ctx.Store.Volume(pool.Id, VolumeType.CustomSnapshot, $"{volume}@{name}") is not null)
             throw new ContainerPSException(Errors.SnapshotExists, $"Snapshot '{name}' of storage volume '{poolName}/{volume}' already exists.", name);
-        copies.CloneVolume(poolName, VolumeTypes.Custom, volume, poolName, VolumeTypes.CustomSnapshot, $"{volume}@{name}");
+        copies.CloneVolume(poolName, VolumeType.Custom, volume, poolName, VolumeType.CustomSnapshot, $"{volume}@{name}");
         return GetVolumeSnapshot(poolName, volume, name);
     }
 
     public IReadOnlyList<StorageVolumeSnapshot> ListVolumeSnapshots(string poolName, string volume)
     {
         var pool = ctx.PoolRow(poolName);
-        ctx.VolumeRow(pool, VolumeTypes.Custom, volume);
-        return ctx.SnapshotRows(pool, VolumeTypes.Custom, volume).Select(s => ToSnapshot(pool, volume, s)).ToList();
+        ctx.VolumeRow(pool, VolumeType.Custom, volume);
+        return ctx.SnapshotRows(pool, VolumeType.Custom, volume).Select(s => ToSnapshot(pool, volume, s)).ToList();
     }
 
     public StorageVolumeSnapshot GetVolumeSnapshot(string poolName, string volume, string name)
@@ -36,8 +36,8 @@ internal sealed class StorageSnapshots(StorageContext ctx, StorageVolumes volume
 
     private VolumeRow SnapshotRow(PoolRow pool, string volume, string name)
     {
-        ctx.VolumeRow(pool, VolumeTypes.Custom, volume);
-        return ctx.Store.Volume(pool.Id, VolumeTypes.CustomSnapshot, $"{volume}@{name}")
+        ctx.VolumeRow(pool, VolumeType.Custom, volume);
+        return ctx.Store.Volume(pool.Id, VolumeType.CustomSnapshot, $"{volume}@{name}")
                ?? throw new ContainerPSException(Errors.SnapshotNotFound, $"Snapshot '{name}' of storage volume '{pool.Name}/{volume}' not found.", name);
     }
 
@@ -54,20 +54,20 @@ internal sealed class StorageSnapshots(StorageContext ctx, StorageVolumes volume
     {
         var pool = ctx.PoolRow(poolName);
         var snap = SnapshotRow(pool, volume, name);
-        var row = ctx.VolumeRow(pool, VolumeTypes.Custom, volume);
+        var row = ctx.VolumeRow(pool, VolumeType.Custom, volume);
         if (ctx.Store.VolumeDevices(row.Id) is { Count: > 0 } users)
-            throw StorageVolumes.VolumeInUse(poolName, VolumeTypes.Custom, volume, users.Select(u => u.Container), "Dismount-StorageVolume it before restoring a snapshot");
-        RestoreVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, VolumeTypes.Custom, volume);
+            throw StorageVolumes.VolumeInUse(poolName, VolumeType.Custom, volume, users.Select(u => u.Container), "Dismount-StorageVolume it before restoring a snapshot");
+        RestoreVolume(poolName, VolumeType.CustomSnapshot, snap.Name, VolumeType.Custom, volume);
     }
 
     public void RemoveVolumeSnapshot(string poolName, string volume, string name)
     {
         var pool = ctx.PoolRow(poolName);
-        volumes.RemoveVolume(poolName, VolumeTypes.CustomSnapshot, SnapshotRow(pool, volume, name).Name, anyType: true);
+        volumes.RemoveVolume(poolName, VolumeType.CustomSnapshot, SnapshotRow(pool, volume, name).Name, anyType: true);
     }
 
     /// <summary>Replaces the content of a volume with that of another (a snapshot) in the same pool.</summary>
-    public void RestoreVolume(string poolName, string fromType, string fromName, string type, string name)
+    public void RestoreVolume(string poolName, VolumeType fromType, string fromName, VolumeType type, string name)
     {
         var pool = Ready(ctx.PoolRow(poolName));
         var from = Ready(ctx.VolumeRow(pool, fromType, fromName));
@@ -75,8 +75,8 @@ internal sealed class StorageSnapshots(StorageContext ctx, StorageVolumes volume
         {
             var row = Ready(ctx.VolumeRow(pool, type, name));
             // Claimed as restoring from that snapshot: a restore cut short is done again by the repair.
-            if (!ctx.Store.Claim("volumes", row.Id, RowState.Restoring, $"{fromType}/{fromName}"))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", Errors.VolumeBusy);
+            if (!ctx.Store.Claim("volumes", row.Id, RowState.Restoring, $"{fromType.Name()}/{fromName}"))
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type.Name()}/{name}'", Errors.VolumeBusy);
             return row;
         });
         try

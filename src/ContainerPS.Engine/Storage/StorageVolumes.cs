@@ -23,9 +23,9 @@ internal sealed class StorageVolumes(StorageContext ctx)
         var id = ctx.Store.Write(() =>
         {
             Ready(ctx.PoolRow(poolName));
-            return ctx.Store.InsertVolume(pool.Id, pool.Name, name, VolumeTypes.Custom, description ?? "", cfg);
+            return ctx.Store.InsertVolume(pool.Id, pool.Name, name, VolumeType.Custom, description ?? "", cfg);
         });
-        var vctx = new VolumeContext(name, VolumeTypes.Custom, cfg);
+        var vctx = new VolumeContext(name, VolumeType.Custom, cfg);
         ctx.Complete(id, () =>
         {
             // Every driver keeps a volume at TYPEDIR/NAME; pools made before custom/ was 0700 get it now.
@@ -35,7 +35,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
             File.SetUnixFileMode(driver.MountVolume(Ctx(pool), vctx), VolumeLayout.Mode0711);
         }, () => driver.DeleteVolume(Ctx(pool), vctx), "volume.create.after-disk");
         WarnIfSizeNotEnforced(pool, driver, cfg);
-        return GetVolume(poolName, VolumeTypes.Custom, name);
+        return GetVolume(poolName, VolumeType.Custom, name);
     }
 
     /// <summary>
@@ -43,26 +43,25 @@ internal sealed class StorageVolumes(StorageContext ctx)
     /// fingerprints) whose content <paramref name="fill"/> writes into the new volume's directory.
     /// Crash safe like custom volumes: a half-filled volume is removed by the repair.
     /// </summary>
-    public StorageVolume CreateInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
+    public StorageVolume CreateInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
         NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) =>
         {
             driver.CreateVolume(pool, vctx);
             try { fill?.Invoke(driver.MountVolume(pool, vctx)); }
             catch
             {
-                ctx.Undo($"volume {type}/{name}", () => driver.DeleteVolume(pool, vctx));
+                ctx.Undo($"volume {type.Name()}/{name}", () => driver.DeleteVolume(pool, vctx));
                 throw;
             }
         });
 
     /// <summary>Creates a container or image volume from a driver stream (<see cref="StreamFormat"/>) received from another host, crash safe like <see cref="CreateInternalVolume"/>.</summary>
-    public StorageVolume ReceiveInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
+    public StorageVolume ReceiveInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
         NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) => driver.ReceiveVolume(pool, vctx, compressedFile));
 
-    private StorageVolume NewInternalVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string>? config,
+    private StorageVolume NewInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config,
         Action<IStorageDriver, PoolContext, VolumeContext> disk)
     {
-        CheckType(type);
         var pool = Ready(ctx.PoolRow(poolName));
         var driver = ctx.Driver(pool.Driver);
         var cfg = new SortedDictionary<string, string>((config ?? new Dictionary<string, string>()).ToDictionary(), StringComparer.Ordinal);
@@ -80,23 +79,23 @@ internal sealed class StorageVolumes(StorageContext ctx)
     public string? StreamFormat(string poolName) => ctx.Driver(ctx.PoolRow(poolName).Driver).StreamFormat;
 
     /// <summary>Starts the driver stream of a volume: the program to run and the cleanup for afterwards.</summary>
-    public (string[] Command, Action Cleanup) SendVolume(string poolName, string type, string name)
+    public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name)
     {
         var pool = ctx.PoolRow(poolName);
         return ctx.Driver(pool.Driver).SendVolume(Ctx(pool), Ctx(Ready(ctx.VolumeRow(pool, type, name))));
     }
 
     /// <summary>Renames an engine-owned volume (a container's, or its snapshots') on disk and in the state.</summary>
-    public void RenameInternalVolume(string poolName, string type, string name, string newName)
+    public void RenameInternalVolume(string poolName, VolumeType type, string name, string newName)
     {
         var pool = Ready(ctx.PoolRow(poolName));
         var v = ctx.Store.Write(() =>
         {
             var row = Ready(ctx.VolumeRow(pool, type, name));
             if (ctx.Store.Volume(pool.Id, type, newName) is not null)
-                throw new ContainerPSException(Errors.VolumeExists, $"Storage volume '{type}/{newName}' already exists in pool '{poolName}'.", newName);
+                throw new ContainerPSException(Errors.VolumeExists, $"Storage volume '{type.Name()}/{newName}' already exists in pool '{poolName}'.", newName);
             if (!ctx.Store.Claim("volumes", row.Id, RowState.Renaming, newName))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", Errors.VolumeBusy);
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type.Name()}/{name}'", Errors.VolumeBusy);
             return row;
         });
         ctx.AbandonOnFailure("volumes", v.Id, () => ctx.Driver(pool.Driver).RenameVolume(Ctx(pool), Ctx(v), newName));
@@ -108,7 +107,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
     }
 
     /// <summary>A volume's state row (id, config) with its host path, mounted first where the driver needs that (ceph).</summary>
-    public (long Id, string Path, IReadOnlyDictionary<string, string> Config) VolumeState(string poolName, string type, string name)
+    public (long Id, string Path, IReadOnlyDictionary<string, string> Config) VolumeState(string poolName, VolumeType type, string name)
     {
         var pool = ctx.PoolRow(poolName);
         var v = ctx.VolumeRow(pool, type, name);
@@ -116,14 +115,14 @@ internal sealed class StorageVolumes(StorageContext ctx)
     }
 
     /// <summary>A volume's state row (id, config) alone: nothing is mounted.</summary>
-    public (long Id, IReadOnlyDictionary<string, string> Config) VolumeRecord(string poolName, string type, string name)
+    public (long Id, IReadOnlyDictionary<string, string> Config) VolumeRecord(string poolName, VolumeType type, string name)
     {
         var v = ctx.VolumeRow(ctx.PoolRow(poolName), type, name);
         return (v.Id, v.Config);
     }
 
     /// <summary>Sets (null: removes) engine-kept volatile.* keys of a volume.</summary>
-    public void SetVolumeState(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes)
+    public void SetVolumeState(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string?> changes)
     {
         if (changes.Keys.FirstOrDefault(k => !k.StartsWith("volatile.", StringComparison.Ordinal)) is { } bad)
             throw new ArgumentException($"not a volatile key: {bad}", nameof(changes));
@@ -136,7 +135,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
     }
 
     /// <summary>The host directory of a volume's files, mounted first where the driver needs that (ceph).</summary>
-    public string VolumePath(string poolName, string type, string name)
+    public string VolumePath(string poolName, VolumeType type, string name)
     {
         var pool = ctx.PoolRow(poolName);
         return ctx.Driver(pool.Driver).MountVolume(Ctx(pool), Ctx(ctx.VolumeRow(pool, type, name)));
@@ -147,7 +146,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
     /// f_bavail where its volumes live), or null where the pool's space is not the host's to measure
     /// that way (ceph: each volume is an image of its own size).
     /// </summary>
-    public long? FreeBytes(string poolName, string type)
+    public long? FreeBytes(string poolName, VolumeType type)
     {
         var pool = ctx.PoolRow(poolName);
         if (pool.Driver == "ceph")
@@ -162,14 +161,14 @@ internal sealed class StorageVolumes(StorageContext ctx)
     }
 
     /// <summary>Bytes a volume uses, as Get-StorageVolume reports them (Used), or null where the driver cannot tell.</summary>
-    public long? VolumeUsage(string poolName, string type, string name)
+    public long? VolumeUsage(string poolName, VolumeType type, string name)
     {
         var pool = ctx.PoolRow(poolName);
         return ctx.Usage(pool, ctx.VolumeRow(pool, type, name));
     }
 
     /// <summary>True when the pool has a volume row of that type and name (in any state).</summary>
-    public bool HasVolume(string poolName, string type, string name) => ctx.Store.Volume(ctx.PoolRow(poolName).Id, type, name) is not null;
+    public bool HasVolume(string poolName, VolumeType type, string name) => ctx.Store.Volume(ctx.PoolRow(poolName).Id, type, name) is not null;
 
     private static SortedDictionary<string, string> VolumeDefaults(PoolRow pool, IStorageDriver driver)
     {
@@ -194,13 +193,13 @@ internal sealed class StorageVolumes(StorageContext ctx)
         return volumes.Select(v => ToVolume(pools[v.PoolId], v, volumes)).ToList();
     }
 
-    public StorageVolume GetVolume(string poolName, string type, string name)
+    public StorageVolume GetVolume(string poolName, VolumeType type, string name)
     {
         var pool = ctx.PoolRow(poolName);
         return ToVolume(pool, ctx.VolumeRow(pool, type, name));
     }
 
-    public StorageVolume UpdateVolume(string poolName, string type, string name, IReadOnlyDictionary<string, string?> changes, string? description = null)
+    public StorageVolume UpdateVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string?> changes, string? description = null)
     {
         var pool = ctx.PoolRow(poolName);
         var driver = ctx.Driver(pool.Driver);
@@ -218,24 +217,24 @@ internal sealed class StorageVolumes(StorageContext ctx)
         return GetVolume(poolName, type, name);
     }
 
-    public StorageVolume RenameVolume(string poolName, string type, string name, string newName)
+    public StorageVolume RenameVolume(string poolName, VolumeType type, string name, string newName)
     {
         CustomOnly(type, name, "renamed");
         Names.Validate(newName, "storage volume");
         var pool = Ready(ctx.PoolRow(poolName));
         var v = ctx.Store.Write(() =>
         {
-            var row = Ready(ctx.VolumeRow(pool, VolumeTypes.Custom, name));
+            var row = Ready(ctx.VolumeRow(pool, VolumeType.Custom, name));
             if (newName == name)
                 return row;
-            if (ctx.Store.Volume(pool.Id, VolumeTypes.Custom, newName) is not null)
+            if (ctx.Store.Volume(pool.Id, VolumeType.Custom, newName) is not null)
                 throw new ContainerPSException(Errors.VolumeExists, $"Storage volume 'custom/{newName}' already exists in pool '{poolName}'.", newName);
             if (!ctx.Store.Claim("volumes", row.Id, RowState.Renaming, newName))
                 throw ContainerPSException.Busy($"Storage volume '{poolName}/custom/{name}'", Errors.VolumeBusy);
             return row;
         });
         if (newName == name)
-            return GetVolume(poolName, VolumeTypes.Custom, name);
+            return GetVolume(poolName, VolumeType.Custom, name);
         ctx.AbandonOnFailure("volumes", v.Id, () => ctx.Driver(pool.Driver).RenameVolume(Ctx(pool), Ctx(v), newName));
         FaultPoints.Hit("volume.rename.after-disk");
         ctx.Store.Write(() =>
@@ -244,26 +243,26 @@ internal sealed class StorageVolumes(StorageContext ctx)
             ctx.Store.Release("volumes", v.Id);
         });
         // Its snapshots follow (zfs and ceph snapshots moved with the dataset or image already).
-        foreach (var snap in ctx.SnapshotRows(pool, VolumeTypes.Custom, name))
-            RenameInternalVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, newName + snap.Name[name.Length..]);
-        return GetVolume(poolName, VolumeTypes.Custom, newName);
+        foreach (var snap in ctx.SnapshotRows(pool, VolumeType.Custom, name))
+            RenameInternalVolume(poolName, VolumeType.CustomSnapshot, snap.Name, newName + snap.Name[name.Length..]);
+        return GetVolume(poolName, VolumeType.Custom, newName);
     }
 
     /// <param name="anyType">Also remove container and image volumes (pool removal with -Force).</param>
-    public void RemoveVolume(string poolName, string type, string name, bool anyType = false)
+    public void RemoveVolume(string poolName, VolumeType type, string name, bool anyType = false)
     {
         var pool = ctx.PoolRow(poolName);
-        if (type != VolumeTypes.Custom && !anyType)
+        if (type != VolumeType.Custom && !anyType)
             throw new ContainerPSException(Errors.VolumeTypeNotRemovable,
-                $"Storage volumes of type {type} belong to their {type}; remove the {type} instead.", $"{poolName}/{type}/{name}");
-        if (type == VolumeTypes.Custom)
+                $"Storage volumes of type {type.Name()} belong to their {type.Name()}; remove the {type.Name()} instead.", $"{poolName}/{type.Name()}/{name}");
+        if (type == VolumeType.Custom)
         {
             // A custom volume goes with its snapshots (as in LXD), once nothing has it mounted.
             var row = Ready(ctx.VolumeRow(pool, type, name));
             if (ctx.Store.VolumeDevices(row.Id) is { Count: > 0 } users)
                 throw VolumeInUse(poolName, type, name, users.Select(u => u.Container), "Dismount-StorageVolume it first");
-            foreach (var snap in ctx.SnapshotRows(pool, VolumeTypes.Custom, name))
-                RemoveVolume(poolName, VolumeTypes.CustomSnapshot, snap.Name, anyType: true);
+            foreach (var snap in ctx.SnapshotRows(pool, VolumeType.Custom, name))
+                RemoveVolume(poolName, VolumeType.CustomSnapshot, snap.Name, anyType: true);
         }
         var v = ctx.Store.Write(() =>
         {
@@ -271,7 +270,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
             if (ctx.Store.VolumeDevices(row.Id) is { Count: > 0 } users)
                 throw VolumeInUse(poolName, type, name, users.Select(u => u.Container), "Dismount-StorageVolume it first");
             if (!ctx.Store.Claim("volumes", row.Id, RowState.Deleting))
-                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type}/{name}'", Errors.VolumeBusy);
+                throw ContainerPSException.Busy($"Storage volume '{poolName}/{type.Name()}/{name}'", Errors.VolumeBusy);
             return row;
         });
         ctx.AbandonOnFailure("volumes", v.Id, () => ctx.Driver(pool.Driver).DeleteVolume(Ctx(pool), Ctx(v)));
@@ -287,7 +286,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
         {
             Pool = pool.Name,
             Name = v.Name,
-            Type = v.Type,
+            Type = v.Type.Name(),
             Description = v.Description,
             Config = new SortedDictionary<string, string>(v.Config, StringComparer.Ordinal),
             Used = ctx.Usage(pool, v),
@@ -301,6 +300,6 @@ internal sealed class StorageVolumes(StorageContext ctx)
         };
     }
 
-    public static ContainerPSException VolumeInUse(string pool, string type, string name, IEnumerable<string> containers, string hint) =>
-        new(Errors.VolumeInUse, $"Storage volume '{pool}/{type}/{name}' is mounted into {string.Join(", ", containers)}; {hint}.", $"{pool}/{type}/{name}");
+    public static ContainerPSException VolumeInUse(string pool, VolumeType type, string name, IEnumerable<string> containers, string hint) =>
+        new(Errors.VolumeInUse, $"Storage volume '{pool}/{type.Name()}/{name}' is mounted into {string.Join(", ", containers)}; {hint}.", $"{pool}/{type.Name()}/{name}");
 }

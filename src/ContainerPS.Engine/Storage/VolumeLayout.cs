@@ -13,13 +13,13 @@ public static class VolumeLayout
     public static readonly UnixFileMode Mode0755 = Mode0711 | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
     public static readonly UnixFileMode Mode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    public static string TypeDir(string type) => type switch
+    public static string TypeDir(VolumeType type) => type switch
     {
-        VolumeTypes.Custom => "custom",
-        VolumeTypes.Container => "containers",
-        VolumeTypes.Image => "images",
-        VolumeTypes.Snapshot => "containers-snapshots",
-        VolumeTypes.CustomSnapshot => "custom-snapshots",
+        VolumeType.Custom => "custom",
+        VolumeType.Container => "containers",
+        VolumeType.Image => "images",
+        VolumeType.Snapshot => "containers-snapshots",
+        VolumeType.CustomSnapshot => "custom-snapshots",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown volume type"),
     };
 
@@ -36,7 +36,7 @@ public static class VolumeLayout
     }
 
     /// <summary>Makes the directory of one volume type (0700) when missing, and makes an existing one 0700 (pools made before were 0711 for custom volumes).</summary>
-    public static void EnsureTypeDir(string root, string type) => MakePrivate(System.IO.Path.Join(root, TypeDir(type)));
+    public static void EnsureTypeDir(string root, VolumeType type) => MakePrivate(System.IO.Path.Join(root, TypeDir(type)));
 
     /// <summary>Makes <paramref name="dir"/> (a type directory) when missing, and 0700 when it is not.</summary>
     public static void MakePrivate(string dir)

@@ -92,7 +92,7 @@ public sealed class ZfsDriver : IStorageDriver
         }
         Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
         VolumeLayout.CreateTypeDirs(pool.Source);
-        foreach (var child in new[] { VolumeTypes.Custom, VolumeTypes.Container, VolumeTypes.Image }.Select(VolumeLayout.TypeDir))
+        foreach (var child in new[] { VolumeType.Custom, VolumeType.Container, VolumeType.Image }.Select(VolumeLayout.TypeDir))
             if (!zfs.Exists($"{ds}/{child}"))
                 zfs.Run("zfs", "create", "-o", "mountpoint=none", $"{ds}/{child}");
     }
@@ -174,7 +174,7 @@ public sealed class ZfsDriver : IStorageDriver
     public void CreateVolume(PoolContext pool, VolumeContext volume)
     {
         var ds = Dataset(pool, volume);
-        if (zfs.Exists(ds) && volume.Type == VolumeTypes.Image && Parked(pool).Contains(ds))
+        if (zfs.Exists(ds) && volume.Type == VolumeType.Image && Parked(pool).Contains(ds))
         {
             // The same image again (its name is its content's hash): the dataset kept for its clones is taken back.
             zfs.Run("zfs", "inherit", DeletedProperty, ds);

@@ -91,6 +91,9 @@ public abstract class StorageVolumeCmdlet : ContainerPSCmdlet
     public string Type { get; set; } = VolumeTypes.Custom;
 
     protected string Target => $"{Pool}/{Type}/{Name}";
+
+    /// <summary>The engine's type for <see cref="Type"/> (InvalidVolumeType for a name the engine does not know).</summary>
+    protected VolumeType ParsedType => VolumeTypes.Parse(Type);
 }
 
 [Cmdlet(VerbsCommon.Set, "StorageVolume", SupportsShouldProcess = true)]
@@ -113,7 +116,7 @@ public sealed class SetStorageVolumeCommand : StorageVolumeCmdlet
             return;
         Try(() =>
         {
-            var v = Engine.Storage.UpdateVolume(Pool, Type, Name, ConfigFrom(Config), Description);
+            var v = Engine.Storage.UpdateVolume(Pool, ParsedType, Name, ConfigFrom(Config), Description);
             if (PassThru)
                 WriteObject(v);
         });
@@ -136,7 +139,7 @@ public sealed class RenameStorageVolumeCommand : StorageVolumeCmdlet
             return;
         Try(() =>
         {
-            var v = Engine.Storage.RenameVolume(Pool, Type, Name, NewName);
+            var v = Engine.Storage.RenameVolume(Pool, ParsedType, Name, NewName);
             if (PassThru)
                 WriteObject(v);
         });
@@ -165,7 +168,7 @@ public sealed class CopyStorageVolumeCommand : StorageVolumeCmdlet
             return;
         Try(() =>
         {
-            var v = Engine.Storage.CopyVolume(Pool, Type, Name, TargetPool, NewName);
+            var v = Engine.Storage.CopyVolume(Pool, ParsedType, Name, TargetPool, NewName);
             if (PassThru)
                 WriteObject(v);
         });
@@ -178,6 +181,6 @@ public sealed class RemoveStorageVolumeCommand : StorageVolumeCmdlet
     protected override void ProcessRecord()
     {
         if (ShouldProcess(Target, "Remove storage volume"))
-            Try(() => Engine.Storage.RemoveVolume(Pool, Type, Name));
+            Try(() => Engine.Storage.RemoveVolume(Pool, ParsedType, Name));
     }
 }
