@@ -1,9 +1,7 @@
 using ContainerPS.Engine.Images;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.Runtime;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine;
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Idmap;
 

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Images;
 

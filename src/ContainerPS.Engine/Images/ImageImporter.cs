@@ -1,5 +1,3 @@
-using ContainerPS.Engine.State;
-using ContainerPS.Engine.Platform;
 using Formats = ContainerPS.Engine.Images.ImageService.Formats;
 
 namespace ContainerPS.Engine.Images;

@@ -1,6 +1,4 @@
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Images;
 

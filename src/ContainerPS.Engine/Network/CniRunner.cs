@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Network;
 

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ContainerPS.Engine.State;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Network;
 

@@ -1,5 +1,3 @@
-using ContainerPS.Engine.Platform;
-
 namespace ContainerPS.Engine.Platform;
 
 /// <summary>Where the native monitor and runc are.</summary>

@@ -1,5 +1,4 @@
 using System.Text;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

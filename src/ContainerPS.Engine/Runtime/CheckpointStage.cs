@@ -1,5 +1,4 @@
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

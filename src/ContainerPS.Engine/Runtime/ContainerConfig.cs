@@ -1,8 +1,6 @@
 using System.Globalization;
 using ContainerPS.Engine.Idmap;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

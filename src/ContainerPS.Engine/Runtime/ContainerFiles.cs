@@ -1,5 +1,4 @@
 using ContainerPS.Engine.Idmap;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using ContainerPS.Engine.Idmap;
-using ContainerPS.Engine.State;
 
 namespace ContainerPS.Engine.Runtime;
 

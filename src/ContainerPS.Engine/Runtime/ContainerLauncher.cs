@@ -3,9 +3,7 @@ using ContainerPS.Engine.Idmap;
 using ContainerPS.Engine.Images;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

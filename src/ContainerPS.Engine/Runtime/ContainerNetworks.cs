@@ -1,7 +1,5 @@
 using ContainerPS.Engine.Network;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

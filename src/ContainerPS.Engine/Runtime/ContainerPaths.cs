@@ -1,5 +1,4 @@
 using ContainerPS.Engine.Migration;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
 
 namespace ContainerPS.Engine.Runtime;

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using ContainerPS.Engine.Network;
-using ContainerPS.Engine.State;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

@@ -1,5 +1,3 @@
-using ContainerPS.Engine.State;
-
 namespace ContainerPS.Engine.Runtime;
 
 /// <summary>

@@ -2,9 +2,7 @@ using System.Diagnostics;
 using ContainerPS.Engine.Images;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

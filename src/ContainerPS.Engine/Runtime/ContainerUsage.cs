@@ -1,4 +1,3 @@
-using ContainerPS.Engine.Platform;
 using System.Globalization;
 
 namespace ContainerPS.Engine.Runtime;

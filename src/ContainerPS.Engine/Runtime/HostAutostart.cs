@@ -1,5 +1,4 @@
 using System.Globalization;
-using ContainerPS.Engine.State;
 
 namespace ContainerPS.Engine.Runtime;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

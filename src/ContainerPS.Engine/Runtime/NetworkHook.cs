@@ -1,4 +1,3 @@
-using ContainerPS.Engine.Platform;
 using System.Text;
 
 namespace ContainerPS.Engine.Runtime;

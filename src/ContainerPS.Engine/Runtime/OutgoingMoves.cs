@@ -1,9 +1,7 @@
 using CliWrap;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

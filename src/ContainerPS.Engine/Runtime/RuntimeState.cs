@@ -1,5 +1,4 @@
 using System.Globalization;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

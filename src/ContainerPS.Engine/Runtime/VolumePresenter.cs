@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ContainerPS.Engine.Idmap;
-using ContainerPS.Engine.State;
 using ContainerPS.Engine.Storage;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Runtime;
 

@@ -1,4 +1,3 @@
-using ContainerPS.Engine.Platform;
 using Microsoft.Data.Sqlite;
 
 namespace ContainerPS.Engine.State;

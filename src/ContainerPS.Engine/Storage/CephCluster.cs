@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Platform;
 using static ContainerPS.Engine.Storage.CephCluster;
 using static ContainerPS.Engine.Storage.CephNames;
 

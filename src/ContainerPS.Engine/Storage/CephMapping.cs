@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Platform;
 using static ContainerPS.Engine.Storage.CephCluster;
 using static ContainerPS.Engine.Storage.CephNames;
 

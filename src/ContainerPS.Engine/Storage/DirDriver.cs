@@ -1,5 +1,3 @@
-using ContainerPS.Engine.Platform;
-
 namespace ContainerPS.Engine.Storage;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 

@@ -1,6 +1,3 @@
-using ContainerPS.Engine.Platform;
-using ContainerPS.Engine.State;
-
 namespace ContainerPS.Engine.Storage;
 
 /// <summary>

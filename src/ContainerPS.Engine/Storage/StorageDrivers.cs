@@ -1,5 +1,3 @@
-using ContainerPS.Engine.Platform;
-
 namespace ContainerPS.Engine.Storage;
 
 /// <summary>The registry of storage drivers: adding a driver is one line here plus its class.</summary>

@@ -1,4 +1,3 @@
-using ContainerPS.Engine.State;
 using static ContainerPS.Engine.Storage.StorageContext;
 
 namespace ContainerPS.Engine.Storage;

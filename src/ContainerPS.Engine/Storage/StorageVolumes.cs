@@ -1,5 +1,3 @@
-using ContainerPS.Engine.Platform;
-using ContainerPS.Engine.State;
 using static ContainerPS.Engine.Storage.StorageContext;
 
 namespace ContainerPS.Engine.Storage;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using ContainerPS.Engine.Platform;
 
 namespace ContainerPS.Engine.Storage;
 
