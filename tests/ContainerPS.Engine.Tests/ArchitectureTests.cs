@@ -81,6 +81,36 @@ public class ArchitectureTests
         Assert.Contains(runtime, r => r.Type.FullName == "ContainerPS.Engine.Platform.Mounts");
     }
 
+    /// <summary>
+    /// The size rule: a class does one concern, in at most about 400 lines. A type's size is the span
+    /// of its code in each source file (first to last line of its methods, lambdas, iterators and
+    /// nested types, from the debug symbols), summed over the files of a partial type; code that
+    /// source generators wrote (LibraryImport marshalling) does not count.
+    /// </summary>
+    public const int MaxTypeLines = 400;
+
+    /// <summary>Types allowed over the limit, and why.</summary>
+    private static readonly Dictionary<string, string> LargeTypes = new(StringComparer.Ordinal)
+    {
+        ["ContainerPS.Engine.State.StateStore"] = "the SQL of every table (one partial file per table) over one connection and its transactions",
+    };
+
+    [Fact]
+    public void No_engine_type_is_over_the_size_limit()
+    {
+        var module = ModuleDefinition.ReadModule(typeof(ContainerHost).Assembly.Location, new ReaderParameters { ReadSymbols = true });
+        var sizes = module.Types.Where(t => t.Name != "<Module>" && !t.Name.StartsWith('<'))
+            .ToDictionary(t => t.FullName, t => Nested(t).SelectMany(n => n.Methods).Where(m => m.HasBody)
+                .SelectMany(m => m.DebugInformation.SequencePoints).Where(p => !p.IsHidden && !p.Document.Url.Contains("/obj/")) // not generated code
+                .GroupBy(p => p.Document.Url).Sum(g => g.Max(p => p.EndLine) - g.Min(p => p.StartLine) + 1));
+        Assert.True(sizes.Values.Sum() > 10_000, "no debug symbols were read"); // the check below cannot pass vacuously
+        var over = sizes.Where(kv => kv.Value > MaxTypeLines && !LargeTypes.ContainsKey(kv.Key)).Select(kv => $"{kv.Key}: {kv.Value} lines").ToList();
+        Assert.Empty(over);
+        Assert.All(LargeTypes.Keys, t => Assert.True(sizes.GetValueOrDefault(t) > MaxTypeLines, $"{t} is no longer over the limit: take it off the list"));
+
+        static IEnumerable<TypeDefinition> Nested(TypeDefinition t) => new[] { t }.Concat(t.NestedTypes.SelectMany(Nested));
+    }
+
     private static IEnumerable<TypeDefinition> EngineTypes()
     {
         var module = ModuleDefinition.ReadModule(typeof(ContainerHost).Assembly.Location);

@@ -14,30 +14,9 @@ namespace ContainerPS.Engine.Runtime;
 /// through an idmapped mount, so nothing is chowned and start time does not depend on the number
 /// of files.
 /// </summary>
-internal sealed class ContainerLauncher
+internal sealed class ContainerLauncher(StateStore store, StorageService storage, NetworkService networks,
+    ExternalTool tool, IEngineLog log, ContainerPaths paths, ContainerIdmaps idmaps, VolumePresenter presenter)
 {
-    private readonly StateStore store;
-    private readonly StorageService storage;
-    private readonly NetworkService networks;
-    private readonly ExternalTool tool;
-    private readonly IEngineLog log;
-    private readonly ContainerPaths paths;
-    private readonly ContainerIdmaps idmaps;
-    private readonly VolumePresenter presenter;
-
-    public ContainerLauncher(StateStore store, StorageService storage, NetworkService networks, ExternalTool tool, IEngineLog log,
-        ContainerPaths paths, ContainerIdmaps idmaps, VolumePresenter presenter)
-    {
-        this.store = store;
-        this.storage = storage;
-        this.networks = networks;
-        this.tool = tool;
-        this.log = log;
-        this.paths = paths;
-        this.idmaps = idmaps;
-        this.presenter = presenter;
-    }
-
     /// <summary>
     /// Where monitors live on a cgroup v2 host (as LXC's lxc.monitor.* cgroups): out of the cgroup of
     /// whoever started them, so that the end of a login session (logind's KillUserProcesses) or of a

@@ -7,13 +7,8 @@ namespace ContainerPS.Engine.Runtime;
 /// Where a container's files are: its runtime directory (bundle, runc state, monitor files), runc's
 /// root, its cgroup, and its checkpoints below the state root.
 /// </summary>
-internal sealed class ContainerPaths
+internal sealed class ContainerPaths(string root, string runtimeDir)
 {
-    private readonly string root;
-    private readonly string runtimeDir;
-
-    public ContainerPaths(string root, string runtimeDir) => (this.root, this.runtimeDir) = (root, runtimeDir);
-
     /// <summary>The state root.</summary>
     public string Root => root;
     /// <summary>Runtime files: /run/containerps, or ROOT/run (see <see cref="ContainerHost.RuntimeDir"/>).</summary>

@@ -11,16 +11,8 @@ namespace ContainerPS.Engine.Runtime;
 /// cleared after its last, so that when the process is killed in between, the next command
 /// finishes or undoes it (<see cref="ContainerRepair"/>) and says what it did.
 /// </summary>
-internal sealed class ContainerRecords
+internal sealed class ContainerRecords(StateStore store, ContainerPaths paths, ContainerIdmaps idmaps, NetworkService networks)
 {
-    private readonly StateStore store;
-    private readonly ContainerPaths paths;
-    private readonly ContainerIdmaps idmaps;
-    private readonly NetworkService networks;
-
-    public ContainerRecords(StateStore store, ContainerPaths paths, ContainerIdmaps idmaps, NetworkService networks) =>
-        (this.store, this.paths, this.idmaps, this.networks) = (store, paths, idmaps, networks);
-
     internal static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
 
     public IReadOnlyList<Container> List() => store.Containers().Select(ToContainer).ToList();

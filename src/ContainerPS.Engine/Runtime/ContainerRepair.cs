@@ -5,37 +5,10 @@ namespace ContainerPS.Engine.Runtime;
 /// recorded steps of changes on Ready containers (each finished or undone by the service it
 /// belongs to), creations, renames and removals, and incoming moves nobody names any more.
 /// </summary>
-internal sealed class ContainerRepair
+internal sealed class ContainerRepair(StateStore store, IEngineLog log, ContainerPaths paths, ContainerRecords records,
+    ContainerService containers, ContainerSnapshots snapshots, ContainerCheckpoints checkpoints, ContainerVolumes volumes,
+    ContainerNetworks containerNetworks, OutgoingMoves outgoing, IncomingMoves incoming)
 {
-    private readonly StateStore store;
-    private readonly IEngineLog log;
-    private readonly ContainerPaths paths;
-    private readonly ContainerRecords records;
-    private readonly ContainerService containers;
-    private readonly ContainerSnapshots snapshots;
-    private readonly ContainerCheckpoints checkpoints;
-    private readonly ContainerVolumes volumes;
-    private readonly ContainerNetworks containerNetworks;
-    private readonly OutgoingMoves outgoing;
-    private readonly IncomingMoves incoming;
-
-    public ContainerRepair(StateStore store, IEngineLog log, ContainerPaths paths, ContainerRecords records, ContainerService containers,
-        ContainerSnapshots snapshots, ContainerCheckpoints checkpoints, ContainerVolumes volumes, ContainerNetworks containerNetworks,
-        OutgoingMoves outgoing, IncomingMoves incoming)
-    {
-        this.store = store;
-        this.log = log;
-        this.paths = paths;
-        this.records = records;
-        this.containers = containers;
-        this.snapshots = snapshots;
-        this.checkpoints = checkpoints;
-        this.volumes = volumes;
-        this.containerNetworks = containerNetworks;
-        this.outgoing = outgoing;
-        this.incoming = incoming;
-    }
-
     /// <summary>Finishes or rolls back what processes that died left half-done (see the class).</summary>
     public void Run()
     {

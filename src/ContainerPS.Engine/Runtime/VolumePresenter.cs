@@ -14,16 +14,8 @@ namespace ContainerPS.Engine.Runtime;
 /// <see cref="IdShifter"/> (the map they are in is volatile.idmap.last of the volume), and a volume
 /// may be shared only by containers with identical maps.
 /// </summary>
-internal sealed class VolumePresenter
+internal sealed class VolumePresenter(StateStore store, StorageService storage, IEngineLog log, ContainerIdmaps idmaps)
 {
-    private readonly StateStore store;
-    private readonly StorageService storage;
-    private readonly IEngineLog log;
-    private readonly ContainerIdmaps idmaps;
-
-    public VolumePresenter(StateStore store, StorageService storage, IEngineLog log, ContainerIdmaps idmaps) =>
-        (this.store, this.storage, this.log, this.idmaps) = (store, storage, log, idmaps);
-
     private const string Unshifted = "unshifted";
 
     /// <summary>
