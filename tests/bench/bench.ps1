@@ -367,14 +367,16 @@ try {
     Invoke-ContainerExec big -- sh -c '/root/dirty 256 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
     while ((Invoke-ContainerExec big -ErrorAction SilentlyContinue -- cat /tmp/dirty) -notmatch '^ok') { Start-Sleep -Milliseconds 100 }
     $bigCk, $bigRs = Measure-CheckpointRestore big 3
-    # plain runc + CRIU on the same rootfs (userns, no network, no exec helper)
+    # plain runc + CRIU on the same rootfs (userns, no network, no exec helper), with the CRIU
+    # ContainerPS runs (runc's default is criu from PATH, which a Debian 12 host does not have)
+    $criu = (Test-ContainerCheckpoint).CriuPath
     Sh "runc --root $runcRoot run -d --bundle $($bundles[0]) rck"
     $rc = @(); $rr = @()
     foreach ($i in 1..7) {
         $img = "$ck/runc$i"
-        $sw = [Diagnostics.Stopwatch]::StartNew(); Sh "runc --root $runcRoot checkpoint --image-path $img rck"; $rc += $sw.Elapsed.TotalMilliseconds
+        $sw = [Diagnostics.Stopwatch]::StartNew(); Sh "runc --criu $criu --root $runcRoot checkpoint --image-path $img rck"; $rc += $sw.Elapsed.TotalMilliseconds
         & chmod -R a+rX $img   # CRIU reads some images before the restored task has its uid map (see Criu.PrepareForRestore)
-        $sw = [Diagnostics.Stopwatch]::StartNew(); Sh "runc --root $runcRoot restore -d --image-path $img --bundle $($bundles[0]) rck"; $rr += $sw.Elapsed.TotalMilliseconds
+        $sw = [Diagnostics.Stopwatch]::StartNew(); Sh "runc --criu $criu --root $runcRoot restore -d --image-path $img --bundle $($bundles[0]) rck"; $rr += $sw.Elapsed.TotalMilliseconds
     }
     & runc --root $runcRoot kill rck KILL 2>$null
     Start-Sleep -Milliseconds 200
@@ -411,12 +413,17 @@ try {
 finally {
     if ($sshHost) { Stop-TestSshHost $sshHost }
     Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+    & runc --root $runcRoot delete --force rck 2>$null
     foreach ($i in 1..$ContainerIterations) {
         & bash -c "runc --root $runcRoot delete --force r$i >/dev/null 2>&1; lxc-stop -P $lxcPath -n l$i -k >/dev/null 2>&1; lxc-destroy -P $lxcPath -n l$i >/dev/null 2>&1; true"
     }
     Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
     # the plain-runc peers' parent cgroup (runc removes each container's own cgroup, not the parent)
     Get-ChildItem /sys/fs/cgroup/*/containerps-bench, /sys/fs/cgroup/unified/containerps-bench -Directory -ErrorAction SilentlyContinue |
-        ForEach-Object { [IO.Directory]::Delete($_.FullName) }
+        ForEach-Object {
+            $dir = $_.FullName
+            try { [IO.Directory]::Delete($dir) }
+            catch { Write-Warning "Could not remove the peers' cgroup $dir (a peer still runs?): $_" }
+        }
     & rm -rf --one-file-system $root
 }
