@@ -378,8 +378,11 @@ function Start-StreamingChildPwsh {
         $psi.FileName = 'script'
         foreach ($a in '-qefc', $line, '/dev/null') { $psi.ArgumentList.Add($a) }
     } else {
-        $psi.FileName = $pwsh[0]
-        foreach ($a in @($pwsh | Select-Object -Skip 1) + @('-Command', ($prefix + $Script))) { $psi.ArgumentList.Add($a) }
+        # SIGHUP at its default, whoever started this run: a runner under nohup passes SIGHUP on
+        # ignored, and .NET then never reports it, so a test sending it would wait in vain.
+        # env execs pwsh (the same pid).
+        $psi.FileName = 'env'
+        foreach ($a in @('--default-signal=HUP') + $pwsh + @('-Command', ($prefix + $Script))) { $psi.ArgumentList.Add($a) }
     }
     $p = [System.Diagnostics.Process]::Start($psi)
     $child = [pscustomobject]@{
