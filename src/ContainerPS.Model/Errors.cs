@@ -109,6 +109,7 @@ public static class Errors
     public static readonly ErrorCode PoolInUse = new(nameof(PoolInUse), ErrorKind.InUse);
     public static readonly ErrorCode PoolNotFound = new(nameof(PoolNotFound), ErrorKind.NotFound);
     public static readonly ErrorCode PoolSpaceInsufficient = new(nameof(PoolSpaceInsufficient), ErrorKind.ResourceUnavailable);
+    public static readonly ErrorCode PostCopyNotSupported = new(nameof(PostCopyNotSupported), ErrorKind.NotSupported);
     public static readonly ErrorCode PreCopyNotSupported = new(nameof(PreCopyNotSupported), ErrorKind.NotSupported);
     public static readonly ErrorCode PropertyNotFound = new(nameof(PropertyNotFound), ErrorKind.NotFound);
     public static readonly ErrorCode PwshNotFound = new(nameof(PwshNotFound), ErrorKind.InvalidOperation);

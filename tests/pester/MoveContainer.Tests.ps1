@@ -448,3 +448,85 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $there.Names | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
+    BeforeAll {
+        $script:lazy = (Test-ContainerCheckpoint).LazyPages
+        <# A running container with the 256 MB dirtying workload, a counter with a secret, a listener; what the test checks after the move. #>
+        function New-PostCopyWorkload([string] $Name, [string] $Subnet) {
+            New-SharedNetwork -Name lan -Subnet $Subnet
+            $c = New-Container -Name $Name -Image busybox -Network lan -Start
+            Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name $Name).Path 'root/dirty')
+            Invoke-ContainerExec -Name $Name -Command sh, -c, '/root/dirty 256 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+            Start-ContainerWorkload $Name counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+            Start-ContainerWorkload $Name server 'while :; do echo pong | nc -l -p 7777; done'
+            Wait-Until { (Read-ContainerFile $Name /tmp/dirty) -match '^ok \d+ 65536$' } -TimeoutSeconds 30 -Because 'the workload to fill its 256 MB' | Out-Null
+            Wait-Until { (Read-ContainerFile $Name /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+            [pscustomobject]@{
+                Ip     = $c.Network[0].Addresses[0] -replace '/24$'
+                Secret = ((Read-ContainerFile $Name /tmp/count) -split ' ')[1]
+                Gen    = [long]((Read-ContainerFile $Name /tmp/dirty) -split ' ')[1]
+                Pids   = (Invoke-ContainerExec -Name $Name -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n"
+            }
+        }
+        <# criu and runc processes of this test's state roots (none may outlive a move). #>
+        function Get-MoveProcesses {
+            Get-Process | Where-Object { $_.ProcessName -in 'criu', 'runc' -and ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -replace "`0", ' ') -match [regex]::Escape($script:t.Base) }
+        }
+    }
+    AfterEach {
+        Stop-ChildPwsh
+        Invoke-Command -Session $script:s -ScriptBlock {
+            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+        }
+        Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+    }
+
+    It 'this host can serve lazy pages (userfaultfd)' {
+        $script:lazy | Should -BeTrue -Because 'post-copy needs uffd-noncoop; Test-ContainerCheckpoint reports it'
+    }
+
+    It 'moves a running container with 256 MB of dirty memory: it runs on the destination before its memory arrives, and nothing is lost' {
+        $w = New-PostCopyWorkload -Name pc -Subnet 10.205.21.0/24
+        $peer = New-Container -Name peer -Image busybox -Network lan -Start
+        $all = Move-Container -Name pc -Destination $script:s -Mode PostCopy -PassThru -Verbose 4>&1
+        $m = $all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $verbose = ($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+        Write-Host "    post-copy 256 MB: downtime $($m.MoveDowntimeMs) ms, total $($m.MoveTotalMs) ms, $($m.MoveBytesSent) bytes on the data link"
+        $verbose | Should -Match 'page server on 127\.0\.0\.1 \(TLS\)'
+        $m.MoveMode | Should -Be 'PostCopy'
+        $m.State | Should -Be 'Running'
+        $m.Network[0].Addresses[0] | Should -Be "$($w.Ip)/24"
+        $m.MoveDowntimeMs | Should -BeLessThan $m.MoveTotalMs
+        $m.MoveBytesSent | Should -BeLessThan 64MB -Because 'the memory (256 MB that does not compress) goes on the page link, not the data link'
+
+        (Get-CommandError { Get-Container -Name pc }).FullyQualifiedErrorId | Should -BeLike 'ContainerNotFound,*'
+        $remotePids = Invoke-Command -Session $script:s -ScriptBlock { (Invoke-ContainerExec -Name pc -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n" }
+        $remotePids | Should -Be $w.Pids
+        Wait-Until { [long]((Read-Remote pc /tmp/dirty) -split ' ')[1] -gt $w.Gen + 1 } -TimeoutSeconds 30 -Because 'the memory workload to go on, every page checked'
+        (Read-Remote pc /tmp/dirty) | Should -Match '^ok \d+ 65536$'
+        ((Read-Remote pc /tmp/count) -split ' ')[1] | Should -Be $w.Secret
+        (Invoke-ContainerExec -Name peer -Command sh, -c, "echo ping | nc -w 5 $($w.Ip) 7777") | Should -Be 'pong'
+        # Nothing of the move is left: no CRIU, no daemon, no key, no incoming directory.
+        @(Get-MoveProcesses).Count | Should -Be 0
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count } | Should -Be 0
+        @(Get-ChildItem -Recurse -Force $script:t.Base -Include 'page-server*', 'criu.conf' -ErrorAction SilentlyContinue).Count | Should -Be 0
+    }
+
+    It 'a stopped container moves cold with -Mode PostCopy (there is no memory to fetch)' {
+        $null = New-Container -Name cold -Image busybox
+        Move-Container -Name cold -Destination $script:s -Mode PostCopy
+        Invoke-Command -Session $script:s -ScriptBlock { (Get-Container cold).State } | Should -Be 'Stopped'
+    }
+
+    It '-Mode PostCopy with -DataThroughSession is refused before anything changes' {
+        $null = New-Container -Name pcs -Image busybox -Start
+        $e = Get-CommandError { Move-Container -Name pcs -Destination $script:s -Mode PostCopy -DataThroughSession }
+        $e.FullyQualifiedErrorId | Should -BeLike 'PostCopyNotSupported,*'
+        $e.CategoryInfo.Category | Should -Be 'NotImplemented'
+        (Get-Container pcs).State | Should -Be 'Running'
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count } | Should -Be 0
+    }
+}

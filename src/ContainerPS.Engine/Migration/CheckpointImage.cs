@@ -35,7 +35,8 @@ public sealed class CheckpointImage
             JsonSerializer.Serialize(new Metadata(container, uuid, DateTime.UtcNow, interfaces.ToDictionary(kv => kv.Key, kv => kv.Value))));
 
     /// <summary>Opens a checkpoint directory; a directory without CRIU's inventory or our record is not one.</summary>
-    public static CheckpointImage Open(string path)
+    /// <param name="lazy">A post-copy dump: everything but memory, its pages still served by the source (CRIU's dump ends only after the last one).</param>
+    public static CheckpointImage Open(string path, bool lazy = false)
     {
         var meta = System.IO.Path.Join(path, MetadataFile);
         if (!Directory.Exists(path) || !File.Exists(meta) || !File.Exists(System.IO.Path.Join(path, "inventory.img")))
@@ -47,7 +48,7 @@ public sealed class CheckpointImage
         {
             throw new ContainerPSException(Errors.InvalidCheckpoint, $"{meta} is not valid: {e.Message}", path);
         }
-        if (!Criu.DumpFinished(path))
+        if (!(lazy ? Criu.LazyDumpServing(path) : Criu.DumpFinished(path)))
             throw new ContainerPSException(Errors.InvalidCheckpoint,
                 $"'{path}' holds a dump that did not finish (its dump.log does not end in CRIU's success line: was the checkpoint killed?); it cannot be restored.", path);
         return new CheckpointImage(path, m ?? throw new ContainerPSException(Errors.InvalidCheckpoint, $"{meta} is empty.", path));

@@ -112,6 +112,14 @@ public static partial class Criu
             && File.ReadLines(log).Any(l => l.Contains("Dumping finished successfully", StringComparison.Ordinal));
     }
 
+    /// <summary>True when <paramref name="dir"/> holds a lazy (post-copy) dump whose non-memory part CRIU finished: its page server was starting.</summary>
+    public static bool LazyDumpServing(string dir)
+    {
+        var log = System.IO.Path.Join(dir, "dump.log");
+        return File.Exists(System.IO.Path.Join(dir, CheckpointImage.MetadataFile)) && File.Exists(log)
+            && File.ReadLines(log).Any(l => l.Contains("Starting lazy pages server", StringComparison.Ordinal));
+    }
+
     /// <summary>The error lines of a CRIU log in <paramref name="dir"/> (dump.log, restore.log), as text to append to a message.</summary>
     public static string LogErrors(string dir, string log)
     {

@@ -31,8 +31,9 @@ public interface IMoveDestination
 /// <summary>The destination's answer to Complete and Commit: the container's state there, and the object as it arrived.</summary>
 public sealed record MovedContainer(string? State, object? Result);
 
-/// <summary>What a move did: the container as the destination keeps it, how long it was frozen and how long the move took.</summary>
-public sealed record MoveResult(object? Moved, TimeSpan Downtime, TimeSpan Total);
+/// <summary>What a move did: the container as the destination keeps it, how long it ran nowhere, how long the move took, and the bytes sent on the data link (compressed; post-copy's pages come on their own link and are not counted).</summary>
+public sealed record MoveResult(object? Moved, TimeSpan Downtime, TimeSpan Total, long BytesSent);
+
 
 /// <summary>
 /// Moves a container to another host (Move-Container): plan, ask the destination to take it, freeze
@@ -51,9 +52,16 @@ public sealed class ContainerMove
     public ContainerMove(OutgoingMoves source, IEngineLog log) => (this.source, this.log) = (source, log);
 
     /// <param name="dataThroughSession">Send the data through the destination's calls instead of a direct encrypted TCP link.</param>
-    public MoveResult Run(string name, IMoveDestination destination, bool live, bool dataThroughSession)
+    private long bytesSent;
+
+    /// <summary>The compressed bytes this move has sent on its data link so far.</summary>
+    internal long BytesSent => bytesSent;
+
+    public MoveResult Run(string name, IMoveDestination destination, MoveMode mode, bool dataThroughSession)
     {
-        var plan = source.PlanMove(name, live, Receives(destination));
+        var plan = source.PlanMove(name, mode == MoveMode.PreCopy, Receives(destination));
+        if (mode == MoveMode.PostCopy && plan.Running)
+            PostCopyMove.Check(source, name, dataThroughSession);
         var activity = $"Moving {name} to {destination.Name}";
         void Phase(string status, int percent) => log.Progress(activity, status, percent);
         log.Verbose(plan.RootfsFormat is { } format
@@ -69,6 +77,8 @@ public sealed class ContainerMove
                 $"The destination refused container '{name}': {e.Message} Nothing was changed.", name, e);
         }
 
+        if (mode == MoveMode.PostCopy && plan.Running)
+            return new PostCopyMove(source, log, this).Run(name, destination, plan, token, activity, total);
         string? state = null;
         var frozen = new Stopwatch();
         MovedContainer? moved;
@@ -138,7 +148,7 @@ public sealed class ContainerMove
         }
         log.Progress(activity, "done", -1);
         log.Verbose($"moved {name} to {destination.Name}: {total.Elapsed.TotalMilliseconds:0} ms in all, frozen {frozen.Elapsed.TotalMilliseconds:0} ms");
-        return new MoveResult(moved.Result, frozen.Elapsed, total.Elapsed);
+        return new MoveResult(moved.Result, frozen.Elapsed, total.Elapsed, bytesSent);
     }
 
     /// <summary>The volume stream the destination's pool receives (btrfs, zfs), or null (tar only, or a destination that cannot say).</summary>
@@ -153,10 +163,14 @@ public sealed class ContainerMove
     /// null when the destination cannot offer one or it cannot be reached: the data then goes
     /// through the session (slower: about 30 MB/s here).
     /// </summary>
-    private MigrationChannel.Sender? OpenDataLink(IMoveDestination destination, string token)
+    internal MigrationChannel.Sender? OpenDataLink(IMoveDestination destination, string token) => OpenDataLink(destination, token, out _);
+
+    /// <param name="sourceAddress">This host's address as the destination sees it (the session's client address), when it says.</param>
+    internal MigrationChannel.Sender? OpenDataLink(IMoveDestination destination, string token, out System.Net.IPAddress? sourceAddress)
     {
         var offer = destination.Listen(token);
-        if (offer.Count != 3 || offer.Any(o => o is null) || !int.TryParse(offer[1], out var port))
+        sourceAddress = offer.Count == 4 && System.Net.IPAddress.TryParse(offer[3], out var seen) ? seen : null;
+        if (offer.Count is not (3 or 4) || offer.Take(3).Any(o => o is null) || !int.TryParse(offer[1], out var port))
         {
             log.Verbose("The destination offers no direct data link: sending through the remoting session.");
             return null;
@@ -170,7 +184,7 @@ public sealed class ContainerMove
 
     /// <summary>Streams one archive (a tar, or the rootfs as a driver stream) to the destination in chunks, with progress in bytes.</summary>
     /// <param name="percent">Where this archive starts on the move's progress bar.</param>
-    private void Send(string name, IMoveDestination destination, string token, MigrationChannel.Sender? link, string part, string? state, string? format, int percent, Action<string, int> phase)
+    internal void Send(string name, IMoveDestination destination, string token, MigrationChannel.Sender? link, string part, string? state, string? format, int percent, Action<string, int> phase)
     {
         long sent = 0;
         source.SendArchive(name, state, format, ChunkSize, chunk =>
@@ -180,6 +194,7 @@ public sealed class ContainerMove
             else
                 destination.Append(token, part, chunk.ToArray());
             sent += chunk.Length;
+            bytesSent += chunk.Length;
             phase($"sending the {(part == IncomingMoves.ArchiveRootfs ? "filesystem" : "saved state")}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
         });
     }

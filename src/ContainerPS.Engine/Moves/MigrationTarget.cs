@@ -29,7 +29,7 @@ public static class MigrationTarget
 
     /// <summary>
     /// Opens the direct data link for a migration: a listener on the address the remoting session
-    /// came in on ($SSH_CONNECTION), with a fresh key. Returns address, port and key, or null when
+    /// came in on ($SSH_CONNECTION), with a fresh key. Returns address, port, key and the client's address, or null when
     /// the session's address is unknown (the data then goes through the session itself).
     /// </summary>
     public static string[]? Listen(string token)
@@ -49,7 +49,8 @@ public static class MigrationTarget
         });
         receiver.Completion.ContinueWith(_ => { foreach (var f in files.Values) f.Dispose(); }, TaskScheduler.Default);
         Receivers[token] = receiver;
-        return new[] { address.ToString(), receiver.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), receiver.Key };
+        // The fourth: the source's address as this host sees it, where a post-copy source binds its page server.
+        return new[] { address.ToString(), receiver.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), receiver.Key, ssh[0] };
     }
 
     /// <summary>Appends a chunk to one of the archives (part: rootfs or state).</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 
 namespace ContainerPS.Engine.Platform;
@@ -73,6 +74,31 @@ internal static unsafe partial class LibC
 
     /// <summary>kill(2); false when the process is already gone.</summary>
     public static bool Kill(int pid, int signal) => kill_(pid, signal) == 0;
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    private static partial int pipe2_(int* fds, int flags);
+
+    /// <summary>
+    /// A pipe whose write end a child process inherits (no O_CLOEXEC on it; .NET opens every descriptor
+    /// of its own close-on-exec, so only this one passes) and whose read end it does not.
+    /// </summary>
+    public static (SafeFileHandle Read, int Write) InheritablePipe()
+    {
+        int* fds = stackalloc int[2];
+        if (pipe2_(fds, 0) != 0)
+            throw Error("pipe2", "");
+        if (fcntl_(fds[0], F_SETFD, FD_CLOEXEC) != 0)
+            throw Error("fcntl", "");
+        return (new SafeFileHandle(fds[0], ownsHandle: true), fds[1]);
+    }
+
+    private const int F_SETFD = 2, FD_CLOEXEC = 1;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl_(int fd, int cmd, int arg);
+
+    /// <summary>close(2) of a descriptor held as a number (the write end of <see cref="InheritablePipe"/>).</summary>
+    public static void Close(int fd) => close_(fd);
 
     [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link_(string from, string to);

@@ -276,29 +276,17 @@ public sealed class ContainerCheckpoints
     /// <summary>runc checkpoint into <paramref name="dir"/>, with the record of the container's addresses next to CRIU's images.</summary>
     internal void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
     {
-        if (File.Exists(rt.HotMountsFile))
-            throw new ContainerPSException(Errors.HotMountNotCheckpointable,
-                $"A storage volume was mounted into or dismounted from container '{row.Name}' while it runs; CRIU restores the mounts the container started with. Restart it before checkpointing.", row.Name);
         var clock = Stopwatch.StartNew();
-        EndExecSessions(row, rt);
-        if (HostPath.IsWithin(dir, paths.CheckpointsDir(row)))
-            paths.EnsureCheckpointsDir(row);
-        VolumeLayout.MakePrivate(dir); // also an empty -Path directory the user made
         try
         {
-            var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
-                .ToDictionary(a => a.Network, a => new InterfaceIdentity(a.Addresses, a.MacAddress));
-            CheckpointImage.Write(dir, row.Name, row.Uuid, interfaces);
-            var args = new List<string>(Criu.RuncOptions) { "--root", paths.RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
-            args.AddRange(Criu.DumpOptions);
+            var args = DumpArguments(row, rt, dir);
             if (leaveRunning)
                 args.Add("--leave-running");
             args.Add(rt.RuncId(row.Name));
             FaultPoints.Hit("checkpoint.dump.before-runc");
             var r = tool.Execute(NativePrograms.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));
             if (r.ExitCode != 0)
-                throw new ContainerPSException(Errors.CheckpointFailed,
-                    $"Container '{row.Name}' could not be checkpointed: {ContainerLauncher.RuncMessage(r.StandardError)}{Criu.LogErrors(dir, "dump.log")}", row.Name);
+                throw DumpFailed(row, r.StandardError, dir);
         }
         catch
         {
@@ -313,11 +301,36 @@ public sealed class ContainerCheckpoints
     }
 
     /// <summary>
+    /// Readies a dump into <paramref name="dir"/> (no hot-mounted volumes, exec sessions ended, the
+    /// directory private, the record of the container's addresses written) and returns runc's
+    /// checkpoint arguments up to the options that differ per dump (and the container's id).
+    /// </summary>
+    internal List<string> DumpArguments(ContainerRow row, RuntimeDirectory rt, string dir)
+    {
+        if (File.Exists(rt.HotMountsFile))
+            throw new ContainerPSException(Errors.HotMountNotCheckpointable,
+                $"A storage volume was mounted into or dismounted from container '{row.Name}' while it runs; CRIU restores the mounts the container started with. Restart it before checkpointing.", row.Name);
+        EndExecSessions(row, rt);
+        if (HostPath.IsWithin(dir, paths.CheckpointsDir(row)))
+            paths.EnsureCheckpointsDir(row);
+        VolumeLayout.MakePrivate(dir); // also an empty -Path directory the user made
+        var interfaces = networks.Memberships(row.Id).Select(NetworkService.ToAttachment).Where(a => a.Attached)
+            .ToDictionary(a => a.Network, a => new InterfaceIdentity(a.Addresses, a.MacAddress));
+        CheckpointImage.Write(dir, row.Name, row.Uuid, interfaces);
+        var args = new List<string>(Criu.RuncOptions) { "--root", paths.RuncRoot, "checkpoint", "--image-path", dir, "--work-path", dir };
+        args.AddRange(Criu.DumpOptions);
+        return args;
+    }
+
+    internal static ContainerPSException DumpFailed(ContainerRow row, string stderr, string dir) =>
+        new(Errors.CheckpointFailed, $"Container '{row.Name}' could not be checkpointed: {ContainerLauncher.RuncMessage(stderr)}{Criu.LogErrors(dir, "dump.log")}", row.Name);
+
+    /// <summary>
     /// After a dump that stopped the container: CRIU has killed the processes, the monitor records the
     /// exit and tidies up; the exit is then marked as a checkpoint, and DEL frees the addresses (the
     /// restore asks for them again).
     /// </summary>
-    private void AfterDump(ContainerRow row, RuntimeDirectory rt)
+    internal void AfterDump(ContainerRow row, RuntimeDirectory rt)
     {
         if (!rt.WaitStopped(TimeSpan.FromSeconds(15)))
             launcher.CleanupRuntime(row, rt);
@@ -326,7 +339,7 @@ public sealed class ContainerCheckpoints
     }
 
     /// <summary>Removes a dump that did not finish: the directory when the checkpoint made it, else what is in it.</summary>
-    private static void DiscardDump(string dir, bool ownsDirectory)
+    internal static void DiscardDump(string dir, bool ownsDirectory)
     {
         if (!Directory.Exists(dir))
             return;

@@ -38,7 +38,8 @@ internal sealed class ContainerLauncher(StateStore store, StorageService storage
     /// Runs a container (with the lock held): its rootfs mounted, its bundle written, and the monitor
     /// running runc, or runc restore from <paramref name="image"/>. Rolled back completely on failure.
     /// </summary>
-    internal void Launch(ContainerRow row, CheckpointImage? image)
+    /// <param name="lazyPages">Restore with CRIU's lazy pages (post-copy): memory comes from the daemon serving the image directory.</param>
+    internal void Launch(ContainerRow row, CheckpointImage? image, bool lazyPages = false)
     {
         var name = row.Name;
         var rt = paths.Runtime(name);
@@ -70,7 +71,7 @@ internal sealed class ContainerLauncher(StateStore store, StorageService storage
             presenter.PresentVolume(row, map, row.Pool, VolumeType.Container, name, rt.Rootfs);
             var binds = presenter.PrepareDevices(row, map, rt);
             var mounted = clock.Elapsed.TotalMilliseconds;
-            var spec = OciSpec.Build(new OciSpecInput(name, ContainerPaths.CgroupsPath(runcId), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command, binds));
+            var spec = OciSpec.Build(new OciSpecInput(name, ContainerPaths.CgroupsPath(runcId), map, row.Config, InitArgs(row), OciSpec.HostBoundingSet(), hook?.Command, binds, rt.CriuConfig));
             File.WriteAllText(rt.Config, spec.ToJsonString());
             FaultPoints.Hit("container.start.before-monitor");
             var written = clock.Elapsed.TotalMilliseconds;
@@ -81,7 +82,7 @@ internal sealed class ContainerLauncher(StateStore store, StorageService storage
                 if (image is not null)
                     networks.LoopbackUp(row.Uuid, NetNsOf(pid));
                 WriteResolvConf(volume, networks.AttachAll(row, NetNsOf(pid), image?.Interfaces));
-            }, image);
+            }, image, lazyPages);
             VolumePresenter.UnmountDevices(rt);
             log.Verbose($"{(image is null ? "start" : "restore")} {name}: rootfs mounted {mounted:0.0} ms, bundle written {written:0.0} ms, running {clock.Elapsed.TotalMilliseconds:0.0} ms");
         }
@@ -122,7 +123,7 @@ internal sealed class ContainerLauncher(StateStore store, StorageService storage
     /// plugin's, say) is what the start fails with.
     /// </summary>
 
-    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, string runcId, NetworkHook? hook, Action<int> attach, CheckpointImage? image = null)
+    private void RunMonitor(ContainerRow row, RuntimeDirectory rt, string runcId, NetworkHook? hook, Action<int> attach, CheckpointImage? image = null, bool lazyPages = false)
     {
         var monitor = NativePrograms.Path;
         var psi = new ProcessStartInfo(monitor)
@@ -153,6 +154,12 @@ internal sealed class ContainerLauncher(StateStore store, StorageService storage
             }
             foreach (var (k, v) in Criu.Environment)
                 psi.Environment[k] = v;
+            if (lazyPages)
+            {
+                psi.ArgumentList.Add("--restore-opt");
+                psi.ArgumentList.Add("--lazy-pages");
+                psi.Environment[LazyPages.UffdDeviceVariable] = "1";
+            }
         }
         log.Verbose($"run: {monitor} {string.Join(' ', psi.ArgumentList)}");
         using var p = Process.Start(psi) ?? throw new ContainerPSException(Errors.MonitorFailed, "cps-monitor did not start.", row.Name);
@@ -230,6 +237,9 @@ internal sealed class ContainerLauncher(StateStore store, StorageService storage
         {
             try { tool.Run(NativePrograms.Runc, new[] { "--root", paths.RuncRoot, "kill", runcId, "KILL" }, TimeSpan.FromSeconds(10)); }
             catch (ContainerPSException) { }
+            // A restore killed midway leaves runc's criu-root, a bind of the rootfs, mounted: runc delete
+            // would then remove the container's files through it.
+            Mounts.Unmount(Path.Join(paths.RuncRoot, runcId, "criu-root"));
             try { tool.Run(NativePrograms.Runc, new[] { "--root", paths.RuncRoot, "delete", "--force", runcId }, TimeSpan.FromSeconds(30)); }
             catch (ContainerPSException e) { log.Verbose("runc delete: " + e.Message); }
         }

@@ -5,7 +5,7 @@ namespace ContainerPS.Engine.Runtime;
 /// its kind and what its repair needs. Stored as JSON in the container's op_arg.
 /// </summary>
 internal sealed record ContainerStep(string Op, string? Dir = null, bool Owns = false, bool LeaveRunning = false,
-    string? Name = null, long VolumeId = 0, string? Target = null, string? Phase = null)
+    string? Name = null, long VolumeId = 0, string? Target = null, string? Phase = null, int Pid = 0)
 {
     public const string Checkpoint = "checkpoint", StatefulStop = "stateful-stop", Restore = "restore", Mount = "mount",
         Dismount = "dismount", Connect = "connect", Disconnect = "disconnect", MoveOut = "move-out", Incoming = "incoming";

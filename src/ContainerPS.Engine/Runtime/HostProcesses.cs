@@ -61,9 +61,12 @@ public static class HostProcesses
     }
 
     /// <summary>True when process <paramref name="pid"/> is a live cps-exec (its comm, which the helper sets itself; a zombie is none).</summary>
-    public static bool IsExecHelper(int pid)
+    public static bool IsExecHelper(int pid) => IsAlive(pid, ExecHelperName);
+
+    /// <summary>True when process <paramref name="pid"/> lives (a zombie does not) and its comm is <paramref name="comm"/>.</summary>
+    public static bool IsAlive(int pid, string comm)
     {
-        try { return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n') == ExecHelperName && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') }; }
+        try { return File.ReadAllText($"/proc/{pid}/comm").TrimEnd('\n') == comm && ProcessIdentity.Read(pid) is { State: not ('Z' or 'X') }; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 

@@ -140,11 +140,18 @@ public sealed class IncomingMoves
             if (new Images.ImageFiles(tool).RemoveDeviceNodes(storage.VolumePath(row.Pool, VolumeType.Container, row.Name)) is { Count: > 0 } nodes)
                 log.Warning($"Container '{row.Name}': skipped {nodes.Count} device node(s) of the moved filesystem ({Images.ImageFiles.NameList(nodes)}).");
             string? state = null;
+            var postCopy = false;
             if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))
             {
                 state = Path.Join(paths.EnsureCheckpointsDir(row), "move");
                 Directory.CreateDirectory(state);
                 Untar(Path.Join(dir, ArchiveState + ".tar"), state);
+                // Post-copy: the page server's endpoint and the move's key, kept private (the state is made readable for the restore).
+                if (LazyPages.Endpoint(state) is not null)
+                {
+                    LazyPages.TakeCredentials(state, dir);
+                    postCopy = true;
+                }
             }
             // Ready, with the arrival recorded until the source commits it (CommitIncoming): a destination
             // killed before that, or whose source never commits, drops the container at its next command.
@@ -160,13 +167,19 @@ public sealed class IncomingMoves
                     // The source container's checkpoint, into this copy of it (same filesystem, another uuid).
                     using var _ = ContainerLock.Take(paths.Root, row.Name, ContainerRecords.LockWait);
                     ContainerLauncher.CheckCriu();
-                    launcher.Launch(row, CheckpointImage.Open(state));
-                    // Frozen until the commit: a source that resumes its own copy (it never heard back) never runs beside this one.
-                    launcher.RunRunc("pause", paths.Runtime(row.Name).RuncId(row.Name));
+                    if (postCopy)
+                        ResumePostCopy(token, dir, row, state);
+                    else
+                    {
+                        launcher.Launch(row, CheckpointImage.Open(state));
+                        // Frozen until the commit: a source that resumes its own copy (it never heard back) never runs beside this one.
+                        launcher.RunRunc("pause", paths.Runtime(row.Name).RuncId(row.Name));
+                    }
                 }
                 finally
                 {
-                    Directory.Delete(state, recursive: true);
+                    if (!postCopy) // the lazy-pages daemon reads the images until the last page is in
+                        Directory.Delete(state, recursive: true);
                 }
             }
             FaultPoints.Hit("move.target.after-restore");
@@ -177,6 +190,31 @@ public sealed class IncomingMoves
             throw;
         }
         return containers.Get(plan.Name);
+    }
+
+    /// <summary>The lazy-pages daemons of this process's post-copy arrivals, by token, until their commit (or abort).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, LazyPagesDaemon> daemons = new();
+
+    private const string PostCopyResumed = "post-copy-resumed";
+
+    /// <summary>
+    /// Post-copy: the daemon that fetches the memory from the source's page server first (mutual TLS
+    /// with the move's key), then the restore with lazy pages; the container runs at once (not frozen:
+    /// its memory comes from the source, which no longer runs it). From here on this host owns it.
+    /// </summary>
+    private void ResumePostCopy(string token, string dir, ContainerRow row, string state)
+    {
+        var endpoint = LazyPages.Endpoint(dir)!.Value;
+        var daemon = LazyPagesDaemon.Start(Criu.Path!, state, endpoint.Address, endpoint.Port, dir, paths.Runtime(row.Name).InitPidFile);
+        daemons[token] = daemon;
+        try { launcher.Launch(row, CheckpointImage.Open(state, lazy: true), lazyPages: true); }
+        catch (ContainerPSException e)
+        {
+            daemon.Kill();
+            throw new ContainerPSException(e.Code, $"{e.Message}\nThe lazy-pages daemon: {daemon.Failure(state)}", row.Name, e);
+        }
+        // Running here: from now on this host owns the container (a killed arrival is kept, not dropped, when its memory all came).
+        records.UpdateStep(row, new ContainerStep(ContainerStep.Incoming, Dir: token, Phase: PostCopyResumed, Pid: daemon.Pid));
     }
 
     /// <summary>
@@ -193,7 +231,10 @@ public sealed class IncomingMoves
         {
             FaultPoints.Hit("move.target.commit");
             var rt = paths.Runtime(row.Name);
-            if (rt.Inspect().IsRunning)
+            if (daemons.TryRemove(token, out var daemon))
+                using (daemon)
+                    FinishPages(row, rt, daemon);
+            else if (rt.Inspect().IsRunning)
                 launcher.ThawIfPaused(row, rt);
             records.EndStep(row);
         }
@@ -202,13 +243,68 @@ public sealed class IncomingMoves
         return containers.Get(row.Name);
     }
 
+    /// <summary>
+    /// The end of a post-copy arrival: the daemon has fetched the last page. When it failed, the
+    /// container's memory is incomplete (a page that never came would read as zeros): it is stopped.
+    /// </summary>
+    private void FinishPages(ContainerRow row, RuntimeDirectory rt, LazyPagesDaemon daemon)
+    {
+        var state = Path.Join(paths.CheckpointsDir(row), "move");
+        if (daemon.WaitFinished(TimeSpan.FromMinutes(30)))
+        {
+            if (Directory.Exists(state))
+                Directory.Delete(state, recursive: true);
+            return;
+        }
+        var why = daemon.Failure(state);
+        daemon.Kill();
+        StopIncomplete(row, rt);
+        records.EndStep(row);
+        throw new ContainerPSException(Errors.MigrationDataFailed,
+            $"The memory of container '{row.Name}' did not all arrive from the source ({why}); it was stopped here. Start-Container boots it afresh from its filesystem.", row.Name);
+    }
+
+    private void StopIncomplete(ContainerRow row, RuntimeDirectory rt)
+    {
+        launcher.CleanupRuntime(row, rt);
+        Directory.CreateDirectory(rt.Path);
+        rt.WriteExit(RuntimeDirectory.InterruptedExit);
+    }
+
     /// <summary>A destination killed after the container arrived, or whose source never committed it: the container is dropped here (the source keeps it).</summary>
     internal string RepairIncoming(ContainerRow row, ContainerStep step)
     {
+        if (step.Phase == PostCopyResumed && step.Dir is { } lazyToken)
+            return RepairPostCopy(row, step, lazyToken);
         containers.RemoveHeld(row, force: true);
         if (step.Dir is { } token && Directory.Exists(IncomingDir(token)))
             Directory.Delete(IncomingDir(token), recursive: true);
         return $"rolled back the unfinished arrival of container '{row.Name}' moved from another host (the source keeps it)";
+    }
+
+    /// <summary>
+    /// A post-copy arrival whose process died after the container resumed here: this host owns it.
+    /// It keeps running when its lazy-pages daemon fetched every page; else (the daemon failed, or
+    /// its end is unknown) it is stopped, since missing memory would read as zeros.
+    /// </summary>
+    private string RepairPostCopy(ContainerRow row, ContainerStep step, string token)
+    {
+        var dir = IncomingDir(token);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (step.Pid > 0 && HostProcesses.IsAlive(step.Pid, "sh") && LazyPagesDaemon.ExitCode(dir) is null && clock.Elapsed < TimeSpan.FromSeconds(60))
+            Thread.Sleep(50);
+        var rt = paths.Runtime(row.Name);
+        var finished = LazyPagesDaemon.ExitCode(dir) == 0 && rt.Inspect().IsRunning;
+        if (!finished)
+            StopIncomplete(row, rt); // (a daemon still fetching ends with the container's processes: its uffds close)
+        var state = Path.Join(paths.CheckpointsDir(row), "move");
+        if (Directory.Exists(state))
+            Directory.Delete(state, recursive: true);
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+        return finished
+            ? $"finished the post-copy arrival of container '{row.Name}': all of its memory had arrived, it runs here"
+            : $"the post-copy arrival of container '{row.Name}' did not get all of its memory: it was stopped here (Start-Container boots it afresh)";
     }
 
     /// <summary>Removes incoming directories that no container row names any more (their move was undone or repaired).</summary>
@@ -242,6 +338,9 @@ public sealed class IncomingMoves
     public void AbortIncoming(string token)
     {
         var dir = IncomingDir(token);
+        if (daemons.TryRemove(token, out var daemon))
+            using (daemon)
+                daemon.Kill();
         if (Incoming(token) is (_, { } row))
         {
             if (row.State == RowState.Ready)

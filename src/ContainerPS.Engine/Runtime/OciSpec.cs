@@ -10,7 +10,7 @@ public sealed record OciBind(string Destination, string Source, bool ReadOnly);
 /// <summary>What the OCI config of one container start is made from.</summary>
 public sealed record OciSpecInput(
     string Name, string CgroupsPath, IdMapping? Map, IReadOnlyDictionary<string, string> Config, string[] InitArgs,
-    ulong? HostBoundingSet = null, string[]? CreateRuntimeHook = null, IReadOnlyList<OciBind>? Binds = null);
+    ulong? HostBoundingSet = null, string[]? CreateRuntimeHook = null, IReadOnlyList<OciBind>? Binds = null, string? CriuConfig = null);
 
 /// <summary>
 /// Writes the OCI runtime config (config.json) of a system container: its own init as pid 1, every
@@ -144,6 +144,10 @@ public static class OciSpec
                 // these flags, and dropping a flag the source mount has is EPERM in a user namespace.
                 ["destination"] = b.Destination, ["type"] = "bind", ["source"] = b.Source, ["options"] = Arr("rbind", "nodev", b.ReadOnly ? "ro" : "rw"),
             });
+        // runc hands CRIU this configuration file at checkpoint (it overrides runc's options; a missing
+        // file is ignored): a post-copy move writes the page server's address and TLS options there.
+        if (input.CriuConfig is { } criuConfig)
+            spec["annotations"] = new JsonObject { ["org.criu.config"] = criuConfig };
         // createRuntime hooks run once runc has made the namespaces, before the init runs; on a CRIU
         // restore, once the namespaces are set up and before the processes come back.
         if (input.CreateRuntimeHook is { Length: > 0 } hook)

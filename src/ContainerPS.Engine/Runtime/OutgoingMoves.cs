@@ -74,6 +74,9 @@ public sealed class OutgoingMoves
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored);
     }
 
+    /// <summary>True when CRIU here can serve memory lazily (userfaultfd; Test-ContainerCheckpoint's LazyPages).</summary>
+    public bool LazyPagesSupported() => checkpoints.Support().LazyPages;
+
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
     /// The move is recorded on the container until <see cref="FinishMove"/> or <see cref="ResumeAfterFailedMove"/>
     /// (<see cref="ConfirmMove"/> in between), so a source killed mid-move is repaired by its next command.
@@ -104,7 +107,110 @@ public sealed class OutgoingMoves
         return dir;
     }
 
-    private const string MoveSending = "sending", MoveCommitting = "committing", MoveConfirmed = "confirmed";
+    private const string MoveSending = "sending", MoveCommitting = "committing", MoveConfirmed = "confirmed",
+        MoveServing = "serving", MoveServingResumed = "serving-resumed";
+
+    /// <summary>
+    /// Post-copy: dumps everything of the running container but its memory and serves the pages
+    /// from its frozen processes on <paramref name="address"/> (the address the destination reaches
+    /// this host at), with TLS on the move's own key; returns once the page server listens. The dump
+    /// directory (the saved state to send) is <paramref name="dir"/>; it also holds the endpoint, the
+    /// certificate and the key the destination needs. Recorded, so a source killed from here on is
+    /// repaired (<see cref="RepairMoveOut"/>).
+    /// </summary>
+    public LazyDump FreezeForPostCopy(string name, System.Net.IPAddress address, out string dir)
+    {
+        using var _ = records.Lock(name);
+        var row = records.ReadyRow(name);
+        var rt = paths.Runtime(name);
+        if (!rt.Inspect().IsRunning)
+            throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{name}' is not running: post-copy moves a running container's memory.", name);
+        dir = Path.Join(paths.CheckpointsDir(row), "move");
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveServing));
+        try
+        {
+            var args = checkpoints.DumpArguments(row, rt, dir);
+            var port = LazyPages.FreePort(address);
+            LazyPages.WriteCredentials(dir, address.ToString(), port);
+            LazyPages.WriteDumpConfig(rt.CriuConfig, dir, address.ToString());
+            var dump = LazyDump.Start(NativePrograms.Runc, args, rt.RuncId(name), new System.Net.IPEndPoint(address, port), Criu.Environment);
+            if (!dump.WaitReady(TimeSpan.FromMinutes(2)))
+            {
+                dump.Abort();
+                var exit = dump.WaitExit(TimeSpan.FromSeconds(30));
+                dump.Dispose();
+                throw ContainerCheckpoints.DumpFailed(row, exit?.Stderr ?? "CRIU did not report its page server within 2 minutes", dir);
+            }
+            FaultPoints.Hit("move.source.pages-ready");
+            return dump;
+        }
+        catch
+        {
+            File.Delete(rt.CriuConfig);
+            ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
+            records.EndStep(row);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A post-copy move that failed before the destination resumed the container: the page server is
+    /// ended, CRIU resumes the processes here, and the saved state goes.
+    /// </summary>
+    public void ResumeAfterFailedPostCopy(string name, LazyDump dump, string dir)
+    {
+        using var _ = records.Lock(name);
+        var row = records.Row(name);
+        try
+        {
+            dump.Abort();
+            if (dump.WaitExit(TimeSpan.FromSeconds(60)) is not { } exit)
+                throw new ContainerPSException(Errors.MoveFailed, $"CRIU's page server for container '{name}' did not end within 60 s after the move failed.", name);
+            if (exit.ExitCode == 0 || !paths.Runtime(name).Inspect().IsRunning)
+                throw new ContainerPSException(Errors.MoveFailed, $"Container '{name}' did not resume here after the failed post-copy move: {ContainerLauncher.RuncMessage(exit.Stderr)}", name);
+        }
+        finally
+        {
+            File.Delete(paths.Runtime(name).CriuConfig);
+            ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
+            records.EndStep(row);
+        }
+    }
+
+    /// <summary>
+    /// The destination runs the container and fetches its memory: from now on it owns it. Recorded,
+    /// so that a repair here never runs this copy again.
+    /// </summary>
+    public void DestinationResumed(string name) => SetMovePhase(name, MoveServingResumed, "move.source.post-copy-resumed");
+
+    /// <summary>
+    /// Waits until the destination has fetched the last page (CRIU's dump then ends and the processes
+    /// are gone here). When the page transfer fails instead, CRIU resumes the processes here: they are
+    /// stopped at once, since the destination ran the container meanwhile; this copy keeps its
+    /// filesystem, stopped.
+    /// </summary>
+    public void FinishPostCopy(string name, LazyDump dump)
+    {
+        var exit = dump.WaitExit(TimeSpan.FromMinutes(30));
+        using var _ = records.Lock(name);
+        var row = records.Row(name);
+        var rt = paths.Runtime(name);
+        File.Delete(rt.CriuConfig);
+        if (exit is { ExitCode: 0 })
+        {
+            checkpoints.AfterDump(row, rt);
+            return;
+        }
+        if (exit is null)
+            dump.Abort();
+        launcher.CleanupRuntime(row, rt);
+        records.EndStep(row);
+        throw new IOException(exit is null ? "the destination did not fetch all pages within 30 minutes"
+            : $"the page transfer failed ({ContainerLauncher.RuncMessage(exit.Value.Stderr).Trim()}{Criu.LogErrors(ContainerRecords.StepOf(row)?.Dir ?? "", "dump.log")}); " +
+              $"container '{name}' is stopped here (it had resumed on the destination, so its processes do not run here again)");
+    }
 
     /// <summary>
     /// The destination has the container (frozen there): recorded before the source tells it to keep
@@ -140,6 +246,12 @@ public sealed class OutgoingMoves
 
     private string KeepUnconfirmedHeld(ContainerRow row, ContainerStep? step)
     {
+        if (step?.Dir is { } lazy && LazyPages.Endpoint(lazy) is not null)
+        {
+            // A post-copy dump: its memory went to the destination, nothing here can be restored from it.
+            ContainerCheckpoints.DiscardDump(lazy, ownsDirectory: true);
+            return $"container '{row.Name}' stays here Stopped (its memory went to the destination): if the destination does not have it, Start-Container boots it afresh here; if it does, remove it here with Remove-Container";
+        }
         if (step?.Dir is { } dir && Criu.DumpFinished(dir))
         {
             var stop = paths.StopStateDir(row);
@@ -229,6 +341,8 @@ public sealed class OutgoingMoves
             containers.RemoveHeld(row, force: true);
             return $"finished the unfinished move of container '{row.Name}' (the destination had confirmed it): removed it here";
         }
+        if (step.Phase is MoveServing or MoveServingResumed && step.Dir is { } served)
+            return RepairPostCopy(row, step.Phase == MoveServingResumed, served);
         if (step.Dir is not { } dir)
             return $"forgot the unfinished move of container '{row.Name}', cut short before the destination took it: it stays here, as it was";
         if (!paths.Runtime(row.Name).Inspect().IsRunning && Criu.DumpFinished(dir))
@@ -237,6 +351,41 @@ public sealed class OutgoingMoves
             return $"the move of container '{row.Name}' was cut short before the destination took it: it runs here again from the move's checkpoint";
         }
         return checkpoints.RepairDump(row, step with { Op = ContainerStep.Checkpoint });
+    }
+
+    /// <summary>
+    /// A post-copy move whose source process died while CRIU served the pages (CRIU goes on by itself).
+    /// Before the destination resumed the container, the page server is ended and the processes run
+    /// here again; after, the destination owns the container: once it has every page it is removed
+    /// here, and if the transfer failed it is stopped here (its processes were the destination's to run).
+    /// </summary>
+    private string RepairPostCopy(ContainerRow row, bool resumed, string dir)
+    {
+        var rt = paths.Runtime(row.Name);
+        var log = Path.Join(dir, "dump.log");
+        bool Ended() => File.Exists(log) && File.ReadLines(log).Any(l => l.Contains("Dumping FAILED", StringComparison.Ordinal) || l.Contains("Dumping finished successfully", StringComparison.Ordinal));
+        if (!resumed && LazyPages.Endpoint(dir) is { } endpoint && !Ended())
+            LazyDump.Abort(new System.Net.IPEndPoint(endpoint.Address, endpoint.Port));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!Ended() && clock.Elapsed < TimeSpan.FromSeconds(60))
+            Thread.Sleep(50);
+        File.Delete(rt.CriuConfig);
+        if (Criu.DumpFinished(dir))
+        {
+            containers.RemoveHeld(row, force: true);
+            return $"finished the post-copy move of container '{row.Name}': the destination fetched all of its memory and runs it; removed it here";
+        }
+        if (!resumed && rt.Inspect().IsRunning)
+        {
+            launcher.ThawIfPaused(row, rt);
+            ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
+            return $"the post-copy move of container '{row.Name}' was cut short before the destination resumed it: it runs here again";
+        }
+        launcher.CleanupRuntime(row, rt);
+        ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
+        return resumed
+            ? $"the post-copy move of container '{row.Name}' was cut short after the destination resumed it, and its memory did not all arrive there: it is stopped here (its filesystem as it was at the move); check the destination with Get-Container"
+            : $"the post-copy move of container '{row.Name}' was cut short and its processes are gone: it is stopped here";
     }
 
     /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes.</summary>

@@ -32,6 +32,8 @@ public sealed class RuntimeDirectory
     public string Path { get; }
     public string Rootfs => System.IO.Path.Join(Path, "rootfs");
     public string Config => System.IO.Path.Join(Path, "config.json");
+    /// <summary>CRIU's configuration for this container's dumps (runc's org.criu.config); only a post-copy move writes it.</summary>
+    public string CriuConfig => System.IO.Path.Join(Path, "criu.conf");
     public string ExitFile => System.IO.Path.Join(Path, "exit");
     public string InitPidFile => System.IO.Path.Join(Path, "init.pid");
     public string MonitorPidFile => System.IO.Path.Join(Path, "monitor.pid");

@@ -22,7 +22,11 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
     [Parameter(Mandatory = true, Position = 1)]
     public PSSession Destination { get; set; } = null!;
 
-    /// <summary>Pre-copy live migration (needs memory dirty tracking in the kernel).</summary>
+    /// <summary>How a running container moves: StopAndCopy (default), PostCopy (memory follows on demand), PreCopy (needs memory dirty tracking; same as -Live).</summary>
+    [Parameter]
+    public MoveMode Mode { get; set; } = MoveMode.StopAndCopy;
+
+    /// <summary>Pre-copy live migration (needs memory dirty tracking in the kernel): -Mode PreCopy.</summary>
     [Parameter]
     public SwitchParameter Live { get; set; }
 
@@ -43,12 +47,15 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
         if (!ShouldProcess(Name, $"Move container to {Destination.ComputerName}"))
             return;
         MoveResult? result = null;
-        if (!Try(() => result = new ContainerMove(Engine.Outgoing, this).Run(Name, new SessionMoveDestination(Destination, this, Name), Live, DataThroughSession)))
+        var mode = Live ? MoveMode.PreCopy : Mode;
+        if (!Try(() => result = new ContainerMove(Engine.Outgoing, this).Run(Name, new SessionMoveDestination(Destination, this, Name), mode, DataThroughSession)))
             return;
         if (PassThru && result!.Moved is PSObject moved)
         {
             moved.Properties.Add(new PSNoteProperty("MoveDowntimeMs", (long)result.Downtime.TotalMilliseconds));
             moved.Properties.Add(new PSNoteProperty("MoveTotalMs", (long)result.Total.TotalMilliseconds));
+            moved.Properties.Add(new PSNoteProperty("MoveBytesSent", result.BytesSent));
+            moved.Properties.Add(new PSNoteProperty("MoveMode", mode.ToString()));
             WriteObject(moved);
         }
     }
