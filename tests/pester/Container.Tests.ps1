@@ -428,7 +428,7 @@ try { Start-Container c1 -ErrorAction Stop; 'RESULT=started' } catch { 'RESULT='
             Invoke-In c1 "kill -0 $writer" | Should -BeNullOrEmpty
         }
 
-        It 'Copy-Container -Stateful copies a running container with its processes: Start-Container of the copy restores them under its own name' {
+        It 'Copy-Container -Stateful copies a running container with its processes, or a stateful-stopped one with its saved state: Start-Container of the copy restores them under its own name' {
             $null = New-Container c1 busybox -Start
             Start-ContainerWorkload c1 counter 'echo $$ > /root/counter.pid; i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
             Wait-Until { [int](Read-ContainerFile c1 /tmp/count) -gt 2 } -Because 'the counter to run' | Out-Null
@@ -462,7 +462,20 @@ try { Start-Container c1 -ErrorAction Stop; 'RESULT=started' } catch { 'RESULT='
             $a = [int](Read-ContainerFile c1 /tmp/count)
             Wait-Until { [int](Read-ContainerFile c1 /tmp/count) -gt $a } -Because 'the source counter to go on' | Out-Null
 
-            # refused: a stopped source, a snapshot, an isolated id map; nothing is made
+            # a source stopped with Stop-Container -Stateful: its saved state is copied, and kept
+            Stop-Container c1 -Stateful
+            $c5 = Copy-Container c1 c5 -Stateful -PassThru
+            $c5.Stateful | Should -BeTrue
+            (Get-Container c1).Stateful | Should -BeTrue
+            Start-Container c5
+            Invoke-In c5 "kill -0 $counter; hostname" | Should -Be 'c5'
+            $a = [int](Read-ContainerFile c5 /tmp/count)
+            Wait-Until { [int](Read-ContainerFile c5 /tmp/count) -gt $a } -Because 'the counter restored in c5 to go on' | Out-Null
+            Start-Container c1
+            Invoke-In c1 "kill -0 $counter; hostname" | Should -Be 'c1'
+            Remove-Container c5 -Force
+
+            # refused: a stopped source without a saved state, a snapshot, an isolated id map; nothing is made
             Get-ErrorId (Get-CommandError { Copy-Container c2 c3 -Stateful }) | Should -Be 'ContainerNotRunning'
             $null = New-Container c4 busybox -IsolatedIdmap -Start
             Get-ErrorId (Get-CommandError { Copy-Container c4 c3 -Stateful }) | Should -Be 'StatefulCopyIsolatedIdmap'

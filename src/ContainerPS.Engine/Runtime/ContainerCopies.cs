@@ -10,7 +10,8 @@ namespace ContainerPS.Engine.Runtime;
 /// frozen (runc pause, the cgroup freezer) while its rootfs is cloned, so the copy holds the
 /// filesystem of one instant, as a power cut would leave it, and the source's processes run on with
 /// the same pids. With stateful, a CRIU dump taken while it is frozen (leave-running) becomes the
-/// copy's saved stop state, so that Start-Container of the copy restores the processes there.
+/// copy's saved stop state, so that Start-Container of the copy restores the processes there; of a
+/// source stopped with Stop-Container -Stateful, its saved state is copied (incus copy keeps it).
 /// The source's part is a recorded step (<see cref="ContainerStep.Copy"/>): a process killed while
 /// the source is frozen leaves it to <see cref="RepairCopy"/>, which thaws it; the copy's row stays
 /// Creating until the copy is whole, so a killed copy is removed as an unfinished creation.
@@ -46,8 +47,9 @@ public sealed class ContainerCopies
     /// <summary>
     /// Copies container <paramref name="name"/> (running or not), or its snapshot <paramref name="snapshot"/>,
     /// to a new stopped container <paramref name="newName"/> in <paramref name="targetPool"/> (default: the
-    /// source's pool). With <paramref name="stateful"/> the running source's processes are copied too
-    /// (see the class); a source on a network or with an isolated id map is refused then.
+    /// source's pool). With <paramref name="stateful"/> the running source's processes, or the state
+    /// saved by its stateful stop, are copied too (see the class); a source on a network or with an
+    /// isolated id map is refused then.
     /// </summary>
     public Container Copy(string name, string? snapshot, string newName, string? targetPool, bool stateful = false)
     {
@@ -81,7 +83,11 @@ public sealed class ContainerCopies
             if (running)
                 CloneRunning(row, rt, copy, pool, stateful);
             else if (snapshot is null)
+            {
                 storage.CloneVolume(row.Pool, VolumeType.Container, name, pool, VolumeType.Container, newName);
+                if (stateful)
+                    CopySavedState(row, copy);
+            }
             else
                 storage.CloneVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), pool, VolumeType.Container, newName);
             ContainerLauncher.WriteHostname(storage.VolumePath(pool, VolumeType.Container, newName), newName);
@@ -110,9 +116,9 @@ public sealed class ContainerCopies
     /// </summary>
     private void CheckStateful(ContainerRow row, bool running)
     {
-        if (!running)
+        if (!running && !(Directory.Exists(paths.StopStateDir(row)) && Criu.DumpFinished(paths.StopStateDir(row))))
             throw new ContainerPSException(Errors.ContainerNotRunning,
-                $"Container '{row.Name}' is not running: -Stateful copies its running processes. Copy it without -Stateful.", row.Name);
+                $"Container '{row.Name}' is not running and holds no state saved by Stop-Container -Stateful: -Stateful copies its processes. Copy it without -Stateful.", row.Name);
         if (networks.Memberships(row.Id) is { Count: > 0 } nets)
             throw new ContainerPSException(Errors.StatefulCopyNetworked,
                 $"Container '{row.Name}' is on network(s) {string.Join(", ", nets.Select(n => $"'{n.Network}'"))}: a stateful copy would restore its sockets " +
@@ -164,6 +170,32 @@ public sealed class ContainerCopies
         {
             records.EndStep(row);
         }
+    }
+
+    /// <summary>
+    /// The state saved by the stateful stop of <paramref name="row"/>, copied (not linked: the copy's
+    /// record and hostname are written into it) to be the copy's; below the copy's checkpoints
+    /// directory, which goes with the copy's row if the copy fails or is killed.
+    /// </summary>
+    private void CopySavedState(ContainerRow row, ContainerRow copy)
+    {
+        var temp = Path.Join(paths.EnsureCheckpointsDir(copy), "copy-" + row.Uuid);
+        void Copy(string from, string to)
+        {
+            Directory.CreateDirectory(to, VolumeLayout.Mode0700);
+            foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+            {
+                var target = Path.Join(to, entry.Name);
+                if (entry.LinkTarget is { } link)
+                    File.CreateSymbolicLink(target, link);
+                else if (entry is DirectoryInfo)
+                    Copy(entry.FullName, target);
+                else
+                    File.Copy(entry.FullName, target);
+            }
+        }
+        Copy(paths.StopStateDir(row), temp);
+        AdoptDump(temp, copy);
     }
 
     /// <summary>

@@ -43,8 +43,10 @@ is frozen, its processes are checkpointed (left running) and the dump
 becomes the copy's saved state, as Stop-Container -Stateful leaves one
 (the copy's Stateful property is True). Start-Container of the copy
 restores them, with the copy's hostname; Start-Container -Stateless
-boots it afresh instead. The source must run (ContainerNotRunning), be
-on no network (StatefulCopyNetworked: CRIU restores sockets bound to
+boots it afresh instead. Of a container stopped with Stop-Container
+-Stateful, -Stateful copies the saved state (the source keeps its own).
+The source must run or hold such a state (ContainerNotRunning), be on
+no network (StatefulCopyNetworked: CRIU restores sockets bound to
 the source's addresses, which the source keeps and the copy would not
 get; Move-Container keeps the addresses) and have no isolated id map
 (StatefulCopyIsolatedIdmap: the processes were dumped in the source's
@@ -100,7 +102,8 @@ instead of its current filesystem.
         Stateful    = @'
 Copy the running container's processes too: they are checkpointed with
 CRIU (the source runs on) and Start-Container of the copy restores them.
-The source must run, be on no network and have no isolated id map.
+Of a container stopped with Stop-Container -Stateful, its saved state is
+copied. The source must be on no network and have no isolated id map.
 '@
         StoragePool = @'
 The pool for the new container, of any driver (dir, btrfs or zfs). Default:
