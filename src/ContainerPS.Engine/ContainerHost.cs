@@ -35,6 +35,7 @@ public sealed class ContainerHost : IDisposable
         Snapshots = new ContainerSnapshots(store, Storage, log, records, paths, launcher);
         Checkpoints = new ContainerCheckpoints(store, Storage, Networks, Tool, log, records, paths, launcher, Snapshots);
         Containers = new ContainerService(store, Storage, Images, Networks, log, records, paths, Idmaps, Config, launcher, Snapshots, Checkpoints);
+        Copies = new ContainerCopies(store, Storage, Networks, records, paths, Idmaps, launcher, Snapshots, Checkpoints, Containers);
         Exec = new ContainerExec(records, paths);
         ContainerNetworks = new ContainerNetworks(Storage, Networks, records, paths);
         VolumeMounts = new ContainerVolumes(store, Storage, Tool, log, records, paths, Idmaps, presenter);
@@ -42,7 +43,7 @@ public sealed class ContainerHost : IDisposable
         Autostart = new HostAutostart(store, log, records, Containers);
         Outgoing = new OutgoingMoves(store, Storage, Networks, Tool, records, paths, Idmaps, launcher, Checkpoints, Containers);
         Incoming = new IncomingMoves(store, Storage, Networks, Tool, log, records, paths, Idmaps, Config, launcher, Containers);
-        repair = new ContainerRepair(store, log, paths, records, Containers, Snapshots, Checkpoints, VolumeMounts, ContainerNetworks, Outgoing, Incoming);
+        repair = new ContainerRepair(store, log, paths, records, Containers, Snapshots, Checkpoints, VolumeMounts, ContainerNetworks, Outgoing, Incoming, Copies);
     }
 
     public string Root { get; }
@@ -52,8 +53,10 @@ public sealed class ContainerHost : IDisposable
     public StorageService Storage { get; }
     public ImageService Images { get; }
     public NetworkService Networks { get; }
-    /// <summary>Container lifecycle: create, start, stop, copy, rename, remove, and what containers are and use.</summary>
+    /// <summary>Container lifecycle: create, start, stop, rename, remove, and what containers are and use.</summary>
     public ContainerService Containers { get; }
+    /// <summary>Copy-Container: stopped or running containers, or their snapshots, to new containers.</summary>
+    public ContainerCopies Copies { get; }
     public ContainerSnapshots Snapshots { get; }
     public ContainerCheckpoints Checkpoints { get; }
     public ContainerExec Exec { get; }

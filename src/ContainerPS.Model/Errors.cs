@@ -129,6 +129,8 @@ public static class Errors
     public static readonly ErrorCode SourceNotEmpty = new(nameof(SourceNotEmpty), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StateTooNew = new(nameof(StateTooNew), ErrorKind.NotSupported);
     public static readonly ErrorCode StateUnavailable = new(nameof(StateUnavailable), ErrorKind.ResourceUnavailable);
+    public static readonly ErrorCode StatefulCopyIsolatedIdmap = new(nameof(StatefulCopyIsolatedIdmap), ErrorKind.InvalidOperation);
+    public static readonly ErrorCode StatefulCopyNetworked = new(nameof(StatefulCopyNetworked), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StatefulStopNotMoved = new(nameof(StatefulStopNotMoved), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StorageIOError = new(nameof(StorageIOError), ErrorKind.WriteError);
     public static readonly ErrorCode ToolFailed = new(nameof(ToolFailed), ErrorKind.OperationFailed);

@@ -92,7 +92,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         Assert.Equal("SnapshotExists", Fails(() => host.Snapshots.Create("c1", "s1")).ErrorId);
         Assert.Equal(new[] { "s1" }, host.Snapshots.List("c1").Select(s => s.Name));
 
-        var copy = host.Containers.Copy("c1", "s1", "c2", null);
+        var copy = host.Copies.Copy("c1", "s1", "c2", null);
         var copyVolume = host.Storage.GetVolume("default", VolumeType.Container, "c2").Path!;
         Assert.Equal("one", File.ReadAllText(Path.Join(copyVolume, "root", "v")));
         Assert.Equal("c2", File.ReadAllText(Path.Join(copyVolume, "etc", "hostname")).Trim());
@@ -103,7 +103,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         host.Snapshots.Remove("c1", "s1");
         Assert.Empty(host.Snapshots.List("c1"));
 
-        var plain = host.Containers.Copy("c1", null, "c3", null);
+        var plain = host.Copies.Copy("c1", null, "c3", null);
         Assert.Equal("Stopped", plain.State);
         host.Containers.Stop("c2", force: true);
     }
@@ -129,7 +129,7 @@ public sealed class ContainerLifecycleTests : HostOnTempRoot
         Assert.Equal("0 1131072 65536", b.Idmap);
         host.Containers.Remove("a", force: false);
         Assert.Equal("0 1065536 65536", host.Containers.Create("c", "busybox", null, null, true, false).Idmap);
-        var copy = host.Containers.Copy("b", null, "d", null);
+        var copy = host.Copies.Copy("b", null, "d", null);
         Assert.Equal("0 1196608 65536", copy.Idmap);
     }
 

@@ -24,6 +24,26 @@ public class MigrationTests
     }
 
     [Fact]
+    public void A_copy_gets_its_own_hostname_in_CRIUs_UTS_image()
+    {
+        using var root = new TempRoot();
+        // utsns-12.img as CRIU 4.1 writes it for busybox container 'c': the magics, the entry's
+        // length, then uts_ns_entry { nodename = "c"; domainname = "(none)" }.
+        byte[] image = [0x19, 0x43, 0x56, 0x54, 0x03, 0x32, 0x47, 0x54, 0x0b, 0, 0, 0, 0x0a, 0x01, (byte)'c', 0x12, 0x06, .. "(none)"u8];
+        var file = Path.Join(root.Path, "utsns-12.img");
+        File.WriteAllBytes(file, image);
+        File.WriteAllText(Path.Join(root.Path, "core-1.img"), "other images are left alone");
+        UtsImage.SetHostname(root.Path, "web-clone");
+        byte[] expected = [0x19, 0x43, 0x56, 0x54, 0x03, 0x32, 0x47, 0x54, 0x13, 0, 0, 0, 0x0a, 0x09, .. "web-clone"u8, 0x12, 0x06, .. "(none)"u8];
+        Assert.Equal(expected, File.ReadAllBytes(file));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal("other images are left alone", File.ReadAllText(Path.Join(root.Path, "core-1.img")));
+
+        File.WriteAllBytes(file, image[..14]); // cut inside the hostname
+        Assert.Equal("InvalidCheckpoint", Assert.Throws<ContainerPSException>(() => UtsImage.SetHostname(root.Path, "x")).ErrorId);
+    }
+
+    [Fact]
     public void A_directory_without_CRIU_images_or_our_record_is_not_a_checkpoint()
     {
         using var root = new TempRoot();

@@ -33,7 +33,7 @@ BeforeAll {
 
 Describe 'Container lifecycle' {
     BeforeEach { $script:t = New-ContainerTestRoot; $t = $script:t }
-    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestBridge; Remove-TestRoot }
 
     Context 'create and inspect' {
         It 'New-Container -Image busybox creates a stopped, unprivileged container in the default pool made on first use' {
@@ -365,13 +365,123 @@ try { Start-Container c1 -ErrorAction Stop; 'RESULT=started' } catch { 'RESULT='
             Join-Path (Get-VolumePath c1) 'etc/hostname' | Should -FileContentMatchExactly '^c1$'
             Set-Content -LiteralPath (Join-Path (Get-VolumePath c1) 'root/data') -Value 'v2'
             Join-Path $p2 'root/data' | Should -FileContentMatchExactly '^v1$'
-            # the copy runs, and a running source is refused without -Snapshot
+            # the copy runs; -PassThru from the pipeline
             $r = Get-Container c2 | Copy-Container -NewName c3 -PassThru
             $r.Name | Should -Be 'c3'
+            $r.Stateful | Should -BeFalse
             Start-Container c2
             (Get-Container c2).State | Should -Be 'Running'
-            Get-CommandError { Copy-Container c2 c4 } | ForEach-Object { Get-ErrorId $_ } | Should -Be 'ContainerRunning'
-            Get-Container c4 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+
+        It 'Copy-Container copies a running container as of one instant; the source runs on with the same processes, the copy boots with its own name and address' {
+            $null = New-TestBridgeNetwork -Name lan -Subnet 10.205.16.0/24
+            $null = New-Container c1 busybox -Network lan -Start
+            # Each step appends to a log, then replaces a counter: at any one instant the log's last
+            # line is the counter or one more, and the log counts 1, 2, 3, ... without a gap.
+            Start-ContainerWorkload c1 writer 'echo $$ > /root/writer.pid; i=0; while :; do i=$((i+1)); echo $i >> /root/log; echo $i > /root/count.new; mv /root/count.new /root/count; done'
+            Wait-Until { [int](Read-ContainerFile c1 /root/count) -gt 50 } -Because 'the writer to run' | Out-Null
+            $initPid = (Get-Container c1).Pid
+            $writer = Invoke-In c1 'cat /root/writer.pid'
+            $ip1 = (Get-Container c1).Network[0].Addresses[0]
+
+            $c2 = Copy-Container c1 c2 -PassThru
+            $c2.State | Should -Be 'Stopped'
+            $c2.Stateful | Should -BeFalse
+            @($c2.Network.Network) | Should -Be @('lan')
+            $c2.Idmap | Should -Be (Get-SharedIdmap)
+
+            # the source: the same init and writer, not left frozen, its address kept
+            $c1 = Get-Container c1
+            $c1.State | Should -Be 'Running'
+            $c1.Pid | Should -Be $initPid
+            $c1.Network[0].Addresses[0] | Should -Be $ip1
+            Invoke-In c1 "kill -0 $writer; cat /root/writer.pid" | Should -Be $writer
+            $a = [int](Read-ContainerFile c1 /root/count)
+            Wait-Until { [int](Read-ContainerFile c1 /root/count) -gt $a } -Because 'the writer to go on' | Out-Null
+            (& runc --root (Join-Path $t.Run 'runc') state (Get-RuncId c1) | ConvertFrom-Json).status | Should -Be 'running'
+
+            # the copy's filesystem is the source's at one instant
+            $p2 = Get-VolumePath c2
+            $log = @(Get-Content -LiteralPath (Join-Path $p2 'root/log'))
+            $count = [int](Get-Content -LiteralPath (Join-Path $p2 'root/count'))
+            $count | Should -BeGreaterThan 50
+            $log.Count | Should -BeIn @($count, ($count + 1))
+            $log[-1] | Should -Be "$($log.Count)" -Because 'the log has no gap and no torn line'
+            Join-Path $p2 'etc/hostname' | Should -FileContentMatchExactly '^c2$'
+            Join-Path (Get-VolumePath c1) 'etc/hostname' | Should -FileContentMatchExactly '^c1$'
+
+            # the copy boots afresh (no writer), with its own hostname and address
+            Start-Container c2
+            Invoke-In c2 'hostname' | Should -Be 'c2'
+            $ip2 = (Get-Container c2).Network[0].Addresses[0]
+            $ip2 | Should -Match '^10\.205\.16\.\d+/24$'
+            $ip2 | Should -Not -Be $ip1
+            Invoke-In c2 "ps | grep -c '[w]riter.sh' || true" | Should -Be '0'
+            (Get-Container c1).Pid | Should -Be $initPid
+
+            # a stateful copy of a container on a network is refused, and nothing changes
+            $e = Get-CommandError { Copy-Container c1 c3 -Stateful }
+            Get-ErrorId $e | Should -Be 'StatefulCopyNetworked'
+            "$e" | Should -BeLike "*network(s) 'lan'*"
+            Get-Container c3 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            (Get-Container c1).Pid | Should -Be $initPid
+            Invoke-In c1 "kill -0 $writer" | Should -BeNullOrEmpty
+        }
+
+        It 'Copy-Container -Stateful copies a running container with its processes, or a stateful-stopped one with its saved state: Start-Container of the copy restores them under its own name' {
+            $null = New-Container c1 busybox -Start
+            Start-ContainerWorkload c1 counter 'echo $$ > /root/counter.pid; i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+            Wait-Until { [int](Read-ContainerFile c1 /tmp/count) -gt 2 } -Because 'the counter to run' | Out-Null
+            $initPid = (Get-Container c1).Pid
+            $counter = Invoke-In c1 'cat /root/counter.pid'
+
+            $c2 = Copy-Container c1 c2 -Stateful -PassThru
+            $c2.State | Should -Be 'Stopped'
+            $c2.Stateful | Should -BeTrue -Because 'the copy holds a saved running state, as after Stop-Container -Stateful'
+
+            # the source runs on, unchanged
+            (Get-Container c1).Pid | Should -Be $initPid
+            $a = [int](Read-ContainerFile c1 /tmp/count)
+            Wait-Until { [int](Read-ContainerFile c1 /tmp/count) -gt $a } -Because 'the source counter to go on' | Out-Null
+
+            # the copy restores the counter, as its own container
+            $copied = [int](Get-Content -LiteralPath (Join-Path (Get-VolumePath c2) 'tmp/count'))
+            Start-Container c2
+            $r = Get-Container c2
+            $r.State | Should -Be 'Running'
+            $r.Stateful | Should -BeFalse -Because 'the saved state is used once'
+            $r.Pid | Should -Not -Be $initPid
+            Invoke-In c2 "kill -0 $counter; cat /root/counter.pid" | Should -Be $counter
+            Wait-Until { [int](Read-ContainerFile c2 /tmp/count) -gt $copied + 2 } -Because 'the restored counter to go on from the copied value' | Out-Null
+            Invoke-In c2 'hostname' | Should -Be 'c2'
+            Invoke-In c1 'hostname' | Should -Be 'c1'
+
+            # the two are independent
+            Stop-Container c2 -Force
+            (Get-Container c1).Pid | Should -Be $initPid
+            $a = [int](Read-ContainerFile c1 /tmp/count)
+            Wait-Until { [int](Read-ContainerFile c1 /tmp/count) -gt $a } -Because 'the source counter to go on' | Out-Null
+
+            # a source stopped with Stop-Container -Stateful: its saved state is copied, and kept
+            Stop-Container c1 -Stateful
+            $c5 = Copy-Container c1 c5 -Stateful -PassThru
+            $c5.Stateful | Should -BeTrue
+            (Get-Container c1).Stateful | Should -BeTrue
+            Start-Container c5
+            Invoke-In c5 "kill -0 $counter; hostname" | Should -Be 'c5'
+            $a = [int](Read-ContainerFile c5 /tmp/count)
+            Wait-Until { [int](Read-ContainerFile c5 /tmp/count) -gt $a } -Because 'the counter restored in c5 to go on' | Out-Null
+            Start-Container c1
+            Invoke-In c1 "kill -0 $counter; hostname" | Should -Be 'c1'
+            Remove-Container c5 -Force
+
+            # refused: a stopped source without a saved state, a snapshot, an isolated id map; nothing is made
+            Get-ErrorId (Get-CommandError { Copy-Container c2 c3 -Stateful }) | Should -Be 'ContainerNotRunning'
+            $null = New-Container c4 busybox -IsolatedIdmap -Start
+            Get-ErrorId (Get-CommandError { Copy-Container c4 c3 -Stateful }) | Should -Be 'StatefulCopyIsolatedIdmap'
+            Get-ErrorId (Get-CommandError { Copy-Container c1 c3 -Snapshot s1 -Stateful }) | Should -Be 'AmbiguousParameterSet'
+            Get-Container c3 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            @(Get-StorageVolume -Pool default -Type container).Name | Sort-Object | Should -Be @('c1', 'c2', 'c4')
         }
 
         It 'snapshots: New, Get, Restore, Copy -Snapshot, Remove' {
@@ -613,7 +723,11 @@ Describe 'Bad input changes nothing' {
         @{ Command = 'Rename-Container c2 c9'; Id = 'ContainerRunning' }
         @{ Command = 'Copy-Container c1 c2'; Id = 'ContainerExists' }
         @{ Command = "Copy-Container c1 'bad/name'"; Id = 'InvalidName' }
-        @{ Command = 'Copy-Container c2 c9'; Id = 'ContainerRunning' }
+        @{ Command = 'Copy-Container c2 c1'; Id = 'ContainerExists' }
+        @{ Command = "Copy-Container c2 'bad/name'"; Id = 'InvalidName' }
+        @{ Command = 'Copy-Container c2 c9 -StoragePool nopool'; Id = 'PoolNotFound' }
+        @{ Command = 'Copy-Container c1 c9 -Stateful'; Id = 'ContainerNotRunning' }
+        @{ Command = 'Copy-Container nosuch c9'; Id = 'ContainerNotFound' }
         @{ Command = 'Copy-Container c1 c9 -Snapshot nosnap'; Id = 'SnapshotNotFound' }
         @{ Command = 'Copy-Container c1 c9 -StoragePool nopool'; Id = 'PoolNotFound' }
         @{ Command = 'New-ContainerSnapshot c1 s1'; Id = 'SnapshotExists' }

@@ -56,6 +56,57 @@ Describe 'Repair of snapshots and checkpoints after a SIGKILL' {
     }
 }
 
+Describe 'Repair of a copy of a running container after a SIGKILL' {
+    BeforeEach { $script:t = New-ContainerTestRoot }
+    AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }
+
+    It '<Point>: <Command>' -ForEach @(
+        @{ Point = 'container.copy.after-pause'; Command = 'Copy-Container c d'; Stateful = $false; Frozen = $true }
+        @{ Point = 'container.copy.after-dump'; Command = 'Copy-Container c d -Stateful'; Stateful = $true; Frozen = $true }
+        @{ Point = 'container.copy.before-release'; Command = 'Copy-Container c d -Stateful'; Stateful = $true; Frozen = $false }
+    ) {
+        $null = New-Container c -Image busybox -Start
+        Start-ContainerWorkload c counter 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt 2 } -Because 'the counter to run' | Out-Null
+        $initPid = (Get-Container c).Pid
+        $runc = { (& runc --root (Join-Path $t.Run 'runc') state (Get-RuncId c) | ConvertFrom-Json).status }
+        $signal = Join-Path $t.Base 'fault-signal'
+        Invoke-KilledAtFault -Point $Point -Command $Command -SignalFile $signal -WhileAlive {
+            $null = Get-Container -WarningVariable alive -WarningAction SilentlyContinue
+            $alive | Should -BeNullOrEmpty -Because 'nothing is repaired while the owner lives'
+            & $runc | Should -Be ($Frozen ? 'paused' : 'running')
+            (Get-Container d).State | Should -Be 'Creating'
+        }
+
+        # The next command repairs, says so, once: the source thawed, the half-made copy gone.
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        if ($Frozen) {
+            "$w" | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished copy of container 'c' to 'd'; the container, left frozen, runs again*"
+        }
+        "$w" | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished creation of container 'd'*"
+        $null = Get-Container -WarningVariable w2 -WarningAction SilentlyContinue
+        $w2 | Should -BeNullOrEmpty
+
+        Get-Container d -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Invoke-DbQuery "select count(*) from containers where state <> 'ready' or op_pid is not null" | Should -Be '0'
+        @(Get-StorageVolume default -Type container).Name | Should -Be 'c'
+        $uuid = Invoke-DbQuery "select uuid from containers where name = 'c'"
+        @(Get-ChildItem (Join-Path $t.Root 'checkpoints') -ErrorAction SilentlyContinue).Name | Where-Object { $_ -ne $uuid } | Should -BeNullOrEmpty
+        @(Get-ChildItem (Join-Path $t.Root "checkpoints/$uuid") -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
+
+        # The source runs on with the same processes, not frozen.
+        & $runc | Should -Be 'running'
+        (Get-Container c).Pid | Should -Be $initPid
+        $a = [int](Read-ContainerFile c /tmp/count)
+        Wait-Until { [int](Read-ContainerFile c /tmp/count) -gt $a } -Because 'the counter to go on' | Out-Null
+
+        # A copy of that name works now.
+        $d = if ($Stateful) { Copy-Container c d -Stateful -PassThru } else { Copy-Container c d -PassThru }
+        $d.State | Should -Be 'Stopped'
+        $d.Stateful | Should -Be $Stateful
+    }
+}
+
 Describe 'Repair of removals and renames after a SIGKILL' {
     BeforeEach { $script:t = New-ContainerTestRoot }
     AfterEach { Stop-ChildPwsh; Remove-TestContainers; Remove-TestRoot }

@@ -7,7 +7,7 @@ namespace ContainerPS.Engine.Runtime;
 /// </summary>
 internal sealed class ContainerRepair(StateStore store, IEngineLog log, ContainerPaths paths, ContainerRecords records,
     ContainerService containers, ContainerSnapshots snapshots, ContainerCheckpoints checkpoints, ContainerVolumes volumes,
-    ContainerNetworks containerNetworks, OutgoingMoves outgoing, IncomingMoves incoming)
+    ContainerNetworks containerNetworks, OutgoingMoves outgoing, IncomingMoves incoming, ContainerCopies copies)
 {
     /// <summary>Finishes or rolls back what processes that died left half-done (see the class).</summary>
     public void Run()
@@ -58,7 +58,7 @@ internal sealed class ContainerRepair(StateStore store, IEngineLog log, Containe
         {
             var step = ContainerRecords.StepOf(c);
             // A runc checkpoint whose caller was killed goes on: its end is waited for by a later command.
-            if (step?.Op is ContainerStep.Checkpoint or ContainerStep.StatefulStop or ContainerStep.MoveOut && HostProcesses.RuncRunning(paths.RuncRoot, "checkpoint", paths.Runtime(c.Name).RuncId(c.Name)))
+            if (step?.Op is ContainerStep.Checkpoint or ContainerStep.StatefulStop or ContainerStep.MoveOut or ContainerStep.Copy && HostProcesses.RuncRunning(paths.RuncRoot, "checkpoint", paths.Runtime(c.Name).RuncId(c.Name)))
                 continue;
             ContainerLock l;
             try { l = ContainerLock.Take(paths.Root, c.Name, TimeSpan.Zero); }
@@ -77,6 +77,7 @@ internal sealed class ContainerRepair(StateStore store, IEngineLog log, Containe
                         ContainerStep.Connect or ContainerStep.Disconnect => containerNetworks.RepairNetworkStep(c, step),
                         ContainerStep.MoveOut => outgoing.RepairMoveOut(c, step),
                         ContainerStep.Incoming => incoming.RepairIncoming(c, step),
+                        ContainerStep.Copy => copies.RepairCopy(c, step),
                         _ => $"forgot an unknown operation on container '{c.Name}'",
                     };
                     if (store.Container(c.Name) is { } still && still.Id == c.Id)

@@ -7,9 +7,10 @@ using ContainerPS.Engine.Storage;
 namespace ContainerPS.Engine.Runtime;
 
 /// <summary>
-/// Container lifecycle: create from an image (unprivileged by default), start, stop, wait, copy,
+/// Container lifecycle: create from an image (unprivileged by default), start, stop, wait,
 /// rename, remove; what a container is and uses now. Starting and stopping the processes is
-/// <see cref="ContainerLauncher"/>'s; a stateful stop and start go through <see cref="ContainerCheckpoints"/>.
+/// <see cref="ContainerLauncher"/>'s; a stateful stop and start go through <see cref="ContainerCheckpoints"/>,
+/// a copy through <see cref="ContainerCopies"/>.
 /// </summary>
 public sealed class ContainerService
 {
@@ -112,6 +113,8 @@ public sealed class ContainerService
         {
             if (storage.HasVolume(pool, VolumeType.Container, name))
                 storage.RemoveVolume(pool, VolumeType.Container, name, anyType: true);
+            if (store.Container(name) is { } row && row.Id == id && Directory.Exists(paths.CheckpointsDir(row)))
+                Directory.Delete(paths.CheckpointsDir(row), recursive: true); // a stateful copy's saved state
             store.Write(() => store.DeleteContainerRow(id));
         }
         catch (Exception e) when (e is IOException or ContainerPSException)
@@ -228,7 +231,7 @@ public sealed class ContainerService
         }
     }
 
-    // ------------------------------------------------------------------ remove / rename / copy
+    // ------------------------------------------------------------------ remove / rename
 
     public void Remove(string name, bool force)
     {
@@ -313,50 +316,6 @@ public sealed class ContainerService
             store.RenameContainerRow(row.Id, newName);
             store.Release("containers", row.Id);
         });
-    }
-
-    /// <summary>Copies a stopped container, or one of its snapshots (<paramref name="snapshot"/>), to a new container.</summary>
-    public Container Copy(string name, string? snapshot, string newName, string? targetPool)
-    {
-        Names.Validate(newName, "container");
-        var row = records.ReadyRow(name);
-        if (snapshot is null && paths.Runtime(name).Inspect().IsRunning)
-            throw new ContainerPSException(Errors.ContainerRunning,
-                $"Container '{name}' is running; stop it or copy one of its snapshots (live copies come with checkpoints).", name);
-        if (snapshot is not null)
-            snapshots.SnapshotRowOf(row, snapshot);
-        var pool = targetPool ?? row.Pool;
-        var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
-        var cfg = new SortedDictionary<string, string>(row.Config, StringComparer.Ordinal);
-        cfg.Remove(ContainerIdmaps.IdmapCurrentKey); // the copy has not run yet
-        var id = store.Write(() =>
-        {
-            (long Base, long Size)? alloc = row.Privileged ? null : idmaps.AllocateBase(cfg, null, null, newName);
-            return store.InsertContainer(newName, row.Image, poolRow.Id, row.Privileged, row.Isolated, alloc?.Base, alloc?.Size, cfg);
-        });
-        try
-        {
-            if (snapshot is null)
-                storage.CloneVolume(row.Pool, VolumeType.Container, name, pool, VolumeType.Container, newName);
-            else
-                storage.CloneVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snapshot), pool, VolumeType.Container, newName);
-            ContainerLauncher.WriteHostname(storage.VolumePath(pool, VolumeType.Container, newName), newName);
-            var copy = store.Container(newName)!;
-            foreach (var a in networks.Memberships(row.Id)) // same networks and interfaces; addresses are the copy's own
-                networks.AddMembership(copy, a.Network, a.IfName, AttachOptions.None);
-            store.Write(() =>
-            {
-                foreach (var d in store.Devices(row.Id)) // the same volumes at the same paths, as lxc copy keeps devices
-                    store.InsertDevice(copy.Id, d.VolumeId, d.Name, d.Path, d.ReadOnly);
-                store.Release("containers", id);
-            });
-        }
-        catch
-        {
-            UndoCreate(id, pool, newName);
-            throw;
-        }
-        return Get(newName);
     }
 
     /// <summary>

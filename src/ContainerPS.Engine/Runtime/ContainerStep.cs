@@ -8,5 +8,6 @@ internal sealed record ContainerStep(string Op, string? Dir = null, bool Owns = 
     string? Name = null, long VolumeId = 0, string? Target = null, string? Phase = null, int Pid = 0)
 {
     public const string Checkpoint = "checkpoint", StatefulStop = "stateful-stop", Restore = "restore", Mount = "mount",
-        Dismount = "dismount", Connect = "connect", Disconnect = "disconnect", MoveOut = "move-out", Incoming = "incoming";
+        Dismount = "dismount", Connect = "connect", Disconnect = "disconnect", MoveOut = "move-out", Incoming = "incoming",
+        Copy = "copy";
 }

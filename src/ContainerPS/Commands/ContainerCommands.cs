@@ -216,7 +216,7 @@ public sealed class RenameContainerCommand : ContainerPSCmdlet
     }
 }
 
-[Cmdlet(VerbsCommon.Copy, "Container", SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommon.Copy, "Container", SupportsShouldProcess = true, DefaultParameterSetName = "Container")]
 [OutputType(typeof(Container))]
 public sealed class CopyContainerCommand : ContainerPSCmdlet
 {
@@ -228,8 +228,12 @@ public sealed class CopyContainerCommand : ContainerPSCmdlet
     public string NewName { get; set; } = "";
 
     /// <summary>Copy this snapshot of the container instead of its current filesystem.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = "Snapshot", Mandatory = true)]
     public string? Snapshot { get; set; }
+
+    /// <summary>Copy the running container's processes too: Start-Container of the copy restores them (CRIU).</summary>
+    [Parameter(ParameterSetName = "Container")]
+    public SwitchParameter Stateful { get; set; }
 
     [Parameter]
     [ArgumentCompleter(typeof(PoolNameCompleter))]
@@ -241,11 +245,11 @@ public sealed class CopyContainerCommand : ContainerPSCmdlet
     protected override void ProcessRecord()
     {
         var source = Snapshot is null ? Name : $"{Name}/{Snapshot}";
-        if (!ShouldProcess(source, $"Copy container to '{NewName}'"))
+        if (!ShouldProcess(source, Stateful ? $"Copy container with its running state to '{NewName}'" : $"Copy container to '{NewName}'"))
             return;
         Try(() =>
         {
-            var c = Engine.Containers.Copy(Name, Snapshot, NewName, StoragePool);
+            var c = Engine.Copies.Copy(Name, Snapshot, NewName, StoragePool, Stateful);
             if (PassThru)
                 WriteObject(c);
         });

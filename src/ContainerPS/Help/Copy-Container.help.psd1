@@ -1,12 +1,12 @@
 @{
-    Synopsis    = 'Copies a stopped container, or a snapshot of one, to a new container (lxc copy).'
+    Synopsis    = 'Copies a container, stopped or running, or a snapshot of one, to a new container (incus copy).'
 
     Description = @'
-Creates a new container as a copy of a stopped container's filesystem,
-or of one of its snapshots with -Snapshot. It is the equivalent of
-`lxc copy SOURCE NEW` and `lxc copy SOURCE/SNAPSHOT NEW` (Incus: incus
-copy). The copy is created Stopped. Nothing is written to the pipeline
-unless -PassThru is given.
+Creates a new container as a copy of a container's filesystem, stopped
+or running, or of one of its snapshots with -Snapshot. It is the
+equivalent of `incus copy SOURCE NEW` and `incus copy SOURCE/SNAPSHOT
+NEW` (LXD: lxc copy). The copy is created Stopped. Nothing is written to
+the pipeline unless -PassThru is given.
 
 The copy gets the source's image, config keys (limits.*, user.*,
 boot.stop.signal, image.*...) and kind of id map: a container with the
@@ -29,18 +29,40 @@ zfs send/receive; between pools of different drivers (dir, btrfs, zfs),
 either way, a new volume of the target's driver filled with cp -a (owners, modes, times, hard links, xattrs, ACLs and file
 capabilities kept).
 
-The source must be stopped unless -Snapshot is given: a running
-container's filesystem changes while it is copied (ContainerRunning).
-Copy one of its snapshots instead (Checkpoint-Container -LeaveRunning
-takes a consistent one of a running container). Live copies, with the
-processes, are not in this version; a stateful snapshot is copied
-without its processes.
+A running source keeps running. Its processes are frozen (the cgroup
+freezer, as runc pause) while its filesystem is cloned, then thawed: the
+copy holds the filesystem as of one instant, as a power cut would leave
+it (no file half-copied while a process writes it), and the source's
+processes run on with the same pids; they are stopped only for the
+clone (constant time on btrfs and zfs, a full copy on dir). The copy
+boots afresh when it starts, with its own name, hostname and addresses.
+
+-Stateful copies the running processes too (CRIU, as incus copy of a
+running instance keeps its state unless --stateless): while the source
+is frozen, its processes are checkpointed (left running) and the dump
+becomes the copy's saved state, as Stop-Container -Stateful leaves one
+(the copy's Stateful property is True). Start-Container of the copy
+restores them, with the copy's hostname; Start-Container -Stateless
+boots it afresh instead. Of a container stopped with Stop-Container
+-Stateful, -Stateful copies the saved state (the source keeps its own).
+The source must run or hold such a state (ContainerNotRunning), be on
+no network (StatefulCopyNetworked: CRIU restores sockets bound to
+the source's addresses, which the source keeps and the copy would not
+get; Move-Container keeps the addresses) and have no isolated id map
+(StatefulCopyIsolatedIdmap: the processes were dumped in the source's
+user namespace, the copy gets a range of its own). The checkpoint has
+the limits of Checkpoint-Container (for example HotMountNotCheckpointable,
+and Invoke-ContainerExec sessions attached to the source are ended).
+A stateful snapshot copied with -Snapshot is copied without its
+processes.
 
 -StoragePool puts the copy in another pool, of the same driver or
 another; by default it goes to the source's pool.
 
 A copy that fails, or whose process is killed, leaves nothing behind
-(the next ContainerPS command repairs a killed one and writes a warning).
+and never leaves the source frozen (the next ContainerPS command repairs
+a killed one: it thaws the source, removes the half-made copy and
+writes a warning).
 
 The copy is connected to the same CNI networks on the same interface
 names; it gets addresses of its own when it starts (requested addresses
@@ -55,8 +77,10 @@ maps, so a copy of an isolated container (which gets a range of its own)
 fails to start with IdmapsNotIdentical while the source mounts such a
 volume: dismount it from one of them (see Mount-StorageVolume).
 
-Error IDs: ContainerNotFound, ContainerRunning, ContainerExists (the new
-name is taken), InvalidName, SnapshotNotFound, PoolNotFound,
+Error IDs: ContainerNotFound, ContainerExists (the new name is taken),
+InvalidName, SnapshotNotFound, PoolNotFound, ContainerNotRunning,
+StatefulCopyNetworked, StatefulCopyIsolatedIdmap, CriuMissing and
+CheckpointFailed (-Stateful),
 IdmapExhausted, ContainerBusy, ZfsNotRunning (a zfs pool and no zfs
 daemon), ToolFailed (cp, btrfs or zfs failed, for
 example because the target pool is full).
@@ -73,7 +97,13 @@ The name of the new container: 1 to 63 letters, digits, '.', '_' and
 '@
         Snapshot    = @'
 Copy this snapshot of the container (from New-ContainerSnapshot)
-instead of its current filesystem. The container may then be running.
+instead of its current filesystem.
+'@
+        Stateful    = @'
+Copy the running container's processes too: they are checkpointed with
+CRIU (the source runs on) and Start-Container of the copy restores them.
+Of a container stopped with Stop-Container -Stateful, its saved state is
+copied. The source must be on no network and have no isolated id map.
 '@
         StoragePool = @'
 The pool for the new container, of any driver (dir, btrfs or zfs). Default:
@@ -95,9 +125,25 @@ the pool of the source.
 
     Examples    = @(
         @{
-            Title   = 'Copy a stopped container'
+            Title   = 'Copy a container'
             Code    = 'Copy-Container web1 web2'
-            Remarks = 'Like `lxc copy web1 web2`. web2 is created Stopped, with hostname web2.'
+            Remarks = @'
+Like `incus copy web1 web2 --stateless`. web2 is created Stopped, with
+hostname web2. web1 may be running: it is frozen for the clone and runs
+on.
+'@
+        }
+        @{
+            Title   = 'Copy a running container with its processes'
+            Code    = @'
+New-Container worker -Image busybox -Start
+Copy-Container worker worker2 -Stateful -PassThru | Start-Container -PassThru
+'@
+            Remarks = @'
+Like `incus copy worker worker2` of a running instance, then `incus
+start worker2`: worker2 runs the processes worker ran at the copy, with
+hostname worker2, while worker runs on. worker is on no network.
+'@
         }
         @{
             Title   = 'A new container from a snapshot of a running one'
@@ -141,6 +187,7 @@ copy are 470 ms (dir) and 58 ms (btrfs).
 
     Links       = @(
         'New-ContainerSnapshot'
+        'Checkpoint-Container'
         'Rename-Container'
         'New-Container'
         'about_ContainerPS'
