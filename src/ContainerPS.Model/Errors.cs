@@ -122,13 +122,11 @@ public static class Errors
     public static readonly ErrorCode SnapshotNotLatest = new(nameof(SnapshotNotLatest), ErrorKind.InvalidOperation);
     public static readonly ErrorCode SnapshotNotMountable = new(nameof(SnapshotNotMountable), ErrorKind.NotSupported);
     public static readonly ErrorCode SnapshotNotStateful = new(nameof(SnapshotNotStateful), ErrorKind.InvalidOperation);
-    public static readonly ErrorCode SnapshotsNotMoved = new(nameof(SnapshotsNotMoved), ErrorKind.InvalidOperation);
     public static readonly ErrorCode SourceInUse = new(nameof(SourceInUse), ErrorKind.InUse);
     public static readonly ErrorCode SourceInsideRoot = new(nameof(SourceInsideRoot), ErrorKind.InvalidArgument);
     public static readonly ErrorCode SourceNotEmpty = new(nameof(SourceNotEmpty), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StateTooNew = new(nameof(StateTooNew), ErrorKind.NotSupported);
     public static readonly ErrorCode StateUnavailable = new(nameof(StateUnavailable), ErrorKind.ResourceUnavailable);
-    public static readonly ErrorCode StatefulStopNotMoved = new(nameof(StatefulStopNotMoved), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StorageIOError = new(nameof(StorageIOError), ErrorKind.WriteError);
     public static readonly ErrorCode ToolFailed = new(nameof(ToolFailed), ErrorKind.OperationFailed);
     public static readonly ErrorCode ToolMissing = new(nameof(ToolMissing), ErrorKind.NotSupported);

@@ -66,12 +66,16 @@ AfterAll {
 
 Describe 'Move-Container over PowerShell remoting' {
     AfterEach {
-        Invoke-Command -Session $script:s -ScriptBlock {
+        $clean = {
             Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | ForEach-Object {
+                foreach ($snap in $_.Snapshots) { Remove-StorageVolumeSnapshot -Pool $_.Pool -Volume $_.Name -Name $snap -Confirm:$false -ErrorAction SilentlyContinue }
+                Remove-StorageVolume -Pool $_.Pool -Name $_.Name -Confirm:$false -ErrorAction SilentlyContinue
+            }
             Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
         }
-        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+        Invoke-Command -Session $script:s -ScriptBlock $clean
+        & $clean
     }
 
     It 'the destination is a separate host: its own state root, reached through the session' {
@@ -156,17 +160,127 @@ Describe 'Move-Container over PowerShell remoting' {
         $e.ToString() | Should -Match "Network 'lan' not found"
         (Get-Container nonet).State | Should -Be 'Running'
 
-        # What a move cannot carry is refused up front: snapshots, a state saved by Stop-Container -Stateful, mounted volumes.
-        $null = New-ContainerSnapshot -Container nonet -Name keep
-        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'SnapshotsNotMoved,*'
-        Remove-ContainerSnapshot -Container nonet -Name keep
-        Stop-Container -Name nonet -Stateful
-        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'StatefulStopNotMoved,*'
-        (Get-Container nonet).Stateful | Should -BeTrue
+        # A volume also mounted in another container here cannot move away from it; one with snapshots would lose them.
         $null = Add-StorageVolume -Pool default -Name movevol
+        $null = New-Container -Name other -Image busybox
         Mount-StorageVolume -Pool default -Name movevol -Container nonet -Path /data
+        Mount-StorageVolume -Pool default -Name movevol -Container other -Path /data
+        $e = Get-CommandError { Move-Container -Name nonet -Destination $script:s }
+        $e.FullyQualifiedErrorId | Should -BeLike 'VolumesNotMoved,*'
+        $e.ToString() | Should -Match "Storage volume 'default/movevol' of container 'nonet' is also mounted in 'other' on this host"
+        Dismount-StorageVolume -Pool default -Name movevol -Container other
+        $null = New-StorageVolumeSnapshot -Pool default -Volume movevol -Name keep
         (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'VolumesNotMoved,*'
+        # A volume of that name on the destination: refused there, before anything is sent.
+        Remove-StorageVolumeSnapshot -Pool default -Volume movevol -Name keep -Confirm:$false
+        Invoke-Command -Session $script:s -ScriptBlock { New-ContainerNetwork -Name lan -Config @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'loopback' }) } | Out-Null; $null = Add-StorageVolume -Pool default -Name movevol }
+        $e = Get-CommandError { Move-Container -Name nonet -Destination $script:s }
+        $e.FullyQualifiedErrorId | Should -BeLike 'VolumeExists,*'
+        $e.ToString() | Should -Match "Storage volume 'default/movevol', mounted in container 'nonet', already exists on the destination"
+        (Get-Container nonet).State | Should -Be 'Running'
         (Get-Container nonet).Devices.Volume | Should -Be 'movevol'
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Name } | Should -Be 'taken'
+        Get-StorageVolume -Pool default -Type custom | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+    }
+
+    It 'a running container moves with its snapshots (one stateful) and a mounted custom volume: all there, none left here' {
+        $null = New-Container -Name snapper -Image busybox
+        $null = Add-StorageVolume -Pool default -Name data -Size 64MiB
+        Mount-StorageVolume -Pool default -Name data -Container snapper -Path /srv/data
+        Start-Container snapper
+        Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name snapper).Path 'root/dirty')
+        Invoke-ContainerExec -Name snapper -Command sh, -c, 'echo kept > /srv/data/file; echo one > /root/v' | Out-Null
+        Invoke-ContainerExec -Name snapper -Command sh, -c, '/root/dirty 16 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+        Start-ContainerWorkload snapper counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-ContainerFile snapper /tmp/dirty) -match '^ok \d+ 4096$' } -TimeoutSeconds 30 -Because 'the workload to fill its 16 MB' | Out-Null
+        Wait-Until { (Read-ContainerFile snapper /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile snapper /tmp/count) -split ' ')[1]
+        $first = New-ContainerSnapshot -Container snapper -Name first
+        Invoke-ContainerExec -Name snapper -Command sh, -c, 'echo two > /root/v' | Out-Null
+        Checkpoint-Container -Name snapper -SnapshotName second -LeaveRunning
+        Invoke-ContainerExec -Name snapper -Command sh, -c, 'echo three > /root/v' | Out-Null
+        $snaps = Get-ContainerSnapshot -Container snapper
+        $gen = [long]((Read-ContainerFile snapper /tmp/dirty) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name snapper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n"
+
+        Move-Container -Name snapper -Destination $script:s
+        Get-Container snapper -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume -Pool default | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'the container, its snapshots and its volume left this host'
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            $c = Get-Container snapper
+            [pscustomobject]@{
+                State = $c.State; Devices = @($c.Devices | ForEach-Object { "$($_.Pool)/$($_.Volume):$($_.Path)" })
+                Snapshots = @(Get-ContainerSnapshot -Container snapper | ForEach-Object { "$($_.Name) $($_.Stateful) $($_.CreatedAt.ToString('o'))" })
+                Data = (Invoke-ContainerExec snapper -Command cat, /srv/data/file) -join ''
+                V = (Invoke-ContainerExec snapper -Command cat, /root/v) -join ''
+                Pids = (Invoke-ContainerExec -Name snapper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n"
+                Volume = (Get-StorageVolume -Pool default -Name data).UsedBy
+                SnapshotVolumes = @(Get-StorageVolume -Pool default -Type snapshot).Name
+            }
+        }
+        $there.State | Should -Be 'Running'
+        $there.Devices | Should -Be 'default/data:/srv/data'
+        $there.Snapshots | Should -Be @($snaps | ForEach-Object { "$($_.Name) $($_.Stateful) $($_.CreatedAt.ToString('o'))" })
+        $there.Snapshots[0] | Should -BeLike 'first False *'
+        $there.Snapshots[1] | Should -BeLike 'second True *'
+        $there.SnapshotVolumes | Should -Be @('snapper@first', 'snapper@second')
+        $there.Data | Should -Be 'kept'
+        $there.V | Should -Be 'three'
+        $there.Volume | Should -Be 'snapper'
+        $there.Pids | Should -Be $pids -Because 'the same processes run on the destination'
+        Wait-Until { [long]((Read-Remote snapper /tmp/dirty) -split ' ')[1] -gt $gen } -TimeoutSeconds 20 -Because 'the memory workload to go on' | Out-Null
+        (Read-Remote snapper /tmp/dirty) | Should -Match '^ok \d+ 4096$'
+        ((Read-Remote snapper /tmp/count) -split ' ')[1] | Should -Be $secret
+
+        # The snapshots are usable there: the stateful one brings back its processes, the other its files.
+        $restored = Invoke-Command -Session $script:s -ScriptBlock {
+            Stop-Container snapper -Force
+            Restore-Container -Name snapper -Snapshot second
+            $afterStateful = [pscustomobject]@{ State = (Get-Container snapper).State; V = (Invoke-ContainerExec snapper -Command cat, /root/v) -join ''
+                Count = (Invoke-ContainerExec snapper -Command cat, /tmp/count) -join ''
+                Pids = (Invoke-ContainerExec -Name snapper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n" }
+            Stop-Container snapper -Force
+            Restore-ContainerSnapshot -Container snapper -Name first -Confirm:$false
+            Start-Container snapper
+            [pscustomobject]@{ Stateful = $afterStateful; V = (Invoke-ContainerExec snapper -Command cat, /root/v) -join ''; Data = (Invoke-ContainerExec snapper -Command cat, /srv/data/file) -join '' }
+        }
+        $restored.Stateful.State | Should -Be 'Running'
+        $restored.Stateful.V | Should -Be 'two'
+        $restored.Stateful.Pids | Should -Be $pids -Because 'the stateful snapshot restores the processes it saved'
+        ($restored.Stateful.Count -split ' ')[1] | Should -Be $secret
+        $restored.V | Should -Be 'one'
+        $restored.Data | Should -Be 'kept' -Because 'the volume is not part of the container snapshot'
+        $first | Should -Not -BeNullOrEmpty
+    }
+
+    It 'a container stopped with -Stateful moves with its saved state: Start-Container on the destination restores its processes' {
+        $null = New-Container -Name sleeper -Image busybox -Start
+        Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name sleeper).Path 'root/dirty')
+        Invoke-ContainerExec -Name sleeper -Command sh, -c, '/root/dirty 16 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+        Start-ContainerWorkload sleeper counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-ContainerFile sleeper /tmp/dirty) -match '^ok \d+ 4096$' } -TimeoutSeconds 30 -Because 'the workload to fill its 16 MB' | Out-Null
+        Wait-Until { (Read-ContainerFile sleeper /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile sleeper /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name sleeper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n"
+        Stop-Container -Name sleeper -Stateful
+        $gen = [long]((Get-Content -Raw (Join-Path (Get-StorageVolume -Pool default -Type container -Name sleeper).Path 'tmp/dirty')) -split ' ')[1]
+
+        Move-Container -Name sleeper -Destination $script:s
+        Get-Container sleeper -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $before = Invoke-Command -Session $script:s -ScriptBlock { $c = Get-Container sleeper; [pscustomobject]@{ State = $c.State; Stateful = $c.Stateful } }
+        $before.State | Should -Be 'Stopped'
+        $before.Stateful | Should -BeTrue
+        $after = Invoke-Command -Session $script:s -ScriptBlock {
+            Start-Container sleeper
+            [pscustomobject]@{ State = (Get-Container sleeper).State; Stateful = (Get-Container sleeper).Stateful
+                Pids = (Invoke-ContainerExec -Name sleeper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n" }
+        }
+        $after.State | Should -Be 'Running'
+        $after.Stateful | Should -BeFalse -Because 'the saved state is used once'
+        $after.Pids | Should -Be $pids -Because 'Start-Container restored the processes the stateful stop saved'
+        Wait-Until { [long]((Read-Remote sleeper /tmp/dirty) -split ' ')[1] -gt $gen } -TimeoutSeconds 20 -Because 'the memory workload to go on' | Out-Null
+        (Read-Remote sleeper /tmp/dirty) | Should -Match '^ok \d+ 4096$'
+        ((Read-Remote sleeper /tmp/count) -split ' ')[1] | Should -Be $secret
     }
 
     It 'a move that fails after the freeze puts the source back as it was, running, and leaves nothing on the destination' {

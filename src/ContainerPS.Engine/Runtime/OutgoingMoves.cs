@@ -57,21 +57,82 @@ public sealed class OutgoingMoves
                 "Move without -Live: the container is dumped, copied and restored (stop-and-copy), keeping its processes, memory and addresses.", name);
         if (running)
             ContainerLauncher.CheckCriu();
-        // What a move does not carry yet is refused rather than lost with the source.
-        if (store.Snapshots(row.Id).Count is var snaps and > 0)
-            throw new ContainerPSException(Errors.SnapshotsNotMoved,
-                $"Container '{name}' has {snaps} snapshot(s); Move-Container does not carry snapshots: remove them (or copy them to containers of their own) first.", name);
-        if (store.Devices(row.Id) is { Count: > 0 } devices)
-            throw new ContainerPSException(Errors.VolumesNotMoved,
-                $"Container '{name}' has storage volumes mounted ({string.Join(", ", devices.Select(d => $"{d.Pool}/{d.Volume}"))}); Move-Container does not carry volumes: dismount them first.", name);
-        if (Directory.Exists(paths.StopStateDir(row)))
-            throw new ContainerPSException(Errors.StatefulStopNotMoved,
-                $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = idmaps.MapOf(row);
-        var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
+        // Snapshots oldest first (the order the destination builds them in); all go as tars then, the filesystem too.
+        var snapshots = store.Snapshots(row.Id).Select(s => s.State == RowState.Ready ? s
+                : throw ContainerPSException.Busy($"Snapshot '{s.Name}' of container '{name}'", Errors.ContainerBusy))
+            .Select(s => new MigrationSnapshot(s.Name, s.CreatedAt, s.Stateful,
+                storage.VolumeRecord(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, s.Name)).Config.GetValueOrDefault(StorageService.IdmapLastKey)))
+            .ToList();
+        var format = destinationFormat is not null && snapshots.Count == 0 && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
         var stored = storage.VolumeRecord(row.Pool, VolumeType.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
         return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
-            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored);
+            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored,
+            snapshots, CarriedVolumes(row), !running && Directory.Exists(paths.StopStateDir(row)));
+    }
+
+    /// <summary>
+    /// The custom volumes mounted in the container, which move with it. A volume also mounted in
+    /// another container here cannot leave that one, and one with snapshots would lose them: both
+    /// are refused (VolumesNotMoved).
+    /// </summary>
+    private List<MigrationVolume> CarriedVolumes(ContainerRow row)
+    {
+        var carried = new List<MigrationVolume>();
+        foreach (var d in store.Devices(row.Id))
+        {
+            if (store.VolumeDevices(d.VolumeId).Where(u => u.ContainerId != row.Id).Select(u => u.Container).ToList() is { Count: > 0 } others)
+                throw new ContainerPSException(Errors.VolumesNotMoved,
+                    $"Storage volume '{d.Pool}/{d.Volume}' of container '{row.Name}' is also mounted in {string.Join(", ", others.Select(o => $"'{o}'"))} on this host, " +
+                    "so it cannot move away: dismount it from one of them (Dismount-StorageVolume) first.", row.Name);
+            if (storage.ListVolumeSnapshots(d.Pool, d.Volume).Count > 0)
+                throw new ContainerPSException(Errors.VolumesNotMoved,
+                    $"Storage volume '{d.Pool}/{d.Volume}' of container '{row.Name}' has snapshots, which Move-Container does not carry: remove them (Remove-StorageVolumeSnapshot) first.", row.Name);
+            var config = storage.VolumeRecord(d.Pool, VolumeType.Custom, d.Volume).Config;
+            carried.Add(new MigrationVolume(d.Pool, d.Volume, d.Name, d.Path, d.ReadOnly, config.GetValueOrDefault("size"), config.GetValueOrDefault(StorageService.IdmapLastKey)));
+        }
+        return carried;
+    }
+
+    /// <summary>
+    /// The archives a move of <paramref name="plan"/> sends, in order, each with what the progress bar
+    /// calls it: the filesystem, each snapshot (and its saved state), each volume, then the saved state
+    /// (the move's dump in <paramref name="stateDir"/>, or a stateful stop's).
+    /// </summary>
+    public IReadOnlyList<(string Part, string Label)> Archives(MigrationPlan plan, string? stateDir)
+    {
+        var archives = new List<(string, string)> { (MigrationPlan.PartRootfs, "the filesystem") };
+        for (var i = 0; i < plan.SnapshotList.Count; i++)
+        {
+            archives.Add((MigrationPlan.SnapshotPart(i), $"snapshot '{plan.SnapshotList[i].Name}'"));
+            if (plan.SnapshotList[i].Stateful)
+                archives.Add((MigrationPlan.SnapshotStatePart(i), $"the saved state of snapshot '{plan.SnapshotList[i].Name}'"));
+        }
+        for (var i = 0; i < plan.VolumeList.Count; i++)
+            archives.Add((MigrationPlan.VolumePart(i), $"volume '{plan.VolumeList[i].Pool}/{plan.VolumeList[i].Name}'"));
+        if (stateDir is not null || plan.StopState)
+            archives.Add((MigrationPlan.PartState, "the saved state"));
+        return archives;
+    }
+
+    /// <summary>Streams one archive of <see cref="Archives"/> (see <see cref="SendArchive"/>).</summary>
+    public void SendPart(MigrationPlan plan, string part, string? stateDir, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    {
+        var row = records.ReadyRow(plan.Name);
+        var index = part.Split('.') is [_, var n, ..] ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : -1;
+        if (part == MigrationPlan.PartRootfs)
+            SendArchive(plan.Name, null, plan.RootfsFormat, chunkSize, consume);
+        else if (part == MigrationPlan.PartState)
+            SendArchive(plan.Name, stateDir ?? paths.StopStateDir(row), null, chunkSize, consume);
+        else if (part == MigrationPlan.SnapshotStatePart(index))
+            SendArchive(plan.Name, paths.SnapshotStateDir(row, plan.SnapshotList[index].Name), null, chunkSize, consume);
+        else if (part == MigrationPlan.SnapshotPart(index))
+            storage.ReadVolumeFiles(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[index].Name),
+                dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
+        else if (part == MigrationPlan.VolumePart(index))
+            storage.ReadVolumeFiles(plan.VolumeList[index].Pool, VolumeType.Custom, plan.VolumeList[index].Name, dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
+        else
+            throw new ContainerPSException(Errors.InvalidArchivePart, $"Unknown archive '{Names.Printable(part)}'.", part);
     }
 
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
@@ -84,13 +145,13 @@ public sealed class OutgoingMoves
         var rt = paths.Runtime(name);
         if (!rt.Inspect().IsRunning)
         {
-            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending));
+            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row)));
             return null;
         }
         var dir = Path.Join(paths.CheckpointsDir(row), "move");
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
-        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending));
+        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row)));
         try
         {
             checkpoints.Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
@@ -103,6 +164,8 @@ public sealed class OutgoingMoves
         FaultPoints.Hit("move.source.after-dump");
         return dir;
     }
+
+    private List<string> Carried(ContainerRow row) => store.Devices(row.Id).Select(d => $"{d.Pool}/{d.Volume}").ToList();
 
     private const string MoveSending = "sending", MoveCommitting = "committing", MoveConfirmed = "confirmed";
 
@@ -226,6 +289,7 @@ public sealed class OutgoingMoves
             return $"the move of container '{row.Name}' was cut short as the destination took it, so which host keeps it is unknown: {KeepUnconfirmedHeld(row, step)}";
         if (step.Phase == MoveConfirmed)
         {
+            RemoveCarried(row, step);
             containers.RemoveHeld(row, force: true);
             return $"finished the unfinished move of container '{row.Name}' (the destination had confirmed it): removed it here";
         }
@@ -239,6 +303,33 @@ public sealed class OutgoingMoves
         return checkpoints.RepairDump(row, step with { Op = ContainerStep.Checkpoint });
     }
 
-    /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes.</summary>
-    public void FinishMove(string name) => containers.Remove(name, force: true);
+    /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes, with the volumes it carried.</summary>
+    public void FinishMove(string name)
+    {
+        using var l = records.Lock(name);
+        var row = records.Row(name);
+        if (ContainerRecords.StepOf(row) is { Op: ContainerStep.MoveOut } step)
+            RemoveCarried(row, step);
+        containers.RemoveHeld(records.ReadyRow(name), force: true);
+        l.DeleteFile();
+    }
+
+    /// <summary>
+    /// Removes the custom volumes a confirmed move carried (dismounted first), each one only once it
+    /// is gone here: a repair after a crash half-way finds the rest in the step (the container row,
+    /// with the step, goes last).
+    /// </summary>
+    private void RemoveCarried(ContainerRow row, ContainerStep step)
+    {
+        foreach (var carried in step.Volumes ?? Array.Empty<string>())
+        {
+            var (pool, volume) = (carried.Split('/')[0], carried.Split('/')[^1]);
+            if (store.Pool(pool) is not { } p || store.Volume(p.Id, VolumeType.Custom, volume) is not { } v)
+                continue;
+            store.Write(() => store.DeleteDevice(row.Id, v.Id));
+            storage.RemoveVolume(pool, VolumeType.Custom, volume);
+        }
+        if (step.Volumes is { Count: > 0 })
+            FaultPoints.Hit("move.source.after-volumes");
+    }
 }

@@ -25,6 +25,8 @@ public sealed class BtrfsDriver : IStorageDriver
 
     public string Name => "btrfs";
 
+    public bool SnapshotFilesReadable => true;
+
     public ConfigSchema Schema { get; } = new("btrfs",
         poolKeys: new[]
         {

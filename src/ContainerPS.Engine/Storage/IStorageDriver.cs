@@ -70,6 +70,12 @@ public interface IStorageDriver
     string MountVolume(PoolContext pool, VolumeContext volume) => VolumePath(pool, volume);
 
     /// <summary>
+    /// Whether a snapshot's files can be read at its <see cref="VolumePath"/> (dir, btrfs); else
+    /// (zfs, ceph) they are read from a temporary clone.
+    /// </summary>
+    bool SnapshotFilesReadable => false;
+
+    /// <summary>
     /// The driver's own volume stream (btrfs send, zfs send) that moves carry instead of a tar when
     /// both hosts' pools have it, or null.
     /// </summary>

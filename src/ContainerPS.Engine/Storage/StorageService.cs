@@ -163,6 +163,10 @@ public sealed class StorageService : IDisposable
     public void RestoreVolume(string poolName, VolumeType fromType, string fromName, VolumeType type, string name) =>
         snapshots.RestoreVolume(poolName, fromType, fromName, type, name);
 
+    /// <inheritdoc cref="StorageSnapshots.ReadVolumeFiles"/>
+    public void ReadVolumeFiles(string poolName, VolumeType type, string name, Action<string> read) =>
+        snapshots.ReadVolumeFiles(poolName, type, name, read);
+
     /// <inheritdoc cref="StorageRepair.RepairInterrupted"/>
     public IReadOnlyList<string> RepairInterrupted() =>
         repair.RepairInterrupted();
