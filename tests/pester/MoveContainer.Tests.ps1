@@ -400,8 +400,16 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         function Get-DestinationAfterRepair {
             Invoke-Command -Session $script:s -ScriptBlock {
                 $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
-                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count
+                    Volumes = @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Type)/$($_.Name)" }) }
             }
+        }
+
+        <# The source kept mc whole: its snapshot, its volume (mounted, with its file), nothing of it on the destination. #>
+        function Assert-SourceKeepsAll {
+            (Get-ContainerSnapshot -Container mc).Name | Should -Be 'keep'
+            (Get-Container mc).Devices.Volume | Should -Be 'mcdata'
+            (Get-StorageVolume -Pool default -Name mcdata).UsedBy | Should -Be 'mc'
         }
 
         <# A move whose commit got no answer: mc stays Stopped here with its running state, and Start-Container restores those processes. #>
@@ -413,12 +421,20 @@ Describe 'Repair of a move after a SIGKILL on either side' {
             Start-Container mc
             (Get-Container mc).State | Should -Be 'Running'
             ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'Start-Container restores the processes the move saved'
+            Read-ContainerFile mc /data/f | Should -Be 'vol'
+            Assert-SourceKeepsAll
             Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
         }
     }
     BeforeEach {
         New-SharedNetwork -Name lan -Subnet 10.205.13.0/24
-        $null = New-Container -Name mc -Image busybox -Network lan -Start
+        # With a snapshot and a mounted volume, which travel with it (or stay, when the move does not finish).
+        $null = New-Container -Name mc -Image busybox -Network lan
+        $null = Add-StorageVolume -Pool default -Name mcdata
+        Mount-StorageVolume -Pool default -Name mcdata -Container mc -Path /data
+        Start-Container mc
+        $null = Invoke-ContainerExec mc -Command sh, -c, 'echo vol > /data/f'
+        $null = New-ContainerSnapshot -Container mc -Name keep
         Start-ContainerWorkload mc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { (Read-ContainerFile mc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
         $script:secret = ((Read-ContainerFile mc /tmp/count) -split ' ')[1]
@@ -437,8 +453,12 @@ Describe 'Repair of a move after a SIGKILL on either side' {
     }
     AfterEach {
         Stop-ChildPwsh
-        Invoke-Command -Session $script:s -ScriptBlock { Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue }
-        Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        $clean = {
+            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        Invoke-Command -Session $script:s -ScriptBlock $clean
+        & $clean
         Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
         Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
     }
@@ -447,6 +467,7 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         @{ Point = 'move.source.after-dump'; Outcome = 'the source runs it again from the move checkpoint, the destination drops its part' }
         @{ Point = 'move.source.before-commit'; Outcome = 'which host keeps it is unknown to the source: it stays Stopped there with its state, the destination drops its frozen copy, Start-Container restores it' }
         @{ Point = 'move.source.after-confirm'; Outcome = 'the move is finished: removed on the source, running on the destination' }
+        @{ Point = 'move.source.after-volumes'; Outcome = 'the move is finished: the carried volume was removed, the container goes too; running on the destination' }
     ) {
         $remotePid = Join-Path $script:t.Base 'remote-pid'
         $child = Start-ChildPwsh -Script (& $script:moveScript '' '' $remotePid) -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal }
@@ -459,23 +480,31 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
         $there = Invoke-Command -Session $script:s -ScriptBlock {
             $null = Get-Container -WarningAction SilentlyContinue # the destination's next command repairs its side
-            [pscustomobject]@{ Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State)" }); Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+            [pscustomobject]@{ Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State)" }); Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count
+                Volumes = @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Type)/$($_.Name)" }) }
         }
         $there.Incoming | Should -Be 0
         if ($Point -eq 'move.source.after-dump') {
             "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short before the destination took it: it runs here again from the move's checkpoint*"
             $there.Names | Should -BeNullOrEmpty
+            $there.Volumes | Should -BeNullOrEmpty -Because 'the destination drops what arrived of the container, its snapshot and its volume'
             (Get-Container mc).State | Should -Be 'Running'
             ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'the same processes run on'
+            Read-ContainerFile mc /data/f | Should -Be 'vol'
+            Assert-SourceKeepsAll
         } elseif ($Point -eq 'move.source.before-commit') {
             "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short as the destination took it, so which host keeps it is unknown: container 'mc' stays here Stopped, its running state saved*"
             $there.Names | Should -BeNullOrEmpty -Because 'the destination never got the commit: it drops its copy'
+            $there.Volumes | Should -BeNullOrEmpty
             Assert-KeptUnconfirmed
         } else {
             "$w" | Should -BeLike "*Repaired an interrupted operation: finished the unfinished move of container 'mc' (the destination had confirmed it): removed it here*"
             Get-Container mc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            @(Get-StorageVolume -Pool default | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'its snapshot and its volume went with it'
             $there.Names | Should -Be 'mc:Running'
+            $there.Volumes | Sort-Object | Should -Be @('container/mc', 'custom/mcdata', 'snapshot/mc@keep')
             ((Read-Remote mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+            Read-Remote mc /data/f | Should -Be 'vol'
         }
         Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
     }
@@ -509,6 +538,38 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
         $there.Names | Should -BeNullOrEmpty
         $there.Incoming | Should -Be 0
+        $there.Volumes | Should -BeNullOrEmpty
+        Assert-SourceKeepsAll
+    }
+
+    It 'destination killed at <Point> (unpacking what arrived): the source runs on with everything, the destination drops the part it made' -ForEach @(
+        @{ Point = 'move.target.after-snapshot' }
+        @{ Point = 'move.target.after-volume' }
+    ) {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:moveScript $Point $script:signal $remotePid)
+        try {
+            Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            $half = Invoke-Command -Session $script:s -ScriptBlock { @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Type)/$($_.Name)" }) }
+            $half | Should -Contain 'snapshot/mc@keep' -Because 'the snapshot was made before the fault point'
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        if ($r.Stderr -notmatch 'runs on the source again') {
+            $r.Stderr | Should -Match 'SSHClientSessionTransportManager' -Because 'the only other way the source ends is pwsh dying with its SSH client'
+            "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short before the destination took it: it runs here again from the move's checkpoint*"
+        }
+        (Get-Container mc).State | Should -Be 'Running'
+        ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+        Read-ContainerFile mc /data/f | Should -Be 'vol'
+        Assert-SourceKeepsAll
+        $there = Get-DestinationAfterRepair
+        $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished creation of container 'mc'*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Incoming | Should -Be 0
+        $there.Volumes | Should -BeNullOrEmpty -Because 'the partial snapshot and volume go with the partial container'
+        Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
     }
 
     It 'destination killed while it commits (move.target.commit): the source keeps it Stopped with its state, the destination drops its copy, Start-Container restores it on the source' {
@@ -529,6 +590,7 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
         $there.Names | Should -BeNullOrEmpty
         $there.Incoming | Should -Be 0
+        $there.Volumes | Should -BeNullOrEmpty
         Assert-KeptUnconfirmed
     }
 
