@@ -339,6 +339,7 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
         $src = @{ size = '2GiB' }
         $dst = @{ size = '2GiB' }
         if ($Driver -eq 'zfs') { $src['zfs.pool_name'] = "cpms$tag"; $dst['zfs.pool_name'] = "cpmd$tag" }
+        $script:dstZpool = "cpmd$tag"
         $script:srcPool = New-StoragePool "mv$Driver" -Driver $Driver -Config $src
         # The destination's default pool, where moved containers land, is of the same driver.
         Invoke-Command -Session $script:s -ScriptBlock { param($d, $c) Initialize-ContainerHost $d -StoragePool "in$d" -StoragePoolConfig $c | Out-Null } -ArgumentList $Driver, $dst
@@ -390,6 +391,66 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
             $there.Stored | Should -Not -BeNullOrEmpty -Because 'files on zfs are shifted, and the destination records the map they are stored in'
             Invoke-Command -Session $script:s -ScriptBlock { Stop-Container mv -Force; Start-Container mv; (Invoke-ContainerExec mv -Command stat, -c, '%u:%g', /root/f) -join '' } |
                 Should -Be '1000:1000' -Because 'a cold start does not shift the files a second time'
+        }
+    }
+
+    It 'a container with a snapshot chain moves as <Driver> send streams: real <Driver> snapshots there, processes and files kept' {
+        $null = New-Container -Name chain -Image busybox -StoragePool "mv$Driver" -Start
+        $null = Invoke-ContainerExec chain -Command sh, -c, 'echo one > /root/v'
+        $null = New-ContainerSnapshot -Container chain -Name s1
+        $null = Invoke-ContainerExec chain -Command sh, -c, 'echo two > /root/v'
+        $null = New-ContainerSnapshot -Container chain -Name s2
+        $null = Invoke-ContainerExec chain -Command sh, -c, 'echo three > /root/v'
+        Start-ContainerWorkload chain counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool "mv$Driver"
+        Wait-Until { (Read-ContainerFile chain /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile chain /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name chain -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+        $verbose = Move-Container -Name chain -Destination $script:s -Verbose 4>&1 | ForEach-Object { "$_" }
+        $verbose | Should -Contain "The filesystem goes as a $Driver send stream (both pools are $Driver)."
+        Get-Container chain -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume "mv$Driver" | Where-Object Type -ne 'image') | Should -BeNullOrEmpty
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            param($d, $zpool)
+            $c = Get-Container chain
+            $snaps = @(Get-StorageVolume "in$d" -Type snapshot | Sort-Object Name)
+            $r = [pscustomobject]@{
+                State = $c.State; Snapshots = @(Get-ContainerSnapshot -Container chain).Name; V = (Invoke-ContainerExec chain -Command cat, /root/v) -join ''
+                Pids = (Invoke-ContainerExec -Name chain -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+                Count = (Invoke-ContainerExec chain -Command cat, /tmp/count) -join ''
+                Real = if ($d -eq 'btrfs') { @($snaps | ForEach-Object { (& btrfs subvolume show $_.Path) -join "`n" }) }
+                       else { @(& zfs list -H -o name -t snapshot -r "$zpool/containers/chain") }
+                Restored = @()
+            }
+            Stop-Container chain -Force
+            Restore-ContainerSnapshot -Container chain -Name s2 -Confirm:$false
+            Start-Container chain
+            $r.Restored += (Invoke-ContainerExec chain -Command cat, /root/v) -join ''
+            if ($d -eq 'btrfs') { # (zfs rolls back only to the latest snapshot)
+                Stop-Container chain -Force
+                Restore-ContainerSnapshot -Container chain -Name s1 -Confirm:$false
+                Start-Container chain
+                $r.Restored += (Invoke-ContainerExec chain -Command cat, /root/v) -join ''
+            }
+            $r
+        } -ArgumentList $Driver, $script:dstZpool
+        $there.State | Should -Be 'Running'
+        $there.Snapshots | Should -Be @('s1', 's2')
+        $there.V | Should -Be 'three'
+        $there.Pids | Should -Be $pids -Because 'CRIU restored the same processes on the received filesystem'
+        ($there.Count -split ' ')[1] | Should -Be $secret
+        if ($Driver -eq 'btrfs') {
+            $there.Real.Count | Should -Be 2
+            foreach ($show in $there.Real) {
+                $show | Should -Match 'Flags:\s+readonly' -Because 'a snapshot is a read-only subvolume'
+                $show | Should -Match 'Received UUID:\s+[0-9a-f]{8}-' -Because 'it arrived as a btrfs send stream'
+            }
+            $uuid = { param($show, $key) (($show -split "`n" | Where-Object { $_ -match "^\s*$($key):" }) -replace '.*:\s+', '').Trim() }
+            (& $uuid $there.Real[1] 'Parent UUID') | Should -Be (& $uuid $there.Real[0] 'UUID') -Because 's2 arrived as the difference from s1 (btrfs send -p): a snapshot of it, sharing its blocks'
+            $there.Restored | Should -Be @('two', 'one')
+        }
+        else {
+            $there.Real | Should -Be @("$($script:dstZpool)/containers/chain@s1", "$($script:dstZpool)/containers/chain@s2") -Because 'the snapshots are zfs snapshots of the container''s dataset'
+            $there.Restored | Should -Be @('two')
         }
     }
 }

@@ -24,8 +24,6 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
             Names.Validate(s.Name, "snapshot");
         if (snapshots.Select(s => s.Name).Distinct(StringComparer.Ordinal).Count() != snapshots.Count)
             throw Invalid(plan, "it names a snapshot twice");
-        if (snapshots.Count > 0 && plan.RootfsFormat is not null)
-            throw Invalid(plan, "a container with snapshots comes as tars");
         if (plan.Running && plan.StopState)
             throw Invalid(plan, "a running container has no stateful stop");
         var targets = new HashSet<(string, string)>();
@@ -60,24 +58,37 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
     /// with each in turn and snapshotted by the driver), the filesystem, the volumes and a stateful
     /// stop's state. Any failure is rolled back by the caller (the container is still Creating).
     /// </summary>
-    /// <param name="rootfsReceived">The filesystem came as a driver stream and is in place already (then without snapshots: <see cref="Check"/>).</param>
-    public void Unpack(ContainerRow row, MigrationPlan plan, string dir, string token, string defaultPool, bool rootfsReceived)
+    public void Unpack(ContainerRow row, MigrationPlan plan, string dir, string token, string defaultPool)
     {
         string Part(string part) => Path.Join(dir, part + ".tar");
+        string? Snapshot(int i) => i < 0 ? null : ContainerSnapshots.SnapshotVolume(row.Name, plan.SnapshotList[i].Name);
+        static Dictionary<string, string>? Stored(string? idmap) => idmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
         var snapshots = plan.SnapshotList;
+        var stream = plan.RootfsFormat is not null;
         for (var i = 0; i < snapshots.Count; i++)
         {
             var s = snapshots[i];
-            Fill(row, Part(MigrationPlan.SnapshotPart(i)), s.Idmap, first: i == 0);
+            if (!stream)
+                Fill(row, Part(MigrationPlan.SnapshotPart(i)), s.Idmap, first: i == 0);
             var id = store.Write(() => store.InsertSnapshot(row.Id, row.Name, s.Name, s.Stateful, s.CreatedAt));
-            storage.CloneVolume(row.Pool, VolumeType.Container, row.Name, row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(row.Name, s.Name));
+            if (stream)
+            {
+                // A real snapshot of this pool's driver, sharing blocks with the one before.
+                storage.ReceiveInternalVolume(row.Pool, VolumeType.Snapshot, Snapshot(i)!, Stored(s.Idmap), Received(Part(MigrationPlan.SnapshotPart(i))), Snapshot(i - 1));
+                storage.ReadVolumeFiles(row.Pool, VolumeType.Snapshot, Snapshot(i)!, files => RefuseDeviceNodes(row, s.Name, files));
+            }
+            else
+                storage.CloneVolume(row.Pool, VolumeType.Container, row.Name, row.Pool, VolumeType.Snapshot, Snapshot(i)!);
             if (s.Stateful)
                 Untar(Part(MigrationPlan.SnapshotStatePart(i)), NewStateDir(row, paths.SnapshotStateDir(row, s.Name)));
             FaultPoints.Hit("move.target.after-snapshot");
             store.Write(() => store.Release("snapshots", id));
         }
-        if (rootfsReceived)
+        if (stream)
+        {
+            storage.ReceiveInternalVolume(row.Pool, VolumeType.Container, row.Name, Stored(plan.RootfsIdmap), Received(Part(MigrationPlan.PartRootfs)), Snapshot(snapshots.Count - 1));
             RemoveDeviceNodes($"container '{row.Name}'", storage.VolumePath(row.Pool, VolumeType.Container, row.Name));
+        }
         else
             Fill(row, Part(MigrationPlan.PartRootfs), plan.RootfsIdmap, first: snapshots.Count == 0);
         for (var i = 0; i < plan.VolumeList.Count; i++)
@@ -124,6 +135,16 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
     {
         if (new Images.ImageFiles(tool).RemoveDeviceNodes(root) is { Count: > 0 } nodes)
             log.Warning($"The moved {what}: skipped {nodes.Count} device node(s) ({Images.ImageFiles.NameList(nodes)}).");
+    }
+
+    /// <summary>A snapshot that arrived as a driver stream is read-only: one holding device nodes is refused rather than kept.</summary>
+    private void RefuseDeviceNodes(ContainerRow row, string snapshot, string files)
+    {
+        var r = tool.Execute("find", new[] { files, "-xdev", "(", "-type", "b", "-o", "-type", "c", ")", "-print", "-quit" }, null, null);
+        if (r.ExitCode != 0 || r.StandardOutput.Length > 0)
+            throw new ContainerPSException(Errors.MigrationDataFailed,
+                $"Snapshot '{snapshot}' of the moved container '{row.Name}' holds device nodes{(r.ExitCode != 0 ? " (or cannot be searched)" : "")}, which a moved filesystem does not bring onto this host; " +
+                "remove them in the container and take the snapshot again, or move it between pools of different drivers (as tars, without device nodes).", row.Name);
     }
 
     private string NewStateDir(ContainerRow row, string dir)

@@ -142,12 +142,7 @@ public sealed class IncomingMoves
         var row = found ?? throw new ContainerPSException(Errors.MigrationNotFound, $"The incoming container '{plan.Name}' is gone.", plan.Name);
         try
         {
-            // The files come with the owners they had on the source's storage, and so does the record of their map.
-            var stored = plan.RootfsIdmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
-            var rootfs = Path.Join(dir, ArchiveRootfs + ".tar");
-            if (plan.RootfsFormat is not null)
-                storage.ReceiveInternalVolume(row.Pool, VolumeType.Container, row.Name, stored, IncomingArchives.Received(rootfs));
-            archives.Unpack(row, plan, dir, token, config.DefaultPool(), rootfsReceived: plan.RootfsFormat is not null);
+            archives.Unpack(row, plan, dir, token, config.DefaultPool());
             string? state = null;
             if (plan.Running)
             {

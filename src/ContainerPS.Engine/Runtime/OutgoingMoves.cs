@@ -58,13 +58,14 @@ public sealed class OutgoingMoves
         if (running)
             ContainerLauncher.CheckCriu();
         var map = idmaps.MapOf(row);
-        // Snapshots oldest first (the order the destination builds them in); all go as tars then, the filesystem too.
+        // Snapshots oldest first (the order the destination builds them in): as a driver stream, the
+        // oldest whole, each next one and the filesystem as the difference from the one before.
         var snapshots = store.Snapshots(row.Id).Select(s => s.State == RowState.Ready ? s
                 : throw ContainerPSException.Busy($"Snapshot '{s.Name}' of container '{name}'", Errors.ContainerBusy))
             .Select(s => new MigrationSnapshot(s.Name, s.CreatedAt, s.Stateful,
                 storage.VolumeRecord(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, s.Name)).Config.GetValueOrDefault(StorageService.IdmapLastKey)))
             .ToList();
-        var format = destinationFormat is not null && snapshots.Count == 0 && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
+        var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
         var stored = storage.VolumeRecord(row.Pool, VolumeType.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
         return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored,
@@ -120,12 +121,17 @@ public sealed class OutgoingMoves
     {
         var row = records.ReadyRow(plan.Name);
         var index = part.Split('.') is [_, var n, ..] ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : -1;
-        if (part == MigrationPlan.PartRootfs)
-            SendArchive(plan.Name, null, plan.RootfsFormat, chunkSize, consume);
+        string? Snapshot(int i) => i < 0 ? null : ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[i].Name);
+        if (part == MigrationPlan.PartRootfs && plan.RootfsFormat is not null)
+            SendStream(row.Pool, VolumeType.Container, plan.Name, Snapshot(plan.SnapshotList.Count - 1), chunkSize, consume);
+        else if (part == MigrationPlan.PartRootfs)
+            SendArchive(plan.Name, null, null, chunkSize, consume);
         else if (part == MigrationPlan.PartState)
             SendArchive(plan.Name, stateDir ?? paths.StopStateDir(row), null, chunkSize, consume);
         else if (part == MigrationPlan.SnapshotStatePart(index))
             SendArchive(plan.Name, paths.SnapshotStateDir(row, plan.SnapshotList[index].Name), null, chunkSize, consume);
+        else if (part == MigrationPlan.SnapshotPart(index) && plan.RootfsFormat is not null)
+            SendStream(row.Pool, VolumeType.Snapshot, Snapshot(index)!, Snapshot(index - 1), chunkSize, consume);
         else if (part == MigrationPlan.SnapshotPart(index))
             storage.ReadVolumeFiles(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[index].Name),
                 dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
@@ -224,24 +230,28 @@ public sealed class OutgoingMoves
     public void SendArchive(string name, string? stateDir, string? format, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
     {
         var row = records.ReadyRow(name);
-        Command command;
-        string line;
-        Action? cleanup = null;
         if (stateDir is null && format is not null)
         {
-            string[] send;
-            (send, cleanup) = storage.SendVolume(row.Pool, VolumeType.Container, name);
-            command = Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" });
-            line = $"{string.Join(' ', send)} | zstd -1 -T0 -c";
+            SendStream(row.Pool, VolumeType.Container, name, null, chunkSize, consume);
+            return;
         }
-        else
-        {
-            var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
-            // Fast compression on every core: the link (a remoting session) is the slow part.
-            command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
-                .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
-            line = $"tar --zstd --sparse -C {dir} -cf - .";
-        }
+        var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
+        // Fast compression on every core: the link (a remoting session) is the slow part.
+        var command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
+            .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
+        Produce(command, $"tar --zstd --sparse -C {dir} -cf - .", null, chunkSize, consume);
+    }
+
+    /// <summary>The pool driver's stream of a volume (the difference from <paramref name="parent"/>, a snapshot sent before, if given), zstd-compressed.</summary>
+    private void SendStream(string pool, VolumeType type, string volume, string? parent, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    {
+        var (send, cleanup) = storage.SendVolume(pool, type, volume, parent);
+        Produce(Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" }),
+            $"{string.Join(' ', send)} | zstd -1 -T0 -c", cleanup, chunkSize, consume);
+    }
+
+    private void Produce(Command command, string line, Action? cleanup, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    {
         try { tool.RunInto(command, line, chunkSize, consume); }
         catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
         {
