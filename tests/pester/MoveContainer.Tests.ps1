@@ -453,6 +453,43 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
             $there.Restored | Should -Be @('two')
         }
     }
+
+    It 'snapshots on <Driver> move as tars to a pool of another driver (dir): each becomes a snapshot there' {
+        $null = New-Container -Name tarred -Image busybox -StoragePool "mv$Driver" -Start
+        $null = Invoke-ContainerExec tarred -Command sh, -c, 'echo one > /root/v'
+        $null = New-ContainerSnapshot -Container tarred -Name s1
+        $null = Invoke-ContainerExec tarred -Command sh, -c, 'echo two > /root/v'
+        Start-ContainerWorkload tarred counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool "mv$Driver"
+        Wait-Until { (Read-ContainerFile tarred /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile tarred /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name tarred -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+        Invoke-Command -Session $script:s -ScriptBlock { Initialize-ContainerHost dir -StoragePool default | Out-Null }
+        try {
+            $verbose = Move-Container -Name tarred -Destination $script:s -Verbose 4>&1 | ForEach-Object { "$_" }
+            $verbose | Should -Contain 'The filesystem goes as a tar.'
+            @(Get-StorageVolume "mv$Driver" | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'no temporary clone of a snapshot is left behind either'
+            $there = Invoke-Command -Session $script:s -ScriptBlock {
+                $r = [pscustomobject]@{ State = (Get-Container tarred).State; Pool = (Get-Container tarred).Pool; Snapshots = @(Get-StorageVolume default -Type snapshot).Name
+                    Count = (Invoke-ContainerExec tarred -Command cat, /tmp/count) -join ''
+                    Pids = (Invoke-ContainerExec -Name tarred -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"; V = @() }
+                $r.V += (Invoke-ContainerExec tarred -Command cat, /root/v) -join ''
+                Stop-Container tarred -Force
+                Restore-ContainerSnapshot -Container tarred -Name s1 -Confirm:$false
+                Start-Container tarred
+                $r.V += (Invoke-ContainerExec tarred -Command cat, /root/v) -join ''
+                $r
+            }
+        }
+        finally {
+            Invoke-Command -Session $script:s -ScriptBlock { param($d) Get-Container | Remove-Container -Force; Initialize-ContainerHost $d -StoragePool "in$d" | Out-Null } -ArgumentList $Driver
+        }
+        $there.State | Should -Be 'Running'
+        $there.Pool | Should -Be 'default'
+        $there.Snapshots | Should -Be 'tarred@s1'
+        $there.Pids | Should -Be $pids
+        ($there.Count -split ' ')[1] | Should -Be $secret
+        $there.V | Should -Be @('two', 'one')
+    }
 }
 
 Describe 'Repair of a move after a SIGKILL on either side' {
