@@ -490,6 +490,46 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
         ($there.Count -split ' ')[1] | Should -Be $secret
         $there.V | Should -Be @('two', 'one')
     }
+
+    It 'destination killed while it receives a <Driver> snapshot chain: the source runs on with its snapshots, nothing of it is left on the destination' {
+        $null = New-Container -Name kc -Image busybox -StoragePool "mv$Driver" -Start
+        $null = New-ContainerSnapshot -Container kc -Name s1
+        $null = New-ContainerSnapshot -Container kc -Name s2
+        Start-ContainerWorkload kc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool "mv$Driver"
+        Wait-Until { (Read-ContainerFile kc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile kc /tmp/count) -split ' ')[1]
+        $signal = Join-Path $script:t.Base 'chain-fault'
+        $remotePid = Join-Path $script:t.Base 'chain-remote-pid'
+        Remove-Item $signal, $remotePid -ErrorAction SilentlyContinue
+        $child = Start-ChildPwsh -Script ("`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
+            "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
+            "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$f, `$pf) `$env:CONTAINERPS_FAULT = 'move.target.after-snapshot'; `$env:CONTAINERPS_FAULT_SIGNAL = `$f; Set-Content `$pf `$PID; Import-Module `$m } " +
+            "-ArgumentList '$(Get-ModulePath)', '$signal', '$remotePid'; Move-Container kc -Destination `$s -DataThroughSession")
+        try {
+            Wait-Until { Test-Path $signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            $half = Invoke-Command -Session $script:s -ScriptBlock { param($d, $zpool)
+                if ($d -eq 'zfs') { @(& zfs list -H -o name -t all -r "$zpool/containers") -join ' ' } else { @(Get-ChildItem (Join-Path (Get-StoragePool "in$d").Source 'containers-snapshots')).Name -join ' ' }
+            } -ArgumentList $Driver, $script:dstZpool
+            $half | Should -Match 'kc@s1' -Because 'the oldest snapshot arrived before the fault point'
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $null = Get-Container -WarningAction SilentlyContinue
+        if ($r.Stderr -notmatch 'runs on the source again') { $r.Stderr | Should -Match 'SSHClientSessionTransportManager' }
+        (Get-Container kc).State | Should -Be 'Running'
+        ((Read-ContainerFile kc /tmp/count) -split ' ')[1] | Should -Be $secret
+        (Get-ContainerSnapshot -Container kc).Name | Should -Be @('s1', 's2')
+        $there = Invoke-Command -Session $script:s -ScriptBlock { param($d, $zpool)
+            $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+            [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Volumes = @(Get-StorageVolume "in$d" | Where-Object Type -ne 'image').Name
+                OnDisk = if ($d -eq 'zfs') { @(& zfs list -H -o name -t all -r "$zpool/containers") | Where-Object { $_ -match 'kc' } }
+                         else { @(Get-ChildItem (Join-Path (Get-StoragePool "in$d").Source 'containers-snapshots'), (Join-Path (Get-StoragePool "in$d").Source 'containers')).Name | Where-Object { $_ -match 'kc' } } }
+        } -ArgumentList $Driver, $script:dstZpool
+        $there.Warning | Should -BeLike "*rolled back the unfinished creation of container 'kc'*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Volumes | Should -BeNullOrEmpty
+        $there.OnDisk | Should -BeNullOrEmpty -Because "the received snapshot (and on zfs the dataset it made) is gone"
+    }
 }
 
 Describe 'Repair of a move after a SIGKILL on either side' {
