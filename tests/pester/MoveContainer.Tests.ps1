@@ -532,6 +532,64 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
     }
 }
 
+Describe 'Move-Container from a ceph pool: snapshots (read from a temporary clone) and a volume as tars' {
+    BeforeAll {
+        $script:ceph = Start-TestCeph
+        $script:cephOsd = 'cpm' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        $null = New-StoragePool mvceph -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:cephOsd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '64MiB' }
+    }
+    AfterAll {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-StorageVolume mvceph -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        Get-StoragePool mvceph -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
+        Remove-TestCephMappings
+        Stop-TestCeph $script:ceph
+    }
+
+    It 'a running container on ceph moves to a dir pool with its snapshot and its ceph volume' {
+        $null = New-Container -Name cc -Image busybox -StoragePool mvceph
+        $null = Add-StorageVolume -Pool mvceph -Name cvol
+        Mount-StorageVolume -Pool mvceph -Name cvol -Container cc -Path /data
+        Start-Container cc
+        $null = Invoke-ContainerExec cc -Command sh, -c, 'echo one > /root/v; echo vol > /data/f'
+        $null = New-ContainerSnapshot -Container cc -Name s1
+        $null = Invoke-ContainerExec cc -Command sh, -c, 'echo two > /root/v'
+        Start-ContainerWorkload cc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool mvceph
+        Wait-Until { (Read-ContainerFile cc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile cc /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name cc -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+
+        Move-Container -Name cc -Destination $script:s
+        Get-Container cc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume mvceph | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'the container, its snapshot, its volume and the temporary clone are gone here'
+        @(Get-RbdImages $script:cephOsd | Where-Object { $_ -notlike 'image_*' }) | Should -BeNullOrEmpty
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            $r = [pscustomobject]@{ State = (Get-Container cc).State; Pool = (Get-Container cc).Pool; Snapshots = @(Get-ContainerSnapshot -Container cc).Name
+                Volume = "$((Get-StorageVolume -Pool default -Name cvol).UsedBy)"; Data = (Invoke-ContainerExec cc -Command cat, /data/f) -join ''
+                Count = (Invoke-ContainerExec cc -Command cat, /tmp/count) -join ''
+                Pids = (Invoke-ContainerExec -Name cc -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"; V = @() }
+            $r.V += (Invoke-ContainerExec cc -Command cat, /root/v) -join ''
+            Stop-Container cc -Force
+            Restore-ContainerSnapshot -Container cc -Name s1 -Confirm:$false
+            Start-Container cc
+            $r.V += (Invoke-ContainerExec cc -Command cat, /root/v) -join ''
+            $r
+        }
+        $there.State | Should -Be 'Running'
+        $there.Pool | Should -Be 'default'
+        $there.Snapshots | Should -Be 's1'
+        $there.Volume | Should -Be 'cc' -Because 'the volume landed in the default pool (the destination has no pool mvceph) and is mounted in cc'
+        $there.Data | Should -Be 'vol'
+        $there.Pids | Should -Be $pids
+        ($there.Count -split ' ')[1] | Should -Be $secret
+        $there.V | Should -Be @('two', 'one')
+    }
+}
+
 Describe 'Repair of a move after a SIGKILL on either side' {
     BeforeAll {
         <# The destination after its next command (which repairs its side): the warning, its containers, what is left in ROOT/incoming. #>
