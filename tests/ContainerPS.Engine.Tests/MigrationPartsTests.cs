@@ -96,4 +96,34 @@ public sealed class MigrationPartsTests : HostOnTempRoot
         Assert.Contains("already exists on the destination", e.Message);
         Assert.Null(Host.State.Container("mover"));
     }
+
+    [Fact]
+    public void The_source_plans_what_a_container_carries_and_stops_when_it_changed_before_the_freeze()
+    {
+        Host.Containers.Create("src", "busybox", null, null, isolated: false, privileged: false);
+        Host.Storage.CreateVolume(Host.Config.DefaultPool(), "data", new Dictionary<string, string?> { ["size"] = "64MiB" });
+        Host.VolumeMounts.Mount(Host.Config.DefaultPool(), "data", "src", "/srv/data", readOnly: true);
+        Host.Snapshots.Create("src", "first");
+        var plan = Host.Outgoing.PlanMove("src", live: false);
+        Assert.Equal(new[] { "first" }, plan.SnapshotList.Select(s => s.Name));
+        Assert.Equal(new MigrationVolume(Host.Config.DefaultPool(), "data", "data", "/srv/data", true, "64MiB", null), plan.VolumeList.Single());
+        Assert.False(plan.Running);
+        Assert.False(plan.StopState);
+        Assert.Equal(new[] { "rootfs", "snapshot.0", "volume.0" }, Host.Outgoing.Archives(plan, null).Select(a => a.Part));
+
+        // Another command got in between the plan and the freeze: the move stops, nothing recorded.
+        Host.Snapshots.Create("src", "second");
+        Assert.Equal("ContainerBusy", Assert.Throws<ContainerPSException>(() => Host.Outgoing.FreezeForMove("src", plan)).ErrorId);
+        Assert.Null(Host.State.Container("src")!.OpArg);
+        Assert.Null(Host.Outgoing.FreezeForMove("src", Host.Outgoing.PlanMove("src", live: false))); // stopped: nothing dumped
+        Host.Outgoing.ResumeAfterFailedMove("src", null);
+        Assert.Null(Host.State.Container("src")!.OpArg);
+
+        // A volume that another container here also mounts cannot move away from it.
+        Host.Containers.Create("other", "busybox", null, null, isolated: false, privileged: false);
+        Host.VolumeMounts.Mount(Host.Config.DefaultPool(), "data", "other", "/data", readOnly: false);
+        var e = Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src", live: false));
+        Assert.Equal("VolumesNotMoved", e.ErrorId);
+        Assert.Contains("also mounted in 'other'", e.Message);
+    }
 }

@@ -80,7 +80,7 @@ public sealed class ContainerMove
             link = dataThroughSession || plan.Parts().Count > byte.MaxValue + 1 ? null : OpenDataLink(destination, token); // a part is a byte on the link
             frozen.Start();
             Phase(plan.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
-            state = source.FreezeForMove(name);
+            state = source.FreezeForMove(name, plan);
             foreach (var (part, label) in source.Archives(plan, state))
                 Send(destination, token, link, plan, part, label, state, part == MigrationPlan.PartState ? 70 : 20, Phase);
             link?.Finish();

@@ -144,11 +144,14 @@ public sealed class OutgoingMoves
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
     /// The move is recorded on the container until <see cref="FinishMove"/> or <see cref="ResumeAfterFailedMove"/>
     /// (<see cref="ConfirmMove"/> in between), so a source killed mid-move is repaired by its next command.
-    public string? FreezeForMove(string name)
+    /// <param name="plan">The move's plan: the container must still be as it says (what it carries), checked under the container's lock.</param>
+    public string? FreezeForMove(string name, MigrationPlan? plan = null)
     {
         using var _ = records.Lock(name);
         var row = records.ReadyRow(name);
         var rt = paths.Runtime(name);
+        if (plan is not null)
+            CheckUnchanged(row, plan, rt.Inspect().IsRunning);
         if (!rt.Inspect().IsRunning)
         {
             records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row)));
@@ -169,6 +172,20 @@ public sealed class OutgoingMoves
         }
         FaultPoints.Hit("move.source.after-dump");
         return dir;
+    }
+
+    /// <summary>
+    /// A container changed between the plan and the freeze (another command got in between): the move
+    /// stops rather than leave a new snapshot or volume behind, or remove a volume it did not carry.
+    /// </summary>
+    private void CheckUnchanged(ContainerRow row, MigrationPlan plan, bool running)
+    {
+        if (running != plan.Running
+            || !store.Snapshots(row.Id).Select(s => s.Name).SequenceEqual(plan.SnapshotList.Select(s => s.Name), StringComparer.Ordinal)
+            || !Carried(row).SequenceEqual(plan.VolumeList.Select(v => $"{v.Pool}/{v.Name}"), StringComparer.Ordinal)
+            || (!running && Directory.Exists(paths.StopStateDir(row))) != plan.StopState)
+            throw new ContainerPSException(Errors.ContainerBusy,
+                $"Container '{row.Name}' changed as its move began (started or stopped, or a snapshot or volume added or removed); nothing was moved: try again.", row.Name);
     }
 
     private List<string> Carried(ContainerRow row) => store.Devices(row.Id).Select(d => $"{d.Pool}/{d.Volume}").ToList();
