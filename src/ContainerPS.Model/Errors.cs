@@ -13,6 +13,7 @@ public sealed record ErrorCode(string Id, ErrorKind Kind)
 public static class Errors
 {
     public static readonly ErrorCode ArchiveMissing = new(nameof(ArchiveMissing), ErrorKind.InvalidOperation);
+    public static readonly ErrorCode CarryNotSupported = new(nameof(CarryNotSupported), ErrorKind.NotSupported);
     public static readonly ErrorCode CephConfigNotFound = new(nameof(CephConfigNotFound), ErrorKind.NotFound);
     public static readonly ErrorCode CephNotReachable = new(nameof(CephNotReachable), ErrorKind.ResourceUnavailable);
     public static readonly ErrorCode CheckpointFailed = new(nameof(CheckpointFailed), ErrorKind.OperationFailed);

@@ -53,6 +53,20 @@ public sealed record MigrationPlan(
     public bool CarriesState => Running || StopState || SnapshotList.Any(s => s.Stateful);
 
     /// <summary>
+    /// Ends what a destination that takes snapshots, volumes and saved states answers to "what do you
+    /// receive" (after its stream format, if any): one that does not say so would drop them unseen
+    /// (it ignores plan fields it does not know), so the source does not send them there. (A source
+    /// that does not know the marker sees a format it does not have, and sends a tar.)
+    /// </summary>
+    public const string CarriesMarker = ";carries";
+
+    /// <summary>A destination's answer split: its stream format (null: tar only) and whether it takes what a container carries.</summary>
+    public static (string? Format, bool Carries) ParseReceives(string? receives) =>
+        receives is null ? (null, false)
+        : receives.EndsWith(CarriesMarker, StringComparison.Ordinal) ? (receives[..^CarriesMarker.Length] is { Length: > 0 } f ? f : null, true)
+        : (receives.Length > 0 ? receives : null, false);
+
+    /// <summary>
     /// Every part a move of this plan may send, by name: rootfs, state, snapshot.I and snapshot.I.state
     /// (I: the snapshot's index in the plan), volume.I. Names are made here, never taken from the
     /// source, so a part always lands at ROOT/incoming/TOKEN/NAME.tar.

@@ -140,7 +140,7 @@ public sealed class ContainerMove
         return new MoveResult(moved.Result, frozen.Elapsed, total.Elapsed);
     }
 
-    /// <summary>The volume stream the destination's pool receives (btrfs, zfs), or null (tar only, or a destination that cannot say).</summary>
+    /// <summary>The destination's answer: the volume stream its pool receives (btrfs, zfs) and whether it takes what a container carries (<see cref="MigrationPlan.ParseReceives"/>), or null (a destination that cannot say).</summary>
     private static string? Receives(IMoveDestination destination)
     {
         try { return destination.Receives() is { Length: > 0 } f ? f : null; }

@@ -12,11 +12,11 @@ namespace ContainerPS.Engine.Moves;
 /// </summary>
 public static class MigrationTarget
 {
-    /// <summary>The volume stream (btrfs, zfs) this host's default pool receives, or "" for tar only.</summary>
+    /// <summary>The volume stream (btrfs, zfs) this host's default pool receives ("" for tar only), then <see cref="MigrationPlan.CarriesMarker"/>.</summary>
     public static string Receives()
     {
         using var host = ContainerHost.Open();
-        return host.Incoming.IncomingFormat() ?? "";
+        return (host.Incoming.IncomingFormat() ?? "") + MigrationPlan.CarriesMarker;
     }
 
     public static string Begin(string planJson)

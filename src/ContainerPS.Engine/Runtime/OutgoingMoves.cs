@@ -41,11 +41,13 @@ public sealed class OutgoingMoves
 
     /// <summary>
     /// Checks that a container can be moved and describes it for the destination. The filesystem goes
-    /// as the pool driver's own stream (btrfs or zfs send) when <paramref name="destinationFormat"/>,
-    /// the stream the destination's pool receives, is the same; else as a tar.
+    /// as the pool driver's own stream (btrfs or zfs send) when <paramref name="destinationReceives"/>,
+    /// the destination's answer (the stream its pool receives, see <see cref="MigrationPlan.ParseReceives"/>),
+    /// names the same; else as a tar. Snapshots, volumes and a saved state go only to a destination that takes them.
     /// </summary>
-    public MigrationPlan PlanMove(string name, bool live, string? destinationFormat = null)
+    public MigrationPlan PlanMove(string name, bool live, string? destinationReceives = null)
     {
+        var (destinationFormat, carries) = MigrationPlan.ParseReceives(destinationReceives);
         var row = records.ReadyRow(Names.Validate(name, "container"));
         var running = paths.Runtime(name).Inspect().IsRunning;
         if (live)
@@ -67,9 +69,14 @@ public sealed class OutgoingMoves
             .ToList();
         var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
         var stored = storage.VolumeRecord(row.Pool, VolumeType.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
-        return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
+        var plan = new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored,
             snapshots, CarriedVolumes(row), !running && Directory.Exists(paths.StopStateDir(row)));
+        if (!carries && (plan.SnapshotList.Count > 0 || plan.VolumeList.Count > 0 || plan.StopState))
+            throw new ContainerPSException(Errors.CarryNotSupported,
+                $"Container '{name}' has snapshots, mounted storage volumes or a saved running state, and the destination's ContainerPS does not take them " +
+                "(it is older than this one, or did not answer): update ContainerPS there, or remove the snapshots, dismount the volumes, start the container first.", name);
+        return plan;
     }
 
     /// <summary>

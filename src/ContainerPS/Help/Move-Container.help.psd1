@@ -137,7 +137,9 @@ container to stay reachable at its addresses.
 
 Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
 CriuMissing, VolumesNotMoved (a mounted storage volume is also mounted
-into another container, or has snapshots); from the
+into another container, or has snapshots), CarryNotSupported (the
+container has snapshots, volumes or a saved state, and the destination
+runs an older ContainerPS that would drop them); from the
 destination: ContainerExists, NetworkNotFound, IdmapMismatch,
 VolumeExists (a carried volume's name is taken there),
 MigrationFormatNotSupported (the stream format changed on the destination
