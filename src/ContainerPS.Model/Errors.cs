@@ -13,6 +13,7 @@ public sealed record ErrorCode(string Id, ErrorKind Kind)
 public static class Errors
 {
     public static readonly ErrorCode ArchiveMissing = new(nameof(ArchiveMissing), ErrorKind.InvalidOperation);
+    public static readonly ErrorCode CarryNotSupported = new(nameof(CarryNotSupported), ErrorKind.NotSupported);
     public static readonly ErrorCode CephConfigNotFound = new(nameof(CephConfigNotFound), ErrorKind.NotFound);
     public static readonly ErrorCode CephNotReachable = new(nameof(CephNotReachable), ErrorKind.ResourceUnavailable);
     public static readonly ErrorCode CheckpointFailed = new(nameof(CheckpointFailed), ErrorKind.OperationFailed);
@@ -123,7 +124,6 @@ public static class Errors
     public static readonly ErrorCode SnapshotNotLatest = new(nameof(SnapshotNotLatest), ErrorKind.InvalidOperation);
     public static readonly ErrorCode SnapshotNotMountable = new(nameof(SnapshotNotMountable), ErrorKind.NotSupported);
     public static readonly ErrorCode SnapshotNotStateful = new(nameof(SnapshotNotStateful), ErrorKind.InvalidOperation);
-    public static readonly ErrorCode SnapshotsNotMoved = new(nameof(SnapshotsNotMoved), ErrorKind.InvalidOperation);
     public static readonly ErrorCode SourceInUse = new(nameof(SourceInUse), ErrorKind.InUse);
     public static readonly ErrorCode SourceInsideRoot = new(nameof(SourceInsideRoot), ErrorKind.InvalidArgument);
     public static readonly ErrorCode SourceNotEmpty = new(nameof(SourceNotEmpty), ErrorKind.InvalidOperation);
@@ -131,7 +131,6 @@ public static class Errors
     public static readonly ErrorCode StateUnavailable = new(nameof(StateUnavailable), ErrorKind.ResourceUnavailable);
     public static readonly ErrorCode StatefulCopyIsolatedIdmap = new(nameof(StatefulCopyIsolatedIdmap), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StatefulCopyNetworked = new(nameof(StatefulCopyNetworked), ErrorKind.InvalidOperation);
-    public static readonly ErrorCode StatefulStopNotMoved = new(nameof(StatefulStopNotMoved), ErrorKind.InvalidOperation);
     public static readonly ErrorCode StorageIOError = new(nameof(StorageIOError), ErrorKind.WriteError);
     public static readonly ErrorCode ToolFailed = new(nameof(ToolFailed), ErrorKind.OperationFailed);
     public static readonly ErrorCode ToolMissing = new(nameof(ToolMissing), ErrorKind.NotSupported);

@@ -66,12 +66,16 @@ AfterAll {
 
 Describe 'Move-Container over PowerShell remoting' {
     AfterEach {
-        Invoke-Command -Session $script:s -ScriptBlock {
+        $clean = {
             Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | ForEach-Object {
+                foreach ($snap in $_.Snapshots) { Remove-StorageVolumeSnapshot -Pool $_.Pool -Volume $_.Name -Name $snap -Confirm:$false -ErrorAction SilentlyContinue }
+                Remove-StorageVolume -Pool $_.Pool -Name $_.Name -Confirm:$false -ErrorAction SilentlyContinue
+            }
             Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
         }
-        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+        Invoke-Command -Session $script:s -ScriptBlock $clean
+        & $clean
     }
 
     It 'the destination is a separate host: its own state root, reached through the session' {
@@ -156,17 +160,127 @@ Describe 'Move-Container over PowerShell remoting' {
         $e.ToString() | Should -Match "Network 'lan' not found"
         (Get-Container nonet).State | Should -Be 'Running'
 
-        # What a move cannot carry is refused up front: snapshots, a state saved by Stop-Container -Stateful, mounted volumes.
-        $null = New-ContainerSnapshot -Container nonet -Name keep
-        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'SnapshotsNotMoved,*'
-        Remove-ContainerSnapshot -Container nonet -Name keep
-        Stop-Container -Name nonet -Stateful
-        (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'StatefulStopNotMoved,*'
-        (Get-Container nonet).Stateful | Should -BeTrue
+        # A volume also mounted in another container here cannot move away from it; one with snapshots would lose them.
         $null = Add-StorageVolume -Pool default -Name movevol
+        $null = New-Container -Name other -Image busybox
         Mount-StorageVolume -Pool default -Name movevol -Container nonet -Path /data
+        Mount-StorageVolume -Pool default -Name movevol -Container other -Path /data
+        $e = Get-CommandError { Move-Container -Name nonet -Destination $script:s }
+        $e.FullyQualifiedErrorId | Should -BeLike 'VolumesNotMoved,*'
+        $e.ToString() | Should -Match "Storage volume 'default/movevol' of container 'nonet' is also mounted in 'other' on this host"
+        Dismount-StorageVolume -Pool default -Name movevol -Container other
+        $null = New-StorageVolumeSnapshot -Pool default -Volume movevol -Name keep
         (Get-CommandError { Move-Container -Name nonet -Destination $script:s }).FullyQualifiedErrorId | Should -BeLike 'VolumesNotMoved,*'
+        # A volume of that name on the destination: refused there, before anything is sent.
+        Remove-StorageVolumeSnapshot -Pool default -Volume movevol -Name keep -Confirm:$false
+        Invoke-Command -Session $script:s -ScriptBlock { New-ContainerNetwork -Name lan -Config @{ cniVersion = '1.0.0'; plugins = @(@{ type = 'loopback' }) } | Out-Null; $null = Add-StorageVolume -Pool default -Name movevol }
+        $e = Get-CommandError { Move-Container -Name nonet -Destination $script:s }
+        $e.FullyQualifiedErrorId | Should -BeLike 'VolumeExists,*'
+        $e.ToString() | Should -Match "Storage volume 'default/movevol', mounted in container 'nonet', already exists on the destination"
+        (Get-Container nonet).State | Should -Be 'Running'
         (Get-Container nonet).Devices.Volume | Should -Be 'movevol'
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Name } | Should -Be 'taken'
+        Get-StorageVolume -Pool default -Type custom | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+    }
+
+    It 'a running container moves with its snapshots (one stateful) and a mounted custom volume: all there, none left here' {
+        $null = New-Container -Name snapper -Image busybox
+        $null = Add-StorageVolume -Pool default -Name data -Size 64MiB
+        Mount-StorageVolume -Pool default -Name data -Container snapper -Path /srv/data
+        Start-Container snapper
+        Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name snapper).Path 'root/dirty')
+        Invoke-ContainerExec -Name snapper -Command sh, -c, 'echo kept > /srv/data/file; echo one > /root/v' | Out-Null
+        Invoke-ContainerExec -Name snapper -Command sh, -c, '/root/dirty 16 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+        Start-ContainerWorkload snapper counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-ContainerFile snapper /tmp/dirty) -match '^ok \d+ 4096$' } -TimeoutSeconds 30 -Because 'the workload to fill its 16 MB' | Out-Null
+        Wait-Until { (Read-ContainerFile snapper /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile snapper /tmp/count) -split ' ')[1]
+        $first = New-ContainerSnapshot -Container snapper -Name first
+        Invoke-ContainerExec -Name snapper -Command sh, -c, 'echo two > /root/v' | Out-Null
+        Checkpoint-Container -Name snapper -SnapshotName second -LeaveRunning
+        Invoke-ContainerExec -Name snapper -Command sh, -c, 'echo three > /root/v' | Out-Null
+        $snaps = Get-ContainerSnapshot -Container snapper
+        $gen = [long]((Read-ContainerFile snapper /tmp/dirty) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name snapper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n"
+
+        Move-Container -Name snapper -Destination $script:s
+        Get-Container snapper -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume -Pool default | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'the container, its snapshots and its volume left this host'
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            $c = Get-Container snapper
+            [pscustomobject]@{
+                State = $c.State; Devices = @($c.Devices | ForEach-Object { "$($_.Pool)/$($_.Volume):$($_.Path)" })
+                Snapshots = @(Get-ContainerSnapshot -Container snapper | ForEach-Object { "$($_.Name) $($_.Stateful) $($_.CreatedAt.ToString('o'))" })
+                Data = (Invoke-ContainerExec snapper -Command cat, /srv/data/file) -join ''
+                V = (Invoke-ContainerExec snapper -Command cat, /root/v) -join ''
+                Pids = (Invoke-ContainerExec -Name snapper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n"
+                Volume = (Get-StorageVolume -Pool default -Name data).UsedBy
+                SnapshotVolumes = @(Get-StorageVolume -Pool default -Type snapshot).Name
+            }
+        }
+        $there.State | Should -Be 'Running'
+        $there.Devices | Should -Be 'default/data:/srv/data'
+        $there.Snapshots | Should -Be @($snaps | ForEach-Object { "$($_.Name) $($_.Stateful) $($_.CreatedAt.ToString('o'))" })
+        $there.Snapshots[0] | Should -BeLike 'first False *'
+        $there.Snapshots[1] | Should -BeLike 'second True *'
+        $there.SnapshotVolumes | Should -Be @('snapper@first', 'snapper@second')
+        $there.Data | Should -Be 'kept'
+        $there.V | Should -Be 'three'
+        $there.Volume | Should -Be 'snapper'
+        $there.Pids | Should -Be $pids -Because 'the same processes run on the destination'
+        Wait-Until { [long]((Read-Remote snapper /tmp/dirty) -split ' ')[1] -gt $gen } -TimeoutSeconds 20 -Because 'the memory workload to go on' | Out-Null
+        (Read-Remote snapper /tmp/dirty) | Should -Match '^ok \d+ 4096$'
+        ((Read-Remote snapper /tmp/count) -split ' ')[1] | Should -Be $secret
+
+        # The snapshots are usable there: the stateful one brings back its processes, the other its files.
+        $restored = Invoke-Command -Session $script:s -ScriptBlock {
+            Stop-Container snapper -Force
+            Restore-Container -Name snapper -Snapshot second
+            $afterStateful = [pscustomobject]@{ State = (Get-Container snapper).State; V = (Invoke-ContainerExec snapper -Command cat, /root/v) -join ''
+                Count = (Invoke-ContainerExec snapper -Command cat, /tmp/count) -join ''
+                Pids = (Invoke-ContainerExec -Name snapper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n" }
+            Stop-Container snapper -Force
+            Restore-ContainerSnapshot -Container snapper -Name first -Confirm:$false
+            Start-Container snapper
+            [pscustomobject]@{ Stateful = $afterStateful; V = (Invoke-ContainerExec snapper -Command cat, /root/v) -join ''; Data = (Invoke-ContainerExec snapper -Command cat, /srv/data/file) -join '' }
+        }
+        $restored.Stateful.State | Should -Be 'Running'
+        $restored.Stateful.V | Should -Be 'two'
+        $restored.Stateful.Pids | Should -Be $pids -Because 'the stateful snapshot restores the processes it saved'
+        ($restored.Stateful.Count -split ' ')[1] | Should -Be $secret
+        $restored.V | Should -Be 'one'
+        $restored.Data | Should -Be 'kept' -Because 'the volume is not part of the container snapshot'
+        $first | Should -Not -BeNullOrEmpty
+    }
+
+    It 'a container stopped with -Stateful moves with its saved state: Start-Container on the destination restores its processes' {
+        $null = New-Container -Name sleeper -Image busybox -Start
+        Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name sleeper).Path 'root/dirty')
+        Invoke-ContainerExec -Name sleeper -Command sh, -c, '/root/dirty 16 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+        Start-ContainerWorkload sleeper counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
+        Wait-Until { (Read-ContainerFile sleeper /tmp/dirty) -match '^ok \d+ 4096$' } -TimeoutSeconds 30 -Because 'the workload to fill its 16 MB' | Out-Null
+        Wait-Until { (Read-ContainerFile sleeper /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile sleeper /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name sleeper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n"
+        Stop-Container -Name sleeper -Stateful
+        $gen = [long]((Get-Content -Raw (Join-Path (Get-StorageVolume -Pool default -Type container -Name sleeper).Path 'tmp/dirty')) -split ' ')[1]
+
+        Move-Container -Name sleeper -Destination $script:s
+        Get-Container sleeper -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $before = Invoke-Command -Session $script:s -ScriptBlock { $c = Get-Container sleeper; [pscustomobject]@{ State = $c.State; Stateful = $c.Stateful } }
+        $before.State | Should -Be 'Stopped'
+        $before.Stateful | Should -BeTrue
+        $after = Invoke-Command -Session $script:s -ScriptBlock {
+            Start-Container sleeper
+            [pscustomobject]@{ State = (Get-Container sleeper).State; Stateful = (Get-Container sleeper).Stateful
+                Pids = (Invoke-ContainerExec -Name sleeper -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter' }) -join "`n" }
+        }
+        $after.State | Should -Be 'Running'
+        $after.Stateful | Should -BeFalse -Because 'the saved state is used once'
+        $after.Pids | Should -Be $pids -Because 'Start-Container restored the processes the stateful stop saved'
+        Wait-Until { [long]((Read-Remote sleeper /tmp/dirty) -split ' ')[1] -gt $gen } -TimeoutSeconds 20 -Because 'the memory workload to go on' | Out-Null
+        (Read-Remote sleeper /tmp/dirty) | Should -Match '^ok \d+ 4096$'
+        ((Read-Remote sleeper /tmp/count) -split ' ')[1] | Should -Be $secret
     }
 
     It 'a move that fails after the freeze puts the source back as it was, running, and leaves nothing on the destination' {
@@ -225,6 +339,7 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
         $src = @{ size = '2GiB' }
         $dst = @{ size = '2GiB' }
         if ($Driver -eq 'zfs') { $src['zfs.pool_name'] = "cpms$tag"; $dst['zfs.pool_name'] = "cpmd$tag" }
+        $script:dstZpool = "cpmd$tag"
         $script:srcPool = New-StoragePool "mv$Driver" -Driver $Driver -Config $src
         # The destination's default pool, where moved containers land, is of the same driver.
         Invoke-Command -Session $script:s -ScriptBlock { param($d, $c) Initialize-ContainerHost $d -StoragePool "in$d" -StoragePoolConfig $c | Out-Null } -ArgumentList $Driver, $dst
@@ -278,6 +393,201 @@ Describe 'Move-Container with the storage driver''s own stream (<Driver> on both
                 Should -Be '1000:1000' -Because 'a cold start does not shift the files a second time'
         }
     }
+
+    It 'a container with a snapshot chain moves as <Driver> send streams: real <Driver> snapshots there, processes and files kept' {
+        $null = New-Container -Name chain -Image busybox -StoragePool "mv$Driver" -Start
+        $null = Invoke-ContainerExec chain -Command sh, -c, 'echo one > /root/v'
+        $null = New-ContainerSnapshot -Container chain -Name s1
+        $null = Invoke-ContainerExec chain -Command sh, -c, 'echo two > /root/v'
+        $null = New-ContainerSnapshot -Container chain -Name s2
+        $null = Invoke-ContainerExec chain -Command sh, -c, 'echo three > /root/v'
+        Start-ContainerWorkload chain counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool "mv$Driver"
+        Wait-Until { (Read-ContainerFile chain /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile chain /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name chain -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+        $verbose = Move-Container -Name chain -Destination $script:s -Verbose 4>&1 | ForEach-Object { "$_" }
+        $verbose | Should -Contain "The filesystem goes as a $Driver send stream (both pools are $Driver)."
+        Get-Container chain -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume "mv$Driver" | Where-Object Type -ne 'image') | Should -BeNullOrEmpty
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            param($d, $zpool)
+            $c = Get-Container chain
+            $snaps = @(Get-StorageVolume "in$d" -Type snapshot | Sort-Object Name)
+            $r = [pscustomobject]@{
+                State = $c.State; Snapshots = @(Get-ContainerSnapshot -Container chain).Name; V = (Invoke-ContainerExec chain -Command cat, /root/v) -join ''
+                Pids = (Invoke-ContainerExec -Name chain -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+                Count = (Invoke-ContainerExec chain -Command cat, /tmp/count) -join ''
+                Real = if ($d -eq 'btrfs') { @($snaps | ForEach-Object { (& btrfs subvolume show $_.Path) -join "`n" }) }
+                       else { @(& zfs list -H -o name -t snapshot -r "$zpool/containers/chain") }
+                Restored = @()
+            }
+            Stop-Container chain -Force
+            Restore-ContainerSnapshot -Container chain -Name s2 -Confirm:$false
+            Start-Container chain
+            $r.Restored += (Invoke-ContainerExec chain -Command cat, /root/v) -join ''
+            if ($d -eq 'btrfs') { # (zfs rolls back only to the latest snapshot)
+                Stop-Container chain -Force
+                Restore-ContainerSnapshot -Container chain -Name s1 -Confirm:$false
+                Start-Container chain
+                $r.Restored += (Invoke-ContainerExec chain -Command cat, /root/v) -join ''
+            }
+            $r
+        } -ArgumentList $Driver, $script:dstZpool
+        $there.State | Should -Be 'Running'
+        $there.Snapshots | Should -Be @('s1', 's2')
+        $there.V | Should -Be 'three'
+        $there.Pids | Should -Be $pids -Because 'CRIU restored the same processes on the received filesystem'
+        ($there.Count -split ' ')[1] | Should -Be $secret
+        if ($Driver -eq 'btrfs') {
+            $there.Real.Count | Should -Be 2
+            foreach ($show in $there.Real) {
+                $show | Should -Match 'Flags:\s+readonly' -Because 'a snapshot is a read-only subvolume'
+                $show | Should -Match 'Received UUID:\s+[0-9a-f]{8}-' -Because 'it arrived as a btrfs send stream'
+            }
+            $uuid = { param($show, $key) (($show -split "`n" | Where-Object { $_ -match "^\s*$($key):" }) -replace '.*:\s+', '').Trim() }
+            (& $uuid $there.Real[1] 'Parent UUID') | Should -Be (& $uuid $there.Real[0] 'UUID') -Because 's2 arrived as the difference from s1 (btrfs send -p): a snapshot of it, sharing its blocks'
+            $there.Restored | Should -Be @('two', 'one')
+        }
+        else {
+            $there.Real | Should -Be @("$($script:dstZpool)/containers/chain@s1", "$($script:dstZpool)/containers/chain@s2") -Because 'the snapshots are zfs snapshots of the container''s dataset'
+            $there.Restored | Should -Be @('two')
+        }
+    }
+
+    It 'snapshots on <Driver> move as tars to a pool of another driver (dir): each becomes a snapshot there' {
+        $null = New-Container -Name tarred -Image busybox -StoragePool "mv$Driver" -Start
+        $null = Invoke-ContainerExec tarred -Command sh, -c, 'echo one > /root/v'
+        $null = New-ContainerSnapshot -Container tarred -Name s1
+        $null = Invoke-ContainerExec tarred -Command sh, -c, 'echo two > /root/v'
+        Start-ContainerWorkload tarred counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool "mv$Driver"
+        Wait-Until { (Read-ContainerFile tarred /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile tarred /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name tarred -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+        Invoke-Command -Session $script:s -ScriptBlock { Initialize-ContainerHost dir -StoragePool default | Out-Null }
+        try {
+            $verbose = Move-Container -Name tarred -Destination $script:s -Verbose 4>&1 | ForEach-Object { "$_" }
+            $verbose | Should -Contain 'The filesystem goes as a tar.'
+            @(Get-StorageVolume "mv$Driver" | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'no temporary clone of a snapshot is left behind either'
+            $there = Invoke-Command -Session $script:s -ScriptBlock {
+                $r = [pscustomobject]@{ State = (Get-Container tarred).State; Pool = (Get-Container tarred).Pool; Snapshots = @(Get-StorageVolume default -Type snapshot).Name
+                    Count = (Invoke-ContainerExec tarred -Command cat, /tmp/count) -join ''
+                    Pids = (Invoke-ContainerExec -Name tarred -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"; V = @() }
+                $r.V += (Invoke-ContainerExec tarred -Command cat, /root/v) -join ''
+                Stop-Container tarred -Force
+                Restore-ContainerSnapshot -Container tarred -Name s1 -Confirm:$false
+                Start-Container tarred
+                $r.V += (Invoke-ContainerExec tarred -Command cat, /root/v) -join ''
+                $r
+            }
+        }
+        finally {
+            Invoke-Command -Session $script:s -ScriptBlock { param($d) Get-Container | Remove-Container -Force; Initialize-ContainerHost $d -StoragePool "in$d" | Out-Null } -ArgumentList $Driver
+        }
+        $there.State | Should -Be 'Running'
+        $there.Pool | Should -Be 'default'
+        $there.Snapshots | Should -Be 'tarred@s1'
+        $there.Pids | Should -Be $pids
+        ($there.Count -split ' ')[1] | Should -Be $secret
+        $there.V | Should -Be @('two', 'one')
+    }
+
+    It 'destination killed while it receives a <Driver> snapshot chain: the source runs on with its snapshots, nothing of it is left on the destination' {
+        $null = New-Container -Name kc -Image busybox -StoragePool "mv$Driver" -Start
+        $null = New-ContainerSnapshot -Container kc -Name s1
+        $null = New-ContainerSnapshot -Container kc -Name s2
+        Start-ContainerWorkload kc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool "mv$Driver"
+        Wait-Until { (Read-ContainerFile kc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile kc /tmp/count) -split ' ')[1]
+        $signal = Join-Path $script:t.Base 'chain-fault'
+        $remotePid = Join-Path $script:t.Base 'chain-remote-pid'
+        Remove-Item $signal, $remotePid -ErrorAction SilentlyContinue
+        $child = Start-ChildPwsh -Script ("`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
+            "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
+            "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$f, `$pf) `$env:CONTAINERPS_FAULT = 'move.target.after-snapshot'; `$env:CONTAINERPS_FAULT_SIGNAL = `$f; Set-Content `$pf `$PID; Import-Module `$m } " +
+            "-ArgumentList '$(Get-ModulePath)', '$signal', '$remotePid'; Move-Container kc -Destination `$s -DataThroughSession")
+        try {
+            Wait-Until { Test-Path $signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            $half = Invoke-Command -Session $script:s -ScriptBlock { param($d, $zpool)
+                if ($d -eq 'zfs') { @(& zfs list -H -o name -t all -r "$zpool/containers") -join ' ' } else { @(Get-ChildItem (Join-Path (Get-StoragePool "in$d").Source 'containers-snapshots')).Name -join ' ' }
+            } -ArgumentList $Driver, $script:dstZpool
+            $half | Should -Match 'kc@s1' -Because 'the oldest snapshot arrived before the fault point'
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $null = Get-Container -WarningAction SilentlyContinue
+        if ($r.Stderr -notmatch 'runs on the source again') { $r.Stderr | Should -Match 'SSHClientSessionTransportManager' }
+        (Get-Container kc).State | Should -Be 'Running'
+        ((Read-ContainerFile kc /tmp/count) -split ' ')[1] | Should -Be $secret
+        (Get-ContainerSnapshot -Container kc).Name | Should -Be @('s1', 's2')
+        $there = Invoke-Command -Session $script:s -ScriptBlock { param($d, $zpool)
+            $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+            [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Volumes = @(Get-StorageVolume "in$d" | Where-Object Type -ne 'image').Name
+                OnDisk = if ($d -eq 'zfs') { @(& zfs list -H -o name -t all -r "$zpool/containers") | Where-Object { $_ -match 'kc' } }
+                         else { @(Get-ChildItem (Join-Path (Get-StoragePool "in$d").Source 'containers-snapshots'), (Join-Path (Get-StoragePool "in$d").Source 'containers')).Name | Where-Object { $_ -match 'kc' } } }
+        } -ArgumentList $Driver, $script:dstZpool
+        $there.Warning | Should -BeLike "*rolled back the unfinished creation of container 'kc'*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Volumes | Should -BeNullOrEmpty
+        $there.OnDisk | Should -BeNullOrEmpty -Because "the received snapshot (and on zfs the dataset it made) is gone"
+    }
+}
+
+Describe 'Move-Container from a ceph pool: snapshots (read from a temporary clone) and a volume as tars' {
+    BeforeAll {
+        $script:ceph = Start-TestCeph
+        $script:cephOsd = 'cpm' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        $null = New-StoragePool mvceph -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:cephOsd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '64MiB' }
+    }
+    AfterAll {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-StorageVolume mvceph -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        Get-StoragePool mvceph -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
+        Remove-TestCephMappings
+        Stop-TestCeph $script:ceph
+    }
+
+    It 'a running container on ceph moves to a dir pool with its snapshot and its ceph volume' {
+        $null = New-Container -Name cc -Image busybox -StoragePool mvceph
+        $null = Add-StorageVolume -Pool mvceph -Name cvol
+        Mount-StorageVolume -Pool mvceph -Name cvol -Container cc -Path /data
+        Start-Container cc
+        $null = Invoke-ContainerExec cc -Command sh, -c, 'echo one > /root/v; echo vol > /data/f'
+        $null = New-ContainerSnapshot -Container cc -Name s1
+        $null = Invoke-ContainerExec cc -Command sh, -c, 'echo two > /root/v'
+        Start-ContainerWorkload cc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool mvceph
+        Wait-Until { (Read-ContainerFile cc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        $secret = ((Read-ContainerFile cc /tmp/count) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name cc -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+
+        Move-Container -Name cc -Destination $script:s
+        Get-Container cc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume mvceph | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'the container, its snapshot, its volume and the temporary clone are gone here'
+        @(Get-RbdImages $script:cephOsd | Where-Object { $_ -notlike 'image_*' }) | Should -BeNullOrEmpty
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            $r = [pscustomobject]@{ State = (Get-Container cc).State; Pool = (Get-Container cc).Pool; Snapshots = @(Get-ContainerSnapshot -Container cc).Name
+                Volume = "$((Get-StorageVolume -Pool default -Name cvol).UsedBy)"; Data = (Invoke-ContainerExec cc -Command cat, /data/f) -join ''
+                Count = (Invoke-ContainerExec cc -Command cat, /tmp/count) -join ''
+                Pids = (Invoke-ContainerExec -Name cc -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"; V = @() }
+            $r.V += (Invoke-ContainerExec cc -Command cat, /root/v) -join ''
+            Stop-Container cc -Force
+            Restore-ContainerSnapshot -Container cc -Name s1 -Confirm:$false
+            Start-Container cc
+            $r.V += (Invoke-ContainerExec cc -Command cat, /root/v) -join ''
+            $r
+        }
+        $there.State | Should -Be 'Running'
+        $there.Pool | Should -Be 'default'
+        $there.Snapshots | Should -Be 's1'
+        $there.Volume | Should -Be 'cc' -Because 'the volume landed in the default pool (the destination has no pool mvceph) and is mounted in cc'
+        $there.Data | Should -Be 'vol'
+        $there.Pids | Should -Be $pids
+        ($there.Count -split ' ')[1] | Should -Be $secret
+        $there.V | Should -Be @('two', 'one')
+    }
 }
 
 Describe 'Repair of a move after a SIGKILL on either side' {
@@ -286,8 +596,16 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         function Get-DestinationAfterRepair {
             Invoke-Command -Session $script:s -ScriptBlock {
                 $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
-                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container).Name; Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count
+                    Volumes = @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Type)/$($_.Name)" }) }
             }
+        }
+
+        <# The source kept mc whole: its snapshot, its volume (mounted, with its file), nothing of it on the destination. #>
+        function Assert-SourceKeepsAll {
+            (Get-ContainerSnapshot -Container mc).Name | Should -Be 'keep'
+            (Get-Container mc).Devices.Volume | Should -Be 'mcdata'
+            (Get-StorageVolume -Pool default -Name mcdata).UsedBy | Should -Be 'mc'
         }
 
         <# A move whose commit got no answer: mc stays Stopped here with its running state, and Start-Container restores those processes. #>
@@ -299,12 +617,20 @@ Describe 'Repair of a move after a SIGKILL on either side' {
             Start-Container mc
             (Get-Container mc).State | Should -Be 'Running'
             ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'Start-Container restores the processes the move saved'
+            Read-ContainerFile mc /data/f | Should -Be 'vol'
+            Assert-SourceKeepsAll
             Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
         }
     }
     BeforeEach {
         New-SharedNetwork -Name lan -Subnet 10.205.13.0/24
-        $null = New-Container -Name mc -Image busybox -Network lan -Start
+        # With a snapshot and a mounted volume, which travel with it (or stay, when the move does not finish).
+        $null = New-Container -Name mc -Image busybox -Network lan
+        $null = Add-StorageVolume -Pool default -Name mcdata
+        Mount-StorageVolume -Pool default -Name mcdata -Container mc -Path /data
+        Start-Container mc
+        $null = Invoke-ContainerExec mc -Command sh, -c, 'echo vol > /data/f'
+        $null = New-ContainerSnapshot -Container mc -Name keep
         Start-ContainerWorkload mc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
         Wait-Until { (Read-ContainerFile mc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
         $script:secret = ((Read-ContainerFile mc /tmp/count) -split ' ')[1]
@@ -323,8 +649,12 @@ Describe 'Repair of a move after a SIGKILL on either side' {
     }
     AfterEach {
         Stop-ChildPwsh
-        Invoke-Command -Session $script:s -ScriptBlock { Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue }
-        Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        $clean = {
+            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        Invoke-Command -Session $script:s -ScriptBlock $clean
+        & $clean
         Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
         Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
     }
@@ -333,6 +663,7 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         @{ Point = 'move.source.after-dump'; Outcome = 'the source runs it again from the move checkpoint, the destination drops its part' }
         @{ Point = 'move.source.before-commit'; Outcome = 'which host keeps it is unknown to the source: it stays Stopped there with its state, the destination drops its frozen copy, Start-Container restores it' }
         @{ Point = 'move.source.after-confirm'; Outcome = 'the move is finished: removed on the source, running on the destination' }
+        @{ Point = 'move.source.after-volumes'; Outcome = 'the move is finished: the carried volume was removed, the container goes too; running on the destination' }
     ) {
         $remotePid = Join-Path $script:t.Base 'remote-pid'
         $child = Start-ChildPwsh -Script (& $script:moveScript '' '' $remotePid) -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal }
@@ -345,23 +676,31 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
         $there = Invoke-Command -Session $script:s -ScriptBlock {
             $null = Get-Container -WarningAction SilentlyContinue # the destination's next command repairs its side
-            [pscustomobject]@{ Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State)" }); Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+            [pscustomobject]@{ Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State)" }); Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count
+                Volumes = @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Type)/$($_.Name)" }) }
         }
         $there.Incoming | Should -Be 0
         if ($Point -eq 'move.source.after-dump') {
             "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short before the destination took it: it runs here again from the move's checkpoint*"
             $there.Names | Should -BeNullOrEmpty
+            $there.Volumes | Should -BeNullOrEmpty -Because 'the destination drops what arrived of the container, its snapshot and its volume'
             (Get-Container mc).State | Should -Be 'Running'
             ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'the same processes run on'
+            Read-ContainerFile mc /data/f | Should -Be 'vol'
+            Assert-SourceKeepsAll
         } elseif ($Point -eq 'move.source.before-commit') {
             "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short as the destination took it, so which host keeps it is unknown: container 'mc' stays here Stopped, its running state saved*"
             $there.Names | Should -BeNullOrEmpty -Because 'the destination never got the commit: it drops its copy'
+            $there.Volumes | Should -BeNullOrEmpty
             Assert-KeptUnconfirmed
         } else {
             "$w" | Should -BeLike "*Repaired an interrupted operation: finished the unfinished move of container 'mc' (the destination had confirmed it): removed it here*"
             Get-Container mc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            @(Get-StorageVolume -Pool default | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'its snapshot and its volume went with it'
             $there.Names | Should -Be 'mc:Running'
+            $there.Volumes | Sort-Object | Should -Be @('container/mc', 'custom/mcdata', 'snapshot/mc@keep')
             ((Read-Remote mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+            Read-Remote mc /data/f | Should -Be 'vol'
         }
         Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
     }
@@ -395,6 +734,38 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
         $there.Names | Should -BeNullOrEmpty
         $there.Incoming | Should -Be 0
+        $there.Volumes | Should -BeNullOrEmpty
+        Assert-SourceKeepsAll
+    }
+
+    It 'destination killed at <Point> (unpacking what arrived): the source runs on with everything, the destination drops the part it made' -ForEach @(
+        @{ Point = 'move.target.after-snapshot' }
+        @{ Point = 'move.target.after-volume' }
+    ) {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:moveScript $Point $script:signal $remotePid)
+        try {
+            Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            $half = Invoke-Command -Session $script:s -ScriptBlock { @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Type)/$($_.Name)" }) }
+            $half | Should -Contain 'snapshot/mc@keep' -Because 'the snapshot was made before the fault point'
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        if ($r.Stderr -notmatch 'runs on the source again') {
+            $r.Stderr | Should -Match 'SSHClientSessionTransportManager' -Because 'the only other way the source ends is pwsh dying with its SSH client'
+            "$w" | Should -BeLike "*Repaired an interrupted operation: the move of container 'mc' was cut short before the destination took it: it runs here again from the move's checkpoint*"
+        }
+        (Get-Container mc).State | Should -Be 'Running'
+        ((Read-ContainerFile mc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+        Read-ContainerFile mc /data/f | Should -Be 'vol'
+        Assert-SourceKeepsAll
+        $there = Get-DestinationAfterRepair
+        $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished creation of container 'mc'*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Incoming | Should -Be 0
+        $there.Volumes | Should -BeNullOrEmpty -Because 'the partial snapshot and volume go with the partial container'
+        Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
     }
 
     It 'destination killed while it commits (move.target.commit): the source keeps it Stopped with its state, the destination drops its copy, Start-Container restores it on the source' {
@@ -415,6 +786,7 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $there.Warning | Should -BeLike "*Repaired an interrupted operation: rolled back the unfinished arrival of container 'mc' moved from another host (the source keeps it)*"
         $there.Names | Should -BeNullOrEmpty
         $there.Incoming | Should -Be 0
+        $there.Volumes | Should -BeNullOrEmpty
         Assert-KeptUnconfirmed
     }
 

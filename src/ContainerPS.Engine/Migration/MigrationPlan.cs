@@ -6,20 +6,84 @@ namespace ContainerPS.Engine.Migration;
 public sealed record MigrationNetwork(string Network, string Interface);
 
 /// <summary>
+/// One snapshot of a moving container, oldest first in the plan: its name, when it was taken,
+/// whether it holds a CRIU state (stateful), and the id map its files are stored in (null: the
+/// container's own ids).
+/// </summary>
+public sealed record MigrationSnapshot(string Name, DateTime CreatedAt, bool Stateful, string? Idmap);
+
+/// <summary>
+/// One custom storage volume mounted in the moving container: it travels with it, into the
+/// destination's pool of the same name when there is one (else its default pool), and is mounted
+/// there as it was here (device name, path, read-only). Size is its size limit (the volume's "size"
+/// key), Idmap the id map its files are stored in (null: unshifted).
+/// </summary>
+public sealed record MigrationVolume(string Pool, string Name, string Device, string Path, bool ReadOnly, string? Size, string? Idmap);
+
+/// <summary>
 /// What the destination needs to know to take a container over: its name, image and config, its id
 /// map (a running container keeps its map: CRIU restores its user namespace as dumped) and networks.
 /// Sent as JSON through the remoting session. RootfsFormat names the storage driver stream the
 /// filesystem comes as (btrfs or zfs send, when both hosts' pools have it), null for a tar;
 /// RootfsIdmap is the id map the files are stored in (volatile.idmap.last: shifted storage), null
-/// for files in the container's own ids.
+/// for files in the container's own ids. Snapshots (oldest first) and Volumes travel with it;
+/// StopState says a stopped container comes with the running state Stop-Container -Stateful saved.
 /// </summary>
 public sealed record MigrationPlan(
     string Name, string Image, IReadOnlyDictionary<string, string> Config, bool Privileged, bool Isolated,
     long? IdmapBase, long? IdmapSize, IReadOnlyList<MigrationNetwork> Networks, bool Running,
-    string? RootfsFormat = null, string? RootfsIdmap = null)
+    string? RootfsFormat = null, string? RootfsIdmap = null,
+    IReadOnlyList<MigrationSnapshot>? Snapshots = null, IReadOnlyList<MigrationVolume>? Volumes = null, bool StopState = false)
 {
+    /// <summary>The parts (archives) a move of this plan may send, in a fixed order: a part's index is its number on the data link.</summary>
+    public const string PartRootfs = "rootfs", PartState = "state";
+
     public string ToJson() => JsonSerializer.Serialize(this);
 
     public static MigrationPlan FromJson(string json) =>
         JsonSerializer.Deserialize<MigrationPlan>(json) ?? throw new ContainerPSException(Errors.InvalidMigrationPlan, "Empty migration plan.");
+
+    /// <summary>The snapshots (never null).</summary>
+    public IReadOnlyList<MigrationSnapshot> SnapshotList => Snapshots ?? Array.Empty<MigrationSnapshot>();
+
+    /// <summary>The volumes (never null).</summary>
+    public IReadOnlyList<MigrationVolume> VolumeList => Volumes ?? Array.Empty<MigrationVolume>();
+
+    /// <summary>Whether any saved CRIU state comes: the running container's, a stateful stop's, a stateful snapshot's.</summary>
+    public bool CarriesState => Running || StopState || SnapshotList.Any(s => s.Stateful);
+
+    /// <summary>
+    /// Ends what a destination that takes snapshots, volumes and saved states answers to "what do you
+    /// receive" (after its stream format, if any): one that does not say so would drop them unseen
+    /// (it ignores plan fields it does not know), so the source does not send them there. (A source
+    /// that does not know the marker sees a format it does not have, and sends a tar.)
+    /// </summary>
+    public const string CarriesMarker = ";carries";
+
+    /// <summary>A destination's answer split: its stream format (null: tar only) and whether it takes what a container carries.</summary>
+    public static (string? Format, bool Carries) ParseReceives(string? receives) =>
+        receives is null ? (null, false)
+        : receives.EndsWith(CarriesMarker, StringComparison.Ordinal) ? (receives[..^CarriesMarker.Length] is { Length: > 0 } f ? f : null, true)
+        : (receives.Length > 0 ? receives : null, false);
+
+    /// <summary>
+    /// Every part a move of this plan may send, by name: rootfs, state, snapshot.I and snapshot.I.state
+    /// (I: the snapshot's index in the plan), volume.I. Names are made here, never taken from the
+    /// source, so a part always lands at ROOT/incoming/TOKEN/NAME.tar.
+    /// </summary>
+    public IReadOnlyList<string> Parts()
+    {
+        var parts = new List<string> { PartRootfs, PartState };
+        for (var i = 0; i < SnapshotList.Count; i++)
+            parts.AddRange(new[] { SnapshotPart(i), SnapshotPart(i) + ".state" });
+        for (var i = 0; i < VolumeList.Count; i++)
+            parts.Add(VolumePart(i));
+        return parts;
+    }
+
+    public static string SnapshotPart(int index) => "snapshot." + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string SnapshotStatePart(int index) => SnapshotPart(index) + ".state";
+
+    public static string VolumePart(int index) => "volume." + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

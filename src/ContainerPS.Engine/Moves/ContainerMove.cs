@@ -87,13 +87,12 @@ public sealed class ContainerMove
         MigrationChannel.Sender? link = null;
         try
         {
-            link = dataThroughSession ? null : OpenDataLink(destination, token);
+            link = dataThroughSession || plan.Parts().Count > byte.MaxValue + 1 ? null : OpenDataLink(destination, token); // a part is a byte on the link
             frozen.Start();
             Phase(plan.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
-            state = source.FreezeForMove(name);
-            Send(name, destination, token, link, IncomingMoves.ArchiveRootfs, null, plan.RootfsFormat, 20, Phase);
-            if (state is not null)
-                Send(name, destination, token, link, IncomingMoves.ArchiveState, state, null, 70, Phase);
+            state = source.FreezeForMove(name, plan);
+            foreach (var (part, label) in source.Archives(plan, state))
+                Send(destination, token, link, plan, part, label, state, part == MigrationPlan.PartState ? 70 : 20, Phase);
             link?.Finish();
             Phase(plan.Running ? "restoring it on the destination" : "creating it on the destination", 85);
             moved = destination.Complete(token);
@@ -151,7 +150,7 @@ public sealed class ContainerMove
         return new MoveResult(moved.Result, frozen.Elapsed, total.Elapsed, bytesSent);
     }
 
-    /// <summary>The volume stream the destination's pool receives (btrfs, zfs), or null (tar only, or a destination that cannot say).</summary>
+    /// <summary>The destination's answer: the volume stream its pool receives (btrfs, zfs) and whether it takes what a container carries (<see cref="MigrationPlan.ParseReceives"/>), or null (a destination that cannot say).</summary>
     private static string? Receives(IMoveDestination destination)
     {
         try { return destination.Receives() is { Length: > 0 } f ? f : null; }
@@ -184,18 +183,19 @@ public sealed class ContainerMove
 
     /// <summary>Streams one archive (a tar, or the rootfs as a driver stream) to the destination in chunks, with progress in bytes.</summary>
     /// <param name="percent">Where this archive starts on the move's progress bar.</param>
-    internal void Send(string name, IMoveDestination destination, string token, MigrationChannel.Sender? link, string part, string? state, string? format, int percent, Action<string, int> phase)
+    internal void Send(IMoveDestination destination, string token, MigrationChannel.Sender? link, MigrationPlan plan, string part, string label, string? state, int percent, Action<string, int> phase)
     {
         long sent = 0;
-        source.SendArchive(name, state, format, ChunkSize, chunk =>
+        var number = (byte)plan.Parts().ToList().IndexOf(part);
+        source.SendPart(plan, part, state, ChunkSize, chunk =>
         {
             if (link is not null)
-                link.Send(part == IncomingMoves.ArchiveRootfs ? (byte)0 : (byte)1, chunk.Span);
+                link.Send(number, chunk.Span);
             else
                 destination.Append(token, part, chunk.ToArray());
             sent += chunk.Length;
             bytesSent += chunk.Length;
-            phase($"sending the {(part == IncomingMoves.ArchiveRootfs ? "filesystem" : "saved state")}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
+            phase($"sending {label}: {sent / 1048576.0:0.0} MiB (compressed)", percent);
         });
     }
 }

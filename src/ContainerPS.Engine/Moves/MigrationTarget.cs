@@ -12,11 +12,11 @@ namespace ContainerPS.Engine.Moves;
 /// </summary>
 public static class MigrationTarget
 {
-    /// <summary>The volume stream (btrfs, zfs) this host's default pool receives, or "" for tar only.</summary>
+    /// <summary>The volume stream (btrfs, zfs) this host's default pool receives ("" for tar only), then <see cref="MigrationPlan.CarriesMarker"/>.</summary>
     public static string Receives()
     {
         using var host = ContainerHost.Open();
-        return host.Incoming.IncomingFormat() ?? "";
+        return (host.Incoming.IncomingFormat() ?? "") + MigrationPlan.CarriesMarker;
     }
 
     public static string Begin(string planJson)
@@ -38,13 +38,13 @@ public static class MigrationTarget
         if (ssh is not { Length: 4 } || !System.Net.IPAddress.TryParse(ssh[2], out var address))
             return null;
         using var host = ContainerHost.Open();
-        var rootfs = host.Incoming.IncomingArchivePath(token, Runtime.IncomingMoves.ArchiveRootfs);
-        var state = host.Incoming.IncomingArchivePath(token, Runtime.IncomingMoves.ArchiveState);
+        var parts = host.Incoming.IncomingArchivePaths(token); // a frame's part byte is an index in this list
         var files = new Dictionary<byte, FileStream>();
         var receiver = new MigrationChannel.Receiver(address, (part, data) =>
         {
             if (!files.TryGetValue(part, out var f))
-                files[part] = f = new FileStream(part == 0 ? rootfs : state, FileMode.Append, FileAccess.Write);
+                files[part] = f = new FileStream(part < parts.Count ? parts[part] : throw new InvalidDataException($"The migration has no archive number {part}."),
+                    FileMode.Append, FileAccess.Write);
             f.Write(data.Span);
         });
         receiver.Completion.ContinueWith(_ => { foreach (var f in files.Values) f.Dispose(); }, TaskScheduler.Default);
@@ -53,7 +53,7 @@ public static class MigrationTarget
         return new[] { address.ToString(), receiver.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), receiver.Key, ssh[0] };
     }
 
-    /// <summary>Appends a chunk to one of the archives (part: rootfs or state).</summary>
+    /// <summary>Appends a chunk to one of the archives (part: one of the plan's parts: rootfs, state, snapshot.I, snapshot.I.state, volume.I).</summary>
     public static void Append(string token, string part, byte[] data)
     {
         using var host = ContainerHost.Open();

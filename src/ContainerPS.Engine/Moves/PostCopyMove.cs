@@ -27,7 +27,7 @@ internal sealed class PostCopyMove(OutgoingMoves source, IEngineLog log, Contain
         if (dataThroughSession)
             throw new ContainerPSException(Errors.PostCopyNotSupported,
                 $"Post-copy cannot send memory through the remoting session: the destination fetches pages from a port on this host. Move '{name}' without -DataThroughSession, or with -Mode StopAndCopy.", name);
-        if (!source.LazyPagesSupported())
+        if (!source.PostCopy.Supported())
             throw new ContainerPSException(Errors.PostCopyNotSupported,
                 $"Post-copy needs CRIU's lazy pages (userfaultfd), which `criu check --feature uffd-noncoop` does not report here (Test-ContainerCheckpoint: LazyPages). Move '{name}' with -Mode StopAndCopy.", name);
     }
@@ -49,10 +49,10 @@ internal sealed class PostCopyMove(OutgoingMoves source, IEngineLog log, Contain
                     $"Post-copy needs a direct connection between the hosts, and {destination.Name} could not be reached on one (see -Verbose); move with -Mode StopAndCopy.", name);
             down.Start();
             Phase("freezing it: all but its memory (CRIU lazy dump)", 10);
-            dump = source.FreezeForPostCopy(name, sourceAddress, out dir);
+            dump = source.PostCopy.Freeze(name, plan, sourceAddress, out dir);
             log.Verbose($"post-copy {name}: page server on {sourceAddress} (TLS), non-memory state dumped in {down.Elapsed.TotalMilliseconds:0} ms");
-            move.Send(name, destination, token, link, IncomingMoves.ArchiveRootfs, null, plan.RootfsFormat, 20, Phase);
-            move.Send(name, destination, token, link, IncomingMoves.ArchiveState, dir, null, 40, Phase);
+            foreach (var (part, label) in source.Archives(plan, dir))
+                move.Send(destination, token, link, plan, part, label, dir, part == MigrationPlan.PartState ? 40 : 20, Phase);
             link.Finish();
             var sent = down.Elapsed.TotalMilliseconds;
             Phase("resuming it on the destination (its memory follows)", 50);
@@ -61,10 +61,10 @@ internal sealed class PostCopyMove(OutgoingMoves source, IEngineLog log, Contain
                 throw new IOException($"the destination reports the container {moved.State ?? "missing"}, not Running");
             down.Stop();
             resumed = true;
-            source.DestinationResumed(name);
+            source.PostCopy.DestinationResumed(name);
             log.Verbose($"post-copy {name}: runs on {destination.Name} after {down.Elapsed.TotalMilliseconds:0} ms (sent at {sent:0} ms); fetching its memory");
             Phase("the destination fetches its memory", 60);
-            source.FinishPostCopy(name, dump);
+            source.PostCopy.WaitAllFetched(name, dump);
             Phase("telling the destination to keep it", 90);
             source.BeginCommitMove(name);
             committing = true;
@@ -81,7 +81,7 @@ internal sealed class PostCopyMove(OutgoingMoves source, IEngineLog log, Contain
             try
             {
                 if (dump is not null)
-                    source.ResumeAfterFailedPostCopy(name, dump, dir!);
+                    source.PostCopy.ResumeAfterFailure(name, dump, dir!);
                 else
                     source.ResumeAfterFailedMove(name, null);
             }

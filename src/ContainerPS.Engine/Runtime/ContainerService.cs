@@ -111,10 +111,15 @@ public sealed class ContainerService
     {
         try
         {
+            // (Snapshots and saved states: a container that arrived with a move has them before it is created.)
+            foreach (var snap in store.Snapshots(id))
+                if (storage.HasVolume(pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snap.Name)))
+                    storage.RemoveVolume(pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, snap.Name), anyType: true);
+            // (and a saved state: of a stateful copy, or one that arrived with a move)
+            if (store.Container(name) is { } row && row.Id == id && Directory.Exists(paths.CheckpointsDir(row)))
+                Directory.Delete(paths.CheckpointsDir(row), recursive: true);
             if (storage.HasVolume(pool, VolumeType.Container, name))
                 storage.RemoveVolume(pool, VolumeType.Container, name, anyType: true);
-            if (store.Container(name) is { } row && row.Id == id && Directory.Exists(paths.CheckpointsDir(row)))
-                Directory.Delete(paths.CheckpointsDir(row), recursive: true); // a stateful copy's saved state
             store.Write(() => store.DeleteContainerRow(id));
         }
         catch (Exception e) when (e is IOException or ContainerPSException)

@@ -24,6 +24,7 @@ public sealed class IncomingMoves
     private readonly ContainerConfig config;
     private readonly ContainerLauncher launcher;
     private readonly ContainerService containers;
+    private readonly IncomingArchives archives;
 
     internal IncomingMoves(StateStore store, StorageService storage, NetworkService networks, ExternalTool tool, IEngineLog log, ContainerRecords records,
         ContainerPaths paths, ContainerIdmaps idmaps, ContainerConfig config, ContainerLauncher launcher, ContainerService containers)
@@ -39,9 +40,10 @@ public sealed class IncomingMoves
         this.config = config;
         this.launcher = launcher;
         this.containers = containers;
+        archives = new IncomingArchives(store, storage, tool, log, paths);
     }
 
-    public const string ArchiveRootfs = "rootfs", ArchiveState = "state";
+    public const string ArchiveRootfs = MigrationPlan.PartRootfs, ArchiveState = MigrationPlan.PartState;
 
     /// <summary>The volume stream (btrfs, zfs) the default pool of this host, where moved containers land, receives; null: tar only.</summary>
     public string? IncomingFormat() => storage.StreamFormat(config.DefaultPool());
@@ -66,16 +68,19 @@ public sealed class IncomingMoves
         {
             ContainerIdmaps.CheckDelegated(plan.Config, plan.Name); // this host's /etc/subuid decides
             map = plan.Isolated ? idmaps.AllocateIsolated(plan.IdmapSize ?? IdmapAllocator.DefaultSize) : idmaps.SharedMap();
-            if (plan.Running && (map.UidBase != plan.IdmapBase || map.Size != plan.IdmapSize))
+            if (plan.CarriesState && (map.UidBase != plan.IdmapBase || map.Size != plan.IdmapSize))
                 throw new ContainerPSException(Errors.IdmapMismatch,
-                    $"Container '{plan.Name}' runs with the id map 0 {plan.IdmapBase} {plan.IdmapSize}; this host would give it 0 {map.UidBase} {map.Size}. " +
-                    "CRIU restores a user namespace as it was dumped: stop the container to move it, or give both hosts the same subordinate ids.", plan.Name);
+                    $"Container '{plan.Name}' {(plan.Running ? "runs" : "has a saved running state (a stateful stop or snapshot)")} with the id map 0 {plan.IdmapBase} {plan.IdmapSize}; this host would give it 0 {map.UidBase} {map.Size}. " +
+                    "CRIU restores a user namespace as it was dumped: " +
+                    (plan.Running ? "stop the container to move it" : "start it (or drop the state: Start-Container -Stateless, remove the stateful snapshots) and stop it without -Stateful") +
+                    ", or give both hosts the same subordinate ids.", plan.Name);
         }
         var pool = config.DefaultPool();
         var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
         if (plan.RootfsFormat is { } format && storage.StreamFormat(pool) != format)
             throw new ContainerPSException(Errors.MigrationFormatNotSupported,
                 $"The filesystem of '{plan.Name}' comes as a {format} stream, which pool '{pool}' ({poolRow.Driver}) cannot receive.", plan.Name);
+        archives.Check(plan, pool);
         var token = Guid.NewGuid().ToString("n");
         var dir = IncomingDir(token);
         // The row first, naming the token (op_arg): an incoming directory no row names is a leftover the repair removes.
@@ -104,15 +109,23 @@ public sealed class IncomingMoves
         return token;
     }
 
-    /// <summary>Where an incoming archive (part: rootfs or state) is collected.</summary>
+    /// <summary>
+    /// Where an incoming archive is collected: ROOT/incoming/TOKEN/PART.tar, for a part the plan has
+    /// (<see cref="MigrationPlan.Parts"/>: names made here, so none leads out of that directory).
+    /// </summary>
     public string IncomingArchivePath(string token, string part)
     {
-        if (part is not (ArchiveRootfs or ArchiveState))
+        var (plan, _) = Incoming(token) ?? throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
+        if (!plan.Parts().Contains(part, StringComparer.Ordinal))
             throw new ContainerPSException(Errors.InvalidArchivePart, $"Unknown archive '{Names.Printable(part)}'.", part);
-        var dir = IncomingDir(token);
-        if (!Directory.Exists(dir))
-            throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
-        return Path.Join(dir, part + ".tar");
+        return Path.Join(IncomingDir(token), part + ".tar");
+    }
+
+    /// <summary>Where each part of an incoming migration is collected, by its number on the data link (its index in <see cref="MigrationPlan.Parts"/>).</summary>
+    public IReadOnlyList<string> IncomingArchivePaths(string token)
+    {
+        var (plan, _) = Incoming(token) ?? throw new ContainerPSException(Errors.MigrationNotFound, $"No incoming migration {token} on this host.", token);
+        return plan.Parts().Select(p => Path.Join(IncomingDir(token), p + ".tar")).ToList();
     }
 
     public void AppendIncoming(string token, string part, byte[] data)
@@ -129,23 +142,14 @@ public sealed class IncomingMoves
         var row = found ?? throw new ContainerPSException(Errors.MigrationNotFound, $"The incoming container '{plan.Name}' is gone.", plan.Name);
         try
         {
-            // The files come with the owners they had on the source's storage, and so does the record of their map.
-            var stored = plan.RootfsIdmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
-            var rootfs = Path.Join(dir, ArchiveRootfs + ".tar");
-            if (plan.RootfsFormat is not null)
-                storage.ReceiveInternalVolume(row.Pool, VolumeType.Container, row.Name, stored, Received(rootfs));
-            else
-                storage.CreateInternalVolume(row.Pool, VolumeType.Container, row.Name, stored, path => Untar(rootfs, path));
-            // A filesystem that arrives brings no device nodes onto this host, as an image does not.
-            if (new Images.ImageFiles(tool).RemoveDeviceNodes(storage.VolumePath(row.Pool, VolumeType.Container, row.Name)) is { Count: > 0 } nodes)
-                log.Warning($"Container '{row.Name}': skipped {nodes.Count} device node(s) of the moved filesystem ({Images.ImageFiles.NameList(nodes)}).");
+            archives.Unpack(row, plan, dir, token, config.DefaultPool());
             string? state = null;
             var postCopy = false;
-            if (File.Exists(Path.Join(dir, ArchiveState + ".tar")))
+            if (plan.Running)
             {
                 state = Path.Join(paths.EnsureCheckpointsDir(row), "move");
                 Directory.CreateDirectory(state);
-                Untar(Path.Join(dir, ArchiveState + ".tar"), state);
+                archives.Untar(Path.Join(dir, ArchiveState + ".tar"), state);
                 // Post-copy: the page server's endpoint and the move's key, kept private (the state is made readable for the restore).
                 if (LazyPages.Endpoint(state) is not null)
                 {
@@ -236,6 +240,7 @@ public sealed class IncomingMoves
                     FinishPages(row, rt, daemon);
             else if (rt.Inspect().IsRunning)
                 launcher.ThawIfPaused(row, rt);
+            archives.Keep(row);
             records.EndStep(row);
         }
         if (Directory.Exists(dir))
@@ -259,6 +264,7 @@ public sealed class IncomingMoves
         var why = daemon.Failure(state);
         daemon.Kill();
         StopIncomplete(row, rt);
+        archives.Keep(row); // the container stays here, stopped, with what it carried
         records.EndStep(row);
         throw new ContainerPSException(Errors.MigrationDataFailed,
             $"The memory of container '{row.Name}' did not all arrive from the source ({why}); it was stopped here. Start-Container boots it afresh from its filesystem.", row.Name);
@@ -276,7 +282,9 @@ public sealed class IncomingMoves
     {
         if (step.Phase == PostCopyResumed && step.Dir is { } lazyToken)
             return RepairPostCopy(row, step, lazyToken);
+        var arrived = archives.Arrived(row);
         containers.RemoveHeld(row, force: true);
+        archives.RemoveLeft(arrived);
         if (step.Dir is { } token && Directory.Exists(IncomingDir(token)))
             Directory.Delete(IncomingDir(token), recursive: true);
         return $"rolled back the unfinished arrival of container '{row.Name}' moved from another host (the source keeps it)";
@@ -297,6 +305,7 @@ public sealed class IncomingMoves
         var finished = LazyPagesDaemon.ExitCode(dir) == 0 && rt.Inspect().IsRunning;
         if (!finished)
             StopIncomplete(row, rt); // (a daemon still fetching ends with the container's processes: its uffds close)
+        archives.Keep(row); // this host owns the container from its resume on, with what it carried
         var state = Path.Join(paths.CheckpointsDir(row), "move");
         if (Directory.Exists(state))
             Directory.Delete(state, recursive: true);
@@ -310,6 +319,7 @@ public sealed class IncomingMoves
     /// <summary>Removes incoming directories that no container row names any more (their move was undone or repaired).</summary>
     internal void RemoveLeftIncoming()
     {
+        archives.RemoveLeft(Array.Empty<(string, string)>());
         var dir = Path.Join(paths.Root, "incoming");
         if (!Directory.Exists(dir))
             return;
@@ -343,20 +353,14 @@ public sealed class IncomingMoves
                 daemon.Kill();
         if (Incoming(token) is (_, { } row))
         {
+            var arrived = archives.Arrived(row);
             if (row.State == RowState.Ready)
                 containers.Remove(row.Name, force: true);
             else
                 containers.UndoCreate(row.Id, row.Pool, row.Name);
+            archives.RemoveLeft(arrived);
         }
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
     }
-
-    private void Untar(string archive, string into) =>
-        tool.Run("tar", new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "-xpf", Received(archive), "-C", into });
-
-    /// <summary>The path of an archive that arrived; ArchiveMissing when nothing was received for it.</summary>
-    private static string Received(string archive) =>
-        File.Exists(archive) ? archive
-            : throw new ContainerPSException(Errors.ArchiveMissing, $"Nothing was received for {Path.GetFileName(archive)}.", archive);
 }

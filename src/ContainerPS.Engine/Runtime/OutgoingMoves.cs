@@ -37,15 +37,18 @@ public sealed class OutgoingMoves
         this.launcher = launcher;
         this.checkpoints = checkpoints;
         this.containers = containers;
+        PostCopy = new PostCopySource(this, records, paths, checkpoints, launcher, containers);
     }
 
     /// <summary>
     /// Checks that a container can be moved and describes it for the destination. The filesystem goes
-    /// as the pool driver's own stream (btrfs or zfs send) when <paramref name="destinationFormat"/>,
-    /// the stream the destination's pool receives, is the same; else as a tar.
+    /// as the pool driver's own stream (btrfs or zfs send) when <paramref name="destinationReceives"/>,
+    /// the destination's answer (the stream its pool receives, see <see cref="MigrationPlan.ParseReceives"/>),
+    /// names the same; else as a tar. Snapshots, volumes and a saved state go only to a destination that takes them.
     /// </summary>
-    public MigrationPlan PlanMove(string name, bool live, string? destinationFormat = null)
+    public MigrationPlan PlanMove(string name, bool live, string? destinationReceives = null)
     {
+        var (destinationFormat, carries) = MigrationPlan.ParseReceives(destinationReceives);
         var row = records.ReadyRow(Names.Validate(name, "container"));
         var running = paths.Runtime(name).Inspect().IsRunning;
         if (live)
@@ -57,43 +60,118 @@ public sealed class OutgoingMoves
                 "Move without -Live: the container is dumped, copied and restored (stop-and-copy), keeping its processes, memory and addresses.", name);
         if (running)
             ContainerLauncher.CheckCriu();
-        // What a move does not carry yet is refused rather than lost with the source.
-        if (store.Snapshots(row.Id).Count is var snaps and > 0)
-            throw new ContainerPSException(Errors.SnapshotsNotMoved,
-                $"Container '{name}' has {snaps} snapshot(s); Move-Container does not carry snapshots: remove them (or copy them to containers of their own) first.", name);
-        if (store.Devices(row.Id) is { Count: > 0 } devices)
-            throw new ContainerPSException(Errors.VolumesNotMoved,
-                $"Container '{name}' has storage volumes mounted ({string.Join(", ", devices.Select(d => $"{d.Pool}/{d.Volume}"))}); Move-Container does not carry volumes: dismount them first.", name);
-        if (Directory.Exists(paths.StopStateDir(row)))
-            throw new ContainerPSException(Errors.StatefulStopNotMoved,
-                $"Container '{name}' was stopped with -Stateful; start it (its state is restored) and move it running, or start it with -Stateless.", name);
         var map = idmaps.MapOf(row);
+        // Snapshots oldest first (the order the destination builds them in): as a driver stream, the
+        // oldest whole, each next one and the filesystem as the difference from the one before.
+        var snapshots = store.Snapshots(row.Id).Select(s => s.State == RowState.Ready ? s
+                : throw ContainerPSException.Busy($"Snapshot '{s.Name}' of container '{name}'", Errors.ContainerBusy))
+            .Select(s => new MigrationSnapshot(s.Name, s.CreatedAt, s.Stateful,
+                storage.VolumeRecord(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, s.Name)).Config.GetValueOrDefault(StorageService.IdmapLastKey)))
+            .ToList();
         var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
         var stored = storage.VolumeRecord(row.Pool, VolumeType.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
-        return new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
-            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored);
+        var plan = new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
+            networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored,
+            snapshots, CarriedVolumes(row), !running && Directory.Exists(paths.StopStateDir(row)));
+        if (!carries && (plan.SnapshotList.Count > 0 || plan.VolumeList.Count > 0 || plan.StopState))
+            throw new ContainerPSException(Errors.CarryNotSupported,
+                $"Container '{name}' has snapshots, mounted storage volumes or a saved running state, and the destination's ContainerPS does not take them " +
+                "(it is older than this one, or did not answer): update ContainerPS there, or remove the snapshots, dismount the volumes, start the container first.", name);
+        return plan;
     }
 
-    /// <summary>True when CRIU here can serve memory lazily (userfaultfd; Test-ContainerCheckpoint's LazyPages).</summary>
-    public bool LazyPagesSupported() => checkpoints.Support().LazyPages;
+    /// <summary>
+    /// The custom volumes mounted in the container, which move with it. A volume also mounted in
+    /// another container here cannot leave that one, and one with snapshots would lose them: both
+    /// are refused (VolumesNotMoved).
+    /// </summary>
+    private List<MigrationVolume> CarriedVolumes(ContainerRow row)
+    {
+        var carried = new List<MigrationVolume>();
+        foreach (var d in store.Devices(row.Id))
+        {
+            if (store.VolumeDevices(d.VolumeId).Where(u => u.ContainerId != row.Id).Select(u => u.Container).ToList() is { Count: > 0 } others)
+                throw new ContainerPSException(Errors.VolumesNotMoved,
+                    $"Storage volume '{d.Pool}/{d.Volume}' of container '{row.Name}' is also mounted in {string.Join(", ", others.Select(o => $"'{o}'"))} on this host, " +
+                    "so it cannot move away: dismount it from one of them (Dismount-StorageVolume) first.", row.Name);
+            if (storage.ListVolumeSnapshots(d.Pool, d.Volume).Count > 0)
+                throw new ContainerPSException(Errors.VolumesNotMoved,
+                    $"Storage volume '{d.Pool}/{d.Volume}' of container '{row.Name}' has snapshots, which Move-Container does not carry: remove them (Remove-StorageVolumeSnapshot) first.", row.Name);
+            var config = storage.VolumeRecord(d.Pool, VolumeType.Custom, d.Volume).Config;
+            carried.Add(new MigrationVolume(d.Pool, d.Volume, d.Name, d.Path, d.ReadOnly, config.GetValueOrDefault("size"), config.GetValueOrDefault(StorageService.IdmapLastKey)));
+        }
+        return carried;
+    }
+
+    /// <summary>
+    /// The archives a move of <paramref name="plan"/> sends, in order, each with what the progress bar
+    /// calls it: the filesystem, each snapshot (and its saved state), each volume, then the saved state
+    /// (the move's dump in <paramref name="stateDir"/>, or a stateful stop's).
+    /// </summary>
+    public IReadOnlyList<(string Part, string Label)> Archives(MigrationPlan plan, string? stateDir)
+    {
+        var archives = new List<(string, string)> { (MigrationPlan.PartRootfs, "the filesystem") };
+        for (var i = 0; i < plan.SnapshotList.Count; i++)
+        {
+            archives.Add((MigrationPlan.SnapshotPart(i), $"snapshot '{plan.SnapshotList[i].Name}'"));
+            if (plan.SnapshotList[i].Stateful)
+                archives.Add((MigrationPlan.SnapshotStatePart(i), $"the saved state of snapshot '{plan.SnapshotList[i].Name}'"));
+        }
+        for (var i = 0; i < plan.VolumeList.Count; i++)
+            archives.Add((MigrationPlan.VolumePart(i), $"volume '{plan.VolumeList[i].Pool}/{plan.VolumeList[i].Name}'"));
+        if (stateDir is not null || plan.StopState)
+            archives.Add((MigrationPlan.PartState, "the saved state"));
+        return archives;
+    }
+
+    /// <summary>Streams one archive of <see cref="Archives"/> (see <see cref="SendArchive"/>).</summary>
+    public void SendPart(MigrationPlan plan, string part, string? stateDir, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    {
+        var row = records.ReadyRow(plan.Name);
+        var index = part.Split('.') is [_, var n, ..] ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : -1;
+        string? Snapshot(int i) => i < 0 ? null : ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[i].Name);
+        if (part == MigrationPlan.PartRootfs && plan.RootfsFormat is not null)
+            SendStream(row.Pool, VolumeType.Container, plan.Name, Snapshot(plan.SnapshotList.Count - 1), chunkSize, consume);
+        else if (part == MigrationPlan.PartRootfs)
+            SendArchive(plan.Name, null, null, chunkSize, consume);
+        else if (part == MigrationPlan.PartState)
+            SendArchive(plan.Name, stateDir ?? paths.StopStateDir(row), null, chunkSize, consume);
+        else if (part == MigrationPlan.SnapshotStatePart(index))
+            SendArchive(plan.Name, paths.SnapshotStateDir(row, plan.SnapshotList[index].Name), null, chunkSize, consume);
+        else if (part == MigrationPlan.SnapshotPart(index) && plan.RootfsFormat is not null)
+            SendStream(row.Pool, VolumeType.Snapshot, Snapshot(index)!, Snapshot(index - 1), chunkSize, consume);
+        else if (part == MigrationPlan.SnapshotPart(index))
+            storage.ReadVolumeFiles(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[index].Name),
+                dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
+        else if (part == MigrationPlan.VolumePart(index))
+            storage.ReadVolumeFiles(plan.VolumeList[index].Pool, VolumeType.Custom, plan.VolumeList[index].Name, dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
+        else
+            throw new ContainerPSException(Errors.InvalidArchivePart, $"Unknown archive '{Names.Printable(part)}'.", part);
+    }
+
+    /// <summary>The source of a post-copy move (Move-Container -Mode PostCopy).</summary>
+    public PostCopySource PostCopy { get; }
 
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
     /// The move is recorded on the container until <see cref="FinishMove"/> or <see cref="ResumeAfterFailedMove"/>
     /// (<see cref="ConfirmMove"/> in between), so a source killed mid-move is repaired by its next command.
-    public string? FreezeForMove(string name)
+    /// <param name="plan">The move's plan: the container must still be as it says (what it carries), checked under the container's lock.</param>
+    public string? FreezeForMove(string name, MigrationPlan? plan = null)
     {
         using var _ = records.Lock(name);
         var row = records.ReadyRow(name);
         var rt = paths.Runtime(name);
+        if (plan is not null)
+            CheckUnchanged(row, plan, rt.Inspect().IsRunning);
         if (!rt.Inspect().IsRunning)
         {
-            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending));
+            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row)));
             return null;
         }
         var dir = Path.Join(paths.CheckpointsDir(row), "move");
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
-        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending));
+        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row)));
         try
         {
             checkpoints.Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
@@ -107,110 +185,24 @@ public sealed class OutgoingMoves
         return dir;
     }
 
-    private const string MoveSending = "sending", MoveCommitting = "committing", MoveConfirmed = "confirmed",
-        MoveServing = "serving", MoveServingResumed = "serving-resumed";
-
     /// <summary>
-    /// Post-copy: dumps everything of the running container but its memory and serves the pages
-    /// from its frozen processes on <paramref name="address"/> (the address the destination reaches
-    /// this host at), with TLS on the move's own key; returns once the page server listens. The dump
-    /// directory (the saved state to send) is <paramref name="dir"/>; it also holds the endpoint, the
-    /// certificate and the key the destination needs. Recorded, so a source killed from here on is
-    /// repaired (<see cref="RepairMoveOut"/>).
+    /// A container changed between the plan and the freeze (another command got in between): the move
+    /// stops rather than leave a new snapshot or volume behind, or remove a volume it did not carry.
     /// </summary>
-    public LazyDump FreezeForPostCopy(string name, System.Net.IPAddress address, out string dir)
+    internal void CheckUnchanged(ContainerRow row, MigrationPlan plan, bool running)
     {
-        using var _ = records.Lock(name);
-        var row = records.ReadyRow(name);
-        var rt = paths.Runtime(name);
-        if (!rt.Inspect().IsRunning)
-            throw new ContainerPSException(Errors.ContainerNotRunning, $"Container '{name}' is not running: post-copy moves a running container's memory.", name);
-        dir = Path.Join(paths.CheckpointsDir(row), "move");
-        if (Directory.Exists(dir))
-            Directory.Delete(dir, recursive: true);
-        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveServing));
-        try
-        {
-            var args = checkpoints.DumpArguments(row, rt, dir);
-            var port = LazyPages.FreePort(address);
-            LazyPages.WriteCredentials(dir, address.ToString(), port);
-            LazyPages.WriteDumpConfig(rt.CriuConfig, dir, address.ToString());
-            var dump = LazyDump.Start(NativePrograms.Runc, args, rt.RuncId(name), new System.Net.IPEndPoint(address, port), Criu.Environment);
-            if (!dump.WaitReady(TimeSpan.FromMinutes(2)))
-            {
-                dump.Abort();
-                var exit = dump.WaitExit(TimeSpan.FromSeconds(30));
-                dump.Dispose();
-                throw ContainerCheckpoints.DumpFailed(row, exit?.Stderr ?? "CRIU did not report its page server within 2 minutes", dir);
-            }
-            FaultPoints.Hit("move.source.pages-ready");
-            return dump;
-        }
-        catch
-        {
-            File.Delete(rt.CriuConfig);
-            ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
-            records.EndStep(row);
-            throw;
-        }
+        if (running != plan.Running
+            || !store.Snapshots(row.Id).Select(s => s.Name).SequenceEqual(plan.SnapshotList.Select(s => s.Name), StringComparer.Ordinal)
+            || !Carried(row).SequenceEqual(plan.VolumeList.Select(v => $"{v.Pool}/{v.Name}"), StringComparer.Ordinal)
+            || (!running && Directory.Exists(paths.StopStateDir(row))) != plan.StopState)
+            throw new ContainerPSException(Errors.ContainerBusy,
+                $"Container '{row.Name}' changed as its move began (started or stopped, or a snapshot or volume added or removed); nothing was moved: try again.", row.Name);
     }
 
-    /// <summary>
-    /// A post-copy move that failed before the destination resumed the container: the page server is
-    /// ended, CRIU resumes the processes here, and the saved state goes.
-    /// </summary>
-    public void ResumeAfterFailedPostCopy(string name, LazyDump dump, string dir)
-    {
-        using var _ = records.Lock(name);
-        var row = records.Row(name);
-        try
-        {
-            dump.Abort();
-            if (dump.WaitExit(TimeSpan.FromSeconds(60)) is not { } exit)
-                throw new ContainerPSException(Errors.MoveFailed, $"CRIU's page server for container '{name}' did not end within 60 s after the move failed.", name);
-            if (exit.ExitCode == 0 || !paths.Runtime(name).Inspect().IsRunning)
-                throw new ContainerPSException(Errors.MoveFailed, $"Container '{name}' did not resume here after the failed post-copy move: {ContainerLauncher.RuncMessage(exit.Stderr)}", name);
-        }
-        finally
-        {
-            File.Delete(paths.Runtime(name).CriuConfig);
-            ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
-            records.EndStep(row);
-        }
-    }
+    internal List<string> Carried(ContainerRow row) => store.Devices(row.Id).Select(d => $"{d.Pool}/{d.Volume}").ToList();
 
-    /// <summary>
-    /// The destination runs the container and fetches its memory: from now on it owns it. Recorded,
-    /// so that a repair here never runs this copy again.
-    /// </summary>
-    public void DestinationResumed(string name) => SetMovePhase(name, MoveServingResumed, "move.source.post-copy-resumed");
-
-    /// <summary>
-    /// Waits until the destination has fetched the last page (CRIU's dump then ends and the processes
-    /// are gone here). When the page transfer fails instead, CRIU resumes the processes here: they are
-    /// stopped at once, since the destination ran the container meanwhile; this copy keeps its
-    /// filesystem, stopped.
-    /// </summary>
-    public void FinishPostCopy(string name, LazyDump dump)
-    {
-        var exit = dump.WaitExit(TimeSpan.FromMinutes(30));
-        using var _ = records.Lock(name);
-        var row = records.Row(name);
-        var rt = paths.Runtime(name);
-        File.Delete(rt.CriuConfig);
-        if (exit is { ExitCode: 0 })
-        {
-            checkpoints.AfterDump(row, rt);
-            return;
-        }
-        if (exit is null)
-            dump.Abort();
-        launcher.CleanupRuntime(row, rt);
-        records.EndStep(row);
-        throw new IOException(exit is null ? "the destination did not fetch all pages within 30 minutes"
-            : $"the page transfer failed ({ContainerLauncher.RuncMessage(exit.Value.Stderr).Trim()}{Criu.LogErrors(ContainerRecords.StepOf(row)?.Dir ?? "", "dump.log")}); " +
-              $"container '{name}' is stopped here (it had resumed on the destination, so its processes do not run here again)");
-    }
+    private const string MoveSending = "sending", MoveCommitting = "committing", MoveConfirmed = "confirmed";
+    internal const string MoveServing = "serving", MoveServingResumed = "serving-resumed";
 
     /// <summary>
     /// The destination has the container (frozen there): recorded before the source tells it to keep
@@ -222,7 +214,7 @@ public sealed class OutgoingMoves
     /// <summary>The destination kept the container: from now on a repair finishes the move (removes it here) instead of resuming it.</summary>
     public void ConfirmMove(string name) => SetMovePhase(name, MoveConfirmed, "move.source.after-confirm");
 
-    private void SetMovePhase(string name, string phase, string faultPoint)
+    internal void SetMovePhase(string name, string phase, string faultPoint)
     {
         var row = records.Row(name);
         if (ContainerRecords.StepOf(row) is { Op: ContainerStep.MoveOut } step)
@@ -273,24 +265,28 @@ public sealed class OutgoingMoves
     public void SendArchive(string name, string? stateDir, string? format, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
     {
         var row = records.ReadyRow(name);
-        Command command;
-        string line;
-        Action? cleanup = null;
         if (stateDir is null && format is not null)
         {
-            string[] send;
-            (send, cleanup) = storage.SendVolume(row.Pool, VolumeType.Container, name);
-            command = Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" });
-            line = $"{string.Join(' ', send)} | zstd -1 -T0 -c";
+            SendStream(row.Pool, VolumeType.Container, name, null, chunkSize, consume);
+            return;
         }
-        else
-        {
-            var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
-            // Fast compression on every core: the link (a remoting session) is the slow part.
-            command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
-                .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
-            line = $"tar --zstd --sparse -C {dir} -cf - .";
-        }
+        var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
+        // Fast compression on every core: the link (a remoting session) is the slow part.
+        var command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
+            .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
+        Produce(command, $"tar --zstd --sparse -C {dir} -cf - .", null, chunkSize, consume);
+    }
+
+    /// <summary>The pool driver's stream of a volume (the difference from <paramref name="parent"/>, a snapshot sent before, if given), zstd-compressed.</summary>
+    private void SendStream(string pool, VolumeType type, string volume, string? parent, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    {
+        var (send, cleanup) = storage.SendVolume(pool, type, volume, parent);
+        Produce(Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" }),
+            $"{string.Join(' ', send)} | zstd -1 -T0 -c", cleanup, chunkSize, consume);
+    }
+
+    private void Produce(Command command, string line, Action? cleanup, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    {
         try { tool.RunInto(command, line, chunkSize, consume); }
         catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
         {
@@ -338,11 +334,12 @@ public sealed class OutgoingMoves
             return $"the move of container '{row.Name}' was cut short as the destination took it, so which host keeps it is unknown: {KeepUnconfirmedHeld(row, step)}";
         if (step.Phase == MoveConfirmed)
         {
+            RemoveCarried(row, step);
             containers.RemoveHeld(row, force: true);
             return $"finished the unfinished move of container '{row.Name}' (the destination had confirmed it): removed it here";
         }
         if (step.Phase is MoveServing or MoveServingResumed && step.Dir is { } served)
-            return RepairPostCopy(row, step.Phase == MoveServingResumed, served);
+            return PostCopy.Repair(row, step.Phase == MoveServingResumed, served);
         if (step.Dir is not { } dir)
             return $"forgot the unfinished move of container '{row.Name}', cut short before the destination took it: it stays here, as it was";
         if (!paths.Runtime(row.Name).Inspect().IsRunning && Criu.DumpFinished(dir))
@@ -353,41 +350,33 @@ public sealed class OutgoingMoves
         return checkpoints.RepairDump(row, step with { Op = ContainerStep.Checkpoint });
     }
 
-    /// <summary>
-    /// A post-copy move whose source process died while CRIU served the pages (CRIU goes on by itself).
-    /// Before the destination resumed the container, the page server is ended and the processes run
-    /// here again; after, the destination owns the container: once it has every page it is removed
-    /// here, and if the transfer failed it is stopped here (its processes were the destination's to run).
-    /// </summary>
-    private string RepairPostCopy(ContainerRow row, bool resumed, string dir)
+    /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes, with the volumes it carried.</summary>
+    public void FinishMove(string name)
     {
-        var rt = paths.Runtime(row.Name);
-        var log = Path.Join(dir, "dump.log");
-        bool Ended() => File.Exists(log) && File.ReadLines(log).Any(l => l.Contains("Dumping FAILED", StringComparison.Ordinal) || l.Contains("Dumping finished successfully", StringComparison.Ordinal));
-        if (!resumed && LazyPages.Endpoint(dir) is { } endpoint && !Ended())
-            LazyDump.Abort(new System.Net.IPEndPoint(endpoint.Address, endpoint.Port));
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!Ended() && clock.Elapsed < TimeSpan.FromSeconds(60))
-            Thread.Sleep(50);
-        File.Delete(rt.CriuConfig);
-        if (Criu.DumpFinished(dir))
-        {
-            containers.RemoveHeld(row, force: true);
-            return $"finished the post-copy move of container '{row.Name}': the destination fetched all of its memory and runs it; removed it here";
-        }
-        if (!resumed && rt.Inspect().IsRunning)
-        {
-            launcher.ThawIfPaused(row, rt);
-            ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
-            return $"the post-copy move of container '{row.Name}' was cut short before the destination resumed it: it runs here again";
-        }
-        launcher.CleanupRuntime(row, rt);
-        ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
-        return resumed
-            ? $"the post-copy move of container '{row.Name}' was cut short after the destination resumed it, and its memory did not all arrive there: it is stopped here (its filesystem as it was at the move); check the destination with Get-Container"
-            : $"the post-copy move of container '{row.Name}' was cut short and its processes are gone: it is stopped here";
+        using var l = records.Lock(name);
+        var row = records.Row(name);
+        if (ContainerRecords.StepOf(row) is { Op: ContainerStep.MoveOut } step)
+            RemoveCarried(row, step);
+        containers.RemoveHeld(records.ReadyRow(name), force: true);
+        l.DeleteFile();
     }
 
-    /// <summary>After the destination reported the container running (or created, for a stopped one): the source goes.</summary>
-    public void FinishMove(string name) => containers.Remove(name, force: true);
+    /// <summary>
+    /// Removes the custom volumes a confirmed move carried (dismounted first), each one only once it
+    /// is gone here: a repair after a crash half-way finds the rest in the step (the container row,
+    /// with the step, goes last).
+    /// </summary>
+    private void RemoveCarried(ContainerRow row, ContainerStep step)
+    {
+        foreach (var carried in step.Volumes ?? Array.Empty<string>())
+        {
+            var (pool, volume) = (carried.Split('/')[0], carried.Split('/')[^1]);
+            if (store.Pool(pool) is not { } p || store.Volume(p.Id, VolumeType.Custom, volume) is not { } v)
+                continue;
+            store.Write(() => store.DeleteDevice(row.Id, v.Id));
+            storage.RemoveVolume(pool, VolumeType.Custom, volume);
+        }
+        if (step.Volumes is { Count: > 0 })
+            FaultPoints.Hit("move.source.after-volumes");
+    }
 }

@@ -103,13 +103,14 @@ public sealed partial class StateStore
     public List<SnapshotRow> UnfinishedSnapshots() =>
         Query("SELECT id, container_id, name, stateful, created_at, state, op_pid, op_start FROM snapshots WHERE state <> 'ready'", MapSnapshot);
 
-    public long InsertSnapshot(long containerId, string containerName, string name, bool stateful)
+    /// <param name="createdAt">When it was taken (a snapshot that arrived with a moved container keeps its time); default now.</param>
+    public long InsertSnapshot(long containerId, string containerName, string name, bool stateful, DateTime? createdAt = null)
     {
         var me = ProcessIdentity.Current;
         try
         {
             Exec("INSERT INTO snapshots(container_id, name, stateful, created_at, state, op_pid, op_start) VALUES ($c, $n, $s, $t, $st, $pid, $start)",
-                ("$c", containerId), ("$n", name), ("$s", stateful ? 1 : 0), ("$t", Timestamp(DateTime.UtcNow)),
+                ("$c", containerId), ("$n", name), ("$s", stateful ? 1 : 0), ("$t", Timestamp(createdAt?.ToUniversalTime() ?? DateTime.UtcNow)),
                 ("$st", RowState.Creating.ToDb()), ("$pid", me.Pid), ("$start", me.StartTime));
         }
         catch (SqliteException e) when (IsUniqueViolation(e))

@@ -25,6 +25,8 @@ public sealed class BtrfsDriver : IStorageDriver
 
     public string Name => "btrfs";
 
+    public bool SnapshotFilesReadable => true;
+
     public ConfigSchema Schema { get; } = new("btrfs",
         poolKeys: new[]
         {
@@ -253,21 +255,45 @@ public sealed class BtrfsDriver : IStorageDriver
 
     public string? StreamFormat => "btrfs";
 
-    /// <summary>btrfs send of a read-only snapshot made beside the volume (removed by the cleanup).</summary>
-    public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume)
+    /// <summary>btrfs send (-p PARENT) of a read-only snapshot made beside the volume (removed by the cleanup); a snapshot (read-only) is sent itself.</summary>
+    public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume, VolumeContext? parent = null)
     {
         var from = VolumePath(pool, volume);
+        var send = new List<string> { "btrfs", "-q", "send" };
+        if (parent is not null)
+            send.AddRange(new[] { "-p", VolumePath(pool, parent) });
+        if (VolumeTypes.IsSnapshot(volume.Type))
+            return (send.Append(from).ToArray(), () => { });
         var ro = Path.Join(Path.GetDirectoryName(from)!, ".send-" + Path.GetFileName(from) + "-" + Guid.NewGuid().ToString("n")[..8]);
         tool.Run("btrfs", new[] { "-q", "subvolume", "snapshot", "-r", from, ro });
-        return (new[] { "btrfs", "-q", "send", ro }, () => DeleteTree(ro));
+        return (send.Append(ro).ToArray(), () => DeleteTree(ro));
     }
 
-    /// <summary>btrfs receive into a staging directory, then a writable snapshot of the received subvolume becomes the volume (as for copies between pools).</summary>
-    public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile)
+    /// <summary>
+    /// btrfs receive into a staging directory (an incremental stream finds its parent by uuid), then a
+    /// writable snapshot of the received subvolume becomes the volume (as for copies between pools); a
+    /// snapshot volume is the received subvolume itself (read-only, the parent of the next stream),
+    /// received in place (a read-only subvolume cannot be moved to another directory).
+    /// </summary>
+    public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile, VolumeContext? parent = null)
     {
         VolumeLayout.EnsureTypeDir(Root(pool), volume.Type);
         var final = VolumePath(pool, volume);
         VolumeLayout.CheckFree(final);
+        if (VolumeTypes.IsSnapshot(volume.Type))
+        {
+            // The stream names the subvolume it makes: only one of the expected name is received.
+            var first = tool.Run("sh", new[] { "-c", "zstd -dc \"$1\" | btrfs receive --dump | head -n 1", "sh", compressedFile });
+            if (first.Split((char[]?)null, 3, StringSplitOptions.RemoveEmptyEntries) is not [_, var made, ..] || made != "./" + volume.Name)
+                throw new ContainerPSException(Errors.InvalidSnapshot, $"The btrfs stream for snapshot '{volume.Name}' makes another subvolume ({Names.Printable(first.Trim())}).", volume.Name);
+            try { tool.RunPipe(new[] { "zstd", "-dc", compressedFile }, new[] { "btrfs", "-q", "receive", "-e", Path.GetDirectoryName(final)! }); }
+            catch
+            {
+                DeleteTree(final);
+                throw;
+            }
+            return;
+        }
         var staging = Path.Join(Path.GetDirectoryName(final)!, ".recv-" + volume.Name);
         DeleteStaging(staging);
         Directory.CreateDirectory(staging, VolumeLayout.Mode0700);

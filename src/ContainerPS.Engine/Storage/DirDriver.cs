@@ -14,6 +14,8 @@ public sealed class DirDriver : IStorageDriver
 
     public string Name => "dir";
 
+    public bool SnapshotFilesReadable => true;
+
     public ConfigSchema Schema { get; } = new("dir",
         poolKeys: new[]
         {

@@ -70,6 +70,12 @@ public interface IStorageDriver
     string MountVolume(PoolContext pool, VolumeContext volume) => VolumePath(pool, volume);
 
     /// <summary>
+    /// Whether a snapshot's files can be read at its <see cref="VolumePath"/> (dir, btrfs); else
+    /// (zfs, ceph) they are read from a temporary clone.
+    /// </summary>
+    bool SnapshotFilesReadable => false;
+
+    /// <summary>
     /// The driver's own volume stream (btrfs send, zfs send) that moves carry instead of a tar when
     /// both hosts' pools have it, or null.
     /// </summary>
@@ -77,13 +83,21 @@ public interface IStorageDriver
 
     /// <summary>
     /// Starts a stream of the volume (<see cref="StreamFormat"/>): the argv of a program that writes it to
-    /// stdout, and the cleanup (a temporary read-only snapshot) to run once it has ended.
+    /// stdout, and the cleanup (a temporary read-only snapshot) to run once it has ended. A snapshot
+    /// volume is sent as it is (so the receiver's copy can be the parent of the next stream). With
+    /// <paramref name="parent"/> (a snapshot of the same container, sent before), the stream holds
+    /// only the difference from it (btrfs send -p, zfs send -i).
     /// </summary>
-    (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume) =>
+    (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume, VolumeContext? parent = null) =>
         throw new NotSupportedException($"the {Name} driver has no volume stream");
 
-    /// <summary>Creates the volume from <paramref name="compressedFile"/>: a zstd-compressed stream that <see cref="SendVolume"/>'s command wrote on another host.</summary>
-    void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile) =>
+    /// <summary>
+    /// Creates the volume from <paramref name="compressedFile"/>: a zstd-compressed stream that
+    /// <see cref="SendVolume"/>'s command wrote on another host; a snapshot volume becomes a real
+    /// snapshot of this driver. With <paramref name="parent"/>, the stream is the difference from
+    /// that snapshot, which this pool has received before.
+    /// </summary>
+    void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile, VolumeContext? parent = null) =>
         throw new NotSupportedException($"the {Name} driver has no volume stream");
 
     /// <summary>Bytes the volume uses, where known.</summary>

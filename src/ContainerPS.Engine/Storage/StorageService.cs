@@ -68,16 +68,16 @@ public sealed class StorageService : IDisposable
         volumes.CreateInternalVolume(poolName, type, name, config, fill);
 
     /// <inheritdoc cref="StorageVolumes.ReceiveInternalVolume"/>
-    public StorageVolume ReceiveInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
-        volumes.ReceiveInternalVolume(poolName, type, name, config, compressedFile);
+    public StorageVolume ReceiveInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile, string? parent = null) =>
+        volumes.ReceiveInternalVolume(poolName, type, name, config, compressedFile, parent);
 
     /// <inheritdoc cref="StorageVolumes.StreamFormat"/>
     public string? StreamFormat(string poolName) =>
         volumes.StreamFormat(poolName);
 
     /// <inheritdoc cref="StorageVolumes.SendVolume"/>
-    public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name) =>
-        volumes.SendVolume(poolName, type, name);
+    public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name, string? parent = null) =>
+        volumes.SendVolume(poolName, type, name, parent);
 
     /// <inheritdoc cref="StorageVolumes.RenameInternalVolume"/>
     public void RenameInternalVolume(string poolName, VolumeType type, string name, string newName) =>
@@ -162,6 +162,10 @@ public sealed class StorageService : IDisposable
     /// <inheritdoc cref="StorageSnapshots.RestoreVolume"/>
     public void RestoreVolume(string poolName, VolumeType fromType, string fromName, VolumeType type, string name) =>
         snapshots.RestoreVolume(poolName, fromType, fromName, type, name);
+
+    /// <inheritdoc cref="StorageSnapshots.ReadVolumeFiles"/>
+    public void ReadVolumeFiles(string poolName, VolumeType type, string name, Action<string> read) =>
+        snapshots.ReadVolumeFiles(poolName, type, name, read);
 
     /// <inheritdoc cref="StorageRepair.RepairInterrupted"/>
     public IReadOnlyList<string> RepairInterrupted() =>

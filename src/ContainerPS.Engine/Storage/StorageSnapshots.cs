@@ -95,4 +95,34 @@ internal sealed class StorageSnapshots(StorageContext ctx, StorageVolumes volume
             [StorageService.IdmapLastKey] = from.Config.GetValueOrDefault(StorageService.IdmapLastKey), [StorageService.IdmapShiftingKey] = from.Config.GetValueOrDefault(StorageService.IdmapShiftingKey),
         });
     }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on a directory holding the volume's files: the volume's own (a
+    /// snapshot's where the driver keeps them readable), else a temporary clone of the snapshot. The
+    /// clone's row stays this process's until it is removed, so a crash leaves it to the repair.
+    /// </summary>
+    public void ReadVolumeFiles(string poolName, VolumeType type, string name, Action<string> read)
+    {
+        var pool = Ready(ctx.PoolRow(poolName));
+        var source = Ready(ctx.VolumeRow(pool, type, name));
+        var driver = ctx.Driver(pool.Driver);
+        if (!VolumeTypes.IsSnapshot(type) || driver.SnapshotFilesReadable)
+        {
+            read(driver.MountVolume(Ctx(pool), Ctx(source)));
+            return;
+        }
+        // A name no container can have (names start with a letter or digit).
+        var temp = new VolumeContext("_read-" + Guid.NewGuid().ToString("n")[..16], VolumeType.Container, source.Config);
+        var id = ctx.Store.Write(() => ctx.Store.InsertVolume(pool.Id, pool.Name, temp.Name, temp.Type, "", source.Config));
+        try
+        {
+            driver.CopyVolume(Ctx(pool), Ctx(source), Ctx(pool), temp);
+            read(driver.MountVolume(Ctx(pool), temp));
+        }
+        finally
+        {
+            if (ctx.Undo($"the temporary copy of volume {type.Name()}/{name}", () => driver.DeleteVolume(Ctx(pool), temp)))
+                ctx.Store.Write(() => ctx.Store.DeleteVolumeRow(id));
+        }
+    }
 }

@@ -54,8 +54,12 @@ internal sealed class StorageVolumes(StorageContext ctx)
         });
 
     /// <summary>Creates a container or image volume from a driver stream (<see cref="StreamFormat"/>) received from another host, crash safe like <see cref="CreateInternalVolume"/>.</summary>
-    public StorageVolume ReceiveInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile) =>
-        NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) => driver.ReceiveVolume(pool, vctx, compressedFile));
+    /// <param name="parent">The snapshot (of the same container, received before) the stream is the difference from, if any.</param>
+    public StorageVolume ReceiveInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, string compressedFile, string? parent = null)
+    {
+        var parentRow = parent is null ? null : Ctx(Ready(ctx.VolumeRow(ctx.PoolRow(poolName), VolumeType.Snapshot, parent)));
+        return NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) => driver.ReceiveVolume(pool, vctx, compressedFile, parentRow));
+    }
 
     private StorageVolume NewInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config,
         Action<IStorageDriver, PoolContext, VolumeContext> disk)
@@ -76,11 +80,12 @@ internal sealed class StorageVolumes(StorageContext ctx)
     /// <summary>The pool driver's own volume stream format (btrfs, zfs), or null when it has none.</summary>
     public string? StreamFormat(string poolName) => ctx.Driver(ctx.PoolRow(poolName).Driver).StreamFormat;
 
-    /// <summary>Starts the driver stream of a volume: the program to run and the cleanup for afterwards.</summary>
-    public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name)
+    /// <summary>Starts the driver stream of a volume (with <paramref name="parent"/>, a snapshot of it: the difference from that one): the program to run and the cleanup for afterwards.</summary>
+    public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name, string? parent = null)
     {
         var pool = ctx.PoolRow(poolName);
-        return ctx.Driver(pool.Driver).SendVolume(Ctx(pool), Ctx(Ready(ctx.VolumeRow(pool, type, name))));
+        var parentRow = parent is null ? null : Ctx(Ready(ctx.VolumeRow(pool, VolumeType.Snapshot, parent)));
+        return ctx.Driver(pool.Driver).SendVolume(Ctx(pool), Ctx(Ready(ctx.VolumeRow(pool, type, name))), parentRow);
     }
 
     /// <summary>Renames an engine-owned volume (a container's, or its snapshots') on disk and in the state.</summary>

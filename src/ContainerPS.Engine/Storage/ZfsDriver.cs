@@ -21,6 +21,8 @@ public sealed class ZfsDriver : IStorageDriver
     public const string PoolNameKey = "zfs.pool_name";
     /// <summary>User property of a dataset whose volume is gone but that clones still depend on.</summary>
     private const string DeletedProperty = "containerps:deleted";
+    /// <summary>On a dataset that snapshots received in a move made, until the container's own stream arrives.</summary>
+    private const string HeldProperty = "containerps:snapshots-only";
     /// <summary>User property on the root dataset of a zpool ContainerPS created: the pool's name (only such a zpool is ever destroyed).</summary>
     private const string OwnerProperty = "containerps:pool";
 
@@ -200,6 +202,11 @@ public sealed class ZfsDriver : IStorageDriver
             {
                 // Deferred: a snapshot that copies were cloned from goes with its last clone.
                 zfs.Run("zfs", "destroy", "-d", ds);
+                // A dataset only received snapshots made (a move cut short) goes with the last of them.
+                var container = ds[..ds.IndexOf('@', StringComparison.Ordinal)];
+                if (zfs.Get(container, HeldProperty) == "true"
+                    && zfs.Run("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", container).Trim().Length == 0)
+                    zfs.Run("zfs", "destroy", "-r", container);
             }
             else
             {
@@ -328,21 +335,48 @@ public sealed class ZfsDriver : IStorageDriver
 
     public string? StreamFormat => "zfs";
 
-    /// <summary>zfs send of a snapshot send-* taken for it (destroyed by the cleanup).</summary>
-    public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume)
+    /// <summary>zfs send (-i PARENT) of a snapshot send-* taken for it (destroyed by the cleanup); a snapshot volume is sent itself.</summary>
+    public (string[] Command, Action Cleanup) SendVolume(PoolContext pool, VolumeContext volume, VolumeContext? parent = null)
     {
+        var send = new List<string> { "zfs", "send" };
+        if (parent is not null)
+            send.AddRange(new[] { "-i", Dataset(pool, parent) });
+        if (VolumeTypes.IsSnapshot(volume.Type))
+            return (send.Append(Dataset(pool, volume)).ToArray(), () => { });
         var snap = $"{Dataset(pool, volume)}@send-{Guid.NewGuid():n}";
         zfs.Run("zfs", "snapshot", snap);
-        return (new[] { "zfs", "send", snap }, () => { if (zfs.Exists(snap)) zfs.Run("zfs", "destroy", snap); });
+        return (send.Append(snap).ToArray(), () => { if (zfs.Exists(snap)) zfs.Run("zfs", "destroy", snap); });
     }
 
-    /// <summary>zfs receive of the stream, then its send-* snapshot goes and the dataset gets its mount point and refquota.</summary>
-    public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile)
+    /// <summary>
+    /// zfs receive of the stream, then its send-* snapshot goes and the dataset gets its mount point and
+    /// refquota. A snapshot volume is received into its container's dataset (the oldest one creates
+    /// it, unmounted, marked as held by its snapshots until the container's own stream arrives).
+    /// </summary>
+    public void ReceiveVolume(PoolContext pool, VolumeContext volume, string compressedFile, VolumeContext? parent = null)
     {
         var ds = Dataset(pool, volume);
-        if (zfs.Exists(ds))
-            throw new ContainerPSException(Errors.VolumeExists, $"Dataset {ds} already exists.", ds);
-        zfs.Receive(new[] { "zstd", "-dc", compressedFile }, ds);
+        if (VolumeTypes.IsSnapshot(volume.Type))
+        {
+            var container = ds[..ds.IndexOf('@', StringComparison.Ordinal)];
+            var first = !zfs.Exists(container);
+            if (first == (parent is not null) || zfs.Exists(ds))
+                throw new ContainerPSException(Errors.VolumeExists, $"Dataset {container} {(first ? "does not exist" : "already exists")} or has snapshot {ds}.", ds);
+            zfs.Receive(new[] { "zstd", "-dc", compressedFile }, container, incremental: !first);
+            if (first)
+            {
+                zfs.Run("zfs", "set", "mountpoint=none", container);
+                zfs.Run("zfs", "set", HeldProperty + "=true", container);
+            }
+            if (!zfs.Exists(ds))
+                throw new ContainerPSException(Errors.InvalidSnapshot, $"The stream received into {container} did not bring snapshot {ds}.", ds);
+            return;
+        }
+        if (zfs.Exists(ds) != (parent is not null))
+            throw new ContainerPSException(Errors.VolumeExists, parent is null ? $"Dataset {ds} already exists." : $"Dataset {ds} does not exist.", ds);
+        zfs.Receive(new[] { "zstd", "-dc", compressedFile }, ds, incremental: parent is not null);
+        if (parent is not null)
+            zfs.Run("zfs", "inherit", HeldProperty, ds);
         foreach (var snap in zfs.Run("zfs", "list", "-H", "-o", "name", "-t", "snapshot", "-r", "-d", "1", ds).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                      .Where(s => s.Contains("@send-", StringComparison.Ordinal)))
             zfs.Run("zfs", "destroy", snap);

@@ -34,13 +34,13 @@ internal sealed class ZfsTools
 
     public string Get(string dataset, string property) => Run("zfs", "get", "-H", "-p", "-o", "value", property, dataset).Trim();
 
-    /// <summary>zfs receive -u of what <paramref name="from"/> writes, into <paramref name="dataset"/>; a half-received dataset is destroyed.</summary>
-    public void Receive(string[] from, string dataset)
+    /// <summary>zfs receive -u of what <paramref name="from"/> writes, into <paramref name="dataset"/>; a half-received dataset is destroyed (an incremental stream changes nothing when it fails).</summary>
+    public void Receive(string[] from, string dataset, bool incremental = false)
     {
         try { tool.RunPipe(from, new[] { "zfs", "receive", "-u", dataset }); }
         catch
         {
-            if (Exists(dataset))
+            if (!incremental && Exists(dataset))
                 Run("zfs", "destroy", "-r", dataset);
             throw;
         }

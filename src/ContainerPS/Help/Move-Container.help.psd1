@@ -84,20 +84,42 @@ that one through the session); longer with more data or a slower link. With -Pas
 MoveTotalMs on the returned object give the times measured (the
 -Verbose message gives them too).
 
-A stopped container moves cold: its filesystem and settings only; CRIU
-is not needed and it arrives Stopped.
+A stopped container moves cold: its filesystem and settings (and what
+is listed below); CRIU is not needed and it arrives Stopped.
 
 What moves: the filesystem, the image name, the config keys (limits,
-user.*, image.*...), the kind of id map, and the network memberships
-(network and interface names). Snapshots and a running state saved by
-Stop-Container -Stateful are not carried, so a container that has them
-is refused up front (SnapshotsNotMoved, StatefulStopNotMoved): remove
-or copy its snapshots (Copy-Container -Snapshot), and start a
-stateful-stopped container first. Storage volumes mounted into the
-container (Mount-StorageVolume) are not carried either: a container with
-any is refused (VolumesNotMoved; the message names them); dismount them
-first (Dismount-StorageVolume), and copy their data yourself if the
-destination needs it.
+user.*, image.*...), the kind of id map, the network memberships
+(network and interface names), and everything the container has:
+
+- its snapshots, with their names and creation times, and the saved
+  state of stateful ones (Checkpoint-Container -SnapshotName), so
+  Restore-ContainerSnapshot and Restore-Container -Snapshot work on the
+  destination. Between btrfs pools or between zfs pools the snapshot
+  chain goes as the driver's own streams: the oldest snapshot whole,
+  each next one and then the container as the difference from the one
+  before (btrfs send -p, zfs send -i), so the destination has real
+  btrfs or zfs snapshots sharing their blocks. Otherwise each snapshot
+  goes as a tar (ceph and zfs snapshots are read from a temporary clone).
+- the custom storage volumes mounted into it (Mount-StorageVolume):
+  each is created on the destination in the pool of the same name when
+  there is one, else in its default pool, with the same name, size
+  limit and content, and mounted at the same path (same device name,
+  read-only or not). On the source they are removed with the container,
+  only once the destination has kept it. A volume also mounted into
+  another container on the source cannot move away from that one: the
+  move is refused (VolumesNotMoved, naming the other container), as it
+  is for a volume with snapshots of its own (remove them first). A
+  volume of that name already on the destination is refused there
+  (VolumeExists). Other volume keys are not carried.
+- the running state saved by Stop-Container -Stateful: the container
+  arrives Stopped with Stateful True, and Start-Container on the
+  destination restores its processes (Start-Container -Stateless
+  discards the state).
+
+A saved running state (a stateful stop or stateful snapshots) is
+restored with the user namespace it was dumped with, so, as for a
+running container, both hosts need the same subordinate ids
+(IdmapMismatch otherwise).
 The container lands in the destination's default storage pool, whatever
 its pool was on the source.
 
@@ -114,9 +136,12 @@ kernel features; their bridges must reach each other for the moved
 container to stay reachable at its addresses.
 
 Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
-CriuMissing, SnapshotsNotMoved, StatefulStopNotMoved, VolumesNotMoved
-(storage volumes are mounted into it); from the
+CriuMissing, VolumesNotMoved (a mounted storage volume is also mounted
+into another container, or has snapshots), CarryNotSupported (the
+container has snapshots, volumes or a saved state, and the destination
+runs an older ContainerPS that would drop them); from the
 destination: ContainerExists, NetworkNotFound, IdmapMismatch,
+VolumeExists (a carried volume's name is taken there),
 MigrationFormatNotSupported (the stream format changed on the destination
 between the two calls);
 MoveRefused (the destination could not be asked, e.g. ContainerPS is
