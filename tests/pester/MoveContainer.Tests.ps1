@@ -841,6 +841,33 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
                 Pids   = (Invoke-ContainerExec -Name $Name -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n"
             }
         }
+        <# A child pwsh that moves pc by post-copy through a session of its own (killed with it); the remote pwsh writes its pid to RemotePid. #>
+        function Start-PostCopyChild([string] $Point) {
+            $script:remotePid = Join-Path $script:t.Base 'remote-pid'
+            $script:signal = Join-Path $script:t.Base 'postcopy-fault'
+            Remove-Item $script:signal, $script:remotePid -ErrorAction SilentlyContinue
+            $script = "`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
+                "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
+                "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$pf) Set-Content `$pf `$PID; Import-Module `$m } -ArgumentList '$(Get-ModulePath)', '$script:remotePid'; " +
+                "Move-Container pc -Destination `$s -Mode PostCopy"
+            $child = Start-ChildPwsh -Script $script -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal }
+            (Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 120) | Should -Be $Point
+            $child
+        }
+        <# Kills the child (the source's pwsh; CRIU goes on by itself) and waits for its session's remote pwsh to end. #>
+        function Stop-PostCopyChild($Child) {
+            if (-not $Child.Process.HasExited) { $null = Stop-ChildHard $Child }
+            $remote = [int](Get-Content $script:remotePid)
+            Wait-Until { -not (Test-Path "/proc/$remote") } -TimeoutSeconds 60 -Because 'the remote pwsh of the killed session to end' | Out-Null
+        }
+        <# The destination after its next command: its warning, containers with states, what is left in ROOT/incoming. #>
+        function Get-PostCopyDestination {
+            Invoke-Command -Session $script:s -ScriptBlock {
+                $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State)" })
+                    Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+            }
+        }
         <# criu and runc processes of this test's state roots (none may outlive a move). #>
         function Get-MoveProcesses {
             Get-Process | Where-Object { $_.ProcessName -in 'criu', 'runc' -and ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -replace "`0", ' ') -match [regex]::Escape($script:t.Base) }
@@ -885,6 +912,75 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
         @(Get-MoveProcesses).Count | Should -Be 0
         Invoke-Command -Session $script:s -ScriptBlock { @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count } | Should -Be 0
         @(Get-ChildItem -Recurse -Force $script:t.Base -Include 'page-server*', 'criu.conf' -ErrorAction SilentlyContinue).Count | Should -Be 0
+    }
+
+    It 'the page server answers only the destination: bound to the session''s address, TLS with the move''s key; a stranger only ends the move, and the container runs on here' {
+        $w = New-PostCopyWorkload -Name pc -Subnet 10.205.22.0/24
+        $child = Start-PostCopyChild 'move.source.pages-ready'
+        try {
+            $dir = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'checkpoints') -Directory | ForEach-Object { Join-Path $_.FullName 'move' } | Where-Object { Test-Path (Join-Path $_ 'page-server') })[0]
+            $address, $port = (Get-Content (Join-Path $dir 'page-server')) -split ' '
+            $address | Should -Be '127.0.0.1' -Because 'the session reached the destination over loopback'
+            # CRIU alone would listen on every address in lazy mode: the configuration binds it.
+            $listen = @(& ss -ltnH "sport = :$port" | ForEach-Object { ($_ -split '\s+')[3] })
+            $listen | Should -Be "127.0.0.1:$port"
+            # A host user who is not root: no key to read, and a request in the clear gets no page.
+            & setpriv --reuid=65534 --regid=65534 --clear-groups cat (Join-Path $dir 'page-server.key') 2>$null
+            $LASTEXITCODE | Should -Not -Be 0
+            $got = & setpriv --reuid=65534 --regid=65534 --clear-groups bash -c "exec 3<>/dev/tcp/127.0.0.1/$port || exit 9; printf '\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x10\x00\x00' >&3; timeout 5 cat <&3 | wc -c"
+            $LASTEXITCODE | Should -Be 0
+            [int]$got | Should -BeLessThan 100 -Because 'at most a TLS alert comes back, never memory'
+        } finally { Stop-PostCopyChild $child }
+        # The failed handshake ended the dump: CRIU resumed the processes; the next command tidies up.
+        $null = Get-Container -WarningVariable warn -WarningAction SilentlyContinue
+        "$warn" | Should -BeLike "*the post-copy move of container 'pc' was cut short before the destination resumed it: it runs here again*"
+        (Get-Container pc).State | Should -Be 'Running'
+        ((Read-ContainerFile pc /tmp/count) -split ' ')[1] | Should -Be $w.Secret
+        Wait-Until { [long]((Read-ContainerFile pc /tmp/dirty) -split ' ')[1] -gt $w.Gen + 1 } -TimeoutSeconds 30 -Because 'the workload to run on here' | Out-Null
+        (Read-ContainerFile pc /tmp/dirty) | Should -Match '^ok \d+ 65536$'
+        $there = Get-PostCopyDestination
+        $there.Names | Should -BeNullOrEmpty
+        $there.Incoming | Should -Be 0
+        @(Get-MoveProcesses).Count | Should -Be 0
+    }
+
+    It 'source killed after the destination resumed it: the pages still all arrive, the destination keeps it running, the source removes its copy' {
+        $w = New-PostCopyWorkload -Name pc -Subnet 10.205.23.0/24
+        $child = Start-PostCopyChild 'move.source.post-copy-resumed'
+        Stop-PostCopyChild $child
+        # CRIU serves on by itself: the source's commands leave the move alone until its dump has ended.
+        $warn = Wait-Until { $null = Get-Container -WarningVariable v -WarningAction SilentlyContinue; "$v" } -TimeoutSeconds 60 -Because 'the repair once the last page is served'
+        "$warn" | Should -BeLike "*finished the post-copy move of container 'pc': the destination fetched all of its memory and runs it; removed it here*"
+        Get-Container pc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $there = Get-PostCopyDestination
+        $there.Warning | Should -BeLike "*finished the post-copy arrival of container 'pc': all of its memory had arrived, it runs here*"
+        $there.Names | Should -Be 'pc:Running'
+        $there.Incoming | Should -Be 0
+        ((Read-Remote pc /tmp/count) -split ' ')[1] | Should -Be $w.Secret
+        Wait-Until { [long]((Read-Remote pc /tmp/dirty) -split ' ')[1] -gt $w.Gen + 1 } -TimeoutSeconds 30 -Because 'the workload to go on there' | Out-Null
+        (Read-Remote pc /tmp/dirty) | Should -Match '^ok \d+ 65536$'
+        @(Get-MoveProcesses).Count | Should -Be 0
+    }
+
+    It 'the source dies while the destination fetches: the destination stops its copy at once (no missing page is ever read as zeros), both keep it stopped' {
+        $null = New-PostCopyWorkload -Name pc -Subnet 10.205.24.0/24
+        $child = Start-PostCopyChild 'move.source.post-copy-resumed'
+        try {
+            # The source host dies: its CRIU, which serves the pages, is killed mid-transfer (stopped first, so the transfer cannot finish meanwhile).
+            $criu = @(Get-MoveProcesses | Where-Object { (Get-Content "/proc/$($_.Id)/cmdline" -Raw) -match '^criu: dump' -or ((Get-Content "/proc/$($_.Id)/cmdline" -Raw) -replace "`0", ' ') -match 'criu.*dump' })
+            $criu.Count | Should -BeGreaterThan 0
+            foreach ($p in $criu) { & /usr/bin/kill -STOP $p.Id }
+            foreach ($p in $criu) { & /usr/bin/kill -9 $p.Id }
+        } finally { Stop-PostCopyChild $child }
+        $there = Get-PostCopyDestination
+        $there.Warning | Should -BeLike "*the post-copy arrival of container 'pc' did not get all of its memory: it was stopped here*"
+        $there.Names | Should -Be 'pc:Error'
+        $status = Invoke-Command -Session $script:s -ScriptBlock { Get-Content (Join-Path (Get-StorageVolume -Pool default -Type container -Name pc).Path 'tmp/dirty') }
+        $status | Should -Not -Match 'corrupt' -Because 'the watcher killed the container as the daemon failed, before a page that never came was read'
+        $warn = Wait-Until { $null = Get-Container -WarningVariable v -WarningAction SilentlyContinue; "$v" } -TimeoutSeconds 60 -Because 'the repair once CRIU is gone'
+        "$warn" | Should -BeLike "*the post-copy move of container 'pc' was cut short after the destination resumed it*"
+        (Get-Container pc).State | Should -Not -Be 'Running'
+        @(Get-MoveProcesses).Count | Should -Be 0
     }
 
     It 'a stopped container moves cold with -Mode PostCopy (there is no memory to fetch)' {

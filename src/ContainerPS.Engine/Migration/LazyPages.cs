@@ -206,28 +206,25 @@ public sealed class LazyDump : IDisposable
 /// The destination of a post-copy move: `criu lazy-pages` connected to the source's page server
 /// (mutual TLS with the move's key) and serving the restored processes' page faults through the
 /// work directory's socket, fetching the rest in the background. It ends with exit code 0 when the
-/// last page is in. Once it is gone the kernel no longer holds the faults of pages that never came:
-/// they would read as zeros. So it runs under a small sh watcher that outlives the caller (the
-/// remoting session may end first): when the daemon fails, the watcher SIGKILLs the container's
-/// init at once (which ends every process of its pid namespace), then records the exit code.
+/// last page is in. It runs under cps-lazy-watch (native/src), which outlives the caller (the
+/// remoting session may end first), holds duplicates of the daemon's userfaultfds so that a page
+/// that never came can never read as zeros, SIGKILLs the container's init when the daemon fails,
+/// and records the daemon's exit code.
 /// </summary>
 public sealed class LazyPagesDaemon : IDisposable
 {
-    /// <summary>The watcher: runs the daemon, kills the container on failure, records the code (written aside and renamed).</summary>
-    private const string Watcher =
-        "\"$@\" >\"$ERR\" 2>&1 </dev/null; rc=$?; " +
-        "if [ $rc -ne 0 ] && [ -s \"$INIT\" ]; then kill -KILL \"$(cat \"$INIT\")\" 2>/dev/null; fi; " +
-        "echo $rc >\"$DONE.tmp\" && mv \"$DONE.tmp\" \"$DONE\"";
-
-    /// <summary>In the move's private directory: the daemon's stderr, and its exit code once it ended.</summary>
+    /// <summary>In the move's private directory: the daemon's output, and its exit code once it ended.</summary>
     public const string ErrorFile = "lazy-pages.err", DoneFile = "pages-done";
+
+    /// <summary>The watcher's comm, for a repair that finds it by pid.</summary>
+    public const string WatcherName = "cps-lazy-watch";
 
     private readonly Process process;
     private readonly string privateDir;
 
     private LazyPagesDaemon(Process process, string privateDir) => (this.process, this.privateDir) = (process, privateDir);
 
-    /// <summary>The watcher's pid (its comm is "sh").</summary>
+    /// <summary>The watcher's pid.</summary>
     public int Pid => process.Id;
 
     /// <param name="dir">The restore's image (and work) directory: CRIU's restore finds the daemon's socket there.</param>
@@ -235,18 +232,15 @@ public sealed class LazyPagesDaemon : IDisposable
     /// <param name="initPidFile">The container's init pid file (written by its monitor once restored).</param>
     public static LazyPagesDaemon Start(string criu, string dir, IPAddress address, int port, string privateDir, string initPidFile)
     {
-        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-c", Watcher, "sh", criu, "lazy-pages", "--page-server", "--address", address.ToString(),
-                     "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-D", dir, "-W", dir, "-o", "lazy-pages.log", "-v2" }
-                     .Concat(LazyPages.TlsArguments(privateDir)))
+        var psi = new ProcessStartInfo(NativePrograms.LazyWatch) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--done", Path.Join(privateDir, DoneFile), "--err", Path.Join(privateDir, ErrorFile), "--init", initPidFile, "--",
+                     criu, "lazy-pages", "--page-server", "--address", address.ToString(), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "-D", dir, "-W", dir, "-o", "lazy-pages.log", "-v2" }.Concat(LazyPages.TlsArguments(privateDir)))
             psi.ArgumentList.Add(a);
-        psi.Environment["ERR"] = Path.Join(privateDir, ErrorFile);
-        psi.Environment["DONE"] = Path.Join(privateDir, DoneFile);
-        psi.Environment["INIT"] = initPidFile;
         foreach (var (k, v) in Criu.Environment) // cps-criu-compat.so, for its pipe sizes
             psi.Environment[k] = v;
         File.Delete(Path.Join(privateDir, DoneFile));
-        var p = Process.Start(psi) ?? throw new ContainerPSException(Errors.ToolFailed, "sh did not start.", criu);
+        var p = Process.Start(psi) ?? throw new ContainerPSException(Errors.ToolFailed, $"{NativePrograms.LazyWatch} did not start.", criu);
         var daemon = new LazyPagesDaemon(p, privateDir);
         // Its socket must exist before the restore connects to it.
         var clock = Stopwatch.StartNew();
@@ -281,12 +275,16 @@ public sealed class LazyPagesDaemon : IDisposable
         return (text.Length > 0 ? text : code is int c ? $"it exited with code {c}" : "it did not answer") + Criu.LogErrors(dir, "lazy-pages.log");
     }
 
-    /// <summary>Ends the watcher and the daemon (the daemon first: the watcher then kills the container, which is being dropped anyway).</summary>
+    /// <summary>Ends the daemon through its watcher (SIGTERM), which then ends the container too: it is being dropped.</summary>
     public void Kill()
     {
-        try { process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { }
-        process.WaitForExit(5000);
+        if (!process.HasExited)
+            Platform.LibC.Kill(process.Id, 15);
+        if (!process.WaitForExit(10000))
+        {
+            try { process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        }
     }
 
     public void Dispose() => process.Dispose();

@@ -15,6 +15,9 @@ public static partial class NativePrograms
     /// <summary>cps-mount, which mounts a volume into (or unmounts it from) a running container.</summary>
     public static string MountHelper => Native("cps-mount");
 
+    /// <summary>cps-lazy-watch, which runs CRIU's lazy-pages daemon of a post-copy arrival and ends the container when it fails.</summary>
+    public static string LazyWatch => Native("cps-lazy-watch");
+
     /// <summary>A native file found like the monitor, or null when it is not there.</summary>
     public static string? NativeOrNull(string name)
     {
@@ -23,7 +26,7 @@ public static partial class NativePrograms
     }
 
     /// <summary>The native programs (not the preloaded .so shims), each of which must be executable.</summary>
-    public static readonly IReadOnlyList<string> Programs = new[] { "cps-monitor", "cps-exec", "cps-hook", "cps-mount" };
+    public static readonly IReadOnlyList<string> Programs = new[] { "cps-monitor", "cps-exec", "cps-hook", "cps-mount", "cps-lazy-watch" };
 
     /// <summary>
     /// Gives back the exec bits of the native programs that lost them (PSResourceGet installs every

@@ -58,7 +58,9 @@ internal sealed class ContainerRepair(StateStore store, IEngineLog log, Containe
         {
             var step = ContainerRecords.StepOf(c);
             // A runc checkpoint whose caller was killed goes on: its end is waited for by a later command.
-            if (step?.Op is ContainerStep.Checkpoint or ContainerStep.StatefulStop or ContainerStep.MoveOut or ContainerStep.Copy && HostProcesses.RuncRunning(paths.RuncRoot, "checkpoint", paths.Runtime(c.Name).RuncId(c.Name)))
+            // (Not a post-copy page server nobody fetched from yet: it would wait for ever, so the repair ends it.)
+            if (step?.Op is ContainerStep.Checkpoint or ContainerStep.StatefulStop or ContainerStep.MoveOut or ContainerStep.Copy
+                && step.Phase != OutgoingMoves.MoveServing && HostProcesses.RuncRunning(paths.RuncRoot, "checkpoint", paths.Runtime(c.Name).RuncId(c.Name)))
                 continue;
             ContainerLock l;
             try { l = ContainerLock.Take(paths.Root, c.Name, TimeSpan.Zero); }

@@ -299,7 +299,7 @@ public sealed class IncomingMoves
     {
         var dir = IncomingDir(token);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (step.Pid > 0 && HostProcesses.IsAlive(step.Pid, "sh") && LazyPagesDaemon.ExitCode(dir) is null && clock.Elapsed < TimeSpan.FromSeconds(60))
+        while (step.Pid > 0 && HostProcesses.IsAlive(step.Pid, LazyPagesDaemon.WatcherName) && LazyPagesDaemon.ExitCode(dir) is null && clock.Elapsed < TimeSpan.FromSeconds(60))
             Thread.Sleep(50);
         var rt = paths.Runtime(row.Name);
         var finished = LazyPagesDaemon.ExitCode(dir) == 0 && rt.Inspect().IsRunning;

@@ -141,9 +141,16 @@ public sealed class PostCopySource
         bool Ended() => File.Exists(log) && File.ReadLines(log).Any(l => l.Contains("Dumping FAILED", StringComparison.Ordinal) || l.Contains("Dumping finished successfully", StringComparison.Ordinal));
         if (!resumed && LazyPages.Endpoint(dir) is { } endpoint && !Ended())
             LazyDump.Abort(new IPEndPoint(endpoint.Address, endpoint.Port));
+        // CRIU's log says how the dump ended; a CRIU that was killed says nothing, but the processes
+        // it held went with it (it kills them on a successful end too, just before its last line).
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!Ended() && clock.Elapsed < TimeSpan.FromSeconds(60))
+        TimeSpan? gone = null;
+        while (!Ended() && clock.Elapsed < TimeSpan.FromSeconds(60) && (gone is null || clock.Elapsed - gone < TimeSpan.FromSeconds(5)))
+        {
+            if (gone is null && !rt.Inspect().IsRunning)
+                gone = clock.Elapsed;
             Thread.Sleep(50);
+        }
         File.Delete(rt.CriuConfig);
         if (Criu.DumpFinished(dir))
         {

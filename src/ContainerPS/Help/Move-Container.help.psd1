@@ -123,7 +123,62 @@ running container, both hosts need the same subordinate ids
 The container lands in the destination's default storage pool, whatever
 its pool was on the source.
 
--Live asks for pre-copy live migration: memory copied in -Iterations
+-Mode PostCopy moves a running container by post-copy (CRIU's lazy
+pages), for a downtime that does not grow with its memory:
+
+1. CRIU dumps everything of the container but its memory, and its
+   processes stay frozen on the source, where a page server serves
+   their pages. The page server listens only on the address the
+   destination reaches this host at (the session's client address) and
+   speaks TLS with a certificate and key made for this one move, which
+   the destination gets through the session (inside the saved state):
+   anyone else who connects gets no page, and only ends the move (it
+   fails, the container runs on here). Then the filesystem and that
+   small state go over the data link, as with stop-and-copy.
+2. The destination starts CRIU's lazy-pages daemon (it connects to the
+   page server with the move's key) and restores the container at once,
+   not frozen: it runs there while its memory arrives, each page on its
+   first touch and the rest in the background. -PassThru's
+   MoveDowntimeMs ends here.
+3. When the last page is in, CRIU's dump ends on the source (its
+   processes are gone), the move is committed as with stop-and-copy,
+   and the container is removed from the source.
+
+Post-copy changes who owns the container once, at step 2. Before it,
+any failure is like stop-and-copy's: the page server is ended, CRIU
+resumes the processes on the source and the destination drops its part.
+From the moment the destination runs the container, it owns it: its
+processes never run on the source again. If the pages then stop coming
+(the source host or the link dies), the destination's daemon fails and
+the container is killed there at once, before a page that never came
+could be read (it would read as zeros): cps-lazy-watch traces the daemon
+and ends the container while the missing pages still wait. The
+container is then stopped on both hosts with its filesystem as it was
+at the move (Error on the destination; Start-Container boots it afresh):
+its running state is lost. That is post-copy's inherent risk, the price
+of its short downtime; stop-and-copy never loses the running state.
+A source killed after step 2 does not stop the move: CRIU serves on by
+itself, the destination keeps the container once every page is in, and
+the source's next command removes its copy.
+
+Post-copy needs userfaultfd (Test-ContainerCheckpoint: LazyPages) and a
+direct connection from the destination to this host (not
+-DataThroughSession: PostCopyNotSupported). In a user namespace the
+restored processes cannot open a userfaultfd themselves while
+vm.unprivileged_userfaultfd is 0 (criu issue 964); ContainerPS does not
+turn that host-wide switch on: its cps-criu-compat.so makes CRIU's
+userfaultfds through /dev/userfaultfd (Linux 6.1+), opened by CRIU as
+root before it enters the container, and closed in each restored task
+before any of the container's code runs. A stopped container moves
+cold with any -Mode.
+
+Here, for the 256 MB dirtying workload between two hosts on one
+machine, post-copy's downtime is about 0.9-1.2 s against 2.6-3.7 s for
+stop-and-copy (build.ps1 -Task Bench prints both, in the same run).
+What remains is CRIU's dump and restore of the non-memory state (about
+0.3 s each here), the filesystem and the session's round trip.
+
+-Live (or -Mode PreCopy) asks for pre-copy live migration: memory copied in -Iterations
 rounds while the container runs, then a short final freeze. Pre-copy
 needs the kernel to track dirty memory (CONFIG_MEM_SOFT_DIRTY), which
 this kernel does not: `criu check --feature mem_dirty_track` says "Dirty
@@ -136,6 +191,8 @@ kernel features; their bridges must reach each other for the moved
 container to stay reachable at its addresses.
 
 Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
+PostCopyNotSupported (-Mode PostCopy without lazy pages here, or with
+-DataThroughSession),
 CriuMissing, VolumesNotMoved (a mounted storage volume is also mounted
 into another container, or has snapshots), CarryNotSupported (the
 container has snapshots, volumes or a saved state, and the destination
@@ -163,8 +220,15 @@ session's pwsh uses its own ContainerPS state root (CONTAINERPS_ROOT
 there, else /var/lib/containerps). ContainerPS is imported in it if it
 is not already.
 '@
+        Mode        = @'
+How a running container moves: StopAndCopy (the default: dumped whole,
+copied, restored), PostCopy (dumped without its memory, restored at
+once, memory fetched from the source as it is touched; see above), or
+PreCopy (the same as -Live). A stopped container moves cold whatever
+the mode.
+'@
         Live        = @'
-Pre-copy live migration. Not possible on this kernel (no memory dirty
+Pre-copy live migration (-Mode PreCopy). Not possible on this kernel (no memory dirty
 tracking): fails with PreCopyNotSupported and changes nothing.
 '@
         Iterations  = @'
@@ -178,8 +242,9 @@ ports cannot be reached from here. Slower (about 30 MB/s here).
 '@
         PassThru    = @'
 Write the container as the destination reports it
-(Deserialized.ContainerPS.Container) with two note properties,
-MoveDowntimeMs and MoveTotalMs.
+(Deserialized.ContainerPS.Container) with note properties
+MoveDowntimeMs, MoveTotalMs, MoveBytesSent (compressed bytes on the
+data link; post-copy's pages travel on their own link) and MoveMode.
 '@
     }
 
@@ -194,8 +259,8 @@ MoveDowntimeMs and MoveTotalMs.
         'System.Management.Automation.PSObject' = @'
 With -PassThru, the moved container as a
 Deserialized.ContainerPS.Container (the destination's view: State,
-Pid, Pool, Network...), with MoveDowntimeMs (how long it was frozen)
-and MoveTotalMs. Otherwise nothing.
+Pid, Pool, Network...), with MoveDowntimeMs (how long it ran nowhere),
+MoveTotalMs, MoveBytesSent and MoveMode. Otherwise nothing.
 '@
     }
 
@@ -211,6 +276,17 @@ Invoke-Command $s { Get-Container web }
 Like `lxc move web host2:`. web runs on host2 with the same processes
 and addresses, and is gone from this host. The returned object has
 MoveDowntimeMs and MoveTotalMs.
+'@
+        }
+        @{
+            Title   = 'Move a busy container with a short downtime (post-copy)'
+            Code    = @'
+$m = Move-Container db -Destination $s -Mode PostCopy -PassThru
+$m | Select-Object Name, State, MoveDowntimeMs, MoveTotalMs
+'@
+            Remarks = @'
+db runs on the destination after the non-memory part of its state has
+moved; its memory follows while it runs. MoveTotalMs includes that tail.
 '@
         }
         @{
