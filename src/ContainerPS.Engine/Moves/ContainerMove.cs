@@ -54,8 +54,6 @@ public sealed class ContainerMove
     /// <param name="dataThroughSession">Send the data through the destination's calls instead of a direct encrypted TCP link.</param>
     private long bytesSent;
 
-    /// <summary>The compressed bytes this move has sent on its data link so far.</summary>
-    internal long BytesSent => bytesSent;
 
     public MoveResult Run(string name, IMoveDestination destination, MoveMode mode, bool dataThroughSession)
     {
@@ -139,15 +137,21 @@ public sealed class ContainerMove
             if (!confirmed) // the bar ends here when the move did not go through; else after the source is removed
                 log.Progress(activity, "done", -1);
         }
-        Phase("removing it here", 95);
+        return Finish(name, destination, moved, activity, frozen.Elapsed, total, "frozen");
+    }
+
+    /// <summary>The end of a move the destination kept: the container goes here, the bar ends, and the result.</summary>
+    internal MoveResult Finish(string name, IMoveDestination destination, MovedContainer moved, string activity, TimeSpan downtime, Stopwatch total, string down)
+    {
+        log.Progress(activity, "removing it here", 95);
         try { source.FinishMove(name); }
         catch (ContainerPSException e)
         {
             log.Warning($"Container '{name}' runs on {destination.Name}, but removing it here failed ({e.Message}): remove it with Remove-Container -Force.");
         }
         log.Progress(activity, "done", -1);
-        log.Verbose($"moved {name} to {destination.Name}: {total.Elapsed.TotalMilliseconds:0} ms in all, frozen {frozen.Elapsed.TotalMilliseconds:0} ms");
-        return new MoveResult(moved.Result, frozen.Elapsed, total.Elapsed, bytesSent);
+        log.Verbose($"moved {name} to {destination.Name}: {total.Elapsed.TotalMilliseconds:0} ms in all, {down} {downtime.TotalMilliseconds:0} ms");
+        return new MoveResult(moved.Result, downtime, total.Elapsed, bytesSent);
     }
 
     /// <summary>The destination's answer: the volume stream its pool receives (btrfs, zfs) and whether it takes what a container carries (<see cref="MigrationPlan.ParseReceives"/>), or null (a destination that cannot say).</summary>

@@ -118,14 +118,6 @@ internal sealed class PostCopyMove(OutgoingMoves source, IEngineLog log, Contain
             if (!confirmed)
                 log.Progress(activity, "done", -1);
         }
-        Phase("removing it here", 95);
-        try { source.FinishMove(name); }
-        catch (ContainerPSException e)
-        {
-            log.Warning($"Container '{name}' runs on {destination.Name}, but removing it here failed ({e.Message}): remove it with Remove-Container -Force.");
-        }
-        log.Progress(activity, "done", -1);
-        log.Verbose($"moved {name} to {destination.Name} by post-copy: {total.Elapsed.TotalMilliseconds:0} ms in all, down {down.Elapsed.TotalMilliseconds:0} ms");
-        return new MoveResult(moved.Result, down.Elapsed, total.Elapsed, move.BytesSent);
+        return move.Finish(name, destination, moved, activity, down.Elapsed, total, "down (post-copy)");
     }
 }

@@ -15,21 +15,23 @@ internal static class CheckpointStage
     internal static void StageCheckpoint(string path, string stage)
     {
         File.SetUnixFileMode(path, VolumeLayout.Mode0700);
-        void Copy(string from, string to)
+        CopyTree(path, stage, hardLinks: true);
+    }
+
+    /// <summary>A copy of directory tree <paramref name="from"/> at <paramref name="to"/> (directories 0700, symlinks kept): files hard-linked where <paramref name="hardLinks"/> and the filesystem allow, else copied.</summary>
+    internal static void CopyTree(string from, string to, bool hardLinks)
+    {
+        Directory.CreateDirectory(to, VolumeLayout.Mode0700);
+        foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
         {
-            Directory.CreateDirectory(to, VolumeLayout.Mode0700);
-            foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
-            {
-                var target = Path.Join(to, entry.Name);
-                if (entry.LinkTarget is { } link)
-                    File.CreateSymbolicLink(target, link);
-                else if (entry is DirectoryInfo)
-                    Copy(entry.FullName, target);
-                else if (!LibC.TryLink(entry.FullName, target))
-                    File.Copy(entry.FullName, target);
-            }
+            var target = Path.Join(to, entry.Name);
+            if (entry.LinkTarget is { } link)
+                File.CreateSymbolicLink(target, link);
+            else if (entry is DirectoryInfo)
+                CopyTree(entry.FullName, target, hardLinks);
+            else if (!hardLinks || !LibC.TryLink(entry.FullName, target))
+                File.Copy(entry.FullName, target);
         }
-        Copy(path, stage);
     }
 
     /// <summary>Removes a staged copy, its files (hard links of the user's) made 0600 again first.</summary>

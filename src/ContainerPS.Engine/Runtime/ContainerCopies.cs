@@ -180,21 +180,7 @@ public sealed class ContainerCopies
     private void CopySavedState(ContainerRow row, ContainerRow copy)
     {
         var temp = Path.Join(paths.EnsureCheckpointsDir(copy), "copy-" + row.Uuid);
-        void Copy(string from, string to)
-        {
-            Directory.CreateDirectory(to, VolumeLayout.Mode0700);
-            foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
-            {
-                var target = Path.Join(to, entry.Name);
-                if (entry.LinkTarget is { } link)
-                    File.CreateSymbolicLink(target, link);
-                else if (entry is DirectoryInfo)
-                    Copy(entry.FullName, target);
-                else
-                    File.Copy(entry.FullName, target);
-            }
-        }
-        Copy(paths.StopStateDir(row), temp);
+        CheckpointStage.CopyTree(paths.StopStateDir(row), temp, hardLinks: false); // the copy's images are rewritten (hostname)
         AdoptDump(temp, copy);
     }
 
