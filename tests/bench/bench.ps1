@@ -400,7 +400,7 @@ try {
             Invoke-ContainerExec big2 -- sh -c '/root/dirty 256 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
             while ((Invoke-ContainerExec big2 -ErrorAction SilentlyContinue -- cat /tmp/dirty) -notmatch '^ok') { Start-Sleep -Milliseconds 100 }
             function Get-Round([string] $Name, $Session) {
-                $line = if ($Session) { Invoke-Command -Session $Session { param($n) Invoke-ContainerExec $n -- cat /tmp/dirty } -ArgumentList $Name } else { Invoke-ContainerExec $Name -- cat /tmp/dirty }
+                $line = if ($Session) { Invoke-Command -Session $Session { param($n) Invoke-ContainerExec $n -Command cat, /tmp/dirty } -ArgumentList $Name } else { Invoke-ContainerExec $Name -Command cat, /tmp/dirty }
                 [long](($line -split ' ')[1])
             }
             function Measure-Move([string] $Name, [string] $Mode) {

@@ -842,16 +842,18 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
             }
         }
         <# A child pwsh that moves pc by post-copy through a session of its own (killed with it); the remote pwsh writes its pid to RemotePid. #>
-        function Start-PostCopyChild([string] $Point) {
+        function Start-PostCopyChild([string] $Point, [string] $RemotePoint = '') {
             $script:remotePid = Join-Path $script:t.Base 'remote-pid'
             $script:signal = Join-Path $script:t.Base 'postcopy-fault'
             Remove-Item $script:signal, $script:remotePid -ErrorAction SilentlyContinue
             $script = "`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
                 "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
-                "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$pf) Set-Content `$pf `$PID; Import-Module `$m } -ArgumentList '$(Get-ModulePath)', '$script:remotePid'; " +
+                "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$pf, `$rp, `$sig) if (`$rp) { `$env:CONTAINERPS_FAULT = `$rp; `$env:CONTAINERPS_FAULT_SIGNAL = `$sig }; Set-Content `$pf `$PID; Import-Module `$m } " +
+                "-ArgumentList '$(Get-ModulePath)', '$script:remotePid', '$RemotePoint', '$script:signal'; " +
                 "Move-Container pc -Destination `$s -Mode PostCopy"
-            $child = Start-ChildPwsh -Script $script -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal }
-            (Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 120) | Should -Be $Point
+            $child = Start-ChildPwsh -Script $script -Environment $(if ($Point) { @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal } } else { @{} })
+            if ($Point) { (Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 120) | Should -Be $Point }
+            else { Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null }
             $child
         }
         <# Kills the child (the source's pwsh; CRIU goes on by itself) and waits for its session's remote pwsh to end. #>
@@ -980,6 +982,31 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
         $warn = Wait-Until { $null = Get-Container -WarningVariable v -WarningAction SilentlyContinue; "$v" } -TimeoutSeconds 60 -Because 'the repair once CRIU is gone'
         "$warn" | Should -BeLike "*the post-copy move of container 'pc' was cut short after the destination resumed it*"
         (Get-Container pc).State | Should -Not -Be 'Running'
+        @(Get-MoveProcesses).Count | Should -Be 0
+    }
+
+    It 'destination killed right after it resumed the container (move.target.after-restore): it keeps it, with all of its memory; the source never runs it again' {
+        $w = New-PostCopyWorkload -Name pc -Subnet 10.205.25.0/24
+        $child = Start-PostCopyChild '' 'move.target.after-restore'
+        try {
+            & /usr/bin/kill -9 ([int](Get-Content $script:remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 180
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        # The source hears nothing back, but its CRIU served every page: the destination has resumed it.
+        # Either Move-Container says so, or pwsh's SSH client dies with the session and the source's next command finds out.
+        $warn = Wait-Until { $null = Get-Container -WarningVariable v -WarningAction SilentlyContinue; if ("$v" -or $r.Stderr -match 'MoveUnconfirmed|fetched all of its memory') { "$v|" } } -TimeoutSeconds 90 -Because 'the source to settle the move'
+        if ($r.Stderr -match 'fetched all of its memory, so it runs there') {
+            (Get-Container pc).State | Should -Be 'Stopped' -Because 'its processes went to the destination'
+        } else {
+            $r.Stderr | Should -Match 'SSHClientSessionTransportManager' -Because 'the only other way the source ends is pwsh dying with its SSH client'
+            "$warn" | Should -BeLike "*finished the post-copy move of container 'pc': the destination fetched all of its memory and runs it; removed it here*"
+        }
+        $there = Get-PostCopyDestination
+        $there.Warning | Should -BeLike "*finished the post-copy arrival of container 'pc': all of its memory had arrived, it runs here*"
+        $there.Names | Should -Be 'pc:Running'
+        ((Read-Remote pc /tmp/count) -split ' ')[1] | Should -Be $w.Secret
+        Wait-Until { [long]((Read-Remote pc /tmp/dirty) -split ' ')[1] -gt $w.Gen + 1 } -TimeoutSeconds 30 -Because 'the workload to go on there' | Out-Null
+        (Read-Remote pc /tmp/dirty) | Should -Match '^ok \d+ 65536$'
         @(Get-MoveProcesses).Count | Should -Be 0
     }
 

@@ -78,16 +78,21 @@ internal sealed class PostCopyMove(OutgoingMoves source, IEngineLog log, Contain
             try { destination.Abort(token); }
             catch (Exception a) when (a is ContainerPSException or IOException or OperationCanceledException) { notCleaned = a.Message; }
             string? notResumed = null;
+            var resumedHere = true;
             try
             {
                 if (dump is not null)
-                    source.PostCopy.ResumeAfterFailure(name, dump, dir!);
+                    resumedHere = source.PostCopy.ResumeAfterFailure(name, dump, dir!);
                 else
                     source.ResumeAfterFailedMove(name, null);
             }
             catch (ContainerPSException r) { notResumed = r.Message; }
             if (notCleaned is not null)
                 log.Warning($"Could not clean up the destination: {notCleaned}");
+            if (!resumedHere)
+                throw new ContainerPSException(Errors.MoveUnconfirmed,
+                    $"Moving container '{name}' to {destination.Name}: {e.Message}; but the destination had resumed it and fetched all of its memory, so it runs there. " +
+                    $"It stays here Stopped: check there with Get-Container, then remove it here with Remove-Container.", name, e);
             throw new ContainerPSException(e is ContainerPSException ce ? ce.Code : Errors.MoveFailed,
                 $"Moving container '{name}' failed: {e.Message}. " +
                 (notResumed is null ? "It runs on the source again (or is as it was)." : $"Resuming it on the source failed too: {notResumed}"), name, e);

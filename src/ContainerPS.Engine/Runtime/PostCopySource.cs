@@ -75,21 +75,32 @@ public sealed class PostCopySource
     /// A post-copy move that failed before the destination resumed the container: the page server is
     /// ended, CRIU resumes the processes here, and the saved state goes.
     /// </summary>
-    public void ResumeAfterFailure(string name, LazyDump dump, string dir)
+    /// <returns>
+    /// False when CRIU's dump ended well instead: the destination had resumed the container (its
+    /// answer was lost) and fetched every page, so it runs there and this copy is stopped for good.
+    /// </returns>
+    public bool ResumeAfterFailure(string name, LazyDump dump, string dir)
     {
         using var _ = records.Lock(name);
         var row = records.Row(name);
+        var rt = paths.Runtime(name);
         try
         {
-            dump.Abort();
-            if (dump.WaitExit(TimeSpan.FromSeconds(60)) is not { } exit)
-                throw new ContainerPSException(Errors.MoveFailed, $"CRIU's page server for container '{name}' did not end within 60 s after the move failed.", name);
-            if (exit.ExitCode == 0 || !paths.Runtime(name).Inspect().IsRunning)
+            dump.Abort(); // (no effect when the destination's daemon is connected: then its transfer is waited for)
+            if (dump.WaitExit(TimeSpan.FromMinutes(30)) is not { } exit)
+                throw new ContainerPSException(Errors.MoveFailed, $"CRIU's page server for container '{name}' did not end within 30 minutes after the move failed.", name);
+            if (exit.ExitCode == 0)
+            {
+                checkpoints.AfterDump(row, rt);
+                return false;
+            }
+            if (!rt.Inspect().IsRunning)
                 throw new ContainerPSException(Errors.MoveFailed, $"Container '{name}' did not resume here after the failed post-copy move: {ContainerLauncher.RuncMessage(exit.Stderr)}", name);
+            return true;
         }
         finally
         {
-            File.Delete(paths.Runtime(name).CriuConfig);
+            File.Delete(rt.CriuConfig);
             ContainerCheckpoints.DiscardDump(dir, ownsDirectory: true);
             records.EndStep(row);
         }
