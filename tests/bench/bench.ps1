@@ -194,8 +194,8 @@ try {
     Remove-StoragePool benchbtrfs -Force -Confirm:$false
     Remove-StoragePool benchzfs -Force -Confirm:$false
     Remove-StoragePool benchceph -Force -Confirm:$false
-    Stop-TestZfs $zfsd
-    Stop-TestCeph $cephd
+    Stop-TestZfs $zfsd; $zfsStopped = $true
+    Stop-TestCeph $cephd; $cephStopped = $true
 
     # ---------------------------------------------------------------- volumes mounted into containers
     # Hot attach of a custom volume to a running container (idmapped mount, made by cps-mount inside
@@ -440,6 +440,9 @@ finally {
         & bash -c "runc --root $runcRoot delete --force r$i >/dev/null 2>&1; lxc-stop -P $lxcPath -n l$i -k >/dev/null 2>&1; lxc-destroy -P $lxcPath -n l$i >/dev/null 2>&1; true"
     }
     Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+    # the test daemons, also when the bench stopped before its own Stop-* (they are started once)
+    if ($zfsd -and -not $zfsStopped) { Stop-TestZfs $zfsd }
+    if ($cephd -and -not $cephStopped) { Stop-TestCeph $cephd }
     # the plain-runc peers' parent cgroup (runc removes each container's own cgroup, not the parent)
     Get-ChildItem /sys/fs/cgroup/*/containerps-bench, /sys/fs/cgroup/unified/containerps-bench -Directory -ErrorAction SilentlyContinue |
         ForEach-Object {

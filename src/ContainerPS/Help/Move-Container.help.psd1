@@ -173,7 +173,7 @@ before any of the container's code runs. A stopped container moves
 cold with any -Mode.
 
 Here, for the 256 MB dirtying workload between two hosts on one
-machine, post-copy's downtime is about 0.9-1.2 s against 2.6-3.7 s for
+machine, post-copy's downtime was 0.9-1.5 s against 2.3-7.1 s for
 stop-and-copy (build.ps1 -Task Bench prints both, in the same run).
 What remains is CRIU's dump and restore of the non-memory state (about
 0.3 s each here), the filesystem and the session's round trip.
