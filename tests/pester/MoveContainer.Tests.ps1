@@ -889,7 +889,7 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
         $script:lazy | Should -BeTrue -Because 'post-copy needs uffd-noncoop; Test-ContainerCheckpoint reports it'
     }
 
-    It 'moves a running container with 256 MB of dirty memory: it runs on the destination before its memory arrives, and nothing is lost' {
+    It 'post-copy of a running container with 256 MB of dirty memory: it runs on the destination before its memory arrives, and nothing is lost' {
         $w = New-PostCopyWorkload -Name pc -Subnet 10.205.21.0/24
         $peer = New-Container -Name peer -Image busybox -Network lan -Start
         $all = Move-Container -Name pc -Destination $script:s -Mode PostCopy -PassThru -Verbose 4>&1
