@@ -4,7 +4,8 @@
 #
 #   tests/ceph-cluster.sh start DIR [PORT]   starts it; prints the path of DIR/ceph.conf (the file to
 #                                            pass as CEPH_CONF); mon on PORT (v2) and PORT+1 (v1),
-#                                            daemons on PORT+2..PORT+40. PORT defaults to a free one.
+#                                            daemons on PORT+2..PORT+40. PORT defaults to a free range below
+#                                            the ephemeral ports, retried on another if taken.
 #   tests/ceph-cluster.sh stop DIR           stops the daemons by the PIDs in their pid files and
 #                                            removes DIR. Safe to run twice, or after a failed start.
 #
@@ -38,12 +39,16 @@ stop_cluster() {
     rm -rf "$dir"
 }
 
+# A range of 41 ports no socket uses, in any state, below the kernel's ephemeral range: a port in
+# that range can be any outgoing connection's local port (CI once lost the mon's bind to one that
+# `ss -l` could not see). Starts after $1 when given.
 free_port() {
-    local p
-    for p in $(seq 36000 50 46000); do
-        if ! ss -Hltn "sport >= :$p and sport <= :$((p + 40))" 2>/dev/null | grep -q .; then echo "$p"; return; fi
+    local p low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+    for ((p = ${1:-20000}; p + 40 < low; p += 50)); do
+        if ! ss -Hatn "sport >= :$p and sport <= :$((p + 40))" 2>/dev/null | grep -q .; then echo "$p"; return; fi
     done
-    echo "no free port range for ceph" >&2; exit 1
+    echo "no free port range for ceph below $low" >&2; return 1
 }
 
 start_cluster() {
@@ -101,8 +106,8 @@ EOF
     ceph-authtool "$dir/mon.keyring" --import-keyring "$dir/ceph.client.admin.keyring" >/dev/null
     monmaptool -c "$conf" --create --clobber --fsid "$fsid" \
         --addv a "[v2:127.0.0.1:$port,v1:127.0.0.1:$((port + 1))]" "$dir/monmap" >/dev/null
-    ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/mon.keyring"
-    ceph-mon -c "$conf" -i a
+    ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/mon.keyring" >&2
+    ceph-mon -c "$conf" -i a >&2
     local uuid id
     uuid=$(cat /proc/sys/kernel/random/uuid)
     id=$(timeout 30 ceph -c "$conf" osd new "$uuid")
@@ -126,7 +131,20 @@ EOF
 case $cmd in
     start)
         trap 'rc=$?; [ $rc -eq 0 ] || stop_cluster; exit $rc' EXIT
-        start_cluster "${3:-}"
+        if [ -n "${3:-}" ]; then
+            start_cluster "$3"
+        else
+            # A free range can still be taken between the check and the mon's bind: up to 5 ranges.
+            port=19950
+            for attempt in 1 2 3 4 5; do
+                port=$(free_port $((port + 50)))
+                set +e; (set -e; start_cluster "$port"); rc=$?; set -e
+                [ $rc -ne 0 ] || break
+                [ $attempt -lt 5 ] || exit $rc
+                echo "ceph-cluster.sh: no cluster on port $port; trying the next free range" >&2
+                stop_cluster
+            done
+        fi
         trap - EXIT ;;
     stop) stop_cluster ;;
     *) usage ;;
