@@ -66,6 +66,8 @@ public sealed class MigrationPartsTests : HostOnTempRoot
     [InlineData("volume twice", "InvalidMigrationPlan")]
     [InlineData("volume same path", "InvalidMigrationPlan")]
     [InlineData("stopped state while running", "InvalidMigrationPlan")]
+    [InlineData("volume handed over, no shared pool", "InvalidMigrationPlan")]
+    [InlineData("shared pool not here", "MoveRefused")]
     public void A_hostile_plan_is_refused_before_anything_is_made(string what, string error)
     {
         var plan = what switch
@@ -80,6 +82,8 @@ public sealed class MigrationPartsTests : HostOnTempRoot
             "volume size" => Plan(volumes: new[] { Volume("v", size: "lots") }),
             "volume twice" => Plan(volumes: new[] { Volume("v", device: "a", path: "/a"), Volume("v", device: "b", path: "/b") }),
             "volume same path" => Plan(volumes: new[] { Volume("v", device: "a", path: "/a"), Volume("w", device: "b", path: "/a/") }),
+            "volume handed over, no shared pool" => Plan(volumes: new[] { Volume("v") with { HandedOver = true } }),
+            "shared pool not here" => Plan() with { Shared = new MigrationShared("fsid", "osd", "source", "target") },
             _ => Plan() with { Running = true, StopState = true },
         };
         Assert.Equal(error, Assert.Throws<ContainerPSException>(() => Host.Incoming.BeginIncoming(plan)).ErrorId);

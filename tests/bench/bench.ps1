@@ -416,10 +416,43 @@ try {
             Add-Row ("Move-Container, 256 MB dirty (stop-and-copy): total {0:N0} ms; workload {1:N1} rounds/s across the move (before: {2:N1})" -f $sc.Move.MoveTotalMs, $sc.During, $sc.Base) $sc.Move.MoveDowntimeMs 'downtime = frozen time'
             Add-Row ("Move-Container -Mode PostCopy, 256 MB dirty: total {0:N0} ms; workload {1:N1} rounds/s across the move (before: {2:N1})" -f $pc.Move.MoveTotalMs, $pc.During, $pc.Base) $pc.Move.MoveDowntimeMs 'stop-and-copy downtime, same run' $sc.Move.MoveDowntimeMs
             Add-Row 'Move-Container -Live (pre-copy), 1/3/8 iterations' 0 'not possible here: no CONFIG_MEM_SOFT_DIRTY'
+
+            # Shared ceph: a container with 100 MB in 1000 files on a ceph pool whose OSD pool the
+            # destination's pool shares (its RBD images handed over), against the same container on a
+            # ceph pool of another OSD pool (copied as a tar to the destination's default pool), same run.
+            $cephm = Start-TestCeph
+            New-StoragePool mvshared -Driver ceph -Config @{ 'ceph.osd.pool_name' = "cpsmvs$PID"; 'ceph.osd.pg_num' = 8; 'volume.size' = '1GiB' } | Out-Null
+            New-StoragePool mvcopied -Driver ceph -Config @{ 'ceph.osd.pool_name' = "cpsmvc$PID"; 'ceph.osd.pg_num' = 8; 'volume.size' = '1GiB' } | Out-Null
+            Invoke-Command -Session $session {
+                param($conf, $osd) $env:CEPH_CONF = $conf
+                New-StoragePool mvshared -Driver ceph -Source $osd -Config @{ 'ceph.osd.shared' = 'true'; 'volume.size' = '1GiB' } | Out-Null
+            } -ArgumentList $env:CEPH_CONF, "cpsmvs$PID"
+            $moves = [ordered]@{}
+            foreach ($pool in 'mvshared', 'mvcopied') {
+                foreach ($state in 'stopped', 'running') {
+                    $name = "$pool-$state"
+                    New-Container $name busybox -StoragePool $pool | Out-Null
+                    $dir = Join-Path (Get-StorageVolume $pool $name -Type container).Path 'root/data'
+                    & bash -c "mkdir -p $dir && for i in `$(seq 1 1000); do head -c 102400 /dev/urandom > $dir/f`$i; done; sync"
+                    if ($state -eq 'running') { Start-Container $name }
+                    $moves["$pool-$state"] = Move-Container $name -Destination $session -PassThru
+                }
+            }
+            foreach ($state in 'stopped', 'running') {
+                $h = $moves["mvshared-$state"]; $c = $moves["mvcopied-$state"]
+                $what = if ($state -eq 'stopped') { 'total' } else { 'downtime' }
+                $hMs = if ($state -eq 'stopped') { $h.MoveTotalMs } else { $h.MoveDowntimeMs }
+                $cMs = if ($state -eq 'stopped') { $c.MoveTotalMs } else { $c.MoveDowntimeMs }
+                Add-Row ("Move-Container, $state busybox + 100 MB in 1000 files, ceph OSD pool shared by both hosts (handed over, {0:N0} bytes sent): $what" -f $h.MoveBytesSent) $hMs `
+                    ("ceph pool on another OSD pool, copied ({0:N0} bytes sent), same run" -f $c.MoveBytesSent) $cMs
+            }
         }
         finally {
             if ($session) {
-                Invoke-Command -Session $session { Get-Container | Remove-Container -Force } -ErrorAction SilentlyContinue
+                Invoke-Command -Session $session {
+                    Get-Container | Remove-Container -Force
+                    Get-StoragePool mvshared -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
+                } -ErrorAction SilentlyContinue
                 Remove-PSSession $session
             }
         }
@@ -443,6 +476,7 @@ finally {
     # the test daemons, also when the bench stopped before its own Stop-* (they are started once)
     if ($zfsd -and -not $zfsStopped) { Stop-TestZfs $zfsd }
     if ($cephd -and -not $cephStopped) { Stop-TestCeph $cephd }
+    if ($cephm) { Stop-TestCeph $cephm }
     # the plain-runc peers' parent cgroup (runc removes each container's own cgroup, not the parent)
     Get-ChildItem /sys/fs/cgroup/*/containerps-bench, /sys/fs/cgroup/unified/containerps-bench -Directory -ErrorAction SilentlyContinue |
         ForEach-Object {

@@ -32,6 +32,68 @@ BeforeAll {
         Invoke-Command -Session $script:s -ScriptBlock $make -ArgumentList $Name, $bridge, $Subnet, $DestinationExtra
     }
 
+    <#
+    A running container on a ceph pool for the ceph moves: a volume mounted at /data (f: vol), a
+    snapshot s1 (/root/v: one; two after it), Extra run in it before the snapshot, and a counter
+    whose secret only its processes know; on Network, when given. Returns the secret and the counter's pids.
+    #>
+    function New-CephMover([string] $Name, [string] $Pool, [string] $Volume, [string] $Extra = 'true', [string] $Network) {
+        $net = if ($Network) { @{ Network = $Network } } else { @{} }
+        $null = New-Container -Name $Name -Image busybox -StoragePool $Pool @net
+        $null = Add-StorageVolume -Pool $Pool -Name $Volume
+        Mount-StorageVolume -Pool $Pool -Name $Volume -Container $Name -Path /data
+        Start-Container $Name
+        $null = Invoke-ContainerExec $Name -Command sh, -c, "echo one > /root/v; echo vol > /data/f; $Extra"
+        $null = New-ContainerSnapshot -Container $Name -Name s1
+        $null = Invoke-ContainerExec $Name -Command sh, -c, 'echo two > /root/v'
+        Start-ContainerWorkload $Name counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool $Pool
+        Wait-Until { (Read-ContainerFile $Name /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
+        [pscustomobject]@{ Secret = ((Read-ContainerFile $Name /tmp/count) -split ' ')[1]
+            Pids = (Invoke-ContainerExec -Name $Name -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n" }
+    }
+
+    <# A New-CephMover container as the destination has it: state, pool, snapshots, its volume's users, files, counter pids; then /root/v before and after Restore-ContainerSnapshot s1. #>
+    function Get-MovedCephMover([string] $Name, [string] $Pool, [string] $Volume) {
+        Invoke-Command -Session $script:s -ScriptBlock {
+            param($n, $p, $v)
+            $c = Get-Container $n
+            $r = [pscustomobject]@{ State = $c.State; Pool = $c.Pool; Snapshots = @(Get-ContainerSnapshot -Container $n).Name
+                Volume = "$((Get-StorageVolume -Pool $p -Name $v).UsedBy)"; Data = (Invoke-ContainerExec $n -Command cat, /data/f) -join ''
+                Count = (Invoke-ContainerExec $n -Command cat, /tmp/count) -join ''
+                Pids = (Invoke-ContainerExec -Name $n -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"; V = @() }
+            $r.V += (Invoke-ContainerExec $n -Command cat, /root/v) -join ''
+            Stop-Container $n -Force
+            Restore-ContainerSnapshot -Container $n -Name s1 -Confirm:$false
+            Start-Container $n
+            $r.V += (Invoke-ContainerExec $n -Command cat, /root/v) -join ''
+            $r
+        } -ArgumentList $Name, $Pool, $Volume
+    }
+
+    <#
+    The script of a child pwsh that moves Name with its own session to the destination: a fresh
+    remote pwsh, whose pid it writes to RemotePid, with CEPH_CONF when given, and the destination's
+    fault point Point (signalling Signal) set there before ContainerPS does anything.
+    #>
+    function Get-MoveChildScript([string] $Name, [string] $Point, [string] $Signal, [string] $RemotePid, [string] $CephConf = '') {
+        "`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
+        "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
+        "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$p, `$f, `$pf, `$c) if (`$c) { `$env:CEPH_CONF = `$c }; if (`$p) { `$env:CONTAINERPS_FAULT = `$p; `$env:CONTAINERPS_FAULT_SIGNAL = `$f }; Set-Content `$pf `$PID; Import-Module `$m } " +
+        "-ArgumentList '$(Get-ModulePath)', '$Point', '$Signal', '$RemotePid', '$CephConf'; " +
+        "Move-Container $Name -Destination `$s -DataThroughSession"
+    }
+
+    <# After a test: the children it started stop, and both hosts lose their containers and custom volumes. #>
+    function Clear-BothHosts {
+        Stop-ChildPwsh
+        $clean = {
+            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        Invoke-Command -Session $script:s -ScriptBlock $clean
+        & $clean
+    }
+
     $script:t = New-ContainerTestRoot
     $script:DstRoot = Join-Path $script:t.Base 'dest'
     $null = New-Item -ItemType Directory -Path $script:DstRoot
@@ -551,42 +613,219 @@ Describe 'Move-Container from a ceph pool: snapshots (read from a temporary clon
     }
 
     It 'a running container on ceph moves to a dir pool with its snapshot and its ceph volume' {
-        $null = New-Container -Name cc -Image busybox -StoragePool mvceph
-        $null = Add-StorageVolume -Pool mvceph -Name cvol
-        Mount-StorageVolume -Pool mvceph -Name cvol -Container cc -Path /data
-        Start-Container cc
-        $null = Invoke-ContainerExec cc -Command sh, -c, 'echo one > /root/v; echo vol > /data/f'
-        $null = New-ContainerSnapshot -Container cc -Name s1
-        $null = Invoke-ContainerExec cc -Command sh, -c, 'echo two > /root/v'
-        Start-ContainerWorkload cc counter 'S="$$-$RANDOM$RANDOM"; i=0; while :; do i=$((i+1)); echo "$i $S" > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done' -Pool mvceph
-        Wait-Until { (Read-ContainerFile cc /tmp/count) -match '^\d+ ' } -Because 'the counter' | Out-Null
-        $secret = ((Read-ContainerFile cc /tmp/count) -split ' ')[1]
-        $pids = (Invoke-ContainerExec -Name cc -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"
+        $mover = New-CephMover cc mvceph cvol
 
         Move-Container -Name cc -Destination $script:s
         Get-Container cc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         @(Get-StorageVolume mvceph | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'the container, its snapshot, its volume and the temporary clone are gone here'
         @(Get-RbdImages $script:cephOsd | Where-Object { $_ -notlike 'image_*' }) | Should -BeNullOrEmpty
-        $there = Invoke-Command -Session $script:s -ScriptBlock {
-            $r = [pscustomobject]@{ State = (Get-Container cc).State; Pool = (Get-Container cc).Pool; Snapshots = @(Get-ContainerSnapshot -Container cc).Name
-                Volume = "$((Get-StorageVolume -Pool default -Name cvol).UsedBy)"; Data = (Invoke-ContainerExec cc -Command cat, /data/f) -join ''
-                Count = (Invoke-ContainerExec cc -Command cat, /tmp/count) -join ''
-                Pids = (Invoke-ContainerExec -Name cc -Command ps, -o, pid, args | Where-Object { $_ -match 'counter' }) -join "`n"; V = @() }
-            $r.V += (Invoke-ContainerExec cc -Command cat, /root/v) -join ''
-            Stop-Container cc -Force
-            Restore-ContainerSnapshot -Container cc -Name s1 -Confirm:$false
-            Start-Container cc
-            $r.V += (Invoke-ContainerExec cc -Command cat, /root/v) -join ''
-            $r
-        }
+        $there = Get-MovedCephMover cc default cvol
         $there.State | Should -Be 'Running'
         $there.Pool | Should -Be 'default'
         $there.Snapshots | Should -Be 's1'
         $there.Volume | Should -Be 'cc' -Because 'the volume landed in the default pool (the destination has no pool mvceph) and is mounted in cc'
         $there.Data | Should -Be 'vol'
-        $there.Pids | Should -Be $pids
-        ($there.Count -split ' ')[1] | Should -Be $secret
+        $there.Pids | Should -Be $mover.Pids
+        ($there.Count -split ' ')[1] | Should -Be $mover.Secret
         $there.V | Should -Be @('two', 'one')
+    }
+}
+
+Describe 'Move-Container between hosts whose ceph pools share one OSD pool: the RBD images are handed over, not copied' {
+    BeforeAll {
+        $script:ceph = Start-TestCeph
+        $script:shOsd = 'cph' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        # The source's pool claims the OSD pool; the destination's pool (another name) joins it.
+        $null = New-StoragePool shp -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:shOsd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '64MiB' }
+        $script:joinShared = {
+            param($conf, $osd)
+            $env:CEPH_CONF = $conf
+            if (-not (Get-StoragePool shq -ErrorAction SilentlyContinue)) {
+                $null = New-StoragePool shq -Driver ceph -Source $osd -Config @{ 'ceph.osd.shared' = 'true'; 'volume.size' = '64MiB' }
+            }
+        }
+        Invoke-Command -Session $script:s -ScriptBlock $script:joinShared -ArgumentList $env:CEPH_CONF, $script:shOsd
+
+        function Get-Owner([string] $Image) { "$(& rados -p $script:shOsd getxattr "containerps.owner.$Image" owner 2>$null)" }
+        function Get-RbdId([string] $Image) { (& rbd info --format json "$($script:shOsd)/$Image" | ConvertFrom-Json).id }
+        <# The destination after its next command: the warning, its containers with state and pool, its volumes. #>
+        function Get-SharedDestination {
+            Invoke-Command -Session $script:s -ScriptBlock {
+                $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+                [pscustomobject]@{ Warning = "$w"; Names = @(Get-Container | ForEach-Object { "$($_.Name):$($_.State):$($_.Pool)" })
+                    Volumes = @(Get-StorageVolume | Where-Object Type -ne 'image' | ForEach-Object { "$($_.Pool)/$($_.Type)/$($_.Name)" } | Sort-Object)
+                    Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
+            }
+        }
+        # A child pwsh that moves hc through its own session (the destination's fault point, when armed, set there first).
+        $script:sharedMoveScript = { param($Point, $Signal, $RemotePid) Get-MoveChildScript hc $Point $Signal $RemotePid $env:CEPH_CONF }
+    }
+    AfterAll {
+        Stop-ChildPwsh
+        Invoke-Command -Session $script:s -ScriptBlock {
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+            Get-StoragePool shq -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
+        }
+        Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+        Get-StorageVolume shp -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+        Get-StoragePool shp -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false
+        Remove-TestCephMappings
+        Stop-TestCeph $script:ceph
+    }
+    BeforeEach {
+        Invoke-Command -Session $script:s -ScriptBlock $script:joinShared -ArgumentList $env:CEPH_CONF, $script:shOsd
+        # On the shared pool: a container with a snapshot and a mounted volume, 16 MiB of random bytes
+        # in its filesystem (a copy would send them), and a counter whose secret only its processes know.
+        New-SharedNetwork -Name lan -Subnet 10.205.21.0/24
+        $script:mover = New-CephMover hc shp hvol 'head -c 16777216 /dev/urandom > /root/big; sync' lan
+        $script:secret = $script:mover.Secret
+        $script:ids = @{ container = Get-RbdId container_hc; volume = Get-RbdId custom_hvol }
+        $script:sourceOwner = Get-Owner container_hc
+        $script:signal = Join-Path $script:t.Base 'shared-fault'
+        Remove-Item $script:signal -ErrorAction SilentlyContinue
+    }
+    AfterEach {
+        Clear-BothHosts
+        Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+    }
+
+    It 'a running container moves with only its checkpoint sent, keeping its memory, pids, listener and address; its snapshot and volume stay on the same images; post-copy is refused' {
+        $sourceHash = (Invoke-ContainerExec hc -Command md5sum, /root/big) -split ' ' | Select-Object -First 1
+        # 16 MiB of memory it keeps dirtying and checking, a TCP listener, and a peer here on the same bridge.
+        Copy-Item $script:Dirty (Join-Path (Get-StorageVolume -Pool shp -Type container -Name hc).Path 'root/dirty')
+        Invoke-ContainerExec -Name hc -Command sh, -c, '/root/dirty 16 /tmp/dirty </dev/null >/dev/null 2>&1 &' | Out-Null
+        Start-ContainerWorkload hc server 'while :; do echo pong | nc -l -p 7777; done' -Pool shp
+        $peer = New-Container -Name hpeer -Image busybox -Network lan -Start
+        $ip = (Get-Container hc).Network[0].Addresses[0] -replace '/24$'
+        Wait-Until { (Read-ContainerFile hc /tmp/dirty) -match '^ok \d+ 4096$' } -TimeoutSeconds 30 -Because 'the workload to fill its 16 MiB'
+        $gen = [long]((Read-ContainerFile hc /tmp/dirty) -split ' ')[1]
+        $pids = (Invoke-ContainerExec -Name hc -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n"
+        $err = Get-CommandError { Move-Container hc -Destination $script:s -Mode PostCopy }
+        Get-ErrorId $err | Should -Be 'PostCopyNotSupported'
+        "$err" | Should -Match 'StopAndCopy'
+        (Get-Container hc).State | Should -Be 'Running' -Because 'a refused move changes nothing'
+
+        $r = Move-Container hc -Destination $script:s -PassThru
+        $r.State | Should -Be 'Running'
+        $r.Network[0].Addresses[0] | Should -Be "$ip/24"
+        $r.MoveBytesSent | Should -BeGreaterThan 0 -Because 'the checkpoint is sent'
+        $r.MoveBytesSent | Should -BeLessThan 24MB -Because 'the checkpoint holds the 16 MiB of dirty memory, and a copy would add the 16 MiB random file'
+
+        Get-Container hc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        @(Get-StorageVolume shp | Where-Object Type -ne 'image') | Should -BeNullOrEmpty -Because 'the source forgot its rows'
+        Get-RbdImages $script:shOsd | Should -Contain 'container_hc@snapshot_s1' -Because 'the source forgot the images, it did not delete them'
+        Get-RbdId container_hc | Should -Be $script:ids.container
+        Get-RbdId custom_hvol | Should -Be $script:ids.volume
+        $owner = Get-Owner container_hc
+        $owner | Should -Not -Be $script:sourceOwner
+        $owner | Should -Not -Match '^handover'
+        Get-Owner custom_hvol | Should -Be $owner
+
+        $hash = Invoke-Command -Session $script:s -ScriptBlock { ((Invoke-ContainerExec hc -Command md5sum, /root/big) -split ' ')[0] }
+        $hash | Should -Be $sourceHash
+        (Invoke-Command -Session $script:s -ScriptBlock { (Invoke-ContainerExec -Name hc -Command ps, -o, pid, args | Where-Object { $_ -match 'dirty|counter|server' }) -join "`n" }) | Should -Be $pids
+        Wait-Until { [long]((Read-Remote hc /tmp/dirty) -split ' ')[1] -gt $gen } -TimeoutSeconds 20 -Because 'the memory workload to go on'
+        (Read-Remote hc /tmp/dirty) | Should -Match '^ok \d+ 4096$'
+        (Invoke-ContainerExec -Name hpeer -Command sh, -c, "echo ping | nc -w 5 $ip 7777") | Should -Be 'pong' -Because 'same address, same listener'
+        $there = Get-MovedCephMover hc shq hvol
+        $there.State | Should -Be 'Running'
+        $there.Pool | Should -Be 'shq' -Because 'it lands in the pool on the shared OSD pool, not the default pool'
+        $there.Snapshots | Should -Be 's1'
+        $there.Volume | Should -Be 'hc'
+        $there.Data | Should -Be 'vol'
+        $there.Pids | Should -Be $script:mover.Pids
+        ($there.Count -split ' ')[1] | Should -Be $script:secret
+        $there.V | Should -Be @('two', 'one') -Because 'the snapshot is the RBD snapshot the source took'
+        # The image is the destination's now: the source neither makes nor maps one of that name.
+        Get-ErrorId (Get-CommandError { Add-StorageVolume -Pool shp -Name hvol }) | Should -Be 'VolumeExists'
+    }
+
+    It 'a stopped container moves with no byte sent, also when its images have no owner records (made by an older ContainerPS)' {
+        Stop-Container hc -Force
+        & rados -p $script:shOsd rm containerps.owner.container_hc
+        & rados -p $script:shOsd rm containerps.owner.custom_hvol
+        Get-Owner container_hc | Should -BeNullOrEmpty
+        $r = Move-Container hc -Destination $script:s -PassThru
+        $r.MoveBytesSent | Should -Be 0
+        $r.State | Should -Be 'Stopped'
+        Get-Owner container_hc | Should -Not -BeNullOrEmpty
+        Get-Owner container_hc | Should -Not -Be $script:sourceOwner
+        Get-Owner custom_hvol | Should -Be (Get-Owner container_hc)
+        Get-Container hc -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-RbdId container_hc | Should -Be $script:ids.container
+        $there = Invoke-Command -Session $script:s -ScriptBlock {
+            Start-Container hc
+            [pscustomobject]@{ V = (Invoke-ContainerExec hc -Command cat, /root/v) -join ''; Data = (Invoke-ContainerExec hc -Command cat, /data/f) -join '' }
+        }
+        $there.V | Should -Be 'two'
+        $there.Data | Should -Be 'vol'
+    }
+
+    It 'source killed after handing the images over: its next command takes them back and runs the container on; the destination drops its part' {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:sharedMoveScript '' '' $remotePid) -Environment @{ CONTAINERPS_FAULT = 'move.source.after-handover'; CONTAINERPS_FAULT_SIGNAL = $script:signal }
+        try { (Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 120) | Should -Be 'move.source.after-handover' }
+        finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        Get-Owner container_hc | Should -Match '^handover ' -Because 'handed over, not yet taken'
+        $remote = [int](Get-Content $remotePid)
+        Wait-Until { -not (Test-Path "/proc/$remote") } -TimeoutSeconds 60 -Because 'the remote pwsh of the killed session to end' | Out-Null
+
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -BeLike "*the move of container 'hc' was cut short before the destination took it: it runs here again from the move's checkpoint*"
+        (Get-Container hc).State | Should -Be 'Running'
+        ((Read-ContainerFile hc /tmp/count) -split ' ')[1] | Should -Be $script:secret
+        Read-ContainerFile hc /data/f | Should -Be 'vol'
+        Get-Owner container_hc | Should -Be $script:sourceOwner
+        Get-Owner custom_hvol | Should -Be $script:sourceOwner
+        $there = Get-SharedDestination
+        $there.Names | Should -BeNullOrEmpty
+        $there.Volumes | Should -BeNullOrEmpty
+        $there.Incoming | Should -Be 0
+        Get-RbdId container_hc | Should -Be $script:ids.container -Because 'the destination forgot the images, it did not delete them'
+        Get-RbdId custom_hvol | Should -Be $script:ids.volume
+    }
+
+    It 'destination killed at <Point>: the source keeps the container stopped until the destination gave the images back, then restores it' -ForEach @(
+        @{ Point = 'move.target.after-take' }
+        @{ Point = 'move.target.after-restore' }  # (its copy restored there, frozen, holding the images' mounts)
+    ) {
+        $remotePid = Join-Path $script:t.Base 'remote-pid'
+        $child = Start-ChildPwsh -Script (& $script:sharedMoveScript $Point $script:signal $remotePid)
+        try {
+            Wait-Until { Test-Path $script:signal } -TimeoutSeconds 120 -Because 'the destination to reach its fault point' | Out-Null
+            $taken = Get-Owner container_hc
+            $taken | Should -Not -Be $script:sourceOwner
+            $taken | Should -Not -Match '^handover'
+            & /usr/bin/kill -9 ([int](Get-Content $remotePid))
+            $r = Wait-ChildPwsh $child -TimeoutSeconds 120
+        } finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        # Move-Container says so itself, or the next command does; or pwsh's SSH client died with the
+        # session (an unhandled IOException in SSHClientSessionTransportManager) after the source had
+        # kept the container, before it could say so.
+        $null = Get-Container -WarningVariable w -WarningAction SilentlyContinue
+        if ("$($r.Stderr) $w" -notmatch 'the destination (holds|took) its RBD images') {
+            $r.Stderr | Should -Match 'SSHClientSessionTransportManager' -Because 'the only other way the source ends is pwsh dying with its SSH client'
+        }
+        $c = Get-Container hc
+        $c.State | Should -Be 'Stopped' -Because 'the destination holds the images: nothing here may write them'
+        $c.Stateful | Should -BeTrue
+        Get-ErrorId (Get-CommandError { Start-Container hc }) | Should -Be 'VolumeBusy'
+
+        $there = Get-SharedDestination
+        $there.Warning | Should -BeLike "*rolled back the unfinished arrival of container 'hc'*"
+        $there.Names | Should -BeNullOrEmpty
+        $there.Volumes | Should -BeNullOrEmpty
+        Get-Owner container_hc | Should -Be $script:sourceOwner -Because 'the destination gave the images back before dropping its rows'
+        Get-Owner custom_hvol | Should -Be $script:sourceOwner
+        Get-RbdId container_hc | Should -Be $script:ids.container
+
+        Start-Container hc
+        (Get-Container hc).State | Should -Be 'Running'
+        ((Read-ContainerFile hc /tmp/count) -split ' ')[1] | Should -Be $script:secret -Because 'Start-Container restores the processes the move saved'
+        Read-ContainerFile hc /data/f | Should -Be 'vol'
+        Invoke-DbQuery "select count(*) from containers where op_pid is not null or state <> 'ready'" | Should -Be '0'
     }
 }
 
@@ -636,25 +875,10 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         $script:secret = ((Read-ContainerFile mc /tmp/count) -split ' ')[1]
         $script:signal = Join-Path $script:t.Base 'move-fault'
         Remove-Item $script:signal -ErrorAction SilentlyContinue
-        # The child's own session to the destination: a fresh remote pwsh (the destination's fault
-        # point, when armed, is set there before ContainerPS does anything).
-        $script:moveScript = {
-            param($Point, $Signal, $RemotePid)
-            "`$s = New-PSSession -HostName 127.0.0.1 -Port $($script:Ssh.Port) -UserName root -KeyFilePath '$($script:Ssh.KeyFile)' " +
-            "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
-            "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$p, `$f, `$pf) if (`$p) { `$env:CONTAINERPS_FAULT = `$p; `$env:CONTAINERPS_FAULT_SIGNAL = `$f }; Set-Content `$pf `$PID; Import-Module `$m } " +
-            "-ArgumentList '$(Get-ModulePath)', '$Point', '$Signal', '$RemotePid'; " +
-            "Move-Container mc -Destination `$s -DataThroughSession"
-        }
+        $script:moveScript = { param($Point, $Signal, $RemotePid) Get-MoveChildScript mc $Point $Signal $RemotePid }
     }
     AfterEach {
-        Stop-ChildPwsh
-        $clean = {
-            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
-        }
-        Invoke-Command -Session $script:s -ScriptBlock $clean
-        & $clean
+        Clear-BothHosts
         Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
         Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
     }

@@ -20,6 +20,16 @@ BeforeAll {
         $script:osd = "$($script:prefix)$Suffix"
         $script:c = New-StoragePool c -Driver ceph -Config @{ 'ceph.osd.pool_name' = $script:osd; 'ceph.osd.pg_num' = '8'; 'volume.size' = '128MiB' }
     }
+    <# SIGKILLs the rbd-fuse of one image of pool c (found by its mount point in its command line, stopped by its pid) and waits until it is dead. #>
+    function Stop-RbdFuse([string] $Image) {
+        $fuseDir = Join-Path $script:c.Source ".rbd/$Image"
+        $fusePid = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | Where-Object {
+                (Get-Content "/proc/$($_.Name)/comm" -ErrorAction SilentlyContinue) -eq 'rbd-fuse' -and
+                ((Get-Content "/proc/$($_.Name)/cmdline" -Raw -ErrorAction SilentlyContinue) -split "`0") -contains $fuseDir } | ForEach-Object Name)
+        $fusePid.Count | Should -Be 1
+        & /usr/bin/kill -9 $fusePid[0]
+        Wait-Until { -not (Test-Path "/proc/$($fusePid[0])/cmdline") -or (Get-Content "/proc/$($fusePid[0])/stat" -Raw) -match '\) Z ' } -Because 'rbd-fuse to die'
+    }
     function Get-RbdSize([string] $Spec) { (& rbd info --format json $Spec | ConvertFrom-Json).size }
     function Remove-CephTestState {
         Stop-ChildPwsh
@@ -186,14 +196,7 @@ Describe 'ceph volumes' {
         $v = Add-StorageVolume c crash -Config @{ size = '64MiB' }
         'before' | Set-Content (Join-Path $v.Path 'f')
         & sync -f (Join-Path $v.Path 'f')
-        $fuseDir = Join-Path $script:c.Source '.rbd/custom_crash'
-        # The rbd-fuse of that one image, found by its mount point in its command line, stopped by its pid.
-        $fusePid = @(Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$' | Where-Object {
-                (Get-Content "/proc/$($_.Name)/comm" -ErrorAction SilentlyContinue) -eq 'rbd-fuse' -and
-                ((Get-Content "/proc/$($_.Name)/cmdline" -Raw -ErrorAction SilentlyContinue) -split "`0") -contains $fuseDir } | ForEach-Object Name)
-        $fusePid.Count | Should -Be 1
-        & /usr/bin/kill -9 $fusePid[0]
-        Wait-Until { -not (Test-Path "/proc/$($fusePid[0])/cmdline") -or (Get-Content "/proc/$($fusePid[0])/stat" -Raw) -match '\) Z ' } -Because 'rbd-fuse to die'
+        Stop-RbdFuse custom_crash
 
         $null = New-StoragePool d2 -Driver dir
         $copy = Copy-StorageVolume c crash -TargetPool d2 -PassThru -WarningVariable w -WarningAction SilentlyContinue
@@ -283,5 +286,94 @@ Describe 'containers on ceph' {
         Start-Container w2
         Invoke-In w2 'hostname; stat -c %u:%g /bin/busybox' | Should -Be @('w2', '0:0')
         Remove-Container w, w2 -Force
+    }
+}
+
+Describe 'an OSD pool two hosts share (ceph.osd.shared): each maps and removes only the images it owns; image volumes are common' {
+    AfterEach {
+        if ($script:rootB) {
+            $env:CONTAINERPS_ROOT = $script:rootB
+            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+            Get-StorageVolume -ErrorAction SilentlyContinue | Where-Object Type -eq 'custom' | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
+            Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+            $env:CONTAINERPS_ROOT = $script:t.Root
+            $script:rootB = $null
+        }
+        Remove-CephTestState
+    }
+
+    It 'the second host joins, cannot take, map or remove the first host''s image, and the first cannot drop the OSD pool under it' {
+        New-CephTestPool 'sh'
+        $va = Add-StorageVolume c va -Config @{ size = '64MiB' }
+        Set-Content -LiteralPath (Join-Path $va.Path 'f') -Value 'from A'
+        $idA = (& rbd info --format json "$($script:osd)/custom_va" | ConvertFrom-Json).id
+        (& rados -p $script:osd listxattr 'containerps.owner.custom_va') | Should -Be 'owner'
+
+        $script:rootB = Join-Path $script:t.Base 'rootb'
+        $null = New-Item -ItemType Directory -Path $script:rootB
+        $env:CONTAINERPS_ROOT = $script:rootB
+        try {
+            Get-ErrorId (Get-CommandError { New-StoragePool b -Driver ceph -Source $script:osd }) | Should -Be 'SourceInUse' -Because 'joining needs ceph.osd.shared=true'
+            $null = New-StoragePool b -Driver ceph -Source $script:osd -Config @{ 'ceph.osd.shared' = 'true'; 'volume.size' = '64MiB' }
+            Get-ErrorId (Get-CommandError { Add-StorageVolume b va }) | Should -Be 'VolumeExists' -Because 'the image is the first host''s'
+            $vb = Add-StorageVolume b vb
+            Set-Content -LiteralPath (Join-Path $vb.Path 'f') -Value 'from B'
+            Remove-StorageVolume b vb -Confirm:$false
+            @(Get-RbdImages $script:osd) | Should -Not -Contain 'custom_vb'
+            Remove-StoragePool b -Force -Confirm:$false
+        }
+        finally { $env:CONTAINERPS_ROOT = $script:t.Root }
+        @(Get-RbdImages $script:osd) | Should -Contain 'custom_va' -Because 'removing the joined pool leaves the first host''s images'
+        (& rbd info --format json "$($script:osd)/custom_va" | ConvertFrom-Json).id | Should -Be $idA
+        Get-Content -LiteralPath (Join-Path $va.Path 'f') | Should -Be 'from A'
+
+        # The guard: what this host does not own it neither changes nor removes (a move hands images over this way).
+        $env:CONTAINERPS_ROOT = $script:rootB
+        try {
+            $null = New-StoragePool b -Driver ceph -Source $script:osd -Config @{ 'ceph.osd.shared' = 'true' }
+            $env:CONTAINERPS_ROOT = $script:t.Root
+            Get-ErrorId (Get-CommandError { Remove-StoragePool c -Force -Confirm:$false }) | Should -Be 'SourceInUse' -Because 'pool b still uses the OSD pool'
+            & rados -p $script:osd setxattr 'containerps.owner.custom_va' owner 'someone-else'
+            Get-ErrorId (Get-CommandError { Rename-StorageVolume c va vz }) | Should -Be 'VolumeBusy'
+            # Mapped again (its rbd-fuse killed): refused, as the other host owns the image now.
+            Stop-RbdFuse custom_va
+            $null = New-StoragePool d2 -Driver dir
+            $err = Get-CommandError { Copy-StorageVolume c va -TargetPool d2 -WarningAction SilentlyContinue }
+            Get-ErrorId $err | Should -Be 'VolumeBusy'
+            "$err" | Should -Match 'belongs to another ContainerPS host'
+            Remove-StoragePool d2 -Confirm:$false
+            Remove-StorageVolume c va -Confirm:$false
+            @(Get-RbdImages $script:osd) | Should -Contain 'custom_va' -Because 'an image another host owns is forgotten here, not deleted'
+            (& rados -p $script:osd getxattr 'containerps.owner.custom_va' owner) | Should -Be 'someone-else'
+        }
+        finally { $env:CONTAINERPS_ROOT = $script:t.Root }
+    }
+
+    It 'the second host clones the first host''s image volume as it is, and removing the image there forgets it' {
+        New-CephTestPool 'si'
+        $null = New-Container -Name ca -Image busybox -StoragePool c
+        $images = @(Get-RbdImages $script:osd | Where-Object { $_ -like 'image_*' -and $_ -notlike '*@*' })
+        $images.Count | Should -Be 1
+        $imageId = (& rbd info --format json "$($script:osd)/$($images[0])" | ConvertFrom-Json).id
+
+        $script:rootB = Join-Path $script:t.Base 'rootb'
+        $null = New-Item -ItemType Directory -Path $script:rootB
+        $env:CONTAINERPS_ROOT = $script:rootB
+        try {
+            $null = New-StoragePool b -Driver ceph -Source $script:osd -Config @{ 'ceph.osd.shared' = 'true'; 'volume.size' = '64MiB' }
+            $null = New-Container -Name cb -Image busybox -StoragePool b -Start
+            (Get-Container cb).State | Should -Be 'Running'
+            Invoke-ContainerExec cb -Command sh, -c, 'test -x /bin/busybox && echo ok' | Should -Be 'ok'
+            @(Get-RbdImages $script:osd | Where-Object { $_ -like 'image_*' -and $_ -notlike '*@*' }) | Should -Be $images -Because 'the image was not unpacked a second time'
+            Get-RbdParent "$($script:osd)/container_cb" | Should -Be "$($script:osd)/$($images[0])@readonly"
+            Remove-Container cb -Force
+            Remove-ContainerImage busybox
+            Remove-StoragePool b -Force -Confirm:$false
+        }
+        finally { $env:CONTAINERPS_ROOT = $script:t.Root }
+        (& rbd info --format json "$($script:osd)/$($images[0])" | ConvertFrom-Json).id | Should -Be $imageId -Because 'the second host forgot the image volume, it did not delete it'
+        $null = New-Container -Name ca2 -Image busybox -StoragePool c -Start
+        (Get-Container ca2).State | Should -Be 'Running'
+        Remove-Container ca, ca2 -Force
     }
 }

@@ -17,8 +17,19 @@ public sealed record MigrationSnapshot(string Name, DateTime CreatedAt, bool Sta
 /// destination's pool of the same name when there is one (else its default pool), and is mounted
 /// there as it was here (device name, path, read-only). Size is its size limit (the volume's "size"
 /// key), Idmap the id map its files are stored in (null: unshifted).
+/// HandedOver: it is on an OSD pool both hosts share and goes as its RBD image, not copied, with
+/// Config (its storage keys: size, filesystem, mount options).
 /// </summary>
-public sealed record MigrationVolume(string Pool, string Name, string Device, string Path, bool ReadOnly, string? Size, string? Idmap);
+public sealed record MigrationVolume(string Pool, string Name, string Device, string Path, bool ReadOnly, string? Size, string? Idmap,
+    bool HandedOver = false, IReadOnlyDictionary<string, string>? Config = null);
+
+/// <summary>
+/// A move between pools that share one Ceph OSD pool: the container's image (with its snapshots, RBD
+/// snapshots of it) and the volumes marked HandedOver are not copied; their owner records go from
+/// SourceOwner to TargetOwner (<see cref="Storage.CephOwnership"/>). RootfsConfig: the container
+/// volume's storage keys. The destination checks it all.
+/// </summary>
+public sealed record MigrationShared(string Fsid, string OsdPool, string SourceOwner, string TargetOwner, IReadOnlyDictionary<string, string>? RootfsConfig = null);
 
 /// <summary>
 /// What the destination needs to know to take a container over: its name, image and config, its id
@@ -33,7 +44,8 @@ public sealed record MigrationPlan(
     string Name, string Image, IReadOnlyDictionary<string, string> Config, bool Privileged, bool Isolated,
     long? IdmapBase, long? IdmapSize, IReadOnlyList<MigrationNetwork> Networks, bool Running,
     string? RootfsFormat = null, string? RootfsIdmap = null,
-    IReadOnlyList<MigrationSnapshot>? Snapshots = null, IReadOnlyList<MigrationVolume>? Volumes = null, bool StopState = false)
+    IReadOnlyList<MigrationSnapshot>? Snapshots = null, IReadOnlyList<MigrationVolume>? Volumes = null, bool StopState = false,
+    MigrationShared? Shared = null)
 {
     /// <summary>The parts (archives) a move of this plan may send, in a fixed order: a part's index is its number on the data link.</summary>
     public const string PartRootfs = "rootfs", PartState = "state";
@@ -63,8 +75,17 @@ public sealed record MigrationPlan(
     /// <summary>A destination's answer split: its stream format (null: tar only) and whether it takes what a container carries.</summary>
     public static (string? Format, bool Carries) ParseReceives(string? receives) =>
         receives is null ? (null, false)
-        : receives.EndsWith(CarriesMarker, StringComparison.Ordinal) ? (receives[..^CarriesMarker.Length] is { Length: > 0 } f ? f : null, true)
+        : receives.EndsWith(CarriesMarker, StringComparison.Ordinal) ? (receives[..^CarriesMarker.Length].Split(';')[0] is { Length: > 0 } f ? f : null, true)
         : (receives.Length > 0 ? receives : null, false);
+
+    /// <summary>Before <see cref="CarriesMarker"/>: the pools a destination shares with others ("FSID/OSDPOOL/OWNER", comma-separated; see IStorageDriver.SharedIdentity).</summary>
+    public const string SharedMarker = ";shared=";
+
+    /// <summary>The shared pools (FSID/OSDPOOL/OWNER) a destination's answer names.</summary>
+    public static IReadOnlyList<string> ParseShared(string? receives) =>
+        receives is not null && receives.EndsWith(CarriesMarker, StringComparison.Ordinal) && receives.IndexOf(SharedMarker, StringComparison.Ordinal) is var i and >= 0
+            ? receives[(i + SharedMarker.Length)..^CarriesMarker.Length].Split(',', StringSplitOptions.RemoveEmptyEntries)
+            : Array.Empty<string>();
 
     /// <summary>
     /// Every part a move of this plan may send, by name: rootfs, state, snapshot.I and snapshot.I.state

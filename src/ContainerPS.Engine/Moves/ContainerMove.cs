@@ -58,12 +58,16 @@ public sealed class ContainerMove
     public MoveResult Run(string name, IMoveDestination destination, MoveMode mode, bool dataThroughSession)
     {
         var plan = source.PlanMove(name, mode == MoveMode.PreCopy, Receives(destination));
+        if (mode == MoveMode.PostCopy && plan.Running && plan.Shared is not null)
+            throw new ContainerPSException(Errors.PostCopyNotSupported,
+                $"Container '{name}' is on a ceph OSD pool {destination.Name} shares, so its images are handed over, not copied; that needs the container stopped first, " +
+                "and post-copy keeps its processes on this host until the last page has gone: move with -Mode StopAndCopy (the downtime is the checkpoint alone).", name);
         if (mode == MoveMode.PostCopy && plan.Running)
             PostCopyMove.Check(source, name, dataThroughSession);
         var activity = $"Moving {name} to {destination.Name}";
         void Phase(string status, int percent) => log.Progress(activity, status, percent);
-        log.Verbose(plan.RootfsFormat is { } format
-            ? $"The filesystem goes as a {format} send stream (both pools are {format})."
+        log.Verbose(plan.Shared is { } shared ? $"The container's RBD images are handed over (both hosts use OSD pool {shared.OsdPool}): its filesystem is not copied."
+            : plan.RootfsFormat is { } format ? $"The filesystem goes as a {format} send stream (both pools are {format})."
             : "The filesystem goes as a tar.");
         var total = Stopwatch.StartNew();
         Phase("asking the destination to take it", 2);
@@ -88,7 +92,7 @@ public sealed class ContainerMove
             link = dataThroughSession || plan.Parts().Count > byte.MaxValue + 1 ? null : OpenDataLink(destination, token); // a part is a byte on the link
             frozen.Start();
             Phase(plan.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
-            state = source.FreezeForMove(name, plan);
+            state = source.FreezeForMove(name, plan, token);
             foreach (var (part, label) in source.Archives(plan, state))
                 Send(destination, token, link, plan, part, label, state, part == MigrationPlan.PartState ? 70 : 20, Phase);
             link?.Finish();

@@ -16,7 +16,8 @@ public static class MigrationTarget
     public static string Receives()
     {
         using var host = ContainerHost.Open();
-        return (host.Incoming.IncomingFormat() ?? "") + MigrationPlan.CarriesMarker;
+        var shared = host.Incoming.SharedPools();
+        return (host.Incoming.IncomingFormat() ?? "") + (shared.Count > 0 ? MigrationPlan.SharedMarker + string.Join(',', shared) : "") + MigrationPlan.CarriesMarker;
     }
 
     public static string Begin(string planJson)

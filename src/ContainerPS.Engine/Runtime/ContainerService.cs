@@ -249,18 +249,23 @@ public sealed class ContainerService
     internal void RemoveHeld(ContainerRow row, bool force)
     {
         var name = row.Name;
-        var rt = paths.Runtime(name);
-        if (rt.Inspect().IsRunning)
-        {
-            if (!force)
-                throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it first or use -Force.", name);
-            launcher.Kill(row, "KILL");
-            rt.WaitStopped(TimeSpan.FromSeconds(15));
-            launcher.EndExecHelpers(row, rt); // only a running container has them: no /proc scan otherwise
-        }
+        if (paths.Runtime(name).Inspect().IsRunning && !force)
+            throw new ContainerPSException(Errors.ContainerRunning, $"Container '{name}' is running; stop it first or use -Force.", name);
+        KillHeld(row);
         if (!store.Write(() => store.Claim("containers", row.Id, RowState.Deleting)))
             throw ContainerPSException.Busy($"Container '{name}'", Errors.ContainerBusy);
         FinishRemove(row);
+    }
+
+    /// <summary>Ends a running container's processes (also frozen ones) and its exec relays, with its lock held.</summary>
+    internal void KillHeld(ContainerRow row)
+    {
+        var rt = paths.Runtime(row.Name);
+        if (!rt.Inspect().IsRunning)
+            return;
+        launcher.Kill(row, "KILL");
+        rt.WaitStopped(TimeSpan.FromSeconds(15));
+        launcher.EndExecHelpers(row, rt); // only a running container has them: no /proc scan otherwise
     }
 
     internal void FinishRemove(ContainerRow row)

@@ -17,8 +17,11 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
     internal const string MoveMarker = "volatile.move.incoming";
 
     /// <summary>Checks what the plan says beyond the container itself (snapshots, volumes), before anything is created.</summary>
-    public void Check(MigrationPlan plan, string defaultPool)
+    /// <param name="containerPool">Where the container lands (the default pool, or the shared ceph pool its images are handed over in).</param>
+    public void Check(MigrationPlan plan, string defaultPool, string containerPool)
     {
+        if (plan.Shared is null ? plan.VolumeList.Any(v => v.HandedOver) : plan.RootfsFormat is not null)
+            throw Invalid(plan, plan.Shared is null ? "it hands a volume over without a shared pool" : "a handed-over filesystem comes as a stream");
         var snapshots = plan.SnapshotList;
         foreach (var s in snapshots)
             Names.Validate(s.Name, "snapshot");
@@ -35,7 +38,7 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
             ContainerVolumes.CheckMountPath(v.Path);
             if (v.Size is { } size && !ByteSize.TryParse(size, out _))
                 throw Invalid(plan, $"volume '{v.Name}' has the size '{Names.Printable(size)}'");
-            var pool = TargetPool(v, defaultPool);
+            var pool = TargetPool(v, defaultPool, containerPool);
             if (!targets.Add((pool, v.Name)))
                 throw Invalid(plan, $"it names volume '{v.Name}' twice");
             if (storage.HasVolume(pool, VolumeType.Custom, v.Name))
@@ -50,8 +53,9 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
     private static ContainerPSException Invalid(MigrationPlan plan, string why) =>
         new(Errors.InvalidMigrationPlan, $"The migration plan of container '{plan.Name}' is not valid: {why}.", plan.Name);
 
-    /// <summary>Where a volume lands: the pool of the same name when this host has one, else the default pool.</summary>
-    public string TargetPool(MigrationVolume volume, string defaultPool) => store.Pool(volume.Pool) is not null ? volume.Pool : defaultPool;
+    /// <summary>Where a volume lands: one handed over in the container's (shared) pool, else the pool of the same name when this host has one, else the default pool.</summary>
+    public string TargetPool(MigrationVolume volume, string defaultPool, string containerPool) =>
+        volume.HandedOver ? containerPool : store.Pool(volume.Pool) is not null ? volume.Pool : defaultPool;
 
     /// <summary>
     /// Unpacks the archives of <paramref name="dir"/>: the snapshots (the container volume is filled
@@ -61,6 +65,38 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
     public void Unpack(ContainerRow row, MigrationPlan plan, string dir, string token, string defaultPool)
     {
         string Part(string part) => Path.Join(dir, part + ".tar");
+        if (plan.Shared is not null)
+            Adopt(row, plan, Part);
+        else
+            Copy(row, plan, Part);
+        for (var i = 0; i < plan.VolumeList.Count; i++)
+        {
+            var v = plan.VolumeList[i];
+            var pool = TargetPool(v, defaultPool, row.Pool);
+            var config = new Dictionary<string, string>(v.HandedOver ? v.Config ?? new Dictionary<string, string>() : new Dictionary<string, string>()) { [MoveMarker] = token };
+            if (v.Size is { } size)
+                config["size"] = size;
+            if (v.Idmap is { } map)
+                config[StorageService.IdmapLastKey] = map;
+            var archive = Part(MigrationPlan.VolumePart(i));
+            if (v.HandedOver)
+                storage.AdoptVolume(pool, VolumeType.Custom, v.Name, config); // its RBD image, handed over (SharedHandover)
+            else
+            {
+                storage.CreateInternalVolume(pool, VolumeType.Custom, v.Name, config, path => Untar(archive, path));
+                RemoveDeviceNodes($"volume '{pool}/{v.Name}'", storage.VolumePath(pool, VolumeType.Custom, v.Name));
+            }
+            var volumeId = storage.VolumeRecord(pool, VolumeType.Custom, v.Name).Id;
+            store.Write(() => store.InsertDevice(row.Id, volumeId, v.Device, ContainerVolumes.CheckMountPath(v.Path), v.ReadOnly));
+            FaultPoints.Hit("move.target.after-volume");
+        }
+        if (plan.StopState)
+            Untar(Part(MigrationPlan.PartState), NewStateDir(row, paths.StopStateDir(row)));
+    }
+
+    /// <summary>The filesystem and its snapshots, copied: as the driver's stream (each snapshot the difference from the one before) or as tars.</summary>
+    private void Copy(ContainerRow row, MigrationPlan plan, Func<string, string> part)
+    {
         string? Snapshot(int i) => i < 0 ? null : ContainerSnapshots.SnapshotVolume(row.Name, plan.SnapshotList[i].Name);
         static Dictionary<string, string>? Stored(string? idmap) => idmap is { } m ? new Dictionary<string, string> { [StorageService.IdmapLastKey] = m } : null;
         var snapshots = plan.SnapshotList;
@@ -69,46 +105,53 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
         {
             var s = snapshots[i];
             if (!stream)
-                Fill(row, Part(MigrationPlan.SnapshotPart(i)), s.Idmap, first: i == 0);
+                Fill(row, part(MigrationPlan.SnapshotPart(i)), s.Idmap, first: i == 0);
             var id = store.Write(() => store.InsertSnapshot(row.Id, row.Name, s.Name, s.Stateful, s.CreatedAt));
             if (stream)
             {
                 // A real snapshot of this pool's driver, sharing blocks with the one before.
-                storage.ReceiveInternalVolume(row.Pool, VolumeType.Snapshot, Snapshot(i)!, Stored(s.Idmap), Received(Part(MigrationPlan.SnapshotPart(i))), Snapshot(i - 1));
+                storage.ReceiveInternalVolume(row.Pool, VolumeType.Snapshot, Snapshot(i)!, Stored(s.Idmap), Received(part(MigrationPlan.SnapshotPart(i))), Snapshot(i - 1));
                 storage.ReadVolumeFiles(row.Pool, VolumeType.Snapshot, Snapshot(i)!, files => RefuseDeviceNodes(row, s.Name, files));
             }
             else
                 storage.CloneVolume(row.Pool, VolumeType.Container, row.Name, row.Pool, VolumeType.Snapshot, Snapshot(i)!);
             if (s.Stateful)
-                Untar(Part(MigrationPlan.SnapshotStatePart(i)), NewStateDir(row, paths.SnapshotStateDir(row, s.Name)));
+                Untar(part(MigrationPlan.SnapshotStatePart(i)), NewStateDir(row, paths.SnapshotStateDir(row, s.Name)));
             FaultPoints.Hit("move.target.after-snapshot");
             store.Write(() => store.Release("snapshots", id));
         }
         if (stream)
         {
-            storage.ReceiveInternalVolume(row.Pool, VolumeType.Container, row.Name, Stored(plan.RootfsIdmap), Received(Part(MigrationPlan.PartRootfs)), Snapshot(snapshots.Count - 1));
+            storage.ReceiveInternalVolume(row.Pool, VolumeType.Container, row.Name, Stored(plan.RootfsIdmap), Received(part(MigrationPlan.PartRootfs)), Snapshot(snapshots.Count - 1));
             RemoveDeviceNodes($"container '{row.Name}'", storage.VolumePath(row.Pool, VolumeType.Container, row.Name));
         }
         else
-            Fill(row, Part(MigrationPlan.PartRootfs), plan.RootfsIdmap, first: snapshots.Count == 0);
-        for (var i = 0; i < plan.VolumeList.Count; i++)
+            Fill(row, part(MigrationPlan.PartRootfs), plan.RootfsIdmap, first: snapshots.Count == 0);
+    }
+
+    /// <summary>
+    /// A container handed over on a shared ceph pool: its image and its snapshots (RBD snapshots of
+    /// it) are recorded here as they are; only stateful snapshots' saved states arrive as archives.
+    /// </summary>
+    private void Adopt(ContainerRow row, MigrationPlan plan, Func<string, string> part)
+    {
+        Dictionary<string, string> Config(string? idmap)
         {
-            var v = plan.VolumeList[i];
-            var pool = TargetPool(v, defaultPool);
-            var config = new Dictionary<string, string> { [MoveMarker] = token };
-            if (v.Size is { } size)
-                config["size"] = size;
-            if (v.Idmap is { } map)
-                config[StorageService.IdmapLastKey] = map;
-            var archive = Part(MigrationPlan.VolumePart(i));
-            storage.CreateInternalVolume(pool, VolumeType.Custom, v.Name, config, path => Untar(archive, path));
-            RemoveDeviceNodes($"volume '{pool}/{v.Name}'", storage.VolumePath(pool, VolumeType.Custom, v.Name));
-            var volumeId = storage.VolumeRecord(pool, VolumeType.Custom, v.Name).Id;
-            store.Write(() => store.InsertDevice(row.Id, volumeId, v.Device, ContainerVolumes.CheckMountPath(v.Path), v.ReadOnly));
-            FaultPoints.Hit("move.target.after-volume");
+            var c = new Dictionary<string, string>(plan.Shared!.RootfsConfig ?? new Dictionary<string, string>());
+            if (idmap is not null)
+                c[StorageService.IdmapLastKey] = idmap;
+            return c;
         }
-        if (plan.StopState)
-            Untar(Part(MigrationPlan.PartState), NewStateDir(row, paths.StopStateDir(row)));
+        storage.AdoptVolume(row.Pool, VolumeType.Container, row.Name, Config(plan.RootfsIdmap));
+        for (var i = 0; i < plan.SnapshotList.Count; i++)
+        {
+            var s = plan.SnapshotList[i];
+            var id = store.Write(() => store.InsertSnapshot(row.Id, row.Name, s.Name, s.Stateful, s.CreatedAt));
+            storage.AdoptVolume(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(row.Name, s.Name), Config(s.Idmap));
+            if (s.Stateful)
+                Untar(part(MigrationPlan.SnapshotStatePart(i)), NewStateDir(row, paths.SnapshotStateDir(row, s.Name)));
+            store.Write(() => store.Release("snapshots", id));
+        }
     }
 
     /// <summary>Makes the container volume hold one archive's files: created from the first, emptied and refilled for the next ones.</summary>

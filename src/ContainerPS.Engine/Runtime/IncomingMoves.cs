@@ -25,6 +25,7 @@ public sealed class IncomingMoves
     private readonly ContainerLauncher launcher;
     private readonly ContainerService containers;
     private readonly IncomingArchives archives;
+    private readonly SharedHandover handover;
 
     internal IncomingMoves(StateStore store, StorageService storage, NetworkService networks, ExternalTool tool, IEngineLog log, ContainerRecords records,
         ContainerPaths paths, ContainerIdmaps idmaps, ContainerConfig config, ContainerLauncher launcher, ContainerService containers)
@@ -41,12 +42,25 @@ public sealed class IncomingMoves
         this.launcher = launcher;
         this.containers = containers;
         archives = new IncomingArchives(store, storage, tool, log, paths);
+        handover = new SharedHandover(store, storage);
     }
 
     public const string ArchiveRootfs = MigrationPlan.PartRootfs, ArchiveState = MigrationPlan.PartState;
 
     /// <summary>The volume stream (btrfs, zfs) the default pool of this host, where moved containers land, receives; null: tar only.</summary>
     public string? IncomingFormat() => storage.StreamFormat(config.DefaultPool());
+
+    /// <summary>This host's pools that other hosts may share (ceph: FSID/OSDPOOL/OWNER), for <see cref="Moves.MigrationTarget.Receives"/>; a pool whose cluster cannot be reached is left out.</summary>
+    public IReadOnlyList<string> SharedPools()
+    {
+        var shared = new List<string>();
+        foreach (var p in store.Pools().Where(p => p.State == RowState.Ready))
+        {
+            try { if (storage.SharedIdentity(p.Name) is { } id) shared.Add(id); }
+            catch (ContainerPSException e) { log.Verbose($"pool {p.Name}: {e.Message}"); }
+        }
+        return shared;
+    }
 
     private string IncomingDir(string token)
     {
@@ -75,12 +89,15 @@ public sealed class IncomingMoves
                     (plan.Running ? "stop the container to move it" : "start it (or drop the state: Start-Container -Stateless, remove the stateful snapshots) and stop it without -Stateful") +
                     ", or give both hosts the same subordinate ids.", plan.Name);
         }
-        var pool = config.DefaultPool();
+        // A container whose images are handed over lands in the pool on the shared OSD pool, else in the default pool.
+        var pool = plan.Shared is not null ? handover.TargetPool(plan) : config.DefaultPool();
         var poolRow = store.Pool(pool) ?? throw ContainerPSException.PoolNotFound(pool);
         if (plan.RootfsFormat is { } format && storage.StreamFormat(pool) != format)
             throw new ContainerPSException(Errors.MigrationFormatNotSupported,
                 $"The filesystem of '{plan.Name}' comes as a {format} stream, which pool '{pool}' ({poolRow.Driver}) cannot receive.", plan.Name);
-        archives.Check(plan, pool);
+        archives.Check(plan, config.DefaultPool(), pool);
+        if (plan.Shared is not null)
+            handover.Check(plan, pool);
         var token = Guid.NewGuid().ToString("n");
         var dir = IncomingDir(token);
         // The row first, naming the token (op_arg): an incoming directory no row names is a leftover the repair removes.
@@ -164,6 +181,9 @@ public sealed class IncomingMoves
                 store.Release("containers", row.Id);
                 store.BeginStep(row.Id, JsonSerializer.Serialize(new ContainerStep(ContainerStep.Incoming, Dir: token)));
             });
+            // Handed over on a shared ceph pool: taken only now, so that every path that drops the arrival gives the images back first.
+            if (plan.Shared is not null)
+                handover.Take(row, plan, token);
             if (state is not null)
             {
                 try
@@ -282,6 +302,8 @@ public sealed class IncomingMoves
     {
         if (step.Phase == PostCopyResumed && step.Dir is { } lazyToken)
             return RepairPostCopy(row, step, lazyToken);
+        if (step.Dir is { } handed && Incoming(handed) is ({ Shared: not null } shared, _))
+            GiveBack(row, shared, handed);
         var arrived = archives.Arrived(row);
         containers.RemoveHeld(row, force: true);
         archives.RemoveLeft(arrived);
@@ -314,6 +336,17 @@ public sealed class IncomingMoves
         return finished
             ? $"finished the post-copy arrival of container '{row.Name}': all of its memory had arrived, it runs here"
             : $"the post-copy arrival of container '{row.Name}' did not get all of its memory: it was stopped here (Start-Container boots it afresh)";
+    }
+
+    /// <summary>
+    /// A shared-ceph arrival that does not finish: its processes (frozen, or never thawed) end first,
+    /// as they hold the images' mounts, then the images go back to the source, before any row goes.
+    /// </summary>
+    private void GiveBack(ContainerRow row, MigrationPlan plan, string token)
+    {
+        containers.KillHeld(row);
+        launcher.CleanupRuntime(row, paths.Runtime(row.Name));
+        handover.GiveBack(row.Pool, plan, token);
     }
 
     /// <summary>Removes incoming directories that no container row names any more (their move was undone or repaired).</summary>
@@ -351,8 +384,10 @@ public sealed class IncomingMoves
         if (daemons.TryRemove(token, out var daemon))
             using (daemon)
                 daemon.Kill();
-        if (Incoming(token) is (_, { } row))
+        if (Incoming(token) is (var plan, { } row))
         {
+            if (plan.Shared is not null)
+                GiveBack(row, plan, token);
             var arrived = archives.Arrived(row);
             if (row.State == RowState.Ready)
                 containers.Remove(row.Name, force: true);

@@ -1,4 +1,3 @@
-using CliWrap;
 using ContainerPS.Engine.Migration;
 using ContainerPS.Engine.Network;
 using ContainerPS.Engine.Storage;
@@ -23,6 +22,8 @@ public sealed class OutgoingMoves
     private readonly ContainerLauncher launcher;
     private readonly ContainerCheckpoints checkpoints;
     private readonly ContainerService containers;
+    private readonly SharedHandover handover;
+    private readonly OutgoingArchives outgoing;
 
     internal OutgoingMoves(StateStore store, StorageService storage, NetworkService networks, ExternalTool tool, ContainerRecords records,
         ContainerPaths paths, ContainerIdmaps idmaps, ContainerLauncher launcher, ContainerCheckpoints checkpoints, ContainerService containers)
@@ -37,6 +38,8 @@ public sealed class OutgoingMoves
         this.launcher = launcher;
         this.checkpoints = checkpoints;
         this.containers = containers;
+        handover = new SharedHandover(store, storage);
+        outgoing = new OutgoingArchives(storage, tool, records, paths);
         PostCopy = new PostCopySource(this, records, paths, checkpoints, launcher, containers);
     }
 
@@ -68,11 +71,13 @@ public sealed class OutgoingMoves
             .Select(s => new MigrationSnapshot(s.Name, s.CreatedAt, s.Stateful,
                 storage.VolumeRecord(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(name, s.Name)).Config.GetValueOrDefault(StorageService.IdmapLastKey)))
             .ToList();
-        var format = destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
+        // On an OSD pool the destination shares, the images are handed over; else the files are copied.
+        var shared = carries ? handover.Plan(row, MigrationPlan.ParseShared(destinationReceives)) : null;
+        var format = shared is null && destinationFormat is not null && storage.StreamFormat(row.Pool) == destinationFormat ? destinationFormat : null;
         var stored = storage.VolumeRecord(row.Pool, VolumeType.Container, name).Config.GetValueOrDefault(StorageService.IdmapLastKey);
         var plan = new MigrationPlan(row.Name, row.Image, row.Config, row.Privileged, row.Isolated, map?.UidBase, map?.Size,
             networks.Memberships(row.Id).Select(a => new MigrationNetwork(a.Network, a.IfName)).ToList(), running, format, stored,
-            snapshots, CarriedVolumes(row), !running && Directory.Exists(paths.StopStateDir(row)));
+            snapshots, CarriedVolumes(row, shared), !running && Directory.Exists(paths.StopStateDir(row)), shared);
         if (!carries && (plan.SnapshotList.Count > 0 || plan.VolumeList.Count > 0 || plan.StopState))
             throw new ContainerPSException(Errors.CarryNotSupported,
                 $"Container '{name}' has snapshots, mounted storage volumes or a saved running state, and the destination's ContainerPS does not take them " +
@@ -85,7 +90,7 @@ public sealed class OutgoingMoves
     /// another container here cannot leave that one, and one with snapshots would lose them: both
     /// are refused (VolumesNotMoved).
     /// </summary>
-    private List<MigrationVolume> CarriedVolumes(ContainerRow row)
+    private List<MigrationVolume> CarriedVolumes(ContainerRow row, MigrationShared? shared)
     {
         var carried = new List<MigrationVolume>();
         foreach (var d in store.Devices(row.Id))
@@ -98,56 +103,19 @@ public sealed class OutgoingMoves
                 throw new ContainerPSException(Errors.VolumesNotMoved,
                     $"Storage volume '{d.Pool}/{d.Volume}' of container '{row.Name}' has snapshots, which Move-Container does not carry: remove them (Remove-StorageVolumeSnapshot) first.", row.Name);
             var config = storage.VolumeRecord(d.Pool, VolumeType.Custom, d.Volume).Config;
-            carried.Add(new MigrationVolume(d.Pool, d.Volume, d.Name, d.Path, d.ReadOnly, config.GetValueOrDefault("size"), config.GetValueOrDefault(StorageService.IdmapLastKey)));
+            var handed = handover.HandsOver(d.Pool, d.Volume, shared);
+            carried.Add(new MigrationVolume(d.Pool, d.Volume, d.Name, d.Path, d.ReadOnly, config.GetValueOrDefault("size"), config.GetValueOrDefault(StorageService.IdmapLastKey),
+                handed, handed ? handover.Portable(d.Pool, VolumeType.Custom, d.Volume) : null));
         }
         return carried;
     }
 
-    /// <summary>
-    /// The archives a move of <paramref name="plan"/> sends, in order, each with what the progress bar
-    /// calls it: the filesystem, each snapshot (and its saved state), each volume, then the saved state
-    /// (the move's dump in <paramref name="stateDir"/>, or a stateful stop's).
-    /// </summary>
-    public IReadOnlyList<(string Part, string Label)> Archives(MigrationPlan plan, string? stateDir)
-    {
-        var archives = new List<(string, string)> { (MigrationPlan.PartRootfs, "the filesystem") };
-        for (var i = 0; i < plan.SnapshotList.Count; i++)
-        {
-            archives.Add((MigrationPlan.SnapshotPart(i), $"snapshot '{plan.SnapshotList[i].Name}'"));
-            if (plan.SnapshotList[i].Stateful)
-                archives.Add((MigrationPlan.SnapshotStatePart(i), $"the saved state of snapshot '{plan.SnapshotList[i].Name}'"));
-        }
-        for (var i = 0; i < plan.VolumeList.Count; i++)
-            archives.Add((MigrationPlan.VolumePart(i), $"volume '{plan.VolumeList[i].Pool}/{plan.VolumeList[i].Name}'"));
-        if (stateDir is not null || plan.StopState)
-            archives.Add((MigrationPlan.PartState, "the saved state"));
-        return archives;
-    }
+    /// <inheritdoc cref="OutgoingArchives.Archives"/>
+    public IReadOnlyList<(string Part, string Label)> Archives(MigrationPlan plan, string? stateDir) => outgoing.Archives(plan, stateDir);
 
-    /// <summary>Streams one archive of <see cref="Archives"/> (see <see cref="SendArchive"/>).</summary>
-    public void SendPart(MigrationPlan plan, string part, string? stateDir, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
-    {
-        var row = records.ReadyRow(plan.Name);
-        var index = part.Split('.') is [_, var n, ..] ? int.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : -1;
-        string? Snapshot(int i) => i < 0 ? null : ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[i].Name);
-        if (part == MigrationPlan.PartRootfs && plan.RootfsFormat is not null)
-            SendStream(row.Pool, VolumeType.Container, plan.Name, Snapshot(plan.SnapshotList.Count - 1), chunkSize, consume);
-        else if (part == MigrationPlan.PartRootfs)
-            SendArchive(plan.Name, null, null, chunkSize, consume);
-        else if (part == MigrationPlan.PartState)
-            SendArchive(plan.Name, stateDir ?? paths.StopStateDir(row), null, chunkSize, consume);
-        else if (part == MigrationPlan.SnapshotStatePart(index))
-            SendArchive(plan.Name, paths.SnapshotStateDir(row, plan.SnapshotList[index].Name), null, chunkSize, consume);
-        else if (part == MigrationPlan.SnapshotPart(index) && plan.RootfsFormat is not null)
-            SendStream(row.Pool, VolumeType.Snapshot, Snapshot(index)!, Snapshot(index - 1), chunkSize, consume);
-        else if (part == MigrationPlan.SnapshotPart(index))
-            storage.ReadVolumeFiles(row.Pool, VolumeType.Snapshot, ContainerSnapshots.SnapshotVolume(plan.Name, plan.SnapshotList[index].Name),
-                dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
-        else if (part == MigrationPlan.VolumePart(index))
-            storage.ReadVolumeFiles(plan.VolumeList[index].Pool, VolumeType.Custom, plan.VolumeList[index].Name, dir => SendArchive(plan.Name, dir, null, chunkSize, consume));
-        else
-            throw new ContainerPSException(Errors.InvalidArchivePart, $"Unknown archive '{Names.Printable(part)}'.", part);
-    }
+    /// <inheritdoc cref="OutgoingArchives.SendPart"/>
+    public void SendPart(MigrationPlan plan, string part, string? stateDir, int chunkSize, Action<ReadOnlyMemory<byte>> consume) =>
+        outgoing.SendPart(plan, part, stateDir, chunkSize, consume);
 
     /// <summary>The source of a post-copy move (Move-Container -Mode PostCopy).</summary>
     public PostCopySource PostCopy { get; }
@@ -156,22 +124,25 @@ public sealed class OutgoingMoves
     /// The move is recorded on the container until <see cref="FinishMove"/> or <see cref="ResumeAfterFailedMove"/>
     /// (<see cref="ConfirmMove"/> in between), so a source killed mid-move is repaired by its next command.
     /// <param name="plan">The move's plan: the container must still be as it says (what it carries), checked under the container's lock.</param>
-    public string? FreezeForMove(string name, MigrationPlan? plan = null)
+    /// <param name="token">The destination's token for the move: a shared-ceph move hands the images over with it.</param>
+    public string? FreezeForMove(string name, MigrationPlan? plan = null, string? token = null)
     {
         using var _ = records.Lock(name);
         var row = records.ReadyRow(name);
         var rt = paths.Runtime(name);
         if (plan is not null)
             CheckUnchanged(row, plan, rt.Inspect().IsRunning);
+        var handing = plan?.Shared is not null ? token ?? throw new ArgumentNullException(nameof(token)) : null;
         if (!rt.Inspect().IsRunning)
         {
-            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row)));
+            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row), Token: handing));
+            HandOver(row, plan, handing, null);
             return null;
         }
         var dir = Path.Join(paths.CheckpointsDir(row), "move");
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
-        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row)));
+        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row), Token: handing));
         try
         {
             checkpoints.Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
@@ -182,7 +153,23 @@ public sealed class OutgoingMoves
             throw;
         }
         FaultPoints.Hit("move.source.after-dump");
+        HandOver(row, plan, handing, dir);
         return dir;
+    }
+
+    /// <summary>A shared-ceph move: the stopped container's images go to the destination; if that fails, it runs here again as it was.</summary>
+    private void HandOver(ContainerRow row, MigrationPlan? plan, string? token, string? dump)
+    {
+        if (token is null)
+            return;
+        try { handover.HandOver(row, plan!, token); }
+        catch
+        {
+            if (handover.TakeBack(row, Carried(row), token) && dump is not null)
+                ResumeFromMove(row, dump);
+            records.EndStep(row);
+            throw;
+        }
     }
 
     /// <summary>
@@ -256,48 +243,6 @@ public sealed class OutgoingMoves
         return $"container '{row.Name}' stays here Stopped: if the destination does not have it, start it here; if it does, remove it here with Remove-Container";
     }
 
-    /// <summary>
-    /// Streams the container's filesystem, zstd-compressed, into <paramref name="consume"/> (in chunks, on this thread): the pool
-    /// driver's own stream when <paramref name="format"/> names it (btrfs or zfs send of a temporary
-    /// snapshot, which is removed afterwards), else a tar (numeric owners, xattrs, ACLs); or a tar of
-    /// a checkpoint directory. A producer that fails is an IOException with its stderr.
-    /// </summary>
-    public void SendArchive(string name, string? stateDir, string? format, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
-    {
-        var row = records.ReadyRow(name);
-        if (stateDir is null && format is not null)
-        {
-            SendStream(row.Pool, VolumeType.Container, name, null, chunkSize, consume);
-            return;
-        }
-        var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
-        // Fast compression on every core: the link (a remoting session) is the slow part.
-        var command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
-            .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
-        Produce(command, $"tar --zstd --sparse -C {dir} -cf - .", null, chunkSize, consume);
-    }
-
-    /// <summary>The pool driver's stream of a volume (the difference from <paramref name="parent"/>, a snapshot sent before, if given), zstd-compressed.</summary>
-    private void SendStream(string pool, VolumeType type, string volume, string? parent, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
-    {
-        var (send, cleanup) = storage.SendVolume(pool, type, volume, parent);
-        Produce(Cli.Wrap(send[0]).WithArguments(send.Skip(1)) | Cli.Wrap("zstd").WithArguments(new[] { "-1", "-T0", "-c" }),
-            $"{string.Join(' ', send)} | zstd -1 -T0 -c", cleanup, chunkSize, consume);
-    }
-
-    private void Produce(Command command, string line, Action? cleanup, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
-    {
-        try { tool.RunInto(command, line, chunkSize, consume); }
-        catch (ContainerPSException e) when (e.Code == Errors.ToolFailed)
-        {
-            throw new IOException(e.Message, e);
-        }
-        finally
-        {
-            cleanup?.Invoke();
-        }
-    }
-
     /// <summary>After a failed move: the source container runs again from the checkpoint the move made.</summary>
     public void ResumeAfterFailedMove(string name, string? stateDir)
     {
@@ -305,6 +250,8 @@ public sealed class OutgoingMoves
         var row = records.Row(name);
         try
         {
+            if (ContainerRecords.StepOf(row) is { Token: { } token } step && !handover.TakeBack(row, step.Volumes ?? Array.Empty<string>(), token))
+                throw new ContainerPSException(Errors.MoveUnconfirmed, $"the destination holds its RBD images: {KeepUnconfirmedHeld(row, step)}, once the destination gave them back", name);
             if (stateDir is not null)
                 ResumeFromMove(row, stateDir);
         }
@@ -340,6 +287,8 @@ public sealed class OutgoingMoves
         }
         if (step.Phase is MoveServing or MoveServingResumed && step.Dir is { } served)
             return PostCopy.Repair(row, step.Phase == MoveServingResumed, served);
+        if (step.Token is { } token && !handover.TakeBack(row, step.Volumes ?? Array.Empty<string>(), token))
+            return $"the move of container '{row.Name}' was cut short after the destination took its RBD images: {KeepUnconfirmedHeld(row, step)}, once the destination gave them back";
         if (step.Dir is not { } dir)
             return $"forgot the unfinished move of container '{row.Name}', cut short before the destination took it: it stays here, as it was";
         if (!paths.Runtime(row.Name).Inspect().IsRunning && Criu.DumpFinished(dir))

@@ -27,6 +27,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public const string PgNumKey = "ceph.osd.pg_num";
     public const string CloneCopyKey = "ceph.rbd.clone_copy";
     public const string FeaturesKey = "ceph.rbd.features";
+    public const string SharedKey = "ceph.osd.shared";
 
     private static readonly Regex OsdPoolName = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\z", RegexOptions.CultureInvariant);
     private static readonly Regex CephName = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\z", RegexOptions.CultureInvariant);
@@ -36,13 +37,15 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     private readonly CephCluster cluster;
     private readonly CephOsdPool osdPool;
     private readonly CephMapping mapping;
+    private readonly CephOwnership ownership;
 
     public CephDriver(ExternalTool tool)
     {
         this.tool = tool;
         cluster = new CephCluster(tool);
-        osdPool = new CephOsdPool(cluster);
-        mapping = new CephMapping(cluster, tool);
+        ownership = new CephOwnership(cluster);
+        osdPool = new CephOsdPool(cluster, ownership);
+        mapping = new CephMapping(cluster, tool, ownership);
     }
 
     /// <summary>Closes the driver's librbd connections.</summary>
@@ -57,6 +60,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             new ConfigKey(ClusterKey, Plain("cluster name"), "The Ceph cluster (its config is $CEPH_CONF, else /etc/ceph/NAME.conf; default ceph).", SetOnlyAtCreation: true),
             new ConfigKey(UserKey, Plain("user name"), "The Ceph user the tools connect as (client.NAME; default admin).", SetOnlyAtCreation: true),
             new ConfigKey(OsdPoolKey, v => OsdPoolName.IsMatch(v) ? null : $"'{v}' is not an OSD pool name", "The OSD pool holding the pool's RBD images (default: the pool's name).", SetOnlyAtCreation: true),
+            new ConfigKey(SharedKey, ConfigValues.Bool, "Join an OSD pool that a ContainerPS pool on another host uses (true): both see its images, each maps and removes only those it owns, and Move-Container hands containers over without copying.", SetOnlyAtCreation: true),
             new ConfigKey(PgNumKey, ConfigValues.PositiveInt, "Placement groups of an OSD pool ContainerPS creates (default 32).", SetOnlyAtCreation: true),
             new ConfigKey(CloneCopyKey, ConfigValues.Bool, "Copies are clones of a protected snapshot (true, the default) or full rbd copies (false)."),
             new ConfigKey(FeaturesKey, Features, "RBD features of new images, comma-separated (default: the cluster's, layering included)."),
@@ -100,6 +104,29 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
     {
         // ceph.rbd.clone_copy and ceph.rbd.features only change how later volumes are made.
+    }
+
+    public string? SharedIdentity(PoolContext pool) => $"{ownership.Fsid(pool)}/{OsdPool(pool)}/{CephOwnership.PoolId(pool)}";
+
+    public void CheckPoolRemovable(PoolContext pool) => osdPool.CheckNotShared(pool);
+
+    public bool SharedImageReady(PoolContext pool, VolumeContext volume) =>
+        volume.Type == VolumeType.Image && osdPool.Image(pool, ImageName(volume)) is { } image
+        && image.Snapshots.Any(s => s.Name == ImageSnapshot && s.Protected) && osdPool.Shared(pool);
+
+    public string? SharedOwner(PoolContext pool, VolumeContext volume) => ownership.Owner(pool, ImageName(volume));
+
+    public bool TransferShared(PoolContext pool, VolumeContext volume, string? expected, string owner)
+    {
+        var image = ImageName(volume);
+        var self = CephOwnership.PoolId(pool);
+        using (CephMapping.MapLock(pool, image))
+        {
+            // Given away: unmapped first, so nothing of this host writes it once the other owns it.
+            if (expected == self && owner != self)
+                mapping.Unmap(pool, image);
+            return ownership.Swap(pool, image, expected, owner);
+        }
     }
 
     public void DeletePool(PoolContext pool)
@@ -150,11 +177,14 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             return;
         }
         if (exists)
-            throw new ContainerPSException(Errors.VolumeExists, $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
+            throw new ContainerPSException(Errors.VolumeExists, volume.Type == VolumeType.Image && osdPool.Shared(pool)
+                ? $"RBD image {OsdPool(pool)}/{image} is being made by another ContainerPS host sharing the OSD pool: try again in a moment."
+                : $"RBD image {OsdPool(pool)}/{image} already exists but the pool has no such volume; remove it first.", image);
         var size = SizeOf(pool, volume);
         cluster.Client(pool).Create(OsdPool(pool), image, size, CephOsdPool.FeatureMask(pool));
         try
         {
+            ownership.Claim(pool, image);
             string loop;
             using (CephMapping.MapLock(pool, image))
                 loop = mapping.Map(pool, image);
@@ -175,14 +205,23 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public void DeleteVolume(PoolContext pool, VolumeContext volume)
     {
         var image = ImageName(volume);
+        // An image another host owns now (a move handed it over) is forgotten here, never deleted; so is
+        // an image volume while other hosts share the OSD pool (theirs may be that very image).
+        var owned = image.StartsWith("image_", StringComparison.Ordinal) ? !osdPool.Shared(pool)
+            : osdPool.Image(pool, image) is null || ownership.Owns(pool, image);
         if (VolumeTypes.IsSnapshot(volume.Type))
         {
-            osdPool.DeleteSnapshot(pool, image, SnapshotName(volume));
+            if (owned)
+                osdPool.DeleteSnapshot(pool, image, SnapshotName(volume));
             return; // the snapshot of a live image frees nothing else
         }
         using (CephMapping.MapLock(pool, image))
             mapping.Unmap(pool, image);
-        osdPool.DeleteImage(pool, image);
+        if (owned)
+        {
+            osdPool.DeleteImage(pool, image);
+            ownership.Forget(pool, image);
+        }
         var path = VolumePath(pool, volume);
         if (Directory.Exists(path) && !Mounts.IsMountPoint(path) && !Directory.EnumerateFileSystemEntries(path).Any())
             Directory.Delete(path);
@@ -207,9 +246,12 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         }
         if (VolumeExists(pool, target))
             throw new ContainerPSException(Errors.VolumeExists, $"RBD image {Spec(pool, target)} already exists.", newName);
+        ownership.CheckOwned(pool, ImageName(volume));
         using (CephMapping.MapLock(pool, ImageName(volume)))
             mapping.Unmap(pool, ImageName(volume));
+        ownership.Claim(pool, ImageName(target));
         cluster.Client(pool).Rename(osd, ImageName(volume), ImageName(target));
+        ownership.Forget(pool, ImageName(volume));
         var old = VolumePath(pool, volume);
         if (Directory.Exists(old) && !Mounts.IsMountPoint(old) && !Directory.EnumerateFileSystemEntries(old).Any())
             Directory.Delete(old);
@@ -227,6 +269,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         {
             if (VolumeTypes.IsSnapshot(source.Type) || ImageName(source) != ImageName(target))
                 throw new ContainerPSException(Errors.InvalidSnapshot, $"An RBD snapshot is taken of its own image: {target.Name} is not a snapshot of {source.Name}.", target.Name);
+            ownership.CheckOwned(sourcePool, ImageName(source));
             mapping.Snapshot(sourcePool, source, SnapshotName(target));
             return;
         }
@@ -238,6 +281,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         var origin = $"{OsdPool(sourcePool)}/{originImage}@{originSnap}";
         try
         {
+            ownership.Claim(pool, ImageName(target));
             if (clone)
                 cluster.Client(pool).Clone(OsdPool(sourcePool), originImage, originSnap, OsdPool(pool), ImageName(target), CephOsdPool.FeatureMask(pool));
             else if (sameCluster)
@@ -295,6 +339,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     /// <summary>rbd snap rollback, with the image unmapped (no mount or cache may hold the old blocks), then mounted again.</summary>
     public void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target)
     {
+        ownership.CheckOwned(pool, ImageName(target));
         using (CephMapping.MapLock(pool, ImageName(target)))
             mapping.Unmap(pool, ImageName(target));
         cluster.Client(pool).SnapRollback(OsdPool(pool), ImageName(snapshot), SnapshotName(snapshot));

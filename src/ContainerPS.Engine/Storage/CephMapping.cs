@@ -13,7 +13,7 @@ namespace ContainerPS.Engine.Storage;
 /// what needs that mapping: repairing one whose rbd-fuse died, growing the filesystem with its
 /// image, and freezing it around an RBD snapshot.
 /// </summary>
-internal sealed class CephMapping(CephCluster cluster, ExternalTool tool)
+internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOwnership ownership)
 {
     /// <summary>Mounts the volume's filesystem at its path (mapping the image first) unless it is mounted already.</summary>
     public string MountVolume(PoolContext pool, VolumeContext volume)
@@ -122,6 +122,9 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool)
             Mounts.Unmount(dir); // a dead rbd-fuse's mount (ENOTCONN)
         if (!Mounts.IsMountPoint(dir))
         {
+            // Only the image's owner writes it: another host sharing the OSD pool may have it (rbd-fuse clients hand librbd's lock to each other).
+            if (!image.StartsWith("image_", StringComparison.Ordinal))
+                ownership.CheckOwned(pool, image);
             // rbd-fuse connects as client.admin of the -c config unless CEPH_ARGS says otherwise; Debian 13's
             // crashes on -p without cps-rbd-fuse-compat.so (native/lib).
             var env = new Dictionary<string, string?> { ["CEPH_ARGS"] = $"--cluster {Cluster(pool)} --id {User(pool)} --client_mount_timeout 20" };

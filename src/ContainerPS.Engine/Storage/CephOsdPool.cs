@@ -10,12 +10,17 @@ namespace ContainerPS.Engine.Storage;
 /// snapshot that clones still depend on is kept as zombie_* and goes with its last clone), and the
 /// bytes they use (rbd du).
 /// </summary>
-internal sealed class CephOsdPool(CephCluster cluster)
+internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
 {
     /// <summary>The rados object in an OSD pool that says which ContainerPS pool uses it ("NAME created" or "NAME existing").</summary>
     private const string MarkerObject = "containerps.pool";
     /// <summary>The file in the pool's directory recording that the OSD pool was claimed (so a removal knows whether to touch the cluster).</summary>
     private const string LocalMarker = ".ceph-osd-pool";
+
+    private const string SharePrefix = "containerps.share.";
+
+    /// <summary>The rados object by which a pool with ceph.osd.shared=true registers in the OSD pool it joined.</summary>
+    private static string ShareObject(PoolContext pool) => SharePrefix + CephOwnership.PoolId(pool);
 
     public sealed record RbdSnapshot(string Name, bool Protected, long Size);
 
@@ -36,6 +41,17 @@ internal sealed class CephOsdPool(CephCluster cluster)
         var osd = OsdPool(pool);
         var existing = cluster.Ceph(pool, "rados", "lspools").Split('\n', StringSplitOptions.RemoveEmptyEntries).Contains(osd);
         string marker;
+        if (pool.Config.GetValueOrDefault(CephDriver.SharedKey) == "true")
+        {
+            // Joining an OSD pool another ContainerPS pool (on another host) claimed: registered, never purged from here.
+            if (!existing || cluster.TryCeph(pool, "rados", "-p", osd, "stat", MarkerObject).ExitCode != 0)
+                throw new ContainerPSException(Errors.InvalidSource,
+                    $"OSD pool '{osd}' is not used by a ContainerPS pool yet: {CephDriver.SharedKey}=true joins one that another host's pool made or claimed.", osd);
+            Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
+            File.WriteAllText(Path.Join(pool.Source, LocalMarker), pool.Name + " shared\n");
+            cluster.Ceph(pool, "rados", "-p", osd, "put", ShareObject(pool), Path.Join(pool.Source, LocalMarker));
+            return;
+        }
         if (existing)
         {
             var owner = cluster.TryCeph(pool, "rados", "-p", osd, "get", MarkerObject, "-");
@@ -71,6 +87,14 @@ internal sealed class CephOsdPool(CephCluster cluster)
             return;
         var marker = File.ReadAllText(local).Trim();
         var osd = OsdPool(pool);
+        if (marker.EndsWith(" shared", StringComparison.Ordinal))
+        {
+            // A pool that joined another's OSD pool: its images are forgotten (the volumes' removal did that), the OSD pool stays.
+            cluster.TryCeph(pool, "rados", "-p", osd, "rm", ShareObject(pool));
+            File.Delete(local);
+            return;
+        }
+        CheckNotShared(pool);
         var remote = cluster.TryCeph(pool, "rados", "-p", osd, "get", MarkerObject, "-");
         if (remote.ExitCode == 0 && remote.StandardOutput.Trim() == marker)
         {
@@ -96,6 +120,30 @@ internal sealed class CephOsdPool(CephCluster cluster)
         }
         File.Delete(local);
     }
+
+    /// <summary>SourceInUse when pools of other hosts joined this pool's OSD pool (ceph.osd.shared): removing it would take their images.</summary>
+    public void CheckNotShared(PoolContext pool)
+    {
+        if (Joined(pool) || !File.Exists(Path.Join(pool.Source, LocalMarker)))
+            return;
+        var osd = OsdPool(pool);
+        var shares = Shares(pool);
+        if (shares > 0)
+            throw new ContainerPSException(Errors.SourceInUse,
+                $"OSD pool '{osd}' is shared with {shares} ContainerPS pool(s) on other hosts ({CephDriver.SharedKey}): remove those first, or their containers lose their images.", osd);
+    }
+
+    /// <summary>Whether this pool joined an OSD pool another ContainerPS pool claimed (ceph.osd.shared).</summary>
+    private static bool Joined(PoolContext pool) =>
+        Path.Join(pool.Source, LocalMarker) is var local && File.Exists(local) && File.ReadAllText(local).Trim().EndsWith(" shared", StringComparison.Ordinal);
+
+    /// <summary>How many pools (of other hosts) joined this pool's OSD pool.</summary>
+    private int Shares(PoolContext pool) =>
+        cluster.TryCeph(pool, "rados", "-p", OsdPool(pool), "ls").StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Count(o => o.StartsWith(SharePrefix, StringComparison.Ordinal));
+
+    /// <summary>Whether other ContainerPS pools see this pool's images: it joined another's OSD pool, or others joined its own.</summary>
+    public bool Shared(PoolContext pool) => Joined(pool) || (File.Exists(Path.Join(pool.Source, LocalMarker)) && Shares(pool) > 0);
 
     // ------------------------------------------------------------------ images and snapshots
 
@@ -151,6 +199,7 @@ internal sealed class CephOsdPool(CephCluster cluster)
             client.SnapRemove(osd, image.Name, s.Name);
         }
         client.Remove(osd, image.Name);
+        ownership.Forget(pool, image.Name);
     }
 
     /// <summary>Removes a snapshot of an image (if there), or renames it zombie_* while clones depend on it.</summary>

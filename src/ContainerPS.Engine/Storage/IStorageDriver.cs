@@ -35,6 +35,9 @@ public interface IStorageDriver
     /// <summary>Applies changed pool keys (<paramref name="pool"/> has them already), such as mount options.</summary>
     void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes);
 
+    /// <summary>Refuses the removal of a pool before any of its volumes goes (ceph: an OSD pool other hosts share).</summary>
+    void CheckPoolRemovable(PoolContext pool) { }
+
     /// <summary>Removes what <see cref="CreatePool"/> made. Idempotent.</summary>
     void DeletePool(PoolContext pool);
 
@@ -80,6 +83,34 @@ public interface IStorageDriver
     /// both hosts' pools have it, or null.
     /// </summary>
     string? StreamFormat => null;
+
+    /// <summary>
+    /// Where the pool's volumes live when hosts can share it (ceph: "FSID/OSDPOOL/POOLID", the
+    /// cluster, its OSD pool and this pool's owner id), else null. Two hosts whose pools say the same
+    /// FSID/OSDPOOL see the same images: a move hands them over instead of copying.
+    /// </summary>
+    string? SharedIdentity(PoolContext pool) => null;
+
+    /// <summary>
+    /// An image volume that another host sharing the pool has made already (ceph: the RBD image with
+    /// its protected snapshot, from which containers are cloned): true when it is there to be recorded
+    /// as it is, without unpacking the image into it.
+    /// </summary>
+    bool SharedImageReady(PoolContext pool, VolumeContext volume) => false;
+
+    /// <summary>
+    /// Who owns a volume of a pool other hosts share (<see cref="SharedIdentity"/>): a pool's owner id,
+    /// "handover ID TOKEN" while a move hands it to pool ID, or null (no record).
+    /// </summary>
+    string? SharedOwner(PoolContext pool, VolumeContext volume) => null;
+
+    /// <summary>
+    /// Changes the owner of a shared volume from <paramref name="expected"/> to <paramref name="owner"/>
+    /// in one atomic step (false when it was not <paramref name="expected"/>; null: no record yet); a volume this pool gives
+    /// away is unmapped first. Only for pools with a <see cref="SharedIdentity"/>.
+    /// </summary>
+    bool TransferShared(PoolContext pool, VolumeContext volume, string? expected, string owner) =>
+        throw new ContainerPSException(Errors.DriverNotSupported, $"Pool '{pool.Name}' is not shared with other hosts.", pool.Name);
 
     /// <summary>
     /// Starts a stream of the volume (<see cref="StreamFormat"/>): the argv of a program that writes it to

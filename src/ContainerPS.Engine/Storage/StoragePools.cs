@@ -112,6 +112,7 @@ internal sealed class StoragePools(StorageContext ctx, StorageVolumes storageVol
     public void RemovePool(string name, bool force)
     {
         var pool = ctx.PoolRow(name);
+        ctx.Driver(pool.Driver).CheckPoolRemovable(Ctx(pool));
         var volumes = ctx.Store.Volumes(pool.Id);
         var owned = volumes.Where(v => v.Type is VolumeType.Container or VolumeType.Snapshot).Select(v => v.Name.Split('@')[0]).Distinct().ToList();
         if (owned.Count > 0)

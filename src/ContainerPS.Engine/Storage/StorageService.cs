@@ -75,6 +75,20 @@ public sealed class StorageService : IDisposable
     public string? StreamFormat(string poolName) =>
         volumes.StreamFormat(poolName);
 
+    /// <inheritdoc cref="StorageVolumes.SharedIdentity"/>
+    public string? SharedIdentity(string poolName) => volumes.SharedIdentity(poolName);
+
+    /// <inheritdoc cref="StorageVolumes.AdoptVolume"/>
+    public StorageVolume AdoptVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config) =>
+        volumes.AdoptVolume(poolName, type, name, config);
+
+    /// <inheritdoc cref="StorageVolumes.SharedOwner"/>
+    public string? SharedOwner(string poolName, VolumeType type, string name) => volumes.SharedOwner(poolName, type, name);
+
+    /// <inheritdoc cref="StorageVolumes.TransferShared"/>
+    public bool TransferShared(string poolName, VolumeType type, string name, string? expected, string owner) =>
+        volumes.TransferShared(poolName, type, name, expected, owner);
+
     /// <inheritdoc cref="StorageVolumes.SendVolume"/>
     public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name, string? parent = null) =>
         volumes.SendVolume(poolName, type, name, parent);

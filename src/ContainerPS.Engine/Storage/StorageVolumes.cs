@@ -44,6 +44,9 @@ internal sealed class StorageVolumes(StorageContext ctx)
     public StorageVolume CreateInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
         NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) =>
         {
+            // An image another host sharing the pool unpacked already is taken as it is (containers are clones of it).
+            if (type == VolumeType.Image && driver.SharedImageReady(pool, vctx))
+                return;
             driver.CreateVolume(pool, vctx);
             try { fill?.Invoke(driver.MountVolume(pool, vctx)); }
             catch
@@ -77,8 +80,38 @@ internal sealed class StorageVolumes(StorageContext ctx)
         return GetVolume(poolName, type, name);
     }
 
+    /// <summary>
+    /// Records a container, snapshot or custom volume that is already on the pool's storage (an image
+    /// of an OSD pool shared with another host, handed over by a move) without making it: the driver
+    /// only checks that it is there. Removing the row later forgets it unless this pool owns it.
+    /// </summary>
+    public StorageVolume AdoptVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config) =>
+        NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) =>
+        {
+            if (!driver.VolumeExists(pool, vctx))
+                throw new ContainerPSException(Errors.VolumeNotFound, $"Storage volume '{pool.Name}/{name}' ({type.Name()}) is not on the pool's storage.", name);
+        });
+
+    /// <inheritdoc cref="IStorageDriver.SharedOwner"/>
+    public string? SharedOwner(string poolName, VolumeType type, string name) => Shared(poolName, type, name, (d, p, v) => d.SharedOwner(p, v));
+
+    /// <inheritdoc cref="IStorageDriver.TransferShared"/>
+    public bool TransferShared(string poolName, VolumeType type, string name, string? expected, string owner) =>
+        Shared(poolName, type, name, (d, p, v) => d.TransferShared(p, v, expected, owner));
+
+    /// <summary>A shared pool's volume by name (its row, or only its name and type where this host has no row for it yet).</summary>
+    private T Shared<T>(string poolName, VolumeType type, string name, Func<IStorageDriver, PoolContext, VolumeContext, T> act)
+    {
+        var pool = Ready(ctx.PoolRow(poolName));
+        var row = ctx.Store.Volume(pool.Id, type, name);
+        return act(ctx.Driver(pool.Driver), Ctx(pool), row is not null ? Ctx(row) : new VolumeContext(name, type, new Dictionary<string, string>()));
+    }
+
     /// <summary>The pool driver's own volume stream format (btrfs, zfs), or null when it has none.</summary>
     public string? StreamFormat(string poolName) => ctx.Driver(ctx.PoolRow(poolName).Driver).StreamFormat;
+
+    /// <inheritdoc cref="IStorageDriver.SharedIdentity"/>
+    public string? SharedIdentity(string poolName) => ctx.PoolRow(poolName) is var p ? ctx.Driver(p.Driver).SharedIdentity(Ctx(p)) : null;
 
     /// <summary>Starts the driver stream of a volume (with <paramref name="parent"/>, a snapshot of it: the difference from that one): the program to run and the cleanup for afterwards.</summary>
     public (string[] Command, Action Cleanup) SendVolume(string poolName, VolumeType type, string name, string? parent = null)

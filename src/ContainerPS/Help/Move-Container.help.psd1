@@ -121,7 +121,28 @@ restored with the user namespace it was dumped with, so, as for a
 running container, both hosts need the same subordinate ids
 (IdmapMismatch otherwise).
 The container lands in the destination's default storage pool, whatever
-its pool was on the source.
+its pool was on the source, except on shared Ceph:
+
+Between hosts whose ceph pools use one OSD pool of one cluster (the
+second host's pool made with -Source OSDPOOL -Config
+@{ 'ceph.osd.shared' = 'true' }), nothing of the container's filesystem
+is copied. Its RBD image (with its snapshots, RBD snapshots of it) and
+the custom volumes mounted into it from that OSD pool are handed over:
+the container lands in the destination's pool on that OSD pool, and
+only a running container's checkpoint (and stateful snapshots' saved
+states) travels. Each image has an owner record in the cluster, changed
+by atomic compare-and-swap: the source stops (or dumps) the container,
+unmaps its images and marks them handed to the destination; the
+destination takes them and maps them; a host maps, writes and deletes
+only the images it owns, so the two hosts never write one image at
+once. Until the commit either side puts them back: a failed or killed
+move leaves the images with the source, which runs the container on.
+If the destination took them and then died, the source keeps the
+container Stopped with its running state until the destination's next
+command has given them back; Start-Container then restores it.
+-Mode PostCopy is refused there (PostCopyNotSupported): the images can
+change hands only once the processes on the source are gone, which
+post-copy keeps until the last page has gone.
 
 -Mode PostCopy moves a running container by post-copy (CRIU's lazy
 pages), for a downtime that does not grow with its memory:
@@ -289,6 +310,22 @@ $m | Select-Object Name, State, MoveDowntimeMs, MoveTotalMs
             Remarks = @'
 db runs on the destination after the non-memory part of its state has
 moved; its memory follows while it runs. MoveTotalMs includes that tail.
+'@
+        }
+        @{
+            Title   = 'Move between hosts that share a Ceph OSD pool (nothing copied)'
+            Code    = @'
+# this host: New-StoragePool rbd -Driver ceph -Config @{ 'ceph.osd.pool_name' = 'containers' }
+Invoke-Command $s {
+    New-StoragePool rbd -Driver ceph -Source containers -Config @{ 'ceph.osd.shared' = 'true' }
+}
+Move-Container web -Destination $s -PassThru | Select-Object Name, Pool, MoveBytesSent, MoveDowntimeMs
+'@
+            Remarks = @'
+Both pools use OSD pool "containers" of the same cluster, so web's RBD
+image, its snapshots and its volumes there are handed over, not copied:
+MoveBytesSent is the checkpoint alone (0 for a stopped container), and
+web is in the destination's pool rbd.
 '@
         }
         @{

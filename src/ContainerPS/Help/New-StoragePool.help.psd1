@@ -144,6 +144,18 @@ Location of a ceph pool, by -Source:
   recorded as ceph.osd.pool_name; an OSD pool of that name that does not
   exist yet is created as above. Removing the pool removes its images and
   keeps an OSD pool that existed before.
+- An OSD pool a ContainerPS pool on another host uses, with
+  ceph.osd.shared=true: joined, so that both hosts see its RBD images
+  (SourceInUse without that key). Each image has an owner record in the
+  cluster, changed by atomic compare-and-swap; a host maps, writes and
+  removes only the images it owns (VolumeBusy otherwise), and
+  Move-Container between the two hands containers and their volumes
+  over instead of copying them. Image volumes are common: a host takes
+  one the other has unpacked as it is (containers are clones of it), and
+  removing an image forgets its RBD image instead of deleting it while
+  the OSD pool is shared. Removing a joined pool keeps the OSD pool and
+  the other host's images; the pool that made or claimed the OSD pool
+  cannot be removed while others have joined (SourceInUse).
 The rados object containerps.pool in the OSD pool names the ContainerPS
 pool that uses it. The pool's Source is the directory its volumes are
 mounted in, $CONTAINERPS_ROOT/storage-pools/NAME.
@@ -179,7 +191,8 @@ a zpool ContainerPS made.
 Config keys of a ceph pool: source (the OSD pool, as -Source; only at
 creation), ceph.cluster_name (default ceph), ceph.user.name (default
 admin), ceph.osd.pool_name (default the pool's name), ceph.osd.pg_num
-(default 32), all four only at creation; ceph.rbd.clone_copy (true, the
+(default 32), ceph.osd.shared (true: join an OSD pool another host's
+ContainerPS pool uses, as above), all five only at creation; ceph.rbd.clone_copy (true, the
 default, or false, as above) and ceph.rbd.features (the RBD features of
 new images, a comma-separated list that includes layering; default the
 cluster's), which Set-StoragePool can change; volume.size (default size
@@ -260,7 +273,7 @@ lxc storage create: for dir, source, volume.size and user.*; for btrfs
 also size (of the loop file) and btrfs.mount_options; for zfs source,
 size, zfs.pool_name and zfs.clone_copy; for ceph source,
 ceph.cluster_name, ceph.user.name, ceph.osd.pool_name, ceph.osd.pg_num,
-ceph.rbd.clone_copy and ceph.rbd.features. volume.KEY sets
+ceph.osd.shared, ceph.rbd.clone_copy and ceph.rbd.features. volume.KEY sets
 the default of KEY for new volumes. Keys with a $null value are
 ignored.
 '@
