@@ -811,7 +811,11 @@ Describe 'Move-Container between hosts whose ceph pools share one OSD pool: the 
         $c = Get-Container hc
         $c.State | Should -Be 'Stopped' -Because 'the destination holds the images: nothing here may write them'
         $c.Stateful | Should -BeTrue
+        # Nothing here writes the images the destination holds: no start, no copy (a snapshot of them), no growth.
         Get-ErrorId (Get-CommandError { Start-Container hc }) | Should -Be 'VolumeBusy'
+        Get-ErrorId (Get-CommandError { Copy-Container hc hc2 }) | Should -Be 'VolumeBusy'
+        Get-ErrorId (Get-CommandError { Set-StorageVolume shp hvol -Config @{ size = '96MiB' } }) | Should -Be 'VolumeBusy'
+        Get-RbdImages $script:shOsd | Where-Object { $_ -like 'container_hc@copy-*' } | Should -BeNullOrEmpty
 
         $there = Get-SharedDestination
         $there.Warning | Should -BeLike "*rolled back the unfinished arrival of container 'hc'*"

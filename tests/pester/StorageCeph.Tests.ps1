@@ -308,22 +308,31 @@ Describe 'an OSD pool two hosts share (ceph.osd.shared): each maps and removes o
         Set-Content -LiteralPath (Join-Path $va.Path 'f') -Value 'from A'
         $idA = (& rbd info --format json "$($script:osd)/custom_va" | ConvertFrom-Json).id
         (& rados -p $script:osd listxattr 'containerps.owner.custom_va') | Should -Be 'owner'
+        $ownerA = Get-Content -LiteralPath (Join-Path $script:c.Source '.ceph-owner-id')
+        (& rados -p $script:osd getxattr 'containerps.owner.custom_va' owner) | Should -Be $ownerA -Because 'the pool''s owner id is kept in its directory'
 
         $script:rootB = Join-Path $script:t.Base 'rootb'
         $null = New-Item -ItemType Directory -Path $script:rootB
         $env:CONTAINERPS_ROOT = $script:rootB
         try {
             Get-ErrorId (Get-CommandError { New-StoragePool b -Driver ceph -Source $script:osd }) | Should -Be 'SourceInUse' -Because 'joining needs ceph.osd.shared=true'
-            $null = New-StoragePool b -Driver ceph -Source $script:osd -Config @{ 'ceph.osd.shared' = 'true'; 'volume.size' = '64MiB' }
+            $b = New-StoragePool b -Driver ceph -Source $script:osd -Config @{ 'ceph.osd.shared' = 'true'; 'volume.size' = '64MiB' }
+            (& rados -p $script:osd getxattr containerps.shares pools) | Should -Be (Get-Content -LiteralPath (Join-Path $b.Source '.ceph-owner-id')) -Because 'a joined pool registers its owner id'
             Get-ErrorId (Get-CommandError { Add-StorageVolume b va }) | Should -Be 'VolumeExists' -Because 'the image is the first host''s'
             $vb = Add-StorageVolume b vb
             Set-Content -LiteralPath (Join-Path $vb.Path 'f') -Value 'from B'
             Remove-StorageVolume b vb -Confirm:$false
             @(Get-RbdImages $script:osd) | Should -Not -Contain 'custom_vb'
             Remove-StoragePool b -Force -Confirm:$false
+            "$(& rados -p $script:osd getxattr containerps.shares pools)" | Should -BeNullOrEmpty -Because 'it left'
         }
         finally { $env:CONTAINERPS_ROOT = $script:t.Root }
         @(Get-RbdImages $script:osd) | Should -Contain 'custom_va' -Because 'removing the joined pool leaves the first host''s images'
+        # An image made before owner records is the claiming pool's: it renames it, and the record follows.
+        & rados -p $script:osd rm 'containerps.owner.custom_va'
+        Rename-StorageVolume c va va2
+        Rename-StorageVolume c va2 va
+        (& rados -p $script:osd getxattr 'containerps.owner.custom_va' owner) | Should -Be $ownerA
         (& rbd info --format json "$($script:osd)/custom_va" | ConvertFrom-Json).id | Should -Be $idA
         Get-Content -LiteralPath (Join-Path $va.Path 'f') | Should -Be 'from A'
 
@@ -368,6 +377,14 @@ Describe 'an OSD pool two hosts share (ceph.osd.shared): each maps and removes o
             Get-RbdParent "$($script:osd)/container_cb" | Should -Be "$($script:osd)/$($images[0])@readonly"
             Remove-Container cb -Force
             Remove-ContainerImage busybox
+            $env:CONTAINERPS_ROOT = $script:t.Root
+            # The first host forgets it too while the pool is shared, and takes it back, whole, when it needs it again.
+            Remove-Container ca -Force
+            Remove-ContainerImage busybox
+            (& rbd info --format json "$($script:osd)/$($images[0])" | ConvertFrom-Json).id | Should -Be $imageId
+            $null = New-Container -Name ca -Image busybox -StoragePool c
+            Get-RbdParent "$($script:osd)/container_ca" | Should -Be "$($script:osd)/$($images[0])@readonly"
+            $env:CONTAINERPS_ROOT = $script:rootB
             Remove-StoragePool b -Force -Confirm:$false
         }
         finally { $env:CONTAINERPS_ROOT = $script:t.Root }

@@ -50,17 +50,8 @@ public sealed class IncomingMoves
     /// <summary>The volume stream (btrfs, zfs) the default pool of this host, where moved containers land, receives; null: tar only.</summary>
     public string? IncomingFormat() => storage.StreamFormat(config.DefaultPool());
 
-    /// <summary>This host's pools that other hosts may share (ceph: FSID/OSDPOOL/OWNER), for <see cref="Moves.MigrationTarget.Receives"/>; a pool whose cluster cannot be reached is left out.</summary>
-    public IReadOnlyList<string> SharedPools()
-    {
-        var shared = new List<string>();
-        foreach (var p in store.Pools().Where(p => p.State == RowState.Ready))
-        {
-            try { if (storage.SharedIdentity(p.Name) is { } id) shared.Add(id); }
-            catch (ContainerPSException e) { log.Verbose($"pool {p.Name}: {e.Message}"); }
-        }
-        return shared;
-    }
+    /// <inheritdoc cref="SharedHandover.SharedPools"/>
+    public IReadOnlyList<string> SharedPools() => handover.SharedPools(log);
 
     private string IncomingDir(string token)
     {

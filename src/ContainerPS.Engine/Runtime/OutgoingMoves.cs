@@ -133,16 +133,17 @@ public sealed class OutgoingMoves
         if (plan is not null)
             CheckUnchanged(row, plan, rt.Inspect().IsRunning);
         var handing = plan?.Shared is not null ? token ?? throw new ArgumentNullException(nameof(token)) : null;
+        var handed = handing is null ? null : SharedHandover.Handed(plan!);
         if (!rt.Inspect().IsRunning)
         {
-            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row), Token: handing));
+            records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Phase: MoveSending, Volumes: Carried(row), Token: handing, Handed: handed));
             HandOver(row, plan, handing, null);
             return null;
         }
         var dir = Path.Join(paths.CheckpointsDir(row), "move");
         if (Directory.Exists(dir))
             Directory.Delete(dir, recursive: true);
-        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row), Token: handing));
+        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row), Token: handing, Handed: handed));
         try
         {
             checkpoints.Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
@@ -165,7 +166,7 @@ public sealed class OutgoingMoves
         try { handover.HandOver(row, plan!, token); }
         catch
         {
-            if (handover.TakeBack(row, Carried(row), token) && dump is not null)
+            if (handover.TakeBack(row, SharedHandover.Handed(plan!), token) && dump is not null)
                 ResumeFromMove(row, dump);
             records.EndStep(row);
             throw;
@@ -250,7 +251,7 @@ public sealed class OutgoingMoves
         var row = records.Row(name);
         try
         {
-            if (ContainerRecords.StepOf(row) is { Token: { } token } step && !handover.TakeBack(row, step.Volumes ?? Array.Empty<string>(), token))
+            if (ContainerRecords.StepOf(row) is { Token: { } token } step && !handover.TakeBack(row, step.Handed ?? Array.Empty<string>(), token))
                 throw new ContainerPSException(Errors.MoveUnconfirmed, $"the destination holds its RBD images: {KeepUnconfirmedHeld(row, step)}, once the destination gave them back", name);
             if (stateDir is not null)
                 ResumeFromMove(row, stateDir);
@@ -287,7 +288,7 @@ public sealed class OutgoingMoves
         }
         if (step.Phase is MoveServing or MoveServingResumed && step.Dir is { } served)
             return PostCopy.Repair(row, step.Phase == MoveServingResumed, served);
-        if (step.Token is { } token && !handover.TakeBack(row, step.Volumes ?? Array.Empty<string>(), token))
+        if (step.Token is { } token && !handover.TakeBack(row, step.Handed ?? Array.Empty<string>(), token))
             return $"the move of container '{row.Name}' was cut short after the destination took its RBD images: {KeepUnconfirmedHeld(row, step)}, once the destination gave them back";
         if (step.Dir is not { } dir)
             return $"forgot the unfinished move of container '{row.Name}', cut short before the destination took it: it stays here, as it was";

@@ -106,13 +106,14 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         // ceph.rbd.clone_copy and ceph.rbd.features only change how later volumes are made.
     }
 
-    public string? SharedIdentity(PoolContext pool) => $"{ownership.Fsid(pool)}/{OsdPool(pool)}/{CephOwnership.PoolId(pool)}";
+    public string? SharedIdentity(PoolContext pool) =>
+        osdPool.Shared(pool) ? SharedOwners.Identity(ownership.Fsid(pool), OsdPool(pool), CephOwnership.PoolId(pool)) : null;
 
     public void CheckPoolRemovable(PoolContext pool) => osdPool.CheckNotShared(pool);
 
-    public bool SharedImageReady(PoolContext pool, VolumeContext volume) =>
+    public bool ImageVolumeReady(PoolContext pool, VolumeContext volume) =>
         volume.Type == VolumeType.Image && osdPool.Image(pool, ImageName(volume)) is { } image
-        && image.Snapshots.Any(s => s.Name == ImageSnapshot && s.Protected) && osdPool.Shared(pool);
+        && image.Snapshots.Any(s => s.Name == ImageSnapshot && s.Protected);
 
     public string? SharedOwner(PoolContext pool, VolumeContext volume) => ownership.Owner(pool, ImageName(volume));
 
@@ -184,7 +185,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         cluster.Client(pool).Create(OsdPool(pool), image, size, CephOsdPool.FeatureMask(pool));
         try
         {
-            ownership.Claim(pool, image);
+            ownership.Claim(pool, image, made: true);
             string loop;
             using (CephMapping.MapLock(pool, image))
                 loop = mapping.Map(pool, image);
@@ -249,7 +250,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         ownership.CheckOwned(pool, ImageName(volume));
         using (CephMapping.MapLock(pool, ImageName(volume)))
             mapping.Unmap(pool, ImageName(volume));
-        ownership.Claim(pool, ImageName(target));
+        ownership.Claim(pool, ImageName(target), made: false);
         cluster.Client(pool).Rename(osd, ImageName(volume), ImageName(target));
         ownership.Forget(pool, ImageName(volume));
         var old = VolumePath(pool, volume);
@@ -279,9 +280,9 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         var clone = sameCluster && OsdPool(sourcePool) == OsdPool(pool) && pool.Config.GetValueOrDefault(CloneCopyKey) != "false";
         var (originImage, originSnap, originSize) = Origin(sourcePool, source, protect: clone);
         var origin = $"{OsdPool(sourcePool)}/{originImage}@{originSnap}";
+        var made = false;
         try
         {
-            ownership.Claim(pool, ImageName(target));
             if (clone)
                 cluster.Client(pool).Clone(OsdPool(sourcePool), originImage, originSnap, OsdPool(pool), ImageName(target), CephOsdPool.FeatureMask(pool));
             else if (sameCluster)
@@ -289,6 +290,9 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             else
                 tool.RunPipe(new[] { "rbd" }.Concat(Connect(sourcePool)).Concat(new[] { "export", "--no-progress", origin, "-" }).ToArray(),
                     new[] { "rbd" }.Concat(Connect(pool)).Concat(new[] { "import", "--no-progress", "-", Spec(pool, target) }).ToArray());
+            // Claimed once made: an image of that name another host made meanwhile (the clone then failed) is never taken, nor removed below.
+            ownership.Claim(pool, ImageName(target), made: true);
+            made = true;
             // A copy has the size the origin had when it was taken.
             var wanted = SizeOf(pool, target);
             if (wanted > originSize)
@@ -297,7 +301,11 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         }
         catch
         {
-            try { DeleteVolume(pool, target); }
+            try
+            {
+                if (made)
+                    DeleteVolume(pool, target);
+            }
             catch (ContainerPSException e) { tool.Log.Warning($"Could not remove the half-made copy {Spec(pool, target)}: {e.Message}"); }
             throw;
         }
@@ -318,6 +326,8 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     {
         if (osdPool.Image(pool, ImageName(source)) is not { } image)
             throw new ContainerPSException(Errors.VolumeNotFound, $"RBD image {OsdPool(pool)}/{ImageName(source)} does not exist.", source.Name);
+        if (source.Type != VolumeType.Image)
+            ownership.CheckOwned(pool, image.Name); // a copy-* snapshot is a change to the image
         var snapshot = source.Type switch
         {
             VolumeType.Snapshot or VolumeType.CustomSnapshot => SnapshotName(source),

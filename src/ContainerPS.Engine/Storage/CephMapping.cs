@@ -201,6 +201,7 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
     /// </summary>
     public void Grow(PoolContext pool, VolumeContext volume, long bytes)
     {
+        ownership.CheckOwned(pool, ImageName(volume));
         var path = VolumePath(pool, volume);
         var file = Path.Join(FuseDir(pool, ImageName(volume)), ImageName(volume));
         var loop = LoopsOf(file).FirstOrDefault();

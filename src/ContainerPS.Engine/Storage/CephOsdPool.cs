@@ -17,10 +17,8 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
     /// <summary>The file in the pool's directory recording that the OSD pool was claimed (so a removal knows whether to touch the cluster).</summary>
     private const string LocalMarker = ".ceph-osd-pool";
 
-    private const string SharePrefix = "containerps.share.";
-
-    /// <summary>The rados object by which a pool with ceph.osd.shared=true registers in the OSD pool it joined.</summary>
-    private static string ShareObject(PoolContext pool) => SharePrefix + CephOwnership.PoolId(pool);
+    /// <summary>The rados object whose xattr "pools" lists the owner ids of the pools that joined the OSD pool (ceph.osd.shared), comma-separated.</summary>
+    private const string SharesObject = "containerps.shares", SharesXattr = "pools";
 
     public sealed record RbdSnapshot(string Name, bool Protected, long Size);
 
@@ -49,7 +47,7 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
                     $"OSD pool '{osd}' is not used by a ContainerPS pool yet: {CephDriver.SharedKey}=true joins one that another host's pool made or claimed.", osd);
             Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
             File.WriteAllText(Path.Join(pool.Source, LocalMarker), pool.Name + " shared\n");
-            cluster.Ceph(pool, "rados", "-p", osd, "put", ShareObject(pool), Path.Join(pool.Source, LocalMarker));
+            Register(pool, join: true);
             return;
         }
         if (existing)
@@ -90,8 +88,9 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
         if (marker.EndsWith(" shared", StringComparison.Ordinal))
         {
             // A pool that joined another's OSD pool: its images are forgotten (the volumes' removal did that), the OSD pool stays.
-            cluster.TryCeph(pool, "rados", "-p", osd, "rm", ShareObject(pool));
+            Register(pool, join: false);
             File.Delete(local);
+            CephOwnership.DropPoolId(pool);
             return;
         }
         CheckNotShared(pool);
@@ -99,6 +98,7 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
         if (remote.ExitCode == 0 && remote.StandardOutput.Trim() == marker)
         {
             PurgeImages(pool);
+            cluster.TryCeph(pool, "rados", "-p", osd, "rm", SharesObject); // (no pool has joined: CheckNotShared)
             if (marker.EndsWith(" created", StringComparison.Ordinal))
             {
                 var r = cluster.TryCeph(pool, "ceph", "osd", "pool", "delete", osd, osd, "--yes-i-really-really-mean-it");
@@ -119,6 +119,7 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
             throw Failure(pool, "rados", new[] { "get", MarkerObject }, remote.ExitCode, remote.StandardError);
         }
         File.Delete(local);
+        CephOwnership.DropPoolId(pool);
     }
 
     /// <summary>SourceInUse when pools of other hosts joined this pool's OSD pool (ceph.osd.shared): removing it would take their images.</summary>
@@ -127,23 +128,39 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
         if (Joined(pool) || !File.Exists(Path.Join(pool.Source, LocalMarker)))
             return;
         var osd = OsdPool(pool);
-        var shares = Shares(pool);
+        var shares = Shares(pool).Count;
         if (shares > 0)
             throw new ContainerPSException(Errors.SourceInUse,
                 $"OSD pool '{osd}' is shared with {shares} ContainerPS pool(s) on other hosts ({CephDriver.SharedKey}): remove those first, or their containers lose their images.", osd);
     }
 
     /// <summary>Whether this pool joined an OSD pool another ContainerPS pool claimed (ceph.osd.shared).</summary>
-    private static bool Joined(PoolContext pool) =>
+    internal static bool Joined(PoolContext pool) =>
         Path.Join(pool.Source, LocalMarker) is var local && File.Exists(local) && File.ReadAllText(local).Trim().EndsWith(" shared", StringComparison.Ordinal);
 
-    /// <summary>How many pools (of other hosts) joined this pool's OSD pool.</summary>
-    private int Shares(PoolContext pool) =>
-        cluster.TryCeph(pool, "rados", "-p", OsdPool(pool), "ls").StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Count(o => o.StartsWith(SharePrefix, StringComparison.Ordinal));
+    /// <summary>The owner ids of the pools that joined this pool's OSD pool; an error (the cluster cannot be read) throws, never reads as none.</summary>
+    private List<string> Shares(PoolContext pool) =>
+        (cluster.Client(pool).GetXattr(OsdPool(pool), SharesObject, SharesXattr) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+
+    /// <summary>Adds this pool's owner id to the OSD pool's list of joined pools, or takes it out (one compare-and-swap, retried on a race).</summary>
+    private void Register(PoolContext pool, bool join)
+    {
+        var self = CephOwnership.PoolId(pool);
+        var client = cluster.Client(pool);
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var current = client.GetXattr(OsdPool(pool), SharesObject, SharesXattr);
+            var ids = (current ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Where(i => i != self).ToList();
+            if (join)
+                ids.Add(self);
+            if (client.SwapXattr(OsdPool(pool), SharesObject, SharesXattr, current, string.Join(',', ids)))
+                return;
+        }
+        throw new ContainerPSException(Errors.VolumeBusy, $"The list of pools sharing OSD pool '{OsdPool(pool)}' kept changing: try again.", OsdPool(pool));
+    }
 
     /// <summary>Whether other ContainerPS pools see this pool's images: it joined another's OSD pool, or others joined its own.</summary>
-    public bool Shared(PoolContext pool) => Joined(pool) || (File.Exists(Path.Join(pool.Source, LocalMarker)) && Shares(pool) > 0);
+    public bool Shared(PoolContext pool) => Joined(pool) || (File.Exists(Path.Join(pool.Source, LocalMarker)) && Shares(pool).Count > 0);
 
     // ------------------------------------------------------------------ images and snapshots
 
@@ -251,6 +268,9 @@ internal sealed class CephOsdPool(CephCluster cluster, CephOwnership ownership)
             foreach (var image in images.Values)
             {
                 var zombie = image.Name.StartsWith("zombie_", StringComparison.Ordinal);
+                // Another host's image is its own business: one of its copies may be reading a copy-* snapshot right now.
+                if (!zombie && !image.Name.StartsWith("image_", StringComparison.Ordinal) && ownership.Owner(pool, image.Name) is { } owner && owner != CephOwnership.PoolId(pool))
+                    continue;
                 foreach (var s in image.Snapshots.Where(s => (zombie || s.Name.StartsWith("copy-", StringComparison.Ordinal) || s.Name.StartsWith("zombie_", StringComparison.Ordinal))
                                                               && !HasChildren(images, image.Name, s.Name)))
                 {

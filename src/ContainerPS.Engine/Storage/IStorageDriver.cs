@@ -85,18 +85,20 @@ public interface IStorageDriver
     string? StreamFormat => null;
 
     /// <summary>
-    /// Where the pool's volumes live when hosts can share it (ceph: "FSID/OSDPOOL/POOLID", the
-    /// cluster, its OSD pool and this pool's owner id), else null. Two hosts whose pools say the same
-    /// FSID/OSDPOOL see the same images: a move hands them over instead of copying.
+    /// Where the pool's volumes live when other hosts share it (ceph, an OSD pool joined by another
+    /// host's pool or joining one: <see cref="SharedOwners.Identity"/>, the cluster's fsid, the OSD
+    /// pool and this pool's owner id), else null. Two hosts whose pools say the same FSID/OSDPOOL
+    /// see the same images: a move hands them over instead of copying.
     /// </summary>
     string? SharedIdentity(PoolContext pool) => null;
 
     /// <summary>
-    /// An image volume that another host sharing the pool has made already (ceph: the RBD image with
-    /// its protected snapshot, from which containers are cloned): true when it is there to be recorded
-    /// as it is, without unpacking the image into it.
+    /// An image volume already whole on the pool's storage without a row here (ceph: the RBD image
+    /// with its protected snapshot, from which containers are cloned; made by another host sharing
+    /// the OSD pool, or forgotten here while it was shared): true when it is to be recorded as it is,
+    /// without unpacking the image into it (an image volume's name is its content's hash).
     /// </summary>
-    bool SharedImageReady(PoolContext pool, VolumeContext volume) => false;
+    bool ImageVolumeReady(PoolContext pool, VolumeContext volume) => false;
 
     /// <summary>
     /// Who owns a volume of a pool other hosts share (<see cref="SharedIdentity"/>): a pool's owner id,

@@ -44,8 +44,8 @@ internal sealed class StorageVolumes(StorageContext ctx)
     public StorageVolume CreateInternalVolume(string poolName, VolumeType type, string name, IReadOnlyDictionary<string, string>? config, Action<string>? fill) =>
         NewInternalVolume(poolName, type, name, config, (driver, pool, vctx) =>
         {
-            // An image another host sharing the pool unpacked already is taken as it is (containers are clones of it).
-            if (type == VolumeType.Image && driver.SharedImageReady(pool, vctx))
+            // An image already whole on the pool's storage (another host sharing it unpacked it) is taken as it is: containers are clones of it.
+            if (type == VolumeType.Image && driver.ImageVolumeReady(pool, vctx))
                 return;
             driver.CreateVolume(pool, vctx);
             try { fill?.Invoke(driver.MountVolume(pool, vctx)); }
