@@ -70,14 +70,27 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 static int uffd_dev = -1;    /* /dev/userfaultfd, opened by the criu process that loaded this library */
 static pid_t uffd_dev_owner; /* that process: it keeps the device; its forks (the restored tasks) close it after use */
+static struct stat uffd_dev_st; /* what that descriptor is: the number must still be it when used */
 
+/*
+ * The device is a misc device with a dynamic minor: 10:126 on Debian 12's 6.1, 10:257 on 6.18
+ * (dynamic minors moved above 255). So it is recognised by what open() returned, never by number.
+ */
 __attribute__((constructor)) static void open_uffd_dev(void)
 {
 	const char *want = getenv("CPS_CRIU_UFFD_DEV");
+	int fd;
 
 	if (!want || strcmp(want, "1") != 0 || strcmp(program_invocation_short_name, "criu") != 0)
 		return;
-	uffd_dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &uffd_dev_st) != 0 || !S_ISCHR(uffd_dev_st.st_mode) || major(uffd_dev_st.st_rdev) != 10) {
+		close(fd); /* not the misc device (nothing recorded yet: the real close) */
+		return;
+	}
+	uffd_dev = fd;
 	uffd_dev_owner = getpid();
 }
 
@@ -85,7 +98,8 @@ static int is_uffd_dev(int fd)
 {
 	struct stat st;
 
-	return fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 && minor(st.st_rdev) == 257;
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == uffd_dev_st.st_rdev &&
+	       st.st_dev == uffd_dev_st.st_dev && st.st_ino == uffd_dev_st.st_ino;
 }
 
 typedef int (*close_fn)(int);
