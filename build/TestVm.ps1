@@ -69,6 +69,8 @@ $TestVmSelection = [ordered]@{
     'MoveContainer.Tests.ps1'       = @(
         '*the destination is a separate host*'
         '*moves a running container with 256 MB of dirty memory*'
+        '*this host can serve lazy pages (userfaultfd)'
+        '*post-copy of a running container with 256 MB of dirty memory*'
         '*a stopped container moves cold*'
     )
 }

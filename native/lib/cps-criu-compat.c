@@ -15,11 +15,13 @@
  * faults) or CAP_SYS_PTRACE in the initial namespace (criu issue #964). Linux 6.1 added
  * /dev/userfaultfd, whose USERFAULTFD_IOC_NEW ioctl makes a userfaultfd for the caller's memory with
  * no capability check: access is decided when the device is opened. With CPS_CRIU_UFFD_DEV=1 in
- * its environment, criu (still root in the host's namespaces) opens the device at load; each task
- * it forks inherits the descriptor, and where the userfaultfd syscall is refused (EPERM) the ioctl
- * makes the descriptor instead, after which the task closes the device for good, before any of the
- * container's code runs. CRIU closes a task's old descriptors before that point, so close() keeps
- * this one open (its number is checked to still be the device before use).
+ * its environment, runc restore opens the device as it loads (root in the host's namespaces and
+ * cgroups: criu itself may already be in the container's cgroup, whose device rules refuse it) and
+ * criu takes the inherited descriptor; each task it forks inherits it in turn, and where the
+ * userfaultfd syscall is refused (EPERM) the ioctl makes the descriptor instead, after which the
+ * task closes the device for good, before any of the container's code runs. CRIU closes a task's
+ * old descriptors before that point, so close() keeps this one open (its number is checked to
+ * still be the device before use).
  *
  * CRIU's lazy page server sizes its pipe with F_SETPIPE_SZ to 4 MiB and ignores a failure, then
  * splices into a descriptor it never opened (EBADF: "page-pipe: splice: -1"). Above
@@ -30,6 +32,7 @@
  * untouched.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,24 +71,106 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	return r;
 }
 
-static int uffd_dev = -1;    /* /dev/userfaultfd, opened by the criu process that loaded this library */
+static int uffd_dev = -1;    /* /dev/userfaultfd in the criu process that loaded this library */
 static pid_t uffd_dev_owner; /* that process: it keeps the device; its forks (the restored tasks) close it after use */
+static struct stat uffd_dev_st; /* what that descriptor is: the number must still be it when used */
 
-__attribute__((constructor)) static void open_uffd_dev(void)
+/* Where runc keeps the device for criu: above what runc hands criu (stdio, its socket, extra files). */
+#define UFFD_DEV_RUNC_FD 200
+
+/*
+ * The device is a misc device with a dynamic minor (10:126 on Debian 12's 6.1, 10:257 on 6.18):
+ * it is known by the inode /dev/userfaultfd names, never by number.
+ */
+static int same_uffd_dev(const struct stat *st, const struct stat *dev)
 {
-	const char *want = getenv("CPS_CRIU_UFFD_DEV");
-
-	if (!want || strcmp(want, "1") != 0 || strcmp(program_invocation_short_name, "criu") != 0)
-		return;
-	uffd_dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	uffd_dev_owner = getpid();
+	return S_ISCHR(st->st_mode) && S_ISCHR(dev->st_mode) && major(dev->st_rdev) == 10 && st->st_rdev == dev->st_rdev &&
+	       st->st_dev == dev->st_dev && st->st_ino == dev->st_ino;
 }
 
 static int is_uffd_dev(int fd)
 {
 	struct stat st;
 
-	return fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 && minor(st.st_rdev) == 257;
+	return fd >= 0 && fstat(fd, &st) == 0 && same_uffd_dev(&st, &uffd_dev_st);
+}
+
+static int runc_restores(void)
+{
+	char args[4096];
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, args, sizeof(args) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	args[n] = '\0';
+	for (char *a = args; a < args + n; a += strlen(a) + 1)
+		if (strcmp(a, "restore") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * runc restore moves criu into the container's cgroup, whose device rules refuse the device,
+ * right after starting it: criu, racing it, often could not open the device itself (the lane's
+ * failure on 6.1). So runc opens it as it loads and criu inherits it (F_DUPFD: no FD_CLOEXEC).
+ */
+static void runc_open_uffd_dev(void)
+{
+	int fd;
+
+	if (!runc_restores() || (fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC)) < 0)
+		return;
+	if (fcntl(fd, F_DUPFD, UFFD_DEV_RUNC_FD) < 0)
+		fprintf(stderr, "cps-criu-compat: /dev/userfaultfd for criu: %s\n", strerror(errno));
+	close(fd);
+}
+
+/* criu: the device runc handed down, else (criu run by hand) its own, while the cgroup allows it. */
+static void criu_take_uffd_dev(void)
+{
+	struct stat dev, st;
+	DIR *d;
+	struct dirent *e;
+
+	if (stat("/dev/userfaultfd", &dev) != 0 || !S_ISCHR(dev.st_mode) || major(dev.st_rdev) != 10)
+		return;
+	if ((d = opendir("/proc/self/fd"))) {
+		while (uffd_dev < 0 && (e = readdir(d))) {
+			int fd = atoi(e->d_name);
+
+			if (e->d_name[0] != '.' && fd > 2 && fd != dirfd(d) && fstat(fd, &st) == 0 && same_uffd_dev(&st, &dev) &&
+			    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0)
+				uffd_dev = fd;
+		}
+		closedir(d);
+	}
+	if (uffd_dev < 0) {
+		int fd = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+		if (fd >= 0 && fstat(fd, &st) == 0 && same_uffd_dev(&st, &dev))
+			uffd_dev = fd;
+		else if (fd >= 0)
+			close(fd); /* nothing recorded yet: the real close */
+	}
+	if (uffd_dev >= 0) {
+		uffd_dev_st = dev;
+		uffd_dev_owner = getpid();
+	}
+}
+
+__attribute__((constructor)) static void open_uffd_dev(void)
+{
+	const char *want = getenv("CPS_CRIU_UFFD_DEV");
+
+	if (!want || strcmp(want, "1") != 0)
+		return;
+	if (strcmp(program_invocation_short_name, "runc") == 0)
+		runc_open_uffd_dev();
+	else if (strcmp(program_invocation_short_name, "criu") == 0)
+		criu_take_uffd_dev();
 }
 
 typedef int (*close_fn)(int);

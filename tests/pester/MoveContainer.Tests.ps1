@@ -1120,7 +1120,7 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
     It 'post-copy of a running container with 256 MB of dirty memory: it runs on the destination before its memory arrives, and nothing is lost' {
         $w = New-PostCopyWorkload -Name pc -Subnet 10.205.21.0/24
         $peer = New-Container -Name peer -Image busybox -Network lan -Start
-        $all = Move-Container -Name pc -Destination $script:s -Mode PostCopy -PassThru -Verbose 4>&1
+        $all = Move-Container -Name pc -Destination $script:s -Mode PostCopy -PassThru -Verbose -ErrorAction Stop 4>&1 # a failed move fails here, with CRIU's errors
         $m = $all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
         $verbose = ($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
         Write-Host "    post-copy 256 MB: downtime $($m.MoveDowntimeMs) ms, total $($m.MoveTotalMs) ms, $($m.MoveBytesSent) bytes on the data link"

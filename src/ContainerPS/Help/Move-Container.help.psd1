@@ -188,12 +188,12 @@ direct connection from the destination to this host (not
 restored processes cannot open a userfaultfd themselves while
 vm.unprivileged_userfaultfd is 0 (criu issue 964); ContainerPS does not
 turn that host-wide switch on: its cps-criu-compat.so makes CRIU's
-userfaultfds through /dev/userfaultfd (Linux 6.1+), opened by CRIU as
-root before it enters the container, and closed in each restored task
-before any of the container's code runs. A stopped container moves
-cold with any -Mode. Post-copy is tested on this host's kernel (6.18);
-on Debian 12's kernel 6.1 its lazy restore failed once and is not yet
-understood.
+userfaultfds through /dev/userfaultfd (Linux 6.1+), opened by runc as
+root before CRIU enters the container's cgroup (whose device rules
+refuse it), and closed in each restored task before any of the
+container's code runs. A stopped container moves
+cold with any -Mode. Post-copy is tested on this host's kernel (6.18)
+and on Debian 12's kernel 6.1 (the stock-kernel lane).
 
 Here, for the 256 MB dirtying workload between two hosts on one
 machine, post-copy's downtime was 0.9-1.5 s against 2.3-7.1 s for
