@@ -45,7 +45,8 @@ $AptPackages = @(
     'openssh-server', 'openssh-client'   # tests: a second host reached by PowerShell remoting over SSH
     'btrfs-progs', 'e2fsprogs'           # btrfs pools; tests: btrfs and ext4 on loop files (volumes, the id shifter)
     'zfs-fuse'                           # zfs pools (tests start its daemon with their own pidfile)
-    'xfsprogs'                           # ceph volumes with block.filesystem=xfs
+    'xfsprogs'                           # ceph volumes with block.filesystem=xfs; lvm volumes with xfs
+    'lvm2', 'thin-provisioning-tools'    # lvm pools (device-mapper kernels): lvcreate/lvs, thin_check at thin-pool activation
     'acl', 'attr', 'libcap2-bin'         # tests: setfacl/getfacl, getfattr, setcap/getcap on shifted files
     'sqlite3'                            # tests: read the state database as it is on disk
     'ceph-common', 'rbd-fuse'            # ceph pools: rbd/rados/ceph tools; images reached by rbd-fuse + loop
