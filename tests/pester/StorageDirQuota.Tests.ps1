@@ -68,8 +68,18 @@ Describe 'dir pool sizes' {
         (Get-Item (Join-Path $v.Path 'big')).Length | Should -BeLessOrEqual 16MB
         & rm -f -- (Join-Path $v.Path 'big')
 
+        # A copy is its own project with the same limit.
+        $c = Copy-StorageVolume q v c -PassThru
+        $c.SizeEnforced | Should -BeTrue
+        $cproj = [long](((& lsattr -pd -- $c.Path) -split '\s+')[0])
+        $cproj | Should -Be ([long](& stat -c %i -- $c.Path))
+        $cproj | Should -Not -Be $proj
+        & chown 1000:1000 -- $c.Path   # a copy's root is root's again (0711), as every new volume's
+        & chmod o+x -- (Split-Path $c.Path)   # and custom/ was made 0700 again
+        Write-MiBAs1000 (Join-Path $c.Path 'big') 24 | Should -Match 'Disk quota exceeded|No space left on device'
+
         # Raised: the same write fits; removed: no limit at all.
-        $v = Set-StorageVolume q v -Size 40MiB -PassThru -WarningVariable w2
+        $v = Set-StorageVolume q v -Config @{ size = '40MiB' } -PassThru -WarningVariable w2
         @($w2).Count | Should -Be 0
         $v.SizeEnforced | Should -BeTrue
         Write-MiBAs1000 (Join-Path $v.Path 'big') 24 | Should -BeNullOrEmpty
