@@ -95,6 +95,26 @@ Describe 'dir pool sizes' {
         Remove-StoragePool q -Force -Confirm:$false
     }
 
+    It 'on xfs mounted pquota: root is limited too' -Skip:(-not $HasQuota) {
+        $file = Join-Path $t.Base 'xfs.img'
+        & truncate -s 320M -- $file
+        $script:dev = (& losetup -f --show -- $file).Trim()
+        $out = & mkfs.xfs -q -f -- $dev 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        $null = New-Item -ItemType Directory -Force $mnt
+        & mount -o pquota -- $dev $mnt
+        $LASTEXITCODE | Should -Be 0
+
+        $null = New-StoragePool x -Driver dir -Source (Join-Path $mnt 'pool')
+        $v = Add-StorageVolume x v -Size 16MiB -WarningVariable w
+        @($w).Count | Should -Be 0
+        $v.SizeEnforced | Should -BeTrue
+        $out = & dd if=/dev/zero "of=$(Join-Path $v.Path 'big')" bs=1M count=24 conv=fsync status=none 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        "$out" | Should -Match 'Disk quota exceeded|No space left on device'
+        Remove-StoragePool x -Force -Confirm:$false
+    }
+
     It 'on a filesystem without project quotas: the size is recorded with a warning and SizeEnforced is False' {
         $null = New-StoragePool d -Driver dir
         $v = Add-StorageVolume d v -Size 16MiB -WarningVariable w -WarningAction SilentlyContinue
