@@ -44,6 +44,7 @@ $TestVmSelection = [ordered]@{
         '*an -AsJob exec ends with 137'
     )
     'Security.Tests.ps1'            = @('*the exec relay stays in the caller''s cgroups*')
+    'StorageDirQuota.Tests.ps1'     = @('*')
     'ContainerVolume.Tests.ps1'     = @(
         '*inside: uid_map shows the map*'
         '*raw.idmap maps host uid 1000 through*'
@@ -187,7 +188,11 @@ function Invoke-TestVm {
         Write-Host "TestVm guest: $(& $ssh 'uname -r; stat -fc %T /sys/fs/cgroup; ps -p 1 -o comm=' | Join-String -Separator ', ')"
 
         # The guest part: selected tests, run there by guest-run.ps1.
-        $selection = ($TestVmSelection.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value -join '|')" }) -join "`n"
+        # CONTAINERPS_TESTVM_FILES=A.Tests.ps1,B.Tests.ps1 (a developer's quick run): only those files of
+        # the selection, without the host-side boot tests and the benchmark row.
+        $only = @("$env:CONTAINERPS_TESTVM_FILES" -split ',' | Where-Object { $_ })
+        if ($only) { Write-Host "TestVm: only $($only -join ', ') (CONTAINERPS_TESTVM_FILES)" }
+        $selection = ($TestVmSelection.GetEnumerator() | Where-Object { -not $only -or $_.Key -in $only } | ForEach-Object { "$($_.Key)=$($_.Value -join '|')" }) -join "`n"
         Set-Content (Join-Path $stage 'selection.txt') $selection
         & $ssh @"
 set -e
@@ -205,6 +210,7 @@ unshare --mount --propagation private -- /opt/dotnet/dotnet $($net.PwshInGuest) 
             foreach ($x in $f.Failures) { Write-Host "  FAILED $x"; $failures.Add("$($f.Name): $x") }
         }
 
+        if ($only) { return [pscustomobject]@{ Passed = $passed; Failed = $failed; Failures = $failures } }
         # The host-side part: sessions and a reboot, driven over ssh.
         $pester = Join-Path (Get-NuGetPackageRoot) 'pester/5.9.1/tools/Pester.psd1'
         $json = Join-Path $run 'boot.json'

@@ -3,8 +3,11 @@ namespace ContainerPS.Engine.Storage;
 /// <summary>
 /// The dir driver: a pool is a directory, a volume a directory below it
 /// (SOURCE/custom/NAME, SOURCE/containers/NAME, SOURCE/images/NAME). Copies use cp -a
-/// --reflink=auto (reflinks where the filesystem has them). A size is recorded but not enforced:
-/// that would need project quotas, which this build does not set (see README).
+/// --reflink=auto (reflinks where the filesystem has them). A size is enforced with project quotas
+/// where the pool's filesystem enforces them (ext4 mounted prjquota, xfs mounted pquota), as LXD's
+/// dir driver does: the volume's tree gets a project id (the inode number of the volume's directory:
+/// unique on its filesystem while it exists, kept across renames, no state to keep) with the inherit
+/// flag on its directories, and the project a block limit. Elsewhere a size is recorded only.
 /// </summary>
 public sealed class DirDriver : IStorageDriver
 {
@@ -23,7 +26,7 @@ public sealed class DirDriver : IStorageDriver
         },
         volumeKeys: new[]
         {
-            new ConfigKey("size", ConfigValues.Size, "Size limit of the volume: recorded, not enforced by the dir driver."),
+            new ConfigKey("size", ConfigValues.Size, "Size limit of the volume: enforced where the pool's filesystem has project quotas (ext4 mounted prjquota, xfs pquota), else only recorded."),
         });
 
     public PoolSource CheckSource(string? source, string defaultSource)
@@ -106,10 +109,58 @@ public sealed class DirDriver : IStorageDriver
             throw new ContainerPSException(Errors.VolumeExists,
                 $"The directory for volume '{volume.Type.Name()}/{volume.Name}' already exists at {path} but the pool has no such volume; remove it first.", path);
         Directory.CreateDirectory(path, VolumeLayout.Mode0755);
+        try { ApplySize(pool, volume, path, volume.Config.GetValueOrDefault("size")); }
+        catch
+        {
+            RemoveTree(path);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The volume's project quota: its tree joins its project and the project gets the size as its
+    /// limit; no size removes the limit. Nothing happens where the filesystem does not enforce project
+    /// quotas (the size is only recorded there), nor for snapshots (read-only copies).
+    /// </summary>
+    private void ApplySize(PoolContext pool, VolumeContext volume, string path, string? size)
+    {
+        if (VolumeTypes.IsSnapshot(volume.Type) || !EnforcesSize(pool))
+            return;
+        long bytes = 0;
+        if (size is not null && !ByteSize.TryParse(size, out bytes))
+            throw new ContainerPSException(Errors.InvalidConfigValue, $"Invalid size '{size}'.", size);
+        var project = ProjectOf(path);
+        if (size is not null)
+            ProjectQuota.SetProject(path, project);
+        ProjectQuota.SetLimit(pool.Source, project, bytes);
+        tool.Log.Verbose($"Project quota {project} of {path}: {(size is null ? "no limit" : $"{bytes} bytes")}");
+    }
+
+    /// <summary>The project id of a volume's tree: the inode number of its directory.</summary>
+    private static uint ProjectOf(string path)
+    {
+        var ino = LibC.LStat(path).stx_ino;
+        if (ino is 0 or > uint.MaxValue)
+            throw new ContainerPSException(Errors.DriverNotSupported,
+                $"The directory {path} has inode number {ino}, which cannot be a project id (32 bits); the size of this volume cannot be enforced.", path);
+        return (uint)ino;
+    }
+
+    /// <summary>Removes the limit of the project of a volume's directory (before it goes), where sizes are enforced.</summary>
+    private void ClearSize(PoolContext pool, string path)
+    {
+        if (!Directory.Exists(path) || !EnforcesSize(pool))
+            return;
+        try { ProjectQuota.SetLimit(pool.Source, ProjectOf(path), 0); }
+        catch (Exception e) when (e is IOException or ContainerPSException)
+        {
+            tool.Log.Warning($"Could not remove the project quota of {path}: {e.Message}");
+        }
     }
 
     public void DeleteVolume(PoolContext pool, VolumeContext volume)
     {
+        ClearSize(pool, VolumePath(pool, volume));
         RemoveTree(TempPath(pool, volume));
         RemoveTree(VolumePath(pool, volume));
     }
@@ -167,6 +218,7 @@ public sealed class DirDriver : IStorageDriver
             tool.Log.Progress($"Copying {source.Type.Name()} {source.Name}", "done", -1);
         FaultPoints.Hit("volume.copy.before-rename");
         Directory.Move(temp, final);
+        ApplySize(pool, target, final, target.Config.GetValueOrDefault("size"));
     }
 
     public void RestoreVolume(PoolContext pool, VolumeContext snapshot, VolumeContext target)
@@ -182,17 +234,21 @@ public sealed class DirDriver : IStorageDriver
             Directory.Move(final, old);
         FaultPoints.Hit("volume.restore.mid-swap");
         Directory.Move(temp, final);
+        // The restored tree is a new directory: its own project (and the limit) replaces the old one's.
+        ApplySize(pool, target, final, target.Config.GetValueOrDefault("size"));
+        ClearSize(pool, old);
         RemoveTree(old);
     }
 
     public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)
     {
-        // Only size exists for dir volumes, and it is not enforced here: nothing to do on disk.
+        if (changes.TryGetValue("size", out var size))
+            ApplySize(pool, volume, VolumePath(pool, volume), size);
     }
 
     public long? VolumeUsage(PoolContext pool, VolumeContext volume) => DiskUsage.Tree(VolumePath(pool, volume));
 
-    public bool EnforcesSize(PoolContext pool) => false;
+    public bool EnforcesSize(PoolContext pool) => Directory.Exists(pool.Source) && ProjectQuota.Enforced(pool.Source);
 
     /// <summary>rm -rf that never crosses into another filesystem mounted below the tree.</summary>
     private void RemoveTree(string path)

@@ -218,7 +218,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
     private void WarnIfSizeNotEnforced(PoolRow pool, IStorageDriver driver, IReadOnlyDictionary<string, string> cfg)
     {
         if (cfg.ContainsKey("size") && !driver.EnforcesSize(Ctx(pool)))
-            ctx.Log.Warning($"Size {cfg["size"]} is recorded but not enforced: the {driver.Name} driver cannot limit a volume's size on pool '{pool.Name}'. Use a btrfs, zfs or ceph pool for enforced sizes.");
+            ctx.Log.Warning($"Size {cfg["size"]} is recorded but not enforced: the {driver.Name} driver cannot limit a volume's size on pool '{pool.Name}'. Use a btrfs, zfs or ceph pool, or a dir pool on a filesystem with project quotas (ext4 mounted prjquota, xfs pquota), for enforced sizes.");
     }
 
     public IReadOnlyList<StorageVolume> ListVolumes(string? poolName = null)

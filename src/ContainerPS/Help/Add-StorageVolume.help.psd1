@@ -43,10 +43,17 @@ On a zfs pool the size is enforced too: it is the dataset's refquota,
 writes past it fail with "Disk quota exceeded", and SizeEnforced is True.
 The refquota counts the data the dataset refers to, not its snapshots.
 
-The dir driver records the size but does not enforce it, because that
-needs filesystem project quotas, which this kernel does not support: the
-volume's SizeEnforced property is False, the table view marks the size with
-'*', and a warning is written. Use a btrfs or zfs pool when the limit matters.
+On a dir pool the size is enforced where the pool's filesystem enforces
+project quotas (ext4 mounted with prjquota, on a filesystem made with
+-O quota,project; xfs mounted with pquota), as LXD's dir driver does: the
+volume's directory tree gets its own project id (the inode number of its
+directory, inherited by every file created in it) and the project gets the
+size as its block limit. Writes past it fail with "Disk quota exceeded",
+and SizeEnforced is True. ext4 does not apply the limit to root (processes
+with CAP_SYS_RESOURCE); xfs does. Elsewhere the dir driver records the size
+but does not enforce it: the volume's SizeEnforced property is False, the
+table view marks the size with '*', and a warning is written. Use a btrfs
+or zfs pool, or a dir pool on such a filesystem, when the limit matters.
 
 The operation is crash safe: if it fails, nothing is left behind; if the
 process is killed half way, the next ContainerPS command rolls it back and
@@ -110,8 +117,8 @@ Add-StorageVolume default logs -Size 5GiB -Config @{ 'user.app' = 'nginx' } -Des
 '@
             Remarks = @'
 Like `lxc storage volume create default logs size=5GiB user.app=nginx`. On a
-dir pool the size is recorded (Size = 5368709120 bytes) but not enforced,
-so a warning says so and SizeEnforced is False.
+dir pool without project quotas the size is recorded (Size = 5368709120
+bytes) but not enforced, so a warning says so and SizeEnforced is False.
 '@
         }
         @{

@@ -19,8 +19,9 @@ keys, sorted), Used (bytes its files occupy on disk, counted like du -s),
 Size (the size key in bytes, or $null when the volume has none),
 SizeEnforced (whether the storage enforces Size: True on btrfs for a
 volume with a size, where it is a qgroup limit, and on zfs, where it is
-the dataset's refquota; always False on dir, where sizes are recorded
-only), Path (the volume's directory on the host; a btrfs subvolume on
+the dataset's refquota; on dir, True only where the pool's filesystem
+enforces project quotas, ext4 prjquota or xfs pquota, else sizes are
+recorded only), Path (the volume's directory on the host; a btrfs subvolume on
 btrfs, the mount point of the volume's dataset on zfs),
 CreatedAt (UTC), UsedBy (the names of the containers the volume is
 mounted into with Mount-StorageVolume, running or not), Snapshots (for a

@@ -19,8 +19,11 @@ writes without removing data. Unsetting size removes the limit. On a zfs
 pool the size is the dataset's refquota, set at once and enforced the same
 way (SizeEnforced is True, "Disk quota exceeded"); unsetting size sets
 refquota=none. On a dir
-pool a new size is recorded but not enforced (this kernel has no project
-quota support): SizeEnforced stays False and a warning is written. On a
+pool whose filesystem enforces project quotas (ext4 prjquota, xfs pquota)
+a new size is the limit of the volume's project at once (SizeEnforced is
+True, "Disk quota exceeded"; ext4 does not limit root), and unsetting it
+removes the limit; on other dir pools a size is recorded but not enforced:
+SizeEnforced stays False and a warning is written. On a
 ceph pool a size can only grow (VolumeShrinkNotSupported otherwise): the
 RBD image is resized and its filesystem grown, xfs online; ext4 online
 needs CAP_SYS_RESOURCE, which this host lacks, so ext4 is grown offline

@@ -1,0 +1,129 @@
+#Requires -Version 7.4
+# Enforced sizes on dir pools: on a filesystem with project quotas (ext4 -O quota,project mounted
+# prjquota) a dir volume's size is a project quota (writes past it fail with EDQUOT for a writer
+# without CAP_SYS_RESOURCE: ext4 does not limit root), SizeEnforced is True; where the filesystem
+# has no project quotas the size is only recorded, with a warning. Needs a kernel with quota
+# support (the TestVm lane; skipped where the kernel has none). Run it in a private mount namespace.
+
+BeforeDiscovery {
+    # quotactl in the running kernel, by its config (Debian kernels ship /boot/config-*; this VM's
+    # kernel has none and cannot mount ext4 with quota features at all).
+    $config = "/boot/config-$(& uname -r)"
+    $script:HasQuota = (Test-Path $config) -and ((Get-Content $config) -contains 'CONFIG_QUOTACTL=y')
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ModulePath) -Force
+
+    # Writes N MiB into File as uid 1000 (no capabilities); the error text when it fails, else $null.
+    function Write-MiBAs1000([string] $File, [int] $MiB) {
+        $out = & setpriv --reuid=1000 --regid=1000 --clear-groups -- dd if=/dev/zero "of=$File" bs=1M "count=$MiB" conv=fsync status=none 2>&1
+        if ($LASTEXITCODE -eq 0) { $null } else { "$out" }
+    }
+}
+
+Describe 'dir pool sizes' {
+    BeforeEach {
+        $script:t = New-TestRoot
+        $script:mnt = Join-Path $t.Base 'prj'
+        $script:dev = $null
+    }
+    AfterEach {
+        try {
+            Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+        }
+        finally {
+            if ((Get-Content /proc/self/mountinfo) | Where-Object { ($_ -split ' ')[4] -eq $mnt }) { & umount -l -- $mnt }
+            if ($dev) { & losetup -d $dev 2>$null }
+            Remove-TestRoot
+        }
+    }
+
+    It 'on ext4 with project quotas (prjquota): size is a project quota, writes past it fail, SizeEnforced is True' -Skip:(-not $HasQuota) {
+        $file = Join-Path $t.Base 'prj.img'
+        & truncate -s 256M -- $file
+        $script:dev = (& losetup -f --show -- $file).Trim()
+        $out = & mkfs.ext4 -q -F -I 256 -O quota,project -- $dev 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        $null = New-Item -ItemType Directory -Force $mnt
+        & mount -o prjquota -- $dev $mnt
+        $LASTEXITCODE | Should -Be 0
+
+        $p = New-StoragePool q -Driver dir -Source (Join-Path $mnt 'pool')
+        $v = Add-StorageVolume q v -Size 16MiB -WarningVariable w
+        @($w).Count | Should -Be 0 -Because 'the size is enforced: no warning'
+        $v.SizeEnforced | Should -BeTrue
+        (Get-StorageVolume q v).SizeEnforced | Should -BeTrue
+        $v.Size | Should -Be 16MB
+
+        # The volume's tree is one project (the inode number of its directory), inherited by new files.
+        $proj = [long](((& lsattr -pd -- $v.Path) -split '\s+')[0])
+        $proj | Should -Be ([long](& stat -c %i -- $v.Path))
+        & chown 1000:1000 -- $v.Path
+        & chmod o+x -- (Split-Path $v.Path)   # custom/ is 0700: let uid 1000 reach the volume
+        $err = Write-MiBAs1000 (Join-Path $v.Path 'big') 24
+        $err | Should -Match 'Disk quota exceeded|No space left on device'
+        [long](((& lsattr -p -- (Join-Path $v.Path 'big')) -split '\s+')[0]) | Should -Be $proj
+        (Get-Item (Join-Path $v.Path 'big')).Length | Should -BeLessOrEqual 16MB
+        & rm -f -- (Join-Path $v.Path 'big')
+
+        # A copy is its own project with the same limit.
+        $c = Copy-StorageVolume q v c -PassThru
+        $c.SizeEnforced | Should -BeTrue
+        $cproj = [long](((& lsattr -pd -- $c.Path) -split '\s+')[0])
+        $cproj | Should -Be ([long](& stat -c %i -- $c.Path))
+        $cproj | Should -Not -Be $proj
+        & chown 1000:1000 -- $c.Path   # a copy's root is root's again (0711), as every new volume's
+        & chmod o+x -- (Split-Path $c.Path)   # and custom/ was made 0700 again
+        Write-MiBAs1000 (Join-Path $c.Path 'big') 24 | Should -Match 'Disk quota exceeded|No space left on device'
+
+        # Raised: the same write fits; removed: no limit at all.
+        $v = Set-StorageVolume q v -Config @{ size = '40MiB' } -PassThru -WarningVariable w2
+        @($w2).Count | Should -Be 0
+        $v.SizeEnforced | Should -BeTrue
+        Write-MiBAs1000 (Join-Path $v.Path 'big') 24 | Should -BeNullOrEmpty
+        Write-MiBAs1000 (Join-Path $v.Path 'more') 24 | Should -Match 'Disk quota exceeded|No space left on device'
+        Set-StorageVolume q v -Config @{ size = $null }
+        (Get-StorageVolume q v).SizeEnforced | Should -BeFalse -Because 'there is no size any more'
+        & rm -f -- (Join-Path $v.Path 'more')
+        Write-MiBAs1000 (Join-Path $v.Path 'more') 24 | Should -BeNullOrEmpty
+
+        # A volume without a size on the same pool stays outside any limit.
+        $u = Add-StorageVolume q u
+        $u.SizeEnforced | Should -BeFalse
+        Remove-StoragePool q -Force -Confirm:$false
+    }
+
+    It 'on xfs mounted pquota: root is limited too' -Skip:(-not $HasQuota) {
+        $file = Join-Path $t.Base 'xfs.img'
+        & truncate -s 320M -- $file
+        $script:dev = (& losetup -f --show -- $file).Trim()
+        $out = & mkfs.xfs -q -f -- $dev 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        $null = New-Item -ItemType Directory -Force $mnt
+        & mount -o pquota -- $dev $mnt
+        $LASTEXITCODE | Should -Be 0
+
+        $null = New-StoragePool x -Driver dir -Source (Join-Path $mnt 'pool')
+        $v = Add-StorageVolume x v -Size 16MiB -WarningVariable w
+        @($w).Count | Should -Be 0
+        $v.SizeEnforced | Should -BeTrue
+        $out = & dd if=/dev/zero "of=$(Join-Path $v.Path 'big')" bs=1M count=24 conv=fsync status=none 2>&1
+        $LASTEXITCODE | Should -Not -Be 0
+        "$out" | Should -Match 'Disk quota exceeded|No space left on device'
+        Remove-StoragePool x -Force -Confirm:$false
+    }
+
+    It 'on a filesystem without project quotas: the size is recorded with a warning and SizeEnforced is False' {
+        $null = New-StoragePool d -Driver dir
+        $v = Add-StorageVolume d v -Size 16MiB -WarningVariable w -WarningAction SilentlyContinue
+        $v.SizeEnforced | Should -BeFalse
+        $v.Size | Should -Be 16MB
+        @($w).Count | Should -Be 1
+        "$($w[0])" | Should -BeLike '*not enforced*'
+        # A plain write of more than the size succeeds (nothing limits it).
+        & dd if=/dev/zero "of=$(Join-Path $v.Path 'big')" bs=1M count=24 status=none
+        $LASTEXITCODE | Should -Be 0
+    }
+}
