@@ -44,7 +44,7 @@ $TestVmSelection = [ordered]@{
         '*an -AsJob exec ends with 137'
     )
     'Security.Tests.ps1'            = @('*the exec relay stays in the caller''s cgroups*')
-    'StorageDirQuota.Tests.ps1'     = @('*')
+    'StorageDirQuota.Lane.Tests.ps1' = @('*')
     'ContainerVolume.Tests.ps1'     = @(
         '*inside: uid_map shows the map*'
         '*raw.idmap maps host uid 1000 through*'
