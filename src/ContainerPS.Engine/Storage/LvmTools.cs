@@ -1,0 +1,103 @@
+using System.Globalization;
+using static ContainerPS.Engine.Storage.LvmNames;
+
+namespace ContainerPS.Engine.Storage;
+
+/// <summary>One logical volume as lvs shows it.</summary>
+internal sealed record LogicalVolume(string Name, string Attr, long Size, double? DataPercent, IReadOnlySet<string> Tags, string Origin);
+
+/// <summary>
+/// The LVM commands the lvm driver runs (lvs, lvcreate, lvremove, lvrename, lvchange, vgs...), with
+/// the rule that only LVs with the pool's tag (<see cref="LvmNames.PoolTag"/>) are ever changed or removed.
+/// </summary>
+internal sealed class LvmTools(ExternalTool tool, string tag)
+{
+    /// <summary>The tag arguments of an lvcreate or vgcreate: ContainerPS's and the pool's.</summary>
+    public string[] TagArgs => new[] { "--addtag", Tag, "--addtag", tag };
+
+    public bool Ours(LogicalVolume lv) => lv.Tags.Contains(tag);
+
+    /// <summary>The LVs of a volume group by name (none when it does not exist).</summary>
+    public Dictionary<string, LogicalVolume> Lvs(string vg)
+    {
+        var r = tool.Execute("lvs", new[] { "--noheadings", "--units", "b", "--nosuffix", "--separator", "|", "-o", "lv_name,lv_attr,lv_size,data_percent,lv_tags,origin", vg }, null, null);
+        var result = new Dictionary<string, LogicalVolume>(StringComparer.Ordinal);
+        if (r.ExitCode != 0)
+            return result;
+        foreach (var line in r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.Split('|') is not [var name, var attr, var size, var data, var tags, var origin])
+                continue;
+            result[name] = new LogicalVolume(name, attr, long.Parse(size, CultureInfo.InvariantCulture),
+                double.TryParse(data, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : null,
+                tags.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal), origin);
+        }
+        return result;
+    }
+
+    public LogicalVolume? Lv(string vg, string lv) => Lvs(vg).GetValueOrDefault(lv);
+
+    public bool VgExists(string vg) => tool.Execute("vgs", new[] { "--noheadings", "-o", "vg_name", vg }, null, null).ExitCode == 0;
+
+    /// <summary>A VG's tags and physical volumes.</summary>
+    public (IReadOnlySet<string> Tags, IReadOnlyList<string> Pvs) Vg(string vg)
+    {
+        var tags = tool.Execute("vgs", new[] { "--noheadings", "-o", "vg_tags", vg }, null, null).StandardOutput.Trim()
+            .Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var pvs = tool.Execute("pvs", new[] { "--noheadings", "-o", "pv_name", "--select", "vg_name=" + vg }, null, null).StandardOutput
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        return (tags, pvs);
+    }
+
+    /// <summary>Used and total bytes of the VG (vgs).</summary>
+    public (long Size, long Free)? VgSpace(string vg)
+    {
+        var r = tool.Execute("vgs", new[] { "--noheadings", "--units", "b", "--nosuffix", "--separator", "|", "-o", "vg_size,vg_free", vg }, null, null);
+        return r.ExitCode == 0 && r.StandardOutput.Trim().Split('|') is [var s, var f]
+            ? (long.Parse(s, CultureInfo.InvariantCulture), long.Parse(f, CultureInfo.InvariantCulture)) : null;
+    }
+
+    public void Run(params string[] args) => tool.Run(args[0], args[1..]);
+
+    /// <summary>SourceInUse unless the LV carries the pool's tag.</summary>
+    public void CheckOurs(string vg, LogicalVolume lv)
+    {
+        if (!Ours(lv))
+            throw new ContainerPSException(Errors.SourceInUse,
+                $"Logical volume {vg}/{lv.Name} was not made by this ContainerPS pool (it has no '{tag}' tag): it is left alone.", $"{vg}/{lv.Name}");
+    }
+
+    /// <summary>Activates an LV (thin snapshots are created with activation skipped: -K).</summary>
+    public void Activate(string vg, string lv)
+    {
+        if (!File.Exists(Device(vg, lv)))
+            Run("lvchange", "-ay", "-K", $"{vg}/{lv}");
+    }
+
+    /// <summary>Removes an LV of ours, if there; VolumeBusy while something still has it open.</summary>
+    public void Remove(string vg, string lv)
+    {
+        if (Lv(vg, lv) is not { } found)
+            return;
+        CheckOurs(vg, found);
+        var r = tool.Execute("lvremove", new[] { "-y", $"{vg}/{lv}" }, null, null);
+        if (r.ExitCode != 0 && Lv(vg, lv) is not null)
+            throw new ContainerPSException(Errors.VolumeBusy, $"Cannot remove logical volume {vg}/{lv}: {r.StandardError.Trim()} (is a container using it?).", lv);
+    }
+
+    /// <summary>Renames an LV of ours.</summary>
+    public void Rename(string vg, string from, string to)
+    {
+        CheckOurs(vg, Lv(vg, from) ?? throw new ContainerPSException(Errors.VolumeNotFound, $"Logical volume {vg}/{from} does not exist.", from));
+        Run("lvrename", vg, from, to);
+    }
+
+    /// <summary>Makes an ext4 or xfs filesystem on a new volume's device, without discards (a thin LV reads as zeros already).</summary>
+    public void MakeFilesystem(string fs, string device)
+    {
+        if (fs == "xfs")
+            tool.Run("mkfs.xfs", new[] { "-q", "-K", device });
+        else
+            tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", device });
+    }
+}

@@ -1,0 +1,229 @@
+#Requires -Version 7.4
+# The lvm storage driver against the real thing: a volume group on a loop file made for the pool
+# (or an existing, empty VG given as -Source) with a thin pool; volumes are thin LVs with ext4 or
+# xfs that grow online and never shrink; containers are thin snapshots of their image and start
+# idmapped; snapshots are read-only thin snapshots; restore, rename, copies within the pool and to
+# and from a dir pool; plain LVs with classic snapshots when lvm.use_thinpool is false; crash
+# repair of a half-made LV; only LVs tagged containerps are ever touched. A lane file
+# (*.Lane.Tests.ps1): it needs device-mapper (dm-thin), which only the lane's stock kernel has. Run
+# it in a private mount namespace.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ModulePath) -Force
+
+    # lvs fields of one VG as objects: Name, Attr, Size (bytes), Origin, Tags.
+    function Get-Lv([string] $Vg) {
+        foreach ($line in & lvs --noheadings --units b --nosuffix --separator '|' -o lv_name,lv_attr,lv_size,origin,lv_tags $Vg 2>$null) {
+            $f = $line.Trim() -split '\|'
+            [pscustomobject]@{ Name = $f[0]; Attr = $f[1]; Size = [long]$f[2]; Origin = $f[3]; Tags = $f[4] }
+        }
+    }
+
+    function Get-PoolMount([string] $Path) { Get-Content /proc/self/mountinfo | Where-Object { ($_ -split ' ')[4] -eq $Path } }
+
+    # Removes every VG whose name starts with cpslvm (the tests' own), its PVs and loop devices.
+    function Remove-TestVgs {
+        foreach ($vg in & vgs --noheadings -o vg_name 2>$null) {
+            $vg = $vg.Trim()
+            if ($vg -notlike 'cpslvm*') { continue }
+            foreach ($m in Get-Content /proc/self/mountinfo) { if (($m -split ' ')[9] -like "/dev/mapper/$vg-*") { & umount -l (($m -split ' ')[4]) } }
+            $pvs = & pvs --noheadings -o pv_name --select "vg_name=$vg" 2>$null
+            & vgremove -q -y -f $vg 2>$null | Out-Null
+            foreach ($pv in $pvs) { & pvremove -q -y $pv.Trim() 2>$null | Out-Null; if ($pv.Trim() -like '/dev/loop*') { & losetup -d $pv.Trim() 2>$null } }
+        }
+    }
+
+    $script:Vg = 'cpslvm' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+}
+
+Describe 'lvm pools (thin)' {
+    BeforeAll {
+        $script:t = New-ContainerTestRoot
+        $script:p = New-StoragePool lv -Driver lvm -Config @{ size = '3GiB'; 'lvm.vg_name' = $script:Vg }
+        $script:d = New-StoragePool d -Driver dir
+    }
+    AfterAll {
+        Remove-TestContainers
+        Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-TestVgs
+        Remove-TestRoot
+    }
+
+    It 'without -Source: a VG on a sparse loop file with the thin pool, both tagged containerps' {
+        $p.Driver | Should -Be 'lvm'
+        $image = $p.Config['volatile.lvm.device']
+        $image | Should -Be (Join-Path $t.Root 'disks/lv.img')
+        (Get-Item $image).Length | Should -Be 3GB
+        & vgs --noheadings -o vg_tags $Vg | ForEach-Object Trim | Should -Match '^containerps,containerps_[0-9a-f]{16}$' -Because 'the pool''s own tag marks what it may touch'
+        $tp = Get-Lv $Vg | Where-Object Name -eq 'ContainerPSThinPool'
+        $tp.Attr | Should -Match '^t'
+        $tp.Tags | Should -Match '^containerps,containerps_[0-9a-f]{16}$'
+        (Get-StoragePool lv).Size | Should -BeGreaterThan 2GB
+    }
+
+    It 'a volume is a thin LV with ext4 of its size, mounted at its path; it grows online, never shrinks; rename keeps the files' {
+        $v = Add-StorageVolume lv data -Size 64MiB
+        $lv = Get-Lv $Vg | Where-Object Name -eq 'custom-data'
+        $lv.Attr | Should -Match '^V'
+        $lv.Tags | Should -Match '^containerps,containerps_[0-9a-f]{16}$'
+        $lv.Size | Should -Be 64MB
+        Get-PoolMount $v.Path | Should -Match ' - ext4 /dev/mapper/'
+        & bash -c "dd if=/dev/zero of='$($v.Path)/big' bs=1M count=100 status=none" 2>$null
+        $LASTEXITCODE | Should -Not -Be 0 -Because 'the filesystem is 64 MiB'
+        & rm -f (Join-Path $v.Path 'big')
+        'kept' | Set-Content (Join-Path $v.Path 'f')
+
+        Set-StorageVolume lv data -Config @{ size = '128MiB' }
+        (Get-Lv $Vg | Where-Object Name -eq 'custom-data').Size | Should -Be 128MB
+        [long](& df -B1 --output=size $v.Path | Select-Object -Last 1) | Should -BeGreaterThan 100MB -Because 'ext4 grew online'
+        $e = { Set-StorageVolume lv data -Config @{ size = '32MiB' } -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'VolumeShrinkNotSupported,*'
+
+        Rename-StorageVolume lv data data_2
+        (Get-Lv $Vg).Name | Should -Contain 'custom-data+u2' -Because "'_' is encoded: LVM reserves names like _tmeta"
+        Get-Content (Join-Path (Get-StorageVolume lv data_2).Path 'f') | Should -Be 'kept'
+        Remove-StorageVolume lv data_2 -Confirm:$false
+        (Get-Lv $Vg).Name | Should -Not -Contain 'custom-data+u2'
+    }
+
+    It 'an xfs volume grows online; block.mount_options are used' {
+        $v = Add-StorageVolume lv x -Size 320MiB -Config @{ 'block.filesystem' = 'xfs'; 'block.mount_options' = 'noatime' }
+        Get-PoolMount $v.Path | Should -Match 'noatime.* - xfs /dev/mapper/'
+        Set-StorageVolume lv x -Config @{ size = '640MiB' }
+        [long](& df -B1 --output=size $v.Path | Select-Object -Last 1) | Should -BeGreaterThan 500MB
+        Remove-StorageVolume lv x -Confirm:$false
+    }
+
+    It 'custom snapshots are read-only thin snapshots; restore; copies within the pool are thin snapshots; cp -a to and from a dir pool' {
+        $v = Add-StorageVolume lv data
+        'one' | Set-Content (Join-Path $v.Path 'f')
+        & chown 1234:5678 (Join-Path $v.Path 'f')
+        $null = New-StorageVolumeSnapshot lv data s1
+        $snap = Get-Lv $Vg | Where-Object Name -eq 'custom-data+as1'
+        $snap.Origin | Should -Be 'custom-data'
+        $snap.Attr | Should -Match '^Vr' -Because 'a snapshot is activated read-only'
+        'two' | Set-Content (Join-Path $v.Path 'f')
+        Restore-StorageVolumeSnapshot lv data s1 -Confirm:$false
+        Get-Content (Join-Path (Get-StorageVolume lv data).Path 'f') | Should -Be 'one'
+        (Get-Lv $Vg).Name | Should -Not -Match '\+[to]$' -Because 'no temporary LV is left'
+
+        $c = Copy-StorageVolume lv data -NewName data2 -PassThru
+        (Get-Lv $Vg | Where-Object Name -eq 'custom-data2').Origin | Should -Be 'custom-data' -Because 'a copy is a thin snapshot (constant time)'
+        Get-Content (Join-Path $c.Path 'f') | Should -Be 'one'
+        $toDir = Copy-StorageVolume lv data -TargetPool d -PassThru
+        & stat -c %u:%g (Join-Path $toDir.Path 'f') | Should -Be '1234:5678'
+        $back = Copy-StorageVolume d data -TargetPool lv -NewName fromdir -PassThru
+        Get-Content (Join-Path $back.Path 'f') | Should -Be 'one'
+        & stat -c %u:%g (Join-Path $back.Path 'f') | Should -Be '1234:5678'
+        Remove-StorageVolumeSnapshot lv data s1 -Confirm:$false
+        foreach ($n in 'data', 'data2', 'fromdir') { Remove-StorageVolume lv $n -Confirm:$false }
+        Remove-StorageVolume d data -Confirm:$false
+    }
+
+    It 'containers are thin snapshots of their image, start idmapped; snapshots, restore, copy, copy to a dir pool' {
+        $null = New-Container c1 busybox -StoragePool lv -Start
+        $img = (Get-StorageVolume lv -Type image).Name
+        (Get-Lv $Vg | Where-Object Name -eq 'containers-c1').Origin | Should -Be "images-$img"
+        Invoke-In c1 'stat -c %u:%g /bin/busybox; echo one > /root/state' | Should -Be '0:0'
+        (Get-StorageVolume lv c1 -Type container).Config.Keys | Should -Not -Contain 'volatile.idmap.last' -Because 'ext4 takes idmapped mounts: nothing shifted'
+        & stat -c %u (Join-Path (Get-StorageVolume lv c1 -Type container).Path 'root/state') | Should -Be '0'
+
+        $null = New-ContainerSnapshot c1 s1
+        (Get-Lv $Vg | Where-Object Name -eq 'containers-c1+as1').Attr | Should -Match '^Vr'
+        Invoke-In c1 'echo two > /root/state'
+        Stop-Container c1 -Force
+        Restore-ContainerSnapshot c1 s1 -Confirm:$false
+        Start-Container c1
+        Invoke-In c1 'cat /root/state' | Should -Be 'one'
+        Stop-Container c1 -Force
+
+        $null = Copy-Container c1 c2 -Snapshot s1
+        (Get-Lv $Vg | Where-Object Name -eq 'containers-c2').Origin | Should -Be 'containers-c1+as1'
+        Start-Container c2
+        Invoke-In c2 'cat /root/state; hostname' | Should -Be @('one', 'c2')
+        $null = Copy-Container c1 c3 -StoragePool d
+        Start-Container c3
+        Invoke-In c3 'cat /root/state' | Should -Be 'one'
+
+        # A non-root host user reaches neither the mounts nor the devices; the container's root sees no LV device.
+        & setpriv --reuid=65534 --regid=65534 --clear-groups -- ls (Get-StorageVolume lv c1 -Type container).Path 2>$null
+        $LASTEXITCODE | Should -Not -Be 0
+        & setpriv --reuid=65534 --regid=65534 --clear-groups -- head -c1 "/dev/$Vg/containers-c2" 2>$null
+        $LASTEXITCODE | Should -Not -Be 0
+        Invoke-In c2 "ls /dev/mapper /dev/$Vg 2>&1;  ls /dev | grep -c '^dm-'; true" | Select-Object -Last 1 | Should -Be '0'
+
+        Remove-Container c1, c2, c3 -Force
+        Remove-ContainerImage busybox
+        (Get-Lv $Vg).Name | Should -Be @('ContainerPSThinPool')
+    }
+
+    It 'bad names and keys change nothing; the LV name of a hostile volume name stays one LV' {
+        $before = Get-StateSnapshot
+        $e = { Add-StorageVolume lv 'a/../b' -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidName,*'
+        $e = { New-StoragePool bad -Driver lvm -Config @{ 'lvm.vg_name' = '-x' } -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidConfigValue,*'
+        $e = { New-StoragePool bad -Driver lvm -Source 'no-such-vg' -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidSource,*'
+        $e = { New-StoragePool bad -Driver lvm -Config @{ 'lvm.vg_name' = $Vg } -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'SourceInUse,*'
+        Get-StateSnapshot | Should -Be $before
+        & vgs --noheadings -o vg_name $Vg | Should -Not -BeNullOrEmpty -Because 'the existing VG was left alone'
+
+        $v = Add-StorageVolume lv 'x_tmeta-1'
+        (Get-Lv $Vg).Name | Should -Contain 'custom-x+utmeta-1'
+        Remove-StorageVolume lv 'x_tmeta-1' -Confirm:$false
+    }
+
+    It 'kill -9 between lvcreate and the record: the next command removes the half-made LV' {
+        $sig = Join-Path $t.Base 'sig'
+        Invoke-KilledAtFault -Point 'lvm.create.after-lvcreate' -Command 'Add-StorageVolume lv crashed' -SignalFile $sig
+        (Get-Lv $Vg).Name | Should -Contain 'custom-crashed'
+        $null = Get-StoragePool -WarningVariable w 3>$null
+        (Get-Lv $Vg).Name | Should -Not -Contain 'custom-crashed'
+        Get-StorageVolume lv -Type custom | Where-Object Name -eq 'crashed' | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'lvm pools: an existing VG as -Source, plain LVs' {
+    BeforeAll { $script:t = New-ContainerTestRoot }
+    AfterAll {
+        Remove-TestContainers
+        Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-TestVgs
+        Remove-TestRoot
+    }
+
+    It 'uses an existing empty VG, touches no LV it did not make, keeps the VG; plain LVs with classic snapshots' {
+        $file = Join-Path $t.Base 'vg.img'
+        & truncate -s 1G $file
+        $dev = (& losetup -f --show $file).Trim()
+        $vg = "$($script:Vg)src"
+        & vgcreate -q $vg $dev | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $p = New-StoragePool ex -Driver lvm -Source $vg -Config @{ 'lvm.use_thinpool' = 'false'; 'volume.size' = '64MiB' }
+        $p.Config['lvm.vg_name'] | Should -Be $vg
+        & lvcreate -q -y -L 8M -n foreign $vg | Out-Null
+
+        $v = Add-StorageVolume ex data
+        (Get-Lv $vg | Where-Object Name -eq 'custom-data').Attr | Should -Match '^-w'
+        'one' | Set-Content (Join-Path $v.Path 'f')
+        $null = New-StorageVolumeSnapshot ex data s1
+        $s = Get-Lv $vg | Where-Object Name -eq 'custom-data+as1'
+        $s.Attr | Should -Match '^sr' -Because 'a classic snapshot, read-only'
+        $s.Size | Should -Be 64MB
+        'two' | Set-Content (Join-Path $v.Path 'f')
+        Restore-StorageVolumeSnapshot ex data s1 -Confirm:$false
+        Get-Content (Join-Path $v.Path 'f') | Should -Be 'one'
+        $c = Copy-StorageVolume ex data -NewName c -PassThru
+        Get-Content (Join-Path $c.Path 'f') | Should -Be 'one'
+
+        Remove-StoragePool ex -Force -Confirm:$false
+        (Get-Lv $vg).Name | Should -Be @('foreign') -Because 'only LVs tagged containerps were removed'
+        & vgs --noheadings -o vg_name $vg | Should -Not -BeNullOrEmpty
+        & vgremove -q -y -f $vg | Out-Null
+        & pvremove -q -y $dev | Out-Null
+        & losetup -d $dev
+    }
+}
