@@ -155,7 +155,7 @@ Describe 'lvm pools (thin)' {
 
         Remove-Container c1, c2, c3 -Force
         Remove-ContainerImage busybox
-        (Get-Lv $Vg).Name | Should -Be @('ContainerPSThinPool')
+        (Get-Lv $Vg).Name | Where-Object { $_ -like 'containers-*' -or $_ -like 'images-*' } | Should -BeNullOrEmpty -Because 'containers, their snapshots and the image went with them'
     }
 
     It 'bad names and keys change nothing; the LV name of a hostile volume name stays one LV' {
@@ -178,7 +178,10 @@ Describe 'lvm pools (thin)' {
 
     It 'kill -9 between lvcreate and the record: the next command removes the half-made LV' {
         $sig = Join-Path $t.Base 'sig'
-        Invoke-KilledAtFault -Point 'lvm.create.after-lvcreate' -Command 'Add-StorageVolume lv crashed' -SignalFile $sig
+        # Invoke-KilledAtFault's 60 s are too few for a child pwsh under the lane's TCG.
+        $child = Start-ChildPwsh -Script 'Add-StorageVolume lv crashed' -Environment @{ CONTAINERPS_FAULT = 'volume.create.after-lvcreate'; CONTAINERPS_FAULT_SIGNAL = $sig }
+        try { Wait-SignalFile -File $sig -Child $child -TimeoutSeconds 400 | Should -Be 'volume.create.after-lvcreate' }
+        finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
         (Get-Lv $Vg).Name | Should -Contain 'custom-crashed'
         $null = Get-StoragePool -WarningVariable w 3>$null
         (Get-Lv $Vg).Name | Should -Not -Contain 'custom-crashed'
@@ -225,5 +228,73 @@ Describe 'lvm pools: an existing VG as -Source, plain LVs' {
         & vgremove -q -y -f $vg | Out-Null
         & pvremove -q -y $dev | Out-Null
         & losetup -d $dev
+    }
+}
+
+Describe 'Move-Container to and from lvm pools' {
+    BeforeAll {
+        $script:t = New-ContainerTestRoot
+        $script:DstRoot = Join-Path $t.Base 'dest'
+        $null = New-Item -ItemType Directory -Path $DstRoot
+        & chmod 0711 $DstRoot
+        $script:Ssh = Start-TestSshHost -Root $DstRoot -Dir (Join-Path $t.Base 'ssh')
+        $script:s = New-TestSshSession $Ssh
+        $script:DstVg = "$($script:Vg)dst"
+    }
+    AfterAll {
+        if ($script:s) {
+            Invoke-Command -Session $s -ScriptBlock {
+                Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
+                Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+            } -ErrorAction SilentlyContinue
+            Remove-PSSession $s
+        }
+        Stop-TestSshHost $Ssh
+        Remove-TestContainers
+        Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-TestVgs
+        Remove-TestRoot
+    }
+
+    It 'a stopped container with a snapshot moves from an lvm pool to a dir pool, and from a dir pool to an lvm pool' {
+        $null = New-StoragePool lv -Driver lvm -Config @{ size = '2GiB'; 'lvm.vg_name' = "$($script:Vg)mv" }
+        $null = New-StoragePool d -Driver dir
+        foreach ($c in @(@{ Name = 'fromlvm'; Pool = 'lv' }, @{ Name = 'fromdir'; Pool = 'd' })) {
+            $null = New-Container -Name $c.Name -Image busybox -StoragePool $c.Pool -Start
+            $null = Invoke-In $c.Name 'echo one > /root/v'
+            $null = New-ContainerSnapshot -Container $c.Name -Name s1
+            $null = Invoke-In $c.Name 'echo two > /root/v'
+            Stop-Container $c.Name -Force
+        }
+
+        Invoke-Command -Session $s -ScriptBlock { Initialize-ContainerHost dir -StoragePool default | Out-Null }
+        Move-Container -Name fromlvm -Destination $s -DataThroughSession
+        (Get-Lv "$($script:Vg)mv").Name | Where-Object { $_ -like 'containers-*' } | Should -BeNullOrEmpty -Because 'the container and its snapshot left the lvm pool'
+
+        Invoke-Command -Session $s -ScriptBlock { param($vg) Initialize-ContainerHost lvm -StoragePool inlvm -StoragePoolConfig @{ size = '2GiB'; 'lvm.vg_name' = $vg } | Out-Null } -ArgumentList $DstVg
+        Move-Container -Name fromdir -Destination $s -DataThroughSession
+        Get-Container | Should -BeNullOrEmpty
+
+        $there = Invoke-Command -Session $s -ScriptBlock {
+            foreach ($n in 'fromlvm', 'fromdir') {
+                $r = [pscustomobject]@{ Name = $n; Pool = (Get-Container $n).Pool; Snapshots = @(Get-ContainerSnapshot -Container $n).Name; V = @() }
+                Start-Container $n
+                $r.V += (Invoke-ContainerExec $n -Command cat, /root/v) -join ''
+                Stop-Container $n -Force
+                Restore-ContainerSnapshot -Container $n -Name s1 -Confirm:$false
+                Start-Container $n
+                $r.V += (Invoke-ContainerExec $n -Command cat, /root/v) -join ''
+                Stop-Container $n -Force
+                $r
+            }
+        }
+        $there[0].Pool | Should -Be 'default'
+        $there[1].Pool | Should -Be 'inlvm'
+        foreach ($r in $there) {
+            $r.Snapshots | Should -Be 's1' -Because "$($r.Name) keeps its snapshot"
+            $r.V | Should -Be @('two', 'one') -Because "$($r.Name) has its files and its snapshot's"
+        }
+        (Get-Lv $DstVg).Name | Should -Contain 'containers-fromdir'
+        (Get-Lv $DstVg).Name | Should -Contain 'containers-fromdir+as1'
     }
 }

@@ -16,8 +16,13 @@ namespace ContainerPS.Engine.Storage;
 public sealed class LvmDriver : IStorageDriver
 {
     private readonly ExternalTool tool;
+    private readonly LvmPools pools;
 
-    public LvmDriver(ExternalTool tool) => this.tool = tool;
+    public LvmDriver(ExternalTool tool)
+    {
+        this.tool = tool;
+        pools = new LvmPools(tool);
+    }
 
     /// <summary>The LVM commands for one pool (acting only on LVs with its tag).</summary>
     private LvmTools Tools(PoolContext pool) => new(tool, PoolTag(pool));
@@ -46,143 +51,21 @@ public sealed class LvmDriver : IStorageDriver
 
     // ------------------------------------------------------------------ pools
 
-    public PoolSource CheckSource(string? source, string defaultSource)
-    {
-        var lvm = new LvmTools(tool, "");
-        if (Directory.Exists(defaultSource) && Directory.EnumerateFileSystemEntries(defaultSource).Any())
-            throw new ContainerPSException(Errors.SourceNotEmpty,
-                $"The pool's directory {defaultSource}, where its volumes are mounted, is not empty (left over from an earlier pool?).", defaultSource);
-        if (source is null)
-            return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = PoolDevices.CheckLoopImage(defaultSource) });
-        if (PoolDevices.IsDevicePath(source))
-        {
-            PoolDevices.CheckBlockDevice(tool, source, "LVM2_member", "lvm");
-            return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
-        }
-        if (CheckName(source) is not null)
-            throw new ContainerPSException(Errors.InvalidSource,
-                $"Invalid source '{Names.Printable(source)}' for an lvm pool: give a block device (/dev/...) or the name of an existing, empty volume group.", source);
-        if (!lvm.VgExists(source))
-            throw new ContainerPSException(Errors.InvalidSource, $"Invalid source '{source}' for an lvm pool: there is no volume group of that name.", source);
-        if (lvm.Lvs(source).Count > 0)
-            throw new ContainerPSException(Errors.SourceNotEmpty, $"Volume group '{source}' already holds logical volumes: give an empty one.", source);
-        return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [VgKey] = source });
-    }
+    /// <inheritdoc cref="LvmPools"/>
+    public PoolSource CheckSource(string? source, string defaultSource) => pools.CheckSource(source, defaultSource);
 
-    public void CreatePool(PoolContext pool)
-    {
-        var lvm = Tools(pool);
-        var vg = Vg(pool);
-        if (pool.Config.TryGetValue(DeviceKey, out var device))
-        {
-            if (lvm.VgExists(vg))
-                throw new ContainerPSException(Errors.SourceInUse, $"Volume group '{vg}' exists already: give it as -Source (when empty), or choose another {VgKey}.", vg);
-            var isImage = !PoolDevices.IsDevicePath(device);
-            if (isImage)
-                PoolDevices.CreateLoopImage(device, pool.Config);
-            var pv = isImage ? Loop(device) : device;
-            lvm.Run("pvcreate", "-q", "-y", pv);
-            lvm.Run(["vgcreate", "-q", .. lvm.TagArgs, vg, pv]);
-        }
-        else if (lvm.Lvs(vg).Count > 0)
-        {
-            throw new ContainerPSException(Errors.SourceNotEmpty, $"Volume group '{vg}' already holds logical volumes: give an empty one.", vg);
-        }
-        Directory.CreateDirectory(pool.Source, VolumeLayout.Mode0711);
-        VolumeLayout.CreateTypeDirs(pool.Source);
-        if (!Thin(pool))
-            return;
-        var args = new List<string> { "lvcreate", "-q", "-y", "--type", "thin-pool", "-l", "100%FREE", "-n", ThinPool(pool) };
-        args.AddRange(lvm.TagArgs);
-        if (pool.Config.GetValueOrDefault(MetadataSizeKey) is { } meta && ByteSize.TryParse(meta, out var bytes))
-            args.AddRange(new[] { "--poolmetadatasize", bytes / 1024 + "k" });
-        lvm.Run(args.Append(vg).ToArray());
-    }
-
-    /// <summary>The loop device of a pool's loop file, attached when it is not (after a reboot).</summary>
-    private string Loop(string file)
-    {
-        var attached = tool.Run("losetup", new[] { "-j", file, "-O", "NAME", "-n" }).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return attached.FirstOrDefault() ?? tool.Run("losetup", new[] { "-f", "--show", file }).Trim();
-    }
-
-    /// <summary>The pool's volume group, its loop file attached first when a reboot detached it.</summary>
-    private string Group(PoolContext pool)
-    {
-        var vg = Vg(pool);
-        if (pool.Config.GetValueOrDefault(DeviceKey) is { } device && !PoolDevices.IsDevicePath(device) && File.Exists(device)
-            && tool.Run("losetup", new[] { "-j", device, "-O", "NAME", "-n" }).Trim().Length == 0)
-        {
-            Loop(device);
-            tool.Execute("vgchange", new[] { "-q", "--refresh", vg }, null, null);
-        }
-        return vg;
-    }
+    public void CreatePool(PoolContext pool) => pools.CreatePool(pool);
 
     public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
     {
         // Every lvm key is set at creation; volume.* defaults only change later volumes.
     }
 
-    /// <summary>Unmounts and removes the pool's LVs (tagged ones only), its thin pool, and the VG, PV and loop file it made.</summary>
-    public void DeletePool(PoolContext pool)
-    {
-        var lvm = Tools(pool);
-        var vg = Group(pool);
-        foreach (var type in VolumeTypes.All)
-        {
-            var dir = Path.Join(pool.Source, VolumeLayout.TypeDir(type));
-            if (!Directory.Exists(dir))
-                continue;
-            foreach (var d in Directory.GetDirectories(dir))
-            {
-                Unmount(d);
-                if (!Directory.EnumerateFileSystemEntries(d).Any())
-                    Directory.Delete(d);
-            }
-        }
-        var lvs = lvm.Lvs(vg);
-        // Thin volumes first, the thin pool last (its hidden _tdata/_tmeta LVs go with it).
-        foreach (var lv in lvs.Values.Where(l => lvm.Ours(l) && !l.Name.StartsWith('[')).OrderBy(l => l.Attr.StartsWith('t') ? 1 : 0))
-            lvm.Remove(vg, lv.Name);
-        if (pool.Config.TryGetValue(DeviceKey, out var device))
-        {
-            var pv = PoolDevices.IsDevicePath(device) ? device
-                : !File.Exists(device) ? null
-                : tool.Run("losetup", new[] { "-j", device, "-O", "NAME", "-n" }).Split('\n', StringSplitOptions.TrimEntries).FirstOrDefault(l => l.Length > 0);
-            var (tags, pvs) = lvm.VgExists(vg) ? lvm.Vg(vg) : (new HashSet<string>(), Array.Empty<string>());
-            // Only the VG this pool made: tagged, on its own device, and nothing else in it.
-            if (tags.Contains(PoolTag(pool)) && pv is not null && pvs.SequenceEqual(new[] { pv }) && lvm.Lvs(vg).Count == 0)
-                lvm.Run("vgremove", "-q", "-y", vg);
-            if (pv is not null && !lvm.VgExists(vg) && tool.Execute("pvs", new[] { "--noheadings", "-o", "vg_name", pv }, null, null) is { ExitCode: 0 } p && p.StandardOutput.Trim().Length == 0)
-                lvm.Run("pvremove", "-q", "-y", pv);
-            if (!PoolDevices.IsDevicePath(device))
-            {
-                if (pv is not null)
-                    tool.Run("losetup", new[] { "-d", pv });
-                PoolDevices.DeleteLoopImage(device);
-            }
-        }
-        foreach (var type in VolumeTypes.All)
-        {
-            var dir = Path.Join(pool.Source, VolumeLayout.TypeDir(type));
-            if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
-                Directory.Delete(dir);
-        }
-        if (pool.OwnsSource && Directory.Exists(pool.Source) && !Directory.EnumerateFileSystemEntries(pool.Source).Any())
-            Directory.Delete(pool.Source);
-    }
+    public void DeletePool(PoolContext pool) => pools.DeletePool(pool);
 
-    /// <summary>Used and total bytes: the thin pool's data (size and data%), else the VG's.</summary>
-    public (long? Used, long? Size) PoolUsage(PoolContext pool)
-    {
-        var lvm = Tools(pool);
-        var vg = Group(pool);
-        if (Thin(pool))
-            return lvm.Lv(vg, ThinPool(pool)) is { } tp ? ((long)(tp.Size * (tp.DataPercent ?? 0) / 100), tp.Size) : (null, null);
-        return lvm.VgSpace(vg) is { } s ? (s.Size - s.Free, s.Size) : (null, null);
-    }
+    public (long? Used, long? Size) PoolUsage(PoolContext pool) => pools.PoolUsage(pool);
 
+    private string Group(PoolContext pool) => pools.Group(pool);
     // ------------------------------------------------------------------ volumes
 
     public string VolumePath(PoolContext pool, VolumeContext volume) => LvmNames.VolumePath(pool, volume);
@@ -201,7 +84,7 @@ public sealed class LvmDriver : IStorageDriver
         if (lvm.Lv(vg, lv) is not null)
             throw new ContainerPSException(Errors.VolumeExists, $"Logical volume {vg}/{lv} already exists but the pool has no such volume; remove it first.", lv);
         NewLv(pool, vg, lv, SizeOf(pool, volume));
-        FaultPoints.Hit("lvm.create.after-lvcreate");
+        FaultPoints.Hit("volume.create.after-lvcreate");
         try
         {
             lvm.MakeFilesystem(Filesystem(pool, volume), Device(vg, lv));
@@ -231,23 +114,13 @@ public sealed class LvmDriver : IStorageDriver
         var lvm = Tools(pool);
         var vg = Group(pool);
         var path = VolumePath(pool, volume);
-        Unmount(path);
+        Tools(pool).Unmount(path);
         foreach (var lv in new[] { TempLv(volume), OldLv(volume), Lv(volume) })
             lvm.Remove(vg, lv);
         if (Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any())
             Directory.Delete(path);
     }
 
-    /// <summary>Unmounts a volume's filesystem in this mount namespace; VolumeBusy while in use.</summary>
-    private void Unmount(string path)
-    {
-        while (Mounts.IsMountPoint(path))
-        {
-            var r = tool.Execute("umount", new[] { path }, null, null);
-            if (r.ExitCode != 0)
-                throw new ContainerPSException(Errors.VolumeBusy, $"Cannot unmount {path}: {r.StandardError.Trim()} (is a container using it?).", path);
-        }
-    }
 
     /// <summary>Activates the volume's LV and mounts its filesystem at its path (a snapshot read-only) unless it is mounted already.</summary>
     public string MountVolume(PoolContext pool, VolumeContext volume)
@@ -283,10 +156,23 @@ public sealed class LvmDriver : IStorageDriver
             throw new ContainerPSException(Errors.VolumeExists, $"Logical volume {vg}/{Lv(target)} already exists.", newName);
         }
         var old = VolumePath(pool, volume);
-        Unmount(old);
+        lvm.Unmount(old);
         lvm.Rename(vg, Lv(volume), Lv(target));
         if (Directory.Exists(old) && !Directory.EnumerateFileSystemEntries(old).Any())
             Directory.Delete(old);
+        MountAfter(pool, target, "renaming");
+    }
+
+    /// <summary>
+    /// Mounts a volume again after an operation that had to unmount or make it, so that its path shows its
+    /// files as on the directory drivers; a failure is a warning (the next command that needs the files mounts them).
+    /// </summary>
+    private void MountAfter(PoolContext pool, VolumeContext volume, string what)
+    {
+        if (VolumeTypes.IsSnapshot(volume.Type))
+            return; // mounted read-only when its files are read
+        try { MountVolume(pool, volume); }
+        catch (ContainerPSException e) { tool.Log.Warning($"After {what} '{volume.Name}', its filesystem could not be mounted yet: {e.Message}"); }
     }
 
     /// <summary>
@@ -316,6 +202,7 @@ public sealed class LvmDriver : IStorageDriver
             lvm.Rename(vg, TempLv(target), Lv(target));
             if (!snapshot && SizeOf(pool, target) > origin.Size)
                 Grow(pool, target, SizeOf(pool, target));
+            MountAfter(pool, target, "copying");
             return;
         }
         var src = MountVolume(sourcePool, source);
@@ -346,7 +233,7 @@ public sealed class LvmDriver : IStorageDriver
             tool.Run("cp", new[] { "-a", from + "/.", to });
             return;
         }
-        Unmount(path);
+        Tools(pool).Unmount(path);
         lvm.Remove(vg, TempLv(target));
         lvm.Run(["lvcreate", "-q", "-y", "-s", "-kn", "-p", "rw", .. lvm.TagArgs, "-n", TempLv(target), $"{vg}/{Lv(snapshot)}"]);
         if (lvm.Lv(vg, Lv(target)) is not null)
@@ -359,6 +246,7 @@ public sealed class LvmDriver : IStorageDriver
         lvm.Remove(vg, OldLv(target));
         if (SizeOf(pool, target) > lvm.Lv(vg, Lv(target))!.Size)
             Grow(pool, target, SizeOf(pool, target));
+        MountAfter(pool, target, "restoring");
     }
 
     public void UpdateVolume(PoolContext pool, VolumeContext volume, IReadOnlyDictionary<string, string?> changes)

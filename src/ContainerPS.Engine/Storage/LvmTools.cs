@@ -100,4 +100,15 @@ internal sealed class LvmTools(ExternalTool tool, string tag)
         else
             tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", device });
     }
+
+    /// <summary>Unmounts a volume's filesystem in this mount namespace; VolumeBusy while in use.</summary>
+    public void Unmount(string path)
+    {
+        while (Mounts.IsMountPoint(path))
+        {
+            var r = tool.Execute("umount", new[] { path }, null, null);
+            if (r.ExitCode != 0)
+                throw new ContainerPSException(Errors.VolumeBusy, $"Cannot unmount {path}: {r.StandardError.Trim()} (is a container using it?).", path);
+        }
+    }
 }

@@ -25,8 +25,9 @@ The default pool is kept in the state database (setting default.pool). A
 second run with another -StoragePool makes that pool the default for
 containers created afterwards; existing containers stay where they are.
 
-Drivers are those of New-StoragePool: dir, btrfs and zfs; lvm is refused
-with DriverNotSupported, other names (ceph...) with UnknownDriver. A btrfs
+Drivers are those of New-StoragePool: dir, btrfs, zfs, ceph and lvm; lvm
+is refused with DriverNotSupported where the kernel has no device-mapper,
+other names with UnknownDriver. A btrfs
 default pool (-StorageDriver btrfs) without a source key is a loop file
 $CONTAINERPS_ROOT/disks/NAME.img of the size key (default: 20% of the
 free space, 5 to 30 GiB), mounted at $CONTAINERPS_ROOT/storage-pools/NAME;

@@ -7,9 +7,9 @@ and writes it to the pipeline as a ContainerPS.StoragePool object. It is the
 equivalent of `lxc storage create POOL DRIVER [source=PATH] [KEY=VALUE...]`
 in LXD and `incus storage create` in Incus.
 
-Drivers: dir, btrfs, zfs and ceph. lvm is refused with
-DriverNotSupported, because LVM needs the kernel's device-mapper, which
-this kernel does not have. Any other driver name fails with UnknownDriver.
+Drivers: dir, btrfs, zfs, ceph and lvm. lvm is refused with
+DriverNotSupported on a kernel without device-mapper (no /dev/mapper/control,
+no dm_mod). Any other driver name fails with UnknownDriver.
 
 A dir pool is a plain directory with the sub-directories custom/,
 containers/, images/ and containers-snapshots/; each volume is a directory
@@ -87,6 +87,45 @@ names. Image and snapshot operations go through librbd and librados
 and ceph (pool setup, usage, full copies, locks), rbd-fuse (Debian 13's
 is started with the preloaded cps-rbd-fuse-compat.so, see
 native/README.md), losetup, mkfs.ext4/mkfs.xfs, fsfreeze and mount.
+
+An lvm pool is an LVM volume group, as in LXD. Each volume is a logical
+volume holding an ext4 filesystem (or xfs: block.filesystem) of the
+volume's size (default 10GiB), mounted at
+$CONTAINERPS_ROOT/storage-pools/NAME/{custom,containers,images}/NAME. With
+lvm.use_thinpool=true (the default) the volumes are thin LVs of the thin
+pool lvm.thinpool_name (default ContainerPSThinPool): containers made from
+an image, Copy-Container and Copy-StorageVolume within the pool are thin
+snapshots (constant time), container and volume snapshots are thin
+snapshots activated read-only (their files can be read at their path), and
+a restore swaps in a thin snapshot of the snapshot. With
+lvm.use_thinpool=false the volumes are plain LVs, snapshots are classic
+snapshots of the origin's size, copies are cp -a and a restore copies the
+snapshot's files back. LV names are TYPE-NAME (custom-NAME,
+containers-NAME, images-FINGERPRINT, a snapshot custom-VOLUME+aSNAPSHOT);
+'_' in a name is written +u, since LVM reserves names with _tmeta, _tdata
+and the like. A volume grows online (lvextend, then resize2fs or
+xfs_growfs) and never shrinks (VolumeShrinkNotSupported). Every LV the
+pool makes carries the tags containerps and containerps_HASH (HASH: the
+pool's own), and the pool changes or removes only LVs with its tag.
+Copies to and from other drivers use cp -a; Move-Container to and from an
+lvm pool carries the filesystem as a tar. ext4 and xfs take idmapped
+mounts, so nothing is shifted. The lvm driver needs lvm2
+(pvcreate, vgcreate, lvcreate, lvs...), thin-provisioning-tools for thin
+pools, losetup, mkfs.ext4/mkfs.xfs, resize2fs/xfs_growfs and mount.
+
+Location of an lvm pool, by -Source:
+- No -Source: a sparse loop file $CONTAINERPS_ROOT/disks/NAME.img of the
+  size key (default 20% of the free space, 5-30 GiB) becomes the physical
+  volume of a new VG named by lvm.vg_name (default: the pool's name;
+  SourceInUse when a VG of that name exists). Removing the pool removes
+  the VG, the PV, the loop device and the file. A loop device a reboot
+  detached is attached again when the pool is first used.
+- A block device (/dev/...): it must hold no partition table and no
+  filesystem, and becomes the PV of a new VG as above; removing the pool
+  removes the VG and the PV signature.
+- An existing VG with no LVs (SourceNotEmpty otherwise), recorded as
+  lvm.vg_name: the thin pool is made in it; removing the pool removes the
+  LVs it made and keeps the VG and any LV it did not make.
 
 Location of a dir pool: without -Source, the pool is created at
 $CONTAINERPS_ROOT/storage-pools/NAME (the state root defaults to
@@ -199,6 +238,15 @@ cluster's), which Set-StoragePool can change; volume.size (default size
 of new volumes: 10GiB unless set), volume.block.filesystem (ext4 or xfs),
 volume.block.mount_options, and user.*.
 
+Config keys of an lvm pool: source (a block device or a VG, as -Source),
+size (of the loop file made without -Source), lvm.vg_name,
+lvm.thinpool_name (default ContainerPSThinPool), lvm.use_thinpool (true or
+false), lvm.thinpool_metadata_size (the thin pool's metadata LV, such as
+64MiB; default LVM's choice), all only at creation; volume.size (default
+10GiB), volume.block.filesystem (ext4 or xfs), volume.block.mount_options,
+and user.*. volatile.lvm.device records the loop file or device of a VG
+ContainerPS made.
+
 A pool key volume.KEY sets the default of the volume key KEY for volumes
 created later. Keys are checked: an unknown key fails with InvalidConfigKey
 (the message says when the key belongs to another driver, such as
@@ -217,11 +265,13 @@ starts with the ID):
 - InvalidName: the name is not 1 to 63 letters, digits, '.', '_' or '-'
   starting with a letter or digit, or it contains '..'.
 - UnknownDriver: no driver of that name.
-- DriverNotSupported: the driver cannot work on this host (lvm).
+- DriverNotSupported: the driver cannot work on this host (lvm without
+  device-mapper in the kernel).
 - InvalidSource: -Source is not an absolute path, is a file, its parent does
   not exist, or it disagrees with the source config key. For btrfs: it is
   neither a block device nor an existing directory, the device holds
-  another filesystem, or the directory is not on btrfs. For zfs: it is
+  another filesystem, or the directory is not on btrfs. For lvm: it is
+  neither a block device nor the name of an existing VG. For zfs: it is
   neither a block device nor an existing zpool or dataset, or the device
   holds a partition table or another filesystem.
 - SourceInsideRoot: -Source is inside the ContainerPS state root.
@@ -230,7 +280,8 @@ starts with the ID):
   of another pool, or the loop file of a btrfs pool already exists; for
   zfs, the dataset given as -Source has datasets below it.
 - SourceInUse: another pool already uses that source, the device is
-  mounted, (zfs) a zpool of that name exists already, or (ceph) another
+  mounted, (zfs) a zpool of that name exists already, (lvm) a VG named
+  lvm.vg_name exists already, or (ceph) another
   ContainerPS pool uses the OSD pool.
 - ZfsNotRunning: the zfs daemon (zfs-fuse) is not running.
 - CephConfigNotFound: the ceph config file ($CEPH_CONF, else
@@ -250,8 +301,8 @@ The name of the new pool: 1 to 63 letters, digits, '.', '_' and '-',
 starting with a letter or digit, without '..'. Names are case-sensitive.
 '@
         Driver      = @'
-The storage driver: dir, btrfs, zfs or ceph. (lvm is not supported on
-this kernel.) Tab completion offers the available drivers.
+The storage driver: dir, btrfs, zfs, ceph or lvm (lvm only where the
+kernel has device-mapper). Tab completion offers the drivers.
 '@
         Source      = @'
 Where the pool lives. For dir, an absolute path to an empty or new
@@ -265,7 +316,9 @@ with no datasets below it (tank/containerps); when omitted, a zpool on
 the sparse file $CONTAINERPS_ROOT/disks/NAME.img. For ceph, the name of
 an OSD pool (used when it exists and holds no RBD images, else created);
 when omitted, the OSD pool ceph.osd.pool_name (default: the pool's name)
-is created. The same as the source config key.
+is created. For lvm, a block device (a new VG is made on it) or the name
+of an existing VG with no LVs; when omitted, a VG on the sparse file
+$CONTAINERPS_ROOT/disks/NAME.img. The same as the source config key.
 '@
         Config      = @'
 Config keys of the pool as a hashtable, like the KEY=VALUE arguments of
@@ -273,7 +326,9 @@ lxc storage create: for dir, source, volume.size and user.*; for btrfs
 also size (of the loop file) and btrfs.mount_options; for zfs source,
 size, zfs.pool_name and zfs.clone_copy; for ceph source,
 ceph.cluster_name, ceph.user.name, ceph.osd.pool_name, ceph.osd.pg_num,
-ceph.osd.shared, ceph.rbd.clone_copy and ceph.rbd.features. volume.KEY sets
+ceph.osd.shared, ceph.rbd.clone_copy and ceph.rbd.features; for lvm
+source, size, lvm.vg_name, lvm.thinpool_name, lvm.use_thinpool and
+lvm.thinpool_metadata_size. volume.KEY sets
 the default of KEY for new volumes. Keys with a $null value are
 ignored.
 '@
@@ -379,6 +434,27 @@ with 64 placement groups (or uses it when it exists and is empty); its
 volumes are RBD images of 20 GiB with ext4, and copies within the pool
 are RBD clones. Without a reachable cluster it fails with
 CephNotReachable, and nothing is created.
+'@
+        }
+        @{
+            Title   = 'Create an lvm pool with a thin pool on a loop file'
+            Code    = 'New-StoragePool thin1 -Driver lvm -Config @{ size = ''20GiB''; ''volume.block.filesystem'' = ''xfs'' }'
+            Remarks = @'
+Like `lxc storage create thin1 lvm size=20GiB volume.block.filesystem=xfs`.
+Makes the sparse file $CONTAINERPS_ROOT/disks/thin1.img, a VG thin1 on
+it and the thin pool ContainerPSThinPool; its volumes are thin LVs with
+xfs, and containers are thin snapshots of their image. On a kernel
+without device-mapper it fails with DriverNotSupported and creates
+nothing.
+'@
+        }
+        @{
+            Title   = 'Create an lvm pool in an existing volume group'
+            Code    = 'New-StoragePool vg0 -Driver lvm -Source vg0 -Config @{ ''lvm.use_thinpool'' = ''false'' }'
+            Remarks = @'
+Like `lxc storage create vg0 lvm source=vg0 lvm.use_thinpool=false`. The
+VG must hold no LVs; volumes are plain LVs with classic snapshots.
+Removing the pool removes only the LVs it made and keeps the VG.
 '@
         }
         @{
