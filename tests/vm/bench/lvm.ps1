@@ -4,7 +4,7 @@
 # (loop file: subvolume snapshots), in the same guest run. Run in the guest from /root/cps by
 # `pwsh -File` in a private mount namespace; each result is one line
 # `ROW <operation> | <ContainerPS figure> | <peer> | <peer figure> | <ratio>`, the rest is log.
-param([int] $Iterations = 5)
+param([int] $Iterations = 3)
 $ErrorActionPreference = 'Stop'
 Import-Module /root/cps/ContainerPS.psd1
 
