@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using static ContainerPS.Engine.Storage.CephCluster;
+using static ContainerPS.Engine.Storage.BlockVolumes;
 using static ContainerPS.Engine.Storage.CephNames;
 
 namespace ContainerPS.Engine.Storage;

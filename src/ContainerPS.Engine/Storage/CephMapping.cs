@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using static ContainerPS.Engine.Storage.CephCluster;
+using static ContainerPS.Engine.Storage.BlockVolumes;
 using static ContainerPS.Engine.Storage.CephNames;
 
 namespace ContainerPS.Engine.Storage;

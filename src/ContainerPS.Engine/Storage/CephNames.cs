@@ -4,14 +4,13 @@ namespace ContainerPS.Engine.Storage;
 
 /// <summary>
 /// Names and places of the ceph driver: the RBD image and snapshot of each volume, where the
-/// rbd-fuse mounts and their marker files live in the pool's directory, and a volume's settings
-/// (its own, else the pool's volume.* default).
+/// rbd-fuse mounts and their marker files live in the pool's directory. A volume's size, filesystem
+/// and mount options are <see cref="BlockVolumes"/>'.
 /// </summary>
 internal static class CephNames
 {
     /// <summary>The snapshot of an image volume that containers are cloned from.</summary>
     public const string ImageSnapshot = "readonly";
-    public const string DefaultVolumeSize = "10GiB";
 
     private static string Prefix(VolumeType type) => type switch
     {
@@ -54,20 +53,4 @@ internal static class CephNames
     public static IEnumerable<string> MountPathsOf(PoolContext pool, string image) =>
         VolumeTypes.All.Where(t => !VolumeTypes.IsSnapshot(t) && Prefix(t) == image.Split('_')[0])
             .Select(t => VolumePath(pool, new VolumeContext(image[(image.IndexOf('_') + 1)..], t, new Dictionary<string, string>())));
-
-    private static string Setting(PoolContext pool, VolumeContext volume, string key, string fallback) =>
-        volume.Config.GetValueOrDefault(key) ?? pool.Config.GetValueOrDefault("volume." + key) ?? fallback;
-
-    public static long SizeOf(PoolContext pool, VolumeContext volume) =>
-        ByteSize.TryParse(Setting(pool, volume, "size", DefaultVolumeSize), out var n) ? n : throw new ArgumentException("bad size");
-
-    public static string FilesystemOf(PoolContext pool, VolumeContext volume) => Setting(pool, volume, "block.filesystem", "ext4");
-
-    /// <summary>The mount options: the volume's block.mount_options, plus what a clone needs (xfs: nouuid) and what keeps ext4 from zeroing its inode tables over RBD.</summary>
-    public static string MountOptionsOf(PoolContext pool, VolumeContext volume, string fs)
-    {
-        var options = Setting(pool, volume, "block.mount_options", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
-        options.Add(fs == "xfs" ? "nouuid" : "noinit_itable");
-        return string.Join(',', options.Distinct());
-    }
 }

@@ -72,9 +72,9 @@ public sealed class LvmDriver : IStorageDriver
 
     public bool VolumeExists(PoolContext pool, VolumeContext volume) => Tools(pool).Lv(Group(pool), Lv(volume)) is not null;
 
-    private static long SizeOf(PoolContext pool, VolumeContext volume) => CephNames.SizeOf(pool, volume);
+    private static long SizeOf(PoolContext pool, VolumeContext volume) => BlockVolumes.SizeOf(pool, volume);
 
-    private static string Filesystem(PoolContext pool, VolumeContext volume) => CephNames.FilesystemOf(pool, volume);
+    private static string Filesystem(PoolContext pool, VolumeContext volume) => BlockVolumes.FilesystemOf(pool, volume);
 
     public void CreateVolume(PoolContext pool, VolumeContext volume)
     {
@@ -137,7 +137,7 @@ public sealed class LvmDriver : IStorageDriver
         VolumeLayout.EnsureTypeDir(pool.Source, volume.Type);
         Directory.CreateDirectory(path, VolumeLayout.Mode0711);
         var fs = Filesystem(pool, volume);
-        var options = CephNames.MountOptionsOf(pool, volume, fs);
+        var options = BlockVolumes.MountOptionsOf(pool, volume, fs);
         if (VolumeTypes.IsSnapshot(volume.Type))
             options += fs == "xfs" ? ",ro,norecovery" : ",ro,noload";
         tool.Run("mount", new[] { "-t", fs, "-o", options, Device(vg, lv), path });
@@ -254,7 +254,7 @@ public sealed class LvmDriver : IStorageDriver
         var lvm = Tools(pool);
         var path = VolumePath(pool, volume);
         if (changes.ContainsKey("block.mount_options") && Mounts.IsMountPoint(path))
-            tool.Run("mount", new[] { "-o", "remount," + CephNames.MountOptionsOf(pool, volume, Filesystem(pool, volume)), path });
+            tool.Run("mount", new[] { "-o", "remount," + BlockVolumes.MountOptionsOf(pool, volume, Filesystem(pool, volume)), path });
         if (!changes.TryGetValue("size", out var size))
             return;
         var vg = Group(pool);
@@ -262,7 +262,7 @@ public sealed class LvmDriver : IStorageDriver
         var wanted = SizeOf(pool, volume);
         if (wanted < current)
             throw new ContainerPSException(Errors.VolumeShrinkNotSupported,
-                $"An lvm volume can grow, not shrink: '{volume.Name}' is {ByteSize.Format(current)} and size {size ?? CephNames.DefaultVolumeSize} is smaller.", volume.Name);
+                $"An lvm volume can grow, not shrink: '{volume.Name}' is {ByteSize.Format(current)} and size {size ?? BlockVolumes.DefaultVolumeSize} is smaller.", volume.Name);
         if (wanted > current)
             Grow(pool, volume, wanted);
     }
