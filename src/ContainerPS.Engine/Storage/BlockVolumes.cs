@@ -23,4 +23,13 @@ internal static class BlockVolumes
         options.Add(fs == "xfs" ? "nouuid" : "noinit_itable");
         return string.Join(',', options.Distinct());
     }
+
+    /// <summary>Makes the volume's filesystem on its block device (ext4 without discarding or zeroing the device: thin storage stays thin).</summary>
+    public static void MakeFilesystem(ExternalTool tool, string fs, string device)
+    {
+        if (fs == "xfs")
+            tool.Run("mkfs.xfs", new[] { "-q", "-K", device });
+        else
+            tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", device });
+    }
 }

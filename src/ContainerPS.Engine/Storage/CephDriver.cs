@@ -190,10 +190,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             string loop;
             using (CephMapping.MapLock(pool, image))
                 loop = mapping.Map(pool, image);
-            if (FilesystemOf(pool, volume) == "xfs")
-                tool.Run("mkfs.xfs", new[] { "-q", "-K", loop });
-            else
-                tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", loop });
+            MakeFilesystem(tool, FilesystemOf(pool, volume), loop);
             MountVolume(pool, volume);
         }
         catch

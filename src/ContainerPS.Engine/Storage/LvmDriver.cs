@@ -87,7 +87,7 @@ public sealed class LvmDriver : IStorageDriver
         FaultPoints.Hit("volume.create.after-lvcreate");
         try
         {
-            lvm.MakeFilesystem(Filesystem(pool, volume), Device(vg, lv));
+            BlockVolumes.MakeFilesystem(tool, Filesystem(pool, volume), Device(vg, lv));
             MountVolume(pool, volume);
         }
         catch

@@ -92,15 +92,6 @@ internal sealed class LvmTools(ExternalTool tool, string tag)
         Run("lvrename", vg, from, to);
     }
 
-    /// <summary>Makes an ext4 or xfs filesystem on a new volume's device, without discards (a thin LV reads as zeros already).</summary>
-    public void MakeFilesystem(string fs, string device)
-    {
-        if (fs == "xfs")
-            tool.Run("mkfs.xfs", new[] { "-q", "-K", device });
-        else
-            tool.Run("mkfs.ext4", new[] { "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", device });
-    }
-
     /// <summary>Unmounts a volume's filesystem in this mount namespace; VolumeBusy while in use.</summary>
     public void Unmount(string path)
     {
