@@ -27,6 +27,21 @@ BeforeAll {
     <# The device a volume's filesystem is mounted from. #>
     function Get-SourceDevice([string] $Path) { "$(& findmnt -n -o SOURCE --mountpoint $Path)".Trim() }
     function Get-FsSize([string] $Path) { [long]"$(& df -B1 --output=size $Path | Select-Object -Last 1)".Trim() }
+    <# Invoke-KilledAtFault with the time a child pwsh needs under TCG: runs Command armed at Point, waits until it stops there, runs WhileAlive, SIGKILLs it. #>
+    function Invoke-KilledAt([string] $Point, [string] $Command, [scriptblock] $WhileAlive) {
+        $signal = Join-Path $script:t.Base 'fault-signal'
+        Remove-Item $signal -ErrorAction SilentlyContinue
+        $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $signal }
+        try {
+            $reached = Wait-SignalFile -File $signal -Child $child -TimeoutSeconds 600
+            if ($reached -ne $Point) { throw "The child stopped at '$reached', not at '$Point'." }
+            if ($WhileAlive) { & $WhileAlive }
+        }
+        finally {
+            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
+            Remove-Item $signal -ErrorAction SilentlyContinue
+        }
+    }
 }
 
 AfterAll {
@@ -128,30 +143,30 @@ Describe 'ceph volumes over kernel rbd' {
         Get-KrbdMappings | Where-Object Name -Like 'container_k1*' | Should -BeNullOrEmpty
     }
 
-    It 'kill -9 right after rbd map: the next command keeps that mapping (never maps twice); a device mapped outside ContainerPS is neither used nor unmapped' {
+    It 'kill -9 after rbd map: the repair unmaps or the next mapping keeps what the killed command mapped (never twice); a device mapped outside ContainerPS is neither used nor unmapped' {
         $v = Add-StorageVolume c crash -Config @{ size = '64MiB' }
         'one' | Set-Content (Join-Path $v.Path 'f')
         $null = New-StorageVolumeSnapshot c crash s1
         'two' | Set-Content (Join-Path $v.Path 'f')
         $null = New-StoragePool d -Driver dir
-        $signal = Join-Path $script:t.Base 'fault-signal'
-        Invoke-KilledAtFault -Point 'ceph.krbd.after-map' -Command 'Restore-StorageVolumeSnapshot c crash s1 -Confirm:$false' -SignalFile $signal -WhileAlive {
-            @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Count | Should -Be 1
-            (Get-Content (Join-Path $script:c.Source '.rbd/custom_crash/krbd') -Raw).Trim() | Should -BeNullOrEmpty -Because 'killed before the device was written down'
-        }
-        Remove-Item $signal -ErrorAction SilentlyContinue
-        $id = (Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Id
-        $copy = Copy-StorageVolume c crash -TargetPool d -PassThru -WarningAction SilentlyContinue
-        Get-Content (Join-Path $copy.Path 'f') | Should -Be 'one'
-        $m = @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash')
-        $m.Count | Should -Be 1 -Because 'the mapping the killed command made is used, not a second one'
-        $m[0].Id | Should -Be $id
-        Get-SourceDevice $v.Path | Should -Be "/dev/rbd$id"
-        Remove-StorageVolume d crash -Confirm:$false
+        $record = Join-Path $script:c.Source '.rbd/custom_crash/krbd'
 
-        # Killed after the rollback, before mapping again: the image is unmapped; someone maps it by hand.
-        Invoke-KilledAtFault -Point 'ceph.restore.after-rollback' -Command 'Restore-StorageVolumeSnapshot c crash s1 -Confirm:$false' -SignalFile $signal
-        Remove-Item $signal -ErrorAction SilentlyContinue
+        # A restore killed right after its rbd map: the repair (the restore again) unmaps that device and maps once.
+        Invoke-KilledAt -Point 'ceph.krbd.after-map' -Command 'Restore-StorageVolumeSnapshot c crash s1 -Confirm:$false' -WhileAlive {
+            @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Count | Should -Be 1
+            (Get-Content $record -Raw).Trim() | Should -BeNullOrEmpty -Because 'killed before the device was written down'
+        }
+        $null = Get-StorageVolume c crash -WarningVariable w -WarningAction SilentlyContinue
+        "$w" | Should -Match 'restore'
+        $m = @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash')
+        $m.Count | Should -Be 1 -Because 'never mapped twice'
+        (Get-Content $record -Raw).Trim() | Should -Be $m[0].Id
+        Get-SourceDevice $v.Path | Should -Be "/dev/rbd$($m[0].Id)"
+        Get-Content (Join-Path $v.Path 'f') | Should -Be 'one'
+
+        # Killed after the rollback, before mapping again; then someone maps the image by hand.
+        'two' | Set-Content (Join-Path $v.Path 'f')
+        Invoke-KilledAt -Point 'ceph.restore.after-rollback' -Command 'Restore-StorageVolumeSnapshot c crash s1 -Confirm:$false'
         Get-KrbdMappings | Where-Object Name -EQ 'custom_crash' | Should -BeNullOrEmpty
         $foreign = "$(& rbd map "$script:osd/custom_crash")".Trim()
         try {
@@ -161,15 +176,24 @@ Describe 'ceph volumes over kernel rbd' {
             "$e" | Should -Match ([regex]::Escape($foreign))
             @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Id | Should -Be @($foreign -replace '^/dev/rbd', '') -Because 'the foreign mapping is left alone'
             Get-MountsBelow (Join-Path $script:c.Source 'custom') | Should -BeNullOrEmpty
+            $record | Should -Not -Exist
         }
         finally { & rbd unmap $foreign }
-        $copy = Copy-StorageVolume c crash -TargetPool d -PassThru -WarningAction SilentlyContinue
-        Get-Content (Join-Path $copy.Path 'f') | Should -Be 'one'
-        @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Count | Should -Be 1
 
-        # kill -9 of a create right after its rbd map: the next command removes the half-made volume and unmaps it.
-        Invoke-KilledAtFault -Point 'ceph.krbd.after-map' -Command 'Add-StorageVolume c half -Config @{ size = "64MiB" }' -SignalFile $signal
-        Remove-Item $signal -ErrorAction SilentlyContinue
+        # A copy that mounts the unmapped volume, killed right after its rbd map: the next mapping keeps that device.
+        Invoke-KilledAt -Point 'ceph.krbd.after-map' -Command 'Copy-StorageVolume c crash -TargetPool d' -WhileAlive {
+            @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Count | Should -Be 1
+        }
+        $id = (Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Id
+        $out = Copy-StorageVolume c crash -TargetPool d -PassThru -Verbose -WarningAction SilentlyContinue 4>&1
+        @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -match "keeping /dev/rbd$id, mapped by an interrupted command" }).Count | Should -Be 1
+        $copy = $out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        Get-Content (Join-Path $copy.Path 'f') | Should -Be 'one'
+        @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Id | Should -Be @($id)
+        Get-SourceDevice $v.Path | Should -Be "/dev/rbd$id"
+
+        # A create killed right after its rbd map: the repair removes the half-made volume and unmaps it.
+        Invoke-KilledAt -Point 'ceph.krbd.after-map' -Command 'Add-StorageVolume c half -Config @{ size = "64MiB" }'
         @(Get-KrbdMappings | Where-Object Name -EQ 'custom_half').Count | Should -Be 1
         $null = Get-StorageVolume c -WarningAction SilentlyContinue
         Get-StorageVolume c half -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
@@ -179,7 +203,7 @@ Describe 'ceph volumes over kernel rbd' {
         Remove-StorageVolume d crash -Confirm:$false
         Remove-StoragePool d -Confirm:$false
         Remove-StorageVolume c crash -Confirm:$false
-        Get-KrbdMappings | Should -BeNullOrEmpty
+        Get-KrbdMappings | Where-Object Name -Like 'custom_*' | Should -BeNullOrEmpty
     }
 
     It 'ceph.rbd.map=fuse: a mapped volume keeps its kernel mapping until it is unmapped, then comes back over rbd-fuse + loop; krbd again' {
@@ -191,7 +215,7 @@ Describe 'ceph volumes over kernel rbd' {
         Get-SourceDevice $v.Path | Should -Match '^/dev/rbd\d+$' -Because 'the change applies at the next mapping'
         Restore-StorageVolumeSnapshot c sw s1 -Confirm:$false
         Get-SourceDevice $v.Path | Should -Match '^/dev/loop\d+$'
-        Get-KrbdMappings | Should -BeNullOrEmpty
+        Get-KrbdMappings | Where-Object Name -EQ 'custom_sw' | Should -BeNullOrEmpty
         Get-Content (Join-Path $v.Path 'f') | Should -Be 'one'
         Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'krbd' }
         (Get-StoragePool c).RbdMap | Should -Be 'krbd'
@@ -200,7 +224,8 @@ Describe 'ceph volumes over kernel rbd' {
         Get-SourceDevice $v.Path | Should -Match '^/dev/rbd\d+$'
         Get-ErrorId (Get-CommandError { Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'nbd' } }) | Should -Be 'InvalidConfigValue'
         Remove-StorageVolume c sw -Confirm:$false
-        Get-KrbdMappings | Should -BeNullOrEmpty
-        Get-MountsBelow $script:c.Source | Should -BeNullOrEmpty
+        Get-KrbdMappings | Where-Object Name -Like 'custom_*' | Should -BeNullOrEmpty
+        Get-MountsBelow (Join-Path $script:c.Source 'custom') | Should -BeNullOrEmpty
+        Get-MountsBelow (Join-Path $script:c.Source '.rbd') | Should -BeNullOrEmpty
     }
 }
