@@ -137,7 +137,7 @@ Describe 'ceph volumes over kernel rbd' {
         $major, $minor = (& stat -c '%t %T' $dev) -split ' ' | ForEach-Object { [Convert]::ToInt32($_, 16) }
         Invoke-In k1 'ls /dev | grep -c rbd || true' | Should -Be '0'
         Invoke-In k1 "mknod /tmp/r b $major $minor 2>/dev/null && head -c 1 /tmp/r >/dev/null 2>&1 && echo reached || echo refused" | Should -Be 'refused'
-        Invoke-In k1 'echo "127.0.0.1 name=admin p i" > /sys/bus/rbd/add 2>/dev/null && echo mapped || echo refused' | Should -Be 'refused'
+        Invoke-In k1 '{ echo "127.0.0.1 name=admin p i" > /sys/bus/rbd/add; } 2>/dev/null && echo mapped || echo refused' | Should -Be 'refused'
 
         Remove-Container k1 -Force
         Get-KrbdMappings | Where-Object Name -Like 'container_k1*' | Should -BeNullOrEmpty
@@ -171,6 +171,9 @@ Describe 'ceph volumes over kernel rbd' {
         $foreign = "$(& rbd map "$script:osd/custom_crash")".Trim()
         try {
             $foreign | Should -Match '^/dev/rbd\d+$'
+            # The next command finishes the restore; its mapping fails, as the image is mapped by something else.
+            $null = Get-StorageVolume c crash -WarningVariable w -WarningAction SilentlyContinue
+            "$w" | Should -Match 'restore'
             $e = Get-CommandError { Copy-StorageVolume c crash -TargetPool d -WarningAction SilentlyContinue }
             Get-ErrorId $e | Should -Be 'VolumeBusy'
             "$e" | Should -Match ([regex]::Escape($foreign))
@@ -185,6 +188,8 @@ Describe 'ceph volumes over kernel rbd' {
             @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Count | Should -Be 1
         }
         $id = (Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Id
+        $null = Get-StorageVolume -WarningAction SilentlyContinue # repairs the killed copy (its half-made target in d)
+        @(Get-KrbdMappings | Where-Object Name -EQ 'custom_crash').Id | Should -Be @($id)
         $out = Copy-StorageVolume c crash -TargetPool d -PassThru -Verbose -WarningAction SilentlyContinue 4>&1
         @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and "$_" -match "keeping /dev/rbd$id, mapped by an interrupted command" }).Count | Should -Be 1
         $copy = $out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
