@@ -363,6 +363,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         ownership.CheckOwned(pool, ImageName(target));
         using (CephMapping.MapLock(pool, ImageName(target)))
             mapping.Unmap(pool, ImageName(target));
+        krbd.CheckNotMappedElsewhere(pool, ImageName(target)); // (librbd would refuse the rollback: read-only)
         cluster.Client(pool).SnapRollback(OsdPool(pool), ImageName(snapshot), SnapshotName(snapshot));
         FaultPoints.Hit("ceph.restore.after-rollback");
         mapping.MountAfter(pool, target, "restoring");

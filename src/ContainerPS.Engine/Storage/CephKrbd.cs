@@ -108,9 +108,7 @@ internal sealed class CephKrbd(CephCluster cluster, ExternalTool tool)
         var found = Devices(pool, image);
         if (!File.Exists(record))
         {
-            if (found.Count > 0)
-                throw new ContainerPSException(Errors.VolumeBusy,
-                    $"RBD image {OsdPool(pool)}/{image} is mapped at /dev/rbd{found[0]} by something other than ContainerPS's pool '{pool.Name}': unmap it there first (rbd unmap /dev/rbd{found[0]}).", image);
+            CheckNotMappedElsewhere(pool, image, found);
             Directory.CreateDirectory(FuseDir(pool, image), VolumeLayout.Mode0700);
             WriteRecord(record, "");
         }
@@ -131,6 +129,15 @@ internal sealed class CephKrbd(CephCluster cluster, ExternalTool tool)
         FaultPoints.Hit("ceph.krbd.after-map");
         WriteRecord(record, id);
         return device;
+    }
+
+    /// <summary>VolumeBusy, naming the device, when something other than this pool maps the image with the kernel (it is never used or unmapped here).</summary>
+    public void CheckNotMappedElsewhere(PoolContext pool, string image, List<string>? found = null)
+    {
+        if (Recorded(pool, image) || (found ?? Devices(pool, image)) is not [var id, ..])
+            return;
+        throw new ContainerPSException(Errors.VolumeBusy,
+            $"RBD image {OsdPool(pool)}/{image} is mapped at /dev/rbd{id} by something other than ContainerPS's pool '{pool.Name}': unmap it there first (rbd unmap /dev/rbd{id}).", image);
     }
 
     private static void WriteRecord(string record, string id)
