@@ -46,6 +46,7 @@ $TestVmSelection = [ordered]@{
     'Security.Tests.ps1'            = @('*the exec relay stays in the caller''s cgroups*')
     'StorageDirQuota.Lane.Tests.ps1' = @('*')
     'StorageLvm.Lane.Tests.ps1'     = @('*')
+    'StorageCephKrbd.Lane.Tests.ps1' = @('*')
     'ContainerVolume.Tests.ps1'     = @(
         '*inside: uid_map shows the map*'
         '*raw.idmap maps host uid 1000 through*'
@@ -152,7 +153,7 @@ function New-TestVmStage([string] $Stage) {
     if (Test-Path $Stage) { Remove-Item -Recurse -Force $Stage }
     $null = New-Item -ItemType Directory -Force "$Stage/tests", "$Stage/build", "$Stage/native-out"
     Invoke-Native cp @('-a', (Join-Path $Root 'ContainerPS.psd1'), (Join-Path $Root 'bin'), (Join-Path $Root 'en-US'), "$Stage/")
-    Invoke-Native cp @('-a', (Join-Path $Root 'tests/pester'), (Join-Path $Root 'tests/vm'), "$Stage/tests/")
+    Invoke-Native cp @('-a', (Join-Path $Root 'tests/pester'), (Join-Path $Root 'tests/vm'), (Join-Path $Root 'tests/ceph-cluster.sh'), "$Stage/tests/")
     Invoke-Native cp @('-a', (Join-Path $Root 'build/HostSetup.ps1'), "$Stage/build/")
     Invoke-Native cp @('-a', (Join-Path (Get-NuGetPackageRoot) 'pester/5.9.1/tools'), "$Stage/pester")
     Invoke-TestVmChroot (Join-Path $TestVmCache 'guest') @("$(Join-Path $Root 'native'):/opt/containerps-native:ro", "$Stage/native-out:/opt/containerps-out") `

@@ -28,6 +28,18 @@ stop_cluster() {
         echo "ceph-cluster.sh: stopping rbd-fuse ${f#/proc/}, left mapped on $dir" >&2
         kill -TERM "${f#/proc/}" 2>/dev/null || true
     done
+    # Kernel RBD mappings (/dev/rbdN) a failed test left on this cluster, found by the cluster's fsid,
+    # are unmapped while the daemons still answer (forced: a lazily unmounted filesystem may hold one).
+    local fsid id
+    fsid=$(sed -n 's/^fsid = //p' "$dir/ceph.conf" 2>/dev/null || true)
+    if [ -n "$fsid" ] && [ -d /sys/bus/rbd/devices ]; then
+        for f in /sys/bus/rbd/devices/*; do
+            [ "$(cat "$f/cluster_fsid" 2>/dev/null)" = "$fsid" ] || continue
+            id=${f##*/}
+            echo "ceph-cluster.sh: unmapping /dev/rbd$id, left mapped on $dir" >&2
+            echo "$id force" > /sys/bus/rbd/remove 2>/dev/null || true
+        done
+    fi
     for f in "$dir"/run/*.pid; do
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null || true)

@@ -14,6 +14,8 @@ public sealed class StoragePool
     public long? Used { get; init; }
     /// <summary>Total bytes of the pool's backing store, where known.</summary>
     public long? Size { get; init; }
+    /// <summary>How a ceph pool maps its RBD images on this host from now on: krbd (the kernel's rbd, /dev/rbdN) or fuse (rbd-fuse + a loop device), as its ceph.rbd.map says (auto: krbd where the kernel has rbd); null for other drivers.</summary>
+    public string? RbdMap { get; init; }
     public DateTime CreatedAt { get; init; }
     /// <summary>What uses the pool: volumes as TYPE/NAME (custom/v1, container/c1, image/busybox).</summary>
     public required string[] UsedBy { get; init; }

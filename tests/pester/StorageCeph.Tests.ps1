@@ -111,6 +111,36 @@ Describe 'ceph pools' {
         }
         finally { & ceph osd pool delete $osd $osd --yes-i-really-really-mean-it 2>&1 | Out-Null }
     }
+
+    It 'ceph.rbd.map: auto maps with rbd-fuse + loop on this kernel (no rbd module); krbd is refused with DriverNotSupported and changes nothing' {
+        # This host's kernel has no rbd module (the krbd side is tested in StorageCephKrbd.Lane.Tests on a stock kernel).
+        Test-Path /sys/bus/rbd | Should -BeFalse -Because 'this test is about a kernel without rbd'
+        $osd = "$($script:prefix)m"
+        $p = New-StoragePool c -Driver ceph -Config @{ 'ceph.osd.pool_name' = $osd; 'ceph.osd.pg_num' = '8' }
+        $p.RbdMap | Should -Be 'fuse'
+        $p.Config.Keys | Should -Not -Contain 'ceph.rbd.map' -Because 'auto is the default'
+        (Get-StoragePool c | Format-Table | Out-String -Width 300) | Should -Match 'RbdMap[\s\S]*fuse'
+        $v = Add-StorageVolume c v -Config @{ size = '64MiB' }
+        (& findmnt -n -o FSTYPE --mountpoint (Join-Path $p.Source '.rbd/custom_v')) | Should -Match 'fuse'
+        (& findmnt -n -o SOURCE --mountpoint $v.Path) | Should -Match '^/dev/loop'
+
+        $before = Get-ContainerStateSnapshot -IgnoreLocks
+        $e = Get-CommandError { Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'krbd' } }
+        Get-ErrorId $e | Should -Be 'DriverNotSupported'
+        "$e" | Should -Match 'rbd module'
+        $e.CategoryInfo.Category | Should -Be 'NotImplemented'
+        Get-ErrorId (Get-CommandError { Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'nbd' } }) | Should -Be 'InvalidConfigValue'
+        Get-ErrorId (Get-CommandError { New-StoragePool k -Driver ceph -Config @{ 'ceph.osd.pool_name' = "$($osd)k"; 'ceph.osd.pg_num' = '8'; 'ceph.rbd.map' = 'krbd' } }) | Should -Be 'DriverNotSupported'
+        Get-ContainerStateSnapshot -IgnoreLocks | Should -Be $before
+        Get-OsdPools | Should -Not -Contain "$($osd)k"
+        (Get-StoragePool c).RbdMap | Should -Be 'fuse'
+
+        Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'fuse' }
+        (Get-StoragePool c).RbdMap | Should -Be 'fuse'
+        Remove-StorageVolume c v
+        Remove-StoragePool c -Confirm:$false
+        Get-MountsBelow $script:t.Base | Should -BeNullOrEmpty
+    }
 }
 
 Describe 'ceph volumes' {

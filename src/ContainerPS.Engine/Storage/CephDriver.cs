@@ -12,9 +12,10 @@ namespace ContainerPS.Engine.Storage;
 /// (block.filesystem); container snapshots are RBD snapshots (container_C@snapshot_S); copies are
 /// clones of a protected snapshot (ceph.rbd.clone_copy, the default) or full copies. An image that
 /// clones still depend on is renamed zombie_* and removed with its last clone.
-/// Without kernel rbd or nbd, a volume is reached as rbd-fuse (one image, never the whole OSD pool)
-/// + a loop device + a mount at the volume's path, made when the volume is first needed and torn
-/// down (umount, losetup -d, umount of the fuse) before a rollback, rename or removal.
+/// A volume is reached as /dev/rbdN (`rbd map`, kernel rbd, as LXD does) or, where the kernel has
+/// no rbd module or ceph.rbd.map=fuse, as rbd-fuse (one image, never the whole OSD pool) + a loop
+/// device; then a mount at the volume's path, made when the volume is first needed and torn down
+/// (umount, then rbd unmap, or losetup -d and umount of the fuse) before a rollback, rename or removal.
 /// The cluster is found as the ceph tools find it: $CEPH_CONF, else /etc/ceph/CLUSTER.conf.
 /// This class is the driver's steps; it composes <see cref="CephCluster"/> (the tools and
 /// connections), <see cref="CephOsdPool"/> (what the OSD pool holds) and <see cref="CephMapping"/>
@@ -29,6 +30,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     public const string CloneCopyKey = "ceph.rbd.clone_copy";
     public const string FeaturesKey = "ceph.rbd.features";
     public const string SharedKey = "ceph.osd.shared";
+    public const string RbdMapKey = "ceph.rbd.map";
 
     private static readonly Regex OsdPoolName = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\z", RegexOptions.CultureInvariant);
     private static readonly Regex CephName = new(@"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\z", RegexOptions.CultureInvariant);
@@ -39,6 +41,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
     private readonly CephOsdPool osdPool;
     private readonly CephMapping mapping;
     private readonly CephOwnership ownership;
+    private readonly CephKrbd krbd;
 
     public CephDriver(ExternalTool tool)
     {
@@ -46,7 +49,8 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         cluster = new CephCluster(tool);
         ownership = new CephOwnership(cluster);
         osdPool = new CephOsdPool(cluster, ownership);
-        mapping = new CephMapping(cluster, tool, ownership);
+        krbd = new CephKrbd(cluster, tool);
+        mapping = new CephMapping(cluster, tool, ownership, krbd);
     }
 
     /// <summary>Closes the driver's librbd connections.</summary>
@@ -64,6 +68,8 @@ public sealed class CephDriver : IStorageDriver, IDisposable
             new ConfigKey(SharedKey, ConfigValues.Bool, "Join an OSD pool that a ContainerPS pool on another host uses (true): both see its images, each maps and removes only those it owns, and Move-Container hands containers over without copying.", SetOnlyAtCreation: true),
             new ConfigKey(PgNumKey, ConfigValues.PositiveInt, "Placement groups of an OSD pool ContainerPS creates (default 32).", SetOnlyAtCreation: true),
             new ConfigKey(CloneCopyKey, ConfigValues.Bool, "Copies are clones of a protected snapshot (true, the default) or full rbd copies (false)."),
+            new ConfigKey(RbdMapKey, v => v is CephKrbd.Auto or CephKrbd.Krbd or CephKrbd.Fuse ? null : $"'{v}' is not auto, krbd or fuse",
+                "How images are mapped: krbd (the kernel's rbd, /dev/rbdN), fuse (rbd-fuse + a loop device) or auto (the default: krbd where the kernel has the rbd module, else fuse). A mapped volume keeps its mapping until it is unmapped; the new way applies at its next mapping."),
             new ConfigKey(FeaturesKey, Features, "RBD features of new images, comma-separated (default: the cluster's, layering included)."),
         },
         volumeKeys: new[]
@@ -97,6 +103,7 @@ public sealed class CephDriver : IStorageDriver, IDisposable
 
     public void CreatePool(PoolContext pool)
     {
+        krbd.CheckMode(pool);
         osdPool.Claim(pool);
         VolumeLayout.CreateTypeDirs(pool.Source);
         Directory.CreateDirectory(FuseRoot(pool), VolumeLayout.Mode0700);
@@ -104,8 +111,12 @@ public sealed class CephDriver : IStorageDriver, IDisposable
 
     public void UpdatePool(PoolContext pool, IReadOnlyDictionary<string, string?> changes)
     {
-        // ceph.rbd.clone_copy and ceph.rbd.features only change how later volumes are made.
+        // ceph.rbd.clone_copy and ceph.rbd.features only change how later volumes are made, ceph.rbd.map how volumes are mapped next.
+        krbd.CheckMode(pool);
     }
+
+    /// <summary>How the pool maps its images from now on: krbd or fuse (ceph.rbd.map, auto resolved on this host).</summary>
+    public string? RbdMap(PoolContext pool) => krbd.Mode(pool);
 
     public string? SharedIdentity(PoolContext pool) =>
         osdPool.Shared(pool) ? SharedOwners.Identity(ownership.Fsid(pool), OsdPool(pool), CephOwnership.PoolId(pool)) : null;
@@ -350,7 +361,9 @@ public sealed class CephDriver : IStorageDriver, IDisposable
         ownership.CheckOwned(pool, ImageName(target));
         using (CephMapping.MapLock(pool, ImageName(target)))
             mapping.Unmap(pool, ImageName(target));
+        krbd.CheckNotMappedElsewhere(pool, ImageName(target)); // (librbd would refuse the rollback: read-only)
         cluster.Client(pool).SnapRollback(OsdPool(pool), ImageName(snapshot), SnapshotName(snapshot));
+        FaultPoints.Hit("ceph.restore.after-rollback");
         mapping.MountAfter(pool, target, "restoring");
     }
 

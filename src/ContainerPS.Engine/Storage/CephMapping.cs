@@ -8,13 +8,16 @@ using static ContainerPS.Engine.Storage.CephNames;
 namespace ContainerPS.Engine.Storage;
 
 /// <summary>
-/// How a ceph volume's files are reached on this host without kernel rbd or nbd: rbd-fuse of its
-/// one image, a loop device on the image's file and a mount of its filesystem at the volume's path,
-/// made under a per-image lock and torn down again (umount, losetup -d, umount of the fuse). Also
-/// what needs that mapping: repairing one whose rbd-fuse died, growing the filesystem with its
-/// image, and freezing it around an RBD snapshot.
+/// How a ceph volume's files are reached on this host: the image mapped with the kernel's rbd
+/// (<see cref="CephKrbd"/>, /dev/rbdN) or, where the kernel has no rbd or ceph.rbd.map=fuse, with
+/// rbd-fuse of its one image and a loop device on the image's file; then a mount of its filesystem
+/// at the volume's path, made under a per-image lock and torn down again (umount, then rbd unmap,
+/// or losetup -d and umount of the fuse). An image stays mapped the way it was mapped until it is
+/// unmapped (a change of ceph.rbd.map applies at its next mapping). Also what needs that mapping:
+/// repairing one whose rbd-fuse died, growing the filesystem with its image, and freezing it
+/// around an RBD snapshot.
 /// </summary>
-internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOwnership ownership)
+internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOwnership ownership, CephKrbd krbd)
 {
     /// <summary>Mounts the volume's filesystem at its path (mapping the image first) unless it is mounted already.</summary>
     public string MountVolume(PoolContext pool, VolumeContext volume)
@@ -29,9 +32,11 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
         using var _ = MapLock(pool, image);
         if (Mounts.IsMountPoint(path) && !Alive(pool, image))
         {
-            // Its rbd-fuse died (killed, crashed): what was not flushed is lost, as in any crash; the
-            // dead mounts go lazily and the image is mapped again.
-            tool.Log.Warning($"The rbd-fuse process of volume '{volume.Name}' is gone: mapping RBD image {OsdPool(pool)}/{image} again.");
+            // Its rbd-fuse died (killed, crashed) or its kernel device was unmapped behind our back: what
+            // was not flushed is lost, as in any crash; the dead mounts go lazily and the image is mapped again.
+            tool.Log.Warning(CephKrbd.Recorded(pool, image)
+                ? $"The kernel RBD device of volume '{volume.Name}' is gone: mapping RBD image {OsdPool(pool)}/{image} again."
+                : $"The rbd-fuse process of volume '{volume.Name}' is gone: mapping RBD image {OsdPool(pool)}/{image} again.");
             DropDeadMapping(pool, image);
         }
         if (Mounts.IsMountPoint(path))
@@ -70,14 +75,24 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
         catch (ContainerPSException e) { tool.Log.Warning($"After {what} '{volume.Name}', its filesystem could not be mounted yet: {e.Message}"); }
     }
 
-    /// <summary>Whether the image's rbd-fuse still answers (its file is there): a dead one leaves a mount that fails with ENOTCONN.</summary>
-    private static bool Alive(PoolContext pool, string image) => File.Exists(Path.Join(FuseDir(pool, image), image));
+    /// <summary>Whether the image's mapping is live: its kernel device maps it, or its rbd-fuse still answers (its file is there; a dead one leaves a mount that fails with ENOTCONN).</summary>
+    private static bool Alive(PoolContext pool, string image) =>
+        CephKrbd.Recorded(pool, image) ? CephKrbd.Device(pool, image) is not null : File.Exists(Path.Join(FuseDir(pool, image), image));
 
-    /// <summary>Lazily unmounts a volume whose rbd-fuse is gone, detaches its loop devices and the dead fuse mount.</summary>
+    /// <summary>The block device the image's filesystem is on (/dev/rbdN, or the loop device on its rbd-fuse file), or null when it is not mapped.</summary>
+    public string? DeviceOf(PoolContext pool, string image) =>
+        CephKrbd.Recorded(pool, image) ? CephKrbd.Device(pool, image) : LoopsOf(Path.Join(FuseDir(pool, image), image)).FirstOrDefault();
+
+    /// <summary>Lazily unmounts a volume whose mapping is gone; then drops a kernel mapping's record, or detaches its loop devices and the dead fuse mount.</summary>
     private void DropDeadMapping(PoolContext pool, string image)
     {
         foreach (var path in MountPathsOf(pool, image))
             Mounts.Unmount(path);
+        if (CephKrbd.Recorded(pool, image))
+        {
+            krbd.Unmap(pool, image);
+            return;
+        }
         var dir = FuseDir(pool, image);
         foreach (var line in tool.Run("losetup", new[] { "-l", "-n", "-O", "NAME,BACK-FILE" }).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             if (line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var loop, var back] && back.Trim().StartsWith(dir + "/", StringComparison.Ordinal))
@@ -113,11 +128,21 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
         }
     }
 
-    /// <summary>Maps an image: rbd-fuse of that one image, then a loop device on its file. Returns the loop device.</summary>
+    /// <summary>
+    /// Maps an image the way it is mapped already, else as the pool's ceph.rbd.map says: with the
+    /// kernel, or rbd-fuse of that one image and a loop device on its file. Returns the block device.
+    /// </summary>
     public string Map(PoolContext pool, string image)
     {
         var dir = FuseDir(pool, image);
         var file = Path.Join(dir, image);
+        if (CephKrbd.Recorded(pool, image) || (!Mounts.IsMountPoint(dir) && krbd.Mode(pool) == CephKrbd.Krbd))
+        {
+            // Only the image's owner maps it (another host sharing the OSD pool may have it).
+            if (!image.StartsWith("image_", StringComparison.Ordinal) && CephKrbd.Device(pool, image) is null)
+                ownership.CheckOwned(pool, image);
+            return krbd.Map(pool, image);
+        }
         Directory.CreateDirectory(dir, VolumeLayout.Mode0700);
         if (Mounts.IsMountPoint(dir) && !File.Exists(file))
             Mounts.Unmount(dir); // a dead rbd-fuse's mount (ENOTCONN)
@@ -150,10 +175,10 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
             ? tool.Run("losetup", new[] { "-j", file, "-O", "NAME", "-n" }).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : new List<string>();
 
-    /// <summary>Undoes <see cref="Map"/> and the mount: umount the volume, detach the loop, unmount the fuse. Idempotent; VolumeBusy while the filesystem is in use.</summary>
+    /// <summary>Undoes <see cref="Map"/> and the mount: umount the volume, then rbd unmap, or detach the loop and unmount the fuse. Idempotent; VolumeBusy while the filesystem is in use.</summary>
     public void Unmap(PoolContext pool, string image)
     {
-        if (Mounts.IsMountPoint(FuseDir(pool, image)) && !Alive(pool, image))
+        if ((Mounts.IsMountPoint(FuseDir(pool, image)) || CephKrbd.Recorded(pool, image)) && !Alive(pool, image))
             DropDeadMapping(pool, image);
         foreach (var path in MountPathsOf(pool, image))
         {
@@ -164,6 +189,12 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
                     throw new ContainerPSException(Errors.VolumeBusy, $"Cannot unmount {path}: {r.StandardError.Trim()} (is a container using it?).", path);
             }
         }
+        File.Delete(GrowMarker(pool, image)); // a fresh mapping grows the filesystem anyway
+        if (CephKrbd.Recorded(pool, image))
+        {
+            krbd.Unmap(pool, image);
+            return;
+        }
         var dir = FuseDir(pool, image);
         foreach (var loop in LoopsOf(Path.Join(dir, image)))
             tool.Run("losetup", new[] { "-d", loop });
@@ -172,7 +203,6 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
             UnmountFuse(dir);
             Directory.Delete(dir);
         }
-        File.Delete(GrowMarker(pool, image)); // a fresh mapping grows the filesystem anyway
     }
 
     private void UnmountFuse(string dir)
@@ -205,17 +235,22 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
         ownership.CheckOwned(pool, ImageName(volume));
         var path = VolumePath(pool, volume);
         var file = Path.Join(FuseDir(pool, ImageName(volume)), ImageName(volume));
-        var loop = LoopsOf(file).FirstOrDefault();
-        if (loop is null)
+        var loop = DeviceOf(pool, ImageName(volume));
+        if (loop is null || CephKrbd.Recorded(pool, ImageName(volume)))
         {
             cluster.Client(pool).Resize(OsdPool(pool), ImageName(volume), bytes);
-            return; // not mapped: MountVolume grows the filesystem
+            if (loop is null)
+                return; // not mapped: MountVolume grows the filesystem
+            krbd.WaitForSize(loop, bytes);
         }
-        // Through the mapping's own file: rbd-fuse resizes the image and shows the new size at once
-        // (a resize by another client reaches its cached attributes only a second or so later).
-        using (var f = new FileStream(file, FileMode.Open, FileAccess.Write))
-            f.SetLength(bytes);
-        tool.Run("losetup", new[] { "-c", loop });
+        else
+        {
+            // Through the mapping's own file: rbd-fuse resizes the image and shows the new size at once
+            // (a resize by another client reaches its cached attributes only a second or so later).
+            using (var f = new FileStream(file, FileMode.Open, FileAccess.Write))
+                f.SetLength(bytes);
+            tool.Run("losetup", new[] { "-c", loop });
+        }
         var fs = FilesystemOf(pool, volume);
         if (!Mounts.IsMountPoint(path))
             return;
@@ -240,7 +275,7 @@ internal sealed class CephMapping(CephCluster cluster, ExternalTool tool, CephOw
     /// </summary>
     private bool GrowWhenFree(PoolContext pool, VolumeContext volume, string path)
     {
-        var loop = LoopsOf(Path.Join(FuseDir(pool, ImageName(volume)), ImageName(volume))).FirstOrDefault();
+        var loop = DeviceOf(pool, ImageName(volume));
         if (loop is null)
             return false;
         tool.Run("umount", new[] { path });

@@ -44,6 +44,9 @@ public interface IStorageDriver
     /// <summary>Used and total bytes of the pool's backing store, where known.</summary>
     (long? Used, long? Size) PoolUsage(PoolContext pool);
 
+    /// <summary>How the pool maps its block volumes from now on, where a driver has a choice (ceph: krbd or fuse, ceph.rbd.map resolved on this host), else null.</summary>
+    string? RbdMap(PoolContext pool) => null;
+
     void CreateVolume(PoolContext pool, VolumeContext volume);
 
     /// <summary>Removes the volume and any leftovers of a crashed create or copy. Idempotent.</summary>

@@ -142,8 +142,11 @@ internal sealed class StoragePools(StorageContext ctx, StorageVolumes storageVol
     private StoragePool ToPool(PoolRow p, List<VolumeRow> allVolumes)
     {
         (long? used, long? size) = (null, null);
+        string? rbdMap = null;
         try { (used, size) = ctx.Driver(p.Driver).PoolUsage(Ctx(p)); }
         catch (IOException e) { ctx.Log.Verbose($"usage of pool {p.Name}: {e.Message}"); }
+        try { rbdMap = ctx.Driver(p.Driver).RbdMap(Ctx(p)); }
+        catch (ContainerPSException e) { ctx.Log.Verbose($"mapping of pool {p.Name}: {e.Message}"); }
         return new StoragePool
         {
             Name = p.Name,
@@ -153,6 +156,7 @@ internal sealed class StoragePools(StorageContext ctx, StorageVolumes storageVol
             Config = new SortedDictionary<string, string>(p.Config, StringComparer.Ordinal),
             Used = used,
             Size = size,
+            RbdMap = rbdMap,
             CreatedAt = p.CreatedAt,
             UsedBy = allVolumes.Where(v => v.PoolId == p.Id).Select(v => $"{v.Type.Name()}/{v.Name}").ToArray(),
             Status = Status(p.State),

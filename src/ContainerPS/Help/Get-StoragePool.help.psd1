@@ -19,7 +19,11 @@ btrfs pool on a loop file or a device has volatile.btrfs.device, the
 file or device; a zfs pool has zfs.pool_name, its zpool or dataset, and,
 when ContainerPS made the zpool, volatile.zfs.device), Used and Size, CreatedAt (UTC), UsedBy (the pool's
 volumes as TYPE/NAME, such as custom/data) and Status (Created, or
-Creating or Deleting while an operation on the pool is under way). Used
+Creating or Deleting while an operation on the pool is under way), and
+RbdMap: for a ceph pool, how it maps its RBD images on this host from now
+on, krbd (the kernel's rbd, /dev/rbdN) or fuse (rbd-fuse + a loop
+device), as its ceph.rbd.map says (auto: krbd where the kernel has the
+rbd module); empty for other drivers. Used
 and Size are the used and total bytes of the filesystem that holds the
 pool, as in `lxc storage info`: for a btrfs pool on a loop file or a
 device, its own filesystem; for a dir pool, or a btrfs pool on a

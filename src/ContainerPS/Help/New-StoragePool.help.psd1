@@ -59,12 +59,20 @@ A ceph pool is an OSD pool of a Ceph cluster, as in Incus. Each volume
 is an RBD image (custom_NAME, container_NAME, image_FINGERPRINT) holding
 an ext4 filesystem (or xfs: block.filesystem), mounted at
 $CONTAINERPS_ROOT/storage-pools/NAME/{custom,containers,images}/NAME.
-The kernel here has neither rbd nor nbd, so an image is reached as
-rbd-fuse of that one image (never of the whole OSD pool), a loop device
-on its file and a mount; ContainerPS maps a volume when it is created or
-first used (after a reboot: when a command needs its files) and unmaps it
-(umount, losetup -d, umount of the fuse) before a rollback, a rename and
-a removal. Container and volume snapshots are RBD snapshots, taken with
+An image is mapped as LXD maps it, with the kernel's rbd (rbd map,
+/dev/rbdN), where the kernel has the rbd module; elsewhere (this VM's
+kernel has neither rbd nor nbd) as rbd-fuse of that one image (never of
+the whole OSD pool) and a loop device on its file; then its filesystem
+is mounted. ceph.rbd.map chooses: auto (the default: krbd where
+/sys/bus/rbd exists or modprobe rbd works, else fuse), krbd or fuse; the
+pool's RbdMap property says which one it uses on this host. ContainerPS
+maps a volume when it is created or first used (after a reboot: when a
+command needs its files) and unmaps it (umount, then rbd unmap, or
+losetup -d and umount of the fuse) before a rollback, a rename and a
+removal. A kernel mapping outlives a killed command: the next command
+finds it (/sys/bus/rbd/devices) instead of mapping the image twice, and
+a device that something other than the pool mapped is never used or
+unmapped (VolumeBusy). Container and volume snapshots are RBD snapshots, taken with
 the mounted filesystem frozen (fsfreeze) so they are consistent. Within
 the pool, containers made from an image (from its protected `readonly`
 snapshot), Copy-Container and Copy-StorageVolume are RBD clones of a
@@ -232,9 +240,11 @@ creation), ceph.cluster_name (default ceph), ceph.user.name (default
 admin), ceph.osd.pool_name (default the pool's name), ceph.osd.pg_num
 (default 32), ceph.osd.shared (true: join an OSD pool another host's
 ContainerPS pool uses, as above), all five only at creation; ceph.rbd.clone_copy (true, the
-default, or false, as above) and ceph.rbd.features (the RBD features of
+default, or false, as above), ceph.rbd.features (the RBD features of
 new images, a comma-separated list that includes layering; default the
-cluster's), which Set-StoragePool can change; volume.size (default size
+cluster's) and ceph.rbd.map (auto, krbd or fuse, as above; a volume
+mapped already keeps its mapping until it is unmapped, and the new way
+applies at its next mapping), which Set-StoragePool can change; volume.size (default size
 of new volumes: 10GiB unless set), volume.block.filesystem (ext4 or xfs),
 volume.block.mount_options, and user.*.
 
@@ -293,6 +303,8 @@ starts with the ID):
 - ToolMissing, ToolFailed: a program the driver runs (mkfs.btrfs, mount,
   btrfs, blkid, zfs, zpool, ceph, rbd, rados, rbd-fuse) is missing or
   failed.
+- DriverNotSupported: ceph.rbd.map=krbd on a kernel without the rbd
+  module (nothing is created or changed).
 '@
 
     Parameters  = @{
@@ -326,9 +338,9 @@ lxc storage create: for dir, source, volume.size and user.*; for btrfs
 also size (of the loop file) and btrfs.mount_options; for zfs source,
 size, zfs.pool_name and zfs.clone_copy; for ceph source,
 ceph.cluster_name, ceph.user.name, ceph.osd.pool_name, ceph.osd.pg_num,
-ceph.osd.shared, ceph.rbd.clone_copy and ceph.rbd.features; for lvm
-source, size, lvm.vg_name, lvm.thinpool_name, lvm.use_thinpool and
-lvm.thinpool_metadata_size. volume.KEY sets
+ceph.osd.shared, ceph.rbd.clone_copy, ceph.rbd.features and
+ceph.rbd.map; for lvm source, size, lvm.vg_name, lvm.thinpool_name,
+lvm.use_thinpool and lvm.thinpool_metadata_size. volume.KEY sets
 the default of KEY for new volumes. Keys with a $null value are
 ignored.
 '@

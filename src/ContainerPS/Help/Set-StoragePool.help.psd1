@@ -35,6 +35,13 @@ makes them full zfs send/receive copies that share nothing with their
 source. A change applies to copies made later. size and zfs.pool_name
 can be set only when the pool is created (ConfigKeyReadOnly).
 
+Keys of a ceph pool that can change: ceph.rbd.clone_copy, ceph.rbd.features
+(both for volumes made later) and ceph.rbd.map (auto, krbd or fuse: how
+images are mapped from now on; a volume mapped already keeps its mapping
+until it is unmapped, by a rollback, a rename or a removal). krbd on a
+kernel without the rbd module fails with DriverNotSupported and changes
+nothing.
+
 -Description replaces the description; -Description '' clears it. Nothing
 is written to the pipeline unless you use -PassThru.
 
@@ -108,6 +115,16 @@ Like `lxc storage set zpool1 zfs.clone_copy=false`. Copies made in the
 pool from now on are full zfs send/receive copies instead of clones, so
 they do not keep their source's snapshot alive. Set it back to $true (or
 unset it) for constant-time clones.
+'@
+        }
+        @{
+            Title   = 'Map a ceph pool''s images with rbd-fuse'
+            Code    = 'Set-StoragePool ceph1 -Config @{ ''ceph.rbd.map'' = ''fuse'' }; (Get-StoragePool ceph1).RbdMap'
+            Remarks = @'
+Like `lxc storage set ceph1 ceph.rbd.map=fuse` would be. Images mapped
+from now on are reached through rbd-fuse and a loop device instead of the
+kernel's rbd; RbdMap shows fuse. Volumes mapped already stay on their
+/dev/rbdN until they are unmapped.
 '@
         }
         @{
