@@ -176,16 +176,38 @@ Describe 'lvm pools (thin)' {
         Remove-StorageVolume lv 'x_tmeta-1' -Confirm:$false
     }
 
-    It 'kill -9 between lvcreate and the record: the next command removes the half-made LV' {
+    It 'kill -9 between lvcreate and the record, in a copy before its rename, in a restore mid-swap: the next command repairs' {
         $sig = Join-Path $t.Base 'sig'
-        # Invoke-KilledAtFault's 60 s are too few for a child pwsh under the lane's TCG.
-        $child = Start-ChildPwsh -Script 'Add-StorageVolume lv crashed' -Environment @{ CONTAINERPS_FAULT = 'volume.create.after-lvcreate'; CONTAINERPS_FAULT_SIGNAL = $sig }
-        try { Wait-SignalFile -File $sig -Child $child -TimeoutSeconds 400 | Should -Be 'volume.create.after-lvcreate' }
-        finally { if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child } }
+        # (The child pwsh needs minutes to get there under the lane's emulated CPU.)
+        Invoke-KilledAtFault -Point 'volume.create.after-lvcreate' -Command 'Add-StorageVolume lv crashed' -SignalFile $sig -TimeoutSeconds 400
         (Get-Lv $Vg).Name | Should -Contain 'custom-crashed'
         $null = Get-StoragePool -WarningVariable w 3>$null
         (Get-Lv $Vg).Name | Should -Not -Contain 'custom-crashed'
         Get-StorageVolume lv -Type custom | Where-Object Name -eq 'crashed' | Should -BeNullOrEmpty
+
+        # A copy killed between its thin snapshot (+t) and the rename: rolled back, no LV left.
+        $v = Add-StorageVolume lv orig -Config @{ size = '64MiB' }
+        'one' | Set-Content (Join-Path $v.Path 'f')
+        Remove-Item $sig -ErrorAction SilentlyContinue
+        Invoke-KilledAtFault -Point 'volume.copy.before-rename' -Command 'Copy-StorageVolume lv orig halfcopy' -SignalFile $sig -TimeoutSeconds 400
+        (Get-Lv $Vg).Name | Should -Contain 'custom-halfcopy+t'
+        $null = Get-StoragePool -WarningVariable w 3>$null
+        "$w" | Should -Match 'halfcopy'
+        (Get-Lv $Vg).Name | Should -Not -Match '^custom-halfcopy'
+        Get-StorageVolume lv -Type custom | Where-Object Name -eq 'halfcopy' | Should -BeNullOrEmpty
+
+        # A restore killed with the old LV renamed away (+o) and the new one not yet in place (+t): finished.
+        $null = New-StorageVolumeSnapshot lv orig s1
+        'two' | Set-Content (Join-Path $v.Path 'f')
+        Remove-Item $sig -ErrorAction SilentlyContinue
+        Invoke-KilledAtFault -Point 'volume.restore.mid-swap' -Command 'Restore-StorageVolumeSnapshot lv orig s1 -Confirm:$false' -SignalFile $sig -TimeoutSeconds 400
+        (Get-Lv $Vg).Name | Should -Not -Contain 'custom-orig' -Because 'killed mid-swap'
+        $null = Get-StoragePool -WarningVariable w 3>$null
+        "$w" | Should -Match 'restore'
+        (Get-Lv $Vg).Name | Should -Contain 'custom-orig'
+        (Get-Lv $Vg).Name | Should -Not -Match '^custom-orig\+[to]$' -Because 'no temporary LV is left'
+        Get-Content (Join-Path (Get-StorageVolume lv orig).Path 'f') | Should -Be 'one'
+        Remove-StorageVolume lv orig -Confirm:$false
     }
 }
 

@@ -756,13 +756,14 @@ function Get-ProcessCgroupValue([int] $ProcessId, [string] $Controller, [string]
 .SYNOPSIS
     Runs Command in a child pwsh armed at fault point Point, waits until it stops there, runs
     WhileAlive (checks while the owner lives: nothing may be repaired yet), and SIGKILLs it.
+    TimeoutSeconds: how long the child may take to get there (the lane's emulated CPU needs minutes).
 #>
 function Invoke-KilledAtFault {
     param([Parameter(Mandatory)] [string] $Point, [Parameter(Mandatory)] [string] $Command, [Parameter(Mandatory)] [string] $SignalFile,
-        [scriptblock] $WhileAlive)
+        [scriptblock] $WhileAlive, [int] $TimeoutSeconds = 60)
     $child = Start-ChildPwsh -Script $Command -Environment @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $SignalFile }
     try {
-        $reached = Wait-SignalFile -File $SignalFile -Child $child -TimeoutSeconds 60
+        $reached = Wait-SignalFile -File $SignalFile -Child $child -TimeoutSeconds $TimeoutSeconds
         if ($reached -ne $Point) { throw "The child stopped at '$reached', not at '$Point'." }
         if ($WhileAlive) { & $WhileAlive }
     } finally {
