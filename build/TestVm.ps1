@@ -45,6 +45,7 @@ $TestVmSelection = [ordered]@{
     )
     'Security.Tests.ps1'            = @('*the exec relay stays in the caller''s cgroups*')
     'StorageDirQuota.Lane.Tests.ps1' = @('*')
+    'MoveContainerPreCopy.Lane.Tests.ps1' = @('*')
     'ContainerVolume.Tests.ps1'     = @(
         '*inside: uid_map shows the map*'
         '*raw.idmap maps host uid 1000 through*'
