@@ -9,14 +9,7 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
-    <# A file inside a running container of the destination ($null while missing). #>
-    function Read-Remote([string] $Container, [string] $File) {
-        Invoke-Command -Session $script:s -ScriptBlock {
-            param($c, $f)
-            $out = Invoke-ContainerExec -Name $c -Command cat, $f -ErrorAction SilentlyContinue
-            if ($LASTEXITCODE -eq 0) { $out -join "`n" }
-        } -ArgumentList $Container, $File
-    }
+    function Read-Remote([string] $Container, [string] $File) { Read-RemoteContainerFile $script:s $Container $File }
 
     <#
     A running container on bridge network lan (the same on both hosts) with the dirtying workload
@@ -101,41 +94,12 @@ BeforeAll {
         Wait-Until { -not (Test-Path "/proc/$remote") } -TimeoutSeconds 60 -Because 'the remote pwsh of the killed session to end' | Out-Null
     }
 
-    <# criu and runc processes of this test's state roots (none may outlive a move). #>
-    function Get-MoveProcesses {
-        Get-Process | Where-Object { $_.ProcessName -in 'criu', 'runc' -and ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -replace "`0", ' ') -match [regex]::Escape($script:t.Base) }
-    }
-
-    $script:t = New-ContainerTestRoot
-    $script:DstRoot = Join-Path $script:t.Base 'dest'
-    $null = New-Item -ItemType Directory -Path $script:DstRoot
-    & chmod 0711 $script:DstRoot
-    $script:Ssh = Start-TestSshHost -Root $script:DstRoot -Dir (Join-Path $script:t.Base 'ssh')
-    $script:s = New-TestSshSession $script:Ssh
-    $script:Dirty = Join-Path $script:t.Ext 'dirty'
-    & gcc -static -O2 -o $script:Dirty (Join-Path $PSScriptRoot 'workloads/dirty.c')
-    if ($LASTEXITCODE -ne 0) { throw 'could not build the dirty-memory workload' }
+    $script:hosts = New-TestMoveHosts
+    $script:t, $script:DstRoot, $script:Ssh, $script:s, $script:Dirty = $script:hosts.T, $script:hosts.DstRoot, $script:hosts.Ssh, $script:hosts.Session, $script:hosts.Dirty
 }
 
 AfterAll {
-    Stop-ChildPwsh
-    if ($script:s) {
-        Invoke-Command -Session $script:s -ScriptBlock {
-            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        } -ErrorAction SilentlyContinue
-        Remove-PSSession $script:s
-    }
-    Stop-TestSshHost $script:Ssh
-    $saved = $env:CONTAINERPS_ROOT
-    $env:CONTAINERPS_ROOT = $script:DstRoot
-    Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
-    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-    $env:CONTAINERPS_ROOT = $saved
-    Remove-TestContainers
-    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-    Remove-TestBridge
-    Remove-TestRoot
+    Remove-TestMoveHosts $script:hosts
 }
 
 Describe 'Move-Container -Live (pre-copy) on a kernel with memory dirty tracking' {
@@ -180,7 +144,7 @@ Describe 'Move-Container -Live (pre-copy) on a kernel with memory dirty tracking
         Read-Remote web /tmp/dirty | Should -Match '^ok \d+ 65536$'
         ((Read-Remote web /tmp/count) -split ' ')[1] | Should -Be $w.Secret
         (Invoke-ContainerExec -Name peer -Command sh, -c, "echo ping | nc -w 5 $($w.Ip) 7777") | Should -Be 'pong' -Because 'same address, same listener'
-        @(Get-MoveProcesses).Count | Should -Be 0
+        @(Get-TestMoveProcesses $script:t.Base).Count | Should -Be 0
         (Get-Destination).Incoming | Should -Be 0
         @(Get-MoveImages $script:t.Root) + @(Get-MoveImages $script:DstRoot) | Should -BeNullOrEmpty
     }
@@ -259,7 +223,7 @@ Describe 'Move-Container -Live (pre-copy) on a kernel with memory dirty tracking
         $there = Get-Destination
         $there.Names | Should -BeNullOrEmpty
         $there.Incoming | Should -Be 0
-        @(Get-MoveProcesses).Count | Should -Be 0
+        @(Get-TestMoveProcesses $script:t.Base).Count | Should -Be 0
     }
 
     It 'source killed after the final dump (move.source.after-dump): stop-and-copy''s repair restores it here from its incremental checkpoint (the final dump and its rounds)' {

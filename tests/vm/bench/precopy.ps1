@@ -15,18 +15,10 @@ Import-Module (Get-ModulePath) -Force
 $clock = [Diagnostics.Stopwatch]::StartNew()
 function Log([string] $Text) { Write-Host ("[{0,5:0} s] {1}" -f $clock.Elapsed.TotalSeconds, $Text) }
 
-$t = New-ContainerTestRoot
-$dst = Join-Path $t.Base 'dest'
-$null = New-Item -ItemType Directory $dst
-& chmod 0711 $dst
-$sshHost = $null
-$session = $null
+$hosts = $null
 try {
-    $dirty = Join-Path $t.Ext 'dirty'
-    & gcc -static -O2 -o $dirty (Join-Path $PSScriptRoot '../../pester/workloads/dirty.c')
-    if ($LASTEXITCODE -ne 0) { throw 'could not build the dirty-memory workload' }
-    $sshHost = Start-TestSshHost -Root $dst -Dir (Join-Path $t.Base 'ssh')
-    $session = New-TestSshSession $sshHost
+    $hosts = New-TestMoveHosts
+    $session, $dirty = $hosts.Session, $hosts.Dirty
     $support = Test-ContainerCheckpoint
     if (-not $support.MemoryTracking) { throw "This kernel has no memory dirty tracking: $($support.Message)" }
 
@@ -64,13 +56,5 @@ try {
     Log 'done'
 }
 finally {
-    if ($session) {
-        Invoke-Command -Session $session { Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue } -ErrorAction SilentlyContinue
-        Remove-PSSession $session
-    }
-    Stop-TestSshHost $sshHost
-    $env:CONTAINERPS_ROOT = $dst
-    Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-    Remove-TestContainers
-    Remove-TestRoot
+    Remove-TestMoveHosts $hosts
 }
