@@ -39,6 +39,22 @@ public sealed class MigrationPartsTests : HostOnTempRoot
     }
 
     [Fact]
+    public void A_pre_copy_plan_names_its_rounds_after_the_other_parts_and_the_destination_refuses_impossible_rounds()
+    {
+        var plan = Plan(volumes: new[] { Volume("v") }) with { Running = true, PreCopyRounds = 3 };
+        Assert.Equal(new[] { "rootfs", "state", "volume.0", "round.0", "round.1", "round.2" }, plan.Parts());
+        Assert.Equal(3, MigrationPlan.FromJson(plan.ToJson()).PreCopyRounds);
+        // A source that announces rounds a pre-copy move cannot have: refused before anything is created.
+        foreach (var bad in new[] { Plan() with { PreCopyRounds = 2 }, Plan() with { Running = true, PreCopyRounds = 65 }, Plan() with { Running = true, PreCopyRounds = -1 } })
+            Assert.Equal("InvalidMigrationPlan", Assert.Throws<ContainerPSException>(() => Host.Incoming.BeginIncoming(bad)).ErrorId);
+        Assert.Null(Host.State.Container("mover"));
+        var token = Host.Incoming.BeginIncoming(Plan() with { Running = true, PreCopyRounds = 2 });
+        Assert.EndsWith("round.1.tar", Host.Incoming.IncomingArchivePath(token, "round.1"));
+        Assert.Equal("InvalidArchivePart", Assert.Throws<ContainerPSException>(() => Host.Incoming.AppendIncoming(token, "round.2", new byte[] { 1 })).ErrorId);
+        Host.Incoming.AbortIncoming(token);
+    }
+
+    [Fact]
     public void The_destination_takes_only_the_parts_its_plan_names()
     {
         var token = Host.Incoming.BeginIncoming(Plan(new[] { Snap("a") }));

@@ -52,6 +52,9 @@ public sealed record MigrationPlan(
     /// <summary>The parts (archives) a move of this plan may send, in a fixed order: a part's index is its number on the data link.</summary>
     public const string PartRootfs = "rootfs", PartState = "state";
 
+    /// <summary>The most pre-copy rounds a move makes (Move-Container -Iterations).</summary>
+    public const int MaxPreCopyRounds = 64;
+
     public string ToJson() => JsonSerializer.Serialize(this);
 
     public static MigrationPlan FromJson(string json) =>

@@ -19,7 +19,7 @@ namespace ContainerPS.Engine.Moves;
 /// </summary>
 internal sealed class PreCopyMove(OutgoingMoves source, IEngineLog log, ContainerMove move)
 {
-    public const int MaxIterations = 64;
+    public const int MaxIterations = MigrationPlan.MaxPreCopyRounds;
 
     /// <summary>-Iterations must be 1 to <see cref="MaxIterations"/>.</summary>
     public static void CheckIterations(string name, int iterations)
