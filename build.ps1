@@ -13,20 +13,22 @@
       TestVm     Build, then only the stock-kernel lane: a Debian 12 guest (distribution kernel,
                  cgroup v2, systemd) under QEMU runs a part of the tests and the boot tests.
       Demo       Build, then runs the main job on the embedded defaults.
-      Bench      Build, then runs the benchmarks and prints medians and ratios.
+      Bench      Build, then runs the benchmarks and prints medians and ratios: on this host, then the
+                 lane's (tests/vm/bench/*.ps1 in the stock-kernel guest). -NoTestVm leaves the lane out.
+      BenchVm    Build, then only the lane's benchmarks (CONTAINERPS_TESTVM_BENCH=a.ps1 picks scripts).
       Package    Bootstrap, then builds the module (Release) into a clean folder out/stage/ContainerPS and
                  publishes it with PSResourceGet to out/package/ContainerPS.<version>.nupkg.
       Clean      Removes build output.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Bootstrap', 'Build', 'Test', 'TestVm', 'Demo', 'Bench', 'Package', 'Clean')]
+    [ValidateSet('Bootstrap', 'Build', 'Test', 'TestVm', 'Demo', 'Bench', 'BenchVm', 'Package', 'Clean')]
     [string] $Task = 'Build',
     [string] $Configuration = 'Release',
     # Only run xunit tests whose fully qualified name matches this filter, and Pester files matching -PesterPath.
     [string] $TestFilter,
     [string] $PesterPath = (Join-Path $PSScriptRoot 'tests/pester'),
-    # Test: leave out the stock-kernel lane (build.ps1 -Task TestVm).
+    # Test and Bench: leave out the stock-kernel lane (build.ps1 -Task TestVm, -Task BenchVm).
     [switch] $NoTestVm
 )
 
@@ -213,6 +215,7 @@ function Invoke-Bench {
     Install-ReleasePackages (Get-HostRelease) @('lxc', 'openssh-server', 'openssh-client') 'the benchmark peers'
     & unshare --mount --propagation private -- dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tests/bench/bench.ps1')
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    if (-not $NoTestVm) { Invoke-TestVmBench }
 }
 
 function Invoke-Clean {
@@ -235,6 +238,7 @@ switch ($Task) {
     }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
+    'BenchVm' { Invoke-Build; Invoke-TestVmBench }
     'Package' { Invoke-Package }
     'Clean' { Invoke-Clean }
 }

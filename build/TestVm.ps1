@@ -166,7 +166,10 @@ function Get-FreeLoopbackPort {
     $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop(); $port
 }
 
-function Invoke-TestVm {
+# Boots a fresh guest with this tree's module and tests staged in /root/cps, runs $Body with the guest
+# ($g.Ssh runs a shell command there, $g.Pwsh is how pwsh starts there, $g.Run the run directory), and
+# stops the guest and removes the run directory whatever happens. $Body's failures are thrown on.
+function Use-TestVmGuest([scriptblock] $Body) {
     $vm = Join-Path $Root 'tests/vm'
     $clock = [Diagnostics.Stopwatch]::StartNew()
     Install-ReleasePackages (Get-HostRelease) @('qemu-system-x86', 'qemu-utils', 'debootstrap') 'the stock-kernel lane (QEMU)'
@@ -175,7 +178,6 @@ function Invoke-TestVm {
     $run = Join-Path $TestVmCache "run-$PID"
     $stage = Join-Path $run 'stage'
     $null = New-Item -ItemType Directory -Force $run
-    $passed = 0; $failed = 0; $failures = [Collections.Generic.List[string]]::new()
     try {
         New-TestVmStage $stage
         Remove-Item (Join-Path $run 'disk.qcow2') -ErrorAction SilentlyContinue   # every lane run starts from the fresh image
@@ -185,37 +187,57 @@ function Invoke-TestVm {
         Set-Content (Join-Path $run 'pwsh-in-guest') "/opt/dotnet/dotnet $($net.PwshInGuest)"
         Write-Host "TestVm: prepared in $([int]$clock.Elapsed.TotalSeconds) s; booting"
         Invoke-Native bash (@((Join-Path $vm 'boot.sh'), $TestVmCache, $run, "$port", "stage=$stage"))
-        $ssh = { param([string] $Command) & bash (Join-Path $vm 'ssh.sh') $TestVmCache "$port" $Command }
+        $ssh = { param([string] $Command) & bash (Join-Path $vm 'ssh.sh') $TestVmCache "$port" $Command }.GetNewClosure()
         Write-Host "TestVm guest: $(& $ssh 'uname -r; stat -fc %T /sys/fs/cgroup; ps -p 1 -o comm=' | Join-String -Separator ', ')"
-
-        # The guest part: selected tests, run there by guest-run.ps1.
-        # CONTAINERPS_TESTVM_FILES=A.Tests.ps1,B.Tests.ps1 (a developer's quick run): only those files of
-        # the selection, without the host-side boot tests and the benchmark row.
-        $only = @("$env:CONTAINERPS_TESTVM_FILES" -split ',' | Where-Object { $_ })
-        if ($only) { Write-Host "TestVm: only $($only -join ', ') (CONTAINERPS_TESTVM_FILES)" }
-        $selection = ($TestVmSelection.GetEnumerator() | Where-Object { -not $only -or $_.Key -in $only } | ForEach-Object { "$($_.Key)=$($_.Value -join '|')" }) -join "`n"
-        Set-Content (Join-Path $stage 'selection.txt') $selection
         & $ssh @"
 set -e
 mkdir -p /mnt/stage /root/cps
 mountpoint -q /mnt/stage || mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro stage /mnt/stage
 cp -a /mnt/stage/. /root/cps/
+"@ | Out-Host
+        & $Body ([pscustomobject]@{ Ssh = $ssh; Pwsh = "/opt/dotnet/dotnet $($net.PwshInGuest)"; Run = $run; Vm = $vm })
+    }
+    finally {
+        & bash (Join-Path $vm 'stop.sh') $run | Out-Host
+        Remove-Item Env:CONTAINERPS_TESTVM -ErrorAction SilentlyContinue
+        if ((& findmnt -rno TARGET) -notmatch "^$([regex]::Escape($run))") { Remove-Item -Recurse -Force $run -ErrorAction SilentlyContinue }
+        Write-Host "TestVm: $([int]$clock.Elapsed.TotalSeconds) s in all"
+    }
+}
+
+function Invoke-TestVm {
+    # (The body runs in a scope of its own: it counts into $n.)
+    $n = @{ Passed = 0; Failed = 0 }; $failures = [Collections.Generic.List[string]]::new()
+    try {
+        Use-TestVmGuest {
+            param($g)
+            $ssh = $g.Ssh; $vm = $g.Vm; $run = $g.Run
+            # The guest part: selected tests, run there by guest-run.ps1.
+            # CONTAINERPS_TESTVM_FILES=A.Tests.ps1,B.Tests.ps1 (a developer's quick run): only those files of
+            # the selection, without the host-side boot tests and the benchmark row.
+            $only = @("$env:CONTAINERPS_TESTVM_FILES" -split ',' | Where-Object { $_ })
+            if ($only) { Write-Host "TestVm: only $($only -join ', ') (CONTAINERPS_TESTVM_FILES)" }
+            $selection = ($TestVmSelection.GetEnumerator() | Where-Object { -not $only -or $_.Key -in $only } | ForEach-Object { "$($_.Key)=$($_.Value -join '|')" }) -join "`n"
+            Set-Content (Join-Path $run 'stage/selection.txt') $selection
+            & $ssh @"
+set -e
+cp /mnt/stage/selection.txt /root/cps/
 cd /root/cps
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 POWERSHELL_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 CONTAINERPS_TEST_HOST_BEFORE=/var/cache/containerps/host-before.json
-unshare --mount --propagation private -- /opt/dotnet/dotnet $($net.PwshInGuest) -NoProfile -NonInteractive -File /root/cps/tests/vm/guest-run.ps1 -Selection /root/cps/selection.txt -Result /root/cps/result.json
+unshare --mount --propagation private -- $($g.Pwsh) -NoProfile -NonInteractive -File /root/cps/tests/vm/guest-run.ps1 -Selection /root/cps/selection.txt -Result /root/cps/result.json
 "@ | Out-Host
-        $result = (& $ssh 'cat /root/cps/result.json') -join "`n" | ConvertFrom-Json
-        $passed += $result.Passed; $failed += $result.Failed
-        foreach ($f in $result.Files) {
-            Write-Host ("TestVm file {0}: {1} passed, {2} failed, {3:0} s" -f $f.Name, $f.Passed, $f.Failed, $f.Seconds)
-            foreach ($x in $f.Failures) { Write-Host "  FAILED $x"; $failures.Add("$($f.Name): $x") }
-        }
+            $result = (& $ssh 'cat /root/cps/result.json') -join "`n" | ConvertFrom-Json
+            foreach ($f in $result.Files) {
+                Write-Host ("TestVm file {0}: {1} passed, {2} failed, {3:0} s" -f $f.Name, $f.Passed, $f.Failed, $f.Seconds)
+                foreach ($x in $f.Failures) { Write-Host "  FAILED $x"; $failures.Add("$($f.Name): $x") }
+            }
+            $n.Passed += $result.Passed; $n.Failed += $result.Failed
+            if ($only) { return }
 
-        if ($only) { return [pscustomobject]@{ Passed = $passed; Failed = $failed; Failures = $failures } }
-        # The host-side part: sessions and a reboot, driven over ssh.
-        $pester = Join-Path (Get-NuGetPackageRoot) 'pester/5.9.1/tools/Pester.psd1'
-        $json = Join-Path $run 'boot.json'
-        & dotnet pwsh -NoProfile -NonInteractive -Command @"
+            # The host-side part: sessions and a reboot, driven over ssh.
+            $pester = Join-Path (Get-NuGetPackageRoot) 'pester/5.9.1/tools/Pester.psd1'
+            $json = Join-Path $run 'boot.json'
+            & dotnet pwsh -NoProfile -NonInteractive -Command @"
 Import-Module '$pester' -ErrorAction Stop
 `$c = New-PesterConfiguration
 `$c.Run.Path = '$(Join-Path $vm 'Boot.Tests.ps1')'
@@ -225,27 +247,53 @@ Import-Module '$pester' -ErrorAction Stop
 `$names = @(`$r.Failed | ForEach-Object { "`$(`$_.ExpandedPath): `$(`$_.ErrorRecord | Select-Object -First 1)" }) + @(`$r.FailedBlocks + `$r.FailedContainers | ForEach-Object { "`$(`$_.Name) (setup): `$(`$_.ErrorRecord | Select-Object -First 1)" })
 @{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Seconds = `$r.Duration.TotalSeconds; Failures = `$names } | ConvertTo-Json | Set-Content '$json'
 "@ | Out-Host
-        if (Test-Path $json) {
-            $b = Get-Content -Raw $json | ConvertFrom-Json
-            $passed += $b.Passed; $failed += $b.Failed
-            Write-Host ("TestVm file Boot.Tests.ps1 (host side): {0} passed, {1} failed, {2:0} s" -f $b.Passed, $b.Failed, $b.Seconds)
-            foreach ($x in $b.Failures) { $failures.Add("Boot.Tests.ps1: $x") }
-        } else { $failed++; $failures.Add('Boot.Tests.ps1: no results') }
+            if (Test-Path $json) {
+                $b = Get-Content -Raw $json | ConvertFrom-Json
+                $n.Passed += $b.Passed; $n.Failed += $b.Failed
+                Write-Host ("TestVm file Boot.Tests.ps1 (host side): {0} passed, {1} failed, {2:0} s" -f $b.Passed, $b.Failed, $b.Seconds)
+                foreach ($x in $b.Failures) { $failures.Add("Boot.Tests.ps1: $x") }
+            } else { $n.Failed++; $failures.Add('Boot.Tests.ps1: no results') }
 
-        # One benchmark row on both sides, so later lane benchmarks can be read.
-        $guestMs = [double]((& $ssh "cd /root/cps && /opt/dotnet/dotnet $($net.PwshInGuest) -NoProfile -NonInteractive -File tests/vm/start-bench.ps1") | Select-Object -Last 1)
-        $hostMs = [double]((& unshare --mount --propagation private -- dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $vm 'start-bench.ps1')) | Select-Object -Last 1)
-        Write-Host ("TestVm bench Start-Container median: guest {0:0.0} ms, host {1:0.0} ms, guest/host {2:0.0}x" -f $guestMs, $hostMs, ($guestMs / $hostMs))
+            # One benchmark row on both sides, so later lane benchmarks can be read.
+            $guestMs = [double]((& $ssh "cd /root/cps && $($g.Pwsh) -NoProfile -NonInteractive -File tests/vm/start-bench.ps1") | Select-Object -Last 1)
+            $hostMs = [double]((& unshare --mount --propagation private -- dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $vm 'start-bench.ps1')) | Select-Object -Last 1)
+            Write-Host ("TestVm bench Start-Container median: guest {0:0.0} ms, host {1:0.0} ms, guest/host {2:0.0}x" -f $guestMs, $hostMs, ($guestMs / $hostMs))
+        }
     }
     catch {
         Write-Host "TestVm: $($_.Exception.Message)"
-        $failed++; $failures.Add("lane: $($_.Exception.Message)")
+        $n.Failed++; $failures.Add("lane: $($_.Exception.Message)")
     }
-    finally {
-        & bash (Join-Path $vm 'stop.sh') $run | Out-Host
-        Remove-Item Env:CONTAINERPS_TESTVM -ErrorAction SilentlyContinue
-        if ((& findmnt -rno TARGET) -notmatch "^$([regex]::Escape($run))") { Remove-Item -Recurse -Force $run -ErrorAction SilentlyContinue }
+    [pscustomobject]@{ Passed = $n.Passed; Failed = $n.Failed; Failures = $failures }
+}
+
+# The lane's benchmarks (build.ps1 -Task Bench and -Task BenchVm): every tests/vm/bench/*.ps1 runs in one
+# fresh guest, in a private mount namespace, from /root/cps (the module at /root/cps/ContainerPS.psd1).
+# A script prints each result as a line 'ROW operation | ContainerPS figure | peer | peer figure | ratio';
+# its other output is shown as it comes. CONTAINERPS_TESTVM_BENCH=a.ps1,b.ps1 runs only those.
+function Invoke-TestVmBench {
+    $only = @("$env:CONTAINERPS_TESTVM_BENCH" -split ',' | Where-Object { $_ })
+    $scripts = @(Get-ChildItem (Join-Path $Root 'tests/vm/bench') -Filter '*.ps1' -ErrorAction SilentlyContinue |
+        Where-Object { -not $only -or $_.Name -in $only } | Sort-Object Name)
+    if (-not $scripts) { Write-Host 'TestVm bench: no scripts in tests/vm/bench'; return }
+    $rows = [Collections.Generic.List[string]]::new()
+    $kernel = [Collections.Generic.List[string]]::new()
+    Use-TestVmGuest {
+        param($g)
+        $kernel.Add("$(& $g.Ssh 'uname -r')")
+        foreach ($s in $scripts) {
+            Write-Host "TestVm bench: $($s.Name)"
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            & $g.Ssh "cd /root/cps && export DOTNET_CLI_TELEMETRY_OPTOUT=1 POWERSHELL_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 && unshare --mount --propagation private -- $($g.Pwsh) -NoProfile -NonInteractive -File tests/vm/bench/$($s.Name) 2>&1" |
+                ForEach-Object { if ("$_" -match '^ROW (.*)$') { $rows.Add($Matches[1]); Write-Host "  $($Matches[1])" } else { Write-Host "  $_" } }
+            $rc = $LASTEXITCODE
+            Write-Host ("TestVm bench: {0} ended with {1} after {2:0} s" -f $s.Name, $rc, $clock.Elapsed.TotalSeconds)
+            if ($rc -ne 0) { $rows.Add("$($s.Name) failed (exit $rc) | | | |") }
+        }
     }
-    Write-Host "TestVm: $([int]$clock.Elapsed.TotalSeconds) s in all"
-    [pscustomobject]@{ Passed = $passed; Failed = $failed; Failures = $failures }
+    Write-Host ''
+    Write-Host "Lane benchmarks (Debian 12 guest, kernel $($kernel -join ''), QEMU TCG: absolute figures are 10-30x the host's; read the ratios)"
+    Write-Host '| Operation | ContainerPS | Peer | Peer figure | Ratio |'
+    Write-Host '|---|---|---|---|---|'
+    foreach ($r in $rows) { Write-Host "| $r |" }
 }

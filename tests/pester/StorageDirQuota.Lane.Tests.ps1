@@ -10,6 +10,12 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModulePath) -Force
 
+    # The project id of a file or (-Directory) of a directory itself, as lsattr -p prints it (right-aligned).
+    function Get-Project([string] $Path, [switch] $Directory) {
+        $out = if ($Directory) { & lsattr -pd -- $Path } else { & lsattr -p -- $Path }
+        [long]((("$out").Trim() -split '\s+')[0])
+    }
+
     # Writes N MiB into File as uid 1000 (no capabilities); the error text when it fails, else $null.
     function Write-MiBAs1000([string] $File, [int] $MiB) {
         $out = & setpriv --reuid=1000 --regid=1000 --clear-groups -- dd if=/dev/zero "of=$File" bs=1M "count=$MiB" conv=fsync status=none 2>&1
@@ -52,20 +58,20 @@ Describe 'dir pool sizes' {
         $v.Size | Should -Be 16MB
 
         # The volume's tree is one project (the inode number of its directory), inherited by new files.
-        $proj = [long](((& lsattr -pd -- $v.Path) -split '\s+')[0])
+        $proj = (Get-Project $v.Path -Directory)
         $proj | Should -Be ([long](& stat -c %i -- $v.Path))
         & chown 1000:1000 -- $v.Path
         & chmod o+x -- (Split-Path $v.Path)   # custom/ is 0700: let uid 1000 reach the volume
         $err = Write-MiBAs1000 (Join-Path $v.Path 'big') 24
         $err | Should -Match 'Disk quota exceeded|No space left on device'
-        [long](((& lsattr -p -- (Join-Path $v.Path 'big')) -split '\s+')[0]) | Should -Be $proj
+        (Get-Project (Join-Path $v.Path 'big')) | Should -Be $proj
         (Get-Item (Join-Path $v.Path 'big')).Length | Should -BeLessOrEqual 16MB
         & rm -f -- (Join-Path $v.Path 'big')
 
         # A copy is its own project with the same limit.
         $c = Copy-StorageVolume q v c -PassThru
         $c.SizeEnforced | Should -BeTrue
-        $cproj = [long](((& lsattr -pd -- $c.Path) -split '\s+')[0])
+        $cproj = (Get-Project $c.Path -Directory)
         $cproj | Should -Be ([long](& stat -c %i -- $c.Path))
         $cproj | Should -Not -Be $proj
         & chown 1000:1000 -- $c.Path   # a copy's root is root's again (0711), as every new volume's
@@ -86,7 +92,49 @@ Describe 'dir pool sizes' {
         # A volume without a size on the same pool stays outside any limit.
         $u = Add-StorageVolume q u
         $u.SizeEnforced | Should -BeFalse
+
+        # What a volume's user put there cannot lead the tagging outside it: a symlink to a host
+        # directory (and a hard link's other name outside is the same inode, which ext4 refuses to
+        # link across projects anyway) keeps the host's files out of the project.
+        $hostDir = Join-Path $mnt 'hostfiles'
+        $null = New-Item -ItemType Directory -Force $hostDir
+        Set-Content (Join-Path $hostDir 'secret') 'x'
+        & ln -s -- $hostDir (Join-Path $u.Path 'link')
+        $null = New-Item -ItemType Directory (Join-Path $u.Path 'sub')
+        Set-Content (Join-Path $u.Path 'sub/f') 'y'
+        $u = Set-StorageVolume q u -Config @{ size = '8MiB' } -PassThru
+        $uproj = (Get-Project $u.Path -Directory)
+        $uproj | Should -Not -Be 0
+        (Get-Project (Join-Path $u.Path 'sub/f')) | Should -Be $uproj -Because 'an existing volume is tagged when it gets a size'
+        (Get-Project (Join-Path $hostDir 'secret')) | Should -Be 0 -Because 'the symlink is not followed'
+        (Get-Project $hostDir -Directory) | Should -Be 0
         Remove-StoragePool q -Force -Confirm:$false
+    }
+
+    It 'a pool inside an admin''s project: volumes get projects of their own, never the inherited one' {
+        $file = Join-Path $t.Base 'prj.img'
+        & truncate -s 128M -- $file
+        $script:dev = (& losetup -f --show -- $file).Trim()
+        $out = & mkfs.ext4 -q -F -I 256 -O quota,project -- $dev 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        $null = New-Item -ItemType Directory -Force $mnt
+        & mount -o prjquota -- $dev $mnt
+        $LASTEXITCODE | Should -Be 0
+        $admin = Join-Path $mnt 'admin'
+        $null = New-Item -ItemType Directory $admin
+        & chattr -p 4242 +P -- $admin
+        $LASTEXITCODE | Should -Be 0
+
+        $null = New-StoragePool a -Driver dir -Source (Join-Path $admin 'pool')
+        (Get-Project (Join-Path $admin 'pool') -Directory) | Should -Be 4242 -Because 'the pool directory inherited the admin''s project'
+        $v = Add-StorageVolume a v -Size 16MiB
+        $v.SizeEnforced | Should -BeTrue
+        $proj = (Get-Project $v.Path -Directory)
+        $proj | Should -Be ([long](& stat -c %i -- $v.Path)) -Because 'a project of its own, not the inherited 4242'
+        Set-StorageVolume a v -Config @{ size = $null }
+        Remove-StorageVolume a v
+        (Get-Project (Join-Path $admin 'pool') -Directory) | Should -Be 4242
+        Remove-StoragePool a -Force -Confirm:$false
     }
 
     It 'on xfs mounted pquota: root is limited too' {

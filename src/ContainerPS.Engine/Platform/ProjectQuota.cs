@@ -13,7 +13,7 @@ internal static unsafe partial class ProjectQuota
 {
     private const long SYS_quotactl_fd = 443; // the same number on every architecture
     private const int PRJQUOTA = 2;
-    private const uint Q_SETQUOTA = 0x800008, Q_XGETQSTATV = ('X' << 8) + 8;
+    private const uint Q_SETQUOTA = 0x800008, Q_GETQUOTA = 0x800007, Q_XGETQSTATV = ('X' << 8) + 8;
     private const uint QIF_BLIMITS = 1;
     private const ushort FS_QUOTA_PDQ_ENFD = 1 << 5;
     private const uint FS_IOC_FSGETXATTR = 0x801C581F, FS_IOC_FSSETXATTR = 0x401C5820;
@@ -101,60 +101,80 @@ internal static unsafe partial class ProjectQuota
     /// Puts <paramref name="root"/> and every directory and regular file below it (never following
     /// symlinks, never leaving the filesystem) into project <paramref name="project"/>; directories get
     /// the inherit flag, so what is created in them later joins the project too. Symlinks and special
-    /// files keep theirs (they hold no data blocks worth counting; LXD skips them too).
+    /// files keep theirs (they hold no data blocks worth counting; LXD skips them too). The walk goes
+    /// from directory descriptor to directory descriptor (openat, O_NOFOLLOW): a container that swaps a
+    /// directory of its volume for a symlink meanwhile cannot lead it anywhere outside the volume.
     /// </summary>
     public static void SetProject(string root, uint project)
     {
-        var rootDev = LibC.LStat(root).stx_dev_major << 20 | LibC.LStat(root).stx_dev_minor;
-        var pending = new Stack<string>();
-        pending.Push(root);
-        while (pending.Count > 0)
+        using var top = LibC.Openat(LibC.AT_FDCWD, root, DirFlags);
+        var dev = DeviceOf(LibC.FStat(top));
+        Set(top, root, project, directory: true);
+        Walk(top, root, project, dev);
+    }
+
+    private const int DirFlags = LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NONBLOCK | LibC.O_NOCTTY | LibC.O_DIRECTORY;
+
+    private static ulong DeviceOf(LibC.Statx st) => (ulong)st.stx_dev_major << 32 | st.stx_dev_minor;
+
+    private static void Walk(LibC.Fd dir, string path, uint project, ulong dev)
+    {
+        List<string> names;
+        // The entries of the open directory itself (its /proc/self/fd link), not of whatever the path names now.
+        try { names = Directory.EnumerateFileSystemEntries($"/proc/self/fd/{dir.Value}").Select(Path.GetFileName).OfType<string>().ToList(); }
+        catch (DirectoryNotFoundException) { return; } // removed meanwhile (a running container)
+        foreach (var name in names)
         {
-            var dir = pending.Pop();
-            SetOne(dir, project, directory: true, must: dir == root);
-            IEnumerable<string> entries;
-            try { entries = Directory.EnumerateFileSystemEntries(dir).ToList(); }
-            catch (DirectoryNotFoundException) { continue; } // removed meanwhile (a running container)
-            foreach (var e in entries)
+            if (LibC.StatAt(dir.Value, name) is not { } st)
+                continue;
+            var type = st.stx_mode & LibC.S_IFMT;
+            if (type != LibC.S_IFDIR && type != LibC.S_IFREG)
+                continue;
+            var errno = LibC.TryOpenat(dir.Value, name,
+                type == LibC.S_IFDIR ? DirFlags : LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NONBLOCK | LibC.O_NOCTTY, 0, out var fd);
+            if (fd is null)
             {
-                LibC.Statx st;
-                try { st = LibC.LStat(e); }
-                catch (IOException) { continue; }
-                var type = st.stx_mode & LibC.S_IFMT;
-                if (type == LibC.S_IFDIR && (st.stx_dev_major << 20 | st.stx_dev_minor) == rootDev)
-                    pending.Push(e);
-                else if (type == LibC.S_IFREG)
-                    SetOne(e, project, directory: false, must: false);
+                if (errno is ENOENT or ELOOP or ENXIO or LibC.ENOTDIR) // replaced or removed meanwhile
+                    continue;
+                throw LibC.ErrnoError("openat", Path.Combine(path, name), errno);
+            }
+            using (fd)
+            {
+                // What was opened, not what was listed: a name swapped meanwhile is checked again.
+                var now = LibC.FStat(fd);
+                if ((now.stx_mode & LibC.S_IFMT) != type || DeviceOf(now) != dev)
+                    continue;
+                Set(fd, Path.Combine(path, name), project, directory: type == LibC.S_IFDIR);
+                if (type == LibC.S_IFDIR)
+                    Walk(fd, Path.Combine(path, name), project, dev);
             }
         }
     }
 
-    private static void SetOne(string path, uint project, bool directory, bool must)
+    private static void Set(LibC.Fd fd, string path, uint project, bool directory)
     {
-        var fd = open_(path, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NONBLOCK | LibC.O_CLOEXEC | LibC.O_NOCTTY | (directory ? LibC.O_DIRECTORY : 0), 0);
-        if (fd < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            if (!must && errno is ENOENT or ELOOP or ENXIO or LibC.ENOTDIR) // replaced or removed meanwhile
-                return;
-            throw LibC.Error("open", path);
-        }
+        FsXattr x;
+        if (ioctl_(fd.Value, FS_IOC_FSGETXATTR, &x) != 0)
+            throw LibC.Error("ioctl(FS_IOC_FSGETXATTR)", path);
+        var flags = directory ? x.fsx_xflags | FS_XFLAG_PROJINHERIT : x.fsx_xflags;
+        if (x.fsx_projid == project && flags == x.fsx_xflags)
+            return;
+        x.fsx_projid = project;
+        x.fsx_xflags = flags;
+        if (ioctl_(fd.Value, FS_IOC_FSSETXATTR, &x) != 0)
+            throw LibC.Error("ioctl(FS_IOC_FSSETXATTR)", path);
+    }
+
+    /// <summary>True when <paramref name="project"/> has blocks, inodes or limits on the filesystem holding <paramref name="directory"/>.</summary>
+    public static bool InUse(string directory, uint project)
+    {
+        var fd = Open(directory, directory: true);
         try
         {
-            FsXattr x;
-            if (ioctl_(fd, FS_IOC_FSGETXATTR, &x) != 0)
-            {
-                if (!must && Marshal.GetLastPInvokeError() == ENOTTY)
-                    return;
-                throw LibC.Error("ioctl(FS_IOC_FSGETXATTR)", path);
-            }
-            var flags = directory ? x.fsx_xflags | FS_XFLAG_PROJINHERIT : x.fsx_xflags;
-            if (x.fsx_projid == project && flags == x.fsx_xflags)
-                return;
-            x.fsx_projid = project;
-            x.fsx_xflags = flags;
-            if (ioctl_(fd, FS_IOC_FSSETXATTR, &x) != 0)
-                throw LibC.Error("ioctl(FS_IOC_FSSETXATTR)", path);
+            var q = new IfDqblk();
+            if (quotactl_fd(SYS_quotactl_fd, fd, Qcmd(Q_GETQUOTA), (int)project, &q) != 0)
+                throw LibC.Error($"quotactl(Q_GETQUOTA, project {project})", directory);
+            return q.dqb_curspace != 0 || q.dqb_curinodes != 0 || q.dqb_bhardlimit != 0 || q.dqb_bsoftlimit != 0 || q.dqb_ihardlimit != 0;
         }
         finally { close_(fd); }
     }

@@ -28,7 +28,7 @@ internal sealed class SharedHandover(StateStore store, StorageService storage)
         foreach (var d in destinationPools)
             if (SharedOwners.Split(d) is var (f, o, owner) && f == fsid && o == osd && owner != self)
             {
-                CheckOwned(row.Pool, VolumeType.Container, row.Name, self);
+                ClaimOrRefuse(row.Pool, VolumeType.Container, row.Name, self);
                 return new MigrationShared(fsid, osd, self, owner, Portable(row.Pool, VolumeType.Container, row.Name));
             }
         return null;
@@ -42,12 +42,12 @@ internal sealed class SharedHandover(StateStore store, StorageService storage)
     {
         if (shared is null || storage.SharedIdentity(pool) != SharedOwners.Identity(shared.Fsid, shared.OsdPool, shared.SourceOwner))
             return false;
-        CheckOwned(pool, VolumeType.Custom, volume, shared.SourceOwner);
+        ClaimOrRefuse(pool, VolumeType.Custom, volume, shared.SourceOwner);
         return true;
     }
 
     /// <summary>A volume to hand over must be this pool's: one without an owner record (made before records) is claimed now, so the destination finds its owner.</summary>
-    private void CheckOwned(string pool, VolumeType type, string name, string self)
+    private void ClaimOrRefuse(string pool, VolumeType type, string name, string self)
     {
         var owner = storage.SharedOwner(pool, type, name);
         if (owner != self && !(owner is null && storage.TransferShared(pool, type, name, null, self)))

@@ -129,21 +129,34 @@ public sealed class DirDriver : IStorageDriver
         long bytes = 0;
         if (size is not null && !ByteSize.TryParse(size, out bytes))
             throw new ContainerPSException(Errors.InvalidConfigValue, $"Invalid size '{size}'.", size);
-        var project = ProjectOf(path);
+        var project = ProjectOf(pool.Source, path);
         if (size is not null)
             ProjectQuota.SetProject(path, project);
         ProjectQuota.SetLimit(pool.Source, project, bytes);
         tool.Log.Verbose($"Project quota {project} of {path}: {(size is null ? "no limit" : $"{bytes} bytes")}");
     }
 
-    /// <summary>The project id of a volume's tree: the inode number of its directory.</summary>
-    private static uint ProjectOf(string path)
+    /// <summary>
+    /// The project id of a volume's tree: the one its directory already has (kept across renames and
+    /// set only from the host: a user namespace cannot change it); for a new tree the inode number of its
+    /// directory (unique on the filesystem while it exists); where that does not fit in 32 bits (a large
+    /// xfs), the first id from a hash of it that no project of the filesystem uses yet.
+    /// </summary>
+    private static uint ProjectOf(string poolSource, string path)
     {
+        var current = ProjectQuota.GetProject(path);
+        // (One its parent has too is inherited from an admin's project around the pool, never ours.)
+        if (current != 0 && current != ProjectQuota.GetProject(Path.GetDirectoryName(path)!))
+            return current;
         var ino = LibC.LStat(path).stx_ino;
-        if (ino is 0 or > uint.MaxValue)
-            throw new ContainerPSException(Errors.DriverNotSupported,
-                $"The directory {path} has inode number {ino}, which cannot be a project id (32 bits); the size of this volume cannot be enforced.", path);
-        return (uint)ino;
+        if (ino is > 0 and < uint.MaxValue)
+            return (uint)ino;
+        var id = (uint)(ino ^ (ino >> 32)) | 0x80000000u;
+        for (var i = 0; i < 64; i++, id = id == uint.MaxValue - 1 ? 0x80000000u : id + 1)
+            if (!ProjectQuota.InUse(poolSource, id))
+                return id;
+        throw new ContainerPSException(Errors.DriverNotSupported,
+            $"No free project id found for {path} (inode {ino}); the size of this volume cannot be enforced.", path);
     }
 
     /// <summary>Removes the limit of the project of a volume's directory (before it goes), where sizes are enforced.</summary>
@@ -151,7 +164,7 @@ public sealed class DirDriver : IStorageDriver
     {
         if (!Directory.Exists(path) || !EnforcesSize(pool))
             return;
-        try { ProjectQuota.SetLimit(pool.Source, ProjectOf(path), 0); }
+        try { ProjectQuota.SetLimit(pool.Source, ProjectOf(pool.Source, path), 0); }
         catch (Exception e) when (e is IOException or ContainerPSException)
         {
             tool.Log.Warning($"Could not remove the project quota of {path}: {e.Message}");

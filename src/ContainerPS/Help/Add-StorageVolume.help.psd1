@@ -47,7 +47,8 @@ On a dir pool the size is enforced where the pool's filesystem enforces
 project quotas (ext4 mounted with prjquota, on a filesystem made with
 -O quota,project; xfs mounted with pquota), as LXD's dir driver does: the
 volume's directory tree gets its own project id (the inode number of its
-directory, inherited by every file created in it) and the project gets the
+directory, or a free id where that does not fit in 32 bits; inherited by
+every file created in it) and the project gets the
 size as its block limit. Writes past it fail with "Disk quota exceeded",
 and SizeEnforced is True. ext4 does not apply the limit to root (processes
 with CAP_SYS_RESOURCE); xfs does. Elsewhere the dir driver records the size
