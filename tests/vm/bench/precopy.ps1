@@ -30,7 +30,8 @@ try {
         $null = New-Container $Name busybox -Start
         Copy-Item $dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name $Name).Path 'root/dirty')
         Invoke-ContainerExec $Name -Command sh, -c, "/root/dirty 256 /tmp/dirty $Percent </dev/null >/dev/null 2>&1 &" | Out-Null
-        while ((Invoke-ContainerExec $Name -ErrorAction SilentlyContinue -Command cat, /tmp/dirty) -notmatch '^ok') { Start-Sleep -Milliseconds 200 }
+        # (As a string: an empty answer, before the file exists, would make -notmatch an empty, false array.)
+        while ("$(Invoke-ContainerExec $Name -ErrorAction SilentlyContinue -Command cat, /tmp/dirty)" -notmatch '^ok') { Start-Sleep -Milliseconds 200 }
         $r0 = Get-Round $Name; $sw = [Diagnostics.Stopwatch]::StartNew(); Start-Sleep -Seconds 3
         $rate = ((Get-Round $Name) - $r0) / $sw.Elapsed.TotalSeconds * 256 * $Percent / 100
         $extra = if ($Mode -eq 'PreCopy') { @{ Live = $true; Iterations = $Rounds } } else { @{} }
