@@ -4,9 +4,9 @@
  * holds the previous round's generation, then writes the next one, and writes its state to
  * STATUS_FILE: "ok GEN PAGES" or "corrupt PAGE". A checkpoint/restore or a migration in between
  * must leave the pattern intact and the generation going on.
- * With PERCENT (1-100, default 100) a round writes only that share of the pages (a window that
- * moves on each round), checking every page against the generation it was last written in: the
- * dirtying rate of a pre-copy move's benchmark.
+ * With PERCENT (1-100, default 100) a round writes only that share of the pages, always the same
+ * ones (a hot set, as a real service has), checking every page against the generation it was last
+ * written in: the dirty set between a pre-copy move's rounds is the hot set, whatever their length.
  *   dirty MB STATUS_FILE [PERCENT]
  */
 #include <stdio.h>
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	long percent = argc == 4 ? atol(argv[3]) : 100;
 	if (percent < 1 || percent > 100)
 		return 2;
-	size_t window = pages * (size_t)percent / 100, next = 0;
+	size_t window = pages * (size_t)percent / 100;
 	unsigned long long *mem = malloc(pages * PAGE);
 	unsigned long long *written = calloc(pages, sizeof *written); /* the generation each page holds */
 	char line[128];
@@ -57,9 +57,9 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		for (size_t i = 0; i < window; i++, next = (next + 1) % pages) {
-			mem[next * (PAGE / 8) + 2] = gen;
-			written[next] = gen;
+		for (size_t p = 0; p < window; p++) {
+			mem[p * (PAGE / 8) + 2] = gen;
+			written[p] = gen;
 		}
 		snprintf(line, sizeof line, "ok %llu %zu\n", gen, pages);
 		status(argv[2], line);

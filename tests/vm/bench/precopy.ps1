@@ -22,10 +22,10 @@ try {
     $support = Test-ContainerCheckpoint
     if (-not $support.MemoryTracking) { throw "This kernel has no memory dirty tracking: $($support.Message)" }
 
-    <# The workload's round counter (each round checks all pages and writes Percent of them). #>
+    <# The workload's round counter (each round checks all pages and rewrites its hot set, Percent of them). #>
     function Get-Round([string] $Name) { [long]((Invoke-ContainerExec $Name -Command cat, /tmp/dirty) -split ' ')[1] }
 
-    <# A fresh container with the 256 MB workload writing Percent of its pages a round; moved by Mode; returns the -PassThru object and the dirtying rate (MB/s) just before. #>
+    <# A fresh container with the 256 MB workload rewriting a hot set of Percent of its pages each round; moved by Mode; returns the -PassThru object and the dirtying rate (MB/s) just before. #>
     function Measure-Move([string] $Name, [int] $Percent, [string] $Mode, [int] $Rounds = 3) {
         $null = New-Container $Name busybox -Start
         Copy-Item $dirty (Join-Path (Get-StorageVolume -Pool default -Type container -Name $Name).Path 'root/dirty')
@@ -39,7 +39,7 @@ try {
         $ok = Invoke-Command -Session $session { param($n) (Invoke-ContainerExec $n -Command cat, /tmp/dirty) -join '' } -ArgumentList $Name
         if ($ok -notmatch '^ok \d+ 65536$') { throw "$Name after the move: $ok" }
         Invoke-Command -Session $session { param($n) Remove-Container $n -Force } -ArgumentList $Name
-        Log ("{0} {1}: {2} % a round ({3:N0} MB/s), downtime {4:N0} ms, total {5:N0} ms, rounds {6} ({7})" -f $Mode, $Name, $Percent, $rate, $m.MoveDowntimeMs, $m.MoveTotalMs,
+        Log ("{0} {1}: hot set {2} % ({3:N0} MB/s), downtime {4:N0} ms, total {5:N0} ms, rounds {6} ({7})" -f $Mode, $Name, $Percent, $rate, $m.MoveDowntimeMs, $m.MoveTotalMs,
             $m.MoveRounds, (($m.MoveRoundBytes | ForEach-Object { '{0:N1} MiB' -f ($_ / 1MB) }) -join ', '))
         [pscustomobject]@{ Move = $m; Rate = $rate }
     }
@@ -48,7 +48,7 @@ try {
         $sc = Measure-Move "sc$percent" $percent StopAndCopy
         foreach ($n in $Iterations) {
             $pc = Measure-Move "pc$percent-$n" $percent PreCopy $n
-            $label = "256 MB workload writing {0} % of its pages a round (about {1:N0} MB/s), -Live -Iterations {2} ({3} made)" -f $percent, $pc.Rate, $n, $pc.Move.MoveRounds
+            $label = "256 MB workload rewriting a hot set of {0} % of its pages (about {1:N0} MB/s), -Live -Iterations {2} ({3} made)" -f $percent, $pc.Rate, $n, $pc.Move.MoveRounds
             $ratio = '{0:0.00}' -f ($pc.Move.MoveDowntimeMs / [math]::Max(1, $sc.Move.MoveDowntimeMs))
             Write-Host ("ROW Move-Container $label`: downtime | {0} ms | stop-and-copy, same workload and run: downtime | {1} ms | {2}" -f $pc.Move.MoveDowntimeMs, $sc.Move.MoveDowntimeMs, $ratio)
             Write-Host ("ROW Move-Container $label`: total | {0} ms | stop-and-copy, same workload and run: total | {1} ms | {2:0.00}" -f $pc.Move.MoveTotalMs, $sc.Move.MoveTotalMs, ($pc.Move.MoveTotalMs / [math]::Max(1, $sc.Move.MoveTotalMs)))
