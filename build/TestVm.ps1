@@ -47,6 +47,7 @@ $TestVmSelection = [ordered]@{
     'StorageDirQuota.Lane.Tests.ps1' = @('*')
     'StorageLvm.Lane.Tests.ps1'     = @('*')
     'StorageCephKrbd.Lane.Tests.ps1' = @('*')
+    'MoveContainerPreCopy.Lane.Tests.ps1' = @('*')
     'ContainerVolume.Tests.ps1'     = @(
         '*inside: uid_map shows the map*'
         '*raw.idmap maps host uid 1000 through*'

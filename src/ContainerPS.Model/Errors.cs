@@ -67,6 +67,7 @@ public static class Errors
     public static readonly ErrorCode InvalidIdmap = new(nameof(InvalidIdmap), ErrorKind.InvalidArgument);
     public static readonly ErrorCode InvalidInterfaceName = new(nameof(InvalidInterfaceName), ErrorKind.InvalidArgument);
     public static readonly ErrorCode InvalidMacAddress = new(nameof(InvalidMacAddress), ErrorKind.InvalidArgument);
+    public static readonly ErrorCode InvalidIterations = new(nameof(InvalidIterations), ErrorKind.InvalidArgument);
     public static readonly ErrorCode InvalidMigrationPlan = new(nameof(InvalidMigrationPlan), ErrorKind.InvalidArgument);
     public static readonly ErrorCode InvalidMigrationToken = new(nameof(InvalidMigrationToken), ErrorKind.InvalidArgument);
     public static readonly ErrorCode InvalidMirror = new(nameof(InvalidMirror), ErrorKind.InvalidArgument);

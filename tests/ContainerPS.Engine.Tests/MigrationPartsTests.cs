@@ -39,6 +39,22 @@ public sealed class MigrationPartsTests : HostOnTempRoot
     }
 
     [Fact]
+    public void A_pre_copy_plan_names_its_rounds_after_the_other_parts_and_the_destination_refuses_impossible_rounds()
+    {
+        var plan = Plan(volumes: new[] { Volume("v") }) with { Running = true, PreCopyRounds = 3 };
+        Assert.Equal(new[] { "rootfs", "state", "volume.0", "round.0", "round.1", "round.2" }, plan.Parts());
+        Assert.Equal(3, MigrationPlan.FromJson(plan.ToJson()).PreCopyRounds);
+        // A source that announces rounds a pre-copy move cannot have: refused before anything is created.
+        foreach (var bad in new[] { Plan() with { PreCopyRounds = 2 }, Plan() with { Running = true, PreCopyRounds = 65 }, Plan() with { Running = true, PreCopyRounds = -1 } })
+            Assert.Equal("InvalidMigrationPlan", Assert.Throws<ContainerPSException>(() => Host.Incoming.BeginIncoming(bad)).ErrorId);
+        Assert.Null(Host.State.Container("mover"));
+        var token = Host.Incoming.BeginIncoming(Plan() with { Running = true, PreCopyRounds = 2 });
+        Assert.EndsWith("round.1.tar", Host.Incoming.IncomingArchivePath(token, "round.1"));
+        Assert.Equal("InvalidArchivePart", Assert.Throws<ContainerPSException>(() => Host.Incoming.AppendIncoming(token, "round.2", new byte[] { 1 })).ErrorId);
+        Host.Incoming.AbortIncoming(token);
+    }
+
+    [Fact]
     public void The_destination_takes_only_the_parts_its_plan_names()
     {
         var token = Host.Incoming.BeginIncoming(Plan(new[] { Snap("a") }));
@@ -108,14 +124,14 @@ public sealed class MigrationPartsTests : HostOnTempRoot
         Host.Storage.CreateVolume(Host.Config.DefaultPool(), "data", new Dictionary<string, string?> { ["size"] = "64MiB" });
         Host.VolumeMounts.Mount(Host.Config.DefaultPool(), "data", "src", "/srv/data", readOnly: true);
         Host.Snapshots.Create("src", "first");
-        var plan = Host.Outgoing.PlanMove("src", live: false, MigrationPlan.CarriesMarker);
+        var plan = Host.Outgoing.PlanMove("src", MigrationPlan.CarriesMarker);
         Assert.Equal(new[] { "first" }, plan.SnapshotList.Select(s => s.Name));
         Assert.Equal(new MigrationVolume(Host.Config.DefaultPool(), "data", "data", "/srv/data", true, "64MiB", null), plan.VolumeList.Single());
         Assert.False(plan.Running);
         Assert.False(plan.StopState);
         // A destination that does not say it takes them would drop them unseen: refused.
-        Assert.Equal("CarryNotSupported", Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src", live: false, "btrfs")).ErrorId);
-        Assert.Equal("CarryNotSupported", Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src", live: false)).ErrorId);
+        Assert.Equal("CarryNotSupported", Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src", "btrfs")).ErrorId);
+        Assert.Equal("CarryNotSupported", Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src")).ErrorId);
         Assert.Equal((null, true), MigrationPlan.ParseReceives(";carries"));
         Assert.Equal(("zfs", true), MigrationPlan.ParseReceives("zfs;carries"));
         Assert.Equal(("zfs", false), MigrationPlan.ParseReceives("zfs"));
@@ -126,14 +142,14 @@ public sealed class MigrationPartsTests : HostOnTempRoot
         Host.Snapshots.Create("src", "second");
         Assert.Equal("ContainerBusy", Assert.Throws<ContainerPSException>(() => Host.Outgoing.FreezeForMove("src", plan)).ErrorId);
         Assert.Null(Host.State.Container("src")!.OpArg);
-        Assert.Null(Host.Outgoing.FreezeForMove("src", Host.Outgoing.PlanMove("src", live: false, MigrationPlan.CarriesMarker))); // stopped: nothing dumped
+        Assert.Null(Host.Outgoing.FreezeForMove("src", Host.Outgoing.PlanMove("src", MigrationPlan.CarriesMarker))); // stopped: nothing dumped
         Host.Outgoing.ResumeAfterFailedMove("src", null);
         Assert.Null(Host.State.Container("src")!.OpArg);
 
         // A volume that another container here also mounts cannot move away from it.
         Host.Containers.Create("other", "busybox", null, null, isolated: false, privileged: false);
         Host.VolumeMounts.Mount(Host.Config.DefaultPool(), "data", "other", "/data", readOnly: false);
-        var e = Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src", live: false, MigrationPlan.CarriesMarker));
+        var e = Assert.Throws<ContainerPSException>(() => Host.Outgoing.PlanMove("src", MigrationPlan.CarriesMarker));
         Assert.Equal("VolumesNotMoved", e.ErrorId);
         Assert.Contains("also mounted in 'other'", e.Message);
     }

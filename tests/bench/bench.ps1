@@ -415,7 +415,7 @@ try {
             $pc = Measure-Move big2 PostCopy
             Add-Row ("Move-Container, 256 MB dirty (stop-and-copy): total {0:N0} ms; workload {1:N1} rounds/s across the move (before: {2:N1})" -f $sc.Move.MoveTotalMs, $sc.During, $sc.Base) $sc.Move.MoveDowntimeMs 'downtime = frozen time'
             Add-Row ("Move-Container -Mode PostCopy, 256 MB dirty: total {0:N0} ms; workload {1:N1} rounds/s across the move (before: {2:N1})" -f $pc.Move.MoveTotalMs, $pc.During, $pc.Base) $pc.Move.MoveDowntimeMs 'stop-and-copy downtime, same run' $sc.Move.MoveDowntimeMs
-            Add-Row 'Move-Container -Live (pre-copy), 1/3/8 iterations' 0 'not possible here: no CONFIG_MEM_SOFT_DIRTY'
+            Add-Row 'Move-Container -Live (pre-copy), 1/3/8 iterations' 0 'not possible on this kernel: no CONFIG_MEM_SOFT_DIRTY (the lane measures it: tests/vm/bench/precopy.ps1)'
 
             # Shared ceph: a container with 100 MB in 1000 files on a ceph pool whose OSD pool the
             # destination's pool shares (its RBD images handed over), against the same container on a

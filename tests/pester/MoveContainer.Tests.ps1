@@ -10,13 +10,7 @@ BeforeAll {
     Import-Module (Get-ModulePath) -Force
 
     <# A file inside a running container of the host the session reaches ($null while missing). #>
-    function Read-Remote([string] $Container, [string] $File) {
-        Invoke-Command -Session $script:s -ScriptBlock {
-            param($c, $f)
-            $out = Invoke-ContainerExec -Name $c -Command cat, $f -ErrorAction SilentlyContinue
-            if ($LASTEXITCODE -eq 0) { $out -join "`n" }
-        } -ArgumentList $Container, $File
-    }
+    function Read-Remote([string] $Container, [string] $File) { Read-RemoteContainerFile $script:s $Container $File }
 
     <# The same bridge network on both hosts (same name, same bridge, each host its own IPAM files). #>
     function New-SharedNetwork([string] $Name, [string] $Subnet, [hashtable[]] $DestinationExtra = @()) {
@@ -94,36 +88,13 @@ BeforeAll {
         & $clean
     }
 
-    $script:t = New-ContainerTestRoot
-    $script:DstRoot = Join-Path $script:t.Base 'dest'
-    $null = New-Item -ItemType Directory -Path $script:DstRoot
-    & chmod 0711 $script:DstRoot
-    $script:Ssh = Start-TestSshHost -Root $script:DstRoot -Dir (Join-Path $script:t.Base 'ssh')
-    $script:s = New-TestSshSession $script:Ssh
-
-    # maps00-like workload: 256 MB of memory it keeps dirtying and checking (a static binary).
-    $script:Dirty = Join-Path $script:t.Ext 'dirty'
-    & gcc -static -O2 -o $script:Dirty (Join-Path $PSScriptRoot 'workloads/dirty.c')
-    if ($LASTEXITCODE -ne 0) { throw 'could not build the dirty-memory workload' }
+    # Two hosts; maps00-like workload: 256 MB of memory it keeps dirtying and checking (a static binary).
+    $script:hosts = New-TestMoveHosts
+    $script:t, $script:DstRoot, $script:Ssh, $script:s, $script:Dirty = $script:hosts.T, $script:hosts.DstRoot, $script:hosts.Ssh, $script:hosts.Session, $script:hosts.Dirty
 }
 
 AfterAll {
-    if ($script:s) {
-        Invoke-Command -Session $script:s -ScriptBlock {
-            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        } -ErrorAction SilentlyContinue
-        Remove-PSSession $script:s
-    }
-    Stop-TestSshHost $script:Ssh
-    # Whatever the destination left (its session died?): cleaned from here, it is the same kernel.
-    $saved = $env:CONTAINERPS_ROOT
-    $env:CONTAINERPS_ROOT = $script:DstRoot
-    Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
-    $env:CONTAINERPS_ROOT = $saved
-    Remove-TestContainers
-    Remove-TestBridge
-    Remove-TestRoot
+    Remove-TestMoveHosts $script:hosts
 }
 
 Describe 'Move-Container over PowerShell remoting' {
@@ -380,12 +351,23 @@ Describe 'Move-Container over PowerShell remoting' {
         $mine[-1].RecordType | Should -Be 'Completed'
         Invoke-Command -Session $script:s -ScriptBlock { (Get-Container prog).State } | Should -Be 'Running'
     }
-    It '-Live says why pre-copy is not possible here and changes nothing' {
+    It '-Live says why pre-copy is not possible on this kernel (no soft-dirty) and changes nothing' {
         $support = Test-ContainerCheckpoint
         $null = New-Container -Name live -Image busybox -Start
         $e = Get-CommandError { Move-Container -Name live -Destination $script:s -Live -Iterations 3 }
         $e.FullyQualifiedErrorId | Should -BeLike 'PreCopyNotSupported,*'
-        if (-not $support.MemoryTracking) { $e.Exception.Message | Should -Match 'CONFIG_MEM_SOFT_DIRTY' }
+        $support.MemoryTracking | Should -BeFalse -Because 'this host''s kernel has no soft-dirty (the lane''s has: MoveContainerPreCopy.Lane.Tests)'
+        $e.Exception.Message | Should -Match 'lacks \(it is built without CONFIG_MEM_SOFT_DIRTY'
+        $e.Exception.Message | Should -Not -Match 'not in this version'
+        (Get-Container live).State | Should -Be 'Running'
+        Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count } | Should -Be 0
+    }
+    It '-Iterations outside 1..64 is refused with InvalidIterations before anything changes' -ForEach @(@{ N = 0 }, @{ N = 65 }, @{ N = -3 }) {
+        $null = New-Container -Name live -Image busybox -Start
+        $e = Get-CommandError { Move-Container -Name live -Destination $script:s -Live -Iterations $N }
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidIterations,*'
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$e" | Should -Match "-Iterations $N is out of range: .* 1 to 64"
         (Get-Container live).State | Should -Be 'Running'
         Invoke-Command -Session $script:s -ScriptBlock { @(Get-Container).Count } | Should -Be 0
     }
@@ -705,6 +687,9 @@ Describe 'Move-Container between hosts whose ceph pools share one OSD pool: the 
         $err = Get-CommandError { Move-Container hc -Destination $script:s -Mode PostCopy }
         Get-ErrorId $err | Should -Be 'PostCopyNotSupported'
         "$err" | Should -Match 'StopAndCopy'
+        $err = Get-CommandError { Move-Container hc -Destination $script:s -Live }
+        Get-ErrorId $err | Should -Be 'PreCopyNotSupported' -Because 'pre-copy is refused on a shared pool, on any kernel'
+        "$err" | Should -Match 'ceph OSD pool .* StopAndCopy'
         (Get-Container hc).State | Should -Be 'Running' -Because 'a refused move changes nothing'
 
         $r = Move-Container hc -Destination $script:s -PassThru
@@ -1098,10 +1083,7 @@ Describe 'Move-Container -Mode PostCopy (CRIU lazy pages)' {
                     Incoming = @(Get-ChildItem (Join-Path $env:CONTAINERPS_ROOT 'incoming') -ErrorAction SilentlyContinue).Count }
             }
         }
-        <# criu and runc processes of this test's state roots (none may outlive a move). #>
-        function Get-MoveProcesses {
-            Get-Process | Where-Object { $_.ProcessName -in 'criu', 'runc' -and ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -replace "`0", ' ') -match [regex]::Escape($script:t.Base) }
-        }
+        function Get-MoveProcesses { Get-TestMoveProcesses $script:t.Base }
     }
     AfterEach {
         Stop-ChildPwsh

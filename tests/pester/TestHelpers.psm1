@@ -725,6 +725,66 @@ function Stop-TestSshHost {
 }
 
 
+# ------------------------------------------------------------------ two hosts (Move-Container)
+
+<#
+.SYNOPSIS
+    Two ContainerPS hosts on this machine for Move-Container: a container test root (the source:
+    this pwsh), a destination state root reached by PowerShell remoting over SSH to 127.0.0.1 (a
+    throwaway sshd with the powershell subsystem), and the dirty-memory workload built
+    (workloads/dirty.c, static). Returns T (the test root), DstRoot, Ssh, Session and Dirty.
+#>
+function New-TestMoveHosts {
+    $t = New-ContainerTestRoot
+    $dst = Join-Path $t.Base 'dest'
+    $null = New-Item -ItemType Directory -Path $dst
+    & chmod 0711 $dst
+    $ssh = Start-TestSshHost -Root $dst -Dir (Join-Path $t.Base 'ssh')
+    $hosts = [pscustomobject]@{ T = $t; DstRoot = $dst; Ssh = $ssh; Session = $null; Dirty = (Join-Path $t.Ext 'dirty') }
+    $hosts.Session = New-TestSshSession $ssh
+    & gcc -static -O2 -o $hosts.Dirty (Join-Path $PSScriptRoot 'workloads/dirty.c')
+    if ($LASTEXITCODE -ne 0) { throw 'could not build the dirty-memory workload' }
+    $hosts
+}
+
+<# Ends New-TestMoveHosts: children stop, both hosts lose their containers and networks (the destination's cleaned from here too, should its session be dead: it is the same kernel), the sshd stops, the test root goes. #>
+function Remove-TestMoveHosts($Hosts) {
+    Stop-ChildPwsh
+    $clean = {
+        Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+    }
+    if ($Hosts -and $Hosts.Session) {
+        Invoke-Command -Session $Hosts.Session -ScriptBlock $clean -ErrorAction SilentlyContinue
+        Remove-PSSession $Hosts.Session
+    }
+    if ($Hosts) {
+        Stop-TestSshHost $Hosts.Ssh
+        $saved = $env:CONTAINERPS_ROOT
+        $env:CONTAINERPS_ROOT = $Hosts.DstRoot
+        & $clean
+        $env:CONTAINERPS_ROOT = $saved
+    }
+    Remove-TestContainers
+    Remove-TestBridge
+    Remove-TestRoot
+}
+
+<# A file inside a running container of the host Session reaches ($null while missing). #>
+function Read-RemoteContainerFile {
+    param([Parameter(Mandatory)] $Session, [Parameter(Mandatory)] [string] $Container, [Parameter(Mandatory)] [string] $File)
+    Invoke-Command -Session $Session -ScriptBlock {
+        param($c, $f)
+        $out = Invoke-ContainerExec -Name $c -Command cat, $f -ErrorAction SilentlyContinue
+        if ($LASTEXITCODE -eq 0) { $out -join "`n" }
+    } -ArgumentList $Container, $File
+}
+
+<# criu and runc processes working below Base (a test's state roots): none may outlive a move. #>
+function Get-TestMoveProcesses([Parameter(Mandatory)] [string] $Base) {
+    Get-Process | Where-Object { $_.ProcessName -in 'criu', 'runc' -and ((Get-Content "/proc/$($_.Id)/cmdline" -Raw -ErrorAction SilentlyContinue) -replace "`0", ' ') -match [regex]::Escape($Base) }
+}
+
 <# True when /sys/fs/cgroup is cgroup v2 alone (a systemd host's unified hierarchy), false on v1 or hybrid. #>
 function Test-CgroupV2 { Test-Path /sys/fs/cgroup/cgroup.controllers }
 

@@ -92,16 +92,28 @@ public static partial class Criu
     /// only private directories lead to them: ROOT/checkpoints is 0700, and a -Path directory is
     /// restored from a private copy below it (CRIU opens the images through the directory's fd).
     /// </summary>
+    /// An incremental dump's parent directories (a pre-copy move's rounds, reached through 'parent'
+    /// links) become 0755: CRIU opens them from the restored task, as a directory, which takes read.
     public static void PrepareForRestore(string dir)
     {
         var search = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         var read = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        var parents = new List<string>();
+        var top = System.IO.Path.GetFullPath(dir);
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories).Append(dir))
         {
             if (Platform.HostPath.IsSymlink(entry))
-                continue; // 'parent' links of incremental dumps
+            {
+                // 'parent' links of incremental dumps: their directories, when inside this one.
+                if (System.IO.Path.GetFileName(entry) == "parent" && new FileInfo(entry).LinkTarget is { } target
+                    && System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(entry)!) is var full && Platform.HostPath.IsWithin(full, top))
+                    parents.Add(full);
+                continue;
+            }
             File.SetUnixFileMode(entry, Directory.Exists(entry) ? search : read);
         }
+        foreach (var parent in parents.Where(Directory.Exists))
+            File.SetUnixFileMode(parent, search | read | UnixFileMode.OtherExecute);
     }
 
     /// <summary>True when <paramref name="dir"/> holds a dump CRIU finished (its dump.log ends in success): anything less is never restored from.</summary>

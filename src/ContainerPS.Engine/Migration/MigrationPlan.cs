@@ -39,16 +39,21 @@ public sealed record MigrationShared(string Fsid, string OsdPool, string SourceO
 /// RootfsIdmap is the id map the files are stored in (volatile.idmap.last: shifted storage), null
 /// for files in the container's own ids. Snapshots (oldest first) and Volumes travel with it;
 /// StopState says a stopped container comes with the running state Stop-Container -Stateful saved.
+/// PreCopyRounds: a pre-copy move (Move-Container -Live) sends up to that many memory rounds
+/// (parts round.I, CRIU pre-dumps) before its final dump, whose images refer to the last one sent.
 /// </summary>
 public sealed record MigrationPlan(
     string Name, string Image, IReadOnlyDictionary<string, string> Config, bool Privileged, bool Isolated,
     long? IdmapBase, long? IdmapSize, IReadOnlyList<MigrationNetwork> Networks, bool Running,
     string? RootfsFormat = null, string? RootfsIdmap = null,
     IReadOnlyList<MigrationSnapshot>? Snapshots = null, IReadOnlyList<MigrationVolume>? Volumes = null, bool StopState = false,
-    MigrationShared? Shared = null)
+    MigrationShared? Shared = null, int PreCopyRounds = 0)
 {
     /// <summary>The parts (archives) a move of this plan may send, in a fixed order: a part's index is its number on the data link.</summary>
     public const string PartRootfs = "rootfs", PartState = "state";
+
+    /// <summary>The most pre-copy rounds a move makes (Move-Container -Iterations).</summary>
+    public const int MaxPreCopyRounds = 64;
 
     public string ToJson() => JsonSerializer.Serialize(this);
 
@@ -89,7 +94,7 @@ public sealed record MigrationPlan(
 
     /// <summary>
     /// Every part a move of this plan may send, by name: rootfs, state, snapshot.I and snapshot.I.state
-    /// (I: the snapshot's index in the plan), volume.I. Names are made here, never taken from the
+    /// (I: the snapshot's index in the plan), volume.I, round.I (pre-copy). Names are made here, never taken from the
     /// source, so a part always lands at ROOT/incoming/TOKEN/NAME.tar.
     /// </summary>
     public IReadOnlyList<string> Parts()
@@ -99,12 +104,17 @@ public sealed record MigrationPlan(
             parts.AddRange(new[] { SnapshotPart(i), SnapshotPart(i) + ".state" });
         for (var i = 0; i < VolumeList.Count; i++)
             parts.Add(VolumePart(i));
+        for (var i = 0; i < PreCopyRounds; i++)
+            parts.Add(RoundPart(i));
         return parts;
     }
 
     public static string SnapshotPart(int index) => "snapshot." + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static string SnapshotStatePart(int index) => SnapshotPart(index) + ".state";
+
+    /// <summary>Pre-copy round I's memory (a CRIU pre-dump), unpacked on the destination at pre.I in the move's state directory.</summary>
+    public static string RoundPart(int index) => "round." + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static string VolumePart(int index) => "volume." + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

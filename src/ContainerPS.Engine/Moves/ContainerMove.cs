@@ -31,8 +31,11 @@ public interface IMoveDestination
 /// <summary>The destination's answer to Complete and Commit: the container's state there, and the object as it arrived.</summary>
 public sealed record MovedContainer(string? State, object? Result);
 
-/// <summary>What a move did: the container as the destination keeps it, how long it ran nowhere, how long the move took, and the bytes sent on the data link (compressed; post-copy's pages come on their own link and are not counted).</summary>
-public sealed record MoveResult(object? Moved, TimeSpan Downtime, TimeSpan Total, long BytesSent);
+/// <summary>
+/// What a move did: the container as the destination keeps it, how long it ran nowhere, how long the move took, and the bytes sent on the data link
+/// (compressed; post-copy's pages come on their own link and are not counted); for pre-copy, the bytes of memory each round held (null otherwise).
+/// </summary>
+public sealed record MoveResult(object? Moved, TimeSpan Downtime, TimeSpan Total, long BytesSent, IReadOnlyList<long>? RoundBytes = null);
 
 
 /// <summary>
@@ -51,13 +54,17 @@ public sealed class ContainerMove
 
     public ContainerMove(OutgoingMoves source, IEngineLog log) => (this.source, this.log) = (source, log);
 
-    /// <param name="dataThroughSession">Send the data through the destination's calls instead of a direct encrypted TCP link.</param>
     private long bytesSent;
+    private List<long>? rounds;
 
-
-    public MoveResult Run(string name, IMoveDestination destination, MoveMode mode, bool dataThroughSession)
+    /// <param name="dataThroughSession">Send the data through the destination's calls instead of a direct encrypted TCP link.</param>
+    /// <param name="iterations">Pre-copy: at most this many memory rounds (1 to <see cref="PreCopyMove.MaxIterations"/>).</param>
+    public MoveResult Run(string name, IMoveDestination destination, MoveMode mode, bool dataThroughSession, int iterations = 3)
     {
-        var plan = source.PlanMove(name, mode == MoveMode.PreCopy, Receives(destination));
+        PreCopyMove.CheckIterations(name, iterations);
+        var plan = source.PlanMove(name, Receives(destination));
+        if (mode == MoveMode.PreCopy && plan.Running)
+            plan = PreCopyMove.Check(source, name, destination.Name, plan, iterations);
         if (mode == MoveMode.PostCopy && plan.Running && plan.Shared is not null)
             throw new ContainerPSException(Errors.PostCopyNotSupported,
                 $"Container '{name}' is on a ceph OSD pool {destination.Name} shares, so its images are handed over, not copied; that needs the container stopped first, " +
@@ -90,9 +97,10 @@ public sealed class ContainerMove
         try
         {
             link = dataThroughSession || plan.Parts().Count > byte.MaxValue + 1 ? null : OpenDataLink(destination, token); // a part is a byte on the link
+            var preCopied = plan.PreCopyRounds > 0 ? new PreCopyMove(source, log, this).Rounds(name, destination, token, link, plan, Phase, out rounds) : null;
             frozen.Start();
             Phase(plan.Running ? "freezing it (CRIU dump)" : "stopped: no dump", 10);
-            state = source.FreezeForMove(name, plan, token);
+            state = source.FreezeForMove(name, plan, token, preCopied);
             foreach (var (part, label) in source.Archives(plan, state))
                 Send(destination, token, link, plan, part, label, state, part == MigrationPlan.PartState ? 70 : 20, Phase);
             link?.Finish();
@@ -155,7 +163,7 @@ public sealed class ContainerMove
         }
         log.Progress(activity, "done", -1);
         log.Verbose($"moved {name} to {destination.Name}: {total.Elapsed.TotalMilliseconds:0} ms in all, {down} {downtime.TotalMilliseconds:0} ms");
-        return new MoveResult(moved.Result, downtime, total.Elapsed, bytesSent);
+        return new MoveResult(moved.Result, downtime, total.Elapsed, bytesSent, rounds);
     }
 
     /// <summary>The destination's answer: the volume stream its pool receives (btrfs, zfs) and whether it takes what a container carries (<see cref="MigrationPlan.ParseReceives"/>), or null (a destination that cannot say).</summary>

@@ -274,7 +274,8 @@ public sealed class ContainerCheckpoints
     }
 
     /// <summary>runc checkpoint into <paramref name="dir"/>, with the record of the container's addresses next to CRIU's images.</summary>
-    internal void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory)
+    /// <param name="parent">A pre-dump's directory, relative to <paramref name="dir"/>: only pages written since it are dumped (runc --parent-path, CRIU --track-mem).</param>
+    internal void Dump(ContainerRow row, RuntimeDirectory rt, string dir, bool leaveRunning, bool ownsDirectory, string? parent = null)
     {
         var clock = Stopwatch.StartNew();
         try
@@ -282,6 +283,8 @@ public sealed class ContainerCheckpoints
             var args = DumpArguments(row, rt, dir);
             if (leaveRunning)
                 args.Add("--leave-running");
+            if (parent is not null)
+                args.AddRange(new[] { "--parent-path", parent });
             args.Add(rt.RuncId(row.Name));
             FaultPoints.Hit("checkpoint.dump.before-runc");
             var r = tool.Execute(NativePrograms.Runc, args, null, Criu.Environment, TimeSpan.FromMinutes(10));

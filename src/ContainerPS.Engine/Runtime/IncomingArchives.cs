@@ -29,6 +29,8 @@ internal sealed class IncomingArchives(StateStore store, StorageService storage,
             throw Invalid(plan, "it names a snapshot twice");
         if (plan.Running && plan.StopState)
             throw Invalid(plan, "a running container has no stateful stop");
+        if (plan.PreCopyRounds is < 0 or > MigrationPlan.MaxPreCopyRounds || plan.PreCopyRounds > 0 && (!plan.Running || plan.Shared is not null))
+            throw Invalid(plan, $"it announces {plan.PreCopyRounds} pre-copy rounds");
         var targets = new HashSet<(string, string)>();
         foreach (var v in plan.VolumeList)
         {

@@ -138,7 +138,10 @@ public sealed class IncomingMoves
 
     public void AppendIncoming(string token, string part, byte[] data)
     {
-        using var f = new FileStream(IncomingArchivePath(token, part), FileMode.Append, FileAccess.Write);
+        var path = IncomingArchivePath(token, part);
+        if (part.StartsWith("round.", StringComparison.Ordinal))
+            FaultPoints.Hit("move.target.pre-copy-round");
+        using var f = new FileStream(path, FileMode.Append, FileAccess.Write);
         f.Write(data);
     }
 
@@ -155,9 +158,13 @@ public sealed class IncomingMoves
             var postCopy = false;
             if (plan.Running)
             {
-                state = Path.Join(paths.EnsureCheckpointsDir(row), "move");
+                paths.EnsureCheckpointsDir(row);
+                state = OutgoingMoves.MoveDir(paths, row);
                 Directory.CreateDirectory(state);
                 archives.Untar(Path.Join(dir, ArchiveState + ".tar"), state);
+                // Pre-copy: the memory rounds that came, where the final dump's images refer to them (parent links).
+                for (var i = 0; i < plan.PreCopyRounds && File.Exists(Path.Join(dir, MigrationPlan.RoundPart(i) + ".tar")); i++)
+                    archives.Untar(Path.Join(dir, MigrationPlan.RoundPart(i) + ".tar"), Directory.CreateDirectory(PreCopySource.RoundDir(state, i)).FullName);
                 // Post-copy: the page server's endpoint and the move's key, kept private (the state is made readable for the restore).
                 if (LazyPages.Endpoint(state) is not null)
                 {

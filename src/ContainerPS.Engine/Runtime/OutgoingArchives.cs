@@ -49,7 +49,9 @@ internal sealed class OutgoingArchives(StorageService storage, ExternalTool tool
         else if (part == MigrationPlan.PartRootfs)
             SendArchive(plan.Name, null, null, chunkSize, consume);
         else if (part == MigrationPlan.PartState)
-            SendArchive(plan.Name, stateDir ?? paths.StopStateDir(row), null, chunkSize, consume);
+            SendArchive(plan.Name, stateDir ?? paths.StopStateDir(row), null, chunkSize, consume, withoutRounds: stateDir is not null);
+        else if (part == MigrationPlan.RoundPart(index) && index < plan.PreCopyRounds)
+            SendArchive(plan.Name, PreCopySource.RoundDir(OutgoingMoves.MoveDir(paths, row), index), null, chunkSize, consume);
         else if (part == MigrationPlan.SnapshotStatePart(index))
             SendArchive(plan.Name, paths.SnapshotStateDir(row, plan.SnapshotList[index].Name), null, chunkSize, consume);
         else if (part == MigrationPlan.SnapshotPart(index) && plan.RootfsFormat is not null)
@@ -69,7 +71,8 @@ internal sealed class OutgoingArchives(StorageService storage, ExternalTool tool
     /// snapshot, which is removed afterwards), else a tar (numeric owners, xattrs, ACLs); or a tar of
     /// a checkpoint directory. A producer that fails is an IOException with its stderr.
     /// </summary>
-    private void SendArchive(string name, string? stateDir, string? format, int chunkSize, Action<ReadOnlyMemory<byte>> consume)
+    /// <param name="withoutRounds">A pre-copy move's final dump: its rounds (pre.I) went before, as parts of their own.</param>
+    private void SendArchive(string name, string? stateDir, string? format, int chunkSize, Action<ReadOnlyMemory<byte>> consume, bool withoutRounds = false)
     {
         var row = records.ReadyRow(name);
         if (stateDir is null && format is not null)
@@ -78,8 +81,9 @@ internal sealed class OutgoingArchives(StorageService storage, ExternalTool tool
             return;
         }
         var dir = stateDir ?? storage.VolumePath(row.Pool, VolumeType.Container, name);
+        string[] rounds = withoutRounds ? new[] { "--anchored", "--exclude=./pre.[0-9]*" } : Array.Empty<string>();
         // Fast compression on every core: the link (a remoting session) is the slow part.
-        var command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse", "-C", dir, "-cf", "-", "." })
+        var command = Cli.Wrap("tar").WithArguments(new[] { "--numeric-owner", "--xattrs", "--xattrs-include=*", "--acls", "--zstd", "--sparse" }.Concat(rounds).Concat(new[] { "-C", dir, "-cf", "-", "." }))
             .WithEnvironmentVariables(new Dictionary<string, string?> { ["ZSTD_CLEVEL"] = "1", ["ZSTD_NBTHREADS"] = "0" });
         Produce(command, $"tar --zstd --sparse -C {dir} -cf - .", null, chunkSize, consume);
     }

@@ -41,6 +41,7 @@ public sealed class OutgoingMoves
         handover = new SharedHandover(store, storage);
         outgoing = new OutgoingArchives(storage, tool, records, paths);
         PostCopy = new PostCopySource(this, records, paths, checkpoints, launcher, containers);
+        PreCopy = new PreCopySource(this, records, paths, checkpoints, launcher, tool);
     }
 
     /// <summary>
@@ -49,18 +50,11 @@ public sealed class OutgoingMoves
     /// the destination's answer (the stream its pool receives, see <see cref="MigrationPlan.ParseReceives"/>),
     /// names the same; else as a tar. Snapshots, volumes and a saved state go only to a destination that takes them.
     /// </summary>
-    public MigrationPlan PlanMove(string name, bool live, string? destinationReceives = null)
+    public MigrationPlan PlanMove(string name, string? destinationReceives = null)
     {
         var (destinationFormat, carries) = MigrationPlan.ParseReceives(destinationReceives);
         var row = records.ReadyRow(Names.Validate(name, "container"));
         var running = paths.Runtime(name).Inspect().IsRunning;
-        if (live)
-            throw new ContainerPSException(Errors.PreCopyNotSupported,
-                (checkpoints.Support().MemoryTracking
-                    ? "Live migration by pre-copy is not in this version (it was built on a kernel without memory dirty tracking, where it cannot work or be tested). "
-                    : "Live migration by pre-copy needs memory dirty tracking, which this kernel lacks (CONFIG_MEM_SOFT_DIRTY is not set; " +
-                      "`criu check --feature mem_dirty_track` says \"Dirty tracking is OFF\"). ") +
-                "Move without -Live: the container is dumped, copied and restored (stop-and-copy), keeping its processes, memory and addresses.", name);
         if (running)
             ContainerLauncher.CheckCriu();
         var map = idmaps.MapOf(row);
@@ -120,12 +114,19 @@ public sealed class OutgoingMoves
     /// <summary>The source of a post-copy move (Move-Container -Mode PostCopy).</summary>
     public PostCopySource PostCopy { get; }
 
+    /// <summary>The source of a pre-copy move (Move-Container -Live): its memory rounds.</summary>
+    public PreCopySource PreCopy { get; }
+
+    /// <summary>The state directory of a move of the container (its dump; a pre-copy move's rounds at pre.I in it), on both hosts.</summary>
+    internal static string MoveDir(ContainerPaths paths, ContainerRow row) => Path.Join(paths.CheckpointsDir(row), "move");
+
     /// <summary>Dumps a running container for a move (it stops); returns the checkpoint directory, or null when it was not running.</summary>
     /// The move is recorded on the container until <see cref="FinishMove"/> or <see cref="ResumeAfterFailedMove"/>
     /// (<see cref="ConfirmMove"/> in between), so a source killed mid-move is repaired by its next command.
     /// <param name="plan">The move's plan: the container must still be as it says (what it carries), checked under the container's lock.</param>
     /// <param name="token">The destination's token for the move: a shared-ceph move hands the images over with it.</param>
-    public string? FreezeForMove(string name, MigrationPlan? plan = null, string? token = null)
+    /// <param name="preCopied">A pre-copy move's last round (<see cref="PreCopySource.RoundName"/>): the dump holds only the pages written since, and the move's record (begun by <see cref="PreCopySource.Begin"/>) goes on.</param>
+    public string? FreezeForMove(string name, MigrationPlan? plan = null, string? token = null, string? preCopied = null)
     {
         using var _ = records.Lock(name);
         var row = records.ReadyRow(name);
@@ -140,13 +141,21 @@ public sealed class OutgoingMoves
             HandOver(row, plan, handing, null);
             return null;
         }
-        var dir = Path.Join(paths.CheckpointsDir(row), "move");
-        if (Directory.Exists(dir))
-            Directory.Delete(dir, recursive: true);
-        records.BeginStep(row, new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row), Token: handing, Handed: handed));
+        var dir = MoveDir(paths, row);
+        var step = new ContainerStep(ContainerStep.MoveOut, Dir: dir, Owns: true, Phase: MoveSending, Volumes: Carried(row), Token: handing, Handed: handed);
+        if (preCopied is null)
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+            records.BeginStep(row, step);
+        }
+        else if (ContainerRecords.StepOf(row) is { Phase: PreCopySource.Phase, Dir: var rounds } && rounds == dir)
+            records.UpdateStep(row, step);
+        else
+            throw new ContainerPSException(Errors.ContainerBusy, $"Container '{name}' is not in a pre-copy move.", name);
         try
         {
-            checkpoints.Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true);
+            checkpoints.Dump(row, rt, dir, leaveRunning: false, ownsDirectory: true, parent: preCopied);
         }
         catch
         {
@@ -255,6 +264,8 @@ public sealed class OutgoingMoves
                 throw new ContainerPSException(Errors.MoveUnconfirmed, $"the destination holds its RBD images: {KeepUnconfirmedHeld(row, step)}, once the destination gave them back", name);
             if (stateDir is not null)
                 ResumeFromMove(row, stateDir);
+            else if (ContainerRecords.StepOf(row) is { Phase: PreCopySource.Phase, Dir: { } rounds })
+                PreCopy.Discard(row, rounds);
         }
         finally
         {
@@ -288,6 +299,8 @@ public sealed class OutgoingMoves
         }
         if (step.Phase is MoveServing or MoveServingResumed && step.Dir is { } served)
             return PostCopy.Repair(row, step.Phase == MoveServingResumed, served);
+        if (step.Phase == PreCopySource.Phase && step.Dir is { } rounds)
+            return PreCopy.Repair(row, rounds);
         if (step.Token is { } token && !handover.TakeBack(row, step.Handed ?? Array.Empty<string>(), token))
             return $"the move of container '{row.Name}' was cut short after the destination took its RBD images: {KeepUnconfirmedHeld(row, step)}, once the destination gave them back";
         if (step.Dir is not { } dir)

@@ -22,17 +22,16 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
     [Parameter(Mandatory = true, Position = 1)]
     public PSSession Destination { get; set; } = null!;
 
-    /// <summary>How a running container moves: StopAndCopy (default), PostCopy (memory follows on demand), PreCopy (needs memory dirty tracking; same as -Live).</summary>
+    /// <summary>How a running container moves: StopAndCopy (default), PostCopy (memory follows on demand), PreCopy (memory copied in rounds while it runs; needs the kernel's memory dirty tracking; same as -Live).</summary>
     [Parameter]
     public MoveMode Mode { get; set; } = MoveMode.StopAndCopy;
 
-    /// <summary>Pre-copy live migration (needs memory dirty tracking in the kernel): -Mode PreCopy.</summary>
+    /// <summary>Pre-copy live migration (needs the kernel's memory dirty tracking): -Mode PreCopy.</summary>
     [Parameter]
     public SwitchParameter Live { get; set; }
 
-    /// <summary>Pre-copy rounds with -Live.</summary>
+    /// <summary>At most this many pre-copy rounds with -Live (1 to 64; fewer when the memory written between rounds stops shrinking).</summary>
     [Parameter]
-    [ValidateRange(1, 64)]
     public int Iterations { get; set; } = 3;
 
     /// <summary>Send the data through the remoting session instead of a direct TCP link (when the destination's ports are firewalled).</summary>
@@ -48,7 +47,7 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             return;
         MoveResult? result = null;
         var mode = Live ? MoveMode.PreCopy : Mode;
-        if (!Try(() => result = new ContainerMove(Engine.Outgoing, this).Run(Name, new SessionMoveDestination(Destination, this, Name), mode, DataThroughSession)))
+        if (!Try(() => result = new ContainerMove(Engine.Outgoing, this).Run(Name, new SessionMoveDestination(Destination, this, Name), mode, DataThroughSession, Iterations)))
             return;
         if (PassThru && result!.Moved is PSObject moved)
         {
@@ -56,6 +55,8 @@ public sealed class MoveContainerCommand : ContainerPSCmdlet
             moved.Properties.Add(new PSNoteProperty("MoveTotalMs", (long)result.Total.TotalMilliseconds));
             moved.Properties.Add(new PSNoteProperty("MoveBytesSent", result.BytesSent));
             moved.Properties.Add(new PSNoteProperty("MoveMode", mode.ToString()));
+            moved.Properties.Add(new PSNoteProperty("MoveRounds", result.RoundBytes?.Count ?? 0));
+            moved.Properties.Add(new PSNoteProperty("MoveRoundBytes", result.RoundBytes?.ToArray() ?? Array.Empty<long>()));
             WriteObject(moved);
         }
     }

@@ -201,19 +201,60 @@ stop-and-copy (build.ps1 -Task Bench prints both, in the same run).
 What remains is CRIU's dump and restore of the non-memory state (about
 0.3 s each here), the filesystem and the session's round trip.
 
--Live (or -Mode PreCopy) asks for pre-copy live migration: memory copied in -Iterations
-rounds while the container runs, then a short final freeze. Pre-copy
-needs the kernel to track dirty memory (CONFIG_MEM_SOFT_DIRTY), which
-this kernel does not: `criu check --feature mem_dirty_track` says "Dirty
-tracking is OFF". So -Live fails at once with PreCopyNotSupported and
-nothing changes; without -Live the move is stop-and-copy.
-Test-ContainerCheckpoint shows MemoryTracking.
+-Live (or -Mode PreCopy) moves a running container by pre-copy: its
+memory is copied in rounds while it runs, so the final freeze has only
+what changed since the last round to dump and send:
+
+1. Round 1 is a CRIU pre-dump (runc checkpoint --pre-dump) of all of
+   the container's memory; the container runs on, and the kernel's
+   soft-dirty bits start tracking the pages it writes. The round goes
+   to the destination at once, over the data link.
+2. Each next round is a pre-dump of the pages written since the round
+   before (runc --parent-path, CRIU --track-mem), sent the same way.
+   The rounds end after -Iterations rounds (default 3), or as soon as
+   the dirty set stops shrinking: a round that is not at least a tenth
+   smaller than the one before means the container writes memory about
+   as fast as it is copied, and more rounds would not shorten the
+   downtime.
+3. Then the move is stop-and-copy's, with a smaller dump: CRIU's final
+   dump holds only the pages written since the last round (its images
+   refer to the rounds for the rest), the filesystem and that dump go
+   over, and the destination restores from the final dump and the
+   rounds together. MoveDowntimeMs counts from this final dump.
+
+Until the final dump the container runs here, untouched. If anything
+fails before it (a pre-dump, the destination, the link), the move ends
+with the container running here as it was, the rounds' images removed
+here and the destination's part dropped (at once, or at the
+destination's next command when its session died). If Move-Container is
+killed during the rounds, the next ContainerPS command here repairs it
+the same way (the container was never stopped). From the final dump
+on, stop-and-copy's failure handling and repairs apply unchanged (a
+source killed after the final dump runs the container here again from
+that dump and its rounds).
+
+-PassThru adds MoveRounds (the rounds made) and MoveRoundBytes (the
+bytes of memory each round held: the first is all of it, the next ones
+what was written meanwhile) to the Move* properties.
+
+Pre-copy needs the kernel to track dirty memory (CONFIG_MEM_SOFT_DIRTY;
+Test-ContainerCheckpoint: MemoryTracking). Debian's stock kernels have
+it; on a kernel built without it (`criu check --feature
+mem_dirty_track` says "Dirty tracking is OFF") -Live fails at once with
+PreCopyNotSupported and nothing changes: move without -Live
+(stop-and-copy) or with -Mode PostCopy. A container on a ceph OSD pool
+the destination shares is refused too (PreCopyNotSupported): its
+images change hands only once its processes are stopped; move it with
+-Mode StopAndCopy, whose downtime there is the checkpoint alone.
+Pre-copy is tested on Debian 12's kernel 6.1 (the stock-kernel lane).
 
 Both hosts need root, CRIU 4 (for a running container) and the same
 kernel features; their bridges must reach each other for the moved
 container to stay reachable at its addresses.
 
-Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live),
+Error IDs: ContainerNotFound, ContainerBusy, PreCopyNotSupported (-Live
+on a kernel without memory dirty tracking, or on a shared ceph pool),
+InvalidIterations (-Iterations not 1 to 64),
 PostCopyNotSupported (-Mode PostCopy without lazy pages here, or with
 -DataThroughSession),
 CriuMissing, VolumesNotMoved (a mounted storage volume is also mounted
@@ -251,12 +292,17 @@ PreCopy (the same as -Live). A stopped container moves cold whatever
 the mode.
 '@
         Live        = @'
-Pre-copy live migration (-Mode PreCopy). Not possible on this kernel (no memory dirty
-tracking): fails with PreCopyNotSupported and changes nothing.
+Pre-copy live migration (-Mode PreCopy): the memory is copied in rounds
+while the container runs, then a final dump holds only what changed
+since the last round (see above). Needs the kernel's memory dirty
+tracking (Test-ContainerCheckpoint: MemoryTracking); PreCopyNotSupported
+without it, and nothing changes.
 '@
         Iterations  = @'
-The number of pre-copy rounds with -Live (1 to 64, default 3). Unused
-without -Live.
+The most pre-copy rounds with -Live (1 to 64, default 3); fewer are
+made when a round is not at least a tenth smaller than the one before.
+Another value fails with InvalidIterations before anything changes.
+Unused without -Live.
 '@
         DataThroughSession = @'
 Send the filesystem and checkpoint through the remoting session instead
@@ -267,7 +313,9 @@ ports cannot be reached from here. Slower (about 30 MB/s here).
 Write the container as the destination reports it
 (Deserialized.ContainerPS.Container) with note properties
 MoveDowntimeMs, MoveTotalMs, MoveBytesSent (compressed bytes on the
-data link; post-copy's pages travel on their own link) and MoveMode.
+data link; post-copy's pages travel on their own link), MoveMode,
+MoveRounds (pre-copy's rounds; 0 otherwise) and MoveRoundBytes (the
+bytes of memory each pre-copy round held).
 '@
     }
 
@@ -283,7 +331,8 @@ data link; post-copy's pages travel on their own link) and MoveMode.
 With -PassThru, the moved container as a
 Deserialized.ContainerPS.Container (the destination's view: State,
 Pid, Pool, Network...), with MoveDowntimeMs (how long it ran nowhere),
-MoveTotalMs, MoveBytesSent and MoveMode. Otherwise nothing.
+MoveTotalMs, MoveBytesSent, MoveMode, MoveRounds and MoveRoundBytes.
+Otherwise nothing.
 '@
     }
 
@@ -367,15 +416,18 @@ remoting rejects the `--` separator of `Invoke-ContainerExec web -- cat`
 '@
         }
         @{
-            Title   = 'Why -Live is refused here'
+            Title   = 'Move a running container by pre-copy (-Live)'
             Code    = @'
-Move-Container web $s -Live
-$Error[0].FullyQualifiedErrorId
+$m = Move-Container web -Destination $s -Live -Iterations 5 -PassThru
+$m | Select-Object Name, State, MoveDowntimeMs, MoveTotalMs, MoveRounds
+$m.MoveRoundBytes | ForEach-Object { '{0:N1} MiB' -f ($_ / 1MB) }
 '@
             Remarks = @'
-PreCopyNotSupported,ContainerPS.Commands.MoveContainerCommand: this
-kernel lacks memory dirty tracking (CONFIG_MEM_SOFT_DIRTY). Nothing is
-changed; move without -Live.
+web's memory goes over in up to 5 rounds while it runs (fewer when the
+memory it writes between rounds stops shrinking); the final freeze
+dumps and sends only what changed since the last one. On a kernel
+without memory dirty tracking this fails with PreCopyNotSupported and
+changes nothing: move without -Live there.
 '@
         }
     )
