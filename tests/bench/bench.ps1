@@ -14,21 +14,9 @@ $runcRoot = Join-Path $root 'peer-runc'
 $lxcPath = Join-Path $root 'peer-lxc'
 $sshHost = $null
 
-function Measure-Median([scriptblock] $Body, [int] $Count = $Iterations, [scriptblock] $After) {
-    $times = foreach ($i in 1..$Count) {
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        & $Body $i
-        $sw.Stop()
-        $sw.Elapsed.TotalMilliseconds
-        if ($After) { & $After $i }
-    }
-    Get-Median $times
-}
-
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $sorted[[int][math]::Floor($sorted.Count / 2)]
-}
+# Measure-Median and Get-Median, shared with the lane's benchmarks; runs are -Iterations unless told.
+Import-Module (Join-Path $PSScriptRoot '../vm/bench/BenchHelpers.psm1') -Force
+$PSDefaultParameterValues['Measure-Median:Count'] = $Iterations
 
 # Medians of several bodies measured in turn (one of each per round), so that drift of the machine
 # over the run falls on all of them alike; -PauseMs waits after each body and -Before runs before

@@ -14,17 +14,7 @@ $root = (New-Item -ItemType Directory -Path $base).FullName
 $env:CONTAINERPS_ROOT = $root
 $vg = "cpsbench$PID"
 
-function Measure-Median([scriptblock] $Body, [int] $Count, [scriptblock] $After) {
-    $times = foreach ($i in 1..$Count) {
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        & $Body $i
-        $sw.Stop()
-        $sw.Elapsed.TotalMilliseconds
-        if ($After) { & $After $i }
-    }
-    $sorted = @($times | Sort-Object)
-    $sorted[[int][math]::Floor($sorted.Count / 2)]
-}
+Import-Module (Join-Path $PSScriptRoot 'BenchHelpers.psm1') -Force
 
 # lvm is ContainerPS's figure; the peer column is the same operation on btrfs in this run.
 function Write-Row([string] $Operation, [double] $LvmMs, [double] $BtrfsMs) {
