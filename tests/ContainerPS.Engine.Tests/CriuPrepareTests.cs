@@ -41,4 +41,22 @@ public sealed class CriuPrepareTests : IDisposable
         Assert.Equal("644", Mode(Path.Join(top, "pages-1.img")));
         Assert.Equal("700", Mode(outside));
     }
+
+    [Fact]
+    public void Parent_links_an_archive_could_bend_open_nothing_but_the_rounds()
+    {
+        var top = Directory.CreateDirectory(Path.Join(dir, "move")).FullName;
+        var secret = Directory.CreateDirectory(Path.Join(dir, "secret"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
+        var other = Directory.CreateDirectory(Path.Join(top, "other"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
+        // A round that is a symlink to a private directory, and links to a directory that is not a round.
+        File.CreateSymbolicLink(Path.Join(top, "pre.3"), secret);
+        File.CreateSymbolicLink(Path.Join(top, "parent"), "pre.3");
+        Directory.CreateDirectory(Path.Join(top, "pre.1"));
+        File.CreateSymbolicLink(Path.Join(top, "pre.1", "parent"), "../other");
+
+        Criu.PrepareForRestore(top);
+
+        Assert.Equal("700", Mode(secret));
+        Assert.Equal("711", Mode(other)); // searchable as every directory of the dump, never listable
+    }
 }

@@ -82,9 +82,16 @@ BeforeAll {
             "-Options @{ StrictHostKeyChecking = 'no'; UserKnownHostsFile = '/dev/null'; LogLevel = 'ERROR' }; " +
             "Invoke-Command -Session `$s -ScriptBlock { param(`$m, `$pf, `$rp, `$sig) if (`$rp) { `$env:CONTAINERPS_FAULT = `$rp; `$env:CONTAINERPS_FAULT_SIGNAL = `$sig }; Set-Content `$pf `$PID; Import-Module `$m } " +
             "-ArgumentList '$(Get-ModulePath)', '$script:remotePid', '$RemotePoint', '$script:signal'; " +
-            "Move-Container $Name -Destination `$s -Live -Iterations 3 $Extra"
+            "Move-Container $Name -Destination `$s -Live -Iterations 3 -Verbose $Extra"
         $child = Start-ChildPwsh -Script $script -Environment $(if ($Point) { @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal } } else { @{} })
-        (Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 300) | Should -Be ($Point + $RemotePoint)
+        try { $reached = Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 300 }
+        catch {
+            # What the move was doing when it did not get there.
+            if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
+            $r = Wait-ChildPwsh $child
+            throw "$($_.Exception.Message) Its output: $($r.Stdout) $($r.Stderr)"
+        }
+        $reached | Should -Be ($Point + $RemotePoint)
         $child
     }
 

@@ -84,6 +84,10 @@ public static partial class Criu
         };
     }
 
+    /// <summary>The name of a pre-copy round's directory beside the final dump (PreCopySource.RoundName).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^pre\.[0-9]{1,2}\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex RoundDirName();
+
     /// <summary>
     /// Makes an image directory readable by a restore into a user namespace: CRIU opens some images
     /// (timens-N.img first) from the new task before its uid map is written, when it is neither the
@@ -91,9 +95,9 @@ public static partial class Criu
     /// 0711 (searchable, not listable) and files 0644. They stay out of host users' reach because
     /// only private directories lead to them: ROOT/checkpoints is 0700, and a -Path directory is
     /// restored from a private copy below it (CRIU opens the images through the directory's fd).
+    /// An incremental dump's parent directories (a pre-copy move's rounds DIR/pre.N, reached through
+    /// 'parent' links) become 0755: CRIU opens them from the restored task, as a directory, which takes read.
     /// </summary>
-    /// An incremental dump's parent directories (a pre-copy move's rounds, reached through 'parent'
-    /// links) become 0755: CRIU opens them from the restored task, as a directory, which takes read.
     public static void PrepareForRestore(string dir)
     {
         var search = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
@@ -104,9 +108,13 @@ public static partial class Criu
         {
             if (Platform.HostPath.IsSymlink(entry))
             {
-                // 'parent' links of incremental dumps: their directories, when inside this one.
+                // 'parent' links of incremental dumps: their directories, only the rounds' own (DIR/pre.N,
+                // themselves no symlinks): a link from an archive a hostile source sent must not get a
+                // directory anywhere else (or one reached through another link) opened up.
                 if (System.IO.Path.GetFileName(entry) == "parent" && new FileInfo(entry).LinkTarget is { } target
-                    && System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(entry)!) is var full && Platform.HostPath.IsWithin(full, top))
+                    && System.IO.Path.GetFullPath(target, System.IO.Path.GetDirectoryName(entry)!) is var full
+                    && System.IO.Path.GetDirectoryName(full) == top.TrimEnd('/') && RoundDirName().IsMatch(System.IO.Path.GetFileName(full))
+                    && !Platform.HostPath.IsSymlink(full))
                     parents.Add(full);
                 continue;
             }
