@@ -184,7 +184,7 @@ Describe 'Repair of container and image operations after a SIGKILL' {
 
     It 'every fault point of the engine is killed at by a test (the crash matrix)' {
         $src = Join-Path (Get-RepoRoot) 'src'
-        $points = @(Get-ChildItem $src -Recurse -Filter *.cs | Select-String -Pattern '(?:FaultPoints\.Hit\(|, )"((?:container|image|volume|pool|snapshot|checkpoint|idmap|network|move)\.[a-z-]+\.[a-z-]+)"' -AllMatches |
+        $points = @(Get-ChildItem $src -Recurse -Filter *.cs | Select-String -Pattern '(?:FaultPoints\.Hit\(|, )"((?:container|image|volume|pool|snapshot|checkpoint|idmap|network|move|ceph)\.[a-z-]+\.[a-z-]+)"' -AllMatches |
                 ForEach-Object { $_.Matches } | ForEach-Object { $_.Groups[1].Value } | Sort-Object -Unique)
         $tests = Get-ChildItem $PSScriptRoot -Filter *.Tests.ps1 | Get-Content -Raw
         $untested = @($points | Where-Object { $p = $_; -not ($tests | Where-Object { $_.Contains("'$p'") }) })

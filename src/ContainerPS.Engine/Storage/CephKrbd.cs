@@ -121,7 +121,6 @@ internal sealed class CephKrbd(CephCluster cluster, ExternalTool tool)
             WriteRecord(record, found[0]);
             return "/dev/rbd" + found[0];
         }
-        FaultPoints.Hit("ceph.krbd.before-map");
         var device = cluster.Rbd(pool, "map", $"{OsdPool(pool)}/{image}").Trim();
         var id = device.StartsWith("/dev/rbd", StringComparison.Ordinal) ? device["/dev/rbd".Length..] : "";
         if (!int.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out _))
