@@ -53,6 +53,7 @@ $TestVmSelection = [ordered]@{
         '*the rounds stop early*'
         '*-Iterations caps the rounds*'
         '*a pre-dump that fails*'
+        '*the destination goes away during the rounds*'
         '*source killed during the rounds*'
         '*source killed after the final dump*'
     )

@@ -84,7 +84,7 @@ BeforeAll {
             "-ArgumentList '$(Get-ModulePath)', '$script:remotePid', '$RemotePoint', '$script:signal'; " +
             "Move-Container $Name -Destination `$s -Live -Iterations 3 -Verbose $Extra"
         $child = Start-ChildPwsh -Script $script -Environment $(if ($Point) { @{ CONTAINERPS_FAULT = $Point; CONTAINERPS_FAULT_SIGNAL = $script:signal } } else { @{} })
-        try { $reached = Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 300 }
+        try { $reached = Wait-SignalFile -File $script:signal -Child $child -TimeoutSeconds 600 }
         catch {
             # What the move was doing when it did not get there.
             if (-not $child.Process.HasExited) { $null = Stop-ChildHard $child }
