@@ -329,7 +329,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                     Emit(item, a.Name, a.Stderr);
                     progressed = true;
                 }
-                if (!a.Session.Output.Completion.IsCompleted)
+                if (!Ended(a.Session.Output))
                     continue;
                 var code = a.Session.WaitForExit();
                 WriteOutputError(a.Session);
@@ -367,14 +367,25 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         {
             while (reader.TryRead(out var item))
                 Emit(item, null, stderr);
-            if (!block || reader.Completion.IsCompleted)
+            if (!block || Ended(reader))
                 break;
             try { reader.WaitToReadAsync().AsTask().Wait(); }
             catch (AggregateException) { break; }
         }
+        while (reader.TryRead(out var item))
+            Emit(item, null, stderr);
         if (block && Raw && rawOutput.Length > 0)
             WriteObject(rawOutput.ToString());
     }
+
+    /// <summary>
+    /// Whether no more output will come: the channel's Completion, or WaitToReadAsync answering false
+    /// at once. Completion alone is not enough: when the writer completes the channel while its last
+    /// item is being read, Completion could stay pending for good while WaitToReadAsync returns false
+    /// every time (seen once in CI: an exec spinning at 100 % CPU for half an hour after cat ended).
+    /// </summary>
+    private static bool Ended(System.Threading.Channels.ChannelReader<ExecOutput> reader) =>
+        reader.Completion.IsCompleted || reader.WaitToReadAsync() is { IsCompletedSuccessfully: true, Result: false };
 
     /// <param name="container">Set for a piped container: its lines carry its name.</param>
     private void Emit(ExecOutput item, string? container, ExecStderr held)
