@@ -77,17 +77,6 @@ BeforeAll {
         "Move-Container $Name -Destination `$s -DataThroughSession"
     }
 
-    <# After a test: the children it started stop, and both hosts lose their containers and custom volumes. #>
-    function Clear-BothHosts {
-        Stop-ChildPwsh
-        $clean = {
-            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | Remove-StorageVolume -Confirm:$false -ErrorAction SilentlyContinue
-        }
-        Invoke-Command -Session $script:s -ScriptBlock $clean
-        & $clean
-    }
-
     # Two hosts; maps00-like workload: 256 MB of memory it keeps dirtying and checking (a static binary).
     $script:hosts = New-TestMoveHosts
     $script:t, $script:DstRoot, $script:Ssh, $script:s, $script:Dirty = $script:hosts.T, $script:hosts.DstRoot, $script:hosts.Ssh, $script:hosts.Session, $script:hosts.Dirty
@@ -98,18 +87,7 @@ AfterAll {
 }
 
 Describe 'Move-Container over PowerShell remoting' {
-    AfterEach {
-        $clean = {
-            Get-Container -ErrorAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-            Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | ForEach-Object {
-                foreach ($snap in $_.Snapshots) { Remove-StorageVolumeSnapshot -Pool $_.Pool -Volume $_.Name -Name $snap -Confirm:$false -ErrorAction SilentlyContinue }
-                Remove-StorageVolume -Pool $_.Pool -Name $_.Name -Confirm:$false -ErrorAction SilentlyContinue
-            }
-            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        }
-        Invoke-Command -Session $script:s -ScriptBlock $clean
-        & $clean
-    }
+    AfterEach { Clear-TestMoveHosts $script:s }
 
     It 'the destination is a separate host: its own state root, reached through the session' {
         Invoke-Command -Session $script:s -ScriptBlock { $env:CONTAINERPS_ROOT } | Should -Be $script:DstRoot
@@ -667,11 +645,7 @@ Describe 'Move-Container between hosts whose ceph pools share one OSD pool: the 
         $script:signal = Join-Path $script:t.Base 'shared-fault'
         Remove-Item $script:signal -ErrorAction SilentlyContinue
     }
-    AfterEach {
-        Clear-BothHosts
-        Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-    }
+    AfterEach { Clear-TestMoveHosts $script:s }
 
     It 'a running container moves with only its checkpoint sent, keeping its memory, pids, listener and address; its snapshot and volume stay on the same images; post-copy is refused' {
         $sourceHash = (Invoke-ContainerExec hc -Command md5sum, /root/big) -split ' ' | Select-Object -First 1
@@ -866,11 +840,7 @@ Describe 'Repair of a move after a SIGKILL on either side' {
         Remove-Item $script:signal -ErrorAction SilentlyContinue
         $script:moveScript = { param($Point, $Signal, $RemotePid) Get-MoveChildScript mc $Point $Signal $RemotePid }
     }
-    AfterEach {
-        Clear-BothHosts
-        Invoke-Command -Session $script:s -ScriptBlock { Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue }
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-    }
+    AfterEach { Clear-TestMoveHosts $script:s }
 
     It 'source killed at <Point>: <Outcome>' -ForEach @(
         @{ Point = 'move.source.after-dump'; Outcome = 'the source runs it again from the move checkpoint, the destination drops its part' }

@@ -111,13 +111,7 @@ AfterAll {
 
 Describe 'Move-Container -Live (pre-copy) on a kernel with memory dirty tracking' {
     AfterEach {
-        Stop-ChildPwsh
-        $clean = {
-            Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue
-            Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-        }
-        Invoke-Command -Session $script:s -ScriptBlock $clean
-        & $clean
+        Clear-TestMoveHosts $script:s
         Remove-Item Env:CONTAINERPS_CRIU -ErrorAction SilentlyContinue
     }
 

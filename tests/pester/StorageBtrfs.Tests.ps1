@@ -69,11 +69,7 @@ Describe 'btrfs pools' {
         # A disk with only a partition table is not wiped; a device mounted elsewhere is not taken.
         $parted = Join-Path $script:t.Base 'parted.img'
         & truncate -s 64M $parted
-        # An MBR with one Linux partition from sector 2048 to the end, and the 0x55AA signature.
-        $fs = [IO.File]::OpenWrite($parted)
-        $fs.Position = 446; $fs.Write([byte[]](0, 0, 0, 0, 0x83, 0, 0, 0, 0x00, 0x08, 0, 0, 0x00, 0xF8, 0x01, 0), 0, 16)
-        $fs.Position = 510; $fs.Write([byte[]](0x55, 0xAA), 0, 2)
-        $fs.Close()
+        Write-TestMbr $parted
         $dev3 = (& losetup -f --show $parted).Trim()
         try {
             $err = Get-CommandError { New-StoragePool x -Driver btrfs -Source $dev3 }

@@ -16,6 +16,18 @@ BeforeAll {
         [long]((("$out").Trim() -split '\s+')[0])
     }
 
+    # A loop file of Size with ext4 (quota,project features, mounted prjquota) or xfs (mounted pquota) at $mnt; its device in $script:dev.
+    function Mount-TestQuotaFs([ValidateSet('ext4', 'xfs')] [string] $Fs, [string] $Size) {
+        $file = Join-Path $script:t.Base "$Fs.img"
+        & truncate -s $Size -- $file
+        $script:dev = (& losetup -f --show -- $file).Trim()
+        $out = if ($Fs -eq 'ext4') { & mkfs.ext4 -q -F -I 256 -O quota,project -- $script:dev 2>&1 } else { & mkfs.xfs -q -f -- $script:dev 2>&1 }
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        $null = New-Item -ItemType Directory -Force $script:mnt
+        & mount -o $(if ($Fs -eq 'ext4') { 'prjquota' } else { 'pquota' }) -- $script:dev $script:mnt
+        $LASTEXITCODE | Should -Be 0
+    }
+
     # Writes N MiB into File as uid 1000 (no capabilities); the error text when it fails, else $null.
     function Write-MiBAs1000([string] $File, [int] $MiB) {
         $out = & setpriv --reuid=1000 --regid=1000 --clear-groups -- dd if=/dev/zero "of=$File" bs=1M "count=$MiB" conv=fsync status=none 2>&1
@@ -41,14 +53,7 @@ Describe 'dir pool sizes' {
     }
 
     It 'on ext4 with project quotas (prjquota): size is a project quota, writes past it fail, SizeEnforced is True' {
-        $file = Join-Path $t.Base 'prj.img'
-        & truncate -s 256M -- $file
-        $script:dev = (& losetup -f --show -- $file).Trim()
-        $out = & mkfs.ext4 -q -F -I 256 -O quota,project -- $dev 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because "$out"
-        $null = New-Item -ItemType Directory -Force $mnt
-        & mount -o prjquota -- $dev $mnt
-        $LASTEXITCODE | Should -Be 0
+        Mount-TestQuotaFs ext4 256M
 
         $p = New-StoragePool q -Driver dir -Source (Join-Path $mnt 'pool')
         $v = Add-StorageVolume q v -Size 16MiB -WarningVariable w
@@ -112,14 +117,7 @@ Describe 'dir pool sizes' {
     }
 
     It 'a pool inside an admin''s project: volumes get projects of their own, never the inherited one' {
-        $file = Join-Path $t.Base 'prj.img'
-        & truncate -s 128M -- $file
-        $script:dev = (& losetup -f --show -- $file).Trim()
-        $out = & mkfs.ext4 -q -F -I 256 -O quota,project -- $dev 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because "$out"
-        $null = New-Item -ItemType Directory -Force $mnt
-        & mount -o prjquota -- $dev $mnt
-        $LASTEXITCODE | Should -Be 0
+        Mount-TestQuotaFs ext4 128M
         $admin = Join-Path $mnt 'admin'
         $null = New-Item -ItemType Directory $admin
         & chattr -p 4242 +P -- $admin
@@ -138,14 +136,7 @@ Describe 'dir pool sizes' {
     }
 
     It 'on xfs mounted pquota: root is limited too' {
-        $file = Join-Path $t.Base 'xfs.img'
-        & truncate -s 320M -- $file
-        $script:dev = (& losetup -f --show -- $file).Trim()
-        $out = & mkfs.xfs -q -f -- $dev 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because "$out"
-        $null = New-Item -ItemType Directory -Force $mnt
-        & mount -o pquota -- $dev $mnt
-        $LASTEXITCODE | Should -Be 0
+        Mount-TestQuotaFs xfs 320M
 
         $null = New-StoragePool x -Driver dir -Source (Join-Path $mnt 'pool')
         $v = Add-StorageVolume x v -Size 16MiB -WarningVariable w

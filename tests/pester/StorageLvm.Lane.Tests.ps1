@@ -253,6 +253,136 @@ Describe 'lvm pools: an existing VG as -Source, plain LVs' {
     }
 }
 
+Describe 'lvm pools: a block device as -Source, the thin pool''s metadata size' {
+    BeforeAll {
+        $script:t = New-ContainerTestRoot
+        $script:Loops = @()
+        # A loop device over a sparse file stands for a disk (the pool cannot tell them apart).
+        function New-TestDisk([string] $Name, [string] $Size = '1G', [switch] $Mbr) {
+            $file = Join-Path $script:t.Base "$Name.img"
+            & truncate -s $Size $file
+            if ($Mbr) { Write-TestMbr $file }
+            $dev = (& losetup -f --show $file).Trim()
+            $script:Loops += $dev
+            $dev
+        }
+    }
+    AfterAll {
+        Remove-TestContainers
+        Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue
+        Remove-TestVgs
+        foreach ($l in $script:Loops) { & losetup -d $l 2>$null }
+        Remove-TestRoot
+    }
+
+    It 'a blank block device becomes the PV of a new VG with a thin pool of the given metadata size; removing the pool wipes the PV and leaves the device' {
+        $dev = New-TestDisk blank
+        $vg = "$($script:Vg)blk"
+        $p = New-StoragePool blk -Driver lvm -Source $dev -Config @{ 'lvm.vg_name' = $vg; 'lvm.thinpool_metadata_size' = '16MiB' }
+        $p.Config['volatile.lvm.device'] | Should -Be $dev
+        (& pvs --noheadings -o vg_name $dev).Trim() | Should -Be $vg
+        [long](& lvs --noheadings --units b --nosuffix -o lv_metadata_size "$vg/ContainerPSThinPool").Trim() | Should -Be 16MB
+        $v = Add-StorageVolume blk data -Size 64MiB
+        'on the disk' | Set-Content (Join-Path $v.Path 'f')
+        (Get-Lv $vg | Where-Object Name -eq 'custom-data').Attr | Should -Match '^V'
+
+        Remove-StoragePool blk -Force -Confirm:$false
+        & vgs $vg 2>$null | Out-Null
+        $LASTEXITCODE | Should -Not -Be 0 -Because 'the pool made the VG, so it removed it'
+        "$(& blkid -p -o value -s TYPE $dev)" | Should -BeNullOrEmpty -Because 'the PV label went with it'
+        Test-Path $dev | Should -BeTrue -Because 'the device itself is the user''s: not detached'
+    }
+
+    It 'a device with a filesystem, a partition table, or a PV of another VG is refused, and nothing changes' {
+        $fs = New-TestDisk fs 64M
+        & mkfs.ext4 -q $fs
+        $pt = New-TestDisk pt 64M -Mbr
+        $pv = New-TestDisk pv 64M
+        $other = "$($script:Vg)oth"
+        & vgcreate -q $other $pv | Out-Null
+        $before = Get-StateSnapshot
+        foreach ($case in @(@{ Dev = $fs; Id = 'InvalidSource'; Text = 'ext4' }, @{ Dev = $pt; Id = 'InvalidSource'; Text = 'dos partition table' },
+                @{ Dev = $pv; Id = 'SourceInUse'; Text = $other }, @{ Dev = '/dev/null'; Id = 'InvalidSource'; Text = 'not a block device' })) {
+            $e = { New-StoragePool bad -Driver lvm -Source $case.Dev -ErrorAction Stop } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -BeLike "$($case.Id),*"
+            $e.Exception.Message | Should -Match ([regex]::Escape($case.Text))
+        }
+        $e = { New-StoragePool bad -Driver lvm -Config @{ 'lvm.thinpool_metadata_size' = 'lots' } -ErrorAction Stop } | Should -Throw -PassThru
+        $e.FullyQualifiedErrorId | Should -BeLike 'InvalidConfigValue,*'
+        Get-StateSnapshot | Should -Be $before
+        "$(& blkid -p -o value -s TYPE $fs)" | Should -Be 'ext4'
+        (& pvs --noheadings -o vg_name $pv).Trim() | Should -Be $other
+        & vgremove -q -y -f $other | Out-Null
+        & pvremove -q -y $pv | Out-Null
+    }
+}
+
+Describe 'copies between lvm and btrfs, zfs and ceph pools' {
+    BeforeAll {
+        $script:t = New-ContainerTestRoot
+        $script:zfsd = Start-TestZfs
+        $script:ceph = Start-TestCeph
+        $tag = [guid]::NewGuid().ToString('N').Substring(0, 6)
+        $null = New-StoragePool lv -Driver lvm -Config @{ size = '3GiB'; 'lvm.vg_name' = "$($script:Vg)x" }
+        $null = New-StoragePool b -Driver btrfs -Config @{ size = '1GiB' }
+        $null = New-StoragePool z -Driver zfs -Config @{ size = '1GiB'; 'zfs.pool_name' = "cplz$tag" }
+        $null = New-StoragePool c -Driver ceph -Config @{ 'ceph.osd.pool_name' = "cplc$tag"; 'ceph.osd.pg_num' = '8'; 'volume.size' = '128MiB' }
+
+        # The source container, on lvm: a file of its own and one owned by 1000 inside.
+        $null = New-Container src busybox -StoragePool lv -Start
+        $null = Invoke-In src 'echo kept > /root/state; touch /root/owned; chown 1000:1000 /root/owned'
+        Stop-Container src -Force
+        # What a container shows of those files when started: state, owners (busybox's and the file's), hostname.
+        function Get-Seen([string] $Name) {
+            Start-Container $Name
+            try { Invoke-In $Name 'cat /root/state; stat -c %u:%g /bin/busybox /root/owned; hostname' }
+            finally { Stop-Container $Name -Force }
+        }
+    }
+    AfterAll {
+        try {
+            Remove-TestContainers
+            Get-ContainerImage -ErrorAction SilentlyContinue | Remove-ContainerImage -ErrorAction SilentlyContinue
+            Get-StoragePool -ErrorAction SilentlyContinue | Remove-StoragePool -Force -Confirm:$false -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+            Remove-TestCephMappings
+            Remove-TestVgs
+            Remove-TestRoot
+        }
+        finally { Stop-TestCeph $script:ceph; Stop-TestZfs $script:zfsd }
+    }
+
+    It 'a custom volume copies from lvm to <Pool> (<Driver>) and back, with its files and owners' -ForEach @(
+        @{ Pool = 'b'; Driver = 'btrfs' }, @{ Pool = 'z'; Driver = 'zfs' }, @{ Pool = 'c'; Driver = 'ceph' }
+    ) {
+        $v = Add-StorageVolume lv "v$Pool" -Size 64MiB
+        'one' | Set-Content (Join-Path $v.Path 'f')
+        & chown 1234:5678 (Join-Path $v.Path 'f')
+        $there = Copy-StorageVolume lv "v$Pool" -TargetPool $Pool -PassThru
+        $there.Pool | Should -Be $Pool
+        Get-Content (Join-Path $there.Path 'f') | Should -Be 'one'
+        & stat -c %u:%g (Join-Path $there.Path 'f') | Should -Be '1234:5678'
+        'two' | Set-Content (Join-Path $there.Path 'f')
+        $back = Copy-StorageVolume $Pool "v$Pool" -TargetPool lv -NewName "back$Pool" -PassThru
+        (Get-Lv "$($script:Vg)x").Name | Should -Contain "custom-back$Pool"
+        Get-Content (Join-Path $back.Path 'f') | Should -Be 'two'
+        & stat -c %u:%g (Join-Path $back.Path 'f') | Should -Be '1234:5678'
+        Remove-StorageVolume $Pool "v$Pool" -Confirm:$false
+        foreach ($n in "v$Pool", "back$Pool") { Remove-StorageVolume lv $n -Confirm:$false }
+    }
+
+    It 'a container copies from lvm to <Pool> (<Driver>) and back: its files, owners inside and hostname' -ForEach @(
+        @{ Pool = 'b'; Driver = 'btrfs' }, @{ Pool = 'z'; Driver = 'zfs' }, @{ Pool = 'c'; Driver = 'ceph' }
+    ) {
+        $null = Copy-Container src "to$Pool" -StoragePool $Pool
+        (Get-Container "to$Pool").Pool | Should -Be $Pool
+        Get-Seen "to$Pool" | Should -Be @('kept', '0:0', '1000:1000', "to$Pool")
+        $null = Copy-Container "to$Pool" "back$Pool" -StoragePool lv
+        (Get-Lv "$($script:Vg)x").Name | Should -Contain "containers-back$Pool"
+        Get-Seen "back$Pool" | Should -Be @('kept', '0:0', '1000:1000', "back$Pool")
+        Remove-Container "to$Pool", "back$Pool" -Force
+    }
+}
+
 Describe 'Move-Container to and from lvm pools' {
     BeforeAll {
         $script:t = New-ContainerTestRoot
@@ -318,5 +448,37 @@ Describe 'Move-Container to and from lvm pools' {
         }
         (Get-Lv $DstVg).Name | Should -Contain 'containers-fromdir'
         (Get-Lv $DstVg).Name | Should -Contain 'containers-fromdir+as1'
+    }
+
+    It 'a running container moves from an lvm pool to a dir pool, and from a dir pool to an lvm pool: the same processes, files and owners' {
+        # (After the test above: the destination has pools default (dir) and inlvm (lvm); here lv (lvm) and d (dir).)
+        $sleep = @{}
+        foreach ($c in @(@{ Name = 'runlvm'; Pool = 'lv' }, @{ Name = 'rundir'; Pool = 'd' })) {
+            $null = New-Container -Name $c.Name -Image busybox -StoragePool $c.Pool -Start
+            $null = Invoke-ContainerExec $c.Name -Command sh, -c, 'echo kept > /root/f; chown 1000:1000 /root/f; sleep 1000 </dev/null >/dev/null 2>&1 &'
+            $sleep[$c.Name] = Wait-Until { Invoke-ContainerExec $c.Name -Command pidof, sleep -ErrorAction SilentlyContinue } -Because 'the sleep'
+        }
+        Invoke-Command -Session $s -ScriptBlock { Initialize-ContainerHost dir -StoragePool default | Out-Null }
+        Move-Container -Name runlvm -Destination $s
+        (Get-Lv "$($script:Vg)mv").Name | Should -Not -Contain 'containers-runlvm' -Because 'its LV left with it'
+        Invoke-Command -Session $s -ScriptBlock { Initialize-ContainerHost lvm -StoragePool inlvm | Out-Null }
+        Move-Container -Name rundir -Destination $s
+        Get-Container runlvm, rundir -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+        $there = Invoke-Command -Session $s -ScriptBlock {
+            foreach ($n in 'runlvm', 'rundir') {
+                [pscustomobject]@{
+                    Name = $n; State = (Get-Container $n).State; Pool = (Get-Container $n).Pool
+                    Seen = @(Invoke-ContainerExec $n -Command sh, -c, 'cat /root/f; stat -c %u:%g /root/f; pidof sleep')
+                }
+            }
+        }
+        $there[0].Pool | Should -Be 'default'
+        $there[1].Pool | Should -Be 'inlvm'
+        foreach ($r in $there) {
+            $r.State | Should -Be 'Running'
+            $r.Seen | Should -Be @('kept', '1000:1000', "$($sleep[$r.Name])") -Because "CRIU restored $($r.Name)'s processes on its moved filesystem"
+        }
+        (Get-Lv $DstVg).Name | Should -Contain 'containers-rundir'
     }
 }

@@ -550,7 +550,16 @@ function New-TestOverlay {
 #>
 function Start-TestZfs {
     $probe = { & zpool list -H 2>&1 | Out-Null; $LASTEXITCODE -eq 0 }
-    if (& $probe) { return [pscustomobject]@{ PidFile = $null } }
+    if (& $probe) {
+        # A daemon in another mount namespace (Debian's zfs-fuse.service, when the tests run in a
+        # private one) mounts datasets where this process cannot see them: files would go under the mountpoints.
+        $here = & readlink /proc/self/ns/mnt
+        $daemons = @(Get-ChildItem /proc -Directory | Where-Object { $_.Name -match '^\d+$' -and (Get-Content "$($_.FullName)/comm" -ErrorAction SilentlyContinue) -eq 'zfs-fuse' })
+        if ($daemons -and -not ($daemons | Where-Object { (& readlink "$($_.FullName)/ns/mnt") -eq $here })) {
+            throw "The zfs-fuse daemon (pid $($daemons.Name -join ', ')) runs in another mount namespace: its mounts are not visible here. Stop it (systemctl stop zfs-fuse) so that the tests start their own."
+        }
+        return [pscustomobject]@{ PidFile = $null }
+    }
     $pidFile = Join-Path ([IO.Path]::GetTempPath()) "cps-zfs-fuse-$PID.pid"
     Remove-Item -LiteralPath $pidFile -Force -ErrorAction SilentlyContinue
     & zfs-fuse --no-kstat-mount --pidfile $pidFile -x 2>&1 | Out-Null
@@ -725,6 +734,16 @@ function Stop-TestSshHost {
 }
 
 
+<# Writes an MBR (dos) partition table into File, a disk image: one Linux partition from sector 2048 to the end, and the 0x55AA signature. #>
+function Write-TestMbr([Parameter(Mandatory)] [string] $File) {
+    $fs = [IO.File]::OpenWrite($File)
+    try {
+        $fs.Position = 446; $fs.Write([byte[]](0, 0, 0, 0, 0x83, 0, 0, 0, 0x00, 0x08, 0, 0, 0x00, 0xF8, 0x01, 0), 0, 16)
+        $fs.Position = 510; $fs.Write([byte[]](0x55, 0xAA), 0, 2)
+    }
+    finally { $fs.Close() }
+}
+
 # ------------------------------------------------------------------ two hosts (Move-Container)
 
 <#
@@ -747,13 +766,27 @@ function New-TestMoveHosts {
     $hosts
 }
 
-<# Ends New-TestMoveHosts: children stop, both hosts lose their containers and networks (the destination's cleaned from here too, should its session be dead: it is the same kernel), the sshd stops, the test root goes. #>
+<# What a move test leaves on one host: its containers, custom volumes (with their snapshots) and networks. #>
+$script:ClearMoveHost = {
+    Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+    Get-StorageVolume -Type custom -ErrorAction SilentlyContinue | ForEach-Object {
+        foreach ($snap in $_.Snapshots) { Remove-StorageVolumeSnapshot -Pool $_.Pool -Volume $_.Name -Name $snap -Confirm:$false -ErrorAction SilentlyContinue }
+        Remove-StorageVolume -Pool $_.Pool -Name $_.Name -Confirm:$false -ErrorAction SilentlyContinue
+    }
+    Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
+}
+
+<# After one move test (AfterEach): the children it started stop; this host and the one of Session lose their containers, custom volumes and networks. #>
+function Clear-TestMoveHosts([Parameter(Mandatory)] $Session) {
+    Stop-ChildPwsh
+    Invoke-Command -Session $Session -ScriptBlock $script:ClearMoveHost
+    & $script:ClearMoveHost
+}
+
+<# Ends New-TestMoveHosts: children stop, both hosts are cleared as by Clear-TestMoveHosts (the destination from here too, should its session be dead: it is the same kernel), the sshd stops, the test root goes. #>
 function Remove-TestMoveHosts($Hosts) {
     Stop-ChildPwsh
-    $clean = {
-        Get-Container -ErrorAction SilentlyContinue -WarningAction SilentlyContinue | Remove-Container -Force -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
-        Get-ContainerNetwork -ErrorAction SilentlyContinue | Remove-ContainerNetwork -ErrorAction SilentlyContinue
-    }
+    $clean = $script:ClearMoveHost
     if ($Hosts -and $Hosts.Session) {
         Invoke-Command -Session $Hosts.Session -ScriptBlock $clean -ErrorAction SilentlyContinue
         Remove-PSSession $Hosts.Session

@@ -22,6 +22,10 @@ internal sealed class LvmPools(ExternalTool tool)
         if (PoolDevices.IsDevicePath(source))
         {
             PoolDevices.CheckBlockDevice(tool, source, "LVM2_member", "lvm");
+            // A physical volume already in a VG belongs to that VG (pvcreate would refuse it half-way).
+            if (tool.Execute("pvs", new[] { "--noheadings", "-o", "vg_name", source }, null, null) is { ExitCode: 0 } pv && pv.StandardOutput.Trim() is { Length: > 0 } owner)
+                throw new ContainerPSException(Errors.SourceInUse,
+                    $"Block device '{source}' is a physical volume of volume group '{owner}': give the volume group's name as -Source (when it is empty), or an unused device.", source);
             return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
         }
         if (CheckName(source) is not null)

@@ -17,8 +17,19 @@ internal sealed class LvmTools(ExternalTool tool, string tag)
 
     public bool Ours(LogicalVolume lv) => lv.Tags.Contains(tag);
 
-    /// <summary>The LVs of a volume group by name (none when it does not exist).</summary>
-    public Dictionary<string, LogicalVolume> Lvs(string vg)
+    // lvs listings by VG, kept until this object runs an LVM command that changes something: each
+    // lvs is a scan of every device (seconds on a slow machine), and one operation asks several times.
+    private readonly Dictionary<string, IReadOnlyDictionary<string, LogicalVolume>> listed = new(StringComparer.Ordinal);
+
+    /// <summary>The LVs of a volume group by name (none when it does not exist); listed once until a change made through this object.</summary>
+    public IReadOnlyDictionary<string, LogicalVolume> Lvs(string vg)
+    {
+        if (listed.TryGetValue(vg, out var known))
+            return known;
+        return listed[vg] = List(vg);
+    }
+
+    private Dictionary<string, LogicalVolume> List(string vg)
     {
         var r = tool.Execute("lvs", new[] { "--noheadings", "--units", "b", "--nosuffix", "--separator", "|", "-o", "lv_name,lv_attr,lv_size,data_percent,lv_tags,origin", vg }, null, null);
         var result = new Dictionary<string, LogicalVolume>(StringComparer.Ordinal);
@@ -57,7 +68,12 @@ internal sealed class LvmTools(ExternalTool tool, string tag)
             ? (long.Parse(s, CultureInfo.InvariantCulture), long.Parse(f, CultureInfo.InvariantCulture)) : null;
     }
 
-    public void Run(params string[] args) => tool.Run(args[0], args[1..]);
+    /// <summary>Runs an LVM command (one that may change LVs: the listings are read again after it).</summary>
+    public void Run(params string[] args)
+    {
+        listed.Clear();
+        tool.Run(args[0], args[1..]);
+    }
 
     /// <summary>SourceInUse unless the LV carries the pool's tag.</summary>
     public void CheckOurs(string vg, LogicalVolume lv)
@@ -80,6 +96,7 @@ internal sealed class LvmTools(ExternalTool tool, string tag)
         if (Lv(vg, lv) is not { } found)
             return;
         CheckOurs(vg, found);
+        listed.Clear();
         var r = tool.Execute("lvremove", new[] { "-y", $"{vg}/{lv}" }, null, null);
         if (r.ExitCode != 0 && Lv(vg, lv) is not null)
             throw new ContainerPSException(Errors.VolumeBusy, $"Cannot remove logical volume {vg}/{lv}: {r.StandardError.Trim()} (is a container using it?).", lv);

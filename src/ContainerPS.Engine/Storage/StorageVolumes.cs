@@ -226,7 +226,10 @@ internal sealed class StorageVolumes(StorageContext ctx)
         var pools = ctx.Store.Pools().ToDictionary(p => p.Id);
         long? poolId = poolName is null ? null : ctx.PoolRow(poolName).Id;
         var volumes = ctx.Store.Volumes(poolId);
-        return volumes.Select(v => ToVolume(pools[v.PoolId], v, volumes)).ToList();
+        // Whether a pool enforces sizes is asked once per pool of the listing (a quotactl for dir pools).
+        var enforces = new Dictionary<long, bool>();
+        bool Enforces(PoolRow p) => enforces.TryGetValue(p.Id, out var e) ? e : enforces[p.Id] = ctx.Driver(p.Driver).EnforcesSize(Ctx(p));
+        return volumes.Select(v => ToVolume(pools[v.PoolId], v, volumes, v.Config.ContainsKey("size") && Enforces(pools[v.PoolId]))).ToList();
     }
 
     public StorageVolume GetVolume(string poolName, VolumeType type, string name)
@@ -315,7 +318,8 @@ internal sealed class StorageVolumes(StorageContext ctx)
     }
 
     /// <param name="volumes">Volumes already read (a listing), so a container's snapshots are not queried again for each volume.</param>
-    private StorageVolume ToVolume(PoolRow pool, VolumeRow v, IReadOnlyList<VolumeRow>? volumes = null)
+    /// <param name="sizeEnforced">Whether the size is enforced, when the listing knows it already (else the driver is asked).</param>
+    private StorageVolume ToVolume(PoolRow pool, VolumeRow v, IReadOnlyList<VolumeRow>? volumes = null, bool? sizeEnforced = null)
     {
         var driver = ctx.Driver(pool.Driver);
         return new StorageVolume
@@ -327,7 +331,7 @@ internal sealed class StorageVolumes(StorageContext ctx)
             Config = new SortedDictionary<string, string>(v.Config, StringComparer.Ordinal),
             Used = ctx.Usage(pool, v),
             Size = v.Config.TryGetValue("size", out var s) && ByteSize.TryParse(s, out var n) ? n : null,
-            SizeEnforced = v.Config.ContainsKey("size") && driver.EnforcesSize(Ctx(pool)),
+            SizeEnforced = sizeEnforced ?? (v.Config.ContainsKey("size") && driver.EnforcesSize(Ctx(pool))),
             Path = driver.VolumePath(Ctx(pool), Ctx(v)),
             CreatedAt = v.CreatedAt,
             UsedBy = ctx.Store.VolumeDevices(v.Id).Select(d => d.Container).ToArray(),

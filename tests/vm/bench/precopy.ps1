@@ -44,6 +44,10 @@ try {
         [pscustomobject]@{ Move = $m; Rate = $rate }
     }
 
+    # One move first, not counted: the first move of a run also pays for the destination's first
+    # commands (loading the module's engine, its first container); every counted move comes after it.
+    $null = Measure-Move warmup $Percents[0] StopAndCopy
+    Log 'warm-up move done (not counted)'
     foreach ($percent in $Percents) {
         $sc = Measure-Move "sc$percent" $percent StopAndCopy
         foreach ($n in $Iterations) {
