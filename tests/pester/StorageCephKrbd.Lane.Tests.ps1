@@ -206,6 +206,46 @@ Describe 'ceph volumes over kernel rbd' {
         Get-KrbdMappings | Where-Object Name -Like 'custom_*' | Should -BeNullOrEmpty
     }
 
+    It 'after a switch from fuse to krbd and a reboot, the first kernel mapping killed right after rbd map is kept by the next command (never mapped twice)' {
+        $d = New-StoragePool dd -Driver dir
+        Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'fuse' }
+        try {
+            $v = Add-StorageVolume c adopt -Config @{ size = '64MiB' }
+            'one' | Set-Content (Join-Path $v.Path 'f')
+            $loop = Get-SourceDevice $v.Path
+            $loop | Should -Match '^/dev/loop\d+$'
+        }
+        finally { Set-StoragePool c -Config @{ 'ceph.rbd.map' = 'krbd' } }
+        # A reboot: the volume's mount, its loop device and its rbd-fuse are gone; no kernel mapping was ever recorded.
+        $fuse = Join-Path $script:c.Source '.rbd/custom_adopt'
+        & umount -- $v.Path
+        & losetup -d $loop
+        & umount -- $fuse
+        $LASTEXITCODE | Should -Be 0
+        $record = Join-Path $fuse 'krbd'
+        $record | Should -Not -Exist
+
+        # The copy mounts its source: a first kernel mapping, killed after rbd map, before the device is written down.
+        Invoke-KilledAt -Point 'ceph.krbd.after-map' -Command 'Copy-StorageVolume c adopt -TargetPool dd' -WhileAlive {
+            @(Get-KrbdMappings | Where-Object Name -EQ 'custom_adopt').Count | Should -Be 1
+            (Get-Content $record -Raw).Trim() | Should -BeNullOrEmpty -Because 'killed before the device was written down'
+        }
+        $m = @(Get-KrbdMappings | Where-Object Name -EQ 'custom_adopt')
+        $m.Count | Should -Be 1
+        $all = Copy-StorageVolume c adopt -TargetPool dd -PassThru -Verbose -WarningAction SilentlyContinue 4>&1
+        "$($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })" | Should -Match "keeping /dev/rbd$($m[0].Id), mapped by an interrupted command"
+        $copy = $all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        Get-Content (Join-Path $copy.Path 'f') | Should -Be 'one'
+        @(Get-KrbdMappings | Where-Object Name -EQ 'custom_adopt').Id | Should -Be @($m[0].Id) -Because 'the device the killed command mapped is kept, not mapped again'
+        (Get-Content $record -Raw).Trim() | Should -Be $m[0].Id
+        Get-SourceDevice $v.Path | Should -Be "/dev/rbd$($m[0].Id)"
+
+        Remove-StorageVolume dd adopt -Confirm:$false
+        Remove-StoragePool dd -Confirm:$false
+        Remove-StorageVolume c adopt -Confirm:$false
+        Get-KrbdMappings | Where-Object Name -EQ 'custom_adopt' | Should -BeNullOrEmpty
+    }
+
     It 'ceph.rbd.map=fuse: a mapped volume keeps its kernel mapping until it is unmapped, then comes back over rbd-fuse + loop; krbd again' {
         $v = Add-StorageVolume c sw -Config @{ size = '64MiB' }
         'one' | Set-Content (Join-Path $v.Path 'f')
