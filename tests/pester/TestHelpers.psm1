@@ -786,16 +786,15 @@ function Clear-TestMoveHosts([Parameter(Mandatory)] $Session) {
 <# Ends New-TestMoveHosts: children stop, both hosts are cleared as by Clear-TestMoveHosts (the destination from here too, should its session be dead: it is the same kernel), the sshd stops, the test root goes. #>
 function Remove-TestMoveHosts($Hosts) {
     Stop-ChildPwsh
-    $clean = $script:ClearMoveHost
     if ($Hosts -and $Hosts.Session) {
-        Invoke-Command -Session $Hosts.Session -ScriptBlock $clean -ErrorAction SilentlyContinue
+        Invoke-Command -Session $Hosts.Session -ScriptBlock $script:ClearMoveHost -ErrorAction SilentlyContinue
         Remove-PSSession $Hosts.Session
     }
     if ($Hosts) {
         Stop-TestSshHost $Hosts.Ssh
         $saved = $env:CONTAINERPS_ROOT
         $env:CONTAINERPS_ROOT = $Hosts.DstRoot
-        & $clean
+        & $script:ClearMoveHost
         $env:CONTAINERPS_ROOT = $saved
     }
     Remove-TestContainers

@@ -23,7 +23,7 @@ internal sealed class LvmPools(ExternalTool tool)
         {
             PoolDevices.CheckBlockDevice(tool, source, "LVM2_member", "lvm");
             // A physical volume already in a VG belongs to that VG (pvcreate would refuse it half-way).
-            if (tool.Execute("pvs", new[] { "--noheadings", "-o", "vg_name", source }, null, null) is { ExitCode: 0 } pv && pv.StandardOutput.Trim() is { Length: > 0 } owner)
+            if (lvm.VgOfPv(source) is { Length: > 0 } owner)
                 throw new ContainerPSException(Errors.SourceInUse,
                     $"Block device '{source}' is a physical volume of volume group '{owner}': give the volume group's name as -Source (when it is empty), or an unused device.", source);
             return new PoolSource(defaultSource, Owned: true, new Dictionary<string, string> { [DeviceKey] = source });
@@ -119,7 +119,7 @@ internal sealed class LvmPools(ExternalTool tool)
             // Only the VG this pool made: tagged, on its own device, and nothing else in it.
             if (tags.Contains(PoolTag(pool)) && pv is not null && pvs.SequenceEqual(new[] { pv }) && lvm.Lvs(vg).Count == 0)
                 lvm.Run("vgremove", "-q", "-y", vg);
-            if (pv is not null && !lvm.VgExists(vg) && tool.Execute("pvs", new[] { "--noheadings", "-o", "vg_name", pv }, null, null) is { ExitCode: 0 } p && p.StandardOutput.Trim().Length == 0)
+            if (pv is not null && !lvm.VgExists(vg) && lvm.VgOfPv(pv) == "")
                 lvm.Run("pvremove", "-q", "-y", pv);
             if (!PoolDevices.IsDevicePath(device))
             {

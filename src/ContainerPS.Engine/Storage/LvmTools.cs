@@ -60,6 +60,10 @@ internal sealed class LvmTools(ExternalTool tool, string tag)
         return (tags, pvs);
     }
 
+    /// <summary>The volume group a device belongs to as a physical volume: null when it is no PV, "" for a PV in no VG.</summary>
+    public string? VgOfPv(string device) =>
+        tool.Execute("pvs", new[] { "--noheadings", "-o", "vg_name", device }, null, null) is { ExitCode: 0 } r ? r.StandardOutput.Trim() : null;
+
     /// <summary>Used and total bytes of the VG (vgs).</summary>
     public (long Size, long Free)? VgSpace(string vg)
     {

@@ -322,6 +322,7 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 active.Add((name, s!, System.Diagnostics.Stopwatch.StartNew(), new ExecStderr()));
             }
             var progressed = false;
+            var waits = new List<Task<bool>>();
             foreach (var a in active.ToList())
             {
                 while (a.Session.Output.TryRead(out var item))
@@ -329,8 +330,13 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                     Emit(item, a.Name, a.Stderr);
                     progressed = true;
                 }
-                if (!Ended(a.Session.Output))
+                // More output, or the wait for it; false (or a failed output) once the channel is done and empty.
+                var more = a.Session.Output.WaitToReadAsync().AsTask();
+                if (!more.IsCompleted || more.IsCompletedSuccessfully && more.Result)
+                {
+                    waits.Add(more);
                     continue;
+                }
                 var code = a.Session.WaitForExit();
                 WriteOutputError(a.Session);
                 FlushHelperLines(code, a.Name, a.Stderr);
@@ -344,8 +350,8 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
                 active.Remove(a);
                 progressed = true;
             }
-            if (!progressed && active.Count > 0)
-                Task.WaitAny(active.Select(a => (Task)a.Session.Output.WaitToReadAsync().AsTask()).ToArray(), 200);
+            if (!progressed && waits.Count > 0)
+                Task.WaitAny(waits.ToArray(), 200);
         }
         SessionState.PSVariable.Set("global:LASTEXITCODE", worst);
     }
@@ -367,25 +373,21 @@ public sealed class InvokeContainerExecCommand : ContainerPSCmdlet
         {
             while (reader.TryRead(out var item))
                 Emit(item, null, stderr);
-            if (!block || Ended(reader))
+            if (!block)
                 break;
-            try { reader.WaitToReadAsync().AsTask().Wait(); }
+            // WaitToReadAsync answers false once the channel is done and empty: its answer, not
+            // Completion, ends the loop (Completion was seen pending for good after the last item, and
+            // a loop on it spun at 100 % CPU).
+            try
+            {
+                if (!reader.WaitToReadAsync().AsTask().Result)
+                    break;
+            }
             catch (AggregateException) { break; }
         }
-        while (reader.TryRead(out var item))
-            Emit(item, null, stderr);
         if (block && Raw && rawOutput.Length > 0)
             WriteObject(rawOutput.ToString());
     }
-
-    /// <summary>
-    /// Whether no more output will come: the channel's Completion, or WaitToReadAsync answering false
-    /// at once. Completion alone is not enough: when the writer completes the channel while its last
-    /// item is being read, Completion could stay pending for good while WaitToReadAsync returns false
-    /// every time (seen once in CI: an exec spinning at 100 % CPU for half an hour after cat ended).
-    /// </summary>
-    private static bool Ended(System.Threading.Channels.ChannelReader<ExecOutput> reader) =>
-        reader.Completion.IsCompleted || reader.WaitToReadAsync() is { IsCompletedSuccessfully: true, Result: false };
 
     /// <param name="container">Set for a piped container: its lines carry its name.</param>
     private void Emit(ExecOutput item, string? container, ExecStderr held)
